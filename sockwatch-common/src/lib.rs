@@ -1,0 +1,125 @@
+//! Types shared by the eBPF programs and user space. Everything here is `#[repr(C)]` and plain
+//! data: the kernel side writes it into maps and the ring buffer, user space reads it back.
+#![no_std]
+
+/// What an [`SockEvent`] reports.
+pub mod event_kind {
+    /// A TCP state change (`sock:inet_sock_set_state`).
+    pub const STATE: u8 = 1;
+    /// The kernel destroyed the socket (`tcp:tcp_destroy_sock`); the close statistics are filled.
+    pub const DESTROY: u8 = 2;
+}
+
+/// One record on the ring buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockEvent {
+    /// `bpf_ktime_get_ns()` when the event fired (CLOCK_MONOTONIC, ns).
+    pub ts_ns: u64,
+    /// The socket cookie: the same number sock_diag reports, the key joining both sources.
+    pub cookie: u64,
+    /// When the programs first saw this socket (0: not seen before this event).
+    pub first_seen_ns: u64,
+    /// cgroup id of the owning task (0: owner unknown).
+    pub cgroup: u64,
+    /// tcp_sock.bytes_acked, filled on DESTROY.
+    pub bytes_acked: u64,
+    /// tcp_sock.bytes_received, filled on DESTROY.
+    pub bytes_received: u64,
+    /// tcp_sock.total_retrans, filled on DESTROY.
+    pub total_retrans: u32,
+    /// Inode number of the socket's network namespace.
+    pub netns: u32,
+    /// Owner: process id (tgid), thread id, user id. 0 with `comm` empty when unknown.
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    /// AF_INET or AF_INET6.
+    pub family: u16,
+    /// Local port, host byte order.
+    pub sport: u16,
+    /// Remote port, host byte order.
+    pub dport: u16,
+    /// One of [`event_kind`].
+    pub kind: u8,
+    /// Kernel TCP state numbers (TCP_ESTABLISHED = 1 ... TCP_NEW_SYN_RECV = 12).
+    pub old_state: u8,
+    pub new_state: u8,
+    pub _pad: [u8; 3],
+    /// Local and remote address: 4 bytes used for AF_INET, 16 for AF_INET6, network order.
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    /// Owner's command name, NUL padded.
+    pub comm: [u8; 16],
+}
+
+/// Who owns a socket, remembered by the kernel side from a moment it ran in the owner's context.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockOwner {
+    pub first_seen_ns: u64,
+    pub cgroup: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub _pad: u32,
+    pub comm: [u8; 16],
+}
+
+/// Byte offsets of the kernel structure fields the programs read, taken from the running
+/// kernel's BTF at load time (aya-ebpf has no CO-RE relocation). Offsets are from `struct sock`
+/// unless named otherwise.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelOffsets {
+    pub skc_family: u32,
+    pub skc_num: u32,
+    pub skc_dport: u32,
+    pub skc_rcv_saddr: u32,
+    pub skc_daddr: u32,
+    pub skc_v6_rcv_saddr: u32,
+    pub skc_v6_daddr: u32,
+    pub skc_net: u32,
+    pub sk_protocol: u32,
+    /// `struct net` -> `ns.inum`.
+    pub net_ns_inum: u32,
+    /// `struct tcp_sock` fields (a tcp_sock starts with its struct sock).
+    pub tcp_bytes_acked: u32,
+    pub tcp_bytes_received: u32,
+    pub tcp_total_retrans: u32,
+    /// Set to 1 by user space once the other fields are filled.
+    pub valid: u32,
+}
+
+/// Kernel-side filter settings, set before load from the user's filter expression.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelFilter {
+    /// 0: any family; else AF_INET or AF_INET6 only.
+    pub family: u16,
+    /// 1 when the PORTS map lists the only ports of interest (local or remote).
+    pub filter_ports: u8,
+    pub _pad: u8,
+    /// Bit n set: keep events whose old or new state is n. 0 means all states.
+    pub states: u32,
+}
+
+/// Index of the counters in the `COUNTERS` per-CPU array.
+pub mod counter {
+    /// Events not sent because the ring buffer was full.
+    pub const LOST: u32 = 0;
+    /// Events sent.
+    pub const SENT: u32 = 1;
+    /// Events dropped by the kernel-side filter.
+    pub const FILTERED: u32 = 2;
+    pub const COUNT: u32 = 3;
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: plain-old-data structs, every bit pattern valid, no padding left implicit.
+    unsafe impl aya::Pod for super::SockEvent {}
+    unsafe impl aya::Pod for super::SockOwner {}
+    unsafe impl aya::Pod for super::KernelOffsets {}
+    unsafe impl aya::Pod for super::KernelFilter {}
+}

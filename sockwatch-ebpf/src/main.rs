@@ -1,0 +1,273 @@
+//! sockwatch's kernel side: report every TCP state change and socket destruction, keyed by
+//! socket cookie, with the owning process where the kernel runs in its context. Policy (what to
+//! show, how to join with sock_diag) lives in user space; this program only reads and sends.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns, bpf_probe_read_kernel,
+    },
+    macros::{btf_tracepoint, lsm, map},
+    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
+    programs::{BtfTracePointContext, LsmContext},
+};
+use sockwatch_common::{counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner};
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+const IPPROTO_TCP: u16 = 6;
+const TCP_SYN_SENT: u8 = 2;
+const TCP_CLOSE: u8 = 7;
+const TCP_LISTEN: u8 = 10;
+
+/// Field offsets of the running kernel, written by user space before load.
+#[no_mangle]
+static OFFSETS: KernelOffsets = KernelOffsets {
+    skc_family: 0,
+    skc_num: 0,
+    skc_dport: 0,
+    skc_rcv_saddr: 0,
+    skc_daddr: 0,
+    skc_v6_rcv_saddr: 0,
+    skc_v6_daddr: 0,
+    skc_net: 0,
+    sk_protocol: 0,
+    net_ns_inum: 0,
+    tcp_bytes_acked: 0,
+    tcp_bytes_received: 0,
+    tcp_total_retrans: 0,
+    valid: 0,
+};
+
+/// Kernel-side part of the user's filter, written by user space before load.
+#[no_mangle]
+static FILTER: KernelFilter = KernelFilter {
+    family: 0,
+    filter_ports: 0,
+    _pad: 0,
+    states: 0,
+};
+
+/// Ring buffer size is set by user space at load time; this is the default.
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(8 * 1024 * 1024, 0);
+
+#[map]
+static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+
+/// Ports of interest (local or remote, host order) when `FILTER.filter_ports` is 1.
+#[map]
+static PORTS: HashMap<u16, u8> = HashMap::with_max_entries(1024, 0);
+
+/// Owner of each socket seen in its owner's context, by cookie.
+#[map]
+static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
+
+#[inline(always)]
+fn offsets() -> KernelOffsets {
+    // Volatile: the value is patched into .rodata at load time; stop the compiler from folding it.
+    unsafe { core::ptr::read_volatile(&OFFSETS) }
+}
+
+#[inline(always)]
+fn filter() -> KernelFilter {
+    unsafe { core::ptr::read_volatile(&FILTER) }
+}
+
+#[inline(always)]
+fn count(index: u32) {
+    if let Some(slot) = COUNTERS.get_ptr_mut(index) {
+        unsafe { *slot += 1 };
+    }
+}
+
+#[inline(always)]
+unsafe fn read<T: Copy + Default>(base: *const u8, offset: u32) -> T {
+    bpf_probe_read_kernel(base.add(offset as usize) as *const T).unwrap_or_default()
+}
+
+/// The calling task, as an owner record.
+#[inline(always)]
+fn current_owner(now: u64) -> SockOwner {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    SockOwner {
+        first_seen_ns: now,
+        cgroup: unsafe { bpf_get_current_cgroup_id() },
+        pid: (pid_tgid >> 32) as u32,
+        tid: pid_tgid as u32,
+        uid: bpf_get_current_uid_gid() as u32,
+        _pad: 0,
+        comm: bpf_get_current_comm().unwrap_or_default(),
+    }
+}
+
+/// Fills the address part of `event` from the socket; false when it is not TCP over IP.
+#[inline(always)]
+unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets) -> bool {
+    let protocol: u16 = read(sk, off.sk_protocol);
+    if protocol != IPPROTO_TCP {
+        return false;
+    }
+    let family: u16 = read(sk, off.skc_family);
+    event.family = family;
+    event.sport = read(sk, off.skc_num);
+    event.dport = u16::from_be(read(sk, off.skc_dport));
+    match family {
+        AF_INET => {
+            let src: [u8; 4] = read(sk, off.skc_rcv_saddr);
+            let dst: [u8; 4] = read(sk, off.skc_daddr);
+            event.saddr[..4].copy_from_slice(&src);
+            event.daddr[..4].copy_from_slice(&dst);
+        }
+        AF_INET6 => {
+            event.saddr = read(sk, off.skc_v6_rcv_saddr);
+            event.daddr = read(sk, off.skc_v6_daddr);
+        }
+        _ => return false,
+    }
+    let net: *const u8 = read(sk, off.skc_net);
+    if !net.is_null() {
+        event.netns = read(net, off.net_ns_inum);
+    }
+    true
+}
+
+#[inline(always)]
+fn passes_filter(event: &SockEvent) -> bool {
+    let filter = filter();
+    if filter.family != 0 && filter.family != event.family {
+        return false;
+    }
+    if filter.states != 0 {
+        let bits = (1u32 << (event.old_state & 31)) | (1u32 << (event.new_state & 31));
+        if filter.states & bits == 0 {
+            return false;
+        }
+    }
+    if filter.filter_ports != 0 {
+        let known = unsafe { PORTS.get(event.sport).is_some() || PORTS.get(event.dport).is_some() };
+        if !known {
+            return false;
+        }
+    }
+    true
+}
+
+#[inline(always)]
+fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
+    event.first_seen_ns = owner.first_seen_ns;
+    event.cgroup = owner.cgroup;
+    event.pid = owner.pid;
+    event.tid = owner.tid;
+    event.uid = owner.uid;
+    event.comm = owner.comm;
+}
+
+#[inline(always)]
+fn send(event: &SockEvent) {
+    if !passes_filter(event) {
+        count(counter::FILTERED);
+        return;
+    }
+    match EVENTS.reserve::<SockEvent>(0) {
+        Some(mut slot) => {
+            slot.write(*event);
+            slot.submit(0);
+            count(counter::SENT);
+        }
+        None => count(counter::LOST),
+    }
+}
+
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
+    let off = offsets();
+    if off.valid == 0 {
+        return 0;
+    }
+    let sk: *const u8 = ctx.arg(0);
+    let old_state: u64 = ctx.arg(1);
+    let new_state: u64 = ctx.arg(2);
+    let now = unsafe { bpf_ktime_get_ns() };
+    let mut event = SockEvent {
+        ts_ns: now,
+        kind: event_kind::STATE,
+        old_state: old_state as u8,
+        new_state: new_state as u8,
+        ..SockEvent::default()
+    };
+    if !unsafe { fill_addresses(&mut event, sk, &off) } {
+        return 0;
+    }
+    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+
+    // connect() and listen() make these two transitions in the caller's own context.
+    let owner_context = event.old_state == TCP_CLOSE
+        && (event.new_state == TCP_SYN_SENT || event.new_state == TCP_LISTEN);
+    if owner_context {
+        let owner = current_owner(now);
+        let _ = OWNERS.insert(event.cookie, owner, 0);
+        apply_owner(&mut event, &owner);
+    } else if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+        apply_owner(&mut event, owner);
+    }
+    send(&event);
+    0
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+    let off = offsets();
+    if off.valid == 0 {
+        return 0;
+    }
+    let sk: *const u8 = ctx.arg(0);
+    let mut event = SockEvent {
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        kind: event_kind::DESTROY,
+        old_state: TCP_CLOSE,
+        new_state: TCP_CLOSE,
+        ..SockEvent::default()
+    };
+    if !unsafe { fill_addresses(&mut event, sk, &off) } {
+        return 0;
+    }
+    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    unsafe {
+        event.bytes_acked = read(sk, off.tcp_bytes_acked);
+        event.bytes_received = read(sk, off.tcp_bytes_received);
+        event.total_retrans = read(sk, off.tcp_total_retrans);
+    }
+    if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+        apply_owner(&mut event, owner);
+        let _ = OWNERS.remove(event.cookie);
+    }
+    send(&event);
+    0
+}
+
+/// accept() grafts the new socket onto the caller's `struct socket` in the caller's context:
+/// the one reliable moment to learn who owns an accepted connection.
+#[lsm(hook = "sock_graft")]
+pub fn sock_graft(ctx: LsmContext) -> i32 {
+    let sk: *const u8 = ctx.arg(0);
+    if sk.is_null() {
+        return 0;
+    }
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    let now = unsafe { bpf_ktime_get_ns() };
+    let _ = OWNERS.insert(cookie, current_owner(now), 0);
+    0
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[link_section = "license"]
+#[no_mangle]
+static LICENSE: [u8; 4] = *b"GPL\0";

@@ -1,0 +1,11 @@
+//! sockwatch: what sockets exist, what they are doing, who owns them, and what just happened
+//! to them. Data flows one way through these modules:
+//!
+//! source (sock_diag, /proc, dump files, the eBPF ring buffer) -> [`model`] records and events
+//! -> [`filter`] -> table -> [`render`] (ss text, netstat text, JSON).
+
+pub mod filter;
+pub mod model;
+pub mod procs;
+pub mod render;
+pub mod source;

@@ -1,0 +1,386 @@
+//! The domain types every stage shares: what a socket is, independent of where it was read
+//! (sock_diag, /proc, a dump file, the eBPF event stream) and of how it is shown.
+
+use std::net::IpAddr;
+
+/// The socket cookie: the kernel's 64-bit socket id, reported by sock_diag and by
+/// `bpf_get_socket_cookie()`; the key that joins snapshots with events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cookie(pub u64);
+
+/// ss's "Netid" column: socket family and type together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Netid {
+    Tcp,
+    Udp,
+    Raw,
+    Mptcp,
+    Sctp,
+    Dccp,
+    UnixStream,
+    UnixDgram,
+    UnixSeqpacket,
+    PacketRaw,
+    PacketDgram,
+    Netlink,
+}
+
+impl Netid {
+    /// The name ss prints in its Netid column.
+    pub fn ss_name(self) -> &'static str {
+        match self {
+            Netid::Tcp => "tcp",
+            Netid::Udp => "udp",
+            Netid::Raw => "raw",
+            Netid::Mptcp => "mptcp",
+            Netid::Sctp => "sctp",
+            Netid::Dccp => "dccp",
+            Netid::UnixStream => "u_str",
+            Netid::UnixDgram => "u_dgr",
+            Netid::UnixSeqpacket => "u_seq",
+            Netid::PacketRaw => "p_raw",
+            Netid::PacketDgram => "p_dgr",
+            Netid::Netlink => "nl",
+        }
+    }
+
+    pub fn is_inet(self) -> bool {
+        matches!(
+            self,
+            Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp | Netid::Sctp | Netid::Dccp
+        )
+    }
+
+    pub fn is_unix(self) -> bool {
+        matches!(
+            self,
+            Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket
+        )
+    }
+
+    pub fn is_packet(self) -> bool {
+        matches!(self, Netid::PacketRaw | Netid::PacketDgram)
+    }
+}
+
+/// Socket state, numbered as the kernel's TCP states (which unix, udp and the others reuse in
+/// sock_diag replies: UDP "UNCONN" is TCP_CLOSE, a bound unix socket LISTEN, and so on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum SockState {
+    Unknown = 0,
+    Established = 1,
+    SynSent = 2,
+    SynRecv = 3,
+    FinWait1 = 4,
+    FinWait2 = 5,
+    TimeWait = 6,
+    Close = 7,
+    CloseWait = 8,
+    LastAck = 9,
+    Listen = 10,
+    Closing = 11,
+    NewSynRecv = 12,
+    BoundInactive = 13,
+}
+
+impl SockState {
+    pub const ALL: [SockState; 13] = [
+        SockState::Established,
+        SockState::SynSent,
+        SockState::SynRecv,
+        SockState::FinWait1,
+        SockState::FinWait2,
+        SockState::TimeWait,
+        SockState::Close,
+        SockState::CloseWait,
+        SockState::LastAck,
+        SockState::Listen,
+        SockState::Closing,
+        SockState::NewSynRecv,
+        SockState::BoundInactive,
+    ];
+
+    pub fn from_kernel(n: u8) -> SockState {
+        SockState::ALL
+            .get(usize::from(n).wrapping_sub(1))
+            .copied()
+            .unwrap_or(SockState::Unknown)
+    }
+
+    /// The kernel's number for this state (bit position in sock_diag state masks).
+    pub fn kernel(self) -> u8 {
+        self as u8
+    }
+
+    /// The name ss prints in its State column.
+    pub fn ss_name(self) -> &'static str {
+        match self {
+            SockState::Unknown => "UNKNOWN",
+            SockState::Established => "ESTAB",
+            SockState::SynSent => "SYN-SENT",
+            SockState::SynRecv => "SYN-RECV",
+            SockState::FinWait1 => "FIN-WAIT-1",
+            SockState::FinWait2 => "FIN-WAIT-2",
+            SockState::TimeWait => "TIME-WAIT",
+            SockState::Close => "UNCONN",
+            SockState::CloseWait => "CLOSE-WAIT",
+            SockState::LastAck => "LAST-ACK",
+            SockState::Listen => "LISTEN",
+            SockState::Closing => "CLOSING",
+            SockState::NewSynRecv => "NEW-SYN-RECV",
+            SockState::BoundInactive => "BOUND-INACTIVE",
+        }
+    }
+
+    /// The kernel's own spelling (tcpstates and the event log use it).
+    pub fn kernel_name(self) -> &'static str {
+        match self {
+            SockState::Unknown => "UNKNOWN",
+            SockState::Established => "ESTABLISHED",
+            SockState::SynSent => "SYN_SENT",
+            SockState::SynRecv => "SYN_RECV",
+            SockState::FinWait1 => "FIN_WAIT1",
+            SockState::FinWait2 => "FIN_WAIT2",
+            SockState::TimeWait => "TIME_WAIT",
+            SockState::Close => "CLOSE",
+            SockState::CloseWait => "CLOSE_WAIT",
+            SockState::LastAck => "LAST_ACK",
+            SockState::Listen => "LISTEN",
+            SockState::Closing => "CLOSING",
+            SockState::NewSynRecv => "NEW_SYN_RECV",
+            SockState::BoundInactive => "BOUND_INACTIVE",
+        }
+    }
+}
+
+/// One end of a socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// An IP address and port; `scope` is the interface index the socket is bound to
+    /// (ss prints it as `%dev` after the address), 0 when none.
+    Inet { addr: IpAddr, port: u16, scope: u32 },
+    /// A unix socket: its name (None when unnamed), and the socket's inode (ss's "port").
+    Unix { name: Option<UnixName>, inode: u64 },
+    /// A packet socket: ethernet protocol (host order) and interface index (0: any).
+    Packet { protocol: u16, ifindex: u32 },
+    /// A netlink socket: netlink protocol number and port id (ss prints these two).
+    Netlink { protocol: u8, portid: i64 },
+}
+
+/// A unix socket address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnixName {
+    /// A filesystem path.
+    Path(String),
+    /// An abstract name, without the leading NUL (ss prints it with a leading `@`).
+    Abstract(String),
+}
+
+/// A TCP timer, from inet_diag_msg.idiag_timer/expires/retrans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timer {
+    pub kind: TimerKind,
+    /// Milliseconds until it fires.
+    pub expires_ms: u32,
+    /// Retransmits or probes so far.
+    pub retrans: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerKind {
+    /// idiag_timer 1: retransmit ("on" in ss).
+    On,
+    /// 2: keepalive.
+    Keepalive,
+    /// 3: TIME_WAIT.
+    Timewait,
+    /// 4: zero window probe ("persist").
+    Persist,
+    /// 5: unknown ("unknown" in ss).
+    Unknown,
+}
+
+/// Socket memory, from INET_DIAG_SKMEMINFO / UNIX_DIAG_MEMINFO (the SK_MEMINFO_* array).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkMemInfo {
+    pub rmem_alloc: u32,
+    pub rcvbuf: u32,
+    pub wmem_alloc: u32,
+    pub sndbuf: u32,
+    pub fwd_alloc: u32,
+    pub wmem_queued: u32,
+    pub optmem: u32,
+    pub backlog: u32,
+    pub drops: u32,
+}
+
+/// The kernel's `struct tcp_info` (linux/tcp.h), as much of it as the kernel sent.
+/// `len` is the byte length received: fields past it were not sent and read as 0, and ss
+/// prints a field only when the kernel sent it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpInfo {
+    pub len: usize,
+    pub state: u8,
+    pub ca_state: u8,
+    pub retransmits: u8,
+    pub probes: u8,
+    pub backoff: u8,
+    pub options: u8,
+    pub snd_wscale: u8,
+    pub rcv_wscale: u8,
+    pub delivery_rate_app_limited: bool,
+    pub fastopen_client_fail: u8,
+    pub rto: u32,
+    pub ato: u32,
+    pub snd_mss: u32,
+    pub rcv_mss: u32,
+    pub unacked: u32,
+    pub sacked: u32,
+    pub lost: u32,
+    pub retrans: u32,
+    pub fackets: u32,
+    pub last_data_sent: u32,
+    pub last_ack_sent: u32,
+    pub last_data_recv: u32,
+    pub last_ack_recv: u32,
+    pub pmtu: u32,
+    pub rcv_ssthresh: u32,
+    pub rtt: u32,
+    pub rttvar: u32,
+    pub snd_ssthresh: u32,
+    pub snd_cwnd: u32,
+    pub advmss: u32,
+    pub reordering: u32,
+    pub rcv_rtt: u32,
+    pub rcv_space: u32,
+    pub total_retrans: u32,
+    pub pacing_rate: u64,
+    pub max_pacing_rate: u64,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub segs_out: u32,
+    pub segs_in: u32,
+    pub notsent_bytes: u32,
+    pub min_rtt: u32,
+    pub data_segs_in: u32,
+    pub data_segs_out: u32,
+    pub delivery_rate: u64,
+    pub busy_time: u64,
+    pub rwnd_limited: u64,
+    pub sndbuf_limited: u64,
+    pub delivered: u32,
+    pub delivered_ce: u32,
+    pub bytes_sent: u64,
+    pub bytes_retrans: u64,
+    pub dsack_dups: u32,
+    pub reord_seen: u32,
+    pub rcv_ooopack: u32,
+    pub snd_wnd: u32,
+    pub rcv_wnd: u32,
+    pub rehash: u32,
+    pub total_rto: u16,
+    pub total_rto_recoveries: u16,
+    pub total_rto_time: u32,
+}
+
+/// Extra TCP facts sock_diag reports beside tcp_info.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpExtra {
+    pub info: Option<TcpInfo>,
+    /// Congestion control algorithm name (INET_DIAG_CONG).
+    pub congestion: Option<String>,
+}
+
+/// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketUser {
+    pub comm: String,
+    pub pid: u32,
+    pub fd: u32,
+}
+
+/// One socket, as every source produces it and every renderer consumes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketRecord {
+    pub netid: Netid,
+    pub state: SockState,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub local: Endpoint,
+    pub peer: Endpoint,
+    pub inode: u64,
+    pub uid: u32,
+    pub cookie: Cookie,
+    pub timer: Option<Timer>,
+    pub meminfo: Option<SkMemInfo>,
+    pub tcp: Option<TcpExtra>,
+    /// SHUT_RD / SHUT_WR bits (1, 2).
+    pub shutdown: Option<u8>,
+    pub mark: Option<u32>,
+    pub cgroup_id: Option<u64>,
+    pub tos: Option<u8>,
+    pub tclass: Option<u8>,
+    pub v6only: Option<bool>,
+    /// Netlink and packet sockets: the socket's "sk" address ss prints with -e.
+    pub sk_addr: Option<u64>,
+    /// Owning processes, filled by process attribution (-p) only.
+    pub users: Vec<SocketUser>,
+}
+
+impl SocketRecord {
+    /// A record with only what every source knows; the rest is filled by the source.
+    pub fn new(netid: Netid, state: SockState, local: Endpoint, peer: Endpoint) -> Self {
+        SocketRecord {
+            netid,
+            state,
+            recv_q: 0,
+            send_q: 0,
+            local,
+            peer,
+            inode: 0,
+            uid: 0,
+            cookie: Cookie(0),
+            timer: None,
+            meminfo: None,
+            tcp: None,
+            shutdown: None,
+            mark: None,
+            cgroup_id: None,
+            tos: None,
+            tclass: None,
+            v6only: None,
+            sk_addr: None,
+            users: Vec::new(),
+        }
+    }
+
+    /// The IP family of an inet socket (4 or 6), None for the others.
+    pub fn ip_version(&self) -> Option<u8> {
+        match self.local {
+            Endpoint::Inet {
+                addr: IpAddr::V4(_),
+                ..
+            } => Some(4),
+            Endpoint::Inet {
+                addr: IpAddr::V6(_),
+                ..
+            } => Some(6),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_numbers_round_trip() {
+        for state in SockState::ALL {
+            assert_eq!(SockState::from_kernel(state.kernel()), state);
+        }
+        assert_eq!(SockState::from_kernel(0), SockState::Unknown);
+        assert_eq!(SockState::from_kernel(200), SockState::Unknown);
+    }
+}
