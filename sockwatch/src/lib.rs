@@ -8,4 +8,5 @@ pub mod filter;
 pub mod model;
 pub mod procs;
 pub mod render;
+pub mod services;
 pub mod source;

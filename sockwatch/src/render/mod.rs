@@ -1,1 +1,25 @@
-//! (in progress)
+//! Renderers: turn filtered socket records into text (ss, netstat) or JSON.
+
+/// What the user asked to see, independent of the output format. Built by the CLI from ss's
+/// options; every renderer reads the same struct.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShowOptions {
+    /// -n: print port numbers, not service names.
+    pub numeric: bool,
+    /// -r: resolve addresses to host names.
+    pub resolve: bool,
+    /// -o: timer information.
+    pub timers: bool,
+    /// -e: detailed socket information (uid, inode, cookie, ...).
+    pub extended: bool,
+    /// -m: socket memory.
+    pub memory: bool,
+    /// -i: TCP internals.
+    pub info: bool,
+    /// -p: processes using the socket.
+    pub processes: bool,
+    /// -H: no header line.
+    pub no_header: bool,
+    /// -O: one socket per line (no continuation lines for -e/-m/-i).
+    pub oneline: bool,
+}
