@@ -8,6 +8,8 @@ pub mod event_kind {
     pub const STATE: u8 = 1;
     /// The kernel destroyed the socket (`tcp:tcp_destroy_sock`); the close statistics are filled.
     pub const DESTROY: u8 = 2;
+    /// accept() returned the socket to its owner, named in the event (no state change).
+    pub const OWNER: u8 = 3;
 }
 
 /// One record on the ring buffer.
@@ -73,7 +75,10 @@ pub struct SockOwner {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelOffsets {
     pub skc_family: u32,
-    pub skc_num: u32,
+    pub skc_state: u32,
+    /// `struct inet_sock` -> `inet_sport` (network order). Unlike `skc_num` it survives the
+    /// unhash on close, so the final transitions still carry the local port.
+    pub inet_sport: u32,
     pub skc_dport: u32,
     pub skc_rcv_saddr: u32,
     pub skc_daddr: u32,
@@ -87,6 +92,17 @@ pub struct KernelOffsets {
     pub tcp_bytes_acked: u32,
     pub tcp_bytes_received: u32,
     pub tcp_total_retrans: u32,
+    /// `struct sock_common` -> `skc_cookie` (the cookie once generated; the programs generate it on the
+    /// first state change they see).
+    pub sk_cookie: u32,
+    /// The path from the current task to an fd's socket: task_struct.files, files_struct.fdt,
+    /// fdtable.fd and max_fds, file.private_data, socket.sk.
+    pub task_files: u32,
+    pub files_fdt: u32,
+    pub fdtable_fd: u32,
+    pub fdtable_max_fds: u32,
+    pub file_private_data: u32,
+    pub socket_sk: u32,
     /// Set to 1 by user space once the other fields are filled.
     pub valid: u32,
 }
@@ -102,6 +118,9 @@ pub struct KernelFilter {
     pub _pad: u8,
     /// Bit n set: keep events whose old or new state is n. 0 means all states.
     pub states: u32,
+    /// Inode of the only network namespace of interest; 0 means every namespace.
+    pub netns: u32,
+    pub _pad2: u32,
 }
 
 /// Index of the counters in the `COUNTERS` per-CPU array.

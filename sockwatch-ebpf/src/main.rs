@@ -7,11 +7,12 @@
 use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-        bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns, bpf_probe_read_kernel,
+        bpf_get_current_task, bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns,
+        bpf_probe_read_kernel,
     },
-    macros::{btf_tracepoint, lsm, map},
+    macros::{btf_tracepoint, map, tracepoint},
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
-    programs::{BtfTracePointContext, LsmContext},
+    programs::{BtfTracePointContext, TracePointContext},
 };
 use sockwatch_common::{counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner};
 
@@ -26,7 +27,8 @@ const TCP_LISTEN: u8 = 10;
 #[no_mangle]
 static OFFSETS: KernelOffsets = KernelOffsets {
     skc_family: 0,
-    skc_num: 0,
+    skc_state: 0,
+    inet_sport: 0,
     skc_dport: 0,
     skc_rcv_saddr: 0,
     skc_daddr: 0,
@@ -38,6 +40,13 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     tcp_bytes_acked: 0,
     tcp_bytes_received: 0,
     tcp_total_retrans: 0,
+    sk_cookie: 0,
+    task_files: 0,
+    files_fdt: 0,
+    fdtable_fd: 0,
+    fdtable_max_fds: 0,
+    file_private_data: 0,
+    socket_sk: 0,
     valid: 0,
 };
 
@@ -48,6 +57,8 @@ static FILTER: KernelFilter = KernelFilter {
     filter_ports: 0,
     _pad: 0,
     states: 0,
+    netns: 0,
+    _pad2: 0,
 };
 
 /// Ring buffer size is set by user space at load time; this is the default.
@@ -112,7 +123,7 @@ unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffse
     }
     let family: u16 = read(sk, off.skc_family);
     event.family = family;
-    event.sport = read(sk, off.skc_num);
+    event.sport = u16::from_be(read(sk, off.inet_sport));
     event.dport = u16::from_be(read(sk, off.skc_dport));
     match family {
         AF_INET => {
@@ -137,6 +148,9 @@ unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffse
 #[inline(always)]
 fn passes_filter(event: &SockEvent) -> bool {
     let filter = filter();
+    if filter.netns != 0 && filter.netns != event.netns {
+        return false;
+    }
     if filter.family != 0 && filter.family != event.family {
         return false;
     }
@@ -248,18 +262,90 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
     0
 }
 
-/// accept() grafts the new socket onto the caller's `struct socket` in the caller's context:
-/// the one reliable moment to learn who owns an accepted connection.
-#[lsm(hook = "sock_graft")]
-pub fn sock_graft(ctx: LsmContext) -> i32 {
-    let sk: *const u8 = ctx.arg(0);
-    if sk.is_null() {
-        return 0;
-    }
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    let now = unsafe { bpf_ktime_get_ns() };
-    let _ = OWNERS.insert(cookie, current_owner(now), 0);
+/// accept() and accept4() return the new socket's fd in the caller's context: the one
+/// reliable moment to learn who owns an accepted connection. The fd leads to the socket through
+/// the task's file table.
+#[tracepoint]
+pub fn sys_exit_accept4(ctx: TracePointContext) -> u32 {
+    on_accept_exit(&ctx);
     0
+}
+
+#[tracepoint]
+pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
+    on_accept_exit(&ctx);
+    0
+}
+
+/// Offset of `long ret` in the syscalls:sys_exit_* record (after the common header and nr).
+const SYS_EXIT_RET: usize = 16;
+
+#[inline(always)]
+fn on_accept_exit(ctx: &TracePointContext) {
+    let off = offsets();
+    if off.valid == 0 {
+        return;
+    }
+    let fd: i64 = unsafe { ctx.read_at(SYS_EXIT_RET) }.unwrap_or(-1);
+    if fd < 0 {
+        return;
+    }
+    let sk = unsafe { socket_of_fd(fd as u64, &off) };
+    if sk.is_null() {
+        return;
+    }
+    let cookie: u64 = unsafe { read(sk, off.sk_cookie) };
+    if cookie == 0 {
+        return;
+    }
+    let now = unsafe { bpf_ktime_get_ns() };
+    let owner = current_owner(now);
+    let mut event = SockEvent {
+        ts_ns: now,
+        cookie,
+        kind: event_kind::OWNER,
+        ..SockEvent::default()
+    };
+    if !unsafe { fill_addresses(&mut event, sk, &off) } {
+        return;
+    }
+    let _ = OWNERS.insert(cookie, owner, 0);
+    apply_owner(&mut event, &owner);
+    let state: u8 = unsafe { read(sk, off.skc_state) };
+    event.old_state = state;
+    event.new_state = state;
+    send(&event);
+}
+
+/// The `struct sock` behind file descriptor `fd` of the current task, or null.
+#[inline(always)]
+unsafe fn socket_of_fd(fd: u64, off: &KernelOffsets) -> *const u8 {
+    let task = bpf_get_current_task() as *const u8;
+    let files: *const u8 = read(task, off.task_files);
+    if files.is_null() {
+        return core::ptr::null();
+    }
+    let fdt: *const u8 = read(files, off.files_fdt);
+    if fdt.is_null() {
+        return core::ptr::null();
+    }
+    let max_fds: u32 = read(fdt, off.fdtable_max_fds);
+    if fd >= u64::from(max_fds) {
+        return core::ptr::null();
+    }
+    let fd_array: *const u8 = read(fdt, off.fdtable_fd);
+    if fd_array.is_null() {
+        return core::ptr::null();
+    }
+    let file: *const u8 = read(fd_array, (fd * 8) as u32);
+    if file.is_null() {
+        return core::ptr::null();
+    }
+    let socket: *const u8 = read(file, off.file_private_data);
+    if socket.is_null() {
+        return core::ptr::null();
+    }
+    read(socket, off.socket_sk)
 }
 
 #[cfg(not(test))]

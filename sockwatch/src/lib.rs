@@ -4,7 +4,10 @@
 //! source (sock_diag, /proc, dump files, the eBPF ring buffer) -> [`model`] records and events
 //! -> [`filter`] -> table -> [`render`] (ss text, netstat text, JSON).
 
+pub mod ebpf;
+pub mod event;
 pub mod filter;
+pub mod follow;
 pub mod model;
 pub mod procs;
 pub mod render;

@@ -1,1 +1,48 @@
-fn main() {}
+//! Developer tasks for sockwatch: toolchain bootstrap, build, run, test.
+//!
+//! `cargo xtask build|run|test` install what they need on a fresh machine (rust-src, bpf-linker
+//! built against the toolchain's own LLVM), say each step in one line, and fail with one clear
+//! message when something cannot be had.
+
+mod bootstrap;
+mod tasks;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  build            bootstrap the eBPF toolchain, build sockwatch (release)
+  run -- ARGS      build, then run `sockwatch ARGS` (as root, through sudo when needed)
+  test             fmt, clippy, unit tests and end-to-end tests (as CI runs them)
+  bootstrap        only install what the build needs";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => tasks::build(),
+        Some("run") => {
+            let rest = args[1..]
+                .iter()
+                .skip_while(|a| *a == "--")
+                .cloned()
+                .collect();
+            tasks::run(rest)
+        }
+        Some("test") => tasks::test(),
+        Some("bootstrap") => bootstrap::ensure().map(|_| ()),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown or missing command\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

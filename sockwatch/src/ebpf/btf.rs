@@ -1,0 +1,337 @@
+//! Field offsets from the running kernel's BTF (/sys/kernel/btf/vmlinux).
+//!
+//! aya-ebpf has no CO-RE relocations, so the programs read kernel structs at offsets that user
+//! space looks up here and hands over as globals. Only what that needs is parsed: struct and
+//! union members, and the typedef/qualifier chains leading to them.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+const MAGIC: u16 = 0xeb9f;
+const HEADER_LEN: usize = 24;
+const TYPE_LEN: usize = 12;
+
+const KIND_INT: u32 = 1;
+const KIND_ARRAY: u32 = 3;
+const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
+const KIND_ENUM: u32 = 6;
+const KIND_TYPEDEF: u32 = 8;
+const KIND_VOLATILE: u32 = 9;
+const KIND_CONST: u32 = 10;
+const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC_PROTO: u32 = 13;
+const KIND_VAR: u32 = 14;
+const KIND_DATASEC: u32 = 15;
+const KIND_DECL_TAG: u32 = 17;
+const KIND_TYPE_TAG: u32 = 18;
+const KIND_ENUM64: u32 = 19;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BtfError {
+    #[error("kernel BTF is not readable at {path}: {reason} (sockwatch follow needs a kernel built with CONFIG_DEBUG_INFO_BTF)")]
+    Unreadable { path: String, reason: String },
+    #[error("kernel BTF is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("kernel BTF has no struct {0}")]
+    NoStruct(String),
+    #[error("kernel BTF: struct {strukt} has no field {field}")]
+    NoField { strukt: String, field: String },
+    #[error("kernel BTF: {strukt}.{field} is a bit field, which the programs cannot read")]
+    BitField { strukt: String, field: String },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Member {
+    name_off: u32,
+    type_id: u32,
+    bit_offset: u32,
+    bitfield_size: u32,
+}
+
+#[derive(Clone, Debug)]
+enum Type {
+    /// A struct or union with its members.
+    Composite {
+        name_off: u32,
+        is_struct: bool,
+        members: Vec<Member>,
+    },
+    /// typedef, const, volatile, restrict, type tag: refers to another type.
+    Alias(u32),
+    Other,
+}
+
+/// The parsed type section of a BTF blob.
+pub struct Btf {
+    /// Index 0 is the implicit void type.
+    types: Vec<Type>,
+    strings: Vec<u8>,
+    structs_by_name: HashMap<String, u32>,
+}
+
+fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
+    data.get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or(BtfError::Malformed("truncated"))
+}
+
+impl Btf {
+    pub fn from_sys_fs() -> Result<Btf, BtfError> {
+        let path = "/sys/kernel/btf/vmlinux";
+        let data = std::fs::read(path).map_err(|e| BtfError::Unreadable {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        Btf::parse(&data)
+    }
+
+    pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
+        if data.len() < HEADER_LEN || u16::from_le_bytes([data[0], data[1]]) != MAGIC {
+            return Err(BtfError::Malformed(
+                "bad magic (only little-endian BTF is read)",
+            ));
+        }
+        let hdr_len = u32_at(data, 4)? as usize;
+        let type_off = u32_at(data, 8)? as usize;
+        let type_len = u32_at(data, 12)? as usize;
+        let str_off = u32_at(data, 16)? as usize;
+        let str_len = u32_at(data, 20)? as usize;
+        let section = |off: usize, len: usize| {
+            let start = hdr_len.checked_add(off)?;
+            data.get(start..start.checked_add(len)?)
+        };
+        let type_data = section(type_off, type_len).ok_or(BtfError::Malformed("type section"))?;
+        let strings = section(str_off, str_len)
+            .ok_or(BtfError::Malformed("string section"))?
+            .to_vec();
+
+        let mut types = vec![Type::Other];
+        let mut at = 0;
+        while at < type_data.len() {
+            let name_off = u32_at(type_data, at)?;
+            let info = u32_at(type_data, at + 4)?;
+            let size_or_type = u32_at(type_data, at + 8)?;
+            let vlen = (info & 0xffff) as usize;
+            let kind = (info >> 24) & 0x1f;
+            let kind_flag = info >> 31 == 1;
+            at += TYPE_LEN;
+            let (ty, extra) = match kind {
+                KIND_STRUCT | KIND_UNION => {
+                    let mut members = Vec::with_capacity(vlen);
+                    for i in 0..vlen {
+                        let m = at + i * 12;
+                        let offset = u32_at(type_data, m + 8)?;
+                        let (bit_offset, bitfield_size) = if kind_flag {
+                            (offset & 0xff_ffff, offset >> 24)
+                        } else {
+                            (offset, 0)
+                        };
+                        members.push(Member {
+                            name_off: u32_at(type_data, m)?,
+                            type_id: u32_at(type_data, m + 4)?,
+                            bit_offset,
+                            bitfield_size,
+                        });
+                    }
+                    let composite = Type::Composite {
+                        name_off,
+                        is_struct: kind == KIND_STRUCT,
+                        members,
+                    };
+                    (composite, vlen * 12)
+                }
+                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
+                    (Type::Alias(size_or_type), 0)
+                }
+                KIND_INT | KIND_VAR | KIND_DECL_TAG => (Type::Other, 4),
+                KIND_ARRAY => (Type::Other, 12),
+                KIND_ENUM | KIND_FUNC_PROTO => (Type::Other, vlen * 8),
+                KIND_DATASEC | KIND_ENUM64 => (Type::Other, vlen * 12),
+                _ => (Type::Other, 0),
+            };
+            at += extra;
+            types.push(ty);
+        }
+        let mut structs_by_name = HashMap::new();
+        for (id, ty) in types.iter().enumerate() {
+            if let Type::Composite {
+                name_off,
+                is_struct: true,
+                ..
+            } = ty
+            {
+                // The first definition of a name is vmlinux's own.
+                let name = string_at(&strings, *name_off)?;
+                if !name.is_empty() {
+                    structs_by_name.entry(name.to_string()).or_insert(id as u32);
+                }
+            }
+        }
+        Ok(Btf {
+            types,
+            strings,
+            structs_by_name,
+        })
+    }
+
+    /// Byte offset of `path` (e.g. `__sk_common.skc_num`) inside struct `strukt`, looking
+    /// through anonymous struct and union members on the way.
+    pub fn field_offset(&self, strukt: &str, path: &str) -> Result<u32, BtfError> {
+        let mut type_id = *self
+            .structs_by_name
+            .get(strukt)
+            .ok_or_else(|| BtfError::NoStruct(strukt.into()))?;
+        let mut bits = 0u32;
+        for field in path.split('.') {
+            let (member, offset) =
+                self.find_member(type_id, field)?
+                    .ok_or_else(|| BtfError::NoField {
+                        strukt: strukt.into(),
+                        field: path.into(),
+                    })?;
+            if member.bitfield_size != 0 || offset % 8 != 0 {
+                return Err(BtfError::BitField {
+                    strukt: strukt.into(),
+                    field: path.into(),
+                });
+            }
+            bits += offset;
+            type_id = member.type_id;
+        }
+        Ok(bits / 8)
+    }
+
+    /// Finds a named member in a struct or union, recursing into anonymous members; returns it
+    /// with its bit offset from the start of `type_id`.
+    fn find_member(&self, type_id: u32, name: &str) -> Result<Option<(Member, u32)>, BtfError> {
+        let Type::Composite { members, .. } = self.resolve(type_id) else {
+            return Ok(None);
+        };
+        for member in members {
+            if member.name_off == 0 {
+                if let Some((found, offset)) = self.find_member(member.type_id, name)? {
+                    return Ok(Some((found, member.bit_offset + offset)));
+                }
+            } else if string_at(&self.strings, member.name_off)? == name {
+                return Ok(Some((*member, member.bit_offset)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type.
+    fn resolve(&self, mut type_id: u32) -> &Type {
+        // A bounded walk: a malformed cycle must not hang.
+        for _ in 0..32 {
+            match self.types.get(type_id as usize) {
+                Some(Type::Alias(next)) => type_id = *next,
+                Some(ty) => return ty,
+                None => return &Type::Other,
+            }
+        }
+        &Type::Other
+    }
+}
+
+fn string_at(strings: &[u8], offset: u32) -> Result<&str, BtfError> {
+    let rest = strings
+        .get(offset as usize..)
+        .ok_or(BtfError::Malformed("string offset"))?;
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..end]).map_err(|_| BtfError::Malformed("string not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BTF blob with: 1 int, 2 struct inner { int a; int b; }, 3 struct outer { int x;
+    /// union { struct inner in; } ; }, 4 typedef outer_t -> 3.
+    fn sample() -> Vec<u8> {
+        let strings = b"\0int\0inner\0a\0b\0outer\0x\0in\0outer_t\0";
+        let name = |s: &str| {
+            let needle = format!("\0{s}\0");
+            strings
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .map(|p| p as u32 + 1)
+                .expect("name in table")
+        };
+        let mut types = Vec::new();
+        let mut push = |words: &[u32]| {
+            for w in words {
+                types.extend_from_slice(&w.to_le_bytes());
+            }
+        };
+        push(&[name("int"), KIND_INT << 24, 4, 32]);
+        push(&[name("inner"), (KIND_STRUCT << 24) | 2, 8]);
+        push(&[name("a"), 1, 0, name("b"), 1, 32]);
+        push(&[name("outer"), (KIND_STRUCT << 24) | 2, 12]);
+        push(&[name("x"), 1, 0, 0, 5, 32]);
+        push(&[name("outer_t"), KIND_TYPEDEF << 24, 3]);
+        // 5: anonymous union { struct inner in; }
+        push(&[0, (KIND_UNION << 24) | 1, 8]);
+        push(&[name("in"), 2, 0]);
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&MAGIC.to_le_bytes());
+        blob.extend_from_slice(&[1, 0]);
+        for word in [
+            HEADER_LEN as u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            blob.extend_from_slice(&word.to_le_bytes());
+        }
+        blob.extend_from_slice(&types);
+        blob.extend_from_slice(strings);
+        blob
+    }
+
+    #[test]
+    fn finds_fields_through_anonymous_members() {
+        let btf = Btf::parse(&sample()).expect("valid sample");
+        assert_eq!(btf.field_offset("inner", "b"), Ok(4));
+        assert_eq!(btf.field_offset("outer", "x"), Ok(0));
+        assert_eq!(btf.field_offset("outer", "in.b"), Ok(8));
+        assert_eq!(
+            btf.field_offset("outer", "nope"),
+            Err(BtfError::NoField {
+                strukt: "outer".into(),
+                field: "nope".into()
+            })
+        );
+        assert_eq!(
+            btf.field_offset("missing", "x"),
+            Err(BtfError::NoStruct("missing".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_truncated_and_garbage_blobs() {
+        let blob = sample();
+        for len in 0..blob.len() {
+            // Any prefix either parses (and answers lookups) or is an error: never a panic.
+            if let Ok(btf) = Btf::parse(&blob[..len]) {
+                let _ = btf.field_offset("outer", "in.b");
+            }
+        }
+        assert!(Btf::parse(b"not btf at all, just some bytes").is_err());
+    }
+
+    #[test]
+    fn running_kernel_has_the_fields_follow_reads() {
+        let btf = match Btf::from_sys_fs() {
+            Ok(btf) => btf,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
+            Err(e) => return eprintln!("SKIPPED: {e}"),
+        };
+        let offsets = crate::ebpf::kernel_offsets(&btf).expect("offsets");
+        // struct sock_common starts struct sock; skc_family sits in its first 32 bytes.
+        assert!(offsets.skc_family < 32);
+        assert!(offsets.tcp_bytes_acked > offsets.sk_protocol);
+    }
+}

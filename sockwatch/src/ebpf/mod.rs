@@ -1,0 +1,287 @@
+//! Loading sockwatch's eBPF programs and reading what they send.
+//!
+//! The programs (crate `sockwatch-ebpf`) are compiled into this binary. Loading them means:
+//! check privileges, take field offsets from the kernel's BTF, set the kernel-side filter,
+//! attach to the TCP state-change and socket-destroy hooks (and, where the kernel allows it, the
+//! LSM hook that names the owner of accepted sockets), then read the ring buffer.
+
+pub mod btf;
+mod caps;
+mod tracefs;
+
+use std::os::fd::AsRawFd;
+
+use aya::{
+    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
+    programs::{BtfTracePoint, TracePoint},
+    Btf as AyaBtf, Ebpf, EbpfLoader,
+};
+use sockwatch_common::{counter, KernelFilter, KernelOffsets, SockEvent};
+use thiserror::Error;
+use tokio::io::{unix::AsyncFd, Interest};
+
+pub use caps::missing_capabilities;
+
+static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sockwatch"));
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("this sockwatch was built without its eBPF programs (AYA_BUILD_SKIP): rebuild with `cargo xtask build`")]
+    NotBuilt,
+    #[error("follow needs root or the capabilities {0}")]
+    Privileges(String),
+    #[error(transparent)]
+    Btf(#[from] btf::BtfError),
+    #[error("loading the eBPF programs failed: {0}")]
+    Load(String),
+    #[error("this kernel has no {hook} hook for BPF ({reason})")]
+    MissingHook { hook: String, reason: String },
+    #[error("the eBPF map {0} is missing from the programs")]
+    MissingMap(&'static str),
+    #[error("reading eBPF map {map}: {reason}")]
+    Map { map: &'static str, reason: String },
+}
+
+/// What the kernel side should send.
+#[derive(Clone, Debug, Default)]
+pub struct TracerConfig {
+    /// Ring buffer size in bytes (a power of two, at least one page).
+    pub ring_bytes: u32,
+    pub filter: KernelFilter,
+    /// Ports of interest when `filter.filter_ports` is set.
+    pub ports: Vec<u16>,
+}
+
+/// The loaded and attached programs. Dropping it detaches everything.
+pub struct Tracer {
+    ebpf: Ebpf,
+    events: AsyncFd<RingBuf<MapData>>,
+    counters: PerCpuArray<MapData, u64>,
+    /// Why the kernel refused the LSM hook, when it did: accepted sockets then have no owner
+    /// until a close in the owner's context names it.
+    pub accept_owner_unavailable: Option<String>,
+}
+
+/// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
+pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
+    let sock = |field: &str| btf.field_offset("sock", field);
+    let common = |field: &str| btf.field_offset("sock", &format!("__sk_common.{field}"));
+    Ok(KernelOffsets {
+        skc_family: common("skc_family")?,
+        skc_state: common("skc_state")?,
+        inet_sport: btf.field_offset("inet_sock", "inet_sport")?,
+        skc_dport: common("skc_dport")?,
+        skc_rcv_saddr: common("skc_rcv_saddr")?,
+        skc_daddr: common("skc_daddr")?,
+        skc_v6_rcv_saddr: common("skc_v6_rcv_saddr")?,
+        skc_v6_daddr: common("skc_v6_daddr")?,
+        skc_net: common("skc_net")?,
+        sk_protocol: sock("sk_protocol")?,
+        net_ns_inum: btf.field_offset("net", "ns.inum")?,
+        tcp_bytes_acked: btf.field_offset("tcp_sock", "bytes_acked")?,
+        tcp_bytes_received: btf.field_offset("tcp_sock", "bytes_received")?,
+        tcp_total_retrans: btf.field_offset("tcp_sock", "total_retrans")?,
+        sk_cookie: common("skc_cookie")?,
+        task_files: btf.field_offset("task_struct", "files")?,
+        files_fdt: btf.field_offset("files_struct", "fdt")?,
+        fdtable_fd: btf.field_offset("fdtable", "fd")?,
+        fdtable_max_fds: btf.field_offset("fdtable", "max_fds")?,
+        file_private_data: btf.field_offset("file", "private_data")?,
+        socket_sk: btf.field_offset("socket", "sk")?,
+        valid: 1,
+    })
+}
+
+impl Tracer {
+    pub fn load(config: &TracerConfig) -> Result<Tracer, LoadError> {
+        if PROGRAMS.is_empty() {
+            return Err(LoadError::NotBuilt);
+        }
+        let missing = missing_capabilities();
+        if !missing.is_empty() {
+            return Err(LoadError::Privileges(missing.join(", ")));
+        }
+        let offsets = kernel_offsets(&btf::Btf::from_sys_fs()?)?;
+        let kernel_btf = AyaBtf::from_sys_fs().map_err(|e| btf::BtfError::Unreadable {
+            path: "/sys/kernel/btf/vmlinux".into(),
+            reason: e.to_string(),
+        })?;
+
+        let mut loader = EbpfLoader::new();
+        loader
+            .btf(Some(&kernel_btf))
+            .override_global("OFFSETS", &offsets, true)
+            .override_global("FILTER", &config.filter, true);
+        if config.ring_bytes != 0 {
+            loader.map_max_entries("EVENTS", config.ring_bytes);
+        }
+        let mut ebpf = loader
+            .load(PROGRAMS)
+            .map_err(|e| LoadError::Load(error_chain(&e)))?;
+
+        if config.filter.filter_ports != 0 {
+            let mut ports: BpfHashMap<_, u16, u8> = BpfHashMap::try_from(
+                ebpf.map_mut("PORTS")
+                    .ok_or(LoadError::MissingMap("PORTS"))?,
+            )
+            .map_err(|e| map_error("PORTS", e))?;
+            for port in &config.ports {
+                ports
+                    .insert(port, 1, 0)
+                    .map_err(|e| map_error("PORTS", e))?;
+            }
+        }
+
+        for hook in ["inet_sock_set_state", "tcp_destroy_sock"] {
+            attach_tp_btf(&mut ebpf, hook, &kernel_btf)?;
+        }
+        let accept_owner_unavailable = attach_accept_hooks(&mut ebpf).err().map(|e| e.to_string());
+
+        let events = RingBuf::try_from(
+            ebpf.take_map("EVENTS")
+                .ok_or(LoadError::MissingMap("EVENTS"))?,
+        )
+        .map_err(|e| map_error("EVENTS", e))?;
+        // SAFETY: the RingBuf owns its map fd, which stays open until the AsyncFd drops it.
+        let events = unsafe { AsyncFd::register_with_interest(events, Interest::READABLE) }
+            .map_err(|e| LoadError::Map {
+                map: "EVENTS",
+                reason: e.to_string(),
+            })?;
+        let counters = PerCpuArray::try_from(
+            ebpf.take_map("COUNTERS")
+                .ok_or(LoadError::MissingMap("COUNTERS"))?,
+        )
+        .map_err(|e| map_error("COUNTERS", e))?;
+        Ok(Tracer {
+            ebpf,
+            events,
+            counters,
+            accept_owner_unavailable,
+        })
+    }
+
+    /// Waits until events are ready, then appends every queued event to `out`.
+    pub async fn read_batch(&mut self, out: &mut Vec<SockEvent>) -> std::io::Result<()> {
+        let mut guard = self.events.readable_mut().await?;
+        let ring = guard.get_inner_mut();
+        while let Some(item) = ring.next() {
+            if item.len() >= std::mem::size_of::<SockEvent>() {
+                // SAFETY: the kernel wrote a SockEvent (repr(C), any bit pattern valid); the
+                // ring gives no alignment guarantee, hence the unaligned read.
+                out.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<SockEvent>()) });
+            }
+        }
+        guard.clear_ready();
+        Ok(())
+    }
+
+    /// Appends whatever is queued now, without waiting.
+    pub fn drain(&mut self, out: &mut Vec<SockEvent>) {
+        let ring = self.events.get_mut();
+        while let Some(item) = ring.next() {
+            if item.len() >= std::mem::size_of::<SockEvent>() {
+                // SAFETY: as in read_batch.
+                out.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<SockEvent>()) });
+            }
+        }
+    }
+
+    /// Kernel counters summed over CPUs: (sent, lost because the ring was full, filtered).
+    pub fn counters(&self) -> Result<KernelCounters, LoadError> {
+        let sum = |index: u32| -> Result<u64, LoadError> {
+            let values = self
+                .counters
+                .get(&index, 0)
+                .map_err(|e| map_error("COUNTERS", e))?;
+            Ok(values.iter().sum())
+        };
+        Ok(KernelCounters {
+            sent: sum(counter::SENT)?,
+            lost: sum(counter::LOST)?,
+            filtered: sum(counter::FILTERED)?,
+        })
+    }
+
+    /// The ring buffer's file descriptor (for diagnostics).
+    pub fn ring_fd(&self) -> i32 {
+        self.events.get_ref().as_raw_fd()
+    }
+
+    /// Names of the attached programs (for diagnostics and tests).
+    pub fn program_names(&self) -> Vec<String> {
+        self.ebpf
+            .programs()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+}
+
+/// Counters the kernel side keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelCounters {
+    pub sent: u64,
+    pub lost: u64,
+    pub filtered: u64,
+}
+
+fn attach_tp_btf(ebpf: &mut Ebpf, hook: &str, btf: &AyaBtf) -> Result<(), LoadError> {
+    let missing = |reason: String| LoadError::MissingHook {
+        hook: format!("tp_btf/{hook}"),
+        reason,
+    };
+    let program: &mut BtfTracePoint = ebpf
+        .program_mut(hook)
+        .ok_or_else(|| missing("program not in object".into()))?
+        .try_into()
+        .map_err(|e| missing(error_chain(&e)))?;
+    program
+        .load(hook, btf)
+        .map_err(|e| missing(error_chain(&e)))?;
+    program.attach().map_err(|e| missing(error_chain(&e)))?;
+    Ok(())
+}
+
+/// The syscall exit tracepoints that name the owner of accepted sockets. Classic tracepoints
+/// need tracefs: mount it when the system has not.
+fn attach_accept_hooks(ebpf: &mut Ebpf) -> Result<(), LoadError> {
+    tracefs::ensure_mounted().map_err(|reason| LoadError::MissingHook {
+        hook: "syscalls/sys_exit_accept".into(),
+        reason,
+    })?;
+    for name in ["sys_exit_accept4", "sys_exit_accept"] {
+        let missing = |reason: String| LoadError::MissingHook {
+            hook: format!("syscalls/{name}"),
+            reason,
+        };
+        let program: &mut TracePoint = ebpf
+            .program_mut(name)
+            .ok_or_else(|| missing("program not in object".into()))?
+            .try_into()
+            .map_err(|e| missing(error_chain(&e)))?;
+        program.load().map_err(|e| missing(error_chain(&e)))?;
+        program
+            .attach("syscalls", name)
+            .map_err(|e| missing(error_chain(&e)))?;
+    }
+    Ok(())
+}
+
+fn map_error(map: &'static str, err: impl std::error::Error) -> LoadError {
+    LoadError::Map {
+        map,
+        reason: error_chain(&err),
+    }
+}
+
+/// An error and its sources on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}

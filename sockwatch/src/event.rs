@@ -1,0 +1,173 @@
+//! What the eBPF programs report, as domain values: a [`Transition`] of one socket.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use sockwatch_common::{event_kind, SockEvent};
+
+use crate::model::{Cookie, SockState};
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// The process a socket belongs to, as the kernel side saw it in the owner's context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub cgroup: u64,
+    pub comm: String,
+}
+
+/// Totals the kernel had for a TCP socket when it was destroyed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseStats {
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub total_retrans: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransitionKind {
+    /// The socket changed TCP state.
+    State,
+    /// The kernel destroyed the socket.
+    Destroy,
+    /// accept() handed the socket to the process named as owner; the state did not change.
+    Owner,
+}
+
+/// One thing that happened to one socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// CLOCK_MONOTONIC time of the event, ns.
+    pub ts_ns: u64,
+    pub cookie: Cookie,
+    pub kind: TransitionKind,
+    pub old: SockState,
+    pub new: SockState,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Inode of the socket's network namespace.
+    pub netns: u32,
+    pub owner: Option<Owner>,
+    /// When the kernel side first saw the socket (CLOCK_MONOTONIC ns), if it did.
+    pub first_seen_ns: Option<u64>,
+    pub close: Option<CloseStats>,
+}
+
+/// Why a raw event could not be decoded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("event of unknown kind {0}")]
+    Kind(u8),
+    #[error("event of unknown address family {0}")]
+    Family(u16),
+}
+
+impl Transition {
+    pub fn decode(raw: &SockEvent) -> Result<Transition, DecodeError> {
+        let kind = match raw.kind {
+            event_kind::STATE => TransitionKind::State,
+            event_kind::DESTROY => TransitionKind::Destroy,
+            event_kind::OWNER => TransitionKind::Owner,
+            other => return Err(DecodeError::Kind(other)),
+        };
+        let (local, remote) = match raw.family {
+            AF_INET => {
+                let ip = |b: &[u8; 16]| IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+                (ip(&raw.saddr), ip(&raw.daddr))
+            }
+            AF_INET6 => (
+                IpAddr::V6(Ipv6Addr::from(raw.saddr)),
+                IpAddr::V6(Ipv6Addr::from(raw.daddr)),
+            ),
+            other => return Err(DecodeError::Family(other)),
+        };
+        let owner = (raw.pid != 0).then(|| Owner {
+            pid: raw.pid,
+            tid: raw.tid,
+            uid: raw.uid,
+            cgroup: raw.cgroup,
+            comm: comm_string(&raw.comm),
+        });
+        Ok(Transition {
+            ts_ns: raw.ts_ns,
+            cookie: Cookie(raw.cookie),
+            kind,
+            old: SockState::from_kernel(raw.old_state),
+            new: SockState::from_kernel(raw.new_state),
+            local: SocketAddr::new(local, raw.sport),
+            remote: SocketAddr::new(remote, raw.dport),
+            netns: raw.netns,
+            owner,
+            first_seen_ns: (raw.first_seen_ns != 0).then_some(raw.first_seen_ns),
+            close: (kind == TransitionKind::Destroy).then_some(CloseStats {
+                bytes_acked: raw.bytes_acked,
+                bytes_received: raw.bytes_received,
+                total_retrans: raw.total_retrans,
+            }),
+        })
+    }
+}
+
+/// A kernel task name: NUL-padded, not necessarily UTF-8.
+fn comm_string(comm: &[u8; 16]) -> String {
+    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+    String::from_utf8_lossy(&comm[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_v4() -> SockEvent {
+        let mut raw = SockEvent {
+            ts_ns: 5,
+            cookie: 42,
+            kind: event_kind::STATE,
+            old_state: 7,
+            new_state: 2,
+            family: AF_INET,
+            sport: 40000,
+            dport: 80,
+            pid: 10,
+            tid: 11,
+            ..SockEvent::default()
+        };
+        raw.saddr[..4].copy_from_slice(&[127, 0, 0, 1]);
+        raw.daddr[..4].copy_from_slice(&[127, 0, 0, 2]);
+        raw.comm[..4].copy_from_slice(b"curl");
+        raw
+    }
+
+    #[test]
+    fn decodes_a_connect() {
+        let t = Transition::decode(&raw_v4()).expect("valid event");
+        assert_eq!(t.old, SockState::Close);
+        assert_eq!(t.new, SockState::SynSent);
+        assert_eq!(t.local.to_string(), "127.0.0.1:40000");
+        assert_eq!(t.remote.to_string(), "127.0.0.2:80");
+        assert_eq!(t.owner.as_ref().map(|o| o.comm.as_str()), Some("curl"));
+        assert_eq!(t.close, None);
+    }
+
+    #[test]
+    fn rejects_unknown_kind_and_family() {
+        let mut raw = raw_v4();
+        raw.kind = 99;
+        assert_eq!(Transition::decode(&raw), Err(DecodeError::Kind(99)));
+        let mut raw = raw_v4();
+        raw.family = 1;
+        assert_eq!(Transition::decode(&raw), Err(DecodeError::Family(1)));
+    }
+
+    #[test]
+    fn owner_unknown_when_pid_zero() {
+        let mut raw = raw_v4();
+        raw.pid = 0;
+        assert_eq!(Transition::decode(&raw).expect("valid").owner, None);
+    }
+}

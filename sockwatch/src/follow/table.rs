@@ -1,0 +1,188 @@
+//! The live socket table: every TCP socket follow knows of, keyed by cookie, kept current by
+//! the event stream.
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use crate::{
+    event::{Owner, Transition, TransitionKind},
+    model::{Cookie, SockState},
+};
+
+/// What the table knows of one socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveSocket {
+    pub state: SockState,
+    /// CLOCK_MONOTONIC ns when it entered `state` (None: before follow started).
+    pub since_ns: Option<u64>,
+    /// CLOCK_MONOTONIC ns when it was first seen (None: before follow started).
+    pub first_seen_ns: Option<u64>,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub owner: Option<Owner>,
+}
+
+/// What applying one transition changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    /// Milliseconds the socket spent in its previous state, when that is known.
+    pub ms_in_old_state: Option<f64>,
+    /// Milliseconds since the socket was first seen, when known (filled on destroy).
+    pub lifetime_ms: Option<f64>,
+    /// The owner the table knows for this socket, which may come from an earlier event or the
+    /// snapshot when the event itself ran outside the owner's context.
+    pub owner: Option<Owner>,
+}
+
+#[derive(Debug, Default)]
+pub struct LiveTable {
+    sockets: HashMap<Cookie, LiveSocket>,
+}
+
+fn ms_between(from_ns: u64, to_ns: u64) -> f64 {
+    to_ns.saturating_sub(from_ns) as f64 / 1e6
+}
+
+impl LiveTable {
+    pub fn len(&self) -> usize {
+        self.sockets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sockets.is_empty()
+    }
+
+    pub fn get(&self, cookie: Cookie) -> Option<&LiveSocket> {
+        self.sockets.get(&cookie)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Cookie, &LiveSocket)> {
+        self.sockets.iter()
+    }
+
+    /// Adds or replaces a socket known from a snapshot.
+    pub fn insert(&mut self, cookie: Cookie, socket: LiveSocket) {
+        self.sockets.insert(cookie, socket);
+    }
+
+    /// Applies one event; destroyed sockets leave the table.
+    pub fn apply(&mut self, t: &Transition) -> Applied {
+        let entry = self.sockets.entry(t.cookie).or_insert_with(|| LiveSocket {
+            state: t.old,
+            since_ns: None,
+            first_seen_ns: t.first_seen_ns,
+            local: t.local,
+            remote: t.remote,
+            owner: None,
+        });
+        if entry.owner.is_none() || t.kind == TransitionKind::Owner {
+            entry.owner = t.owner.clone().or(entry.owner.take());
+        }
+        if entry.first_seen_ns.is_none() {
+            entry.first_seen_ns = t.first_seen_ns;
+        }
+        let ms_in_old_state = entry.since_ns.map(|since| ms_between(since, t.ts_ns));
+        let lifetime_ms = entry.first_seen_ns.map(|first| ms_between(first, t.ts_ns));
+        let owner = entry.owner.clone();
+        match t.kind {
+            TransitionKind::State => {
+                entry.state = t.new;
+                entry.since_ns = Some(t.ts_ns);
+                // Addresses fill in as the socket progresses (bind, connect).
+                entry.local = t.local;
+                entry.remote = t.remote;
+            }
+            TransitionKind::Destroy => {
+                self.sockets.remove(&t.cookie);
+            }
+            TransitionKind::Owner => {}
+        }
+        Applied {
+            ms_in_old_state,
+            lifetime_ms,
+            owner,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::CloseStats;
+
+    fn transition(ts_ns: u64, kind: TransitionKind, old: SockState, new: SockState) -> Transition {
+        Transition {
+            ts_ns,
+            cookie: Cookie(7),
+            kind,
+            old,
+            new,
+            local: "127.0.0.1:5000".parse().expect("addr"),
+            remote: "127.0.0.1:80".parse().expect("addr"),
+            netns: 1,
+            owner: None,
+            first_seen_ns: Some(1_000_000),
+            close: (kind == TransitionKind::Destroy).then_some(CloseStats {
+                bytes_acked: 1,
+                bytes_received: 1,
+                total_retrans: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn tracks_time_in_state_and_forgets_destroyed_sockets() {
+        let mut table = LiveTable::default();
+        let first = table.apply(&transition(
+            1_000_000,
+            TransitionKind::State,
+            SockState::Close,
+            SockState::SynSent,
+        ));
+        assert_eq!(first.ms_in_old_state, None);
+        let second = table.apply(&transition(
+            3_500_000,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Established,
+        ));
+        assert_eq!(second.ms_in_old_state, Some(2.5));
+        assert_eq!(
+            table.get(Cookie(7)).map(|s| s.state),
+            Some(SockState::Established)
+        );
+        let last = table.apply(&transition(
+            5_000_000,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        ));
+        assert_eq!(last.lifetime_ms, Some(4.0));
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn keeps_the_owner_seen_first() {
+        let mut table = LiveTable::default();
+        let mut connect = transition(
+            1,
+            TransitionKind::State,
+            SockState::Close,
+            SockState::SynSent,
+        );
+        connect.owner = Some(Owner {
+            pid: 9,
+            tid: 9,
+            uid: 0,
+            cgroup: 0,
+            comm: "curl".into(),
+        });
+        table.apply(&connect);
+        let later = table.apply(&transition(
+            2,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Established,
+        ));
+        assert_eq!(later.owner.map(|o| o.pid), Some(9));
+    }
+}

@@ -1,0 +1,138 @@
+//! Load generator: short TCP connections over loopback, as fast as they go.
+//!
+//! `tcpchurn [--connections N] [--threads T] [--seconds S] [--port P]`: listens on
+//! 127.0.0.1:P (an ephemeral port when 0), then T client threads each connect, send one byte,
+//! read the echoed byte and close, until N connections in all or S seconds. Accepting threads
+//! echo each byte back. Prints `connections=N seconds=S rate=R` at the end. Loopback only,
+//! bounded in count and time.
+
+use std::{
+    io::{Read, Write},
+    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+struct Options {
+    connections: u64,
+    threads: u64,
+    seconds: f64,
+    port: u16,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        connections: 1000,
+        threads: 1,
+        seconds: 60.0,
+        port: 0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = |_| format!("bad value for {flag}: {value}");
+        match flag.as_str() {
+            "--connections" => options.connections = value.parse().map_err(bad)?,
+            "--threads" => options.threads = value.parse().map_err(bad)?,
+            "--seconds" => options.seconds = value.parse().map_err(bad)?,
+            "--port" => options.port = value.parse().map_err(bad)?,
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    if options.threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    Ok(options)
+}
+
+fn serve(listener: TcpListener) {
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut byte = [0u8; 1];
+        if stream.read_exact(&mut byte).is_ok() {
+            let _ = stream.write_all(&byte);
+        }
+    }
+}
+
+fn one_connection(addr: SocketAddr) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(b"x")?;
+    let mut byte = [0u8; 1];
+    stream.read_exact(&mut byte)?;
+    Ok(())
+}
+
+fn main() {
+    let options = match parse_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("tcpchurn: {e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("tcpchurn: cannot listen: {e}");
+            std::process::exit(1);
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
+    // As many accepting threads as clients, so the server never is the bottleneck.
+    for _ in 0..options.threads {
+        match listener.try_clone() {
+            Ok(l) => {
+                thread::spawn(move || serve(l));
+            }
+            Err(e) => {
+                eprintln!("tcpchurn: cannot share the listener: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(options.seconds);
+    let issued = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..options.threads)
+        .map(|_| {
+            let (issued, done, failed) = (issued.clone(), done.clone(), failed.clone());
+            let limit = options.connections;
+            thread::spawn(move || {
+                while issued.fetch_add(1, Ordering::Relaxed) < limit && Instant::now() < deadline {
+                    match one_connection(addr) {
+                        Ok(()) => {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            eprintln!("tcpchurn: connection failed: {e}");
+                            failed.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let done = done.load(Ordering::Relaxed);
+    println!(
+        "connections={done} seconds={seconds:.3} rate={:.0}",
+        done as f64 / seconds
+    );
+    if failed.load(Ordering::Relaxed) {
+        std::process::exit(1);
+    }
+}
