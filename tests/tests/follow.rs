@@ -1,8 +1,8 @@
 //! End-to-end: `sockwatch follow` on the real kernel, in a network namespace of the test's own.
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    io::{BufRead, BufReader, Read},
+    process::{Child, ChildStderr, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
 };
 
@@ -69,36 +69,61 @@ fn run(program: &str, args: &[&str]) {
     assert!(status.success(), "{program} {args:?} failed: {status}");
 }
 
-/// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
-fn start_follow(
-    ns: &Netns,
-    args: &[&str],
-) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
-    let mut child = ns
-        .command(&sockwatch_bin())
-        .arg("follow")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sockwatch follow");
-    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = stderr.read_line(&mut line).expect("read follow's stderr");
-        assert!(
-            n > 0,
-            "sockwatch follow exited before attaching (status {:?})",
-            child.wait()
-        );
-        if line.contains("attached") {
-            return (child, stderr);
+/// A running `sockwatch follow`; killed and reaped if the test ends early.
+struct FollowRun {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+}
+
+impl FollowRun {
+    /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
+    fn start(ns: &Netns, args: &[&str]) -> FollowRun {
+        let mut child = ns
+            .command(&sockwatch_bin())
+            .arg("follow")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sockwatch follow");
+        let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+        let mut run = FollowRun { child, stderr };
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = run
+                .stderr
+                .read_line(&mut line)
+                .expect("read follow's stderr");
+            assert!(n > 0, "sockwatch follow exited before attaching");
+            if line.contains("attached") {
+                return run;
+            }
+            assert!(
+                !line.contains("sockwatch:"),
+                "sockwatch follow failed: {line}"
+            );
         }
-        assert!(
-            !line.contains("sockwatch:"),
-            "sockwatch follow failed: {line}"
-        );
+    }
+
+    /// Stops follow with SIGINT; returns its exit status, stdout and the rest of stderr.
+    fn interrupt(mut self) -> (std::process::ExitStatus, String, String) {
+        run("kill", &["-INT", &self.child.id().to_string()]);
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut stdout);
+        }
+        let mut stderr = String::new();
+        let _ = self.stderr.read_to_string(&mut stderr);
+        let status = self.child.wait().expect("wait for follow");
+        (status, stdout, stderr)
+    }
+}
+
+impl Drop for FollowRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -121,22 +146,15 @@ fn a_loopback_connection_shows_its_transitions_in_order() {
         return;
     }
     let ns = Netns::new();
-    let (child, mut stderr) = start_follow(&ns, &["--json", "--duration", "20"]);
+    let follow = FollowRun::start(&ns, &["--json", "--duration", "20"]);
     churn(&ns, 1);
     std::thread::sleep(std::time::Duration::from_millis(300));
     // SIGINT: follow detaches, prints what it has and its summary.
-    run("kill", &["-INT", &child.id().to_string()]);
-    let output = child.wait_with_output().expect("follow output");
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-    assert!(
-        output.status.success(),
-        "follow exit status {:?}: {rest}",
-        output.status
-    );
-    assert!(rest.contains(" 0 lost"), "summary reports loss: {rest}");
+    let (status, stdout, stderr) = follow.interrupt();
+    assert!(status.success(), "follow exit status {status:?}: {stderr}");
+    assert!(stderr.contains(" 0 lost"), "summary reports loss: {stderr}");
 
-    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+    let events: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect();

@@ -34,12 +34,12 @@ fn parse_options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |_| format!("bad value for {flag}: {value}");
+        let bad = || format!("bad value for {flag}: {value}");
         match flag.as_str() {
-            "--connections" => options.connections = value.parse().map_err(bad)?,
-            "--threads" => options.threads = value.parse().map_err(bad)?,
-            "--seconds" => options.seconds = value.parse().map_err(bad)?,
-            "--port" => options.port = value.parse().map_err(bad)?,
+            "--connections" => options.connections = value.parse().map_err(|_| bad())?,
+            "--threads" => options.threads = value.parse().map_err(|_| bad())?,
+            "--seconds" => options.seconds = value.parse().map_err(|_| bad())?,
+            "--port" => options.port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
