@@ -11,5 +11,6 @@ pub mod follow;
 pub mod model;
 pub mod procs;
 pub mod render;
+pub mod select;
 pub mod services;
 pub mod source;

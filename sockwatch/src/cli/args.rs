@@ -12,8 +12,152 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List sockets like ss(8): same options, columns, states and filter language.
+    #[command(version, disable_help_flag = true)]
+    Snapshot(SnapshotArgs),
     /// Stream TCP state transitions live from eBPF (needs root or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN).
     Follow(FollowArgs),
+}
+
+/// ss's options. Filter words follow the options, as with ss:
+/// `sockwatch snapshot -tn state established '( dport = :ssh or sport = :ssh )'`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+FILTER := [ state STATE-FILTER ] [ EXPRESSION ], as ss(8): state names (established, syn-sent,
+syn-recv, fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack, listening, closing)
+and groups (all, connected, synchronized, bucket, big); terms sport, dport, src, dst (with =,
+!=, <, >, <=, >= and eq, neq, lt, gt, le, ge), dev, fwmark, cgroup, inode, autobound; joined with
+and/or/not, &&/||/!, parentheses.
+
+Exit status: 0 on success, 1 on errors (bad option or filter, unreadable dump file).")]
+pub struct SnapshotArgs {
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Don't resolve service names.
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// Resolve host names.
+    #[arg(short = 'r', long)]
+    pub resolve: bool,
+    /// Display all sockets (listening and non-listening).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Display listening sockets only.
+    #[arg(short = 'l', long)]
+    pub listening: bool,
+    /// Show timer information.
+    #[arg(short = 'o', long = "options")]
+    pub timers: bool,
+    /// Show detailed socket information.
+    #[arg(short = 'e', long)]
+    pub extended: bool,
+    /// Show socket memory usage.
+    #[arg(short = 'm', long)]
+    pub memory: bool,
+    /// Show processes using the socket.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
+    /// Show internal TCP information.
+    #[arg(short = 'i', long)]
+    pub info: bool,
+    /// Show the socket usage summary.
+    #[arg(short = 's', long)]
+    pub summary: bool,
+    /// Display only IP version 4 sockets.
+    #[arg(short = '4', long)]
+    pub ipv4: bool,
+    /// Display only IP version 6 sockets.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+    /// Display PACKET sockets.
+    #[arg(short = '0', long)]
+    pub packet: bool,
+    /// Display TCP sockets.
+    #[arg(short = 't', long)]
+    pub tcp: bool,
+    /// Display UDP sockets.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+    /// Display DCCP sockets.
+    #[arg(short = 'd', long)]
+    pub dccp: bool,
+    /// Display RAW sockets.
+    #[arg(short = 'w', long)]
+    pub raw: bool,
+    /// Display Unix domain sockets.
+    #[arg(short = 'x', long)]
+    pub unix: bool,
+    /// Display SCTP sockets.
+    #[arg(short = 'S', long)]
+    pub sctp: bool,
+    /// Display MPTCP sockets.
+    #[arg(short = 'M', long)]
+    pub mptcp: bool,
+    /// Display sockets of type FAMILY: inet, inet6, link, unix, netlink.
+    #[arg(short = 'f', long, value_name = "FAMILY")]
+    pub family: Vec<String>,
+    /// Socket tables to show: all, inet, tcp, udp, raw, unix, packet, netlink, mptcp, sctp,
+    /// dccp, unix_stream, unix_dgram, unix_seqpacket, packet_raw, packet_dgram; `!` negates.
+    #[arg(short = 'A', long = "query", visible_alias = "socket", value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Dump raw information about TCP sockets to FILE (ss's dump format).
+    #[arg(short = 'D', long = "diag", value_name = "FILE")]
+    pub diag: Option<std::path::PathBuf>,
+    /// Read the filter from FILE (`-` for standard input).
+    #[arg(short = 'F', long = "filter", value_name = "FILE")]
+    pub filter_file: Option<std::path::PathBuf>,
+    /// Suppress the header line.
+    #[arg(short = 'H', long = "no-header")]
+    pub no_header: bool,
+    /// Socket's data printed on a single line.
+    #[arg(short = 'O', long)]
+    pub oneline: bool,
+    /// Switch to the named network namespace (as `ip netns`).
+    #[arg(short = 'N', long = "net", value_name = "NSNAME")]
+    pub netns: Option<String>,
+    /// One JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Read sockets from a dump file (written by -D or `ss -D`) instead of the kernel; the
+    /// TCPDIAG_FILE environment variable does the same, as with ss.
+    #[arg(long, value_name = "FILE")]
+    pub read: Option<std::path::PathBuf>,
+    /// Print the sockets in netstat's columns.
+    #[arg(long)]
+    pub netstat: bool,
+    /// ss options sockwatch does not support (-K, -E, -Z, -z, -b, -T): rejected with a message.
+    #[arg(short = 'K', long = "kill", hide = true)]
+    pub kill: bool,
+    #[arg(short = 'E', long = "events", hide = true)]
+    pub events: bool,
+    #[arg(short = 'Z', long = "context", hide = true)]
+    pub context: bool,
+    #[arg(short = 'z', long = "contexts", hide = true)]
+    pub contexts: bool,
+    #[arg(short = 'b', long = "bpf", hide = true)]
+    pub bpf: bool,
+    #[arg(short = 'T', long = "threads", hide = true)]
+    pub threads: bool,
+    /// The filter: [ state STATE-FILTER ] [ EXPRESSION ].
+    #[arg(value_name = "FILTER", allow_hyphen_values = false)]
+    pub filter: Vec<String>,
+}
+
+impl SnapshotArgs {
+    /// The ss option that sockwatch rejects, if one was given.
+    pub fn unsupported_option(&self) -> Option<&'static str> {
+        [
+            (self.kill, "-K (--kill)"),
+            (self.events, "-E (--events): use `sockwatch follow`"),
+            (self.context, "-Z (--context)"),
+            (self.contexts, "-z (--contexts)"),
+            (self.bpf, "-b (--bpf)"),
+            (self.threads, "-T (--threads)"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,382 @@
+//! Which socket tables, families and states a snapshot shows, from ss's selection options
+//! (-t -u -d -w -x -S -M -0 -4 -6 -f -A -a -l and the leading `state`/`exclude` words), with
+//! ss's defaults and merging rules.
+
+use std::collections::BTreeSet;
+
+use thiserror::Error;
+
+use crate::model::{Netid, SockState};
+
+/// Every state ss 6.1 knows (bits 0..=12: UNKNOWN through NEW_SYN_RECV).
+pub const ALL_STATES: u32 = (1 << 13) - 1;
+const fn bit(state: SockState) -> u32 {
+    1 << state as u32
+}
+/// ss's "connected" default: all but LISTEN, CLOSE, TIME_WAIT and SYN_RECV.
+pub const CONNECTED_STATES: u32 = ALL_STATES
+    & !(bit(SockState::Listen)
+        | bit(SockState::Close)
+        | bit(SockState::TimeWait)
+        | bit(SockState::SynRecv));
+
+/// An address family ss can select.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    Inet,
+    Inet6,
+    Unix,
+    Packet,
+    Netlink,
+}
+
+const FAMILIES: [Family; 5] = [
+    Family::Inet,
+    Family::Inet6,
+    Family::Unix,
+    Family::Packet,
+    Family::Netlink,
+];
+
+impl Family {
+    /// `-f` names.
+    pub fn parse(name: &str) -> Result<Family, SelectError> {
+        match name {
+            "inet" => Ok(Family::Inet),
+            "inet6" => Ok(Family::Inet6),
+            "link" => Ok(Family::Packet),
+            "unix" => Ok(Family::Unix),
+            "netlink" => Ok(Family::Netlink),
+            "tipc" | "vsock" | "xdp" => Err(SelectError::Unsupported(name.into())),
+            _ => Err(SelectError::Family(name.into())),
+        }
+    }
+
+    fn tables(self) -> &'static [Netid] {
+        const INET: &[Netid] = &[
+            Netid::Udp,
+            Netid::Dccp,
+            Netid::Tcp,
+            Netid::Mptcp,
+            Netid::Sctp,
+            Netid::Raw,
+        ];
+        match self {
+            Family::Inet | Family::Inet6 => INET,
+            Family::Unix => &[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket],
+            Family::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
+            Family::Netlink => &[Netid::Netlink],
+        }
+    }
+
+    fn default_states(self) -> u32 {
+        match self {
+            Family::Packet | Family::Netlink => bit(SockState::Close),
+            _ => CONNECTED_STATES,
+        }
+    }
+}
+
+fn table_families(netid: Netid) -> &'static [Family] {
+    if netid.is_inet() {
+        &[Family::Inet, Family::Inet6]
+    } else if netid.is_unix() {
+        &[Family::Unix]
+    } else if netid.is_packet() {
+        &[Family::Packet]
+    } else {
+        &[Family::Netlink]
+    }
+}
+
+fn table_default_states(netid: Netid) -> u32 {
+    match netid {
+        Netid::Udp | Netid::Raw => bit(SockState::Established),
+        Netid::UnixDgram | Netid::PacketRaw | Netid::PacketDgram | Netid::Netlink => {
+            bit(SockState::Close)
+        }
+        _ => CONNECTED_STATES,
+    }
+}
+
+/// The `-A` names ss accepts and the tables each stands for.
+fn query_tables(name: &str) -> Result<&'static [Netid], SelectError> {
+    use Netid::*;
+    Ok(match name {
+        "all" => &[
+            Udp,
+            Dccp,
+            Tcp,
+            Mptcp,
+            Raw,
+            UnixStream,
+            UnixDgram,
+            UnixSeqpacket,
+            PacketRaw,
+            PacketDgram,
+            Netlink,
+            Sctp,
+        ],
+        "inet" => &[Udp, Dccp, Tcp, Mptcp, Sctp, Raw],
+        "udp" => &[Udp],
+        "dccp" => &[Dccp],
+        "tcp" => &[Tcp],
+        "mptcp" => &[Mptcp],
+        "sctp" => &[Sctp],
+        "raw" => &[Raw],
+        "unix" => &[UnixStream, UnixDgram, UnixSeqpacket],
+        "unix_stream" | "u_str" => &[UnixStream],
+        "unix_dgram" | "u_dgr" => &[UnixDgram],
+        "unix_seqpacket" | "u_seq" => &[UnixSeqpacket],
+        "packet" => &[PacketRaw, PacketDgram],
+        "packet_raw" | "p_raw" => &[PacketRaw],
+        "packet_dgram" | "p_dgr" => &[PacketDgram],
+        "netlink" => &[Netlink],
+        "tipc" | "vsock" | "vsock_stream" | "v_str" | "vsock_dgram" | "v_dgr" | "xdp" => {
+            return Err(SelectError::Unsupported(name.into()))
+        }
+        _ => return Err(SelectError::Query(name.into())),
+    })
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SelectError {
+    #[error("\"{0}\" is invalid family")]
+    Family(String),
+    #[error("\"{0}\" is illegal socket table id")]
+    Query(String),
+    #[error("{0} sockets are not supported by sockwatch")]
+    Unsupported(String),
+}
+
+/// ss's selection options, as given on the command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectOptions {
+    /// Tables named by -t -u -d -w -x -S -M, in order.
+    pub tables: Vec<Netid>,
+    /// Families named by -4 -6 -0 -f.
+    pub families: Vec<Family>,
+    /// -A arguments, each a comma-separated list (a leading `!` removes).
+    pub queries: Vec<String>,
+    /// -a
+    pub all: bool,
+    /// -l
+    pub listening: bool,
+    /// States from the leading `state`/`exclude` words, when any were given.
+    pub states: Option<u32>,
+}
+
+/// What to fetch and show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    pub tables: BTreeSet<Netid>,
+    pub families: BTreeSet<Family>,
+    /// Bit n: kernel state n.
+    pub states: u32,
+}
+
+impl Selection {
+    /// Applies ss's rules: explicit tables and families add their default states unless -a,
+    /// -l or state words set them; no table or family at all means every table in the
+    /// connected states; tables pull in their families and families their tables.
+    pub fn from_options(options: &SelectOptions) -> Result<Selection, SelectError> {
+        let mut tables = BTreeSet::new();
+        let mut families = BTreeSet::new();
+        let mut states = 0u32;
+        let mut explicit = false;
+        let mut state_filter = if options.all {
+            ALL_STATES
+        } else if options.listening {
+            bit(SockState::Listen) | bit(SockState::Close)
+        } else {
+            0
+        };
+        for &table in &options.tables {
+            states |= table_default_states(table);
+            tables.insert(table);
+            explicit = true;
+        }
+        for &family in &options.families {
+            states |= family.default_states();
+            families.insert(family);
+            explicit = true;
+        }
+        if !options.queries.is_empty() {
+            // The first -A replaces the tables chosen so far.
+            tables.clear();
+            if state_filter == 0 {
+                state_filter = CONNECTED_STATES;
+            }
+            explicit = true;
+            for list in &options.queries {
+                for name in list.split(',') {
+                    let (enable, name) = match name.strip_prefix('!') {
+                        Some(rest) => (false, rest),
+                        None => (true, name),
+                    };
+                    for &table in query_tables(name)? {
+                        if enable {
+                            states |= table_default_states(table);
+                            tables.insert(table);
+                        } else {
+                            tables.remove(&table);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(words) = options.states {
+            state_filter = words;
+        }
+        if !explicit {
+            if state_filter == 0 {
+                state_filter = CONNECTED_STATES;
+            }
+            for &table in query_tables("all")? {
+                states |= table_default_states(table);
+                tables.insert(table);
+            }
+        }
+        if state_filter != 0 {
+            states = state_filter;
+        }
+        // Tables pull in their families, families their tables (ss's filter_merge_defaults).
+        for &table in &tables.clone() {
+            let own = table_families(table);
+            if !own.iter().any(|f| families.contains(f)) {
+                families.extend(own.iter().copied());
+            }
+        }
+        for family in FAMILIES {
+            if families.contains(&family) && !family.tables().iter().any(|t| tables.contains(t))
+            {
+                tables.extend(family.tables().iter().copied());
+            }
+        }
+        Ok(Selection {
+            tables,
+            families,
+            states,
+        })
+    }
+
+    /// Whether ss would print the Netid column: more than one table selected.
+    pub fn shows_netid(&self) -> bool {
+        self.tables.len() > 1
+    }
+
+    /// Whether ss would print the State column: more than one state selected.
+    pub fn shows_state(&self) -> bool {
+        self.states.count_ones() > 1
+    }
+
+    pub fn wants_state(&self, state: SockState) -> bool {
+        self.states & (1 << state as u32) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select(options: SelectOptions) -> Selection {
+        Selection::from_options(&options).expect("valid options")
+    }
+
+    #[test]
+    fn tcp_alone_is_connected_tcp_over_both_ip_families() {
+        let s = select(SelectOptions {
+            tables: vec![Netid::Tcp],
+            ..Default::default()
+        });
+        assert_eq!(s.tables, BTreeSet::from([Netid::Tcp]));
+        assert_eq!(s.families, BTreeSet::from([Family::Inet, Family::Inet6]));
+        assert_eq!(s.states, CONNECTED_STATES);
+        assert!(!s.shows_netid());
+        assert!(s.shows_state());
+    }
+
+    #[test]
+    fn udp_default_is_established_only() {
+        let s = select(SelectOptions {
+            tables: vec![Netid::Udp],
+            ..Default::default()
+        });
+        assert_eq!(s.states, bit(SockState::Established));
+        assert!(!s.shows_state());
+    }
+
+    #[test]
+    fn no_option_selects_every_table() {
+        let s = select(SelectOptions::default());
+        assert!(s.tables.contains(&Netid::Netlink));
+        assert!(s.tables.contains(&Netid::UnixDgram));
+        assert_eq!(s.states, CONNECTED_STATES);
+    }
+
+    #[test]
+    fn listening_and_all() {
+        let l = select(SelectOptions {
+            tables: vec![Netid::Tcp],
+            listening: true,
+            ..Default::default()
+        });
+        assert_eq!(l.states, bit(SockState::Listen) | bit(SockState::Close));
+        let a = select(SelectOptions {
+            tables: vec![Netid::Tcp],
+            all: true,
+            ..Default::default()
+        });
+        assert_eq!(a.states, ALL_STATES);
+    }
+
+    #[test]
+    fn family_pulls_in_its_tables() {
+        let s = select(SelectOptions {
+            families: vec![Family::Inet],
+            ..Default::default()
+        });
+        assert!(s.tables.contains(&Netid::Tcp) && s.tables.contains(&Netid::Udp));
+        assert_eq!(s.families, BTreeSet::from([Family::Inet]));
+        let s = select(SelectOptions {
+            tables: vec![Netid::Tcp],
+            families: vec![Family::Inet6],
+            ..Default::default()
+        });
+        assert_eq!(s.families, BTreeSet::from([Family::Inet6]));
+        assert_eq!(s.tables, BTreeSet::from([Netid::Tcp]));
+    }
+
+    #[test]
+    fn query_lists_with_negation() {
+        let s = select(SelectOptions {
+            queries: vec!["inet,!udp".into()],
+            ..Default::default()
+        });
+        assert!(s.tables.contains(&Netid::Tcp));
+        assert!(!s.tables.contains(&Netid::Udp));
+        assert_eq!(
+            Selection::from_options(&SelectOptions {
+                queries: vec!["bogus".into()],
+                ..Default::default()
+            }),
+            Err(SelectError::Query("bogus".into()))
+        );
+        assert_eq!(
+            Family::parse("nope"),
+            Err(SelectError::Family("nope".into()))
+        );
+    }
+
+    #[test]
+    fn state_words_win() {
+        let s = select(SelectOptions {
+            tables: vec![Netid::Tcp],
+            all: true,
+            states: Some(bit(SockState::TimeWait)),
+            ..Default::default()
+        });
+        assert_eq!(s.states, bit(SockState::TimeWait));
+        assert!(!s.shows_state());
+    }
+}
