@@ -8,6 +8,7 @@
 //! read, are skipped quietly: on a live system that is normal, and ss does the same.
 
 use std::{
+    cmp::Reverse,
     collections::{HashMap, HashSet},
     ffi::CStr,
     fs::{self, File},
@@ -101,7 +102,7 @@ impl SocketOwners {
             });
         }
         for users in by_inode.values_mut().filter(|users| users.len() > 1) {
-            users.sort_unstable_by(|a, b| (b.pid, b.fd).cmp(&(a.pid, a.fd)));
+            users.sort_unstable_by_key(|user| Reverse((user.pid, user.fd)));
         }
         SocketOwners { by_inode }
     }
@@ -122,6 +123,24 @@ pub fn attach_users(records: &mut [SocketRecord]) -> Result<(), ProcsError> {
         record.users = owners.users_of(record.inode).to_vec();
     }
     Ok(())
+}
+
+/// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat
+/// reads at most 511 bytes), without its directory when it is an absolute path. Empty for
+/// kernel threads and zombies; None when the process has gone.
+pub fn program_name(pid: u32) -> Option<String> {
+    let cmdline = fs::read(Path::new("/proc").join(pid.to_string()).join("cmdline")).ok()?;
+    Some(program_name_from_cmdline(&cmdline))
+}
+
+fn program_name_from_cmdline(cmdline: &[u8]) -> String {
+    let head = &cmdline[..cmdline.len().min(511)];
+    let argv0 = head.split(|&b| b == 0).next().unwrap_or_default();
+    let name = match argv0.first() {
+        Some(b'/') => argv0.rsplit(|&b| b == b'/').next().unwrap_or_default(),
+        _ => argv0,
+    };
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// One process's open fd numbers, in the order /proc lists them (ascending).
@@ -345,6 +364,24 @@ mod tests {
         assert_eq!(parse_number(b"self"), None);
         assert_eq!(parse_number(b"+1"), None);
         assert_eq!(parse_number(b""), None);
+    }
+
+    #[test]
+    fn program_name_is_argv0_as_netstat_shows_it() {
+        assert_eq!(
+            program_name_from_cmdline(b"/usr/bin/python3\0-c\0x"),
+            "python3"
+        );
+        assert_eq!(program_name_from_cmdline(b"python3\0/a/b"), "python3");
+        assert_eq!(
+            program_name_from_cmdline(b"sshd: root@pts/0\0\0"),
+            "sshd: root@pts/0"
+        );
+        assert_eq!(program_name_from_cmdline(b""), "");
+        assert_eq!(program_name_from_cmdline(b"/usr/sbin/"), "");
+        let long = [b'a'; 600];
+        assert_eq!(program_name_from_cmdline(&long).len(), 511);
+        assert!(program_name(std::process::id()).is_some());
     }
 
     #[test]
