@@ -129,19 +129,19 @@ impl Table<'_> {
     }
 
     fn write_inet(&self, out: &mut impl Write, records: &[SocketRecord]) -> io::Result<()> {
-        let o = self.options;
+        let options = self.options;
         writeln!(out, "Active Internet connections {}", self.listing_title())?;
         write!(
             out,
             "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
         )?;
-        if o.extend {
+        if options.extend {
             write!(out, " User       Inode     ")?;
         }
-        if o.programs {
+        if options.programs {
             write!(out, " {:<PROGRAM_WIDTH$}", "PID/Program name")?;
         }
-        if o.timers {
+        if options.timers {
             write!(out, " Timer")?;
         }
         writeln!(out)?;
@@ -149,7 +149,7 @@ impl Table<'_> {
         let mut rows: Vec<(InetGroup, &SocketRecord)> = records
             .iter()
             .filter_map(|record| Some((InetGroup::of(record)?, record)))
-            .filter(|(group, record)| self.listed(group.proto, record))
+            .filter(|(group, record)| self.shows(is_inet_server(group.proto, record)))
             .collect();
         rows.sort_by_key(|(group, _)| *group);
         for (group, record) in rows {
@@ -158,14 +158,8 @@ impl Table<'_> {
         Ok(())
     }
 
-    /// netstat's -a/-l split: a TCP socket is a server when its peer port is 0, a UDP or raw
-    /// socket when its peer address is unspecified.
-    fn listed(&self, proto: InetProto, record: &SocketRecord) -> bool {
-        let is_server = match (proto, &record.peer) {
-            (InetProto::Tcp, Endpoint::Inet { port, .. }) => *port == 0,
-            (_, Endpoint::Inet { addr, .. }) => addr.is_unspecified(),
-            _ => false,
-        };
+    /// netstat's -a/-l choice.
+    fn shows(&self, is_server: bool) -> bool {
         match self.options.listing {
             Listing::All => true,
             Listing::OnlyServers => is_server,
@@ -299,12 +293,7 @@ impl Table<'_> {
         let referenced_by_peers = peer_references(&unix);
         for record in unix {
             let listening = record.state == SockState::Listen;
-            let shown = match self.options.listing {
-                Listing::All => true,
-                Listing::OnlyServers => listening,
-                Listing::WithoutServers => !listening,
-            };
-            if !shown {
+            if !self.shows(listening) {
                 continue;
             }
             let refcnt = 2
@@ -330,6 +319,16 @@ impl Table<'_> {
             writeln!(out, " {}", unix_path(&record.local))?;
         }
         Ok(())
+    }
+}
+
+/// netstat's server test: a TCP socket is a server when its peer port is 0, a UDP or raw
+/// socket when its peer address is unspecified.
+fn is_inet_server(proto: InetProto, record: &SocketRecord) -> bool {
+    match (proto, &record.peer) {
+        (InetProto::Tcp, Endpoint::Inet { port, .. }) => *port == 0,
+        (_, Endpoint::Inet { addr, .. }) => addr.is_unspecified(),
+        _ => false,
     }
 }
 
@@ -1166,6 +1165,13 @@ mod tests {
             rows[5],
             "unix  2      [ ACC ]     STREAM     LISTENING     6        @a@b"
         );
+    }
+
+    #[test]
+    fn system_names_find_root() {
+        let names = SystemNames::new();
+        assert_eq!(names.user(0).as_deref(), Some("root"));
+        assert!(names.program(std::process::id()).is_some());
     }
 
     #[test]
