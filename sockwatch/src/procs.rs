@@ -1,1 +1,479 @@
-//! (in progress)
+//! Process attribution (ss -p): which processes hold each socket open.
+//!
+//! Every open socket appears as a `/proc/PID/fd/N` symlink whose target reads `socket:[INODE]`,
+//! so one pass over those links maps inodes to (process, fd) owners. The pass runs in two
+//! phases so that every core has work even when a single process holds most of the sockets:
+//! first each process's fd numbers are listed, then the links are read in chunks that worker
+//! threads claim one at a time. Processes and fds that vanish mid-scan, and ones we may not
+//! read, are skipped quietly: on a live system that is normal, and ss does the same.
+
+use std::{
+    cmp::Reverse,
+    collections::{HashMap, HashSet},
+    ffi::CStr,
+    fs::{self, File},
+    io::{self, Write},
+    os::{fd::AsRawFd, unix::ffi::OsStrExt},
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicUsize, Ordering},
+    thread,
+};
+
+use crate::model::{SocketRecord, SocketUser};
+
+/// Why process attribution could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcsError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{} is not a proc filesystem (is /proc mounted?)", path.display())]
+    NotProcfs { path: PathBuf },
+}
+
+/// Links read by one worker between claims: big enough that claiming is rare, small enough
+/// that one process's fd table splits between the workers.
+const CHUNK_FDS: usize = 1024;
+
+/// The owners of sockets, by socket inode.
+#[derive(Debug, Default)]
+pub struct SocketOwners {
+    by_inode: HashMap<u64, Vec<SocketUser>>,
+}
+
+impl SocketOwners {
+    /// Scans /proc, which must be a procfs mount. With `wanted`, only those inodes are kept.
+    pub fn scan(wanted: Option<&HashSet<u64>>) -> Result<SocketOwners, ProcsError> {
+        let root = Path::new("/proc");
+        check_procfs(root)?;
+        SocketOwners::scan_at(root, wanted)
+    }
+
+    /// Scans a proc tree at `root` without checking what filesystem it is (for ss's
+    /// PROC_ROOT, and for tests).
+    pub fn scan_at(root: &Path, wanted: Option<&HashSet<u64>>) -> Result<SocketOwners, ProcsError> {
+        let pids = list_pids(root)?;
+        let fd_tables = run_parallel(&pids, |&pid, out| {
+            if let Some(fds) = list_fds(root, pid) {
+                out.push(FdTable { pid, fds });
+            }
+        });
+        let chunks: Vec<FdChunk> = fd_tables
+            .iter()
+            .flat_map(|table| {
+                table.fds.chunks(CHUNK_FDS).map(|fds| FdChunk {
+                    pid: table.pid,
+                    fds,
+                })
+            })
+            .collect();
+        let hits = run_parallel(&chunks, |chunk, out| {
+            read_socket_links(root, chunk, wanted, out)
+        });
+        Ok(SocketOwners::from_hits(root, hits))
+    }
+
+    /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by fd,
+    /// both descending. (ss prepends to a hash chain while walking /proc and each fd
+    /// directory in ascending order, so it prints them reversed.)
+    pub fn users_of(&self, inode: u64) -> &[SocketUser] {
+        self.by_inode.get(&inode).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many sockets have owners.
+    pub fn len(&self) -> usize {
+        self.by_inode.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_inode.is_empty()
+    }
+
+    fn from_hits(root: &Path, hits: Vec<SocketLink>) -> SocketOwners {
+        let mut comms: HashMap<u32, String> = HashMap::new();
+        let mut by_inode: HashMap<u64, Vec<SocketUser>> = HashMap::with_capacity(hits.len());
+        for hit in hits {
+            let comm = comms
+                .entry(hit.pid)
+                .or_insert_with(|| read_comm(root, hit.pid));
+            by_inode.entry(hit.inode).or_default().push(SocketUser {
+                comm: comm.clone(),
+                pid: hit.pid,
+                fd: hit.fd,
+            });
+        }
+        for users in by_inode.values_mut().filter(|users| users.len() > 1) {
+            users.sort_unstable_by_key(|user| Reverse((user.pid, user.fd)));
+        }
+        SocketOwners { by_inode }
+    }
+}
+
+/// Fills `users` of every record that has an inode, scanning /proc once for just those.
+pub fn attach_users(records: &mut [SocketRecord]) -> Result<(), ProcsError> {
+    let wanted: HashSet<u64> = records
+        .iter()
+        .map(|record| record.inode)
+        .filter(|&inode| inode != 0)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let owners = SocketOwners::scan(Some(&wanted))?;
+    for record in records.iter_mut() {
+        record.users = owners.users_of(record.inode).to_vec();
+    }
+    Ok(())
+}
+
+/// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat
+/// reads at most 511 bytes), without its directory when it is an absolute path. Empty for
+/// kernel threads and zombies; None when the process has gone.
+pub fn program_name(pid: u32) -> Option<String> {
+    let cmdline = fs::read(Path::new("/proc").join(pid.to_string()).join("cmdline")).ok()?;
+    Some(program_name_from_cmdline(&cmdline))
+}
+
+fn program_name_from_cmdline(cmdline: &[u8]) -> String {
+    let head = &cmdline[..cmdline.len().min(511)];
+    let argv0 = head.split(|&b| b == 0).next().unwrap_or_default();
+    let name = match argv0.first() {
+        Some(b'/') => argv0.rsplit(|&b| b == b'/').next().unwrap_or_default(),
+        _ => argv0,
+    };
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// One process's open fd numbers, in the order /proc lists them (ascending).
+struct FdTable {
+    pid: u32,
+    fds: Vec<u32>,
+}
+
+/// A run of one process's fds whose links one worker reads.
+struct FdChunk<'a> {
+    pid: u32,
+    fds: &'a [u32],
+}
+
+/// One fd naming a socket.
+struct SocketLink {
+    inode: u64,
+    pid: u32,
+    fd: u32,
+}
+
+fn check_procfs(root: &Path) -> Result<(), ProcsError> {
+    let read_error = |source| ProcsError::Read {
+        path: root.to_path_buf(),
+        source,
+    };
+    let path = std::ffi::CString::new(root.as_os_str().as_bytes())
+        .map_err(|_| read_error(io::ErrorKind::InvalidInput.into()))?;
+    // SAFETY: statfs writes only into the zeroed struct we pass; path is NUL-terminated.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(path.as_ptr(), &mut stat) } != 0 {
+        return Err(read_error(io::Error::last_os_error()));
+    }
+    if stat.f_type != libc::PROC_SUPER_MAGIC {
+        return Err(ProcsError::NotProcfs {
+            path: root.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn list_pids(root: &Path) -> Result<Vec<u32>, ProcsError> {
+    let read_error = |source| ProcsError::Read {
+        path: root.to_path_buf(),
+        source,
+    };
+    let mut pids = Vec::new();
+    for entry in fs::read_dir(root).map_err(read_error)? {
+        if let Some(pid) = parse_number(entry.map_err(read_error)?.file_name().as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+/// The process's open fds; None when it vanished or its fds are not ours to read.
+fn list_fds(root: &Path, pid: u32) -> Option<Vec<u32>> {
+    let entries = fs::read_dir(fd_dir(root, pid)).ok()?;
+    Some(
+        entries
+            .map_while(Result::ok)
+            .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
+            .collect(),
+    )
+}
+
+fn read_socket_links(
+    root: &Path,
+    chunk: &FdChunk,
+    wanted: Option<&HashSet<u64>>,
+    out: &mut Vec<SocketLink>,
+) {
+    // Reading links relative to the open directory spares a path walk through /proc per fd.
+    let Ok(dir) = File::open(fd_dir(root, chunk.pid)) else {
+        return;
+    };
+    for &fd in chunk.fds {
+        let Some(inode) = socket_inode(&dir, fd) else {
+            continue;
+        };
+        if wanted.is_none_or(|wanted| wanted.contains(&inode)) {
+            out.push(SocketLink {
+                inode,
+                pid: chunk.pid,
+                fd,
+            });
+        }
+    }
+}
+
+/// The socket inode fd `fd` of the directory `dir` links to; None for other files and for
+/// fds closed since they were listed.
+fn socket_inode(dir: &File, fd: u32) -> Option<u64> {
+    // "4294967295" and its NUL fit.
+    let mut name = [0u8; 11];
+    write!(&mut name[..], "{fd}\0").ok()?;
+    let name = CStr::from_bytes_until_nul(&name).ok()?;
+    // "socket:[18446744073709551615]" fits; longer targets are other files anyway.
+    let mut target = [0u8; 64];
+    // SAFETY: name is NUL-terminated; readlinkat writes at most target.len() bytes.
+    let len = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            target.as_mut_ptr().cast(),
+            target.len(),
+        )
+    };
+    parse_socket_link(target.get(..usize::try_from(len).ok()?)?)
+}
+
+/// The inode in a link target of the form `socket:[INODE]`.
+fn parse_socket_link(target: &[u8]) -> Option<u64> {
+    let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// The process name as ss prints it: ss reads it from /proc/PID/stat with `%*d (%[^)])`, so
+/// it ends at the first ')'. /proc/PID/comm holds the same unescaped name, cheaper to read.
+/// Empty when the process has gone.
+fn read_comm(root: &Path, pid: u32) -> String {
+    let Ok(raw) = fs::read(root.join(pid.to_string()).join("comm")) else {
+        return String::new();
+    };
+    let name = raw.strip_suffix(b"\n").unwrap_or(&raw);
+    let name = name.split(|&b| b == b')').next().unwrap_or_default();
+    String::from_utf8_lossy(name).into_owned()
+}
+
+fn fd_dir(root: &Path, pid: u32) -> PathBuf {
+    root.join(pid.to_string()).join("fd")
+}
+
+/// A decimal directory entry name (a pid or an fd); None for the others.
+fn parse_number(name: &[u8]) -> Option<u32> {
+    if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+/// Runs `work` on every item on all cores, each worker claiming the next unclaimed item, and
+/// returns everything the workers pushed (in no particular order).
+fn run_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T, &mut Vec<R>) + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut out = Vec::new();
+        while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+            work(item, &mut out);
+        }
+        out
+    };
+    let cores = thread::available_parallelism().map_or(1, usize::from);
+    let helpers = cores.min(items.len()).saturating_sub(1);
+    thread::scope(|scope| {
+        // A helper that cannot be started is no loss: this thread claims its share too.
+        let handles: Vec<_> = (0..helpers)
+            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, worker).ok())
+            .collect();
+        let mut results = worker();
+        for handle in handles {
+            match handle.join() {
+                Ok(more) => results.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// A scratch directory removed when dropped.
+    struct ScratchDir(PathBuf);
+
+    impl ScratchDir {
+        fn new(name: &str) -> ScratchDir {
+            let path =
+                std::env::temp_dir().join(format!("sockwatch-procs-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).expect("create scratch dir");
+            ScratchDir(path)
+        }
+
+        /// Adds a fake process with a comm and fds linking to the given targets.
+        fn process(&self, pid: u32, comm: &str, fds: &[(u32, &str)]) {
+            let dir = self.0.join(pid.to_string());
+            fs::create_dir_all(dir.join("fd")).expect("create fd dir");
+            fs::write(dir.join("comm"), format!("{comm}\n")).expect("write comm");
+            for (fd, target) in fds {
+                symlink(target, dir.join("fd").join(fd.to_string())).expect("symlink");
+            }
+        }
+    }
+
+    impl Drop for ScratchDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
+        SocketUser {
+            comm: comm.to_string(),
+            pid,
+            fd,
+        }
+    }
+
+    #[test]
+    fn parses_socket_links_only() {
+        assert_eq!(parse_socket_link(b"socket:[12345]"), Some(12345));
+        assert_eq!(parse_socket_link(b"socket:[]"), None);
+        assert_eq!(parse_socket_link(b"socket:[12"), None);
+        assert_eq!(parse_socket_link(b"pipe:[12345]"), None);
+        assert_eq!(parse_socket_link(b"/dev/null"), None);
+        assert_eq!(parse_number(b"123"), Some(123));
+        assert_eq!(parse_number(b"self"), None);
+        assert_eq!(parse_number(b"+1"), None);
+        assert_eq!(parse_number(b""), None);
+    }
+
+    #[test]
+    fn program_name_is_argv0_as_netstat_shows_it() {
+        assert_eq!(
+            program_name_from_cmdline(b"/usr/bin/python3\0-c\0x"),
+            "python3"
+        );
+        assert_eq!(program_name_from_cmdline(b"python3\0/a/b"), "python3");
+        assert_eq!(
+            program_name_from_cmdline(b"sshd: root@pts/0\0\0"),
+            "sshd: root@pts/0"
+        );
+        assert_eq!(program_name_from_cmdline(b""), "");
+        assert_eq!(program_name_from_cmdline(b"/usr/sbin/"), "");
+        let long = [b'a'; 600];
+        assert_eq!(program_name_from_cmdline(&long).len(), 511);
+        assert!(program_name(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn shared_socket_lists_owners_as_ss_does() {
+        let root = ScratchDir::new("order");
+        root.process(
+            100,
+            "nginx",
+            &[
+                (3, "socket:[42]"),
+                (4, "/dev/null"),
+                (10, "socket:[42]"),
+                (5, "socket:[7]"),
+            ],
+        );
+        root.process(2000, "worker)x", &[(3, "socket:[42]"), (9, "pipe:[1]")]);
+        root.process(30, "idle", &[(0, "/dev/tty")]);
+        fs::create_dir_all(root.0.join("31")).expect("process without fd dir");
+        fs::create_dir_all(root.0.join("self")).expect("non-pid entry");
+
+        let owners = SocketOwners::scan_at(&root.0, None).expect("scan");
+        assert_eq!(
+            owners.users_of(42),
+            [
+                user("worker", 2000, 3),
+                user("nginx", 100, 10),
+                user("nginx", 100, 3),
+            ]
+        );
+        assert_eq!(owners.users_of(7), [user("nginx", 100, 5)]);
+        assert_eq!(owners.users_of(1), []);
+
+        let wanted = HashSet::from([7]);
+        let owners = SocketOwners::scan_at(&root.0, Some(&wanted)).expect("scan");
+        assert_eq!(owners.users_of(42), []);
+        assert_eq!(owners.users_of(7), [user("nginx", 100, 5)]);
+    }
+
+    #[test]
+    fn many_fds_split_into_chunks_keep_order() {
+        let root = ScratchDir::new("chunks");
+        let count = u32::try_from(CHUNK_FDS * 2 + 10).expect("small");
+        let targets: Vec<(u32, String)> = (0..count)
+            .map(|fd| (fd, format!("socket:[{}]", 1 + fd % 2)))
+            .collect();
+        let fds: Vec<(u32, &str)> = targets.iter().map(|(fd, t)| (*fd, t.as_str())).collect();
+        root.process(5, "big", &fds);
+
+        let owners = SocketOwners::scan_at(&root.0, None).expect("scan");
+        let odd = owners.users_of(2);
+        assert_eq!(odd.len(), usize::try_from(count / 2).expect("small"));
+        assert!(odd.windows(2).all(|pair| pair[0].fd > pair[1].fd));
+        assert_eq!(odd.first(), Some(&user("big", 5, count - 1)));
+    }
+
+    #[test]
+    fn missing_root_is_an_error() {
+        let err = SocketOwners::scan_at(Path::new("/nonexistent-proc"), None).unwrap_err();
+        assert!(matches!(err, ProcsError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn plain_directory_is_not_procfs() {
+        let root = ScratchDir::new("notproc");
+        let err = check_procfs(&root.0).unwrap_err();
+        assert!(matches!(err, ProcsError::NotProcfs { .. }), "{err}");
+        check_procfs(Path::new("/proc")).expect("/proc is procfs");
+    }
+
+    #[test]
+    fn finds_our_own_socket_in_real_proc() {
+        use std::os::{fd::AsRawFd, unix::fs::MetadataExt, unix::net::UnixDatagram};
+
+        let (socket, _peer) = UnixDatagram::pair().expect("socketpair");
+        let fd = u32::try_from(socket.as_raw_fd()).expect("fd");
+        let inode = fs::metadata(format!("/proc/self/fd/{fd}"))
+            .expect("stat socket")
+            .ino();
+        let mut record = SocketRecord::new(
+            crate::model::Netid::UnixDgram,
+            crate::model::SockState::Close,
+            crate::model::Endpoint::Unix { name: None, inode },
+            crate::model::Endpoint::Unix {
+                name: None,
+                inode: 0,
+            },
+        );
+        record.inode = inode;
+        let mut records = [record];
+        attach_users(&mut records).expect("scan /proc");
+
+        let comm = read_comm(Path::new("/proc"), std::process::id());
+        assert_eq!(records[0].users, [user(&comm, std::process::id(), fd)]);
+    }
+}

@@ -1,0 +1,576 @@
+//! JSON output: one document `{"sockets":[...]}` per snapshot, one socket object per line,
+//! with the fields the ShowOptions ask for. Written straight to the output, socket by socket,
+//! so a large snapshot never exists as one JSON value in memory. docs/json-schema.md is the
+//! schema.
+
+use std::io::{self, Write};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::ShowOptions;
+use crate::model::{
+    Endpoint, SkMemInfo, SocketRecord, SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName,
+};
+
+/// Writes `records` as one JSON document, ending with a newline.
+pub fn write_json<'a, W: Write>(
+    mut out: W,
+    records: impl IntoIterator<Item = &'a SocketRecord>,
+    show: &ShowOptions,
+) -> io::Result<()> {
+    out.write_all(b"{\"sockets\":[")?;
+    for (index, record) in records.into_iter().enumerate() {
+        out.write_all(if index == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut out, &SocketJson { record, show })?;
+    }
+    out.write_all(b"\n]}\n")
+}
+
+struct SocketJson<'a> {
+    record: &'a SocketRecord,
+    show: &'a ShowOptions,
+}
+
+impl Serialize for SocketJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (r, show) = (self.record, self.show);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("netid", r.netid.ss_name())?;
+        map.serialize_entry("state", r.state.ss_name())?;
+        map.serialize_entry("kernel_state", r.state.kernel_name())?;
+        map.serialize_entry("recv_q", &r.recv_q)?;
+        map.serialize_entry("send_q", &r.send_q)?;
+        map.serialize_entry("local", &EndpointJson(&r.local))?;
+        map.serialize_entry("peer", &EndpointJson(&r.peer))?;
+        if show.extended {
+            map.serialize_entry("uid", &r.uid)?;
+            map.serialize_entry("inode", &r.inode)?;
+            map.serialize_entry("cookie", &r.cookie.0)?;
+            if let Some(sk) = r.sk_addr {
+                map.serialize_entry("sk", &sk)?;
+            }
+            if let Some(mark) = r.mark {
+                map.serialize_entry("mark", &mark)?;
+            }
+            if let Some(cgroup_id) = r.cgroup_id {
+                map.serialize_entry("cgroup_id", &cgroup_id)?;
+            }
+            if let Some(v6only) = r.v6only {
+                map.serialize_entry("v6only", &v6only)?;
+            }
+            if let Some(tos) = r.tos {
+                map.serialize_entry("tos", &tos)?;
+            }
+            if let Some(tclass) = r.tclass {
+                map.serialize_entry("tclass", &tclass)?;
+            }
+            if let Some(mask) = r.shutdown {
+                map.serialize_entry("shutdown", &ShutdownJson(mask))?;
+            }
+        }
+        if show.timers {
+            if let Some(timer) = &r.timer {
+                map.serialize_entry("timer", &TimerJson(timer))?;
+            }
+        }
+        if show.memory {
+            if let Some(meminfo) = &r.meminfo {
+                map.serialize_entry("skmem", &SkMemJson(meminfo))?;
+            }
+        }
+        if show.info {
+            if let Some(TcpExtra {
+                info, congestion, ..
+            }) = &r.tcp
+            {
+                if let Some(congestion) = congestion {
+                    map.serialize_entry("congestion", congestion)?;
+                }
+                if let Some(info) = info {
+                    map.serialize_entry("tcp_info", &TcpInfoJson(info))?;
+                }
+            }
+        }
+        if show.processes {
+            let users: Vec<UserJson> = r.users.iter().map(UserJson).collect();
+            map.serialize_entry("users", &users)?;
+        }
+        map.end()
+    }
+}
+
+struct EndpointJson<'a>(&'a Endpoint);
+
+impl Serialize for EndpointJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self.0 {
+            Endpoint::Inet { addr, port, scope } => {
+                map.serialize_entry("address", &addr.to_string())?;
+                map.serialize_entry("port", port)?;
+                if *scope != 0 {
+                    map.serialize_entry("ifindex", scope)?;
+                }
+            }
+            Endpoint::Unix { name, inode } => {
+                match name {
+                    Some(UnixName::Path(path)) => map.serialize_entry("path", path)?,
+                    Some(UnixName::Abstract(name)) => map.serialize_entry("abstract", name)?,
+                    None => {}
+                }
+                map.serialize_entry("inode", inode)?;
+            }
+            Endpoint::Packet { protocol, ifindex } => {
+                map.serialize_entry("protocol", protocol)?;
+                map.serialize_entry("ifindex", ifindex)?;
+            }
+            Endpoint::Netlink { protocol, portid } => {
+                map.serialize_entry("protocol", protocol)?;
+                map.serialize_entry("portid", portid)?;
+            }
+        }
+        map.end()
+    }
+}
+
+struct ShutdownJson(u8);
+
+impl Serialize for ShutdownJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("read", &(self.0 & 1 != 0))?;
+        map.serialize_entry("write", &(self.0 & 2 != 0))?;
+        map.end()
+    }
+}
+
+struct TimerJson<'a>(&'a Timer);
+
+impl Serialize for TimerJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // ss's names for the timers.
+        let name = match self.0.kind {
+            TimerKind::On => "on",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::Timewait => "timewait",
+            TimerKind::Persist => "persist",
+            TimerKind::Unknown => "unknown",
+        };
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("name", name)?;
+        map.serialize_entry("expires_ms", &self.0.expires_ms)?;
+        map.serialize_entry("retrans", &self.0.retrans)?;
+        map.end()
+    }
+}
+
+struct SkMemJson<'a>(&'a SkMemInfo);
+
+impl Serialize for SkMemJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut map = serializer.serialize_map(Some(9))?;
+        map.serialize_entry("rmem_alloc", &m.rmem_alloc)?;
+        map.serialize_entry("rcvbuf", &m.rcvbuf)?;
+        map.serialize_entry("wmem_alloc", &m.wmem_alloc)?;
+        map.serialize_entry("sndbuf", &m.sndbuf)?;
+        map.serialize_entry("fwd_alloc", &m.fwd_alloc)?;
+        map.serialize_entry("wmem_queued", &m.wmem_queued)?;
+        map.serialize_entry("optmem", &m.optmem)?;
+        map.serialize_entry("backlog", &m.backlog)?;
+        map.serialize_entry("drops", &m.drops)?;
+        map.end()
+    }
+}
+
+struct UserJson<'a>(&'a SocketUser);
+
+impl Serialize for UserJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("comm", &self.0.comm)?;
+        map.serialize_entry("pid", &self.0.pid)?;
+        map.serialize_entry("fd", &self.0.fd)?;
+        map.end()
+    }
+}
+
+/// A tcp_info field's value, in its kernel type.
+#[derive(Clone, Copy)]
+enum FieldValue {
+    Bool(bool),
+    U8(u8),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            FieldValue::Bool(v) => serializer.serialize_bool(v),
+            FieldValue::U8(v) => serializer.serialize_u8(v),
+            FieldValue::U16(v) => serializer.serialize_u16(v),
+            FieldValue::U32(v) => serializer.serialize_u32(v),
+            FieldValue::U64(v) => serializer.serialize_u64(v),
+        }
+    }
+}
+
+/// Every tcp_info field with the byte offset just past it in `struct tcp_info`: the kernel
+/// sent the field when `TcpInfo::len` reaches that offset.
+fn tcp_info_fields(i: &TcpInfo) -> [(&'static str, usize, FieldValue); 61] {
+    use FieldValue::{Bool, U16, U32, U64, U8};
+    [
+        ("state", 1, U8(i.state)),
+        ("ca_state", 2, U8(i.ca_state)),
+        ("retransmits", 3, U8(i.retransmits)),
+        ("probes", 4, U8(i.probes)),
+        ("backoff", 5, U8(i.backoff)),
+        ("options", 6, U8(i.options)),
+        ("snd_wscale", 7, U8(i.snd_wscale)),
+        ("rcv_wscale", 7, U8(i.rcv_wscale)),
+        (
+            "delivery_rate_app_limited",
+            8,
+            Bool(i.delivery_rate_app_limited),
+        ),
+        ("fastopen_client_fail", 8, U8(i.fastopen_client_fail)),
+        ("rto", 12, U32(i.rto)),
+        ("ato", 16, U32(i.ato)),
+        ("snd_mss", 20, U32(i.snd_mss)),
+        ("rcv_mss", 24, U32(i.rcv_mss)),
+        ("unacked", 28, U32(i.unacked)),
+        ("sacked", 32, U32(i.sacked)),
+        ("lost", 36, U32(i.lost)),
+        ("retrans", 40, U32(i.retrans)),
+        ("fackets", 44, U32(i.fackets)),
+        ("last_data_sent", 48, U32(i.last_data_sent)),
+        ("last_ack_sent", 52, U32(i.last_ack_sent)),
+        ("last_data_recv", 56, U32(i.last_data_recv)),
+        ("last_ack_recv", 60, U32(i.last_ack_recv)),
+        ("pmtu", 64, U32(i.pmtu)),
+        ("rcv_ssthresh", 68, U32(i.rcv_ssthresh)),
+        ("rtt", 72, U32(i.rtt)),
+        ("rttvar", 76, U32(i.rttvar)),
+        ("snd_ssthresh", 80, U32(i.snd_ssthresh)),
+        ("snd_cwnd", 84, U32(i.snd_cwnd)),
+        ("advmss", 88, U32(i.advmss)),
+        ("reordering", 92, U32(i.reordering)),
+        ("rcv_rtt", 96, U32(i.rcv_rtt)),
+        ("rcv_space", 100, U32(i.rcv_space)),
+        ("total_retrans", 104, U32(i.total_retrans)),
+        ("pacing_rate", 112, U64(i.pacing_rate)),
+        ("max_pacing_rate", 120, U64(i.max_pacing_rate)),
+        ("bytes_acked", 128, U64(i.bytes_acked)),
+        ("bytes_received", 136, U64(i.bytes_received)),
+        ("segs_out", 140, U32(i.segs_out)),
+        ("segs_in", 144, U32(i.segs_in)),
+        ("notsent_bytes", 148, U32(i.notsent_bytes)),
+        ("min_rtt", 152, U32(i.min_rtt)),
+        ("data_segs_in", 156, U32(i.data_segs_in)),
+        ("data_segs_out", 160, U32(i.data_segs_out)),
+        ("delivery_rate", 168, U64(i.delivery_rate)),
+        ("busy_time", 176, U64(i.busy_time)),
+        ("rwnd_limited", 184, U64(i.rwnd_limited)),
+        ("sndbuf_limited", 192, U64(i.sndbuf_limited)),
+        ("delivered", 196, U32(i.delivered)),
+        ("delivered_ce", 200, U32(i.delivered_ce)),
+        ("bytes_sent", 208, U64(i.bytes_sent)),
+        ("bytes_retrans", 216, U64(i.bytes_retrans)),
+        ("dsack_dups", 220, U32(i.dsack_dups)),
+        ("reord_seen", 224, U32(i.reord_seen)),
+        ("rcv_ooopack", 228, U32(i.rcv_ooopack)),
+        ("snd_wnd", 232, U32(i.snd_wnd)),
+        ("rcv_wnd", 236, U32(i.rcv_wnd)),
+        ("rehash", 240, U32(i.rehash)),
+        ("total_rto", 242, U16(i.total_rto)),
+        ("total_rto_recoveries", 244, U16(i.total_rto_recoveries)),
+        ("total_rto_time", 248, U32(i.total_rto_time)),
+    ]
+}
+
+struct TcpInfoJson<'a>(&'a TcpInfo);
+
+impl Serialize for TcpInfoJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, end, value) in tcp_info_fields(self.0) {
+            if end <= self.0.len {
+                map.serialize_entry(name, &value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Cookie, Netid, SockState};
+    use serde_json::{json, Value};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn tcp_record() -> SocketRecord {
+        let mut r = SocketRecord::new(
+            Netid::Tcp,
+            SockState::Established,
+            Endpoint::Inet {
+                addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port: 22,
+                scope: 0,
+            },
+            Endpoint::Inet {
+                addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                port: 40000,
+                scope: 3,
+            },
+        );
+        r.recv_q = 1;
+        r.send_q = 2;
+        r.inode = 4242;
+        r.uid = 1000;
+        r.cookie = Cookie(77);
+        r.mark = Some(0x10);
+        r.shutdown = Some(2);
+        r.timer = Some(Timer {
+            kind: TimerKind::Keepalive,
+            expires_ms: 7_199_990,
+            retrans: 0,
+        });
+        r.meminfo = Some(SkMemInfo {
+            rcvbuf: 131072,
+            drops: 3,
+            ..SkMemInfo::default()
+        });
+        // Field by field, so that TcpExtra may grow.
+        let tcp = r.tcp.insert(TcpExtra::default());
+        tcp.info = Some(TcpInfo {
+            // Up to and including tcpi_rcv_space, as a 2.6-era kernel sends.
+            len: 100,
+            state: 1,
+            rtt: 52,
+            rcv_space: 65483,
+            total_retrans: 9,
+            ..TcpInfo::default()
+        });
+        tcp.congestion = Some("cubic".to_string());
+        r.users = vec![SocketUser {
+            comm: "sshd".to_string(),
+            pid: 10,
+            fd: 3,
+        }];
+        r
+    }
+
+    fn unix_record(name: Option<UnixName>) -> SocketRecord {
+        SocketRecord::new(
+            Netid::UnixStream,
+            SockState::Listen,
+            Endpoint::Unix { name, inode: 5 },
+            Endpoint::Unix {
+                name: None,
+                inode: 0,
+            },
+        )
+    }
+
+    fn render(records: &[SocketRecord], show: &ShowOptions) -> Value {
+        let mut out = Vec::new();
+        write_json(&mut out, records, show).expect("write to a Vec");
+        assert!(out.ends_with(b"\n"));
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn empty_snapshot_is_valid() {
+        assert_eq!(
+            render(&[], &ShowOptions::default()),
+            json!({ "sockets": [] })
+        );
+    }
+
+    #[test]
+    fn default_fields_only() {
+        let doc = render(&[tcp_record()], &ShowOptions::default());
+        let socket = &doc["sockets"][0];
+        assert_eq!(
+            keys(socket),
+            [
+                "kernel_state",
+                "local",
+                "netid",
+                "peer",
+                "recv_q",
+                "send_q",
+                "state"
+            ]
+        );
+        assert_eq!(socket["netid"], "tcp");
+        assert_eq!(socket["state"], "ESTAB");
+        assert_eq!(socket["kernel_state"], "ESTABLISHED");
+        assert_eq!(socket["recv_q"], 1);
+        assert_eq!(
+            socket["local"],
+            json!({ "address": "127.0.0.1", "port": 22 })
+        );
+        assert_eq!(
+            socket["peer"],
+            json!({ "address": "::1", "port": 40000, "ifindex": 3 })
+        );
+    }
+
+    #[test]
+    fn every_option_adds_its_fields() {
+        let show = ShowOptions {
+            extended: true,
+            timers: true,
+            memory: true,
+            info: true,
+            processes: true,
+            ..ShowOptions::default()
+        };
+        let doc = render(&[tcp_record()], &show);
+        let socket = &doc["sockets"][0];
+        for key in [
+            "uid",
+            "inode",
+            "cookie",
+            "mark",
+            "shutdown",
+            "timer",
+            "skmem",
+            "congestion",
+            "tcp_info",
+            "users",
+        ] {
+            assert!(socket.get(key).is_some(), "missing {key}");
+        }
+        for absent in ["cgroup_id", "v6only", "tos", "tclass", "sk"] {
+            assert!(socket.get(absent).is_none(), "unexpected {absent}");
+        }
+        assert_eq!(socket["inode"], 4242);
+        assert_eq!(socket["cookie"], 77);
+        assert_eq!(socket["shutdown"], json!({ "read": false, "write": true }));
+        assert_eq!(
+            socket["timer"],
+            json!({ "name": "keepalive", "expires_ms": 7199990, "retrans": 0 })
+        );
+        assert_eq!(socket["skmem"]["rcvbuf"], 131072);
+        assert_eq!(socket["skmem"]["drops"], 3);
+        assert_eq!(keys(&socket["skmem"]).len(), 9);
+        assert_eq!(socket["congestion"], "cubic");
+        assert_eq!(
+            socket["users"],
+            json!([{ "comm": "sshd", "pid": 10, "fd": 3 }])
+        );
+    }
+
+    #[test]
+    fn tcp_info_holds_only_what_the_kernel_sent() {
+        let show = ShowOptions {
+            info: true,
+            ..ShowOptions::default()
+        };
+        let doc = render(&[tcp_record()], &show);
+        let info = &doc["sockets"][0]["tcp_info"];
+        assert_eq!(info["rtt"], 52);
+        assert_eq!(info["rcv_space"], 65483);
+        assert_eq!(info["delivery_rate_app_limited"], false);
+        assert!(info.get("total_retrans").is_none(), "past len 100");
+        assert!(info.get("pacing_rate").is_none());
+        assert_eq!(keys(info).len(), 33);
+
+        let mut full = tcp_record();
+        if let Some(TcpExtra {
+            info: Some(info), ..
+        }) = &mut full.tcp
+        {
+            info.len = 300;
+            info.total_rto_time = 5;
+        }
+        let doc = render(&[full], &show);
+        let info = &doc["sockets"][0]["tcp_info"];
+        assert_eq!(keys(info).len(), 61);
+        assert_eq!(info["total_rto_time"], 5);
+        assert_eq!(info["total_retrans"], 9);
+    }
+
+    #[test]
+    fn unix_endpoints_and_empty_users() {
+        let show = ShowOptions {
+            processes: true,
+            ..ShowOptions::default()
+        };
+        let records = [
+            unix_record(Some(UnixName::Path("/run/x.sock".to_string()))),
+            unix_record(Some(UnixName::Abstract("name\"q".to_string()))),
+            unix_record(None),
+        ];
+        let doc = render(&records, &show);
+        let sockets = doc["sockets"].as_array().expect("array");
+        assert_eq!(sockets.len(), 3);
+        assert_eq!(sockets[0]["netid"], "u_str");
+        assert_eq!(sockets[0]["state"], "LISTEN");
+        assert_eq!(
+            sockets[0]["local"],
+            json!({ "path": "/run/x.sock", "inode": 5 })
+        );
+        assert_eq!(
+            sockets[1]["local"],
+            json!({ "abstract": "name\"q", "inode": 5 })
+        );
+        assert_eq!(sockets[2]["local"], json!({ "inode": 5 }));
+        assert_eq!(sockets[2]["peer"], json!({ "inode": 0 }));
+        assert_eq!(sockets[2]["users"], json!([]));
+    }
+
+    #[test]
+    fn packet_and_netlink_endpoints() {
+        let packet = SocketRecord::new(
+            Netid::PacketRaw,
+            SockState::Close,
+            Endpoint::Packet {
+                protocol: 0x0003,
+                ifindex: 2,
+            },
+            Endpoint::Packet {
+                protocol: 0,
+                ifindex: 0,
+            },
+        );
+        let netlink = SocketRecord::new(
+            Netid::Netlink,
+            SockState::Close,
+            Endpoint::Netlink {
+                protocol: 0,
+                portid: -4,
+            },
+            Endpoint::Netlink {
+                protocol: 0,
+                portid: 0,
+            },
+        );
+        let doc = render(&[packet, netlink], &ShowOptions::default());
+        assert_eq!(
+            doc["sockets"][0]["local"],
+            json!({ "protocol": 3, "ifindex": 2 })
+        );
+        assert_eq!(
+            doc["sockets"][1]["local"],
+            json!({ "protocol": 0, "portid": -4 })
+        );
+        assert_eq!(doc["sockets"][1]["netid"], "nl");
+    }
+}
