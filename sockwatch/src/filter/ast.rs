@@ -4,6 +4,8 @@ use std::{ffi::CString, fmt, net::IpAddr};
 
 use crate::model::Endpoint;
 
+use super::lexer::Keyword;
+
 /// A socket address family, as ss's filter parser tracks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -145,12 +147,13 @@ impl fmt::Display for Escaped<'_> {
 }
 
 fn keyword(side: Side, port: bool) -> &'static str {
-    match (side, port) {
-        (Side::Local, false) => "src",
-        (Side::Remote, false) => "dst",
-        (Side::Local, true) => "sport",
-        (Side::Remote, true) => "dport",
-    }
+    let keyword = match (side, port) {
+        (Side::Local, false) => Keyword::Src,
+        (Side::Remote, false) => Keyword::Dst,
+        (Side::Local, true) => Keyword::Sport,
+        (Side::Remote, true) => Keyword::Dport,
+    };
+    keyword.name()
 }
 
 /// Canonical ss filter text: it parses back to the same expression (but for empty values,

@@ -52,7 +52,7 @@ pub enum ErrorKind {
     ExpectedCloseParen { found: Option<String> },
     #[error("unmatched \")\"")]
     UnmatchedCloseParen,
-    #[error("filter nests more than {0} levels deep")]
+    #[error("expression nests more than {0} levels deep")]
     TooDeep(usize),
     #[error("\"{0}\" is not an address, prefix or known host name")]
     BadAddress(String),

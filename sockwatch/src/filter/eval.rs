@@ -69,7 +69,7 @@ fn kernel_accepts(cond: &HostCond) -> bool {
 
 /// Whose evaluation: ss's own, or the kernel's of ss's bytecode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Judge {
+pub(super) enum Judge {
     Ss,
     Kernel,
 }

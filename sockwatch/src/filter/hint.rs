@@ -8,7 +8,7 @@ use crate::model::SockState;
 
 use super::{
     ast::{AddrMatch, Expr, Family, HostCond},
-    eval::KernelCheck,
+    eval::{Judge, KernelCheck},
 };
 
 /// A coarse pre-filter for inet sockets.
@@ -40,10 +40,9 @@ pub(super) fn kernel_hint(
     let family_possible = |family: Family| {
         shown_family.is_none_or(|shown| shown == family)
             && expr.is_none_or(|expr| {
-                let v6 = family == Family::Inet6;
-                can_hold(expr, v6, false)
+                can_hold(expr, family, Judge::Ss)
                     && match kernel {
-                        KernelCheck::Applied => can_hold(expr, v6, true),
+                        KernelCheck::Applied => can_hold(expr, family, Judge::Kernel),
                         KernelCheck::Skipped => true,
                         KernelCheck::Refused => false,
                     }
@@ -77,7 +76,7 @@ pub(super) fn kernel_hint(
     }
 }
 
-/// What an expression can evaluate to over sockets of one IP version.
+/// What an expression can evaluate to over the sockets of one IP version.
 #[derive(Clone, Copy)]
 struct Outcomes {
     can_be_true: bool,
@@ -97,17 +96,16 @@ const ALWAYS: Outcomes = Outcomes {
     can_be_false: false,
 };
 
-/// Whether `expr` can hold for some IPv4 (or, `v6`, IPv6) socket, judged as ss does or, with
-/// `by_kernel`, as the kernel does.
-fn can_hold(expr: &Expr, v6: bool, by_kernel: bool) -> bool {
-    outcomes(expr, v6, by_kernel).can_be_true
+/// Whether `expr` can hold for some socket of `family` (IPv4 or IPv6) in `judge`'s eyes.
+fn can_hold(expr: &Expr, family: Family, judge: Judge) -> bool {
+    outcomes(expr, family, judge).can_be_true
 }
 
-fn outcomes(expr: &Expr, v6: bool, by_kernel: bool) -> Outcomes {
+fn outcomes(expr: &Expr, family: Family, judge: Judge) -> Outcomes {
     let all = |terms: &[Expr]| {
         terms
             .iter()
-            .map(|term| outcomes(term, v6, by_kernel))
+            .map(|term| outcomes(term, family, judge))
             .fold(ALWAYS, |a, b| Outcomes {
                 can_be_true: a.can_be_true && b.can_be_true,
                 can_be_false: a.can_be_false || b.can_be_false,
@@ -118,37 +116,37 @@ fn outcomes(expr: &Expr, v6: bool, by_kernel: bool) -> Outcomes {
         Expr::Any(terms) => {
             terms
                 .iter()
-                .map(|term| outcomes(term, v6, by_kernel))
+                .map(|term| outcomes(term, family, judge))
                 .fold(NEVER, |a, b| Outcomes {
                     can_be_true: a.can_be_true || b.can_be_true,
                     can_be_false: a.can_be_false && b.can_be_false,
                 })
         }
         Expr::Not(term) => {
-            let inner = outcomes(term, v6, by_kernel);
+            let inner = outcomes(term, family, judge);
             Outcomes {
                 can_be_true: inner.can_be_false,
                 can_be_false: inner.can_be_true,
             }
         }
-        Expr::Host { cond, .. } => host_outcomes(cond, v6, by_kernel),
+        Expr::Host { cond, .. } => host_outcomes(cond, family, judge),
         _ => UNKNOWN,
     }
 }
 
-fn host_outcomes(cond: &HostCond, v6: bool, by_kernel: bool) -> Outcomes {
+fn host_outcomes(cond: &HostCond, socket_family: Family, judge: Judge) -> Outcomes {
     let unconditional = cond.port.is_none() && matches!(cond.addr, AddrMatch::Any { .. });
     let family = match &cond.addr {
         // ss never matches a unix name against an inet socket.
         AddrMatch::UnixGlob(_) => return NEVER,
         // ss's own test ignores families; only the kernel's looks at them.
-        _ if !by_kernel => return if unconditional { ALWAYS } else { UNKNOWN },
+        _ if judge == Judge::Ss => return if unconditional { ALWAYS } else { UNKNOWN },
         AddrMatch::Any { family } => *family,
         AddrMatch::Prefixes(prefixes) => prefixes.first().map(|first| first.family),
     };
-    let socket_family = if v6 { Family::Inet6 } else { Family::Inet };
     match family {
-        Some(Family::Inet) if v6 => UNKNOWN, // v4-mapped IPv6 addresses
+        // v4-mapped IPv6 addresses
+        Some(Family::Inet) if socket_family == Family::Inet6 => UNKNOWN,
         Some(family) if family != socket_family => NEVER,
         _ if unconditional => ALWAYS,
         _ => UNKNOWN,

@@ -845,7 +845,8 @@ fn state_errors_through_the_filter() {
 #[test]
 fn nesting_is_bounded() {
     let deep_parens = format!("{} dport = 1 {}", "( ".repeat(150), ") ".repeat(150));
-    assert!(error(&[&deep_parens]).starts_with("filter: filter nests more than 100 levels deep"));
+    assert!(error(&[&deep_parens])
+        .starts_with("filter: expression nests more than 100 levels deep at column "));
     let deep_nots = format!("{} dport = 1", "not ".repeat(150));
     assert!(error(&[&deep_nots]).contains("nests more than 100 levels"));
     let alternating = (0..150)
