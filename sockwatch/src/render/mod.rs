@@ -1,5 +1,8 @@
 //! Renderers: turn filtered socket records into text (ss, netstat) or JSON.
 
+pub mod ss;
+pub mod summary;
+
 /// What the user asked to see, independent of the output format. Built by the CLI from ss's
 /// options; every renderer reads the same struct.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
