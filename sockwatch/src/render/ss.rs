@@ -12,7 +12,7 @@ mod tests;
 
 use std::io::{self, Write};
 
-use crate::model::SocketRecord;
+use crate::model::{Netid, SockState, SocketRecord};
 use crate::render::ShowOptions;
 pub use names::{Names, SystemNames};
 use table::{Col, Table};
@@ -106,9 +106,9 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         table
             .field(Col::Netid)
             .extend_from_slice(record.netid.ss_name().as_bytes());
-        let state = if record.netid.is_packet() || record.netid == crate::model::Netid::Netlink {
+        let state = if record.netid.is_packet() || record.netid == Netid::Netlink {
             // ss always shows these as unconnected.
-            crate::model::SockState::Close
+            SockState::Close
         } else {
             record.state
         };

@@ -7,15 +7,27 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Appends `v` in decimal.
 pub fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
+    // Two digits per division.
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        digits[at] = b'0' + v as u8;
     }
     buf.extend_from_slice(&digits[at..]);
 }
@@ -127,6 +139,33 @@ pub fn push_g(buf: &mut Vec<u8>, v: f64, precision: usize) {
     }
 }
 
+/// Appends `micros / 1000.0` as `%g`. Most values have at most six significant digits,
+/// where %g prints the exact decimal; those skip the floating point formatting.
+pub fn push_millis(buf: &mut Vec<u8>, micros: u32) {
+    let mut significant = micros;
+    while significant != 0 && significant % 10 == 0 {
+        significant /= 10;
+    }
+    if significant >= 1_000_000 || micros >= 1_000_000_000 {
+        push_g(buf, f64::from(micros) / 1000.0, 6);
+        return;
+    }
+    push_u64(buf, u64::from(micros / 1000));
+    let mut fraction = micros % 1000;
+    if fraction != 0 {
+        buf.push(b'.');
+        let mut digits = 3;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        let start = buf.len();
+        push_u64(buf, u64::from(fraction));
+        let zeros = digits - (buf.len() - start);
+        buf.splice(start..start, std::iter::repeat_n(b'0', zeros));
+    }
+}
+
 /// Drops trailing zeros of a fraction, and the point when nothing is left after it.
 fn trim_fraction(text: &[u8]) -> &[u8] {
     if !text.contains(&b'.') {
@@ -190,7 +229,12 @@ pub fn push_ms_timer(buf: &mut Vec<u8>, timeout_ms: u32) {
 pub fn push_bw(buf: &mut Vec<u8>, bits_per_sec: f64, numeric: bool) {
     const UNITS: [(f64, u8); 4] = [(1e12, b'T'), (1e9, b'G'), (1e6, b'M'), (1e3, b'k')];
     if numeric {
-        push_fixed(buf, bits_per_sec, 0);
+        // Whole numbers below 2^53 are exact in a double: print them as integers.
+        if bits_per_sec.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&bits_per_sec) {
+            push_u64(buf, bits_per_sec as u64);
+        } else {
+            push_fixed(buf, bits_per_sec, 0);
+        }
         return;
     }
     for (scale, suffix) in UNITS {
@@ -271,6 +315,9 @@ mod tests {
     #[test]
     fn integers() {
         assert_eq!(text(|b| push_u64(b, 0)), "0");
+        for v in [7, 10, 99, 100, 101, 12345, 1_000_000] {
+            assert_eq!(text(|b| push_u64(b, v)), v.to_string());
+        }
         assert_eq!(text(|b| push_u64(b, u64::MAX)), "18446744073709551615");
         assert_eq!(text(|b| push_i64(b, -42)), "-42");
         assert_eq!(text(|b| push_i64(b, i64::MIN)), "-9223372036854775808");
@@ -308,6 +355,38 @@ mod tests {
     }
 
     #[test]
+    fn millis_match_g() {
+        for micros in [
+            0,
+            1,
+            3,
+            10,
+            50,
+            999,
+            1000,
+            1001,
+            5149,
+            10293,
+            204_000,
+            999_999,
+            1_000_000,
+            1_234_567,
+            9_999_995,
+            123_456_000,
+            999_999_999,
+            1_000_000_000,
+            4_294_967_295,
+        ] {
+            let mut want = Vec::new();
+            push_g(&mut want, f64::from(micros) / 1000.0, 6);
+            assert_eq!(
+                text(|b| push_millis(b, micros)),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
+
+    #[test]
     fn timers() {
         let cases: &[(u32, &str)] = &[
             (0, ""),
@@ -338,6 +417,8 @@ mod tests {
         assert_eq!(text(|b| push_bw(b, 1500.0, false)), "1.5k");
         assert_eq!(text(|b| push_bw(b, 999.0, false)), "999");
         assert_eq!(text(|b| push_bw(b, 0.0, false)), "0");
+        assert_eq!(text(|b| push_bw(b, 2.5, true)), "2");
+        assert_eq!(text(|b| push_bw(b, 1e300, true)).len(), 301);
     }
 
     #[test]

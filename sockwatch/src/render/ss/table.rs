@@ -70,6 +70,14 @@ impl Col {
     fn right_aligned(self) -> bool {
         matches!(self, Col::Addr | Col::RAddr)
     }
+
+    /// The column after this one (Proc is the last).
+    fn next(self) -> Col {
+        Col::ALL
+            .get(self as usize + 1)
+            .copied()
+            .unwrap_or(Col::Proc)
+    }
 }
 
 /// Replays how ss's output buffer fills: tokens of a 2-byte length and the text, aligned to
@@ -182,9 +190,9 @@ impl Table {
         let Position::At(mut col) = self.position else {
             return Ok(());
         };
-        while col != Col::Proc {
+        while col < Col::Proc {
             self.close_token(col, true);
-            col = Col::ALL[col as usize + 1];
+            col = col.next();
         }
         // ss checks its buffer on leaving the last column, and prints before storing the
         // (empty) last token.
@@ -202,24 +210,21 @@ impl Table {
     pub fn field(&mut self, col: Col) -> &mut Vec<u8> {
         let mut next = match self.position {
             Position::Fresh => Col::Netid,
-            Position::At(current) if current == col => {
-                return if self.enabled[col as usize] {
-                    &mut self.text
-                } else {
-                    self.scratch.clear();
-                    &mut self.scratch
-                };
-            }
+            Position::At(current) if current == col => return self.buffer(col),
             Position::At(current) => {
                 self.close_token(current, true);
-                Col::ALL[current as usize + 1]
+                current.next()
             }
         };
-        while next != col {
+        while next < col {
             self.close_token(next, true);
-            next = Col::ALL[next as usize + 1];
+            next = next.next();
         }
         self.position = Position::At(col);
+        self.buffer(col)
+    }
+
+    fn buffer(&mut self, col: Col) -> &mut Vec<u8> {
         if self.enabled[col as usize] {
             &mut self.text
         } else {
@@ -228,8 +233,9 @@ impl Table {
         }
     }
 
-    /// Ends the current token of `col`; `counted` is false only for the final one, which
-    /// ss prints without ever measuring.
+    /// Ends the current token of `col`. Uncounted tokens are printed but, as in ss, neither
+    /// measured nor stored in its buffer: the last token of the output, and the empty last
+    /// column of a line after which ss prints.
     fn close_token(&mut self, col: Col, counted: bool) {
         if !self.enabled[col as usize] {
             return;

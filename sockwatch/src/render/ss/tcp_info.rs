@@ -46,7 +46,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         let millis = |buf: &mut Vec<u8>, name: &[u8], micros: u32| {
             if micros != 0 {
                 label(buf, name);
-                fmt::push_g(buf, f64::from(micros) / 1000.0, 6);
+                fmt::push_millis(buf, micros);
             }
         };
 
@@ -87,9 +87,9 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         uint(buf, b"backoff:", u64::from(info.backoff));
         if info.rtt != 0 {
             label(buf, b"rtt:");
-            fmt::push_g(buf, f64::from(info.rtt) / 1000.0, 6);
+            fmt::push_millis(buf, info.rtt);
             buf.push(b'/');
-            fmt::push_g(buf, f64::from(info.rttvar) / 1000.0, 6);
+            fmt::push_millis(buf, info.rttvar);
         }
         millis(buf, b"ato:", info.ato);
         int(buf, b"mss:", info.snd_mss);
@@ -140,7 +140,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 buf.extend_from_slice(b" bbr:(bw:");
                 fmt::push_bw(buf, bw as f64 * 8.0, numeric);
                 buf.extend_from_slice(b"bps,mrtt:");
-                fmt::push_g(buf, f64::from(min_rtt) / 1000.0, 6);
+                fmt::push_millis(buf, min_rtt);
                 if pacing_gain != 0 {
                     buf.extend_from_slice(b",pacing_gain:");
                     fmt::push_g(buf, f64::from(pacing_gain) / 256.0, 6);
