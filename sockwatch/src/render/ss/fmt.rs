@@ -143,7 +143,7 @@ pub fn push_g(buf: &mut Vec<u8>, v: f64, precision: usize) {
 /// where %g prints the exact decimal; those skip the floating point formatting.
 pub fn push_millis(buf: &mut Vec<u8>, micros: u32) {
     let mut significant = micros;
-    while significant != 0 && significant % 10 == 0 {
+    while significant != 0 && significant.is_multiple_of(10) {
         significant /= 10;
     }
     if significant >= 1_000_000 || micros >= 1_000_000_000 {
@@ -155,7 +155,7 @@ pub fn push_millis(buf: &mut Vec<u8>, micros: u32) {
     if fraction != 0 {
         buf.push(b'.');
         let mut digits = 3;
-        while fraction % 10 == 0 {
+        while fraction.is_multiple_of(10) {
             fraction /= 10;
             digits -= 1;
         }
