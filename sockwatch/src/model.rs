@@ -290,6 +290,82 @@ pub struct TcpExtra {
     pub info: Option<TcpInfo>,
     /// Congestion control algorithm name (INET_DIAG_CONG).
     pub congestion: Option<String>,
+    /// The congestion control module's own numbers (INET_DIAG_VEGASINFO, _DCTCPINFO or
+    /// _BBRINFO: the kernel sends the one its algorithm has).
+    pub cc_info: Option<CongestionInfo>,
+}
+
+/// `union tcp_cc_info` (linux/inet_diag.h): what the congestion control algorithm reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CongestionInfo {
+    Vegas {
+        enabled: u32,
+        rttcnt: u32,
+        /// Microseconds.
+        rtt: u32,
+        minrtt: u32,
+    },
+    Dctcp {
+        enabled: u16,
+        ce_state: u16,
+        alpha: u32,
+        ab_ecn: u32,
+        ab_tot: u32,
+    },
+    Bbr {
+        /// Bottleneck bandwidth estimate, bytes per second.
+        bw: u64,
+        /// Microseconds.
+        min_rtt: u32,
+        /// Gains in units of 1/256.
+        pacing_gain: u32,
+        cwnd_gain: u32,
+    },
+}
+
+/// A unix socket's bound file (UNIX_DIAG_VFS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnixVfs {
+    pub ino: u32,
+    /// The kernel's device number of the file system (its internal MAJOR<<20|MINOR encoding).
+    pub dev: u32,
+}
+
+/// What sock_diag reports only for netlink sockets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetlinkInfo {
+    /// First word of the multicast group bitmap (NETLINK_DIAG_GROUPS).
+    pub groups: u32,
+    /// ndiag_state is NETLINK_CONNECTED; the peer endpoint then holds ndiag_dst_portid.
+    pub connected: bool,
+    pub dst_group: u32,
+}
+
+/// What sock_diag reports only for packet sockets (PACKET_DIAG_INFO, _RX_RING, _TX_RING,
+/// _FANOUT).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketInfo {
+    /// TPACKET_V1 = 0, V2 = 1, V3 = 2.
+    pub version: u32,
+    pub copy_thresh: u32,
+    /// PDI_* bits: running 1, auxdata 2, origdev 4, vnethdr 8, loss 16.
+    pub flags: u32,
+    pub rx_ring: Option<PacketRing>,
+    pub tx_ring: Option<PacketRing>,
+    /// Fanout group id in the low 16 bits, type in the high 16.
+    pub fanout: Option<u32>,
+}
+
+/// `struct packet_diag_ring`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketRing {
+    pub block_size: u32,
+    pub block_nr: u32,
+    pub frame_size: u32,
+    pub frame_nr: u32,
+    pub retire_tmo: u32,
+    pub sizeof_priv: u32,
+    pub features: u32,
 }
 
 /// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...).
@@ -324,6 +400,12 @@ pub struct SocketRecord {
     pub v6only: Option<bool>,
     /// Netlink and packet sockets: the socket's "sk" address ss prints with -e.
     pub sk_addr: Option<u64>,
+    /// Unix sockets bound to a path: the file (ss -e prints `ino:N dev:MAJ/MIN`).
+    pub unix_vfs: Option<UnixVfs>,
+    /// Unix listeners: inodes of connections waiting to be accepted (UNIX_DIAG_ICONS).
+    pub unix_pending: Vec<u32>,
+    pub netlink: Option<NetlinkInfo>,
+    pub packet: Option<PacketInfo>,
     /// Owning processes, filled by process attribution (-p) only.
     pub users: Vec<SocketUser>,
 }
@@ -351,6 +433,10 @@ impl SocketRecord {
             tclass: None,
             v6only: None,
             sk_addr: None,
+            unix_vfs: None,
+            unix_pending: Vec::new(),
+            netlink: None,
+            packet: None,
             users: Vec::new(),
         }
     }

@@ -2,6 +2,8 @@
 
 pub mod json;
 pub mod netstat;
+pub mod ss;
+pub mod summary;
 
 /// What the user asked to see, independent of the output format. Built by the CLI from ss's
 /// options; every renderer reads the same struct.

@@ -1,0 +1,302 @@
+//! The last column: what ss prints after the peer port, per socket family: processes (-p),
+//! timer (-o), details (-e), memory (-m) and TCP internals (-i), the latter two on an
+//! indented continuation line unless -O.
+
+use super::fmt;
+use super::names::Names;
+use super::Printer;
+use crate::model::{Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind};
+
+impl<N: Names + ?Sized> Printer<'_, N> {
+    pub(super) fn ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        match record.netid {
+            Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => {
+                self.unix_ext(buf, record)
+            }
+            Netid::PacketRaw | Netid::PacketDgram => self.packet_ext(buf, record),
+            Netid::Netlink => self.netlink_ext(buf, record),
+            Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp | Netid::Sctp | Netid::Dccp => {
+                self.inet_ext(buf, record)
+            }
+        }
+    }
+
+    fn inet_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        self.users(buf, record);
+        // -e implies -o in ss.
+        if self.opts.timers || self.opts.extended {
+            if let Some(timer) = record.timer {
+                timer_text(buf, timer.kind, timer.expires_ms, timer.retrans);
+            }
+        }
+        if self.opts.extended {
+            self.details(buf, record);
+            let is_v6 = record.ip_version() == Some(6);
+            if let (Some(v6only), true) = (record.v6only, is_v6) {
+                buf.extend_from_slice(b" v6only:");
+                buf.push(if v6only { b'1' } else { b'0' });
+            }
+            if let Some(mask) = record.shutdown {
+                shutdown_text(buf, mask);
+            }
+        }
+        if self.opts.memory || (self.opts.info && record.netid != Netid::Udp) {
+            if !self.opts.oneline {
+                buf.extend_from_slice(b"\n\t");
+            }
+            // ss asks the kernel for memory only with -m and for TCP internals only with -i,
+            // and prints whatever came back.
+            if let Some(mem) = record.meminfo.as_ref().filter(|_| self.opts.memory) {
+                skmem_text(buf, mem);
+            }
+            if let Some(tcp) = record.tcp.as_ref().filter(|_| self.opts.info) {
+                if let Some(info) = &tcp.info {
+                    self.tcp_info(buf, record.state, info, tcp);
+                }
+            }
+        }
+    }
+
+    fn unix_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        self.users(buf, record);
+        if self.opts.memory {
+            if let Some(mem) = &record.meminfo {
+                skmem_text(buf, mem);
+            }
+        }
+        if self.opts.extended {
+            if let Some(mask) = record.shutdown {
+                shutdown_text(buf, mask);
+            }
+            if let Some(vfs) = record.unix_vfs {
+                buf.extend_from_slice(b" ino:");
+                fmt::push_u64(buf, u64::from(vfs.ino));
+                buf.extend_from_slice(b" dev:");
+                // glibc's major()/minor() applied to the kernel's dev_t encoding, as ss does.
+                let dev = vfs.dev;
+                fmt::push_u64(buf, u64::from((dev >> 8) & 0xfff));
+                buf.push(b'/');
+                fmt::push_u64(buf, u64::from((dev & 0xff) | ((dev >> 12) & 0xfff00)));
+            }
+            // The kernel reports pending connections for listeners only, even when none.
+            if record.state == SockState::Listen {
+                buf.extend_from_slice(b" peers:");
+                for inode in &record.unix_pending {
+                    buf.push(b' ');
+                    fmt::push_u64(buf, u64::from(*inode));
+                }
+            }
+        }
+    }
+
+    fn packet_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        self.users(buf, record);
+        if self.opts.extended {
+            self.details(buf, record);
+            if let Some(packet) = &record.packet {
+                packet_details(buf, packet, self.opts.oneline);
+            }
+        }
+        if self.opts.memory {
+            if let Some(mem) = &record.meminfo {
+                skmem_text(buf, mem);
+            }
+        }
+    }
+
+    fn netlink_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        // ss attributes no processes to netlink sockets.
+        if self.opts.extended {
+            // Read from sock_diag, ss has neither the socket's address nor its callback.
+            buf.extend_from_slice(b" sk=");
+            fmt::push_hex(buf, record.sk_addr.unwrap_or(0));
+            buf.extend_from_slice(b" cb=0 groups=0x");
+            let groups = record.netlink.map_or(0, |netlink| netlink.groups);
+            let start = buf.len();
+            fmt::push_hex(buf, u64::from(groups));
+            // %08x
+            let digits = buf.len() - start;
+            if digits < 8 {
+                buf.splice(start..start, std::iter::repeat_n(b'0', 8 - digits));
+            }
+        }
+        if self.opts.memory {
+            buf.push(b'\t');
+            if let Some(mem) = &record.meminfo {
+                skmem_text(buf, mem);
+            }
+        }
+    }
+
+    /// ` users:(("comm",pid=N,fd=M),...)` with -p.
+    fn users(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        // ss matches processes by inode; a socket without one has none.
+        if !self.opts.processes || record.users.is_empty() || record.inode == 0 {
+            return;
+        }
+        buf.extend_from_slice(b" users:(");
+        for (i, user) in record.users.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"(\"");
+            buf.extend_from_slice(user.comm.as_bytes());
+            buf.extend_from_slice(b"\",pid=");
+            fmt::push_i64(buf, i64::from(user.pid as i32));
+            buf.extend_from_slice(b",fd=");
+            fmt::push_i64(buf, i64::from(user.fd as i32));
+            buf.push(b')');
+        }
+        buf.push(b')');
+    }
+
+    /// ss's sock_details_print: uid, inode, cookie, mark, cgroup.
+    fn details(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        if record.uid != 0 {
+            buf.extend_from_slice(b" uid:");
+            fmt::push_u64(buf, u64::from(record.uid));
+        }
+        buf.extend_from_slice(b" ino:");
+        // ss holds inodes in an unsigned int.
+        fmt::push_u64(buf, u64::from(record.inode as u32));
+        buf.extend_from_slice(b" sk:");
+        fmt::push_hex(buf, record.cookie.0);
+        if let Some(mark) = record.mark.filter(|mark| *mark != 0) {
+            buf.extend_from_slice(b" fwmark:0x");
+            fmt::push_hex(buf, u64::from(mark));
+        }
+        if let Some(id) = record.cgroup_id.filter(|id| *id != 0) {
+            buf.extend_from_slice(b" cgroup:");
+            match self.names.cgroup(id) {
+                Some(path) => buf.extend_from_slice(path.as_bytes()),
+                None => {
+                    buf.extend_from_slice(b"unreachable:");
+                    fmt::push_hex(buf, id);
+                }
+            }
+        }
+    }
+}
+
+/// ` timer:(name,time left,retransmits)`.
+fn timer_text(buf: &mut Vec<u8>, kind: TimerKind, expires_ms: u32, retrans: u8) {
+    let name: &[u8] = match kind {
+        TimerKind::On => b"on",
+        TimerKind::Keepalive => b"keepalive",
+        TimerKind::Timewait => b"timewait",
+        TimerKind::Persist => b"persist",
+        TimerKind::Unknown => b"unknown",
+    };
+    buf.extend_from_slice(b" timer:(");
+    buf.extend_from_slice(name);
+    buf.push(b',');
+    fmt::push_ms_timer(buf, expires_ms);
+    buf.push(b',');
+    fmt::push_u64(buf, u64::from(retrans));
+    buf.push(b')');
+}
+
+/// ` <->`: an arrow head for each direction still open (SHUT_RD 1, SHUT_WR 2).
+fn shutdown_text(buf: &mut Vec<u8>, mask: u8) {
+    buf.push(b' ');
+    buf.push(if mask & 1 != 0 { b'-' } else { b'<' });
+    buf.push(b'-');
+    buf.push(if mask & 2 != 0 { b'-' } else { b'>' });
+}
+
+pub(super) fn skmem_text(buf: &mut Vec<u8>, mem: &SkMemInfo) {
+    let fields: [(&[u8], u32); 9] = [
+        (b" skmem:(r", mem.rmem_alloc),
+        (b",rb", mem.rcvbuf),
+        (b",t", mem.wmem_alloc),
+        (b",tb", mem.sndbuf),
+        (b",f", mem.fwd_alloc),
+        (b",w", mem.wmem_queued),
+        (b",o", mem.optmem),
+        (b",bl", mem.backlog),
+        (b",d", mem.drops),
+    ];
+    for (label, value) in fields {
+        buf.extend_from_slice(label);
+        fmt::push_u64(buf, u64::from(value));
+    }
+    buf.push(b')');
+}
+
+/// The packet socket lines of -e: version, copy threshold, flags, rings, fanout.
+fn packet_details(buf: &mut Vec<u8>, packet: &PacketInfo, oneline: bool) {
+    let separator: &[u8] = if oneline { b" " } else { b"\n\t" };
+    buf.extend_from_slice(separator);
+    buf.extend_from_slice(b"ver:");
+    fmt::push_i64(buf, i64::from(packet.version as i32));
+    buf.extend_from_slice(b" cpy_thresh:");
+    fmt::push_i64(buf, i64::from(packet.copy_thresh as i32));
+    buf.extend_from_slice(b" flags( ");
+    const FLAGS: [(u32, &[u8]); 5] = [
+        (0x1, b"running"),
+        (0x2, b" auxdata"),
+        (0x4, b" origdev"),
+        (0x8, b" vnethdr"),
+        (0x10, b" loss"),
+    ];
+    for (bit, name) in FLAGS {
+        if packet.flags & bit != 0 {
+            buf.extend_from_slice(name);
+        }
+    }
+    if packet.flags == 0 {
+        buf.push(b'0');
+    }
+    buf.extend_from_slice(b" )");
+    for (name, ring) in [
+        (&b"ring_rx("[..], packet.rx_ring),
+        (b"ring_tx(", packet.tx_ring),
+    ] {
+        if let Some(ring) = ring {
+            buf.extend_from_slice(separator);
+            buf.extend_from_slice(name);
+            ring_text(buf, &ring);
+            buf.push(b')');
+        }
+    }
+    if let Some(fanout) = packet.fanout {
+        buf.extend_from_slice(separator);
+        buf.extend_from_slice(b"fanout(id:");
+        fmt::push_u64(buf, u64::from(fanout & 0xffff));
+        buf.extend_from_slice(b",type:");
+        let kind = fanout >> 16;
+        let name: Option<&[u8]> = match kind {
+            0 => Some(b"hash"),
+            1 => Some(b"lb"),
+            2 => Some(b"cpu"),
+            3 => Some(b"roll"),
+            4 => Some(b"random"),
+            5 => Some(b"qm"),
+            _ => None,
+        };
+        match name {
+            Some(name) => buf.extend_from_slice(name),
+            None => {
+                buf.extend_from_slice(b"0x");
+                fmt::push_hex(buf, u64::from(kind));
+            }
+        }
+        buf.push(b')');
+    }
+}
+
+fn ring_text(buf: &mut Vec<u8>, ring: &PacketRing) {
+    let fields: [(&[u8], u32); 5] = [
+        (b"blk_size:", ring.block_size),
+        (b",blk_nr:", ring.block_nr),
+        (b",frm_size:", ring.frame_size),
+        (b",frm_nr:", ring.frame_nr),
+        (b",tmo:", ring.retire_tmo),
+    ];
+    for (label, value) in fields {
+        buf.extend_from_slice(label);
+        fmt::push_i64(buf, i64::from(value as i32));
+    }
+    buf.extend_from_slice(b",features:0x");
+    fmt::push_hex(buf, u64::from(ring.features));
+}
