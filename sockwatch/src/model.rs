@@ -292,6 +292,32 @@ pub struct TcpExtra {
     pub congestion: Option<String>,
 }
 
+/// Unix socket facts ss shows with -e (UNIX_DIAG_VFS, UNIX_DIAG_ICONS).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnixExtra {
+    /// The inode and device of the file a socket is bound to; None for unnamed and abstract.
+    pub vfs: Option<UnixVfs>,
+    /// Listening sockets: inodes of the connections waiting to be accepted.
+    pub pending: Option<Vec<u32>>,
+}
+
+/// Where a unix socket's path lives. `dev` is the kernel's internal dev_t as sock_diag sends
+/// it; ss prints glibc's major()/minor() of that number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnixVfs {
+    pub inode: u32,
+    pub dev: u32,
+}
+
+/// Netlink socket facts beside the endpoints (NETLINK_DIAG_GROUPS, ndiag_dst_group).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetlinkExtra {
+    /// The first 32 multicast groups joined, as a bit mask (what ss prints with -e).
+    pub groups: u32,
+    /// The group a connected socket sends to (ss prints it before the peer's port id).
+    pub dst_group: u32,
+}
+
 /// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketUser {
@@ -324,6 +350,8 @@ pub struct SocketRecord {
     pub v6only: Option<bool>,
     /// Netlink and packet sockets: the socket's "sk" address ss prints with -e.
     pub sk_addr: Option<u64>,
+    pub unix: Option<UnixExtra>,
+    pub netlink: Option<NetlinkExtra>,
     /// Owning processes, filled by process attribution (-p) only.
     pub users: Vec<SocketUser>,
 }
@@ -351,6 +379,8 @@ impl SocketRecord {
             tclass: None,
             v6only: None,
             sk_addr: None,
+            unix: None,
+            netlink: None,
             users: Vec::new(),
         }
     }
