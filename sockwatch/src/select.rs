@@ -248,8 +248,7 @@ impl Selection {
             }
         }
         for family in FAMILIES {
-            if families.contains(&family) && !family.tables().iter().any(|t| tables.contains(t))
-            {
+            if families.contains(&family) && !family.tables().iter().any(|t| tables.contains(t)) {
                 tables.extend(family.tables().iter().copied());
             }
         }

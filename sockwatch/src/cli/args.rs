@@ -99,7 +99,12 @@ pub struct SnapshotArgs {
     pub family: Vec<String>,
     /// Socket tables to show: all, inet, tcp, udp, raw, unix, packet, netlink, mptcp, sctp,
     /// dccp, unix_stream, unix_dgram, unix_seqpacket, packet_raw, packet_dgram; `!` negates.
-    #[arg(short = 'A', long = "query", visible_alias = "socket", value_name = "QUERY")]
+    #[arg(
+        short = 'A',
+        long = "query",
+        visible_alias = "socket",
+        value_name = "QUERY"
+    )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format).
     #[arg(short = 'D', long = "diag", value_name = "FILE")]

@@ -1,3 +1,31 @@
-//! (in progress)
+//! Where socket records come from: the kernel's sock_diag netlink interface (every family
+//! it serves), /proc/net/raw{,6} for raw sockets, and ss's dump files.
+//!
+//! Records stream to a caller's sink as they are decoded, straight from the received bytes.
+//! Endpoints are shaped as ss shows them; the decoder modules (inet, unix, packet,
+//! netlink_sock) say how for each family.
 
+mod diag_socket;
+mod dump;
+mod error;
+mod inet;
+#[cfg(test)]
+mod live_tests;
+mod meminfo;
+mod netlink_sock;
+mod netns;
+mod packet;
+mod proc_raw;
+mod query;
+mod request;
+mod snapshot;
 pub mod sockstat;
+mod tcp_info;
+mod unix;
+mod wire;
+
+pub use dump::snapshot_from_dump;
+pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
+pub use netns::{enter_netns, enter_netns_path};
+pub use query::{Extensions, IpVersions, Query, StateMask};
+pub use snapshot::{snapshot, snapshot_tee, Coverage};

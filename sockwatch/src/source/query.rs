@@ -1,0 +1,130 @@
+//! What a snapshot fetches: which kinds of sockets, in which states, with which extras.
+
+use std::collections::BTreeSet;
+
+use crate::model::{Netid, SockState};
+use crate::render::ShowOptions;
+
+/// A set of socket states as the kernel filters them: bit n stands for kernel state n.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StateMask(pub u32);
+
+impl StateMask {
+    /// Every state, including any a newer kernel may add.
+    pub const ALL: StateMask = StateMask(u32::MAX);
+
+    pub fn contains(self, state: SockState) -> bool {
+        self.contains_kernel(state.kernel())
+    }
+
+    /// Whether the kernel state numbered `n` is in the set (numbers past 31 never are).
+    pub fn contains_kernel(self, n: u8) -> bool {
+        1u32.checked_shl(u32::from(n))
+            .is_some_and(|bit| self.0 & bit != 0)
+    }
+}
+
+impl FromIterator<SockState> for StateMask {
+    fn from_iter<I: IntoIterator<Item = SockState>>(states: I) -> Self {
+        StateMask(
+            states
+                .into_iter()
+                .fold(0, |mask, state| mask | 1 << state.kernel()),
+        )
+    }
+}
+
+/// Which IP versions inet sockets are fetched for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpVersions {
+    pub v4: bool,
+    pub v6: bool,
+}
+
+impl IpVersions {
+    pub const BOTH: IpVersions = IpVersions { v4: true, v6: true };
+}
+
+/// Optional facts the kernel only sends when asked. What it sends unasked (shutdown state,
+/// mark for CAP_NET_ADMIN, cgroup id, v6only, unix names, peers and queue lengths, packet
+/// and netlink basics) is always decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// TCP internals: struct tcp_info and the congestion control name (ss -i).
+    pub tcp_info: bool,
+    /// Socket memory: SK_MEMINFO counters for inet and unix sockets (ss -m).
+    pub memory: bool,
+    /// TOS of IPv4 and traffic class of IPv6 sockets (ss --tos).
+    pub tos: bool,
+    /// Unix sockets' bound-file inode and device and pending connections (ss -e).
+    pub unix_details: bool,
+}
+
+impl Extensions {
+    /// What ss asks the kernel for when showing `show` (`tos`: ss --tos, which ShowOptions
+    /// does not carry).
+    pub fn for_display(show: &ShowOptions, tos: bool) -> Self {
+        Extensions {
+            tcp_info: show.info,
+            memory: show.memory,
+            tos,
+            unix_details: show.extended,
+        }
+    }
+}
+
+/// A description of one snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub netids: BTreeSet<Netid>,
+    pub ip: IpVersions,
+    pub states: StateMask,
+    pub extensions: Extensions,
+}
+
+impl Query {
+    pub fn new(
+        netids: impl IntoIterator<Item = Netid>,
+        ip: IpVersions,
+        states: StateMask,
+        extensions: Extensions,
+    ) -> Self {
+        Query {
+            netids: netids.into_iter().collect(),
+            ip,
+            states,
+            extensions,
+        }
+    }
+
+    pub fn wants(&self, netid: Netid) -> bool {
+        self.netids.contains(&netid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_masks_use_kernel_numbers() {
+        let mask: StateMask = [SockState::Established, SockState::Listen]
+            .into_iter()
+            .collect();
+        assert_eq!(mask, StateMask(1 << 1 | 1 << 10));
+        assert!(mask.contains(SockState::Listen));
+        assert!(!mask.contains(SockState::Close));
+        assert!(!StateMask::ALL.contains_kernel(40));
+    }
+
+    #[test]
+    fn extensions_follow_show_options() {
+        let show = ShowOptions {
+            info: true,
+            extended: true,
+            ..ShowOptions::default()
+        };
+        let ext = Extensions::for_display(&show, false);
+        assert!(ext.tcp_info && ext.unix_details && !ext.memory && !ext.tos);
+    }
+}

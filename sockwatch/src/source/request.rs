@@ -1,0 +1,252 @@
+//! sock_diag dump requests, one a family (and protocol), as bytes ready to send.
+//!
+//! Inet and unix requests are built with netlink-packet-sock-diag; packet_diag and
+//! netlink_diag requests, which that crate lacks, are laid out here (linux/packet_diag.h,
+//! linux/netlink_diag.h).
+
+use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_sock_diag::{
+    constants::{
+        AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, IPPROTO_DCCP, IPPROTO_SCTP, IPPROTO_TCP,
+        IPPROTO_UDP, SOCK_DIAG_BY_FAMILY,
+    },
+    inet::{ExtensionFlags, InetRequest, SocketId, StateFlags},
+    unix::{ShowFlags, StateFlags as UnixStateFlags, UnixRequest},
+    SockDiagMessage,
+};
+
+use super::error::Target;
+use super::query::{Extensions, StateMask};
+use super::wire::NLMSG_HDRLEN;
+use crate::model::Netid;
+
+/// IPPROTO_MPTCP does not fit the request's u8 protocol field: it travels in an
+/// INET_DIAG_REQ_PROTOCOL attribute instead.
+const IPPROTO_MPTCP: u32 = 262;
+const INET_DIAG_REQ_PROTOCOL: u16 = 3;
+
+const UDIAG_SHOW_UID: u32 = 0x40;
+
+const PACKET_SHOW_INFO: u32 = 0x1;
+const PACKET_SHOW_MEMINFO: u32 = 0x10;
+
+/// NDIAG_PROTO_ALL: every netlink protocol.
+const NDIAG_PROTO_ALL: u8 = 0xff;
+const NDIAG_SHOW_MEMINFO: u32 = 0x1;
+const NDIAG_SHOW_GROUPS: u32 = 0x2;
+
+/// An encoded request and the dump it asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Request {
+    pub target: Target,
+    pub bytes: Vec<u8>,
+}
+
+/// The IP protocol number of an inet netid that sock_diag serves (not raw: see proc_raw).
+fn ip_protocol(netid: Netid) -> Option<u32> {
+    match netid {
+        Netid::Tcp => Some(IPPROTO_TCP.into()),
+        Netid::Udp => Some(IPPROTO_UDP.into()),
+        Netid::Mptcp => Some(IPPROTO_MPTCP),
+        Netid::Sctp => Some(IPPROTO_SCTP.into()),
+        Netid::Dccp => Some(IPPROTO_DCCP.into()),
+        _ => None,
+    }
+}
+
+fn inet_extensions(ext: &Extensions) -> ExtensionFlags {
+    // Shutdown state is cheap and newer kernels send it anyway.
+    let mut flags = ExtensionFlags::SHUTDOWN;
+    if ext.tcp_info {
+        flags |= ExtensionFlags::INFO | ExtensionFlags::CONG;
+    }
+    if ext.memory {
+        flags |= ExtensionFlags::SKMEMINFO;
+    }
+    if ext.tos {
+        flags |= ExtensionFlags::TOS | ExtensionFlags::TCLASS;
+    }
+    flags
+}
+
+fn encode(message: SockDiagMessage, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = seq;
+    let mut message = NetlinkMessage::new(header, message.into());
+    message.finalize();
+    let mut bytes = vec![0; message.buffer_len()];
+    message.serialize(&mut bytes);
+    bytes
+}
+
+/// A dump request for one inet protocol over one IP version; None for netids sock_diag's
+/// inet requests do not cover.
+pub(super) fn inet(
+    netid: Netid,
+    v6: bool,
+    states: StateMask,
+    ext: &Extensions,
+    seq: u32,
+) -> Option<Request> {
+    let protocol = ip_protocol(netid)?;
+    // Protocols past 255 are named by the attribute alone; a zero here makes a kernel too
+    // old to know the attribute answer ENOENT rather than dump some other protocol.
+    let protocol_field = u8::try_from(protocol).unwrap_or(0);
+    let request = InetRequest {
+        family: if v6 { AF_INET6 } else { AF_INET },
+        protocol: protocol_field,
+        extensions: inet_extensions(ext),
+        states: StateFlags::from_bits_retain(states.0),
+        socket_id: if v6 {
+            SocketId::new_v6()
+        } else {
+            SocketId::new_v4()
+        },
+    };
+    let mut bytes = encode(SockDiagMessage::InetRequest(request), seq);
+    if protocol_field == 0 {
+        append_u32_attribute(&mut bytes, INET_DIAG_REQ_PROTOCOL, protocol);
+    }
+    Some(Request {
+        target: Target::Inet { netid, v6 },
+        bytes,
+    })
+}
+
+/// Appends a u32 attribute to an encoded message and fixes up the message length.
+fn append_u32_attribute(message: &mut Vec<u8>, kind: u16, value: u32) {
+    message.extend_from_slice(&8u16.to_ne_bytes());
+    message.extend_from_slice(&kind.to_ne_bytes());
+    message.extend_from_slice(&value.to_ne_bytes());
+    let len = message.len() as u32;
+    message[..4].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// A dump request for all unix sockets in `states`.
+pub(super) fn unix(states: StateMask, ext: &Extensions, seq: u32) -> Request {
+    let mut show = ShowFlags::NAME | ShowFlags::PEER | ShowFlags::RQLEN;
+    show |= ShowFlags::from_bits_retain(UDIAG_SHOW_UID);
+    if ext.memory {
+        show |= ShowFlags::MEMINFO;
+    }
+    if ext.unix_details {
+        show |= ShowFlags::VFS | ShowFlags::ICONS;
+    }
+    let request = UnixRequest {
+        state_flags: UnixStateFlags::from_bits_retain(states.0),
+        inode: 0,
+        show_flags: show,
+        cookie: [0xff; 8],
+    };
+    Request {
+        target: Target::Unix,
+        bytes: encode(SockDiagMessage::UnixRequest(request), seq),
+    }
+}
+
+/// `struct packet_diag_req` and `struct netlink_diag_req` share one layout: family,
+/// protocol, pad, inode, show flags, cookie.
+fn simple_request(family: u8, protocol: u8, show: u32, seq: u32) -> Vec<u8> {
+    const BODY_LEN: usize = 20;
+    let mut bytes = Vec::with_capacity(NLMSG_HDRLEN + BODY_LEN);
+    bytes.extend_from_slice(&((NLMSG_HDRLEN + BODY_LEN) as u32).to_ne_bytes());
+    bytes.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    bytes.extend_from_slice(&seq.to_ne_bytes());
+    bytes.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    bytes.extend_from_slice(&[family, protocol, 0, 0]);
+    bytes.extend_from_slice(&0u32.to_ne_bytes()); // inode: all sockets
+    bytes.extend_from_slice(&show.to_ne_bytes());
+    bytes.extend_from_slice(&[0xff; 8]); // no cookie
+    bytes
+}
+
+/// A dump request for all packet sockets, with the interface index and queue length ss shows.
+pub(super) fn packet(seq: u32) -> Request {
+    Request {
+        target: Target::Packet,
+        bytes: simple_request(AF_PACKET, 0, PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO, seq),
+    }
+}
+
+/// A dump request for all netlink sockets, with groups and queue lengths.
+pub(super) fn netlink(seq: u32) -> Request {
+    Request {
+        target: Target::Netlink,
+        bytes: simple_request(
+            AF_NETLINK,
+            NDIAG_PROTO_ALL,
+            NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO,
+            seq,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::wire::{message, prefix, u32_at};
+
+    fn body(request: &Request) -> Vec<u8> {
+        let (message, used) = message(&request.bytes).unwrap();
+        assert_eq!(used, request.bytes.len());
+        assert_eq!(message.kind, SOCK_DIAG_BY_FAMILY);
+        assert_eq!(message.seq, 9);
+        message.payload.to_vec()
+    }
+
+    #[test]
+    fn tcp_request_layout() {
+        let ext = Extensions {
+            tcp_info: true,
+            ..Extensions::default()
+        };
+        let request = inet(Netid::Tcp, true, StateMask(1 << 10), &ext, 9).unwrap();
+        let body = body(&request);
+        assert_eq!(body.len(), 56); // struct inet_diag_req_v2
+        assert_eq!(&body[..2], &[AF_INET6, IPPROTO_TCP]);
+        // INFO (bit 1), CONG (bit 3), SHUTDOWN (bit 7)
+        assert_eq!(body[2], 1 << 1 | 1 << 3 | 1 << 7);
+        assert_eq!(u32_at(prefix::<8>(&body, "").unwrap(), 4), 1 << 10);
+    }
+
+    #[test]
+    fn mptcp_request_names_its_protocol_in_an_attribute() {
+        let request = inet(
+            Netid::Mptcp,
+            false,
+            StateMask::ALL,
+            &Extensions::default(),
+            9,
+        );
+        let body = body(&request.unwrap());
+        assert_eq!(body.len(), 56 + 8);
+        assert_eq!(body[1], 0);
+        let attr = prefix::<8>(&body[56..], "").unwrap();
+        assert_eq!(u32_at(attr, 0), 8 | u32::from(INET_DIAG_REQ_PROTOCOL) << 16);
+        assert_eq!(u32_at(attr, 4), 262);
+    }
+
+    #[test]
+    fn raw_is_not_a_sock_diag_request() {
+        assert!(inet(Netid::Raw, false, StateMask::ALL, &Extensions::default(), 9).is_none());
+    }
+
+    #[test]
+    fn unix_packet_and_netlink_requests() {
+        let unix = body(&unix(StateMask::ALL, &Extensions::default(), 9));
+        assert_eq!(unix.len(), 24);
+        let unix = prefix::<24>(&unix, "").unwrap();
+        assert_eq!(unix[0], libc::AF_UNIX as u8);
+        assert_eq!(u32_at(unix, 12), 0x1 | 0x4 | 0x10 | 0x40);
+
+        let packet = body(&packet(9));
+        assert_eq!(packet[0], AF_PACKET);
+        assert_eq!(u32_at(prefix::<20>(&packet, "").unwrap(), 8), 0x11);
+
+        let netlink = body(&netlink(9));
+        assert_eq!(&netlink[..2], &[AF_NETLINK, 0xff]);
+        assert_eq!(u32_at(prefix::<20>(&netlink, "").unwrap(), 8), 0x3);
+    }
+}
