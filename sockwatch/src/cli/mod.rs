@@ -2,6 +2,7 @@
 
 pub mod args;
 mod follow;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -13,5 +14,6 @@ pub const EXIT_ERROR: u8 = 1;
 pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Follow(args) => follow::run(args),
+        Command::Snapshot(args) => snapshot::run(args),
     }
 }
