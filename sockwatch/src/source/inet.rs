@@ -7,12 +7,17 @@ use super::error::DecodeError;
 use super::meminfo;
 use super::tcp_info;
 use super::wire::{attr_u32, attr_u64, attr_u8, attributes, cookie_at, prefix, u32_at};
-use crate::model::{Cookie, Endpoint, Netid, SockState, SocketRecord, TcpExtra, Timer, TimerKind};
+use crate::model::{
+    CongestionInfo, Cookie, Endpoint, Netid, SockState, SocketRecord, TcpExtra, Timer, TimerKind,
+};
 
 const INET_DIAG_MSG_LEN: usize = 72;
 
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_VEGASINFO: u16 = 3;
+const INET_DIAG_DCTCPINFO: u16 = 9;
+const INET_DIAG_BBRINFO: u16 = 16;
 const INET_DIAG_TOS: u16 = 5;
 const INET_DIAG_TCLASS: u16 = 6;
 const INET_DIAG_SKMEMINFO: u16 = 7;
@@ -101,6 +106,11 @@ pub(super) fn decode(payload: &[u8], netid: Netid) -> Result<SocketRecord, Decod
                 record.tcp.get_or_insert_with(TcpExtra::default).congestion =
                     Some(String::from_utf8_lossy(name).into_owned());
             }
+            INET_DIAG_VEGASINFO | INET_DIAG_DCTCPINFO | INET_DIAG_BBRINFO => {
+                if let Some(info) = congestion_info(kind, data) {
+                    record.tcp.get_or_insert_with(TcpExtra::default).cc_info = Some(info);
+                }
+            }
             INET_DIAG_SKMEMINFO => record.meminfo = Some(meminfo::decode(data)),
             INET_DIAG_SHUTDOWN => record.shutdown = attr_u8(data),
             INET_DIAG_TOS => record.tos = attr_u8(data),
@@ -112,6 +122,38 @@ pub(super) fn decode(payload: &[u8], netid: Netid) -> Result<SocketRecord, Decod
         }
     }
     Ok(record)
+}
+
+/// `union tcp_cc_info` as the attribute that carries it says; None when too short.
+fn congestion_info(kind: u16, data: &[u8]) -> Option<CongestionInfo> {
+    let word = |i: usize| {
+        data.get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    Some(match kind {
+        INET_DIAG_VEGASINFO => CongestionInfo::Vegas {
+            enabled: word(0)?,
+            rttcnt: word(1)?,
+            rtt: word(2)?,
+            minrtt: word(3)?,
+        },
+        INET_DIAG_DCTCPINFO => {
+            let halves = word(0)?.to_ne_bytes();
+            CongestionInfo::Dctcp {
+                enabled: u16::from_ne_bytes([halves[0], halves[1]]),
+                ce_state: u16::from_ne_bytes([halves[2], halves[3]]),
+                alpha: word(1)?,
+                ab_ecn: word(2)?,
+                ab_tot: word(3)?,
+            }
+        }
+        _ => CongestionInfo::Bbr {
+            bw: u64::from(word(1)?) << 32 | u64::from(word(0)?),
+            min_rtt: word(2)?,
+            pacing_gain: word(3)?,
+            cwnd_gain: word(4)?,
+        },
+    })
 }
 
 /// Builders for hand-made inet replies in tests (shared with the dump tests).

@@ -58,7 +58,8 @@ fn inet_extensions(ext: &Extensions) -> ExtensionFlags {
     // Shutdown state is cheap and newer kernels send it anyway.
     let mut flags = ExtensionFlags::SHUTDOWN;
     if ext.tcp_info {
-        flags |= ExtensionFlags::INFO | ExtensionFlags::CONG;
+        // VEGASINFO asks for the congestion module's numbers (vegas, dctcp or bbr info).
+        flags |= ExtensionFlags::INFO | ExtensionFlags::CONG | ExtensionFlags::VEGASINFO;
     }
     if ext.memory {
         flags |= ExtensionFlags::SKMEMINFO;
