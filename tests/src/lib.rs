@@ -1,1 +1,24 @@
+//! End-to-end harness: sockwatch against the real ss(8), on the same sockets, inside network
+//! namespaces the tests make themselves.
+//!
+//! A test starts a [`Testbed`] (namespace + socket fixture), then calls [`compare_with_ss`]:
+//! `ss ARGS` and `sockwatch snapshot ARGS` run in the namespace and must print the same, once
+//! the volatile tokens listed in [`normalize`] are masked. Without root the tests print
+//! `SKIPPED:` (or fail under `CI=true`), see [`privilege`].
 
+pub mod compare;
+pub mod diff;
+pub mod fixture;
+pub mod netns;
+pub mod normalize;
+pub mod privilege;
+pub mod testbed;
+
+pub use compare::{
+    assert_all_passed, check_rejected_like_ss, check_same, check_with_ss, compare_with_ss,
+    sockwatch_bin, Run,
+};
+pub use fixture::SocketGroup;
+pub use netns::NetNs;
+pub use normalize::Masks;
+pub use testbed::Testbed;

@@ -1,0 +1,75 @@
+//! A test's whole setup: the privilege gate, a fresh namespace with the veth pair, a directory
+//! for unix socket files, and the socket fixture running inside the namespace.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use crate::{
+    fixture::{Fixture, SocketGroup},
+    netns::NetNs,
+    privilege::can_run_namespace_tests,
+};
+
+/// Everything one test compares against; torn down in reverse order on drop (the fixture
+/// first, then its socket files, then the namespace).
+pub struct Testbed {
+    fixture: Fixture,
+    socket_dir: SocketDir,
+    ns: NetNs,
+}
+
+impl Testbed {
+    /// Sets up a namespace running the fixture (`env!("CARGO_BIN_EXE_sockfixture")` from an
+    /// integration test) with the given socket groups. None when the test is skipped for
+    /// lack of privileges (see `privilege`); panics if the setup fails.
+    pub fn start(fixture_exe: &str, groups: &[SocketGroup]) -> Option<Testbed> {
+        if !can_run_namespace_tests() {
+            return None;
+        }
+        let ns = NetNs::with_veth();
+        let socket_dir = SocketDir::create(ns.name());
+        let fixture = Fixture::start(&ns, Path::new(fixture_exe), groups, &socket_dir.path, true);
+        Some(Testbed {
+            fixture,
+            socket_dir,
+            ns,
+        })
+    }
+
+    pub fn ns(&self) -> &NetNs {
+        &self.ns
+    }
+
+    /// The directory holding the fixture's unix socket files (for filters like `src DIR/*`).
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir.path
+    }
+
+    pub fn fixture_pid(&self) -> u32 {
+        self.fixture.pid()
+    }
+}
+
+/// A directory under the system temp dir, removed with its contents on drop.
+struct SocketDir {
+    path: PathBuf,
+}
+
+impl SocketDir {
+    fn create(name: &str) -> SocketDir {
+        let path = std::env::temp_dir().join(name);
+        // A leftover from a killed run with the same name would only hold stale sockets.
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        SocketDir { path }
+    }
+}
+
+impl Drop for SocketDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}

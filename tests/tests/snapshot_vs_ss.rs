@@ -1,0 +1,333 @@
+//! `sockwatch snapshot ARGS` against `ss ARGS` on the same sockets: every option set, the
+//! filter language (accepted and rejected expressions), dump files (-D / --read).
+//!
+//! Each test makes its own namespace and fixture, so they run in parallel. They need root; see
+//! `sockwatch_tests::privilege` for what happens without it.
+
+use std::{ffi::OsStr, fs, path::Path};
+
+use sockwatch_tests::{
+    assert_all_passed, check_rejected_like_ss, check_same, check_with_ss, compare_with_ss, Masks,
+    Run, SocketGroup, Testbed,
+};
+
+fn testbed() -> Option<Testbed> {
+    Testbed::start(env!("CARGO_BIN_EXE_sockfixture"), &SocketGroup::ALL)
+}
+
+/// One test per option set: `sockwatch snapshot ARGS` must print what `ss ARGS` prints.
+macro_rules! option_sets {
+    ($($name:ident => [$($arg:expr),+ $(,)?];)+) => {$(
+        #[test]
+        fn $name() {
+            let Some(bed) = testbed() else { return };
+            compare_with_ss(bed.ns(), &[$($arg),+]);
+        }
+    )+};
+}
+
+option_sets! {
+    // TCP
+    tcp_connected => ["-t"];
+    tcp_connected_numeric => ["-tn"];
+    tcp_all_numeric => ["-tan"];
+    tcp_all_numeric_other_order => ["-tna"];
+    tcp_all_services => ["-ta"];
+    tcp_all_resolved => ["-tar"];
+    tcp_listening => ["-ltn"];
+    tcp_listening_processes => ["-tlpn"];
+    tcp_processes => ["-tanp"];
+    tcp_no_header => ["-tanH"];
+    tcp_extended => ["-tane"];
+    tcp_timers => ["-tano"];
+    tcp_memory => ["-tanm"];
+    tcp_info => ["-tani"];
+    tcp_info_oneline => ["-tanO", "-i"];
+    tcp_everything => ["-tanoeimp"];
+    tcp_everything_oneline => ["-tanoeimpO"];
+    tcp_ipv4 => ["-4tan"];
+    tcp_ipv6 => ["-6tan"];
+    tcp_long_options => ["--tcp", "--all", "--numeric", "--extended"];
+    // UDP and raw
+    udp_all_numeric => ["-uan"];
+    udp_all_services => ["-ua"];
+    udp_connected => ["-un"];
+    udp_extended_memory => ["-uanem"];
+    udp_ipv6 => ["-6uan"];
+    raw_all => ["-wa"];
+    raw_all_numeric_extended => ["-wane"];
+    tcp_and_udp_listening => ["-tuln"];
+    // Unix
+    unix_all => ["-xa"];
+    unix_all_numeric => ["-xan"];
+    unix_connected => ["-x"];
+    unix_listening => ["-xl"];
+    unix_extended_memory => ["-xaem"];
+    unix_processes => ["-xap"];
+    unix_oneline => ["-xaO"];
+    unix_stream_only => ["-a", "-A", "unix_stream"];
+    unix_dgram_only => ["-a", "-A", "unix_dgram"];
+    unix_seqpacket_only => ["-a", "-A", "unix_seqpacket"];
+    // Packet
+    packet_all => ["-0a"];
+    packet_extended => ["-0ae"];
+    packet_processes => ["-0ap"];
+    packet_raw_only => ["-a", "-A", "packet_raw"];
+    packet_dgram_only => ["-a", "-A", "packet_dgram"];
+    // Netlink and everything at once
+    netlink_all => ["-a", "-A", "netlink"];
+    netlink_family => ["-a", "-f", "netlink"];
+    everything => ["-a"];
+    everything_numeric => ["-an"];
+    everything_connected => ["-n"];
+    everything_listening => ["-ln"];
+    everything_timers_extended => ["-anoe"];
+    // Table and family selection
+    query_inet => ["-a", "-A", "inet"];
+    query_tcp_udp => ["-an", "-A", "tcp,udp"];
+    query_all => ["-an", "-A", "all"];
+    family_inet => ["-an", "-f", "inet"];
+    family_inet6 => ["-an", "-f", "inet6"];
+    family_unix => ["-a", "-f", "unix"];
+    family_link => ["-a", "-f", "link"];
+    // Tables with no sockets in the namespace
+    dccp => ["-dan"];
+    sctp => ["-San"];
+    mptcp => ["-Man"];
+    // Summary
+    summary => ["-s"];
+}
+
+#[test]
+fn other_namespace_by_name() {
+    let Some(bed) = testbed() else { return };
+    let name = bed.ns().name();
+    compare_with_ss(bed.ns(), &["-N", name, "-tan"]);
+}
+
+#[test]
+fn filter_from_file() {
+    let Some(bed) = testbed() else { return };
+    let file = bed.socket_dir().join("filter");
+    fs::write(
+        &file,
+        "( sport = :ssh or dport = :ssh ) and not dst 10.200.0.1\n",
+    )
+    .expect("writing the filter file");
+    compare_with_ss(bed.ns(), &["-tan", "-F", path_str(&file)]);
+}
+
+/// Filter expressions, each with the options to list them under. `{dir}` stands for the
+/// fixture's socket directory.
+const FILTERS: &[(&str, &str)] = &[
+    // States
+    ("-tan", "state established"),
+    ("-tan", "state listening"),
+    ("-tan", "state time-wait"),
+    ("-tan", "state fin-wait-2"),
+    ("-tan", "state close-wait"),
+    ("-tan", "state established state close-wait"),
+    ("-tan", "state connected"),
+    ("-tan", "state synchronized"),
+    ("-tan", "state bucket"),
+    ("-tan", "state big"),
+    ("-tan", "state all"),
+    ("-tan", "exclude time-wait"),
+    ("-tan", "state connected exclude established"),
+    ("-an", "state listening"),
+    ("-xan", "state connected"),
+    // Ports
+    ("-tan", "( dport = :ssh or sport = :ssh )"),
+    ("-tan", "sport = :http-alt"),
+    ("-tan", "sport eq :22"),
+    ("-tan", "dport != :22"),
+    ("-tan", "dport ne :8080"),
+    ("-tan", "dport gt :1024"),
+    ("-tan", "dport > :1024"),
+    ("-tan", "dport < :1024"),
+    ("-tan", "sport le :80"),
+    ("-tan", "sport ge :1024"),
+    ("-tan", "sport lt :1024"),
+    ("-tan", "sport gt :1024 and sport lt :65535"),
+    ("-tan", "sport = :99999"),
+    ("-uan", "dport = :mdns"),
+    ("-uan", "dport = :ntp or sport = :ntp"),
+    // Addresses
+    ("-tan", "dst 127.0.0.1"),
+    ("-tan", "src [::1]"),
+    ("-tan", "src [::1]/128"),
+    ("-tan", "src 127.0.0.0/8"),
+    ("-tan", "dst 127.0.0.1/32"),
+    ("-tan", "src 10.200.0.0/24"),
+    ("-tan", "dst 10.200.0.1:22"),
+    ("-tan", "src 127.0.0.1:8080"),
+    ("-tan", "dst [::1]:8080"),
+    ("-tan", "dst *:8080"),
+    ("-tan", "dst 127.0.0.1:*"),
+    ("-tan", "src [::ffff:127.0.0.1]"),
+    ("-tan", "src localhost"),
+    ("-uan", "src *:5353"),
+    // Devices and flags
+    ("-uan", "dev lo"),
+    ("-tan", "dev swa"),
+    ("-tuan", "dev swa"),
+    ("-tan", "autobound"),
+    // Boolean structure
+    ("-tan", "not dport = :22"),
+    ("-tan", "! ( sport = :80 )"),
+    ("-tan", "src 127.0.0.1 and dport = :8080"),
+    ("-tan", "src 127.0.0.1 or src [::1]"),
+    ("-tan", "not ( src 127.0.0.1 or src [::1] )"),
+    (
+        "-tan",
+        "( sport = :22 and dport gt :1024 ) or ( sport = :80 )",
+    ),
+    ("-tan", "state established ( dport = :ssh or sport = :ssh )"),
+    ("-tan", "state established and not src 10.200.0.0/24"),
+    // Unix addresses
+    ("-xan", "src {dir}/*"),
+    ("-xan", "src unix:{dir}/*"),
+    ("-xan", "src {dir}/stream.sock"),
+    ("-xan", "not src {dir}/*"),
+    ("-xan", "src @sockfixture.stream"),
+    ("-xan", "src @sockfixture*"),
+    ("-xan", "src {dir}/dgram.sock or src @sockfixture.dgram"),
+    ("-xan", "dst *"),
+];
+
+#[test]
+fn filters_match_ss() {
+    let Some(bed) = testbed() else { return };
+    let dir = path_str(bed.socket_dir());
+    let failures: Vec<String> = FILTERS
+        .iter()
+        .filter_map(|&(options, filter)| {
+            let filter = filter.replace("{dir}", dir);
+            check_with_ss(bed.ns(), &[options, &filter]).err()
+        })
+        .collect();
+    assert_all_passed("filter expressions", FILTERS.len(), &failures);
+}
+
+/// Expressions ss rejects (some at parse time with a usage message, some while resolving a
+/// name, port or address).
+const BAD_FILTERS: &[&str] = &[
+    "dport =",
+    "dport gt",
+    "( sport = :22",
+    "sport = :22 )",
+    "and",
+    "not",
+    "state bogus",
+    "src 1.2.3.4.5",
+    "dst 300.1.1.1",
+    "src [::1",
+    "dport = :nosuchservice",
+    "sport > :abc",
+    "dev nosuchdevice",
+    "foo bar",
+];
+
+#[test]
+fn bad_filters_fail_like_ss() {
+    let Some(bed) = testbed() else { return };
+    let failures: Vec<String> = BAD_FILTERS
+        .iter()
+        .filter_map(|filter| check_rejected_like_ss(bed.ns(), &["-tan", filter]).err())
+        .collect();
+    assert_all_passed("bad filter expressions", BAD_FILTERS.len(), &failures);
+}
+
+const BAD_OPTIONS: &[&[&str]] = &[
+    &["-Q"],
+    &["--bogus"],
+    &["-A", "bogus"],
+    &["-f", "bogus"],
+    &["-N", "sw-no-such-namespace"],
+    &["-F", "/nonexistent/filter"],
+    &["-D"],
+];
+
+#[test]
+fn bad_options_fail_like_ss() {
+    let Some(bed) = testbed() else { return };
+    let failures: Vec<String> = BAD_OPTIONS
+        .iter()
+        .filter_map(|args| check_rejected_like_ss(bed.ns(), args).err())
+        .collect();
+    assert_all_passed("bad option sets", BAD_OPTIONS.len(), &failures);
+}
+
+/// Display options applied to a dump file. ss 6.1's -D writes IPv4 TCP only.
+const DUMP_READERS: &[&[&str]] = &[
+    &["-tan"],
+    &["-tane"],
+    &["-tano"],
+    &["-tan", "state established"],
+];
+
+/// `ss -D FILE`, read back by `sockwatch snapshot --read FILE` and by `TCPDIAG_FILE=FILE ss`:
+/// both read the same bytes, so they must print exactly the same (no masks).
+#[test]
+fn reads_dumps_written_by_ss() {
+    let Some(bed) = tcp_testbed() else { return };
+    let ns = bed.ns();
+    let dump = bed.socket_dir().join("ss.dump");
+    let dump = path_str(&dump);
+    let written = Run::ss(ns, &["-D", dump, "-ta"]);
+    assert!(written.success(), "ss -D failed: {}", written.stderr());
+
+    let mut failures = Vec::new();
+    for args in DUMP_READERS {
+        let expected = Run::ss_with_env(ns, &[("TCPDIAG_FILE", OsStr::new(dump))], args);
+        let mut sockwatch_args = vec!["--read", dump];
+        sockwatch_args.extend_from_slice(args);
+        let actual = Run::sockwatch(ns, &sockwatch_args);
+        failures.extend(check_same(&expected, &actual, Masks::default()).err());
+    }
+    assert_all_passed("dump readers", DUMP_READERS.len(), &failures);
+}
+
+/// `sockwatch snapshot -D FILE` must be a file ss reads (`TCPDIAG_FILE=FILE ss`), showing the
+/// same as ss's own dump taken at the same moment.
+#[test]
+fn writes_dumps_ss_reads() {
+    let Some(bed) = tcp_testbed() else { return };
+    let ns = bed.ns();
+    let ss_dump = bed.socket_dir().join("ss.dump");
+    let sockwatch_dump = bed.socket_dir().join("sockwatch.dump");
+    let (ss_dump, sockwatch_dump) = (path_str(&ss_dump), path_str(&sockwatch_dump));
+    let written = Run::sockwatch(ns, &["-D", sockwatch_dump, "-ta"]);
+    assert!(
+        written.success(),
+        "sockwatch snapshot -D failed: {}",
+        written.stderr()
+    );
+    let written = Run::ss(ns, &["-D", ss_dump, "-ta"]);
+    assert!(written.success(), "ss -D failed: {}", written.stderr());
+
+    let mut failures = Vec::new();
+    for args in DUMP_READERS {
+        let expected = Run::ss_with_env(ns, &[("TCPDIAG_FILE", OsStr::new(ss_dump))], args);
+        let actual = Run::ss_with_env(ns, &[("TCPDIAG_FILE", OsStr::new(sockwatch_dump))], args);
+        failures.extend(check_same(&expected, &actual, Masks::default()).err());
+        // ss reports a truncated or malformed file on stderr only.
+        if actual.stderr() != expected.stderr() {
+            failures.push(format!(
+                "`{}` complains about sockwatch's dump:\n{}\n(on ss's own dump: {:?})",
+                actual.command_line,
+                actual.stderr(),
+                expected.stderr()
+            ));
+        }
+    }
+    assert_all_passed("readers of sockwatch's dump", DUMP_READERS.len(), &failures);
+}
+
+fn tcp_testbed() -> Option<Testbed> {
+    Testbed::start(env!("CARGO_BIN_EXE_sockfixture"), &[SocketGroup::Tcp])
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
