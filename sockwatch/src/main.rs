@@ -4,10 +4,28 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{error::ErrorKind, Parser};
 
 fn main() -> ExitCode {
-    let args = cli::args::Cli::parse();
+    let args = match cli::args::Cli::try_parse() {
+        Ok(args) => args,
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            // clap's first line names the problem; the usage lines after it are noise here.
+            let text = err.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            eprintln!("sockwatch: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(cli::EXIT_ERROR);
+        }
+    };
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {

@@ -56,6 +56,8 @@ fn serve(listener: TcpListener) {
         if stream.read_exact(&mut byte).is_ok() {
             let _ = stream.write_all(&byte);
         }
+        // Wait for the client's close, so the client closes first, as clients usually do.
+        let _ = stream.read(&mut byte);
     }
 }
 
