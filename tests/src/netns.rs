@@ -23,6 +23,12 @@ pub struct NetNs {
     name: String,
 }
 
+impl Default for NetNs {
+    fn default() -> Self {
+        NetNs::new()
+    }
+}
+
 impl NetNs {
     /// A namespace with only lo, up.
     pub fn new() -> NetNs {
