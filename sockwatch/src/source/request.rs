@@ -207,8 +207,8 @@ mod tests {
         let body = body(&request);
         assert_eq!(body.len(), 56); // struct inet_diag_req_v2
         assert_eq!(&body[..2], &[AF_INET6, IPPROTO_TCP]);
-        // INFO (bit 1), CONG (bit 3), SHUTDOWN (bit 7)
-        assert_eq!(body[2], 1 << 1 | 1 << 3 | 1 << 7);
+        // INFO (bit 1), VEGASINFO (bit 2), CONG (bit 3), SHUTDOWN (bit 7)
+        assert_eq!(body[2], 1 << 1 | 1 << 2 | 1 << 3 | 1 << 7);
         assert_eq!(u32_at(prefix::<8>(&body, "").unwrap(), 4), 1 << 10);
     }
 
