@@ -19,15 +19,15 @@ const STDERR_LINES_SHOWN: usize = 10;
 /// The sockwatch binary: `$SOCKWATCH_BIN`, else `<workspace>/target/release/sockwatch`.
 /// Panics with what to do when it does not exist.
 pub fn sockwatch_bin() -> PathBuf {
-    let (path, origin) = match env::var_os(SOCKWATCH_BIN) {
-        Some(path) => (PathBuf::from(path), format!("${SOCKWATCH_BIN}")),
+    let (path, origin) = match env::var_os(SOCKWATCH_BIN).filter(|path| !path.is_empty()) {
+        Some(path) => (PathBuf::from(path), format!("from ${SOCKWATCH_BIN}")),
         None => {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .parent()
                 .unwrap_or(Path::new("."));
             (
                 workspace.join("target/release/sockwatch"),
-                format!("the default (${SOCKWATCH_BIN} is not set)"),
+                format!("the default, ${SOCKWATCH_BIN} being unset"),
             )
         }
     };
@@ -150,7 +150,10 @@ pub fn check_same(expected: &Run, actual: &Run, masks: Masks) -> Result<(), Stri
     }
     if want_masked != got_masked {
         if masks.any() {
-            let _ = writeln!(report, "masked before comparing: {masks:?}");
+            let _ = writeln!(
+                report,
+                "masked in both before comparing (see sockwatch_tests::normalize): {masks}"
+            );
         }
         report.push_str(&diff::unified(
             &want_masked,
