@@ -4,6 +4,7 @@ use std::{
     env,
     ffi::OsStr,
     fmt::Write as _,
+    iter,
     path::{Path, PathBuf},
     process::Output,
 };
@@ -54,33 +55,22 @@ pub struct Run {
 impl Run {
     /// `ss args` inside `ns`.
     pub fn ss(ns: &NetNs, args: &[&str]) -> Run {
-        Run::ss_with_env(ns, &[], args)
+        Run {
+            command_line: format!("ss {}", shell_words(args)),
+            output: ns.run("ss", args),
+        }
     }
 
     /// `ss args` inside `ns` with extra environment (e.g. TCPDIAG_FILE).
     pub fn ss_with_env(ns: &NetNs, env: &[(&str, &OsStr)], args: &[&str]) -> Run {
         let mut command = ns.command("ss");
         command.args(args);
-        let mut shown = String::new();
+        let mut command_line = String::new();
         for (name, value) in env {
             command.env(name, value);
-            let _ = write!(shown, "{name}={} ", value.to_string_lossy());
+            let _ = write!(command_line, "{name}={} ", value.to_string_lossy());
         }
-        Run::finish(ns, command, format!("{shown}ss {}", shell_words(args)))
-    }
-
-    /// `sockwatch snapshot args` inside `ns`.
-    pub fn sockwatch(ns: &NetNs, args: &[&str]) -> Run {
-        let mut command = ns.command(sockwatch_bin());
-        command.arg("snapshot").args(args);
-        Run::finish(
-            ns,
-            command,
-            format!("sockwatch snapshot {}", shell_words(args)),
-        )
-    }
-
-    fn finish(ns: &NetNs, mut command: std::process::Command, command_line: String) -> Run {
+        let _ = write!(command_line, "ss {}", shell_words(args));
         let output = command.output().unwrap_or_else(|e| {
             panic!(
                 "cannot run `{command_line}` in namespace {}: {e}",
@@ -90,6 +80,14 @@ impl Run {
         Run {
             command_line,
             output,
+        }
+    }
+
+    /// `sockwatch snapshot args` inside `ns`.
+    pub fn sockwatch(ns: &NetNs, args: &[&str]) -> Run {
+        Run {
+            command_line: format!("sockwatch snapshot {}", shell_words(args)),
+            output: ns.run(sockwatch_bin(), iter::once(&"snapshot").chain(args)),
         }
     }
 

@@ -26,7 +26,6 @@
 //! The veth sockets (swa, 10.200.0.x) exist only with `--veth`.
 
 use std::{
-    fmt,
     io::{BufRead, BufReader, Read},
     net::Ipv4Addr,
     path::Path,
@@ -87,12 +86,6 @@ impl SocketGroup {
     }
 }
 
-impl fmt::Display for SocketGroup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// A running fixture process; dropping it kills it. Should the test process die first, the
 /// fixture sees its stdin close and exits by itself.
 pub struct Fixture {
@@ -144,11 +137,6 @@ impl Fixture {
             );
         }
         Fixture { child }
-    }
-
-    /// The fixture's process id (as `ss -p` shows it).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 }
 
