@@ -4,6 +4,7 @@ use std::{
     env,
     ffi::OsStr,
     fmt::Write as _,
+    iter,
     path::{Path, PathBuf},
     process::Output,
 };
@@ -16,18 +17,22 @@ pub const SOCKWATCH_BIN: &str = "SOCKWATCH_BIN";
 /// Stderr lines quoted in a report; ss can print hundreds (one warning a socket).
 const STDERR_LINES_SHOWN: usize = 10;
 
+/// Exit codes sockwatch may use for an error (ss uses 1 and 255; anything else from sockwatch,
+/// such as 101 from a panic or death by a signal, is a failure of its own).
+const ERROR_CODES: [i32; 2] = [1, 2];
+
 /// The sockwatch binary: `$SOCKWATCH_BIN`, else `<workspace>/target/release/sockwatch`.
 /// Panics with what to do when it does not exist.
 pub fn sockwatch_bin() -> PathBuf {
-    let (path, origin) = match env::var_os(SOCKWATCH_BIN) {
-        Some(path) => (PathBuf::from(path), format!("${SOCKWATCH_BIN}")),
+    let (path, origin) = match env::var_os(SOCKWATCH_BIN).filter(|path| !path.is_empty()) {
+        Some(path) => (PathBuf::from(path), format!("from ${SOCKWATCH_BIN}")),
         None => {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .parent()
                 .unwrap_or(Path::new("."));
             (
                 workspace.join("target/release/sockwatch"),
-                format!("the default (${SOCKWATCH_BIN} is not set)"),
+                format!("the default, ${SOCKWATCH_BIN} being unset"),
             )
         }
     };
@@ -50,33 +55,22 @@ pub struct Run {
 impl Run {
     /// `ss args` inside `ns`.
     pub fn ss(ns: &NetNs, args: &[&str]) -> Run {
-        Run::ss_with_env(ns, &[], args)
+        Run {
+            command_line: format!("ss {}", shell_words(args)),
+            output: ns.run("ss", args),
+        }
     }
 
     /// `ss args` inside `ns` with extra environment (e.g. TCPDIAG_FILE).
     pub fn ss_with_env(ns: &NetNs, env: &[(&str, &OsStr)], args: &[&str]) -> Run {
         let mut command = ns.command("ss");
         command.args(args);
-        let mut shown = String::new();
+        let mut command_line = String::new();
         for (name, value) in env {
             command.env(name, value);
-            let _ = write!(shown, "{name}={} ", value.to_string_lossy());
+            let _ = write!(command_line, "{name}={} ", value.to_string_lossy());
         }
-        Run::finish(ns, command, format!("{shown}ss {}", shell_words(args)))
-    }
-
-    /// `sockwatch snapshot args` inside `ns`.
-    pub fn sockwatch(ns: &NetNs, args: &[&str]) -> Run {
-        let mut command = ns.command(sockwatch_bin());
-        command.arg("snapshot").args(args);
-        Run::finish(
-            ns,
-            command,
-            format!("sockwatch snapshot {}", shell_words(args)),
-        )
-    }
-
-    fn finish(ns: &NetNs, mut command: std::process::Command, command_line: String) -> Run {
+        let _ = write!(command_line, "ss {}", shell_words(args));
         let output = command.output().unwrap_or_else(|e| {
             panic!(
                 "cannot run `{command_line}` in namespace {}: {e}",
@@ -86,6 +80,14 @@ impl Run {
         Run {
             command_line,
             output,
+        }
+    }
+
+    /// `sockwatch snapshot args` inside `ns`.
+    pub fn sockwatch(ns: &NetNs, args: &[&str]) -> Run {
+        Run {
+            command_line: format!("sockwatch snapshot {}", shell_words(args)),
+            output: ns.run(sockwatch_bin(), iter::once(&"snapshot").chain(args)),
         }
     }
 
@@ -101,6 +103,14 @@ impl Run {
         self.output.status.success()
     }
 
+    /// Whether the run ended with one of sockwatch's error codes.
+    fn is_error_exit(&self) -> bool {
+        self.output
+            .status
+            .code()
+            .is_some_and(|code| ERROR_CODES.contains(&code))
+    }
+
     fn status(&self) -> String {
         match self.output.status.code() {
             Some(code) => format!("exit {code}"),
@@ -109,8 +119,8 @@ impl Run {
     }
 }
 
-/// Runs `ss args` and `sockwatch snapshot args` in `ns` and panics with a report unless both
-/// succeed or both fail, and print the same stdout once the masks `args` call for are applied.
+/// Runs `ss args` and `sockwatch snapshot args` in `ns` and panics with a report unless they
+/// agree (see `check_same`) once the masks `args` call for are applied.
 pub fn compare_with_ss(ns: &NetNs, args: &[&str]) {
     if let Err(report) = check_with_ss(ns, args) {
         panic!("{report}");
@@ -125,14 +135,16 @@ pub fn check_with_ss(ns: &NetNs, args: &[&str]) -> Result<(), String> {
     check_same(&expected, &actual, Masks::for_args(args))
 }
 
-/// Whether two runs agree: both succeed or both fail (the exact non-zero code is not compared:
-/// ss exits 1 or 255 on errors, sockwatch documents its own codes), and their stdout is equal
-/// after masking. Err holds a readable report: a diff of the masked stdout, then both
-/// outputs in full.
+/// Whether two runs agree: both succeed, or both fail with the second one exiting 1 or 2
+/// (`ERROR_CODES`); and their stdout is equal after masking. Err holds a readable report: a
+/// diff of the masked stdout, then both outputs in full.
 pub fn check_same(expected: &Run, actual: &Run, masks: Masks) -> Result<(), String> {
     let (want, got) = (expected.stdout(), actual.stdout());
     let (want_masked, got_masked) = (masks.apply(&want), masks.apply(&got));
-    let same_status = expected.success() == actual.success();
+    let same_status = match expected.success() {
+        true => actual.success(),
+        false => actual.is_error_exit(),
+    };
     if same_status && want_masked == got_masked {
         return Ok(());
     }
@@ -143,14 +155,22 @@ pub fn check_same(expected: &Run, actual: &Run, masks: Masks) -> Result<(), Stri
     if !same_status {
         let _ = writeln!(
             report,
-            "status: {} for ss, {} for sockwatch",
+            "status: {} for ss, {} for sockwatch (expected {})",
             expected.status(),
-            actual.status()
+            actual.status(),
+            if expected.success() {
+                "exit 0"
+            } else {
+                "exit 1 or 2"
+            }
         );
     }
     if want_masked != got_masked {
         if masks.any() {
-            let _ = writeln!(report, "masked before comparing: {masks:?}");
+            let _ = writeln!(
+                report,
+                "masked in both before comparing (see sockwatch_tests::normalize): {masks}"
+            );
         }
         report.push_str(&diff::unified(
             &want_masked,
@@ -172,7 +192,7 @@ pub fn check_same(expected: &Run, actual: &Run, masks: Masks) -> Result<(), Stri
     Err(report)
 }
 
-/// For a filter ss rejects: checks that ss does reject it, and that sockwatch exits non-zero
+/// For a filter ss rejects: checks that ss does reject it, and that sockwatch exits 1 or 2
 /// with nothing on stdout and a one-line error on stderr. The error text itself may differ.
 pub fn check_rejected_like_ss(ns: &NetNs, args: &[&str]) -> Result<(), String> {
     let ss = Run::ss(ns, args);
@@ -186,11 +206,11 @@ pub fn check_rejected_like_ss(ns: &NetNs, args: &[&str]) -> Result<(), String> {
     let sockwatch = Run::sockwatch(ns, args);
     let stderr = sockwatch.stderr();
     let error_lines = stderr.lines().filter(|l| !l.trim().is_empty()).count();
-    if !sockwatch.success() && sockwatch.output.stdout.is_empty() && error_lines == 1 {
+    if sockwatch.is_error_exit() && sockwatch.output.stdout.is_empty() && error_lines == 1 {
         return Ok(());
     }
     Err(format!(
-        "`{}` should fail like `{}` ({}), with a one-line error and no output; got {}, \
+        "`{}` should fail like `{}` ({}): exit 1 or 2, a one-line error, no output; got {}, \
          stdout:\n{}---- stderr ({error_lines} lines):\n{stderr}",
         sockwatch.command_line,
         ss.command_line,
@@ -241,7 +261,57 @@ fn first_lines(text: &str, count: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
     use super::*;
+
+    fn run(command_line: &str, code: i32, stdout: &str) -> Run {
+        Run {
+            command_line: command_line.to_string(),
+            output: Output {
+                // A wait status: the exit code sits in the second byte.
+                status: std::process::ExitStatus::from_raw(code << 8),
+                stdout: stdout.as_bytes().to_vec(),
+                stderr: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn same_output_and_success_pass() {
+        let ss = run("ss -tan", 0, "State\nESTAB\n");
+        let sw = run("sockwatch snapshot -tan", 0, "State\nESTAB\n");
+        assert_eq!(check_same(&ss, &sw, Masks::default()), Ok(()));
+    }
+
+    #[test]
+    fn errors_must_use_sockwatchs_codes() {
+        let ss = run("ss -tan 'dport ='", 255, "");
+        assert!(check_same(&ss, &run("sockwatch", 2, ""), Masks::default()).is_ok());
+        assert!(check_same(&ss, &run("sockwatch", 1, ""), Masks::default()).is_ok());
+        // A panic (101) or ss's own 255 is not a clean error exit.
+        for code in [101, 255, 0] {
+            let report = check_same(&ss, &run("sockwatch", code, ""), Masks::default())
+                .expect_err("wrong exit code accepted");
+            assert!(report.contains("expected exit 1 or 2"), "{report}");
+        }
+    }
+
+    #[test]
+    fn a_difference_is_reported_with_a_diff_and_both_outputs() {
+        let ss = run("ss -tan", 0, "State\nESTAB 0\n");
+        let sw = run("sockwatch snapshot -tan", 0, "State\nESTAB 1\n");
+        let report = check_same(&ss, &sw, Masks::default()).expect_err("outputs differ");
+        assert!(report.contains("-ESTAB 0\n+ESTAB 1\n"), "{report}");
+        assert!(
+            report.contains("---- ss -tan (exit 0), stdout:\nState\nESTAB 0\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("---- sockwatch snapshot -tan (exit 0)"),
+            "{report}"
+        );
+    }
 
     #[test]
     fn quotes_only_what_needs_it() {

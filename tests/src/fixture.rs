@@ -3,10 +3,31 @@
 //!
 //! Protocol: the fixture builds its sockets, waits until the kernel has settled them, prints
 //! `ready` on stdout, then holds everything open until its stdin closes.
+//!
+//! The sockets, by group (ports fixed: each namespace has its own stack):
+//!
+//! - tcp: listeners on 0.0.0.0:22 (ssh), [::]:80 (http, dual-stack), 127.0.0.1:8080 and
+//!   [::1]:8080 (http-alt), 127.0.0.1:9000 (no service name), 10.200.0.1%swa:443; established
+//!   pairs 127.0.0.1 -> :22 (keepalive on, 1000 unread bytes at the server), [::1] -> :8080
+//!   (500 unread bytes at the client), 127.0.0.1 -> [::]:80 (v4-mapped server end),
+//!   10.200.0.2 -> 10.200.0.1:22; a stalled transfer to :9000 (Recv-Q and Send-Q full, zero
+//!   window, persist timer); TIME-WAIT over v4 and v6; a FIN-WAIT-2 / CLOSE-WAIT pair on
+//!   [::1]:8080; one connection left in the accept queue of :22. The namespace's minimum RTO
+//!   is raised to 100 s so that nothing retransmits while the tests run.
+//! - udp: 0.0.0.0:5353 (one unread datagram), [::]:161, [::1]:123, 127.0.0.1%lo:514,
+//!   10.200.0.1%swa:69; connected 127.0.0.1 -> :5353 and [::1] -> :123.
+//! - raw: ICMP and ICMPv6.
+//! - packet: SOCK_RAW for all protocols bound to lo; SOCK_DGRAM for IPv4, unbound.
+//! - unix: stream listener DIR/stream.sock with one connection (100 unread bytes at the
+//!   server); stream listener @sockfixture.stream with one connection; an unnamed stream pair;
+//!   seqpacket listener DIR/seqpacket.sock; datagram sockets bound to DIR/dgram.sock (one
+//!   unread datagram from a connected unbound sender) and @sockfixture.dgram, and one unbound.
+//!
+//! The veth sockets (swa, 10.200.0.x) exist only with `--veth`.
 
 use std::{
-    fmt,
     io::{BufRead, BufReader, Read},
+    net::Ipv4Addr,
     path::Path,
     process::{Child, Stdio},
 };
@@ -21,8 +42,8 @@ pub const VETH_NEAR: &str = "swa";
 pub const VETH_FAR: &str = "swb";
 /// Addresses on those interfaces (each namespace has its own stack, so every namespace can use
 /// the same ones).
-pub const VETH_NEAR_ADDR: &str = "10.200.0.1";
-pub const VETH_FAR_ADDR: &str = "10.200.0.2";
+pub const VETH_NEAR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 200, 0, 1);
+pub const VETH_FAR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 200, 0, 2);
 pub const VETH_PREFIX_LEN: u8 = 24;
 
 /// A family of sockets the fixture can create; the command line selects any subset.
@@ -62,12 +83,6 @@ impl SocketGroup {
 
     pub fn from_name(name: &str) -> Option<SocketGroup> {
         SocketGroup::ALL.into_iter().find(|g| g.name() == name)
-    }
-}
-
-impl fmt::Display for SocketGroup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -122,11 +137,6 @@ impl Fixture {
             );
         }
         Fixture { child }
-    }
-
-    /// The fixture's process id (as `ss -p` shows it).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 }
 

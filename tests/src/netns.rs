@@ -31,7 +31,7 @@ impl Default for NetNs {
 
 impl NetNs {
     /// A namespace with only lo, up.
-    pub fn new() -> NetNs {
+    pub fn create() -> NetNs {
         REAP_STALE.call_once(reap_stale_namespaces);
         let name = format!(
             "{NAME_PREFIX}{}-{}",
@@ -48,7 +48,7 @@ impl NetNs {
     /// A namespace with lo and a veth pair, both ends inside it: `swa` 10.200.0.1/24 and
     /// `swb` 10.200.0.2/24, both up.
     pub fn with_veth() -> NetNs {
-        let ns = NetNs::new();
+        let ns = NetNs::create();
         ns.ip(&[
             "link", "add", VETH_NEAR, "type", "veth", "peer", "name", VETH_FAR,
         ]);

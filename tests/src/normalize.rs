@@ -23,6 +23,8 @@
 //! longest entry, so the padding follows the masked values. With `netlink`, runs of blanks are
 //! squeezed to one, because the observer's own row can set a column's width.
 
+use std::fmt;
+
 /// Placeholder for a masked countdown.
 const TIME: &str = "<T>";
 /// Placeholder for a masked number.
@@ -100,6 +102,25 @@ impl Masks {
             masked.push('\n');
         }
         masked
+    }
+}
+
+impl fmt::Display for Masks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = [
+            (self.timers, "timers"),
+            (self.tcp_info, "tcp_info"),
+            (self.summary, "summary"),
+            (self.netlink, "netlink"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if names.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&names.join(", "))
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! Without them a test never passes silently: with `CI=true` it fails, otherwise it prints a
 //! `SKIPPED: <reason>` line to stderr and returns.
 
-use std::{process::Command, sync::OnceLock};
+use std::{io::Write, process::Command, sync::OnceLock};
 
 const CAP_NET_ADMIN: u32 = 12;
 const CAP_SYS_ADMIN: u32 = 21;
@@ -20,7 +20,8 @@ pub fn can_run_namespace_tests() -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{test}: cannot run: {reason} (CI=true: not skipping)");
     }
-    eprintln!("SKIPPED: {test}: {reason}");
+    // Straight to the stderr stream: eprintln! would be captured, and hidden, by the test harness.
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
     false
 }
 

@@ -15,7 +15,8 @@ use crate::{
 /// Everything one test compares against; torn down in reverse order on drop (the fixture
 /// first, then its socket files, then the namespace).
 pub struct Testbed {
-    fixture: Fixture,
+    /// Held for its lifetime only: the sockets live as long as the process.
+    _fixture: Fixture,
     socket_dir: SocketDir,
     ns: NetNs,
 }
@@ -32,7 +33,7 @@ impl Testbed {
         let socket_dir = SocketDir::create(ns.name());
         let fixture = Fixture::start(&ns, Path::new(fixture_exe), groups, &socket_dir.path, true);
         Some(Testbed {
-            fixture,
+            _fixture: fixture,
             socket_dir,
             ns,
         })
@@ -45,10 +46,6 @@ impl Testbed {
     /// The directory holding the fixture's unix socket files (for filters like `src DIR/*`).
     pub fn socket_dir(&self) -> &Path {
         &self.socket_dir.path
-    }
-
-    pub fn fixture_pid(&self) -> u32 {
-        self.fixture.pid()
     }
 }
 

@@ -5,18 +5,24 @@
 //! usage: sockfixture [--groups tcp,udp,raw,packet,unix] [--dir DIR] [--veth]
 //!
 //! `--dir` holds the unix sockets with filesystem paths (default: the current directory);
-//! `--veth` adds sockets on the veth pair the harness sets up (`swa` 10.200.0.1, `swb`
-//! 10.200.0.2). Meant to run in a fresh namespace: the ports are fixed.
+//! `--veth` adds sockets on the veth pair the harness sets up. The sockets are listed in
+//! `sockwatch_tests::fixture`. Meant for a fresh namespace: the ports are fixed, and the tcp
+//! group changes the namespace's minimum RTO.
 
 use std::{
     fmt, fs,
     io::{self, Read, Write},
     mem,
-    net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket},
+    net::{
+        Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket,
+    },
     os::{
         fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
         linux::net::SocketAddrExt,
-        unix::net::{self as unix, UnixDatagram, UnixListener, UnixStream},
+        unix::{
+            ffi::OsStrExt,
+            net::{self as unix, UnixDatagram, UnixListener, UnixStream},
+        },
     },
     path::{Path, PathBuf},
     process::ExitCode,
@@ -26,12 +32,20 @@ use std::{
 
 use sockwatch_tests::fixture::{SocketGroup, READY, VETH_FAR_ADDR, VETH_NEAR, VETH_NEAR_ADDR};
 
-/// Longest wait for the kernel to finish the closing handshakes.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest wait for the kernel to finish the closing handshakes and the stalled transfer.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 const SETTLE_POLL: Duration = Duration::from_millis(5);
-/// Polls in a row without a change before the stalled transfer counts as stopped (covers the
-/// kernel's tail loss probe, a few milliseconds after the last send).
+/// Polls in a row without a change before the stalled transfer counts as stopped.
 const STILL_POLLS: u32 = 10;
+
+/// The namespace's minimum retransmission timeout while the fixture runs, in microseconds
+/// (net.ipv4.tcp_rto_min_us; the default is 200 ms).
+const FROZEN_RTO_MIN_US: &str = "100000000";
+
+/// TCP states as /proc/net/tcp numbers them.
+const TCP_TIME_WAIT: u8 = 0x06;
+/// SYN-SENT, SYN-RECV, FIN-WAIT-1, LAST-ACK, CLOSING: states a loopback handshake leaves quickly.
+const TCP_TRANSIENT: [u8; 5] = [0x02, 0x03, 0x04, 0x09, 0x0b];
 
 struct Config {
     groups: Vec<SocketGroup>,
@@ -66,9 +80,9 @@ impl<T> Context<T> for io::Result<T> {
     }
 }
 
-fn usage_error(message: String) -> Error {
+fn invalid(doing: &str, message: String) -> Error {
     Error {
-        doing: "parsing arguments".to_string(),
+        doing: doing.to_string(),
         cause: io::Error::new(io::ErrorKind::InvalidInput, message),
     }
 }
@@ -85,36 +99,33 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let config = parse_args(std::env::args().skip(1))?;
-    // Everything opened here stays alive (and visible to ss) until `held` is dropped.
     let mut held = Held::default();
-    let mut expect = Expectations::default();
+    let mut settled = Settled::default();
     for group in &config.groups {
         match group {
-            SocketGroup::Tcp => {
-                freeze_retransmissions()?;
-                tcp_sockets(&config, &mut held, &mut expect)?
-            }
+            SocketGroup::Tcp => tcp_sockets(&config, &mut held, &mut settled)?,
             SocketGroup::Udp => udp_sockets(&config, &mut held)?,
             SocketGroup::Raw => raw_sockets(&mut held)?,
             SocketGroup::Packet => packet_sockets(&mut held)?,
             SocketGroup::Unix => unix_sockets(&config, &mut held)?,
         }
     }
-    settle(&expect)?;
+    settle(&settled)?;
 
     let mut stdout = io::stdout();
-    writeln!(stdout, "{READY}").doing(|| "writing the ready line".into())?;
-    stdout.flush().doing(|| "writing the ready line".into())?;
+    writeln!(stdout, "{READY}")
+        .and_then(|()| stdout.flush())
+        .doing(|| "writing the ready line".into())?;
     // Hold the sockets until the harness closes our stdin.
-    let mut sink = Vec::new();
     io::stdin()
-        .read_to_end(&mut sink)
+        .read_to_end(&mut Vec::new())
         .doing(|| "waiting on stdin".into())?;
     drop(held);
     Ok(())
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
+    let usage = |message: String| invalid("parsing arguments", message);
     let mut config = Config {
         groups: SocketGroup::ALL.to_vec(),
         dir: PathBuf::from("."),
@@ -125,181 +136,162 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
             "--groups" => {
                 let list = args
                     .next()
-                    .ok_or_else(|| usage_error("--groups needs a value".into()))?;
+                    .ok_or_else(|| usage("--groups needs a value".into()))?;
                 config.groups = list
                     .split(',')
                     .filter(|name| !name.is_empty())
                     .map(|name| {
                         SocketGroup::from_name(name)
-                            .ok_or_else(|| usage_error(format!("unknown socket group {name:?}")))
+                            .ok_or_else(|| usage(format!("unknown socket group {name:?}")))
                     })
                     .collect::<Result<_>>()?;
             }
             "--dir" => {
-                config.dir = args
+                let dir = args
                     .next()
-                    .ok_or_else(|| usage_error("--dir needs a value".into()))?
-                    .into();
+                    .ok_or_else(|| usage("--dir needs a value".into()))?;
+                config.dir = dir.into();
             }
             "--veth" => config.veth = true,
-            other => return Err(usage_error(format!("unknown argument {other:?}"))),
+            other => return Err(usage(format!("unknown argument {other:?}"))),
         }
     }
     Ok(config)
 }
 
-/// Every socket the fixture keeps open.
+/// Every socket the fixture keeps open, as plain descriptors: nothing uses them after setup.
 #[derive(Default)]
-struct Held {
-    tcp_listeners: Vec<TcpListener>,
-    tcp_streams: Vec<TcpStream>,
-    udp: Vec<UdpSocket>,
-    fds: Vec<OwnedFd>,
-    unix_listeners: Vec<UnixListener>,
-    unix_streams: Vec<UnixStream>,
-    unix_datagrams: Vec<UnixDatagram>,
+struct Held(Vec<OwnedFd>);
+
+impl Held {
+    fn keep<const N: usize>(&mut self, sockets: [impl Into<OwnedFd>; N]) {
+        self.0.extend(sockets.map(Into::into));
+    }
 }
 
-/// What the TCP table must show before the fixture reports ready.
+/// What must be true of the TCP sockets before the fixture reports ready.
 #[derive(Default)]
-struct Expectations {
+struct Settled {
+    /// TIME-WAIT sockets the closes leave behind.
     time_wait: usize,
     /// The stalled transfer's (sender, receiver), whose queues must stop moving.
     stalled: Option<(RawFd, RawFd)>,
 }
 
+fn v4(ip: Ipv4Addr, port: u16) -> SocketAddr {
+    SocketAddr::from((ip, port))
+}
+
 fn loopback_v4(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    v4(Ipv4Addr::LOCALHOST, port)
 }
 
 fn loopback_v6(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv6Addr::LOCALHOST, port))
 }
 
-fn veth_addr(addr: &str, port: u16) -> Result<SocketAddr> {
-    let ip: Ipv4Addr = addr
-        .parse()
-        .map_err(|_| usage_error(format!("bad veth address {addr:?}")))?;
-    Ok(SocketAddr::from((ip, port)))
-}
-
 fn listen(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).doing(|| format!("listening on {addr}"))
 }
 
-/// Connects to `listener` and accepts the connection: (client end, server end).
+/// Connects to `listener` at `to` and accepts: (client end, server end).
 fn connect_pair(listener: &TcpListener, to: SocketAddr) -> Result<(TcpStream, TcpStream)> {
     let client = TcpStream::connect(to).doing(|| format!("connecting to {to}"))?;
     let (server, _) = listener.accept().doing(|| format!("accepting on {to}"))?;
     Ok((client, server))
 }
 
-fn write_all(stream: &mut impl Write, bytes: usize, what: &str) -> Result<()> {
+fn write_bytes(stream: &mut impl Write, bytes: usize, what: &str) -> Result<()> {
     stream
         .write_all(&vec![b'x'; bytes])
         .doing(|| format!("writing {bytes} bytes to {what}"))
 }
 
-fn tcp_sockets(config: &Config, held: &mut Held, expect: &mut Expectations) -> Result<()> {
-    // Listeners: wildcard v4 on ssh, dual-stack wildcard v6 on http, loopback on 8080 for both
-    // families (service names show without -n).
-    let ssh = listen(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 22)))?;
+fn tcp_sockets(config: &Config, held: &mut Held, settled: &mut Settled) -> Result<()> {
+    fs::write("/proc/sys/net/ipv4/tcp_rto_min_us", FROZEN_RTO_MIN_US)
+        .doing(|| "raising net.ipv4.tcp_rto_min_us".into())?;
+
+    let ssh = listen(v4(Ipv4Addr::UNSPECIFIED, 22))?;
     let http = listen(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 80)))?;
-    let alt_v4 = listen(loopback_v4(8080))?;
-    let alt_v6 = listen(loopback_v6(8080))?;
+    let http_alt_v4 = listen(loopback_v4(8080))?;
+    let http_alt_v6 = listen(loopback_v6(8080))?;
 
-    // Established v4 with keepalive (a keepalive timer for -o) and 1000 unread bytes at the
-    // server (Recv-Q).
+    // Keepalive on (a keepalive timer for -o), 1000 unread bytes at the server.
     let (mut client, server) = connect_pair(&ssh, loopback_v4(22))?;
-    set_int(
-        client.as_raw_fd(),
-        libc::SOL_SOCKET,
-        libc::SO_KEEPALIVE,
-        1,
-        "SO_KEEPALIVE",
-    )?;
-    write_all(&mut client, 1000, "the ssh connection")?;
-    held.tcp_streams.extend([client, server]);
+    set_int(&client, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
+    write_bytes(&mut client, 1000, "the ssh connection")?;
+    held.keep([client, server]);
 
-    // Established v6, 500 unread bytes at the client.
-    let (client, mut server) = connect_pair(&alt_v6, loopback_v6(8080))?;
-    write_all(&mut server, 500, "the v6 connection")?;
-    held.tcp_streams.extend([client, server]);
+    // 500 unread bytes at the client.
+    let (client, mut server) = connect_pair(&http_alt_v6, loopback_v6(8080))?;
+    write_bytes(&mut server, 500, "the v6 connection")?;
+    held.keep([client, server]);
 
-    // v4 client to the dual-stack listener: the server end shows a v4-mapped address.
-    let (client, server) = connect_pair(&http, loopback_v4(80))?;
-    held.tcp_streams.extend([client, server]);
+    // A v4 client of the dual-stack listener: the server end shows a v4-mapped address.
+    held.keep(<[TcpStream; 2]>::from(connect_pair(
+        &http,
+        loopback_v4(80),
+    )?));
 
     // A stalled transfer: the receiver never reads, so data waits in its Recv-Q and, once its
-    // window is shut, in the sender's Send-Q. The receiving listener's small buffer makes the
-    // window small from the handshake on, so nothing is dropped and retransmitted; the raised
-    // minimum RTO (see `freeze_retransmissions`) holds off the zero-window probes.
+    // window is shut, in the sender's Send-Q. The listener's small buffer makes the window
+    // small from the handshake on, so nothing is dropped and retransmitted; the raised minimum
+    // RTO holds off the zero-window probes for 100 s.
     let stall = listen(loopback_v4(9000))?;
-    set_int(
-        stall.as_raw_fd(),
-        libc::SOL_SOCKET,
-        libc::SO_RCVBUF,
-        4096,
-        "SO_RCVBUF",
-    )?;
+    set_int(&stall, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096)?;
     let (mut sender, receiver) = connect_pair(&stall, loopback_v4(9000))?;
-    set_int(
-        sender.as_raw_fd(),
-        libc::SOL_SOCKET,
-        libc::SO_SNDBUF,
-        4096,
-        "SO_SNDBUF",
-    )?;
-    sender
-        .set_nonblocking(true)
-        .doing(|| "making the sender non-blocking".into())?;
+    set_int(&sender, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096)?;
     fill(&mut sender)?;
-    expect.stalled = Some((sender.as_raw_fd(), receiver.as_raw_fd()));
-    held.tcp_streams.extend([sender, receiver]);
-    held.tcp_listeners.push(stall);
+    settled.stalled = Some((sender.as_raw_fd(), receiver.as_raw_fd()));
+    held.keep([sender, receiver]);
+    held.keep([stall]);
 
     // TIME-WAIT on both families: the client closes first, the server follows.
-    for (listener, to) in [(&alt_v4, loopback_v4(8080)), (&alt_v6, loopback_v6(8080))] {
+    for (listener, to) in [
+        (&http_alt_v4, loopback_v4(8080)),
+        (&http_alt_v6, loopback_v6(8080)),
+    ] {
         let (client, mut server) = connect_pair(listener, to)?;
         drop(client);
-        let mut byte = [0u8; 1];
         server
-            .read(&mut byte)
-            .doing(|| "reading the peer's close".into())?;
+            .read(&mut [0u8; 1])
+            .doing(|| "reading the client's close".into())?;
         drop(server);
-        expect.time_wait += 1;
+        settled.time_wait += 1;
     }
 
     // FIN-WAIT-2 / CLOSE-WAIT: the server shuts down its side, the client never closes.
-    let (client, server) = connect_pair(&alt_v6, loopback_v6(8080))?;
+    let (client, server) = connect_pair(&http_alt_v6, loopback_v6(8080))?;
     server
-        .shutdown(std::net::Shutdown::Write)
+        .shutdown(Shutdown::Write)
         .doing(|| "shutting down the server's side".into())?;
-    held.tcp_streams.extend([client, server]);
+    held.keep([client, server]);
 
     if config.veth {
-        // A listener bound to the near veth device, and a connection between the two veth
-        // addresses (local traffic, so it runs over lo).
-        let https = listen(veth_addr(VETH_NEAR_ADDR, 443)?)?;
-        bind_to_device(https.as_raw_fd(), VETH_NEAR)?;
-        let to = veth_addr(VETH_NEAR_ADDR, 22)?;
-        let client = connect_from(veth_addr(VETH_FAR_ADDR, 0)?, to)?;
-        let (server, _) = ssh.accept().doing(|| format!("accepting on {to}"))?;
-        held.tcp_streams.extend([client, server]);
-        held.tcp_listeners.push(https);
+        let https = listen(v4(VETH_NEAR_ADDR, 443))?;
+        bind_to_device(&https, VETH_NEAR)?;
+        // Between the two veth addresses: local traffic, so it runs over lo.
+        let client = connect_from(v4(VETH_FAR_ADDR, 0), v4(VETH_NEAR_ADDR, 22))?;
+        let (server, _) = ssh
+            .accept()
+            .doing(|| "accepting the veth connection".into())?;
+        held.keep([client, server]);
+        held.keep([https]);
     }
 
     // Last, so that no accept above takes it: left in the ssh listener's accept queue (the
     // listener's Recv-Q shows 1).
     let pending = TcpStream::connect(loopback_v4(22)).doing(|| "connecting to :22".into())?;
-    held.tcp_streams.push(pending);
-
-    held.tcp_listeners.extend([ssh, http, alt_v4, alt_v6]);
+    held.keep([pending]);
+    held.keep([ssh, http, http_alt_v4, http_alt_v6]);
     Ok(())
 }
 
-/// Writes until the kernel refuses more (the peer's window and our send buffer are full).
+/// Writes until the kernel refuses more: the peer's window and our send buffer are full.
 fn fill(sender: &mut TcpStream) -> Result<()> {
+    sender
+        .set_nonblocking(true)
+        .doing(|| "making the sender non-blocking".into())?;
     let chunk = [b'y'; 4096];
     loop {
         match sender.write(&chunk) {
@@ -310,26 +302,40 @@ fn fill(sender: &mut TcpStream) -> Result<()> {
     }
 }
 
-/// Raises this namespace's minimum retransmission timeout to 100 s. Sockets created afterwards
-/// wait that long before retransmitting or probing a zero window, so a stalled connection
-/// keeps the same queues, counters and state for the whole test run.
-fn freeze_retransmissions() -> Result<()> {
-    const KNOB: &str = "/proc/sys/net/ipv4/tcp_rto_min_us";
-    fs::write(KNOB, "100000000").doing(|| format!("writing {KNOB}"))
-}
-
-/// A TCP connection from a chosen local address (std's connect cannot bind first).
+/// A TCP connection from a chosen local address (std cannot bind before connecting).
 fn connect_from(from: SocketAddr, to: SocketAddr) -> Result<TcpStream> {
-    let fd = new_socket(libc::AF_INET, libc::SOCK_STREAM, 0)?;
-    sys_bind(&fd, from)?;
-    sys_connect(&fd, to)?;
-    Ok(TcpStream::from(fd))
+    let (from_v4, to_v4) = match (from, to) {
+        (SocketAddr::V4(from), SocketAddr::V4(to)) => (from, to),
+        _ => return Err(invalid("connecting", format!("{from} -> {to} is not IPv4"))),
+    };
+    let socket = new_socket(libc::AF_INET, libc::SOCK_STREAM, 0)?;
+    let from_raw = sockaddr_in(from_v4);
+    // SAFETY: from_raw is a live sockaddr_in and the length is its size.
+    os_result(unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&from_raw as *const libc::sockaddr_in).cast(),
+            SOCKADDR_IN_LEN,
+        )
+    })
+    .doing(|| format!("binding {from}"))?;
+    let to_raw = sockaddr_in(to_v4);
+    // SAFETY: as above.
+    os_result(unsafe {
+        libc::connect(
+            socket.as_raw_fd(),
+            (&to_raw as *const libc::sockaddr_in).cast(),
+            SOCKADDR_IN_LEN,
+        )
+    })
+    .doing(|| format!("connecting {from} to {to}"))?;
+    Ok(TcpStream::from(socket))
 }
 
 fn udp_sockets(config: &Config, held: &mut Held) -> Result<()> {
     let bind = |addr: SocketAddr| UdpSocket::bind(addr).doing(|| format!("binding udp {addr}"));
 
-    let mdns = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5353)))?;
+    let mdns = bind(v4(Ipv4Addr::UNSPECIFIED, 5353))?;
     let snmp = bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 161)))?;
     let ntp = bind(loopback_v6(123))?;
 
@@ -337,8 +343,8 @@ fn udp_sockets(config: &Config, held: &mut Held) -> Result<()> {
     let to_mdns = bind(loopback_v4(0))?;
     to_mdns
         .connect(loopback_v4(5353))
-        .doing(|| "connecting udp to :5353".into())?;
-    to_mdns.send(b"hello").doing(|| "sending to :5353".into())?;
+        .and_then(|()| to_mdns.send(b"hello"))
+        .doing(|| "sending to :5353".into())?;
     let to_ntp = bind(loopback_v6(0))?;
     to_ntp
         .connect(loopback_v6(123))
@@ -346,317 +352,264 @@ fn udp_sockets(config: &Config, held: &mut Held) -> Result<()> {
 
     // Bound to a device: ss prints the address as 127.0.0.1%lo.
     let syslog = bind(loopback_v4(514))?;
-    bind_to_device(syslog.as_raw_fd(), "lo")?;
-    held.udp.extend([mdns, snmp, ntp, to_mdns, to_ntp, syslog]);
+    bind_to_device(&syslog, "lo")?;
+    held.keep([mdns, snmp, ntp, to_mdns, to_ntp, syslog]);
 
     if config.veth {
-        let tftp = bind(veth_addr(VETH_NEAR_ADDR, 69)?)?;
-        bind_to_device(tftp.as_raw_fd(), VETH_NEAR)?;
-        held.udp.push(tftp);
+        let tftp = bind(v4(VETH_NEAR_ADDR, 69))?;
+        bind_to_device(&tftp, VETH_NEAR)?;
+        held.keep([tftp]);
     }
     Ok(())
 }
 
 fn raw_sockets(held: &mut Held) -> Result<()> {
-    held.fds.push(new_socket(
-        libc::AF_INET,
-        libc::SOCK_RAW,
-        libc::IPPROTO_ICMP,
-    )?);
-    held.fds.push(new_socket(
-        libc::AF_INET6,
-        libc::SOCK_RAW,
-        libc::IPPROTO_ICMPV6,
-    )?);
+    held.keep([
+        new_socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP)?,
+        new_socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6)?,
+    ]);
     Ok(())
 }
 
 fn packet_sockets(held: &mut Held) -> Result<()> {
+    // Packet sockets take the protocol in network byte order.
     let all = (libc::ETH_P_ALL as u16).to_be();
-    let raw = new_socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(all))?;
-    // SAFETY: a zeroed sockaddr_ll is valid; the fields set below make it a bind to lo.
+    let ipv4 = (libc::ETH_P_IP as u16).to_be();
+    let on_lo = new_socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(all))?;
+    // SAFETY: sockaddr_ll is plain data; all zeroes is a valid value.
     let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
     addr.sll_protocol = all;
     addr.sll_ifindex = interface_index("lo")?;
-    // SAFETY: addr is a valid sockaddr_ll and the length matches it.
-    let rc = unsafe {
+    // SAFETY: addr is a live sockaddr_ll and the length is its size.
+    os_result(unsafe {
         libc::bind(
-            raw.as_raw_fd(),
+            on_lo.as_raw_fd(),
             (&addr as *const libc::sockaddr_ll).cast(),
             mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
         )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| "binding a packet socket to lo".into());
-    }
-    held.fds.push(raw);
-    let ip = (libc::ETH_P_IP as u16).to_be();
-    held.fds.push(new_socket(
-        libc::AF_PACKET,
-        libc::SOCK_DGRAM,
-        i32::from(ip),
-    )?);
+    })
+    .doing(|| "binding a packet socket to lo".into())?;
+    let unbound = new_socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(ipv4))?;
+    held.keep([on_lo, unbound]);
     Ok(())
 }
 
 fn unix_sockets(config: &Config, held: &mut Held) -> Result<()> {
-    let path = |name: &str| config.dir.join(name);
+    let path = |name: &str| {
+        let path = config.dir.join(name);
+        // A leftover from an earlier run would make bind fail.
+        let _ = fs::remove_file(&path);
+        path
+    };
 
-    // Stream listener on a path, one accepted connection with 100 unread bytes at the server.
+    // Stream listener on a path, one connection with 100 unread bytes at the server.
     let stream_path = path("stream.sock");
-    let listener = bind_unix_listener(&stream_path)?;
+    let listener =
+        UnixListener::bind(&stream_path).doing(|| format!("binding {}", stream_path.display()))?;
     let mut client = UnixStream::connect(&stream_path)
         .doing(|| format!("connecting to {}", stream_path.display()))?;
     let (server, _) = listener
         .accept()
         .doing(|| "accepting a unix stream".into())?;
-    write_all(&mut client, 100, "the unix stream")?;
-    held.unix_streams.extend([client, server]);
-    held.unix_listeners.push(listener);
+    write_bytes(&mut client, 100, "the unix stream")?;
+    held.keep([client, server]);
+    held.keep([listener]);
 
     // Stream listener on an abstract name, one connection.
-    let abstract_addr = unix::SocketAddr::from_abstract_name(b"sockfixture.stream")
-        .doing(|| "making an abstract address".into())?;
-    let listener =
-        UnixListener::bind_addr(&abstract_addr).doing(|| "binding @sockfixture.stream".into())?;
-    let client = UnixStream::connect_addr(&abstract_addr)
-        .doing(|| "connecting to @sockfixture.stream".into())?;
+    let name = abstract_name("sockfixture.stream")?;
+    let listener = UnixListener::bind_addr(&name).doing(|| "binding @sockfixture.stream".into())?;
+    let client =
+        UnixStream::connect_addr(&name).doing(|| "connecting to @sockfixture.stream".into())?;
     let (server, _) = listener
         .accept()
         .doing(|| "accepting on @sockfixture.stream".into())?;
-    held.unix_streams.extend([client, server]);
-    held.unix_listeners.push(listener);
+    held.keep([client, server]);
+    held.keep([listener]);
 
-    // An unnamed connected pair.
-    let (a, b) = UnixStream::pair().doing(|| "making a unix stream pair".into())?;
-    held.unix_streams.extend([a, b]);
+    held.keep(<[UnixStream; 2]>::from(
+        UnixStream::pair().doing(|| "making a unix stream pair".into())?,
+    ));
 
     // Seqpacket listener (std has no seqpacket type).
     let seqpacket = new_socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0)?;
-    bind_unix_path(&seqpacket, &path("seqpacket.sock"))?;
+    let seqpacket_path = path("seqpacket.sock");
+    bind_unix(&seqpacket, &seqpacket_path)?;
     // SAFETY: plain syscall on a socket we own.
-    if unsafe { libc::listen(seqpacket.as_raw_fd(), 8) } != 0 {
-        return Err(io::Error::last_os_error()).doing(|| "listening on seqpacket.sock".into());
-    }
-    held.fds.push(seqpacket);
+    os_result(unsafe { libc::listen(seqpacket.as_raw_fd(), 8) })
+        .doing(|| format!("listening on {}", seqpacket_path.display()))?;
+    held.keep([seqpacket]);
 
     // Datagrams: bound to a path (one unread datagram from a connected, unbound sender), bound
     // to an abstract name, and unbound.
     let dgram_path = path("dgram.sock");
-    let _ = fs::remove_file(&dgram_path);
     let bound =
         UnixDatagram::bind(&dgram_path).doing(|| format!("binding {}", dgram_path.display()))?;
     let sender = UnixDatagram::unbound().doing(|| "making an unbound datagram socket".into())?;
     sender
         .connect(&dgram_path)
-        .doing(|| format!("connecting to {}", dgram_path.display()))?;
-    sender
-        .send(b"hello")
-        .doing(|| "sending a unix datagram".into())?;
-    let abstract_addr = unix::SocketAddr::from_abstract_name(b"sockfixture.dgram")
-        .doing(|| "making an abstract address".into())?;
-    let named =
-        UnixDatagram::bind_addr(&abstract_addr).doing(|| "binding @sockfixture.dgram".into())?;
+        .and_then(|()| sender.send(b"hello"))
+        .doing(|| format!("sending to {}", dgram_path.display()))?;
+    let name = abstract_name("sockfixture.dgram")?;
+    let named = UnixDatagram::bind_addr(&name).doing(|| "binding @sockfixture.dgram".into())?;
     let unbound = UnixDatagram::unbound().doing(|| "making an unbound datagram socket".into())?;
-    held.unix_datagrams.extend([bound, sender, named, unbound]);
+    held.keep([bound, sender, named, unbound]);
     Ok(())
 }
 
-fn bind_unix_listener(path: &Path) -> Result<UnixListener> {
-    let _ = fs::remove_file(path);
-    UnixListener::bind(path).doing(|| format!("binding {}", path.display()))
+fn abstract_name(name: &str) -> Result<unix::SocketAddr> {
+    unix::SocketAddr::from_abstract_name(name.as_bytes()).doing(|| format!("naming @{name}"))
 }
 
-fn bind_unix_path(fd: &OwnedFd, path: &Path) -> Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let _ = fs::remove_file(path);
-    // SAFETY: a zeroed sockaddr_un is valid (empty path).
+/// Binds a unix socket std cannot make (seqpacket) to a filesystem path.
+fn bind_unix(socket: &OwnedFd, path: &Path) -> Result<()> {
+    // SAFETY: sockaddr_un is plain data; all zeroes is a valid (empty) address.
     let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let bytes = path.as_os_str().as_bytes();
     if bytes.len() >= addr.sun_path.len() {
-        return Err(usage_error(format!(
-            "socket path too long: {}",
-            path.display()
-        )));
+        return Err(invalid(
+            "binding",
+            format!("socket path too long: {}", path.display()),
+        ));
     }
     for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
         *dst = *src as libc::c_char;
     }
     let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
-    // SAFETY: addr is a valid sockaddr_un and len covers the family and the terminated path.
-    let rc = unsafe {
+    // SAFETY: addr is a live sockaddr_un; len covers the family and the NUL-terminated path.
+    os_result(unsafe {
         libc::bind(
-            fd.as_raw_fd(),
+            socket.as_raw_fd(),
             (&addr as *const libc::sockaddr_un).cast(),
             len as libc::socklen_t,
         )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| format!("binding {}", path.display()));
+    })
+    .doing(|| format!("binding {}", path.display()))
+}
+
+/// -1 from a libc call as the errno it set.
+fn os_result(rc: libc::c_int) -> io::Result<()> {
+    if rc == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
 fn new_socket(domain: i32, kind: i32, protocol: i32) -> Result<OwnedFd> {
-    // SAFETY: plain syscall; the result is checked before being wrapped.
+    // SAFETY: plain syscall; the result is checked before it is wrapped.
     let fd = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error())
-            .doing(|| format!("socket(domain {domain}, type {kind}, protocol {protocol})"));
-    }
+    os_result(fd).doing(|| format!("socket(domain {domain}, type {kind}, protocol {protocol})"))?;
     // SAFETY: fd is a fresh descriptor nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn set_int(fd: RawFd, level: i32, name: i32, value: i32, what: &str) -> Result<()> {
-    // SAFETY: value is a live i32 and the length says so.
-    let rc = unsafe {
+fn set_int(socket: &impl AsRawFd, level: i32, name: i32, value: i32) -> Result<()> {
+    // SAFETY: value is a live i32 and the length is its size.
+    os_result(unsafe {
         libc::setsockopt(
-            fd,
+            socket.as_raw_fd(),
             level,
             name,
             (&value as *const i32).cast(),
             mem::size_of::<i32>() as libc::socklen_t,
         )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| format!("setting {what}"));
-    }
-    Ok(())
+    })
+    .doing(|| format!("setsockopt(level {level}, option {name}, {value})"))
 }
 
-fn bind_to_device(fd: RawFd, device: &str) -> Result<()> {
-    // SAFETY: the name pointer and length describe `device`'s bytes.
-    let rc = unsafe {
+fn bind_to_device(socket: &impl AsRawFd, device: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `device`'s bytes.
+    os_result(unsafe {
         libc::setsockopt(
-            fd,
+            socket.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_BINDTODEVICE,
             device.as_ptr().cast(),
             device.len() as libc::socklen_t,
         )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| format!("binding to device {device}"));
-    }
-    Ok(())
+    })
+    .doing(|| format!("binding to device {device}"))
 }
 
 fn interface_index(name: &str) -> Result<i32> {
-    let c_name =
-        std::ffi::CString::new(name).map_err(|_| usage_error(format!("bad interface {name:?}")))?;
+    let c_name = std::ffi::CString::new(name)
+        .map_err(|_| invalid("looking up an interface", format!("bad name {name:?}")))?;
     // SAFETY: c_name is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
     if index == 0 {
         return Err(io::Error::last_os_error()).doing(|| format!("looking up interface {name}"));
     }
-    i32::try_from(index).map_err(|_| usage_error(format!("interface index {index} out of range")))
+    i32::try_from(index).map_err(|_| {
+        invalid(
+            "looking up an interface",
+            format!("index {index} of {name} out of range"),
+        )
+    })
 }
 
-fn sockaddr_in(addr: SocketAddr) -> Result<(libc::sockaddr_in, libc::socklen_t)> {
-    let SocketAddr::V4(v4) = addr else {
-        return Err(usage_error(format!("{addr} is not an IPv4 address")));
-    };
-    // SAFETY: a zeroed sockaddr_in is valid; the fields set below fill it in.
+const SOCKADDR_IN_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+
+fn sockaddr_in(addr: SocketAddrV4) -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is plain data; all zeroes is a valid value.
     let mut raw: libc::sockaddr_in = unsafe { mem::zeroed() };
     raw.sin_family = libc::AF_INET as libc::sa_family_t;
-    raw.sin_port = v4.port().to_be();
-    raw.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
-    Ok((raw, mem::size_of::<libc::sockaddr_in>() as libc::socklen_t))
-}
-
-fn sys_connect(fd: &OwnedFd, addr: SocketAddr) -> Result<()> {
-    let (raw, len) = sockaddr_in(addr)?;
-    // SAFETY: raw is a valid sockaddr_in of length len.
-    let rc = unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            (&raw as *const libc::sockaddr_in).cast(),
-            len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| format!("connecting to {addr}"));
-    }
-    Ok(())
-}
-
-fn sys_bind(fd: &OwnedFd, addr: SocketAddr) -> Result<()> {
-    let (raw, len) = sockaddr_in(addr)?;
-    // SAFETY: raw is a valid sockaddr_in of length len.
-    let rc = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&raw as *const libc::sockaddr_in).cast(),
-            len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| format!("binding {addr}"));
-    }
-    Ok(())
+    raw.sin_port = addr.port().to_be();
+    raw.sin_addr.s_addr = u32::from(*addr.ip()).to_be();
+    raw
 }
 
 /// Waits until the TCP table holds only stable states (no handshake or close in flight, the
-/// expected TIME-WAIT sockets present) and the stalled transfer's queues have stopped moving,
-/// so that two snapshots taken a moment apart see the same sockets.
-fn settle(expect: &Expectations) -> Result<()> {
+/// TIME-WAIT sockets present) and the stalled transfer's queues have stopped moving, so that
+/// two snapshots taken a moment apart see the same sockets.
+fn settle(settled: &Settled) -> Result<()> {
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     let mut last_queues = None;
-    let mut unchanged_polls = 0;
+    let mut still_polls = 0;
     loop {
         let states = tcp_states()?;
         let time_wait = states.iter().filter(|&&s| s == TCP_TIME_WAIT).count();
         let in_flight = states.iter().any(|s| TCP_TRANSIENT.contains(s));
-        let queues = match expect.stalled {
+        let queues = match settled.stalled {
             Some((sender, receiver)) => Some((
                 queue_len(sender, libc::TIOCOUTQ)?,
                 queue_len(receiver, libc::FIONREAD)?,
             )),
             None => None,
         };
-        unchanged_polls = if queues == last_queues {
-            unchanged_polls + 1
+        still_polls = if queues == last_queues {
+            still_polls + 1
         } else {
             0
         };
         last_queues = queues;
-        if time_wait >= expect.time_wait && !in_flight && unchanged_polls >= STILL_POLLS {
+        if time_wait >= settled.time_wait && !in_flight && still_polls >= STILL_POLLS {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(Error {
-                doing: "waiting for the sockets to settle".into(),
-                cause: io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("tcp states {states:?}, stalled queues {queues:?}"),
-                ),
-            });
+            let state = format!(
+                "tcp states {states:?}, stalled queues {queues:?} (still for {still_polls} polls)"
+            );
+            return Err(io::Error::new(io::ErrorKind::TimedOut, state))
+                .doing(|| "waiting for the sockets to settle".into());
         }
         thread::sleep(SETTLE_POLL);
     }
 }
-
-/// TCP states as /proc/net/tcp numbers them.
-const TCP_TIME_WAIT: u8 = 0x06;
-/// SYN-SENT, SYN-RECV, FIN-WAIT-1, LAST-ACK, CLOSING: states a loopback handshake leaves quickly.
-const TCP_TRANSIENT: [u8; 5] = [0x02, 0x03, 0x04, 0x09, 0x0b];
 
 /// The state of every TCP socket in this namespace, from /proc/net/tcp and tcp6.
 fn tcp_states() -> Result<Vec<u8>> {
     let mut states = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let text = fs::read_to_string(table).doing(|| format!("reading {table}"))?;
-        for line in text.lines().skip(1) {
-            // Columns: sl local_address rem_address st ...
-            if let Some(state) = line.split_whitespace().nth(3) {
-                if let Ok(state) = u8::from_str_radix(state, 16) {
-                    states.push(state);
-                }
-            }
-        }
+        // Columns: sl local_address rem_address st ...
+        states.extend(
+            text.lines()
+                .skip(1)
+                .filter_map(|line| line.split_whitespace().nth(3))
+                .filter_map(|state| u8::from_str_radix(state, 16).ok()),
+        );
     }
     Ok(states)
 }
@@ -665,9 +618,7 @@ fn tcp_states() -> Result<Vec<u8>> {
 fn queue_len(fd: RawFd, request: libc::Ioctl) -> Result<i32> {
     let mut len: i32 = 0;
     // SAFETY: both requests write one int through the pointer.
-    let rc = unsafe { libc::ioctl(fd, request, &mut len as *mut i32) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).doing(|| "reading a socket queue length".into());
-    }
+    os_result(unsafe { libc::ioctl(fd, request, &mut len as *mut i32) })
+        .doing(|| "reading a socket queue length".into())?;
     Ok(len)
 }
