@@ -23,12 +23,6 @@ pub struct NetNs {
     name: String,
 }
 
-impl Default for NetNs {
-    fn default() -> Self {
-        NetNs::new()
-    }
-}
-
 impl NetNs {
     /// A namespace with only lo, up.
     pub fn create() -> NetNs {
