@@ -10,6 +10,15 @@ pub mod event_kind {
     pub const DESTROY: u8 = 2;
     /// accept() returned the socket to its owner, named in the event (no state change).
     pub const OWNER: u8 = 3;
+    // The kinds below never come from the kernel: user space writes them into recordings
+    // (`follow --write`) so that a replay rebuilds the same table.
+    /// A socket that existed when the table was (re)built from sock_diag; `new_state` is its
+    /// state.
+    pub const SNAPSHOT: u8 = 4;
+    /// The table is being rebuilt from sock_diag (start-up, or resync after a loss).
+    pub const REBUILD: u8 = 5;
+    /// The kernel lost events; `bytes_acked` holds how many.
+    pub const LOST: u8 = 6;
 }
 
 /// One record on the ring buffer.
@@ -129,9 +138,11 @@ pub mod counter {
     pub const LOST: u32 = 0;
     /// Events sent.
     pub const SENT: u32 = 1;
-    /// Events dropped by the kernel-side filter.
+    /// Events dropped by the kernel-side filter (family, ports, states).
     pub const FILTERED: u32 = 2;
-    pub const COUNT: u32 = 3;
+    /// Events of other network namespaces than the one followed.
+    pub const OTHER_NETNS: u32 = 3;
+    pub const COUNT: u32 = 4;
 }
 
 #[cfg(feature = "user")]

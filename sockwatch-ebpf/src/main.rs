@@ -148,9 +148,6 @@ unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffse
 #[inline(always)]
 fn passes_filter(event: &SockEvent) -> bool {
     let filter = filter();
-    if filter.netns != 0 && filter.netns != event.netns {
-        return false;
-    }
     if filter.family != 0 && filter.family != event.family {
         return false;
     }
@@ -181,6 +178,11 @@ fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
 
 #[inline(always)]
 fn send(event: &SockEvent) {
+    let netns = filter().netns;
+    if netns != 0 && netns != event.netns {
+        count(counter::OTHER_NETNS);
+        return;
+    }
     if !passes_filter(event) {
         count(counter::FILTERED);
         return;

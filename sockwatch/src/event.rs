@@ -37,6 +37,8 @@ pub enum TransitionKind {
     Destroy,
     /// accept() handed the socket to the process named as owner; the state did not change.
     Owner,
+    /// The socket existed when the table was built from sock_diag (state in `new`).
+    Snapshot,
 }
 
 /// One thing that happened to one socket.
@@ -73,6 +75,7 @@ impl Transition {
             event_kind::STATE => TransitionKind::State,
             event_kind::DESTROY => TransitionKind::Destroy,
             event_kind::OWNER => TransitionKind::Owner,
+            event_kind::SNAPSHOT => TransitionKind::Snapshot,
             other => return Err(DecodeError::Kind(other)),
         };
         let (local, remote) = match raw.family {

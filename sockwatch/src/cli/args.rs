@@ -167,27 +167,58 @@ impl SnapshotArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
+The family, port and state parts of FILTER are applied in the kernel, so filtered-out
+traffic costs no ring-buffer space; the whole expression is applied again in user space.
+Sockets that exist at start are listed from sock_diag first and joined to later events by
+socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
+then rebuilt from sock_diag.
+
 Exit status: 0 when stopped by --count, --duration, a signal or a closed output; 1 on errors.
 A summary (events, lost, sockets seen) goes to standard error at the end.")]
 pub struct FollowArgs {
     /// One line a finished connection (pid, comm, addresses, bytes each way, duration).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "table")]
     pub lifetime: bool,
+    /// A refreshing ss-style table of the live sockets instead of an event log.
+    #[arg(long)]
+    pub table: bool,
+    /// Redraw interval of --table, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    pub interval: std::time::Duration,
     /// JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Stop after N lines.
+    /// Don't resolve service names.
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+    /// Stop after N lines (refreshes with --table).
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// Stop after SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub duration: Option<std::time::Duration>,
-    /// Watch every network namespace, not only sockwatch's own.
+    /// Watch every network namespace, not only sockwatch's own (the table starts from this
+    /// namespace's sockets).
     #[arg(long)]
     pub all_netns: bool,
     /// Ring buffer size in KiB (a power of two, at least 4).
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
+    /// Record the event stream to FILE (mode 0600), for --read.
+    #[arg(long, value_name = "FILE", conflicts_with = "read")]
+    pub write: Option<std::path::PathBuf>,
+    /// Replay a recording made with --write through any view (no privileges needed).
+    #[arg(long, value_name = "FILE")]
+    pub read: Option<std::path::PathBuf>,
+    /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443 or sport = :80`.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {

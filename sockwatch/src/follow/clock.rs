@@ -24,6 +24,17 @@ impl WallClock {
         }
     }
 
+    /// A clock with a recorded offset (replays print the times of the live run).
+    pub fn from_offset(realtime_minus_monotonic_ns: i64) -> WallClock {
+        WallClock {
+            realtime_minus_monotonic_ns: i128::from(realtime_minus_monotonic_ns),
+        }
+    }
+
+    pub fn offset_ns(&self) -> i64 {
+        self.realtime_minus_monotonic_ns as i64
+    }
+
     /// Current CLOCK_MONOTONIC time, ns: the clock of `bpf_ktime_get_ns()`.
     pub fn monotonic_ns() -> u64 {
         clock_ns(libc::CLOCK_MONOTONIC) as u64

@@ -1,21 +1,34 @@
-//! `sockwatch follow`: stream TCP transitions from the eBPF programs through the live table to
-//! a view, and account for every event (sent, shown, lost).
+//! `sockwatch follow`: stream TCP transitions from the eBPF programs (or a recording) through
+//! the live socket table to a view, and account for every event (shown, filtered, lost).
+//!
+//! Start-up loses nothing: the programs are attached first, so events queue in the ring buffer
+//! while sock_diag lists the sockets that already exist; the table is built from that list,
+//! then the queued events are applied on top (for each cookie the newer word wins).
 
 pub mod clock;
+mod live_view;
+pub mod recording;
+mod session;
+mod startup;
 pub mod table;
 pub mod view;
 
-use std::{collections::HashSet, io, io::Write, time::Duration};
+use std::{collections::HashSet, io, io::Write, path::PathBuf, time::Duration};
 
-use sockwatch_common::{KernelFilter, SockEvent};
+use sockwatch_common::{event_kind, KernelFilter, SockEvent};
 use thiserror::Error;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
-    event::Transition,
+    filter::Filter,
+    select::ALL_STATES,
+    source::SourceError,
 };
 use clock::WallClock;
+use live_view::LiveView;
+use recording::{Recorder, RecordingError, Replay};
+use session::{EventFilter, Session, Stop};
 use table::LiveTable;
 use view::Printer;
 pub use view::{Format, View};
@@ -30,34 +43,55 @@ pub enum FollowError {
     Signals(io::Error),
     #[error("cannot read this process's network namespace: {0}")]
     Netns(io::Error),
+    #[error("listing the sockets that exist at start: {0}")]
+    Snapshot(#[from] SourceError),
+    #[error(transparent)]
+    Recording(#[from] RecordingError),
 }
 
 /// Everything follow needs to know, built by the CLI.
-#[derive(Clone, Debug)]
 pub struct FollowConfig {
     pub view: View,
     pub format: Format,
-    /// Stop after this many shown events.
+    /// Print port numbers, not service names.
+    pub numeric: bool,
+    /// Stop after this many shown lines (table refreshes for the table view).
     pub count: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
     /// Show every network namespace, not only the current one.
     pub all_netns: bool,
+    /// Only IPv4 (4) or IPv6 (6) sockets.
+    pub ip_version: Option<u8>,
     /// Ring buffer size in bytes (0: the programs' default).
     pub ring_bytes: u32,
+    /// The user's ss filter expression.
+    pub filter: Option<Filter>,
+    /// Record the event stream to this file.
+    pub write: Option<PathBuf>,
+    /// Redraw interval of the table view.
+    pub interval: Duration,
+    /// Clear the screen between table redraws.
+    pub clear_screen: bool,
 }
 
 /// Why follow stopped and what it saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Events received from the kernel.
+    /// Events received (state changes, destructions, owner reports).
     pub events: u64,
     /// Lines the view printed.
     pub shown: u64,
+    /// Events the user's filter left out in user space.
+    pub filtered: u64,
+    /// Events the kernel-side filter left out (never sent).
+    pub filtered_in_kernel: u64,
     /// Events that could not be decoded (counted, never dropped silently).
     pub undecodable: u64,
     pub lost: u64,
     pub sockets_seen: u64,
+    /// Sockets listed from sock_diag when the table was built.
+    pub sockets_at_start: u64,
     /// Output closed by the reader (e.g. `| head`).
     pub output_closed: bool,
     /// Why accepted sockets' owners are unknown, when they are.
@@ -67,9 +101,16 @@ pub struct Summary {
 impl Summary {
     pub fn line(&self) -> String {
         let mut line = format!(
-            "sockwatch follow: {} events, {} lost, {} sockets seen",
-            self.events, self.lost, self.sockets_seen
+            "sockwatch follow: {} events, {} lost, {} sockets seen, {} at start",
+            self.events, self.lost, self.sockets_seen, self.sockets_at_start
         );
+        if self.filtered + self.filtered_in_kernel > 0 {
+            line.push_str(&format!(
+                ", {} filtered ({} in the kernel)",
+                self.filtered + self.filtered_in_kernel,
+                self.filtered_in_kernel
+            ));
+        }
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
         }
@@ -86,93 +127,130 @@ pub fn current_netns() -> io::Result<u32> {
     Ok(std::fs::metadata("/proc/self/ns/net")?.ino() as u32)
 }
 
-enum Stop {
-    Signal,
-    Deadline,
-    Count,
-    OutputClosed,
-}
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
 
-/// One follow run's state: the table, the accounting, and where lines go.
-struct Session<'a, W: Write> {
-    printer: Printer,
-    table: LiveTable,
-    seen: HashSet<u64>,
-    summary: Summary,
-    count: Option<u64>,
-    out: &'a mut W,
-}
-
-impl<W: Write> Session<'_, W> {
-    fn write<T>(result: io::Result<T>) -> Result<T, Stop> {
-        result.map_err(|_| Stop::OutputClosed)
+/// The part of the user's filter the kernel applies: family, ports, states and namespace.
+fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) {
+    let mut filter = KernelFilter {
+        netns,
+        family: match config.ip_version {
+            Some(4) => AF_INET,
+            Some(6) => AF_INET6,
+            _ => 0,
+        },
+        ..KernelFilter::default()
+    };
+    let Some(user) = &config.filter else {
+        return (filter, Vec::new());
+    };
+    let hint = user.kernel_hint(user.states().unwrap_or(ALL_STATES));
+    if filter.family == 0 {
+        filter.family = match (hint.ipv4, hint.ipv6) {
+            (true, false) => AF_INET,
+            (false, true) => AF_INET6,
+            _ => 0,
+        };
     }
-
-    fn show(&mut self, batch: &[SockEvent]) -> Result<(), Stop> {
-        for raw in batch {
-            let transition = match Transition::decode(raw) {
-                Ok(t) => t,
-                Err(_) => {
-                    self.summary.undecodable += 1;
-                    continue;
-                }
-            };
-            self.seen.insert(transition.cookie.0);
-            let applied = self.table.apply(&transition);
-            self.summary.events += 1;
-            let shown = self.printer.transition(self.out, &transition, &applied);
-            if Self::write(shown)? {
-                self.summary.shown += 1;
-                if self.count.is_some_and(|n| self.summary.shown >= n) {
-                    return Err(Stop::Count);
-                }
-            }
+    if hint.states & ALL_STATES != ALL_STATES {
+        filter.states = hint.states;
+    }
+    // Some(empty): no inet socket can match, and the empty port set then stops everything.
+    match hint.ports {
+        Some(ports) => {
+            filter.filter_ports = 1;
+            (filter, ports)
         }
-        Ok(())
+        None => (filter, Vec::new()),
     }
 }
 
-/// Follow with its programs loaded and attached, not yet reading.
+enum Input {
+    Live(Box<Tracer>),
+    Replay(Replay),
+}
+
+/// Follow with its input open (programs attached, or a recording), not yet reading.
 pub struct Follower {
     config: FollowConfig,
-    tracer: Tracer,
+    input: Input,
+    clock: WallClock,
+    netns: u32,
+    /// The table's starting contents (REBUILD and SNAPSHOT events).
+    initial: Vec<SockEvent>,
 }
 
 impl Follower {
-    /// Loads and attaches the programs; events queue in the ring buffer from here on.
-    pub fn start(config: &FollowConfig) -> Result<Follower, FollowError> {
-        let filter = KernelFilter {
-            netns: if config.all_netns {
-                0
-            } else {
-                current_netns().map_err(FollowError::Netns)?
-            },
-            ..KernelFilter::default()
-        };
+    /// Attaches the programs, then lists the sockets that already exist; events queue in the
+    /// ring buffer from the attach on, so none is missed.
+    pub fn start(config: FollowConfig) -> Result<Follower, FollowError> {
+        let netns = current_netns().map_err(FollowError::Netns)?;
+        let (filter, ports) = kernel_filter(&config, if config.all_netns { 0 } else { netns });
         let tracer = Tracer::load(&TracerConfig {
             ring_bytes: config.ring_bytes,
             filter,
-            ports: Vec::new(),
+            ports,
         })?;
+        let initial = startup::table_events(WallClock::monotonic_ns(), netns)?;
         Ok(Follower {
-            config: config.clone(),
-            tracer,
+            config,
+            input: Input::Live(Box::new(tracer)),
+            clock: WallClock::now(),
+            netns,
+            initial,
         })
     }
 
-    /// Reads events until a signal, the deadline or the count; writes the view to `out`.
+    /// Opens a recording made with `--write`; no privileges needed.
+    pub fn replay(config: FollowConfig, path: &std::path::Path) -> Result<Follower, FollowError> {
+        let replay = Replay::open(path)?;
+        Ok(Follower {
+            clock: WallClock::from_offset(replay.realtime_offset_ns),
+            config,
+            input: Input::Replay(replay),
+            netns: 0,
+            initial: Vec::new(),
+        })
+    }
+
+    /// Reads events until a signal, the deadline, the count or the recording's end.
     pub async fn run<W: Write>(self, out: &mut W) -> Result<Summary, FollowError> {
-        let Follower { config, mut tracer } = self;
-        let config = &config;
+        let Follower {
+            config,
+            mut input,
+            clock,
+            netns,
+            initial,
+        } = self;
+        let recorder = match &config.write {
+            Some(path) => Some(Recorder::create(path, clock.offset_ns())?),
+            None => None,
+        };
+        let live_view = (config.view == View::Table).then(|| LiveView {
+            format: config.format,
+            clock,
+            numeric: config.numeric,
+            clear: config.clear_screen,
+        });
         let mut session = Session {
-            printer: Printer::new(config.view, config.format, WallClock::now()),
+            printer: Printer::new(config.view, config.format, clock, config.numeric),
+            live_view,
             table: LiveTable::default(),
+            filter: EventFilter {
+                states: config.filter.as_ref().and_then(Filter::states),
+                filter: config.filter,
+            },
+            recorder,
             seen: HashSet::new(),
             summary: Summary {
-                no_accept_owner: tracer.accept_owner_unavailable.clone(),
+                no_accept_owner: match &input {
+                    Input::Live(tracer) => tracer.accept_owner_unavailable.clone(),
+                    Input::Replay(_) => None,
+                },
                 ..Summary::default()
             },
             count: config.count,
+            last_ts_ns: 0,
             out,
         };
 
@@ -185,44 +263,99 @@ impl Follower {
                 .unwrap_or(Duration::from_secs(u32::MAX.into())),
         );
         tokio::pin!(deadline);
+        let mut redraw = tokio::time::interval(config.interval);
+        redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
         let mut reported_lost = 0;
-        let stop = loop {
-            tokio::select! {
-                ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring)?,
-                _ = sigint.recv() => break Stop::Signal,
-                _ = sigterm.recv() => break Stop::Signal,
-                _ = sighup.recv() => break Stop::Signal,
-                _ = &mut deadline => break Stop::Deadline,
-            }
-            if let Err(stop) = session.show(&batch) {
-                break stop;
-            }
+        let mut stop = session
+            .show(&initial)
+            .and_then(|_| print_header(&mut session));
+        while stop.is_ok() {
             batch.clear();
-            let lost = tracer.counters()?.lost;
-            if lost > reported_lost {
-                let line = session.printer.lost(session.out, lost - reported_lost);
-                if let Err(stop) = Session::<W>::write(line) {
-                    break stop;
+            let step = match &mut input {
+                Input::Live(tracer) => {
+                    tokio::select! {
+                        ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
+                        _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
+                        _ = sigint.recv() => Ok(Err(Stop::Signal)),
+                        _ = sigterm.recv() => Ok(Err(Stop::Signal)),
+                        _ = sighup.recv() => Ok(Err(Stop::Signal)),
+                        _ = &mut deadline => Ok(Err(Stop::Deadline)),
+                    }
                 }
-                reported_lost = lost;
+                Input::Replay(replay) => match replay.read_batch(&mut batch, 4096) {
+                    Ok(true) => Ok(Ok(())),
+                    Ok(false) => Ok(Err(Stop::End)),
+                    Err(e) => Err(FollowError::Recording(e)),
+                },
+            };
+            stop = step?.and_then(|_| session.show(&batch));
+            if let (Ok(()), Input::Live(tracer)) = (&stop, &mut input) {
+                let lost = tracer.counters()?.lost;
+                if lost > reported_lost {
+                    stop = resync(&mut session, lost - reported_lost, netns);
+                    reported_lost = lost;
+                }
             }
-            if let Err(stop) = Session::<W>::write(session.out.flush()) {
-                break stop;
+            if stop.is_ok() {
+                stop = Session::<W>::write(session.out.flush());
             }
-        };
-        // Events already queued when a signal or the deadline arrives happened while we watched.
-        if matches!(stop, Stop::Signal | Stop::Deadline) {
-            batch.clear();
-            tracer.drain(&mut batch);
-            let _ = session.show(&batch);
+        }
+        let stop = stop.err().unwrap_or(Stop::End);
+        if let Stop::Recording(e) = stop {
+            return Err(FollowError::Recording(e));
+        }
+        if let Input::Live(tracer) = &mut input {
+            // Events already queued when a signal or the deadline arrives happened while we
+            // watched: show them.
+            if matches!(stop, Stop::Signal | Stop::Deadline) {
+                batch.clear();
+                tracer.drain(&mut batch);
+                let _ = session.show(&batch);
+            }
+            let counters = tracer.counters()?;
+            if counters.lost > reported_lost {
+                let _ = resync(&mut session, counters.lost - reported_lost, netns);
+            }
+            session.summary.filtered_in_kernel = counters.filtered;
+        }
+        if matches!(stop, Stop::End) {
+            // A replay ends with the table as it was at the recording's last event.
+            let _ = session.refresh(session.last_ts_ns);
         }
         let _ = session.out.flush();
+        if let Some(recorder) = &mut session.recorder {
+            recorder.flush()?;
+        }
         let mut summary = session.summary;
         summary.output_closed = matches!(stop, Stop::OutputClosed);
-        summary.lost = tracer.counters()?.lost;
         summary.sockets_seen = session.seen.len() as u64;
         Ok(summary)
+    }
+}
+
+fn print_header<W: Write>(session: &mut Session<'_, W>) -> Result<(), Stop> {
+    if session.live_view.is_some() {
+        return Ok(());
+    }
+    Session::<W>::write(session.printer.header(session.out))
+}
+
+/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag.
+fn resync<W: Write>(session: &mut Session<'_, W>, lost: u64, netns: u32) -> Result<(), Stop> {
+    let now = WallClock::monotonic_ns();
+    let marker = SockEvent {
+        ts_ns: now,
+        kind: event_kind::LOST,
+        bytes_acked: lost,
+        netns,
+        ..SockEvent::default()
+    };
+    session.show(&[marker])?;
+    match startup::table_events(now, netns) {
+        Ok(events) => session.show(&events),
+        // The loss is reported either way; a failed rebuild leaves the table as it was.
+        Err(_) => Ok(()),
     }
 }

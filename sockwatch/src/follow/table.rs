@@ -36,6 +36,8 @@ pub struct Applied {
 #[derive(Debug, Default)]
 pub struct LiveTable {
     sockets: HashMap<Cookie, LiveSocket>,
+    /// The table before a rebuild began: owners learnt from events survive the rebuild.
+    previous: HashMap<Cookie, LiveSocket>,
 }
 
 fn ms_between(from_ns: u64, to_ns: u64) -> f64 {
@@ -59,17 +61,57 @@ impl LiveTable {
         self.sockets.iter()
     }
 
-    /// Adds or replaces a socket known from a snapshot.
-    pub fn insert(&mut self, cookie: Cookie, socket: LiveSocket) {
-        self.sockets.insert(cookie, socket);
+    /// Starts rebuilding the table from sock_diag: SNAPSHOT transitions that follow replace
+    /// its contents.
+    pub fn begin_rebuild(&mut self) {
+        self.previous = std::mem::take(&mut self.sockets);
+    }
+
+    fn insert_snapshot(&mut self, t: &Transition) -> Applied {
+        let before = self.previous.remove(&t.cookie);
+        let owner = t
+            .owner
+            .clone()
+            .or_else(|| before.as_ref().and_then(|b| b.owner.clone()));
+        let socket = LiveSocket {
+            state: t.new,
+            // Known only when the socket was already followed before this rebuild.
+            since_ns: before
+                .as_ref()
+                .filter(|b| b.state == t.new)
+                .and_then(|b| b.since_ns),
+            first_seen_ns: before.as_ref().and_then(|b| b.first_seen_ns),
+            local: t.local,
+            remote: t.remote,
+            owner: owner.clone(),
+        };
+        self.sockets.insert(t.cookie, socket);
+        Applied {
+            ms_in_old_state: None,
+            lifetime_ms: None,
+            owner,
+        }
     }
 
     /// Applies one event; destroyed sockets leave the table.
     pub fn apply(&mut self, t: &Transition) -> Applied {
+        if t.kind == TransitionKind::Snapshot {
+            return self.insert_snapshot(t);
+        }
+        // The rebuild is over once a kernel event arrives.
+        if !self.previous.is_empty() {
+            self.previous.clear();
+        }
         let entry = self.sockets.entry(t.cookie).or_insert_with(|| LiveSocket {
             state: t.old,
             since_ns: None,
-            first_seen_ns: t.first_seen_ns,
+            // A socket first met in an event was born at most that long ago: its first event
+            // is its birth when it starts from CLOSE or LISTEN (a new child).
+            first_seen_ns: t.first_seen_ns.or((matches!(
+                t.old,
+                SockState::Close | SockState::Listen
+            ))
+            .then_some(t.ts_ns)),
             local: t.local,
             remote: t.remote,
             owner: None,
@@ -94,7 +136,7 @@ impl LiveTable {
             TransitionKind::Destroy => {
                 self.sockets.remove(&t.cookie);
             }
-            TransitionKind::Owner => {}
+            TransitionKind::Owner | TransitionKind::Snapshot => {}
         }
         Applied {
             ms_in_old_state,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{clock::WallClock, table::Applied};
 use crate::event::{Transition, TransitionKind};
+use crate::services::{Services, Transport};
 
 /// Which view follow prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub enum View {
     Log,
     /// One line a finished connection.
     Lifetime,
+    /// The live socket table, redrawn at an interval.
+    Table,
 }
 
 /// Output format of a view.
@@ -28,6 +31,7 @@ pub struct Printer {
     view: View,
     format: Format,
     clock: WallClock,
+    numeric: bool,
 }
 
 #[derive(Serialize)]
@@ -75,24 +79,30 @@ struct JsonLost {
     lost: u64,
 }
 
-/// Bracketed IPv6, as ss prints addresses.
-fn endpoint(addr: &SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
-        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-    }
-}
-
 fn ms(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
 }
 
 impl Printer {
-    pub fn new(view: View, format: Format, clock: WallClock) -> Printer {
+    pub fn new(view: View, format: Format, clock: WallClock, numeric: bool) -> Printer {
         Printer {
             view,
             format,
             clock,
+            numeric,
+        }
+    }
+
+    /// `addr:port` as ss prints it: IPv6 in brackets, the port as a service name unless -n.
+    fn endpoint(&self, addr: &SocketAddr) -> String {
+        let port = addr.port();
+        let named = (!self.numeric && port != 0)
+            .then(|| Services::system().name_of(port, Transport::Tcp))
+            .flatten();
+        let port = named.map_or_else(|| port.to_string(), str::to_string);
+        match addr {
+            SocketAddr::V4(a) => format!("{}:{port}", a.ip()),
+            SocketAddr::V6(a) => format!("[{}]:{port}", a.ip()),
         }
     }
 
@@ -101,6 +111,7 @@ impl Printer {
             return Ok(());
         }
         match self.view {
+            View::Table => Ok(()),
             View::Log => writeln!(
                 out,
                 "{:<15} {:>7} {:<16} {:<26} {:<26} {:<11} -> {:<11} {:>9}",
@@ -122,8 +133,9 @@ impl Printer {
         applied: &Applied,
     ) -> io::Result<bool> {
         let shown = match self.view {
-            View::Log => t.kind != TransitionKind::Owner,
+            View::Log => matches!(t.kind, TransitionKind::State | TransitionKind::Destroy),
             View::Lifetime => t.kind == TransitionKind::Destroy,
+            View::Table => false,
         };
         if !shown {
             return Ok(false);
@@ -146,6 +158,7 @@ impl Printer {
                     TransitionKind::State => "transition",
                     TransitionKind::Destroy => "destroy",
                     TransitionKind::Owner => "owner",
+                    TransitionKind::Snapshot => "snapshot",
                 },
                 time,
                 ts_ns: t.ts_ns,
@@ -173,14 +186,15 @@ impl Printer {
         let pid = owner.map_or_else(|| "-".to_string(), |o| o.pid.to_string());
         let comm = owner.map_or("-", |o| o.comm.as_str());
         match self.view {
+            View::Table => Ok(()),
             View::Log => writeln!(
                 out,
                 "{:<15} {:>7} {:<16} {:<26} {:<26} {:<11} -> {:<11} {:>9}",
                 time,
                 pid,
                 comm,
-                endpoint(&t.local),
-                endpoint(&t.remote),
+                self.endpoint(&t.local),
+                self.endpoint(&t.remote),
                 t.old.kernel_name(),
                 match t.kind {
                     TransitionKind::Destroy => "DESTROYED",
@@ -200,8 +214,8 @@ impl Printer {
                     time,
                     pid,
                     comm,
-                    endpoint(&t.local),
-                    endpoint(&t.remote),
+                    self.endpoint(&t.local),
+                    self.endpoint(&t.remote),
                     close.bytes_acked,
                     close.bytes_received,
                     close.total_retrans,

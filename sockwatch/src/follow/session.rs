@@ -1,0 +1,166 @@
+//! One follow run's state: the live table, the user's filter, the view, the recording and the
+//! accounting of every event (shown, filtered, lost, undecodable).
+
+use std::{collections::HashSet, io, io::Write, net::SocketAddr};
+
+use sockwatch_common::{event_kind, SockEvent};
+
+use super::{
+    live_view::LiveView,
+    recording::{Recorder, RecordingError},
+    table::LiveTable,
+    view::Printer,
+    Summary,
+};
+use crate::{
+    event::{Transition, TransitionKind},
+    filter::Filter,
+    model::{Endpoint, Netid, SockState, SocketRecord},
+};
+
+/// Why a run stops.
+#[derive(Debug)]
+pub enum Stop {
+    Signal,
+    Deadline,
+    Count,
+    /// The replayed recording ended.
+    End,
+    OutputClosed,
+    Recording(RecordingError),
+}
+
+/// The user's filter as follow applies it to events.
+pub struct EventFilter {
+    pub filter: Option<Filter>,
+    /// States from the filter's `state`/`exclude` words (bit n: kernel state n), if any.
+    pub states: Option<u32>,
+}
+
+impl EventFilter {
+    fn matches(&self, t: &Transition) -> bool {
+        self.matches_parts(t.old, t.new, t.local, t.remote)
+    }
+
+    /// Whether a socket that went from `old` to `new` between these ends matches; a socket
+    /// that sits in one state passes `old == new`.
+    pub fn matches_parts(
+        &self,
+        old: SockState,
+        new: SockState,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> bool {
+        if let Some(states) = self.states {
+            let bits = (1u32 << old.kernel()) | (1u32 << new.kernel());
+            if states & bits == 0 {
+                return false;
+            }
+        }
+        let Some(filter) = &self.filter else {
+            return true;
+        };
+        let endpoint = |addr: SocketAddr| Endpoint::Inet {
+            addr: addr.ip(),
+            port: addr.port(),
+            scope: 0,
+        };
+        let record = SocketRecord::new(Netid::Tcp, new, endpoint(local), endpoint(remote));
+        filter.matches(&record)
+    }
+}
+
+pub struct Session<'a, W: Write> {
+    pub printer: Printer,
+    pub live_view: Option<LiveView>,
+    pub table: LiveTable,
+    pub filter: EventFilter,
+    pub recorder: Option<Recorder>,
+    pub seen: HashSet<u64>,
+    pub summary: Summary,
+    pub count: Option<u64>,
+    /// The newest event time seen: "now" when replaying a recording.
+    pub last_ts_ns: u64,
+    pub out: &'a mut W,
+}
+
+impl<W: Write> Session<'_, W> {
+    pub fn write<T>(result: io::Result<T>) -> Result<T, Stop> {
+        result.map_err(|_| Stop::OutputClosed)
+    }
+
+    /// Processes one batch: record it, update the table, print what the view shows.
+    pub fn show(&mut self, batch: &[SockEvent]) -> Result<(), Stop> {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.write(batch).map_err(Stop::Recording)?;
+        }
+        for raw in batch {
+            match raw.kind {
+                event_kind::REBUILD => {
+                    self.table.begin_rebuild();
+                    continue;
+                }
+                event_kind::LOST => {
+                    self.lost(raw.bytes_acked)?;
+                    continue;
+                }
+                _ => {}
+            }
+            let transition = match Transition::decode(raw) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.summary.undecodable += 1;
+                    continue;
+                }
+            };
+            self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
+            let applied = self.table.apply(&transition);
+            if transition.kind == TransitionKind::Snapshot {
+                if self.summary.events == 0 {
+                    self.summary.sockets_at_start += 1;
+                }
+                continue;
+            }
+            self.summary.events += 1;
+            self.seen.insert(transition.cookie.0);
+            if !self.filter.matches(&transition) {
+                self.summary.filtered += 1;
+                continue;
+            }
+            if self.live_view.is_some() {
+                continue;
+            }
+            let shown = self.printer.transition(self.out, &transition, &applied);
+            if Self::write(shown)? {
+                self.count_shown()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn count_shown(&mut self) -> Result<(), Stop> {
+        self.summary.shown += 1;
+        if self.count.is_some_and(|n| self.summary.shown >= n) {
+            return Err(Stop::Count);
+        }
+        Ok(())
+    }
+
+    /// Reports events the kernel could not deliver, inline and in the summary.
+    fn lost(&mut self, lost: u64) -> Result<(), Stop> {
+        self.summary.lost += lost;
+        if self.live_view.is_none() {
+            Self::write(self.printer.lost(self.out, lost))?;
+        }
+        Ok(())
+    }
+
+    /// Redraws the live table view, when that is the view.
+    pub fn refresh(&mut self, now_ns: u64) -> Result<(), Stop> {
+        let Some(view) = &self.live_view else {
+            return Ok(());
+        };
+        Self::write(view.draw(self.out, &self.table, &self.filter, &self.summary, now_ns))?;
+        self.count_shown()
+    }
+}

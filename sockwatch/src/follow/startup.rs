@@ -1,0 +1,106 @@
+//! Building the live table from sock_diag: at start-up (after the programs are attached, so
+//! nothing that happens meanwhile is missed) and again after the kernel lost events.
+//!
+//! The sockets come back as [`SockEvent`]s of kind SNAPSHOT behind one REBUILD marker, so that
+//! the live table, the recording and a replay all take the same path.
+
+use std::{
+    collections::HashSet,
+    net::{IpAddr, SocketAddr},
+};
+
+use sockwatch_common::{event_kind, SockEvent};
+
+use crate::{
+    model::{Endpoint, Netid, SockState, SocketRecord},
+    procs::SocketOwners,
+    source::{self, Extensions, IpVersions, Query, SourceError, StateMask},
+};
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// Every TCP socket of this network namespace, as SNAPSHOT events after a REBUILD marker,
+/// stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from /proc when it can be read;
+/// a socket whose owner cannot be found is still listed.
+pub fn table_events(now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceError> {
+    let query = Query::new(
+        [Netid::Tcp],
+        IpVersions::BOTH,
+        StateMask(u32::MAX),
+        Extensions::default(),
+    );
+    let mut records = Vec::new();
+    source::snapshot(&query, |record| records.push(record))?;
+    let inodes: HashSet<u64> = records.iter().map(|r| r.inode).collect();
+    // Attribution is best effort: a socket without a known owner is still in the table.
+    let owners = SocketOwners::scan(Some(&inodes)).unwrap_or_default();
+
+    let mut events = Vec::with_capacity(records.len() + 1);
+    events.push(SockEvent {
+        ts_ns: now_ns,
+        kind: event_kind::REBUILD,
+        netns,
+        ..SockEvent::default()
+    });
+    events.extend(
+        records
+            .iter()
+            .filter_map(|record| snapshot_event(record, &owners, now_ns, netns)),
+    );
+    Ok(events)
+}
+
+fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
+    match endpoint {
+        Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
+        _ => None,
+    }
+}
+
+fn snapshot_event(
+    record: &SocketRecord,
+    owners: &SocketOwners,
+    now_ns: u64,
+    netns: u32,
+) -> Option<SockEvent> {
+    let (local, peer) = (inet(&record.local)?, inet(&record.peer)?);
+    let mut event = SockEvent {
+        ts_ns: now_ns,
+        cookie: record.cookie.0,
+        kind: event_kind::SNAPSHOT,
+        // Request sockets are reported as SYN-RECV by sock_diag; keep the kernel's number.
+        old_state: record.state.kernel(),
+        new_state: record.state.kernel(),
+        sport: local.port(),
+        dport: peer.port(),
+        netns,
+        uid: record.uid,
+        cgroup: record.cgroup_id.unwrap_or(0),
+        ..SockEvent::default()
+    };
+    let put = |addr: IpAddr, out: &mut [u8; 16]| match addr {
+        IpAddr::V4(v4) => {
+            out[..4].copy_from_slice(&v4.octets());
+            AF_INET
+        }
+        IpAddr::V6(v6) => {
+            *out = v6.octets();
+            AF_INET6
+        }
+    };
+    event.family = put(local.ip(), &mut event.saddr);
+    put(peer.ip(), &mut event.daddr);
+    // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
+    if let Some(user) = owners.users_of(record.inode).iter().min_by_key(|u| u.pid) {
+        event.pid = user.pid;
+        event.tid = user.pid;
+        let name = user.comm.as_bytes();
+        let len = name.len().min(event.comm.len() - 1);
+        event.comm[..len].copy_from_slice(&name[..len]);
+    }
+    if record.state == SockState::Unknown {
+        return None;
+    }
+    Some(event)
+}
