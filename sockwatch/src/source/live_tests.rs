@@ -367,14 +367,23 @@ fn reads_a_dump_written_by_ss_and_writes_one_ss_reads() {
     assert!(listed.contains("127.0.0.1:5555"));
 }
 
+/// A namespace made with `ip netns add`, deleted when dropped.
+struct NamedNetns(String);
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
 #[test]
 fn enters_a_named_namespace() {
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: needs root to create a named namespace");
         return;
     }
-    let name = format!("sockwatch-test-{}", std::process::id());
-    let made = Command::new("ip").args(["netns", "add", &name]).status();
+    let netns = NamedNetns(format!("sockwatch-test-{}", std::process::id()));
+    let made = Command::new("ip").args(["netns", "add", &netns.0]).status();
     if !made.is_ok_and(|s| s.success()) {
         eprintln!("skipped: ip netns add failed");
         return;
@@ -383,7 +392,7 @@ fn enters_a_named_namespace() {
     let (inside, records) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                enter_netns(&name).unwrap();
+                enter_netns(&netns.0).unwrap();
                 let mut records = Vec::new();
                 let query = Query::new(
                     [Netid::Tcp, Netid::Udp, Netid::Raw],
@@ -400,7 +409,6 @@ fn enters_a_named_namespace() {
             .join()
             .unwrap()
     });
-    let _ = Command::new("ip").args(["netns", "del", &name]).status();
     assert_ne!(inside, own);
     assert!(
         records.is_empty(),

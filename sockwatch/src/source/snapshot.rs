@@ -1,6 +1,7 @@
 //! One snapshot: a dump request per family and protocol the query names, each reply
 //! decoded as it streams in and handed to the caller's sink, in ss's order (netlink,
-//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6).
+//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). A protocol's IPv6
+//! half is fetched on a second thread while its IPv4 half streams, then decoded after it.
 
 use std::io::Write;
 use std::thread;
