@@ -48,6 +48,8 @@ pub enum DecodeError {
     AttributeLength { len: usize, left: usize },
     #[error("address family {0} is not the one asked for")]
     Family(u8),
+    #[error("the replies end without the NLMSG_DONE that closes a dump")]
+    MissingDone,
 }
 
 /// Why a dump file could not be read.

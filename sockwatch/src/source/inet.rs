@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::error::DecodeError;
 use super::meminfo;
 use super::tcp_info;
-use super::wire::{attr_u32, attr_u64, attr_u8, attributes, cookie_at, prefix, u32_at};
+use super::wire::{attributes, cookie_at, first_u32, first_u64, first_u8, prefix, u32_at};
 use crate::model::{
     CongestionInfo, Cookie, Endpoint, Netid, SockState, SocketRecord, TcpExtra, Timer, TimerKind,
 };
@@ -112,12 +112,12 @@ pub(super) fn decode(payload: &[u8], netid: Netid) -> Result<SocketRecord, Decod
                 }
             }
             INET_DIAG_SKMEMINFO => record.meminfo = Some(meminfo::decode(data)),
-            INET_DIAG_SHUTDOWN => record.shutdown = attr_u8(data),
-            INET_DIAG_TOS => record.tos = attr_u8(data),
-            INET_DIAG_TCLASS => record.tclass = attr_u8(data),
-            INET_DIAG_SKV6ONLY => record.v6only = attr_u8(data).map(|v| v != 0),
-            INET_DIAG_MARK => record.mark = attr_u32(data),
-            INET_DIAG_CGROUP_ID => record.cgroup_id = attr_u64(data),
+            INET_DIAG_SHUTDOWN => record.shutdown = first_u8(data),
+            INET_DIAG_TOS => record.tos = first_u8(data),
+            INET_DIAG_TCLASS => record.tclass = first_u8(data),
+            INET_DIAG_SKV6ONLY => record.v6only = first_u8(data).map(|v| v != 0),
+            INET_DIAG_MARK => record.mark = first_u32(data),
+            INET_DIAG_CGROUP_ID => record.cgroup_id = first_u64(data),
             _ => {}
         }
     }

@@ -8,7 +8,7 @@
 
 use super::error::DecodeError;
 use super::meminfo;
-use super::wire::{attr_u32, attr_u64, attributes, cookie_at, prefix, u32_at};
+use super::wire::{attributes, cookie_at, first_u32, first_u64, prefix, u32_at};
 use crate::model::{Cookie, Endpoint, Netid, NetlinkInfo, SockState, SocketRecord};
 
 const NETLINK_DIAG_MSG_LEN: usize = 28;
@@ -21,9 +21,9 @@ const NETLINK_CONNECTED: u8 = 1;
 
 /// The first 32 groups: the low bits of the first `unsigned long` of the kernel's bitmap.
 fn first_groups(data: &[u8]) -> u32 {
-    match attr_u64(data) {
+    match first_u64(data) {
         Some(word) => word as u32,
-        None => attr_u32(data).unwrap_or(0),
+        None => first_u32(data).unwrap_or(0),
     }
 }
 

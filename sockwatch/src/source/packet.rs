@@ -6,7 +6,7 @@
 
 use super::error::DecodeError;
 use super::meminfo;
-use super::wire::{attr_u32, attributes, cookie_at, prefix, u16_at, u32_at};
+use super::wire::{attributes, cookie_at, first_u32, prefix, u16_at, u32_at};
 use crate::model::{Cookie, Endpoint, Netid, SockState, SocketRecord};
 
 const PACKET_DIAG_MSG_LEN: usize = 16;
@@ -52,8 +52,8 @@ pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError
         let (kind, data) = attribute?;
         match kind {
             // struct packet_diag_info starts with pdi_index.
-            PACKET_DIAG_INFO => ifindex = attr_u32(data).unwrap_or(0),
-            PACKET_DIAG_UID => record.uid = attr_u32(data).unwrap_or(0),
+            PACKET_DIAG_INFO => ifindex = first_u32(data).unwrap_or(0),
+            PACKET_DIAG_UID => record.uid = first_u32(data).unwrap_or(0),
             PACKET_DIAG_MEMINFO => {
                 let mem = meminfo::decode(data);
                 record.recv_q = mem.rmem_alloc;

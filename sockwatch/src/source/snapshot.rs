@@ -1,10 +1,12 @@
 //! One snapshot: a dump request per family and protocol the query names, each reply
 //! decoded as it streams in and handed to the caller's sink, in ss's order (netlink,
-//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6).
+//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). A protocol's IPv6
+//! half is fetched on a second thread while its IPv4 half streams, then decoded after it.
 
 use std::io::Write;
+use std::thread;
 
-use super::diag_socket::DiagSocket;
+use super::diag_socket::{self, DiagSocket, Progress};
 use super::error::{DecodeError, SourceError, Target};
 use super::query::Query;
 use super::request::{self, Request};
@@ -30,7 +32,7 @@ pub struct Coverage {
 
 /// Lists the sockets `query` describes, handing each to `sink` as soon as it is decoded.
 pub fn snapshot(query: &Query, sink: impl FnMut(SocketRecord)) -> Result<Coverage, SourceError> {
-    Snapshot::new(query, sink)?.run(None)
+    run(query, None, sink)
 }
 
 /// [`snapshot`], also writing every reply datagram of the TCP requests to `dump` as it
@@ -42,7 +44,7 @@ pub fn snapshot_tee(
     dump: &mut dyn Write,
     sink: impl FnMut(SocketRecord),
 ) -> Result<Coverage, SourceError> {
-    Snapshot::new(query, sink)?.run(Some(dump))
+    run(query, Some(dump), sink)
 }
 
 /// Whether a refusal means "this kernel cannot list that kind of socket" rather than a
@@ -54,119 +56,218 @@ fn means_unsupported(errno: i32) -> bool {
     )
 }
 
-struct Snapshot<'q, S> {
-    query: &'q Query,
-    socket: DiagSocket,
-    sink: S,
-    coverage: Coverage,
+/// How to turn a dump's reply payloads into records.
+#[derive(Clone, Copy)]
+enum Decoder {
+    Netlink,
+    Packet,
+    Unix,
+    Inet(Netid),
 }
 
-impl<'q, S: FnMut(SocketRecord)> Snapshot<'q, S> {
-    fn new(query: &'q Query, sink: S) -> Result<Self, SourceError> {
-        Ok(Snapshot {
-            query,
-            socket: DiagSocket::open()?,
-            sink,
-            coverage: Coverage::default(),
-        })
-    }
+/// One step of a snapshot, in output order.
+enum Step {
+    /// A dump, and maybe a second one of the same kind (a protocol's IPv6 half after its
+    /// IPv4 half) whose replies follow.
+    Dump {
+        request: Request,
+        then: Option<Request>,
+        decoder: Decoder,
+    },
+    ProcRaw,
+}
 
-    fn run(mut self, mut dump: Option<&mut dyn Write>) -> Result<Coverage, SourceError> {
-        let query = self.query;
-        // Packet and netlink sockets are always UNCONN.
-        let unconnected_wanted = query.states.contains(SockState::Close);
-        if query.wants(Netid::Netlink) && unconnected_wanted {
-            let request = request::netlink(self.socket.next_seq());
-            self.fetch(&request, None, |payload, sink| {
-                sink(netlink_sock::decode(payload)?);
-                Ok(())
-            })?;
-        }
-        if (query.wants(Netid::PacketRaw) || query.wants(Netid::PacketDgram)) && unconnected_wanted
-        {
-            let request = request::packet(self.socket.next_seq());
-            self.fetch(&request, None, |payload, sink| {
-                if let Some(record) = packet::decode(payload)? {
-                    if query.wants(record.netid) {
-                        sink(record);
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        if query.netids.iter().any(|netid| netid.is_unix()) {
-            let seq = self.socket.next_seq();
-            let request = request::unix(query.states, &query.extensions, seq);
-            self.fetch(&request, None, |payload, sink| {
-                if let Some(record) = unix::decode(payload)? {
-                    if query.wants(record.netid) {
-                        sink(record);
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        if query.wants(Netid::Raw) {
-            proc_raw::read(query.ip, query.states, &mut self.sink)?;
-        }
-        for netid in INET_ORDER.into_iter().filter(|&n| query.wants(n)) {
-            let versions = [(false, query.ip.v4), (true, query.ip.v6)];
-            for v6 in versions
-                .into_iter()
-                .filter_map(|(v6, wanted)| wanted.then_some(v6))
-            {
-                let seq = self.socket.next_seq();
-                let Some(request) = request::inet(netid, v6, query.states, &query.extensions, seq)
-                else {
-                    continue;
-                };
-                let tee: Option<&mut dyn Write> = match dump.as_mut() {
-                    Some(dump) if netid == Netid::Tcp => Some(&mut **dump),
-                    _ => None,
-                };
-                let served = self.fetch(&request, tee, |payload, sink| {
-                    sink(inet::decode(payload, netid)?);
-                    Ok(())
-                })?;
-                if !served {
-                    break; // the other IP version is just as unsupported
-                }
-            }
-        }
-        Ok(self.coverage)
+/// The steps `query` needs, in ss's order.
+fn plan(query: &Query) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut seq = 0;
+    let mut next_seq = || {
+        seq += 1;
+        seq
+    };
+    let dump = |request, decoder| Step::Dump {
+        request,
+        then: None,
+        decoder,
+    };
+    // Packet and netlink sockets are always UNCONN.
+    let unconnected_wanted = query.states.contains(SockState::Close);
+    if query.wants(Netid::Netlink) && unconnected_wanted {
+        steps.push(dump(request::netlink(next_seq()), Decoder::Netlink));
     }
+    if (query.wants(Netid::PacketRaw) || query.wants(Netid::PacketDgram)) && unconnected_wanted {
+        steps.push(dump(request::packet(next_seq()), Decoder::Packet));
+    }
+    if query.netids.iter().any(|netid| netid.is_unix()) {
+        let request = request::unix(query.states, &query.extensions, next_seq());
+        steps.push(dump(request, Decoder::Unix));
+    }
+    if query.wants(Netid::Raw) {
+        steps.push(Step::ProcRaw);
+    }
+    for netid in INET_ORDER.into_iter().filter(|&n| query.wants(n)) {
+        let mut half = |v6: bool, wanted: bool| {
+            let seq = next_seq();
+            wanted
+                .then(|| request::inet(netid, v6, query.states, &query.extensions, seq))
+                .flatten()
+        };
+        let (request, then) = match (half(false, query.ip.v4), half(true, query.ip.v6)) {
+            (Some(v4), v6) => (v4, v6),
+            (None, Some(v6)) => (v6, None),
+            (None, None) => continue,
+        };
+        steps.push(Step::Dump {
+            request,
+            then,
+            decoder: Decoder::Inet(netid),
+        });
+    }
+    steps
+}
 
-    /// Runs one dump, `true` when the kernel served it. A kernel that cannot (see
-    /// [`means_unsupported`]) gets the netids asked for from that family noted in the
-    /// coverage; TCP, UDP and unix are always there, so their refusals stay errors.
-    fn fetch(
-        &mut self,
-        request: &Request,
-        tee: Option<&mut dyn Write>,
-        mut decode: impl FnMut(&[u8], &mut S) -> Result<(), DecodeError>,
-    ) -> Result<bool, SourceError> {
-        let sink = &mut self.sink;
-        let err = match self
-            .socket
-            .dump(request, tee, |payload| decode(payload, sink))
-        {
-            Ok(()) => return Ok(true),
-            Err(err) => err,
-        };
-        let netids: &[Netid] = match request.target {
-            Target::Inet { netid, .. } if !matches!(netid, Netid::Tcp | Netid::Udp) => &[netid],
-            Target::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
-            Target::Netlink => &[Netid::Netlink],
-            _ => return Err(err),
-        };
-        if !err.kernel_errno().is_some_and(means_unsupported) {
-            return Err(err);
-        }
-        for &netid in netids {
-            if self.query.wants(netid) && !self.coverage.unsupported.contains(&netid) {
-                self.coverage.unsupported.push(netid);
+fn run(
+    query: &Query,
+    mut dump: Option<&mut dyn Write>,
+    mut sink: impl FnMut(SocketRecord),
+) -> Result<Coverage, SourceError> {
+    let mut socket = DiagSocket::open()?;
+    // A second socket, for fetching one dump on another thread while the first streams:
+    // the kernel does most of a dump's work, in the receiving thread's recvmsg calls, so
+    // this puts two cores on it. Opened here, in the caller's network namespace.
+    let mut spare = None;
+    let mut coverage = Coverage::default();
+    for step in plan(query) {
+        let (request, then, decoder) = match step {
+            Step::Dump {
+                request,
+                then,
+                decoder,
+            } => (request, then, decoder),
+            Step::ProcRaw => {
+                proc_raw::read(query.ip, query.states, &mut sink)?;
+                continue;
             }
-        }
-        Ok(false)
+        };
+        // ss's dump format holds TCP only: its messages do not name their protocol.
+        let mut tee: Option<&mut dyn Write> = match (&mut dump, decoder) {
+            (Some(dump), Decoder::Inet(Netid::Tcp)) => Some(&mut **dump),
+            _ => None,
+        };
+        let mut decode = |payload: &[u8]| decode(payload, decoder, query, &mut sink);
+        let Some(then) = then else {
+            let outcome = stream(&mut socket, &request, tee, &mut decode);
+            settle(query, &mut coverage, request.target, outcome)?;
+            continue;
+        };
+        let mut helper = match spare.take() {
+            Some(socket) => socket,
+            None => DiagSocket::open()?,
+        };
+        let (outcome, prefetched) = thread::scope(|scope| {
+            let prefetch = scope.spawn(|| helper.collect(&then));
+            let outcome = stream(&mut socket, &request, reborrow(&mut tee), &mut decode);
+            let prefetched = prefetch
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (outcome, prefetched)
+        });
+        spare = Some(helper);
+        settle(query, &mut coverage, request.target, outcome)?;
+        let outcome = prefetched.and_then(|replies| replay(&then, &replies, tee, &mut decode));
+        settle(query, &mut coverage, then.target, outcome)?;
     }
+    Ok(coverage)
+}
+
+/// A shorter-lived handle on an optional writer, leaving the original usable afterwards.
+fn reborrow<'a>(writer: &'a mut Option<&mut dyn Write>) -> Option<&'a mut dyn Write> {
+    match writer {
+        Some(writer) => Some(&mut **writer),
+        None => None,
+    }
+}
+
+/// Runs one dump, copying each datagram to `tee` and decoding it as it arrives.
+fn stream(
+    socket: &mut DiagSocket,
+    request: &Request,
+    mut tee: Option<&mut dyn Write>,
+    decode: &mut impl FnMut(&[u8]) -> Result<(), DecodeError>,
+) -> Result<(), SourceError> {
+    let seq = diag_socket::request_seq(request)?;
+    socket.fetch(request, |datagram| {
+        if let Some(tee) = tee.as_mut() {
+            tee.write_all(datagram).map_err(SourceError::DumpWrite)?;
+        }
+        diag_socket::process(datagram, seq, request.target, decode)
+    })
+}
+
+/// Decodes replies gathered by [`DiagSocket::collect`], as [`stream`] would have.
+fn replay(
+    request: &Request,
+    replies: &[u8],
+    tee: Option<&mut dyn Write>,
+    decode: &mut impl FnMut(&[u8]) -> Result<(), DecodeError>,
+) -> Result<(), SourceError> {
+    if let Some(tee) = tee {
+        tee.write_all(replies).map_err(SourceError::DumpWrite)?;
+    }
+    let seq = diag_socket::request_seq(request)?;
+    match diag_socket::process(replies, seq, request.target, decode)? {
+        Progress::Done => Ok(()),
+        Progress::More => Err(SourceError::Malformed {
+            target: request.target,
+            reason: DecodeError::MissingDone,
+        }),
+    }
+}
+
+fn decode(
+    payload: &[u8],
+    decoder: Decoder,
+    query: &Query,
+    sink: &mut impl FnMut(SocketRecord),
+) -> Result<(), DecodeError> {
+    let record = match decoder {
+        Decoder::Inet(netid) => Some(inet::decode(payload, netid)?),
+        Decoder::Unix => unix::decode(payload)?,
+        Decoder::Packet => packet::decode(payload)?,
+        Decoder::Netlink => Some(netlink_sock::decode(payload)?),
+    };
+    // One unix or packet dump covers all socket types; keep those asked for.
+    if let Some(record) = record.filter(|r| query.wants(r.netid)) {
+        sink(record);
+    }
+    Ok(())
+}
+
+/// Passes a dump's outcome on, except refusals that mean this kernel cannot list that kind
+/// of socket (see [`means_unsupported`]): those note the netids asked for in the coverage.
+/// TCP, UDP and unix are always there, so their refusals stay errors.
+fn settle(
+    query: &Query,
+    coverage: &mut Coverage,
+    target: Target,
+    outcome: Result<(), SourceError>,
+) -> Result<(), SourceError> {
+    let Err(err) = outcome else {
+        return Ok(());
+    };
+    let netids: &[Netid] = match target {
+        Target::Inet { netid, .. } if !matches!(netid, Netid::Tcp | Netid::Udp) => &[netid],
+        Target::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
+        Target::Netlink => &[Netid::Netlink],
+        _ => return Err(err),
+    };
+    if !err.kernel_errno().is_some_and(means_unsupported) {
+        return Err(err);
+    }
+    for &netid in netids {
+        if query.wants(netid) && !coverage.unsupported.contains(&netid) {
+            coverage.unsupported.push(netid);
+        }
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@
 
 use super::error::DecodeError;
 use super::meminfo;
-use super::wire::{attr_u32, attr_u8, attributes, cookie_at, prefix, u32_at};
+use super::wire::{attributes, cookie_at, first_u32, first_u8, prefix, u32_at};
 use crate::model::{Cookie, Endpoint, Netid, SockState, SocketRecord, UnixName, UnixVfs};
 
 const UNIX_DIAG_MSG_LEN: usize = 16;
@@ -75,7 +75,7 @@ pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError
         let (kind, data) = attribute?;
         match kind {
             UNIX_DIAG_NAME => local_name = name(data),
-            UNIX_DIAG_PEER => peer_inode = attr_u32(data).unwrap_or(0),
+            UNIX_DIAG_PEER => peer_inode = first_u32(data).unwrap_or(0),
             UNIX_DIAG_RQLEN => {
                 if let Ok(rqlen) = prefix::<8>(data, "unix_diag_rqlen") {
                     record.recv_q = u32_at(rqlen, 0);
@@ -95,8 +95,8 @@ pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError
                     .collect();
             }
             UNIX_DIAG_MEMINFO => record.meminfo = Some(meminfo::decode(data)),
-            UNIX_DIAG_SHUTDOWN => record.shutdown = attr_u8(data),
-            UNIX_DIAG_UID => record.uid = attr_u32(data).unwrap_or(0),
+            UNIX_DIAG_SHUTDOWN => record.shutdown = first_u8(data),
+            UNIX_DIAG_UID => record.uid = first_u32(data).unwrap_or(0),
             _ => {}
         }
     }

@@ -50,21 +50,18 @@ pub(super) fn cookie_at<const N: usize>(buf: &[u8; N], at: usize) -> u64 {
     u64::from(u32_at(buf, at)) | u64::from(u32_at(buf, at + 4)) << 32
 }
 
-/// An attribute payload read as a u8, u32 or u64; None when it is too short.
-pub(super) fn attr_u8(payload: &[u8]) -> Option<u8> {
+/// The u8, u32 or u64 at the start of an attribute payload (or message body); None when
+/// it is too short.
+pub(super) fn first_u8(payload: &[u8]) -> Option<u8> {
     payload.first().copied()
 }
 
-pub(super) fn attr_u32(payload: &[u8]) -> Option<u32> {
-    prefix::<4>(payload, "")
-        .ok()
-        .map(|b| u32::from_ne_bytes(*b))
+pub(super) fn first_u32(payload: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(payload.get(..4)?.try_into().ok()?))
 }
 
-pub(super) fn attr_u64(payload: &[u8]) -> Option<u64> {
-    prefix::<8>(payload, "")
-        .ok()
-        .map(|b| u64::from_ne_bytes(*b))
+pub(super) fn first_u64(payload: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(payload.get(..8)?.try_into().ok()?))
 }
 
 /// One netlink message in a buffer.
@@ -80,7 +77,7 @@ impl Message<'_> {
     /// The errno of an NLMSG_ERROR, or of an NLMSG_DONE that carries a negative status.
     /// An NLMSG_ERROR with errno 0 is an acknowledgement and reports None.
     pub fn kernel_errno(&self) -> Option<i32> {
-        let status = i32::from_ne_bytes(*prefix::<4>(self.payload, "").ok()?);
+        let status = first_u32(self.payload)? as i32;
         match self.kind {
             NLMSG_ERROR | NLMSG_DONE if status < 0 => Some(status.saturating_neg()),
             _ => None,
@@ -150,7 +147,7 @@ impl<'a> Iterator for Attributes<'a> {
     type Item = Result<(u16, &'a [u8]), DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let head = prefix::<4>(self.rest, "").ok()?;
+        let head: &[u8; 4] = self.rest.get(..4)?.try_into().ok()?;
         let len = usize::from(u16_at(head, 0));
         let kind = u16_at(head, 2) & NLA_TYPE_MASK;
         if len < 4 || len > self.rest.len() {
@@ -252,10 +249,10 @@ mod tests {
 
     #[test]
     fn reads_scalars() {
-        assert_eq!(attr_u8(&[]), None);
-        assert_eq!(attr_u32(&7u32.to_ne_bytes()), Some(7));
-        assert_eq!(attr_u32(&[1, 2]), None);
-        assert_eq!(attr_u64(&(9u64 << 40).to_ne_bytes()), Some(9 << 40));
+        assert_eq!(first_u8(&[]), None);
+        assert_eq!(first_u32(&7u32.to_ne_bytes()), Some(7));
+        assert_eq!(first_u32(&[1, 2]), None);
+        assert_eq!(first_u64(&(9u64 << 40).to_ne_bytes()), Some(9 << 40));
         let mut words = [0; 8];
         words[..4].copy_from_slice(&5u32.to_ne_bytes());
         words[4..].copy_from_slice(&1u32.to_ne_bytes());
