@@ -226,7 +226,7 @@ impl Follower {
             Some(path) => Some(Recorder::create(path, clock.offset_ns())?),
             None => None,
         };
-        let live_view = (config.view == View::Table).then(|| LiveView {
+        let live_view = (config.view == View::Table).then_some(LiveView {
             format: config.format,
             clock,
             numeric: config.numeric,
