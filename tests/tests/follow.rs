@@ -1,73 +1,17 @@
-//! End-to-end: `sockwatch follow` on the real kernel, in a network namespace of the test's own.
+//! End-to-end: `sockwatch follow` on the real kernel, in network namespaces the tests create.
+//! Every test here loads eBPF programs; under CI=true one that cannot run fails.
 
 use std::{
+    collections::HashMap,
     io::{BufRead, BufReader, Read},
-    process::{Child, ChildStderr, Command, Stdio},
-    sync::atomic::{AtomicU32, Ordering},
+    path::Path,
+    process::{Child, ChildStderr, Stdio},
 };
 
 use serde_json::Value;
-
-fn sockwatch_bin() -> String {
-    std::env::var("SOCKWATCH_BIN").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/sockwatch").to_string()
-    })
-}
-
-/// Whether this run may skip privileged tests: never under CI=true.
-fn skip_unprivileged(test: &str) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1).map(|u| u == "0"))
-        .unwrap_or(false);
-    if root {
-        return false;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: needs root to load eBPF programs and make network namespaces (CI=true: not skipping)");
-    }
-    eprintln!("SKIPPED {test}: needs root");
-    true
-}
-
-/// A network namespace made by the test and removed when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Netns {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "swf-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        run("ip", &["netns", "add", &name]);
-        run("ip", &["-n", &name, "link", "set", "lo", "up"]);
-        Netns(name)
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, program]);
-        cmd
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(status.success(), "{program} {args:?} failed: {status}");
-}
+use sockwatch_tests::{
+    fixture::Fixture, privilege::can_run_namespace_tests, sockwatch_bin, NetNs, SocketGroup,
+};
 
 /// A running `sockwatch follow`; killed and reaped if the test ends early.
 struct FollowRun {
@@ -77,9 +21,9 @@ struct FollowRun {
 
 impl FollowRun {
     /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
-    fn start(ns: &Netns, args: &[&str]) -> FollowRun {
+    fn start(ns: &NetNs, args: &[&str]) -> FollowRun {
         let mut child = ns
-            .command(&sockwatch_bin())
+            .command(sockwatch_bin())
             .arg("follow")
             .args(args)
             .stdout(Stdio::piped())
@@ -106,9 +50,13 @@ impl FollowRun {
         }
     }
 
-    /// Stops follow with SIGINT; returns its exit status, stdout and the rest of stderr.
-    fn interrupt(mut self) -> (std::process::ExitStatus, String, String) {
-        run("kill", &["-INT", &self.child.id().to_string()]);
+    /// Stops follow with SIGINT; returns its stdout and the rest of its stderr.
+    fn interrupt(mut self) -> (String, String) {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
         let mut stdout = String::new();
         if let Some(mut out) = self.child.stdout.take() {
             let _ = out.read_to_string(&mut stdout);
@@ -116,7 +64,8 @@ impl FollowRun {
         let mut stderr = String::new();
         let _ = self.stderr.read_to_string(&mut stderr);
         let status = self.child.wait().expect("wait for follow");
-        (status, stdout, stderr)
+        assert!(status.success(), "follow exit status {status:?}: {stderr}");
+        (stdout, stderr)
     }
 }
 
@@ -127,10 +76,12 @@ impl Drop for FollowRun {
     }
 }
 
-fn churn(ns: &Netns, connections: u32) {
+/// Runs tcpchurn in the namespace: `connections` short connections to 127.0.0.1:`port`.
+fn churn(ns: &NetNs, connections: u32, port: u16) {
     let output = ns
         .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "30"])
+        .args(["--connections", &connections.to_string(), "--seconds", "60"])
+        .args(["--port", &port.to_string()])
         .output()
         .expect("run tcpchurn");
     assert!(
@@ -140,72 +91,254 @@ fn churn(ns: &Netns, connections: u32) {
     );
 }
 
-#[test]
-fn a_loopback_connection_shows_its_transitions_in_order() {
-    if skip_unprivileged("a_loopback_connection_shows_its_transitions_in_order") {
-        return;
-    }
-    let ns = Netns::new();
-    let follow = FollowRun::start(&ns, &["--json", "--duration", "20"]);
-    churn(&ns, 1);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    // SIGINT: follow detaches, prints what it has and its summary.
-    let (status, stdout, stderr) = follow.interrupt();
-    assert!(status.success(), "follow exit status {status:?}: {stderr}");
-    assert!(stderr.contains(" 0 lost"), "summary reports loss: {stderr}");
-
-    let events: Vec<Value> = stdout
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
-        .collect();
-    let listener_port = events
-        .iter()
-        .find(|e| e["new_state"] == "LISTEN")
-        .map(|e| e["local"]["port"].as_u64().expect("port"))
-        .expect("a LISTEN transition");
-    let client_cookie = events
-        .iter()
-        .find(|e| e["new_state"] == "SYN_SENT")
-        .map(|e| e["cookie"].clone())
-        .expect("a SYN_SENT transition");
-    let client: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["cookie"] == client_cookie)
-        .collect();
-    let states: Vec<(&str, &str)> = client
+        .collect()
+}
+
+fn states(events: &[&Value]) -> Vec<(String, String)> {
+    events
         .iter()
         .filter(|e| e["type"] == "transition")
         .map(|e| {
             (
-                e["old_state"].as_str().unwrap_or(""),
-                e["new_state"].as_str().unwrap_or(""),
+                e["old_state"].as_str().unwrap_or("").to_string(),
+                e["new_state"].as_str().unwrap_or("").to_string(),
             )
         })
-        .collect();
-    assert_eq!(
-        &states[..3],
-        &[
-            ("CLOSE", "SYN_SENT"),
-            ("SYN_SENT", "ESTABLISHED"),
-            ("ESTABLISHED", "FIN_WAIT1")
-        ],
-        "client transitions: {states:?}"
-    );
-    assert_eq!(
-        states.last().map(|s| s.1),
-        Some("CLOSE"),
-        "client ends closed: {states:?}"
-    );
-    for event in &client[1..] {
-        assert_eq!(
-            event["remote"]["port"].as_u64(),
-            Some(listener_port),
-            "{event}"
-        );
-        assert_eq!(event["comm"], "tcpchurn", "owner of {event}");
+        .collect()
+}
+
+/// The summary's "N lost" figure.
+fn lost(stderr: &str) -> u64 {
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("sockwatch follow:"))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" lost"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lost count in {summary}"))
+}
+
+#[test]
+fn every_short_connection_shows_all_its_transitions_with_owners() {
+    if !can_run_namespace_tests() {
+        return;
     }
-    assert!(
-        client.iter().any(|e| e["type"] == "destroy"),
-        "client socket destroyed"
+    const CONNECTIONS: u32 = 1000;
+    let ns = NetNs::create();
+    let follow = FollowRun::start(&ns, &["--json"]);
+    churn(&ns, CONNECTIONS, 7001);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (stdout, stderr) = follow.interrupt();
+    assert_eq!(lost(&stderr), 0, "{stderr}");
+
+    let events = json_lines(&stdout);
+    let mut by_cookie: HashMap<u64, Vec<&Value>> = HashMap::new();
+    for event in &events {
+        by_cookie
+            .entry(event["cookie"].as_u64().expect("cookie"))
+            .or_default()
+            .push(event);
+    }
+    let mut clients = 0;
+    let mut accepted = 0;
+    for socket in by_cookie.values() {
+        let seq = states(socket);
+        if seq.first().map(|s| s.1.as_str()) == Some("SYN_SENT") {
+            clients += 1;
+            assert_eq!(
+                seq,
+                [
+                    ("CLOSE", "SYN_SENT"),
+                    ("SYN_SENT", "ESTABLISHED"),
+                    ("ESTABLISHED", "FIN_WAIT1"),
+                    ("FIN_WAIT1", "FIN_WAIT2"),
+                    ("FIN_WAIT2", "CLOSE"),
+                ]
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+                "client socket {socket:?}"
+            );
+            for event in socket {
+                assert_eq!(event["comm"], "tcpchurn", "client owner: {event}");
+                assert_eq!(event["remote"]["port"], 7001, "{event}");
+            }
+        } else if seq.first().map(|s| s.0.as_str()) == Some("LISTEN") {
+            accepted += 1;
+            assert_eq!(
+                seq,
+                [
+                    ("LISTEN", "SYN_RECV"),
+                    ("SYN_RECV", "ESTABLISHED"),
+                    ("ESTABLISHED", "CLOSE_WAIT"),
+                    ("CLOSE_WAIT", "LAST_ACK"),
+                    ("LAST_ACK", "CLOSE"),
+                ]
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+                "accepted socket {socket:?}"
+            );
+            // accept() names the owner: every transition after it carries the acceptor.
+            let after_accept = socket
+                .iter()
+                .find(|e| e["new_state"] == "CLOSE_WAIT")
+                .expect("CLOSE_WAIT");
+            assert_eq!(after_accept["comm"], "tcpchurn", "{after_accept}");
+            assert_eq!(after_accept["local"]["port"], 7001);
+        }
+    }
+    assert_eq!(clients, CONNECTIONS, "client sockets seen");
+    assert_eq!(accepted, CONNECTIONS, "accepted sockets seen");
+}
+
+#[test]
+fn sockets_open_before_start_come_from_the_snapshot() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let dir = std::env::temp_dir().join(format!("{}-follow", ns.name()));
+    std::fs::create_dir_all(&dir).expect("socket dir");
+    let fixture = Fixture::start(
+        &ns,
+        Path::new(env!("CARGO_BIN_EXE_sockfixture")),
+        &[SocketGroup::Tcp],
+        &dir,
+        false,
     );
+
+    // The table view lists them with their owner before any event happened.
+    let table = ns
+        .command(sockwatch_bin())
+        .args([
+            "follow",
+            "--table",
+            "--json",
+            "--count",
+            "1",
+            "--interval",
+            "0.1",
+        ])
+        .output()
+        .expect("run follow --table");
+    assert!(table.status.success(), "{table:?}");
+    let first = json_lines(&String::from_utf8_lossy(&table.stdout))
+        .into_iter()
+        .next()
+        .expect("one table line");
+    let sockets = first["sockets"].as_array().expect("sockets");
+    assert!(
+        sockets.iter().any(|s| s["state"] == "ESTAB"),
+        "established sockets in {first}"
+    );
+    // Owners come from /proc: every owned socket is the fixture's (a connection still in
+    // the accept queue has no owner yet, as in ss -p).
+    assert!(
+        sockets
+            .iter()
+            .any(|s| s["state"] == "ESTAB" && s["comm"] == "sockfixture"),
+        "owners from /proc in {first}"
+    );
+    assert!(
+        sockets
+            .iter()
+            .all(|s| s["comm"].is_null() || s["comm"] == "sockfixture"),
+        "{first}"
+    );
+
+    // Their later transitions join them by cookie: the peer that sees the FIN does so in
+    // softirq context, yet carries the owner the snapshot found.
+    let follow = FollowRun::start(&ns, &["--json"]);
+    drop(fixture);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (stdout, stderr) = follow.interrupt();
+    assert!(stderr.contains(" at start"), "{stderr}");
+    let events = json_lines(&stdout);
+    let owned: Vec<&Value> = sockets
+        .iter()
+        .filter(|s| s["comm"] == "sockfixture")
+        .map(|s| &s["cookie"])
+        .collect();
+    let passive = events
+        .iter()
+        .find(|e| {
+            e["old_state"] == "ESTABLISHED"
+                && e["new_state"] == "CLOSE_WAIT"
+                && owned.contains(&&e["cookie"])
+        })
+        .unwrap_or_else(|| panic!("a passive close of an owned socket in {stdout}"));
+    assert_eq!(passive["comm"], "sockfixture", "{passive}");
+    assert!(
+        passive["ms_in_old_state"].is_null(),
+        "time in state unknown for a socket older than follow: {passive}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_filter_keeps_other_traffic_in_the_kernel() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let follow = FollowRun::start(&ns, &["--json", "sport = :7101 or dport = :7101"]);
+    churn(&ns, 50, 7101);
+    churn(&ns, 50, 7102);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (stdout, stderr) = follow.interrupt();
+    let events = json_lines(&stdout);
+    assert!(!events.is_empty(), "matching events arrive");
+    for event in &events {
+        let ports = [&event["local"]["port"], &event["remote"]["port"]];
+        assert!(ports.contains(&&Value::from(7101)), "{event}");
+    }
+    // "X filtered (X in the kernel)": everything filtered was filtered before the ring buffer.
+    let filtered = stderr
+        .split(", ")
+        .find(|p| p.contains("filtered"))
+        .unwrap_or_else(|| panic!("no filtered count in {stderr}"));
+    let numbers: Vec<u64> = filtered
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        numbers.len() == 2 && numbers[0] == numbers[1] && numbers[0] > 0,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_lines_parse_and_a_recording_replays_the_same_output() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let recording = std::env::temp_dir().join(format!("{}.events", ns.name()));
+    let recording_arg = recording.to_str().expect("UTF-8 temp path");
+    for view in [&[][..], &["--lifetime"][..]] {
+        let mut args = vec!["--json", "--write", recording_arg];
+        args.extend_from_slice(view);
+        let follow = FollowRun::start(&ns, &args);
+        churn(&ns, 20, 7201);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (live, _) = follow.interrupt();
+        let lines = json_lines(&live);
+        assert!(!lines.is_empty(), "events for {view:?}");
+
+        let replay = std::process::Command::new(sockwatch_bin())
+            .args(["follow", "--json", "--read", recording_arg])
+            .args(view)
+            .output()
+            .expect("replay");
+        assert!(replay.status.success(), "{replay:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&replay.stdout),
+            live,
+            "replay of {view:?}"
+        );
+    }
+    let _ = std::fs::remove_file(&recording);
 }
