@@ -8,6 +8,35 @@ use std::net::IpAddr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Cookie(pub u64);
 
+/// A socket address family as ss selects and filters by it (`-f`, `inet6:` prefixes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Inet,
+    Inet6,
+    Unix,
+    Packet,
+    Netlink,
+}
+
+impl Family {
+    /// The family of a socket, told by its local endpoint.
+    pub fn of(endpoint: &Endpoint) -> Family {
+        match endpoint {
+            Endpoint::Inet {
+                addr: IpAddr::V4(_),
+                ..
+            } => Family::Inet,
+            Endpoint::Inet {
+                addr: IpAddr::V6(_),
+                ..
+            } => Family::Inet6,
+            Endpoint::Unix { .. } => Family::Unix,
+            Endpoint::Packet { .. } => Family::Packet,
+            Endpoint::Netlink { .. } => Family::Netlink,
+        }
+    }
+}
+
 /// ss's "Netid" column: socket family and type together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Netid {

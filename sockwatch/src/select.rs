@@ -6,28 +6,12 @@ use std::collections::BTreeSet;
 
 use thiserror::Error;
 
+pub use crate::filter::{SS_ALL, SS_CONN};
+pub use crate::model::Family;
 use crate::model::{Netid, SockState};
 
-/// Every state ss 6.1 knows (bits 0..=12: UNKNOWN through NEW_SYN_RECV).
-pub const ALL_STATES: u32 = (1 << 13) - 1;
 const fn bit(state: SockState) -> u32 {
     1 << state as u32
-}
-/// ss's "connected" default: all but LISTEN, CLOSE, TIME_WAIT and SYN_RECV.
-pub const CONNECTED_STATES: u32 = ALL_STATES
-    & !(bit(SockState::Listen)
-        | bit(SockState::Close)
-        | bit(SockState::TimeWait)
-        | bit(SockState::SynRecv));
-
-/// An address family ss can select.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Family {
-    Inet,
-    Inet6,
-    Unix,
-    Packet,
-    Netlink,
 }
 
 const FAMILIES: [Family; 5] = [
@@ -72,7 +56,7 @@ impl Family {
     fn default_states(self) -> u32 {
         match self {
             Family::Packet | Family::Netlink => bit(SockState::Close),
-            _ => CONNECTED_STATES,
+            _ => SS_CONN,
         }
     }
 }
@@ -95,7 +79,7 @@ fn table_default_states(netid: Netid) -> u32 {
         Netid::UnixDgram | Netid::PacketRaw | Netid::PacketDgram | Netid::Netlink => {
             bit(SockState::Close)
         }
-        _ => CONNECTED_STATES,
+        _ => SS_CONN,
     }
 }
 
@@ -185,7 +169,7 @@ impl Selection {
         let mut states = 0u32;
         let mut explicit = false;
         let mut state_filter = if options.all {
-            ALL_STATES
+            SS_ALL
         } else if options.listening {
             bit(SockState::Listen) | bit(SockState::Close)
         } else {
@@ -205,7 +189,7 @@ impl Selection {
             // The first -A replaces the tables chosen so far.
             tables.clear();
             if state_filter == 0 {
-                state_filter = CONNECTED_STATES;
+                state_filter = SS_CONN;
             }
             explicit = true;
             for list in &options.queries {
@@ -230,7 +214,7 @@ impl Selection {
         }
         if !explicit {
             if state_filter == 0 {
-                state_filter = CONNECTED_STATES;
+                state_filter = SS_CONN;
             }
             for &table in query_tables("all")? {
                 states |= table_default_states(table);
@@ -290,7 +274,7 @@ mod tests {
         });
         assert_eq!(s.tables, BTreeSet::from([Netid::Tcp]));
         assert_eq!(s.families, BTreeSet::from([Family::Inet, Family::Inet6]));
-        assert_eq!(s.states, CONNECTED_STATES);
+        assert_eq!(s.states, SS_CONN);
         assert!(!s.shows_netid());
         assert!(s.shows_state());
     }
@@ -310,7 +294,7 @@ mod tests {
         let s = select(SelectOptions::default());
         assert!(s.tables.contains(&Netid::Netlink));
         assert!(s.tables.contains(&Netid::UnixDgram));
-        assert_eq!(s.states, CONNECTED_STATES);
+        assert_eq!(s.states, SS_CONN);
     }
 
     #[test]
@@ -326,7 +310,7 @@ mod tests {
             all: true,
             ..Default::default()
         });
-        assert_eq!(a.states, ALL_STATES);
+        assert_eq!(a.states, SS_ALL);
     }
 
     #[test]

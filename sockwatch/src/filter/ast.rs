@@ -1,39 +1,10 @@
 //! The parsed filter expression: ss's ssfilter tree, with every value already resolved.
 
-use std::{ffi::CString, fmt, net::IpAddr};
+use std::{ffi::CString, fmt};
 
-use crate::model::Endpoint;
+pub use crate::model::Family;
 
 use super::lexer::Keyword;
-
-/// A socket address family, as ss's filter parser tracks it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    Inet,
-    Inet6,
-    Unix,
-    Packet,
-    Netlink,
-}
-
-impl Family {
-    /// The family of a socket, told by its local endpoint.
-    pub fn of(endpoint: &Endpoint) -> Family {
-        match endpoint {
-            Endpoint::Inet {
-                addr: IpAddr::V4(_),
-                ..
-            } => Family::Inet,
-            Endpoint::Inet {
-                addr: IpAddr::V6(_),
-                ..
-            } => Family::Inet6,
-            Endpoint::Unix { .. } => Family::Unix,
-            Endpoint::Packet { .. } => Family::Packet,
-            Endpoint::Netlink { .. } => Family::Netlink,
-        }
-    }
-}
 
 /// Which end of a socket a condition tests: `src`/`sport` the local one, `dst`/`dport` the
 /// remote one.

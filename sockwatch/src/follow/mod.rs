@@ -21,8 +21,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
-    filter::Filter,
-    select::ALL_STATES,
+    filter::{Filter, SS_ALL},
     source::SourceError,
 };
 use clock::WallClock;
@@ -144,7 +143,7 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
     let Some(user) = &config.filter else {
         return (filter, Vec::new());
     };
-    let hint = user.kernel_hint(user.states().unwrap_or(ALL_STATES));
+    let hint = user.kernel_hint(user.states().unwrap_or(SS_ALL));
     if filter.family == 0 {
         filter.family = match (hint.ipv4, hint.ipv6) {
             (true, false) => AF_INET,
@@ -152,7 +151,7 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
             _ => 0,
         };
     }
-    if hint.states & ALL_STATES != ALL_STATES {
+    if hint.states & SS_ALL != SS_ALL {
         filter.states = hint.states;
     }
     // Some(empty): no inet socket can match, and the empty port set then stops everything.
