@@ -45,8 +45,8 @@ impl LiveView {
                 .map_or_else(|| port.to_string(), str::to_string),
             (true, port) => port.to_string(),
         };
+        // As ss prints them: IPv4 "any" as 0.0.0.0, IPv6 "any" as *.
         match addr {
-            SocketAddr::V4(a) if a.ip().is_unspecified() => format!("*:{port}"),
             SocketAddr::V4(a) => format!("{}:{port}", a.ip()),
             SocketAddr::V6(a) if a.ip().is_unspecified() => format!("*:{port}"),
             SocketAddr::V6(a) => format!("[{}]:{port}", a.ip()),

@@ -264,6 +264,11 @@ impl Follower {
         tokio::pin!(deadline);
         let mut redraw = tokio::time::interval(config.interval);
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Losses can happen after the last event we read: look at the kernel's counter at
+        // least this often, so they are reported (and the table rebuilt) without waiting for
+        // the next event.
+        let mut loss_check = tokio::time::interval(Duration::from_millis(200));
+        loss_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
         let mut reported_lost = 0;
@@ -277,6 +282,7 @@ impl Follower {
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
+                        _ = loss_check.tick() => Ok(Ok(())),
                         _ = sigint.recv() => Ok(Err(Stop::Signal)),
                         _ = sigterm.recv() => Ok(Err(Stop::Signal)),
                         _ = sighup.recv() => Ok(Err(Stop::Signal)),

@@ -97,7 +97,7 @@ impl<W: Write> Session<'_, W> {
         for raw in batch {
             match raw.kind {
                 event_kind::REBUILD => {
-                    self.table.begin_rebuild();
+                    self.table.begin_rebuild(raw.ts_ns);
                     continue;
                 }
                 event_kind::LOST => {

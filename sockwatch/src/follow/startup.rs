@@ -20,14 +20,21 @@ use crate::{
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
-/// Every TCP socket of this network namespace, as SNAPSHOT events after a REBUILD marker,
+/// Every full TCP socket of this network namespace, as SNAPSHOT events after a REBUILD marker,
 /// stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from /proc when it can be read;
 /// a socket whose owner cannot be found is still listed.
 pub fn table_events(now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceError> {
+    let mini_sockets = [
+        SockState::TimeWait,
+        SockState::SynRecv,
+        SockState::NewSynRecv,
+    ]
+    .iter()
+    .fold(0, |mask, s| mask | 1 << s.kernel());
     let query = Query::new(
         [Netid::Tcp],
         IpVersions::BOTH,
-        StateMask(u32::MAX),
+        StateMask(!mini_sockets),
         Extensions::default(),
     );
     let mut records = Vec::new();
@@ -64,6 +71,14 @@ fn snapshot_event(
     now_ns: u64,
     netns: u32,
 ) -> Option<SockEvent> {
+    // TIME-WAIT and request mini-sockets change state without events (they expire or become
+    // a full socket with its own cookie): a table of them would only go stale.
+    if matches!(
+        record.state,
+        SockState::Unknown | SockState::TimeWait | SockState::SynRecv | SockState::NewSynRecv
+    ) {
+        return None;
+    }
     let (local, peer) = (inet(&record.local)?, inet(&record.peer)?);
     let mut event = SockEvent {
         ts_ns: now_ns,
@@ -98,9 +113,6 @@ fn snapshot_event(
         let name = user.comm.as_bytes();
         let len = name.len().min(event.comm.len() - 1);
         event.comm[..len].copy_from_slice(&name[..len]);
-    }
-    if record.state == SockState::Unknown {
-        return None;
     }
     Some(event)
 }

@@ -38,6 +38,9 @@ pub struct LiveTable {
     sockets: HashMap<Cookie, LiveSocket>,
     /// The table before a rebuild began: owners learnt from events survive the rebuild.
     previous: HashMap<Cookie, LiveSocket>,
+    /// When the last rebuild's sock_diag listing began (CLOCK_MONOTONIC ns): events older
+    /// than that are already in the listing and must not change the table again.
+    rebuilt_at_ns: u64,
 }
 
 fn ms_between(from_ns: u64, to_ns: u64) -> f64 {
@@ -63,8 +66,29 @@ impl LiveTable {
 
     /// Starts rebuilding the table from sock_diag: SNAPSHOT transitions that follow replace
     /// its contents.
-    pub fn begin_rebuild(&mut self) {
+    pub fn begin_rebuild(&mut self, listing_began_ns: u64) {
         self.previous = std::mem::take(&mut self.sockets);
+        self.rebuilt_at_ns = listing_began_ns;
+    }
+
+    /// What an event older than the last rebuild tells without changing the table: the
+    /// listing is newer. Only an owner it names is kept.
+    fn apply_stale(&mut self, t: &Transition) -> Applied {
+        let entry = self.sockets.get_mut(&t.cookie);
+        let owner = match entry {
+            Some(socket) => {
+                if socket.owner.is_none() {
+                    socket.owner = t.owner.clone();
+                }
+                socket.owner.clone()
+            }
+            None => t.owner.clone(),
+        };
+        Applied {
+            ms_in_old_state: None,
+            lifetime_ms: None,
+            owner,
+        }
     }
 
     fn insert_snapshot(&mut self, t: &Transition) -> Applied {
@@ -97,6 +121,9 @@ impl LiveTable {
     pub fn apply(&mut self, t: &Transition) -> Applied {
         if t.kind == TransitionKind::Snapshot {
             return self.insert_snapshot(t);
+        }
+        if t.ts_ns < self.rebuilt_at_ns {
+            return self.apply_stale(t);
         }
         // The rebuild is over once a kernel event arrives.
         if !self.previous.is_empty() {
@@ -226,5 +253,27 @@ mod tests {
             SockState::Established,
         ));
         assert_eq!(later.owner.map(|o| o.pid), Some(9));
+    }
+
+    #[test]
+    fn events_older_than_a_rebuild_do_not_bring_back_dead_sockets() {
+        let mut table = LiveTable::default();
+        table.begin_rebuild(10_000_000);
+        // Queued before the listing began: its socket's destroy was lost, and the listing
+        // (which no longer has it) is newer.
+        table.apply(&transition(
+            9_000_000,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Established,
+        ));
+        assert!(table.is_empty());
+        table.apply(&transition(
+            11_000_000,
+            TransitionKind::State,
+            SockState::Close,
+            SockState::SynSent,
+        ));
+        assert_eq!(table.len(), 1);
     }
 }
