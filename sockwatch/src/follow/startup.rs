@@ -37,24 +37,34 @@ pub fn table_events(now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceErr
         StateMask(!mini_sockets),
         Extensions::default(),
     );
-    let mut records = Vec::new();
-    source::snapshot(&query, |record| records.push(record))?;
-    let inodes: HashSet<u64> = records.iter().map(|r| r.inode).collect();
-    // Attribution is best effort: a socket without a known owner is still in the table.
-    let owners = SocketOwners::scan(Some(&inodes)).unwrap_or_default();
-
-    let mut events = Vec::with_capacity(records.len() + 1);
-    events.push(SockEvent {
+    // Records become events as they stream in: a SocketRecord is several times an event's
+    // size, and 100,000 of them need not be held at once.
+    let mut events = vec![SockEvent {
         ts_ns: now_ns,
         kind: event_kind::REBUILD,
         netns,
         ..SockEvent::default()
-    });
-    events.extend(
-        records
-            .iter()
-            .filter_map(|record| snapshot_event(record, &owners, now_ns, netns)),
-    );
+    }];
+    let mut inodes = Vec::new();
+    source::snapshot(&query, |record| {
+        if let Some(event) = snapshot_event(&record, now_ns, netns) {
+            events.push(event);
+            inodes.push(record.inode);
+        }
+    })?;
+    // Attribution is best effort: a socket without a known owner is still in the table.
+    let wanted: HashSet<u64> = inodes.iter().copied().collect();
+    let owners = SocketOwners::scan(Some(&wanted)).unwrap_or_default();
+    for (event, inode) in events[1..].iter_mut().zip(inodes) {
+        // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
+        if let Some(user) = owners.users_of(inode).iter().min_by_key(|u| u.pid) {
+            event.pid = user.pid;
+            event.tid = user.pid;
+            let name = user.comm.as_bytes();
+            let len = name.len().min(event.comm.len() - 1);
+            event.comm[..len].copy_from_slice(&name[..len]);
+        }
+    }
     Ok(events)
 }
 
@@ -65,12 +75,7 @@ fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
     }
 }
 
-fn snapshot_event(
-    record: &SocketRecord,
-    owners: &SocketOwners,
-    now_ns: u64,
-    netns: u32,
-) -> Option<SockEvent> {
+fn snapshot_event(record: &SocketRecord, now_ns: u64, netns: u32) -> Option<SockEvent> {
     // TIME-WAIT and request mini-sockets change state without events (they expire or become
     // a full socket with its own cookie): a table of them would only go stale.
     if matches!(
@@ -106,13 +111,5 @@ fn snapshot_event(
     };
     event.family = put(local.ip(), &mut event.saddr);
     put(peer.ip(), &mut event.daddr);
-    // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
-    if let Some(user) = owners.users_of(record.inode).iter().min_by_key(|u| u.pid) {
-        event.pid = user.pid;
-        event.tid = user.pid;
-        let name = user.comm.as_bytes();
-        let len = name.len().min(event.comm.len() - 1);
-        event.comm[..len].copy_from_slice(&name[..len]);
-    }
     Some(event)
 }
