@@ -225,20 +225,36 @@ pub struct KernelCounters {
     pub filtered: u64,
 }
 
-fn attach_tp_btf(ebpf: &mut Ebpf, hook: &str, btf: &AyaBtf) -> Result<(), LoadError> {
-    let missing = |reason: String| LoadError::MissingHook {
-        hook: format!("tp_btf/{hook}"),
-        reason,
-    };
-    let program: &mut BtfTracePoint = ebpf
-        .program_mut(hook)
-        .ok_or_else(|| missing("program not in object".into()))?
-        .try_into()
-        .map_err(|e| missing(error_chain(&e)))?;
+/// A MissingHook error for `hook` from any error.
+fn missing_hook(hook: String) -> impl Fn(&dyn std::error::Error) -> LoadError {
+    move |err| LoadError::MissingHook {
+        hook: hook.clone(),
+        reason: error_chain(err),
+    }
+}
+
+/// The program named `name` in the object, as the program type `P`.
+fn program<'a, P>(ebpf: &'a mut Ebpf, name: &str, hook: &str) -> Result<&'a mut P, LoadError>
+where
+    &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+{
+    let program = ebpf
+        .program_mut(name)
+        .ok_or_else(|| LoadError::MissingHook {
+            hook: hook.to_string(),
+            reason: format!("program {name} not in the object"),
+        })?;
     program
-        .load(hook, btf)
-        .map_err(|e| missing(error_chain(&e)))?;
-    program.attach().map_err(|e| missing(error_chain(&e)))?;
+        .try_into()
+        .map_err(|e| missing_hook(hook.to_string())(&e))
+}
+
+fn attach_tp_btf(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> Result<(), LoadError> {
+    let hook = format!("tp_btf/{name}");
+    let missing = missing_hook(hook.clone());
+    let program: &mut BtfTracePoint = program(ebpf, name, &hook)?;
+    program.load(name, btf).map_err(|e| missing(&e))?;
+    program.attach().map_err(|e| missing(&e))?;
     Ok(())
 }
 
@@ -250,19 +266,11 @@ fn attach_accept_hooks(ebpf: &mut Ebpf) -> Result<(), LoadError> {
         reason,
     })?;
     for name in ["sys_exit_accept4", "sys_exit_accept"] {
-        let missing = |reason: String| LoadError::MissingHook {
-            hook: format!("syscalls/{name}"),
-            reason,
-        };
-        let program: &mut TracePoint = ebpf
-            .program_mut(name)
-            .ok_or_else(|| missing("program not in object".into()))?
-            .try_into()
-            .map_err(|e| missing(error_chain(&e)))?;
-        program.load().map_err(|e| missing(error_chain(&e)))?;
-        program
-            .attach("syscalls", name)
-            .map_err(|e| missing(error_chain(&e)))?;
+        let hook = format!("syscalls/{name}");
+        let missing = missing_hook(hook.clone());
+        let program: &mut TracePoint = program(ebpf, name, &hook)?;
+        program.load().map_err(|e| missing(&e))?;
+        program.attach("syscalls", name).map_err(|e| missing(&e))?;
     }
     Ok(())
 }
