@@ -437,6 +437,10 @@ pub struct SocketRecord {
     pub packet: Option<PacketInfo>,
     /// Owning processes, filled by process attribution (-p) only.
     pub users: Vec<SocketUser>,
+    /// Read from a /proc/net table instead of sock_diag (raw sockets on kernels without
+    /// RAW_DIAG): only the table's columns are known, and ss prints none of the -e, -o, -m
+    /// or -i details for such sockets.
+    pub from_proc: bool,
 }
 
 impl SocketRecord {
@@ -467,6 +471,7 @@ impl SocketRecord {
             netlink: None,
             packet: None,
             users: Vec::new(),
+            from_proc: false,
         }
     }
 

@@ -47,16 +47,12 @@ fn select_options(args: &SnapshotArgs, states: Option<u32>) -> Result<SelectOpti
     ]
     .into_iter()
     .filter_map(|(given, netid)| given.then_some(netid))
-    .chain(
-        args.unix
-            .then_some([Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket])
-            .into_iter()
-            .flatten(),
-    )
     .collect();
+    // -x and -0 select families in ss (with the family's default states), not tables.
     let mut families: Vec<Family> = [
         (args.ipv4, Family::Inet),
         (args.ipv6, Family::Inet6),
+        (args.unix, Family::Unix),
         (args.packet, Family::Packet),
     ]
     .into_iter()
@@ -176,8 +172,9 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
         .or_else(|| std::env::var_os("TCPDIAG_FILE").map(Into::into));
     if let Some(path) = dump_file {
         let file = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        // ss shows a dump's sockets whatever the selected states: only the filter applies.
         source::snapshot_from_dump(file, |record| {
-            if keep(&record) {
+            if filter.matches(&record) {
                 records.push(record)
             }
         })

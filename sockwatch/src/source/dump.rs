@@ -5,8 +5,8 @@
 //! writes one for IPv4, then one for IPv6). Nothing says which protocol the sockets use;
 //! they are TCP. [`super::snapshot_tee`] writes the same format.
 //!
-//! Unlike ss, which stops at the first NLMSG_DONE and so never shows the IPv6 half of its
-//! own dumps, this reads every dump in the file.
+//! Read as ss reads it: up to the first NLMSG_DONE, so only the IPv4 half of a dump ss or
+//! sockwatch wrote is shown, and whatever follows that message is ignored.
 
 use std::io::{self, BufReader, Read};
 
@@ -15,9 +15,10 @@ use super::inet;
 use super::wire::{self, align4, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP};
 use crate::model::{Netid, SocketRecord};
 
-/// Decodes a dump file, handing each socket to `sink` in file order. The file must end
-/// with an NLMSG_DONE; a truncated or garbled one is an error naming the byte offset of the
-/// message at fault (the sockets before it have reached the sink by then).
+/// Decodes a dump file up to its first NLMSG_DONE, handing each socket to `sink` in file
+/// order. A file that ends before that message, or holds a garbled one, is an error naming
+/// the byte offset of the message at fault (the sockets before it have reached the sink by
+/// then).
 pub fn snapshot_from_dump(
     reader: impl Read,
     mut sink: impl FnMut(SocketRecord),
@@ -25,7 +26,6 @@ pub fn snapshot_from_dump(
     let mut reader = BufReader::with_capacity(64 << 10, reader);
     let mut message = Vec::new();
     let mut offset = 0u64;
-    let mut closed = false;
     loop {
         message.clear();
         let got = (&mut reader)
@@ -33,11 +33,7 @@ pub fn snapshot_from_dump(
             .read_to_end(&mut message)
             .map_err(DumpError::Io)?;
         if got == 0 {
-            return if closed {
-                Ok(())
-            } else {
-                Err(DumpError::MissingDone { offset }.into())
-            };
+            return Err(DumpError::MissingDone { offset }.into());
         }
         if got < NLMSG_HDRLEN {
             return Err(DumpError::Truncated { offset }.into());
@@ -61,9 +57,8 @@ pub fn snapshot_from_dump(
 
         let (parsed, _) =
             wire::message(&message).map_err(|reason| DumpError::Malformed { offset, reason })?;
-        closed = false;
         match parsed.kind {
-            NLMSG_DONE => closed = true,
+            NLMSG_DONE => return Ok(()),
             NLMSG_ERROR => {
                 if let Some(errno) = parsed.kernel_errno() {
                     return Err(DumpError::Kernel { offset, errno }.into());
@@ -123,8 +118,17 @@ mod tests {
     }
 
     #[test]
-    fn reads_every_dump_in_the_file() {
-        let file = [socket(22), socket(80), done(), socket(443), done()].concat();
+    fn reads_up_to_the_first_done_as_ss_does() {
+        // The second dump (ss writes IPv6 there) and any trailing bytes are not read.
+        let file = [
+            socket(22),
+            socket(80),
+            done(),
+            socket(443),
+            done(),
+            vec![1, 2],
+        ]
+        .concat();
         let (records, result) = read(&file);
         result.unwrap();
         let ports: Vec<_> = records
@@ -134,7 +138,7 @@ mod tests {
                 _ => 0,
             })
             .collect();
-        assert_eq!(ports, [22, 80, 443]);
+        assert_eq!(ports, [22, 80]);
         assert!(records
             .iter()
             .all(|r| r.netid == Netid::Tcp && r.state == SockState::Listen));

@@ -3,6 +3,7 @@
 //!
 //! As in ss: the local "port" is the IP protocol the socket was opened for, and the
 //! socket's kernel address (the `pointer` column, zero unless privileged) is `sk_addr`.
+//! Records are marked `from_proc`: ss shows no details for sockets read this way.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -119,6 +120,7 @@ fn parse_line(line: &str, v6: bool) -> Result<SocketRecord, String> {
     record.uid = uid;
     record.inode = inode;
     record.sk_addr = sk_addr;
+    record.from_proc = true;
     Ok(record)
 }
 
@@ -192,6 +194,7 @@ mod tests {
             }
         );
         assert_eq!(icmp.inode, 48282);
+        assert!(icmp.from_proc);
         let udp = &records[1];
         assert_eq!(udp.state, SockState::Established);
         assert_eq!(

@@ -100,6 +100,17 @@ impl Query {
     pub fn wants(&self, netid: Netid) -> bool {
         self.netids.contains(&netid)
     }
+
+    /// Whether a socket of `netid` from a dump that covers several socket types belongs in
+    /// the snapshot. Unix sockets are kept by type; packet sockets all are once either packet
+    /// table is asked for, as ss's packet_diag reader never looks at the type.
+    pub fn keeps(&self, netid: Netid) -> bool {
+        if netid.is_packet() {
+            self.wants(Netid::PacketRaw) || self.wants(Netid::PacketDgram)
+        } else {
+            self.wants(netid)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +126,20 @@ mod tests {
         assert!(mask.contains(SockState::Listen));
         assert!(!mask.contains(SockState::Close));
         assert!(!StateMask::ALL.contains_kernel(40));
+    }
+
+    #[test]
+    fn either_packet_table_keeps_every_packet_socket() {
+        let ext = Extensions::default();
+        let query = Query::new(
+            [Netid::PacketDgram, Netid::UnixStream],
+            IpVersions::BOTH,
+            StateMask::ALL,
+            ext,
+        );
+        assert!(query.keeps(Netid::PacketRaw) && query.keeps(Netid::PacketDgram));
+        assert!(query.keeps(Netid::UnixStream) && !query.keeps(Netid::UnixDgram));
+        assert!(!query.wants(Netid::PacketRaw));
     }
 
     #[test]

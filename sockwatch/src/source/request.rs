@@ -28,6 +28,8 @@ const INET_DIAG_REQ_PROTOCOL: u16 = 3;
 const UDIAG_SHOW_UID: u32 = 0x40;
 
 const PACKET_SHOW_INFO: u32 = 0x1;
+const PACKET_SHOW_RING_CFG: u32 = 0x4;
+const PACKET_SHOW_FANOUT: u32 = 0x8;
 const PACKET_SHOW_MEMINFO: u32 = 0x10;
 
 /// NDIAG_PROTO_ALL: every netlink protocol.
@@ -163,11 +165,14 @@ fn simple_request(family: u8, protocol: u8, show: u32, seq: u32) -> Vec<u8> {
     bytes
 }
 
-/// A dump request for all packet sockets, with the interface index and queue length ss shows.
+/// A dump request for all packet sockets, with what ss shows of them: interface, version
+/// and flags (info), queue length (meminfo), rings and fanout. ss also asks for the socket
+/// filter, which it prints only with --bpf.
 pub(super) fn packet(seq: u32) -> Request {
+    let show = PACKET_SHOW_INFO | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT | PACKET_SHOW_MEMINFO;
     Request {
         target: Target::Packet,
-        bytes: simple_request(AF_PACKET, 0, PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO, seq),
+        bytes: simple_request(AF_PACKET, 0, show, seq),
     }
 }
 
@@ -244,7 +249,7 @@ mod tests {
 
         let packet = body(&packet(9));
         assert_eq!(packet[0], AF_PACKET);
-        assert_eq!(u32_at(prefix::<20>(&packet, "").unwrap(), 8), 0x11);
+        assert_eq!(u32_at(prefix::<20>(&packet, "").unwrap(), 8), 0x1d);
 
         let netlink = body(&netlink(9));
         assert_eq!(&netlink[..2], &[AF_NETLINK, 0xff]);

@@ -237,7 +237,7 @@ fn decode(
         Decoder::Netlink => Some(netlink_sock::decode(payload)?),
     };
     // One unix or packet dump covers all socket types; keep those asked for.
-    if let Some(record) = record.filter(|r| query.wants(r.netid)) {
+    if let Some(record) = record.filter(|r| query.keeps(r.netid)) {
         sink(record);
     }
     Ok(())

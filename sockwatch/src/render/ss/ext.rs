@@ -23,6 +23,10 @@ impl<N: Names + ?Sized> Printer<'_, N> {
 
     fn inet_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
         self.users(buf, record);
+        // ss's /proc reader prints the table columns and processes, nothing more.
+        if record.from_proc {
+            return;
+        }
         // -e implies -o in ss.
         if self.opts.timers || self.opts.extended {
             if let Some(timer) = record.timer {

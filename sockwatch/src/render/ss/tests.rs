@@ -333,3 +333,31 @@ fn output_is_printed_in_batches_like_ss() {
     assert!(widths[..first_batch].iter().all(|w| *w == widths[0]));
     assert!(widths[first_batch..].iter().all(|w| *w > widths[0]));
 }
+
+/// Raw sockets read from /proc: ss prints their columns and owners, none of the details.
+#[test]
+fn raw_sockets_from_proc_show_owners_only() {
+    let mut record = inet(Netid::Raw, SockState::Close, "0.0.0.0:1", "0.0.0.0:0");
+    record.from_proc = true;
+    record.inode = 48282;
+    record.sk_addr = Some(0);
+    record.users = vec![user("ping", 700, 3)];
+    let mut out = Vec::new();
+    let mut names = FixedNames {
+        services: Services::default(),
+        ephemeral: EPHEMERAL,
+    };
+    render_ss(
+        &[record],
+        &options("wanoemip"),
+        &layout(false, None),
+        &mut names,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
+         UNCONN 0      0            0.0.0.0:1         0.0.0.0:*    users:((\"ping\",pid=700,fd=3))\n"
+    );
+}
