@@ -8,7 +8,7 @@ use std::{
 };
 
 use super::say;
-use crate::bootstrap::run;
+use crate::bootstrap::describe;
 
 /// Where each peer program was found.
 pub struct Peers {
@@ -64,17 +64,19 @@ fn install(packages: &[&str]) {
         return;
     }
     say("install failed: updating the package lists (apt-get update)");
-    let updated = run(Command::new("apt-get").args(["update", "-qq"]));
+    let updated = quietly(Command::new("apt-get").args(["update", "-qq"]));
     if let Err(e) = updated.and_then(|()| apt_install(packages)) {
         say(&format!("cannot install {list}: {e}"));
     }
 }
 
 fn apt_install(packages: &[&str]) -> Result<(), String> {
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    quietly(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }
 
 /// A program on PATH, or in the sbin folders a non-root PATH may lack.
@@ -90,4 +92,22 @@ fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs a command without showing its output; an error carries the last line it printed.
+fn quietly(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", describe(command)))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    Err(format!(
+        "{} failed ({}): {}",
+        describe(command),
+        output.status,
+        last.unwrap_or("no message")
+    ))
 }
