@@ -16,12 +16,19 @@ mod snapshot;
 mod table;
 mod tracer;
 
-use std::time::Instant;
+use std::{path::PathBuf, time::Instant};
 
 use crate::{
     bootstrap::{self, ensure},
     tasks,
 };
+
+/// The project's helper programs (tests/src/bin), built beside sockwatch.
+pub struct Bins {
+    pub tcphold: PathBuf,
+    pub tcpchurn: PathBuf,
+    pub launcher: measure::Launcher,
+}
 
 /// Sizes and lengths of one bench run.
 pub struct Plan {
@@ -93,7 +100,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let toolchain = ensure()?;
     let sockwatch = tasks::build_release(&toolchain)?;
-    say("building the load generators (tcphold, tcpchurn)");
+    say("building the load generators and the measuring launcher (tcphold, tcpchurn, rusage)");
     bootstrap::run(&mut tasks::cargo(
         &toolchain,
         &[
@@ -108,7 +115,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let bin_dir = sockwatch
         .parent()
         .ok_or("the sockwatch binary has no folder")?;
-    let generators = load::Generators::in_dir(bin_dir);
+    let bins = Bins {
+        tcphold: bin_dir.join("tcphold"),
+        tcpchurn: bin_dir.join("tcpchurn"),
+        launcher: measure::Launcher::new(&bin_dir.join("rusage")),
+    };
     let peers = peers::ensure()?;
     let machine = report::Machine::describe(&peers);
     let started = Instant::now();
@@ -120,9 +131,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         sockwatch: &sockwatch,
         ss: &peers.ss,
         netstat: peers.netstat.as_deref(),
-        tcphold: &generators.tcphold,
     };
-    let (table, found) = snapshot::run(&plan, &snapshot_tools, &mut problems)?;
+    let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
     targets.extend(found);
@@ -130,14 +140,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let programs = tracer::Programs {
         sockwatch: &sockwatch,
         peers: &peers,
+        launcher: &bins.launcher,
     };
-    let (table, found) = follow::churn_under_tracers(&plan, &programs, &generators, &mut problems)?;
+    let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
     targets.extend(found);
 
-    let (table, found) =
-        follow::memory_with_live_sockets(&plan, &programs, &generators, &mut problems)?;
+    let (table, found) = follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
     targets.extend(found);

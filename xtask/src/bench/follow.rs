@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use super::{
-    load::{churn, Generators, Holder},
+    load::{churn, Holder},
     netns::BenchNs,
     probe::Probe,
     say,
     table::{number, ratio_text, Table},
     tracer::{Programs, Running, Stopped, Tracer},
-    Plan, Target,
+    Bins, Plan, Target,
 };
 
 /// Client threads of the connect/close loop.
@@ -56,7 +56,7 @@ fn tracer_columns(
 pub fn churn_under_tracers(
     plan: &Plan,
     programs: &Programs,
-    generators: &Generators,
+    bins: &Bins,
     problems: &mut Vec<String>,
 ) -> Result<(Table, Vec<Target>), String> {
     const UNTRACED: usize = 0;
@@ -110,7 +110,7 @@ pub fn churn_under_tracers(
         let running = tracer
             .map(|t| Running::start(programs, t, &ns, None))
             .transpose()?;
-        let run = churn(&ns, &generators.tcpchurn, CHURN_THREADS, plan.churn_seconds)?;
+        let run = churn(&ns, bins, CHURN_THREADS, plan.churn_seconds)?;
         table.push(rate, column, run.rate);
         if let Some(running) = running {
             let stopped = running.stop()?;
@@ -156,7 +156,7 @@ pub fn churn_under_tracers(
 pub fn memory_with_live_sockets(
     plan: &Plan,
     programs: &Programs,
-    generators: &Generators,
+    bins: &Bins,
     problems: &mut Vec<String>,
 ) -> Result<(Table, Vec<Target>), String> {
     let ns = BenchNs::create("live")?;
@@ -186,15 +186,10 @@ pub fn memory_with_live_sockets(
         "MiB",
     );
     {
-        let _holder = Holder::start(&ns, &generators.tcphold, plan.live_connections)?;
+        let _holder = Holder::start(&ns, &bins.tcphold, plan.live_connections)?;
         alternate(plan, &tools, |column, tracer| {
             let running = Running::start(programs, tracer, &ns, None)?;
-            churn(
-                &ns,
-                &generators.tcpchurn,
-                CHURN_THREADS,
-                plan.live_churn_seconds,
-            )?;
+            churn(&ns, bins, CHURN_THREADS, plan.live_churn_seconds)?;
             table.push(before, column, mib(&running.stop()?));
             Ok(())
         })?;
@@ -205,7 +200,7 @@ pub fn memory_with_live_sockets(
     let lost = table.add_row("events lost while establishing them", "events");
     alternate(plan, &tools, |column, tracer| {
         let running = Running::start(programs, tracer, &ns, None)?;
-        let holder = Holder::start(&ns, &generators.tcphold, plan.live_connections)?;
+        let holder = Holder::start(&ns, &bins.tcphold, plan.live_connections)?;
         // Let the tracer read what the burst queued before it is stopped.
         std::thread::sleep(Duration::from_millis(500));
         let stopped = running.stop()?;

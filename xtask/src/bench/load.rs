@@ -3,28 +3,13 @@
 
 use std::{
     io::{BufRead, BufReader},
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, ChildStdin, Stdio},
     thread,
     time::{Duration, Instant},
 };
 
-use super::{measure::measure, netns::BenchNs};
-
-/// Where the generators were built.
-pub struct Generators {
-    pub tcphold: PathBuf,
-    pub tcpchurn: PathBuf,
-}
-
-impl Generators {
-    pub fn in_dir(dir: &Path) -> Generators {
-        Generators {
-            tcphold: dir.join("tcphold"),
-            tcpchurn: dir.join("tcpchurn"),
-        }
-    }
-}
+use super::{measure::measure, netns::BenchNs, Bins};
 
 /// Upper bound on a holder's life, should the bench die without closing its input.
 const HOLD_SECONDS: u32 = 1800;
@@ -86,8 +71,8 @@ pub struct Churn {
 }
 
 /// Runs `tcpchurn` with `threads` clients for `seconds`.
-pub fn churn(ns: &BenchNs, exe: &Path, threads: u32, seconds: f64) -> Result<Churn, String> {
-    let mut command = ns.command(exe);
+pub fn churn(ns: &BenchNs, bins: &Bins, threads: u32, seconds: f64) -> Result<Churn, String> {
+    let mut command = bins.launcher.command(Some(ns), &bins.tcpchurn);
     command
         .args(["--threads", &threads.to_string()])
         .args(["--seconds", &seconds.to_string()])

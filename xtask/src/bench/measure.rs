@@ -1,14 +1,41 @@
-//! One measured process: wall time from spawn to exit, its own CPU time and peak resident set
-//! (wait4's rusage), and its standard output drained by a thread of the bench, so every tool
-//! writes into the same kind of sink (a pipe read as fast as it fills).
+//! One measured process: wall time from spawn to exit, its own CPU time and peak resident set,
+//! and its standard output drained by a thread of the bench, so every tool writes into the same
+//! kind of sink (a pipe read as fast as it fills).
+//!
+//! Tools run under the `rusage` launcher (tests/src/bin/rusage.rs), which reports the figures
+//! on its last line of standard error: a process forked straight from the bench would count
+//! the bench's own memory into its peak RSS.
 
 use std::{
+    ffi::OsStr,
     io::{self, Read},
+    path::{Path, PathBuf},
     process::{Child, ChildStderr, ChildStdout, Command, Stdio},
     sync::mpsc::{self, Receiver, Sender},
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
+
+use super::netns::BenchNs;
+
+/// The `rusage` launcher: every measured tool is started through it.
+pub struct Launcher(PathBuf);
+
+impl Launcher {
+    pub fn new(path: &Path) -> Launcher {
+        Launcher(path.to_path_buf())
+    }
+
+    /// A command running `program` under the launcher, inside `ns` when given.
+    pub fn command(&self, ns: Option<&BenchNs>, program: impl AsRef<OsStr>) -> Command {
+        let mut command = match ns {
+            Some(ns) => ns.command(&self.0),
+            None => Command::new(&self.0),
+        };
+        command.arg(program);
+        command
+    }
+}
 
 /// What a finished process cost.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +88,8 @@ impl Finished {
 
 /// A running process whose outputs are being drained; killed and reaped if dropped unfinished.
 pub struct Process {
+    /// The launcher's arguments, for messages.
+    program: Vec<String>,
     child: Child,
     started: Instant,
     stdout: Option<Drain>,
@@ -81,6 +110,10 @@ impl Process {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let program = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let started = Instant::now();
         let mut child = command
             .spawn()
@@ -94,6 +127,7 @@ impl Process {
             .take()
             .map(|err| Drain::start(err, watches.stderr, true));
         Ok(Process {
+            program,
             child,
             started,
             stdout,
@@ -102,8 +136,15 @@ impl Process {
         })
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// The measured tool: the launcher's child, once it has started.
+    pub fn tool_pid(&self) -> Option<u32> {
+        let pid = self.child.id();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     }
 
     pub fn started(&self) -> Instant {
@@ -124,8 +165,9 @@ impl Process {
         self.signal(libc::SIGINT);
     }
 
-    /// Whether the process has exited (without reaping it).
+    /// Whether the launcher has exited (without reaping it).
     pub fn has_exited(&self) -> bool {
+        // SAFETY: siginfo_t is plain old data; all zeroes is a valid value.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: waitid writes into the one struct passed; WNOWAIT leaves the child unreaped.
         let r = unsafe {
@@ -148,23 +190,27 @@ impl Process {
         }
     }
 
-    /// Waits for the exit, then for both outputs to be drained.
+    /// Waits for the exit, then for both outputs to be drained, and reads the launcher's report.
     pub fn finish(mut self) -> Result<Finished, String> {
-        let (status, rusage) = wait4(self.child.id()).map_err(|e| format!("wait4: {e}"))?;
-        let wall = self.started.elapsed();
+        let program = format!("{:?}", self.program);
+        wait4(self.child.id()).map_err(|e| format!("wait4: {e}"))?;
         self.reaped = true;
         let stdout = self.stdout.take().map(Drain::finish).unwrap_or_default();
         let stderr = self.stderr.take().map(Drain::finish).unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&stderr.text);
+        let (stderr, report) = split_report(&stderr);
+        let report = report.ok_or_else(|| {
+            format!(
+                "{program}: no report from the rusage launcher: {}",
+                stderr.trim()
+            )
+        })?;
         Ok(Finished {
-            usage: Usage {
-                wall,
-                cpu: timeval(rusage.ru_utime) + timeval(rusage.ru_stime),
-                max_rss_kib: u64::try_from(rusage.ru_maxrss).unwrap_or(0),
-            },
-            code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+            usage: report.usage,
+            code: report.code,
+            signal: report.signal,
             stdout,
-            stderr: String::from_utf8_lossy(&stderr.text).into_owned(),
+            stderr: stderr.to_string(),
         })
     }
 }
@@ -178,7 +224,7 @@ impl Drop for Process {
     }
 }
 
-/// Runs a command to its end and measures it.
+/// Runs a launcher command to its end and measures the tool.
 pub fn measure(command: Command, keep_stdout: bool) -> Result<Finished, String> {
     Process::spawn(
         command,
@@ -191,15 +237,13 @@ pub fn measure(command: Command, keep_stdout: bool) -> Result<Finished, String> 
     .finish()
 }
 
-fn wait4(pid: u32) -> io::Result<(i32, libc::rusage)> {
+/// Reaps the launcher (its own figures are not wanted: the report has the tool's).
+fn wait4(pid: u32) -> io::Result<()> {
     let mut status = 0;
-    // SAFETY: rusage is plain old data; zero is a valid value for every field.
-    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: wait4 writes into the two locals passed by pointer.
-        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut rusage) };
-        if r >= 0 {
-            return Ok((status, rusage));
+        // SAFETY: waitpid writes into the local passed by pointer.
+        if unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) } >= 0 {
+            return Ok(());
         }
         let error = io::Error::last_os_error();
         if error.kind() != io::ErrorKind::Interrupted {
@@ -208,8 +252,44 @@ fn wait4(pid: u32) -> io::Result<(i32, libc::rusage)> {
     }
 }
 
-fn timeval(tv: libc::timeval) -> Duration {
-    Duration::from_secs(tv.tv_sec.max(0) as u64) + Duration::from_micros(tv.tv_usec.max(0) as u64)
+/// The launcher's last line:
+/// `rusage: wall_ns=N user_us=N system_us=N max_rss_kib=N status=CODE|signal=N`.
+struct Report {
+    usage: Usage,
+    code: Option<i32>,
+    signal: Option<i32>,
+}
+
+/// The tool's own standard error, and the launcher's report that ends it.
+fn split_report(stderr: &str) -> (&str, Option<Report>) {
+    let body = stderr.strip_suffix('\n').unwrap_or(stderr);
+    let (before, last) = match body.rsplit_once('\n') {
+        Some((before, last)) => (&stderr[..before.len() + 1], last),
+        None => ("", body),
+    };
+    match parse_report(last) {
+        Some(report) => (before, Some(report)),
+        None => (stderr, None),
+    }
+}
+
+fn parse_report(line: &str) -> Option<Report> {
+    let fields = line.strip_prefix("rusage: ")?;
+    let field = |key: &str| {
+        fields
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+    };
+    let number = |key: &str| field(key)?.parse::<u64>().ok();
+    Some(Report {
+        usage: Usage {
+            wall: Duration::from_nanos(number("wall_ns")?),
+            cpu: Duration::from_micros(number("user_us")? + number("system_us")?),
+            max_rss_kib: number("max_rss_kib")?,
+        },
+        code: field("status").and_then(|c| c.parse().ok()),
+        signal: field("signal").and_then(|c| c.parse().ok()),
+    })
 }
 
 /// A thread reading one output stream to its end.
@@ -347,15 +427,22 @@ mod tests {
     }
 
     #[test]
-    fn measures_a_short_process() {
-        let mut command = Command::new("sh");
-        command.args(["-c", "echo one; echo two; echo oops >&2; exit 3"]);
-        let finished = measure(command, true).expect("sh runs");
-        assert_eq!(finished.code, Some(3));
-        assert_eq!(finished.stdout.lines, 2);
-        assert_eq!(finished.stdout.text, b"one\ntwo\n");
-        assert_eq!(finished.stderr, "oops\n");
-        assert!(finished.usage.max_rss_kib > 0);
-        assert!(finished.success("sh").is_err());
+    fn splits_the_launcher_report_from_the_tool_stderr() {
+        let stderr = "warning: x\nrusage: wall_ns=2500000 user_us=1000 system_us=500 max_rss_kib=3072 status=3\n";
+        let (tool, report) = split_report(stderr);
+        let report = report.expect("a report");
+        assert_eq!(tool, "warning: x\n");
+        assert_eq!(report.usage.wall, Duration::from_micros(2500));
+        assert_eq!(report.usage.cpu, Duration::from_micros(1500));
+        assert_eq!(report.usage.max_rss_kib, 3072);
+        assert_eq!((report.code, report.signal), (Some(3), None));
+
+        let killed = "rusage: wall_ns=1 user_us=0 system_us=0 max_rss_kib=1 signal=2\n";
+        let (tool, report) = split_report(killed);
+        assert_eq!(tool, "");
+        assert_eq!(report.map(|r| (r.code, r.signal)), Some((None, Some(2))));
+
+        assert!(split_report("plain error\n").1.is_none());
+        assert!(split_report("").1.is_none());
     }
 }

@@ -5,11 +5,11 @@ use std::{path::Path, process::Command};
 
 use super::{
     load::Holder,
-    measure::measure,
+    measure::{measure, Launcher},
     netns::BenchNs,
     say,
     table::{ratio_text, Table},
-    Plan, Target,
+    Bins, Plan, Target,
 };
 
 /// The ss options measured, and netstat's equivalent where it has one.
@@ -28,18 +28,19 @@ pub struct Tools<'a> {
     pub sockwatch: &'a Path,
     pub ss: &'a Path,
     pub netstat: Option<&'a Path>,
-    pub tcphold: &'a Path,
 }
 
 /// Rows of one option at one size: wall time and peak RSS.
 struct Rows {
     option: &'static str,
+    sockets: u64,
     wall: usize,
     rss: usize,
 }
 
 pub fn run(
     plan: &Plan,
+    bins: &Bins,
     tools: &Tools,
     problems: &mut Vec<String>,
 ) -> Result<(Table, Vec<Target>), String> {
@@ -51,41 +52,40 @@ pub fn run(
     );
     let mut largest = Vec::new();
     for &connections in &plan.snapshot_connections {
-        let holder = Holder::start(&ns, tools.tcphold, connections)?;
-        let sockets = count_sockets(&ns, tools.ss)?;
+        let _holder = Holder::start(&ns, &bins.tcphold, connections)?;
+        let sockets = count_sockets(&ns, &bins.launcher, tools.ss)?;
         say(&format!(
             "snapshot: {sockets} TCP sockets, {} repetitions",
             plan.repetitions
         ));
-        let mut rows = Vec::new();
+        largest.clear();
         for (option, netstat_option) in OPTIONS {
             let label = format!("`{option}`, {sockets} sockets");
-            let wall = table.add_row(format!("{label}: wall time"), "ms");
-            let rss = table.add_row(format!("{label}: peak RSS"), "MiB");
+            let rows = Rows {
+                option,
+                sockets,
+                wall: table.add_row(format!("{label}: wall time"), "ms"),
+                rss: table.add_row(format!("{label}: peak RSS"), "MiB"),
+            };
             let mut outputs: [Option<Vec<u8>>; 3] = Default::default();
             for repetition in 0..plan.repetitions {
                 // Rotate the order, so no tool always runs first (or right after another).
                 for k in 0..3 {
                     let column = (repetition + k) % 3;
-                    let command = match column {
-                        SOCKWATCH => with_args(ns.command(tools.sockwatch), &["snapshot", option]),
-                        SS => with_args(ns.command(tools.ss), &[option]),
-                        _ => match (tools.netstat, netstat_option) {
-                            (Some(netstat), Some(args)) => with_args(ns.command(netstat), &[args]),
-                            _ => continue,
-                        },
+                    let Some(command) =
+                        command(&ns, &bins.launcher, tools, column, option, netstat_option)
+                    else {
+                        continue;
                     };
+                    let name = &table.columns[column];
                     let keep = repetition == 0 && option == "-tan";
                     let finished = measure(command, keep)?;
-                    finished.success(&table.columns[column])?;
+                    finished.success(name)?;
                     if finished.stdout.lines == 0 {
-                        return Err(format!(
-                            "{} {option} printed nothing",
-                            table.columns[column]
-                        ));
+                        return Err(format!("{name} {option} printed nothing"));
                     }
-                    table.push(wall, column, finished.usage.wall.as_secs_f64() * 1e3);
-                    table.push(rss, column, finished.usage.max_rss_kib as f64 / 1024.0);
+                    table.push(rows.wall, column, finished.usage.wall.as_secs_f64() * 1e3);
+                    table.push(rows.rss, column, finished.usage.max_rss_kib as f64 / 1024.0);
                     if keep {
                         outputs[column] = Some(finished.stdout.text);
                     }
@@ -94,10 +94,8 @@ pub fn run(
             if let [Some(sockwatch), Some(ss), _] = &outputs {
                 check_same_output(option, sockets, sockwatch, ss, problems);
             }
-            rows.push(Rows { option, wall, rss });
+            largest.push(rows);
         }
-        drop(holder);
-        largest = rows.into_iter().map(|r| (r, sockets)).collect();
     }
     problems.extend(table.empty_cells(SOCKWATCH));
     problems.extend(table.empty_cells(SS));
@@ -105,14 +103,30 @@ pub fn run(
     Ok((table, targets))
 }
 
-fn with_args(mut command: Command, args: &[&str]) -> Command {
+/// The command of one column for one option; None where netstat has no equivalent.
+fn command(
+    ns: &BenchNs,
+    launcher: &Launcher,
+    tools: &Tools,
+    column: usize,
+    option: &str,
+    netstat_option: Option<&str>,
+) -> Option<Command> {
+    let (program, args) = match column {
+        SOCKWATCH => (tools.sockwatch, vec!["snapshot", option]),
+        SS => (tools.ss, vec![option]),
+        _ => (tools.netstat?, vec![netstat_option?]),
+    };
+    let mut command = launcher.command(Some(ns), program);
     command.args(args);
-    command
+    Some(command)
 }
 
 /// The TCP sockets in the namespace, as ss counts them.
-fn count_sockets(ns: &BenchNs, ss: &Path) -> Result<u64, String> {
-    let finished = measure(with_args(ns.command(ss), &["-tan"]), false)?;
+fn count_sockets(ns: &BenchNs, launcher: &Launcher, ss: &Path) -> Result<u64, String> {
+    let mut command = launcher.command(Some(ns), ss);
+    command.arg("-tan");
+    let finished = measure(command, false)?;
     finished.success("ss -tan")?;
     Ok(finished.stdout.lines.saturating_sub(1))
 }
@@ -147,16 +161,16 @@ fn check_same_output(
 }
 
 /// The snapshot targets, judged at the largest size measured.
-fn targets(table: &Table, rows: &[(Rows, u64)]) -> Vec<Target> {
+fn targets(table: &Table, rows: &[Rows]) -> Vec<Target> {
     let mut targets = Vec::new();
     let speed_goals = [("-tan", 0.5), ("-tanp", 0.2)];
-    for (rows, sockets) in rows {
+    for rows in rows {
         if let Some(&(_, goal)) = speed_goals.iter().find(|(o, _)| *o == rows.option) {
             let measured = table.median_ratio(rows.wall, SOCKWATCH, SS);
             targets.push(Target::new(
                 format!(
-                    "`snapshot {}` wall time ≤ {goal}x ss ({sockets} sockets)",
-                    rows.option
+                    "`snapshot {}` wall time ≤ {goal}x ss ({} sockets)",
+                    rows.option, rows.sockets
                 ),
                 measured.map_or("not measured".into(), ratio_text),
                 measured.map(|r| r <= goal),
@@ -165,9 +179,15 @@ fn targets(table: &Table, rows: &[(Rows, u64)]) -> Vec<Target> {
     }
     let worst_memory = rows
         .iter()
-        .filter_map(|(r, _)| Some((table.median_ratio(r.rss, SOCKWATCH, SS)?, r.option)))
+        .filter_map(|r| Some((table.median_ratio(r.rss, SOCKWATCH, SS)?, r)))
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some(((_, sockets), (worst, option))) = rows.first().zip(worst_memory) {
+    if let Some((
+        worst,
+        Rows {
+            option, sockets, ..
+        },
+    )) = worst_memory
+    {
         targets.push(Target::new(
             format!("snapshot peak RSS ≤ 2x ss ({sockets} sockets, every option)"),
             format!("{} (worst: `{option}`)", ratio_text(worst)),

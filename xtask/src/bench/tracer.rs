@@ -11,7 +11,7 @@ use std::{
 };
 
 use super::{
-    measure::{LineWatch, Process, Usage, Watches},
+    measure::{Launcher, LineWatch, Process, Usage, Watches},
     netns::BenchNs,
     peers::Peers,
 };
@@ -50,6 +50,7 @@ impl Tracer {
 pub struct Programs<'a> {
     pub sockwatch: &'a PathBuf,
     pub peers: &'a Peers,
+    pub launcher: &'a Launcher,
 }
 
 impl Programs<'_> {
@@ -69,7 +70,7 @@ impl Programs<'_> {
     fn command(&self, tracer: Tracer, ns: &BenchNs, line_buffered: bool) -> Option<Command> {
         let peer = match tracer {
             Tracer::Sockwatch | Tracer::SockwatchJson => {
-                let mut command = ns.command(self.sockwatch);
+                let mut command = self.launcher.command(Some(ns), self.sockwatch);
                 command.arg("follow");
                 if tracer == Tracer::SockwatchJson {
                     command.arg("--json");
@@ -81,11 +82,11 @@ impl Programs<'_> {
         };
         match (&self.peers.stdbuf, line_buffered) {
             (Some(stdbuf), true) => {
-                let mut command = Command::new(stdbuf);
+                let mut command = self.launcher.command(None, stdbuf);
                 command.arg("-oL").arg(peer);
                 Some(command)
             }
-            _ => Some(Command::new(peer)),
+            _ => Some(self.launcher.command(None, peer)),
         }
     }
 }
@@ -169,7 +170,11 @@ impl Running {
             if self.process.has_exited() {
                 break;
             }
-            let fds = descriptor_kinds(self.process.pid());
+            let Some(pid) = self.process.tool_pid() else {
+                thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let fds = descriptor_kinds(pid);
             if fds.iter().any(|f| f == "anon_inode:bpf_link")
                 && fds.iter().any(|f| f == "anon_inode:[eventpoll]")
             {
