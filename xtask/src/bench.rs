@@ -162,7 +162,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         say("quick run: BENCHMARKS.md left as it is (timings of a quick run mean nothing)");
     } else {
         let path = tasks::workspace_root().join("BENCHMARKS.md");
-        let text = report::document(&plan, &machine, &targets, &tables, elapsed, &problems);
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let notes = report::kept_notes(&existing);
+        let text = report::document(
+            &plan, &machine, &targets, &tables, elapsed, &problems, notes,
+        );
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         say(&format!("wrote {}", path.display()));
     }

@@ -7,10 +7,12 @@
 //! what it keeps, a 3 MiB tool would show the bench's size; forked from this small program it
 //! shows its own. Wall time is taken here too, from spawn to reap, without the launcher's own
 //! start. SIGINT and SIGTERM are passed on to the child, so `kill -INT` on the launcher stops
-//! the tool as Ctrl-C would. Exits with the child's status (128 + signal when killed).
+//! the tool as Ctrl-C would; if the launcher dies, SIGKILL ends the child too
+//! (PR_SET_PDEATHSIG). Exits with the child's status (128 + signal when killed).
 
 use std::{
     io::Write,
+    os::unix::process::CommandExt,
     process::Command,
     sync::atomic::{AtomicI32, Ordering},
     time::Instant,
@@ -39,7 +41,16 @@ fn main() {
         unsafe { libc::signal(signal, pass_on as *const () as libc::sighandler_t) };
     }
     let started = Instant::now();
-    let child = match Command::new(&program).args(args).spawn() {
+    let mut command = Command::new(&program);
+    command.args(args);
+    // SAFETY: prctl is async-signal-safe and takes no pointers.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
             eprintln!("rusage: cannot start {}: {e}", program.to_string_lossy());
@@ -63,7 +74,7 @@ fn main() {
         }
     }
     let wall = started.elapsed();
-    let micros = |tv: libc::timeval| tv.tv_sec as i64 * 1_000_000 + tv.tv_usec as i64;
+    let micros = |tv: libc::timeval| tv.tv_sec * 1_000_000 + tv.tv_usec;
     let (ending, code) = if libc::WIFSIGNALED(status) {
         let signal = libc::WTERMSIG(status);
         (format!("signal={signal}"), 128 + signal)

@@ -9,6 +9,7 @@
 use std::{
     ffi::OsStr,
     io::{self, Read},
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, ChildStderr, ChildStdout, Command, Stdio},
     sync::mpsc::{self, Receiver, Sender},
@@ -26,13 +27,21 @@ impl Launcher {
         Launcher(path.to_path_buf())
     }
 
-    /// A command running `program` under the launcher, inside `ns` when given.
+    /// A command running `program` under the launcher, inside `ns` when given. The launcher
+    /// dies with the bench (PR_SET_PDEATHSIG), and the tool with the launcher.
     pub fn command(&self, ns: Option<&BenchNs>, program: impl AsRef<OsStr>) -> Command {
         let mut command = match ns {
             Some(ns) => ns.command(&self.0),
             None => Command::new(&self.0),
         };
         command.arg(program);
+        // SAFETY: prctl is async-signal-safe and takes no pointers.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         command
     }
 }

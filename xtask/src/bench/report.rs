@@ -97,6 +97,16 @@ pub fn targets_markdown(targets: &[Target], quick: bool) -> String {
     out
 }
 
+/// Marks the end of the generated part of BENCHMARKS.md: what follows is written by hand
+/// (analysis, profiles) and kept when the file is written again.
+pub const NOTES_MARKER: &str =
+    "<!-- Written by hand below this line; `cargo xtask bench` keeps it. -->";
+
+/// The hand-written part of an existing BENCHMARKS.md, marker included.
+pub fn kept_notes(existing: &str) -> Option<&str> {
+    existing.find(NOTES_MARKER).map(|at| &existing[at..])
+}
+
 pub fn document(
     plan: &Plan,
     machine: &Machine,
@@ -104,6 +114,7 @@ pub fn document(
     tables: &[Table],
     elapsed: Duration,
     problems: &[String],
+    notes: Option<&str>,
 ) -> String {
     let mut out = String::from("# Benchmarks\n\n");
     let _ = write!(
@@ -139,9 +150,11 @@ pub fn document(
          - Every scenario runs each tool {} times, the tools alternating in rotated order within \
          each repetition. Cells are `min / median`; ratio columns are `ratio of minimums / ratio \
          of medians`.\n\
-         - Wall time: from spawn to the exit reaped by wait4(2); peak RSS and CPU time: the \
-         process's own rusage from wait4. Standard output goes to a pipe that the bench drains \
-         (the same sink for every tool).\n\
+         - Every tool runs under `rusage` (tests/src/bin), a small launcher that reports the \
+         tool's wall time (spawn to reap), CPU time and peak RSS from wait4(2): forked straight \
+         from the bench, a tool's ru_maxrss would include the bench's own memory. The launcher \
+         puts a floor of about 1 MiB under the RSS figures. Standard output goes to a pipe that \
+         the bench drains (the same sink for every tool).\n\
          - Tracers are stopped with SIGINT. Lost events: sockwatch's summary line \
          (`sockwatch follow: N events, M lost, K sockets seen`); tcpstates and tcplife print \
          `lost N events on CPU #C` on standard error. sockwatch follow watches its own \
@@ -162,5 +175,24 @@ pub fn document(
         out.push_str(&table.markdown());
         out.push('\n');
     }
+    out.push_str(notes.unwrap_or(NOTES_MARKER));
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_hand_written_notes() {
+        let existing = format!("# Benchmarks\nold tables\n{NOTES_MARKER}\n## Notes\nkept\n");
+        assert_eq!(
+            kept_notes(&existing),
+            Some(format!("{NOTES_MARKER}\n## Notes\nkept\n").as_str())
+        );
+        assert_eq!(kept_notes("# Benchmarks\n"), None);
+    }
 }
