@@ -141,7 +141,7 @@ pub fn document(
         "\n## Method\n\n\
          - All load runs inside network namespaces the bench creates (`ip netns add`), so ss, \
          netstat and sockwatch see only the bench's sockets; tools are started inside them by \
-         setns(2) between fork and exec, so the measured process is the tool itself.\n\
+         setns(2) between fork and exec (no `ip netns exec` in between).\n\
          - Held connections: `tcphold` (tests/src/bin) spreads them over worker processes of at \
          most 9,000 connections (both ends live in the namespace: two sockets each), worker i \
          listening on 127.0.0.(i+1); the namespace's ip_local_port_range is 1024-65535.\n\
