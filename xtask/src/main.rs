@@ -4,6 +4,7 @@
 //! built against the toolchain's own LLVM), say each step in one line, and fail with one clear
 //! message when something cannot be had.
 
+mod bench;
 mod bootstrap;
 mod tasks;
 
@@ -16,6 +17,7 @@ commands:
   build            bootstrap the eBPF toolchain, build sockwatch (release)
   run -- ARGS      build, then run `sockwatch ARGS` (as root, through sudo when needed)
   test             fmt, clippy, unit tests and end-to-end tests (as CI runs them)
+  bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
   bootstrap        only install what the build needs";
 
 fn main() -> ExitCode {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
             tasks::run(rest)
         }
         Some("test") => tasks::test(),
+        Some("bench") => bench::run(&args[1..]),
         Some("bootstrap") => bootstrap::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

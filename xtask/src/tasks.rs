@@ -8,7 +8,7 @@ use std::{
 
 use crate::bootstrap::{self, say, Toolchain};
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives inside the workspace")
@@ -16,7 +16,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// A cargo command in the workspace, through rustup's proxy so that `+toolchain` works.
-fn cargo(toolchain: &Toolchain, args: &[&str]) -> Command {
+pub(crate) fn cargo(toolchain: &Toolchain, args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace_root()).args(args);
     toolchain.apply(&mut cmd);
@@ -30,7 +30,7 @@ fn release_binary() -> PathBuf {
     target.join("release/sockwatch")
 }
 
-fn build_release(toolchain: &Toolchain) -> Result<PathBuf, String> {
+pub(crate) fn build_release(toolchain: &Toolchain) -> Result<PathBuf, String> {
     say("building sockwatch and its eBPF programs (release)");
     bootstrap::run(&mut cargo(
         toolchain,
@@ -114,6 +114,7 @@ pub fn test() -> Result<(), String> {
     let mut tests = cargo(&toolchain, &["test", "--release"]);
     tests.env("SOCKWATCH_BIN", &binary);
     bootstrap::run(&mut tests)?;
+    crate::bench::run(&["--quick".to_string()])?;
     say("all checks passed");
     Ok(())
 }
@@ -121,6 +122,10 @@ pub fn test() -> Result<(), String> {
 fn on_path(program: &str) -> bool {
     env::var_os("PATH")
         .is_some_and(|paths| env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+pub(crate) fn is_root() -> bool {
+    effective_uid() == 0
 }
 
 fn effective_uid() -> u32 {

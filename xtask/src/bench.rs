@@ -1,0 +1,182 @@
+//! `cargo xtask bench [--quick]`: every speed and memory claim of sockwatch as a ratio against
+//! its peers (ss, netstat, libbpf-tools' tcpstates and tcplife), all measured in the same run,
+//! on load made by the project's own generators inside network namespaces the bench creates.
+//!
+//! The full run writes BENCHMARKS.md; `--quick` runs every scenario small, checks that each
+//! produced numbers and that sockwatch printed what ss printed, and judges no timing.
+
+mod follow;
+mod load;
+mod measure;
+mod netns;
+mod peers;
+mod probe;
+mod report;
+mod snapshot;
+mod table;
+mod tracer;
+
+use std::{path::PathBuf, time::Instant};
+
+use crate::{
+    bootstrap::{self, ensure},
+    tasks,
+};
+
+/// The project's helper programs (tests/src/bin), built beside sockwatch.
+pub struct Bins {
+    pub tcphold: PathBuf,
+    pub tcpchurn: PathBuf,
+    pub launcher: measure::Launcher,
+}
+
+/// Sizes and lengths of one bench run.
+pub struct Plan {
+    pub quick: bool,
+    pub repetitions: usize,
+    /// Held connections for the snapshot scenario (two sockets each).
+    pub snapshot_connections: Vec<u64>,
+    pub churn_seconds: f64,
+    /// Held connections for follow's memory scenario.
+    pub live_connections: u64,
+    pub live_churn_seconds: f64,
+}
+
+impl Plan {
+    /// About 10 minutes on 2 cores.
+    fn full() -> Plan {
+        Plan {
+            quick: false,
+            repetitions: 5,
+            snapshot_connections: vec![5_000, 50_000],
+            churn_seconds: 10.0,
+            live_connections: 50_000,
+            live_churn_seconds: 2.0,
+        }
+    }
+
+    /// Every scenario, small: well under 2 minutes.
+    fn quick() -> Plan {
+        Plan {
+            quick: true,
+            repetitions: 2,
+            snapshot_connections: vec![500],
+            churn_seconds: 2.0,
+            live_connections: 500,
+            live_churn_seconds: 0.5,
+        }
+    }
+}
+
+/// One claim, what was measured, and whether it holds (None: not measured).
+pub struct Target {
+    pub claim: String,
+    pub measured: String,
+    pub met: Option<bool>,
+}
+
+impl Target {
+    pub fn new(claim: String, measured: String, met: Option<bool>) -> Target {
+        Target {
+            claim,
+            measured,
+            met,
+        }
+    }
+}
+
+pub fn say(line: &str) {
+    println!("bench: {line}");
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let plan = match args {
+        [] => Plan::full(),
+        [flag] if flag == "--quick" => Plan::quick(),
+        _ => return Err("usage: cargo xtask bench [--quick]".into()),
+    };
+    if !tasks::is_root() {
+        return Err("the bench needs root (network namespaces, eBPF tracers)".into());
+    }
+    let toolchain = ensure()?;
+    let sockwatch = tasks::build_release(&toolchain)?;
+    say("building the load generators and the measuring launcher (tcphold, tcpchurn, rusage)");
+    bootstrap::run(&mut tasks::cargo(
+        &toolchain,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "sockwatch-tests",
+            "--bins",
+        ],
+    ))?;
+    let bin_dir = sockwatch
+        .parent()
+        .ok_or("the sockwatch binary has no folder")?;
+    let bins = Bins {
+        tcphold: bin_dir.join("tcphold"),
+        tcpchurn: bin_dir.join("tcpchurn"),
+        launcher: measure::Launcher::new(&bin_dir.join("rusage")),
+    };
+    let peers = peers::ensure()?;
+    let machine = report::Machine::describe(&peers);
+    let started = Instant::now();
+
+    let mut problems = Vec::new();
+    let mut tables = Vec::new();
+    let mut targets = Vec::new();
+    let snapshot_tools = snapshot::Tools {
+        sockwatch: &sockwatch,
+        ss: &peers.ss,
+        netstat: peers.netstat.as_deref(),
+    };
+    let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
+    let programs = tracer::Programs {
+        sockwatch: &sockwatch,
+        peers: &peers,
+        launcher: &bins.launcher,
+    };
+    let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
+    let (table, found) = follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
+    let table = follow::first_event(&plan, &programs, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+
+    let elapsed = started.elapsed();
+    println!("\n{}", report::targets_markdown(&targets, plan.quick));
+    if plan.quick {
+        say("quick run: BENCHMARKS.md left as it is (timings of a quick run mean nothing)");
+    } else {
+        let path = tasks::workspace_root().join("BENCHMARKS.md");
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let notes = report::kept_notes(&existing);
+        let text = report::document(
+            &plan, &machine, &targets, &tables, elapsed, &problems, notes,
+        );
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        say(&format!("wrote {}", path.display()));
+    }
+    say(&format!("done in {:.0} s", elapsed.as_secs_f64()));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the bench found problems:\n{}",
+            problems.join("\n")
+        ))
+    }
+}

@@ -1,0 +1,288 @@
+//! Follow scenarios: the connect/close loop's rate untraced and under each tracer (with the
+//! events each lost and the CPU each used), the tracers' memory with many live sockets, and
+//! the time from a tracer's start to its first event.
+
+use std::time::Duration;
+
+use super::{
+    load::{churn, Holder},
+    netns::BenchNs,
+    probe::Probe,
+    say,
+    table::{number, ratio_text, Table},
+    tracer::{Programs, Running, Stopped, Tracer},
+    Bins, Plan, Target,
+};
+
+/// Client threads of the connect/close loop.
+const CHURN_THREADS: u32 = 2;
+/// How long a tracer may take to show the first probe connection.
+const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The share of the untraced rate a traced loop must keep.
+const RATE_GOAL: f64 = 0.7;
+/// Follow's memory budget with 100,000 live sockets, in bytes.
+const MEMORY_GOAL_BYTES: f64 = 100e6;
+
+/// Runs `body` once per available tool and repetition, rotating the order each repetition.
+fn alternate<T: Copy>(
+    plan: &Plan,
+    tools: &[(usize, T)],
+    mut body: impl FnMut(usize, T) -> Result<(), String>,
+) -> Result<(), String> {
+    for repetition in 0..plan.repetitions {
+        for k in 0..tools.len() {
+            let (column, tool) = tools[(repetition + k) % tools.len()];
+            body(column, tool)?;
+        }
+    }
+    Ok(())
+}
+
+/// The tracers installed here, with their column in a table whose first tracer column is
+/// `first_column`.
+fn tracer_columns(
+    programs: &Programs,
+    tracers: &[Tracer],
+    first_column: usize,
+) -> Vec<(usize, Tracer)> {
+    tracers
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| programs.available(**t))
+        .map(|(i, t)| (first_column + i, *t))
+        .collect()
+}
+
+pub fn churn_under_tracers(
+    plan: &Plan,
+    programs: &Programs,
+    bins: &Bins,
+    problems: &mut Vec<String>,
+) -> Result<(Table, Vec<Target>), String> {
+    const UNTRACED: usize = 0;
+    const TEXT: usize = 1;
+    const JSON: usize = 2;
+    const TCPSTATES: usize = 3;
+    const TCPLIFE: usize = 4;
+    let ns = BenchNs::create("churn")?;
+    let mut table = Table::new(
+        format!(
+            "Follow: connect/close loop ({CHURN_THREADS} threads, {} s) untraced and traced",
+            plan.churn_seconds
+        ),
+        &[
+            "untraced",
+            "sockwatch follow",
+            "sockwatch follow --json",
+            "tcpstates",
+            "tcplife",
+        ],
+        &[
+            (TEXT, UNTRACED),
+            (JSON, UNTRACED),
+            (TEXT, TCPSTATES),
+            (TEXT, TCPLIFE),
+        ],
+    );
+    let rate = table.add_row("connections per second", "conn/s");
+    let lost = table.add_row("events lost", "events");
+    let cpu = table.add_row("tracer CPU time", "s");
+    let cpu_per_connection = table.add_row("tracer CPU per connection", "µs");
+    let rss = table.add_row("tracer peak RSS", "MiB");
+    say(&format!(
+        "follow: connect/close loop, {} s a run, {} repetitions",
+        plan.churn_seconds, plan.repetitions
+    ));
+    let traced = tracer_columns(
+        programs,
+        &[
+            Tracer::Sockwatch,
+            Tracer::SockwatchJson,
+            Tracer::Tcpstates,
+            Tracer::Tcplife,
+        ],
+        TEXT,
+    );
+    let tools: Vec<(usize, Option<Tracer>)> = std::iter::once((UNTRACED, None))
+        .chain(traced.into_iter().map(|(column, t)| (column, Some(t))))
+        .collect();
+    alternate(plan, &tools, |column, tracer| {
+        let running = tracer
+            .map(|t| Running::start(programs, t, &ns, None))
+            .transpose()?;
+        let run = churn(&ns, bins, CHURN_THREADS, plan.churn_seconds)?;
+        table.push(rate, column, run.rate);
+        if let Some(running) = running {
+            let stopped = running.stop()?;
+            let cpu_seconds = stopped.usage.cpu.as_secs_f64();
+            table.push(lost, column, stopped.lost as f64);
+            table.push(cpu, column, cpu_seconds);
+            if run.connections > 0 {
+                table.push(
+                    cpu_per_connection,
+                    column,
+                    cpu_seconds * 1e6 / run.connections as f64,
+                );
+            }
+            table.push(rss, column, mib(&stopped));
+        }
+        Ok(())
+    })?;
+
+    problems.extend(table.empty_cells(TEXT));
+    problems.extend(table.empty_cells(JSON));
+    if table.stats(rate, UNTRACED).is_none() {
+        problems.push("follow: no untraced connection rate".into());
+    }
+    let mut targets = Vec::new();
+    for column in [TEXT, JSON] {
+        let name = &table.columns[column];
+        let kept = table.median_ratio(rate, column, UNTRACED);
+        let most_lost = table.rows[lost].samples[column]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        targets.push(Target::new(
+            format!("`{name}` keeps ≥ {RATE_GOAL}x the untraced connection rate, 0 events lost"),
+            kept.map_or("not measured".into(), |kept| {
+                format!("{}, {} lost at most", ratio_text(kept), number(most_lost))
+            }),
+            kept.map(|kept| kept >= RATE_GOAL && most_lost == 0.0),
+        ));
+    }
+    Ok((table, targets))
+}
+
+pub fn memory_with_live_sockets(
+    plan: &Plan,
+    programs: &Programs,
+    bins: &Bins,
+    problems: &mut Vec<String>,
+) -> Result<(Table, Vec<Target>), String> {
+    let ns = BenchNs::create("live")?;
+    let sockets = 2 * plan.live_connections;
+    let mut table = Table::new(
+        format!("Follow: memory with {sockets} live sockets"),
+        &["sockwatch follow", "tcpstates", "tcplife"],
+        &[(0, 1), (0, 2)],
+    );
+    let tools = tracer_columns(
+        programs,
+        &[Tracer::Sockwatch, Tracer::Tcpstates, Tracer::Tcplife],
+        0,
+    );
+    say(&format!(
+        "follow: memory with {sockets} live sockets, {} repetitions",
+        plan.repetitions
+    ));
+
+    // Sockets that exist before the tracer starts: follow loads no start-up snapshot, so it
+    // knows only the sockets it sees change.
+    let before = table.add_row(
+        format!(
+            "peak RSS, sockets established before start, then {} s of churn",
+            plan.live_churn_seconds
+        ),
+        "MiB",
+    );
+    {
+        let _holder = Holder::start(&ns, &bins.tcphold, plan.live_connections)?;
+        alternate(plan, &tools, |column, tracer| {
+            let running = Running::start(programs, tracer, &ns, None)?;
+            churn(&ns, bins, CHURN_THREADS, plan.live_churn_seconds)?;
+            table.push(before, column, mib(&running.stop()?));
+            Ok(())
+        })?;
+    }
+
+    // Sockets established while the tracer runs: every one passes through it.
+    let during = table.add_row("peak RSS, sockets established while following", "MiB");
+    let lost = table.add_row("events lost while establishing them", "events");
+    alternate(plan, &tools, |column, tracer| {
+        let running = Running::start(programs, tracer, &ns, None)?;
+        let holder = Holder::start(&ns, &bins.tcphold, plan.live_connections)?;
+        // Let the tracer read what the burst queued before it is stopped.
+        std::thread::sleep(Duration::from_millis(500));
+        let stopped = running.stop()?;
+        drop(holder);
+        table.push(during, column, mib(&stopped));
+        table.push(lost, column, stopped.lost as f64);
+        Ok(())
+    })?;
+
+    problems.extend(table.empty_cells(0));
+    let worst = [before, during]
+        .into_iter()
+        .filter_map(|row| table.stats(row, 0))
+        .map(|s| s.median)
+        .fold(None, |acc: Option<f64>, m| {
+            Some(acc.map_or(m, |a| a.max(m)))
+        });
+    let worst_bytes = worst.map(|mib| mib * 1024.0 * 1024.0);
+    let target = Target::new(
+        format!("`sockwatch follow` peak RSS ≤ 100 MB with {sockets} live sockets"),
+        worst_bytes.map_or("not measured".into(), |b| {
+            format!("{:.1} MB (median of the worse case)", b / 1e6)
+        }),
+        worst_bytes.map(|b| b <= MEMORY_GOAL_BYTES),
+    );
+    Ok((table, vec![target]))
+}
+
+pub fn first_event(
+    plan: &Plan,
+    programs: &Programs,
+    problems: &mut Vec<String>,
+) -> Result<Table, String> {
+    let ns = BenchNs::create("first")?;
+    let mut table = Table::new(
+        "Follow: time from start to the first event",
+        &[
+            "sockwatch follow",
+            "sockwatch follow --json",
+            "tcpstates",
+            "tcplife",
+        ],
+        &[(0, 2), (0, 3)],
+    );
+    let row = table.add_row("start to first event line", "ms");
+    let tools = tracer_columns(
+        programs,
+        &[
+            Tracer::Sockwatch,
+            Tracer::SockwatchJson,
+            Tracer::Tcpstates,
+            Tracer::Tcplife,
+        ],
+        0,
+    );
+    say(&format!(
+        "follow: time to the first event, {} repetitions",
+        plan.repetitions
+    ));
+    alternate(plan, &tools, |column, tracer| {
+        // Connections start before the tracer does and go on until it shows one.
+        let probe = Probe::start(&ns)?;
+        let running = Running::start(programs, tracer, &ns, Some(&probe.port.to_string()))?;
+        let seen = running.first_event(FIRST_EVENT_TIMEOUT);
+        drop(probe);
+        let started = running.started();
+        running.stop()?;
+        let seen = seen.ok_or_else(|| {
+            format!(
+                "{} showed no probe connection within {} s",
+                tracer.label(),
+                FIRST_EVENT_TIMEOUT.as_secs()
+            )
+        })?;
+        table.push(row, column, (seen - started).as_secs_f64() * 1e3);
+        Ok(())
+    })?;
+    problems.extend(table.empty_cells(0));
+    problems.extend(table.empty_cells(1));
+    Ok(table)
+}
+
+fn mib(stopped: &Stopped) -> f64 {
+    stopped.usage.max_rss_kib as f64 / 1024.0
+}
