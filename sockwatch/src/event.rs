@@ -10,18 +10,59 @@ use crate::model::{Cookie, SockState};
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
+/// A kernel task name (at most 15 bytes), kept inline: events arrive by the hundred thousand
+/// a second and must not allocate. Bytes that are not UTF-8 read as `?`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Comm {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Comm {
+    pub fn new(raw: &[u8]) -> Comm {
+        let end = raw
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(raw.len())
+            .min(15);
+        let mut bytes = [0u8; 16];
+        bytes[..end].copy_from_slice(&raw[..end]);
+        if std::str::from_utf8(&bytes[..end]).is_err() {
+            for b in &mut bytes[..end] {
+                if !b.is_ascii() {
+                    *b = b'?';
+                }
+            }
+        }
+        Comm {
+            bytes,
+            len: end as u8,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
+    }
+}
+
+impl std::fmt::Debug for Comm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
 /// The process a socket belongs to, as the kernel side saw it in the owner's context.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Owner {
     pub pid: u32,
     pub tid: u32,
     pub uid: u32,
     pub cgroup: u64,
-    pub comm: String,
+    pub comm: Comm,
 }
 
 /// Totals the kernel had for a TCP socket when it was destroyed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseStats {
     pub bytes_acked: u64,
     pub bytes_received: u64,
@@ -94,7 +135,7 @@ impl Transition {
             tid: raw.tid,
             uid: raw.uid,
             cgroup: raw.cgroup,
-            comm: comm_string(&raw.comm),
+            comm: Comm::new(&raw.comm),
         });
         Ok(Transition {
             ts_ns: raw.ts_ns,
@@ -114,12 +155,6 @@ impl Transition {
             }),
         })
     }
-}
-
-/// A kernel task name: NUL-padded, not necessarily UTF-8.
-fn comm_string(comm: &[u8; 16]) -> String {
-    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
-    String::from_utf8_lossy(&comm[..end]).into_owned()
 }
 
 #[cfg(test)]
@@ -165,6 +200,16 @@ mod tests {
         let mut raw = raw_v4();
         raw.family = 1;
         assert_eq!(Transition::decode(&raw), Err(DecodeError::Family(1)));
+    }
+
+    #[test]
+    fn comm_is_inline_and_always_text() {
+        assert_eq!(Comm::new(b"curl\0\0junk").as_str(), "curl");
+        assert_eq!(
+            Comm::new(b"a-very-long-task-name").as_str(),
+            "a-very-long-tas"
+        );
+        assert_eq!(Comm::new(&[b'x', 0xff, b'y']).as_str(), "x?y");
     }
 
     #[test]

@@ -40,17 +40,87 @@ impl WallClock {
         clock_ns(libc::CLOCK_MONOTONIC) as u64
     }
 
-    /// Local time of day `HH:MM:SS.micros` for a monotonic timestamp.
-    pub fn format(&self, monotonic_ns: u64) -> String {
+    /// Seconds since the epoch and microseconds within the second.
+    fn split(&self, monotonic_ns: u64) -> (i64, u32) {
         let real_ns = i128::from(monotonic_ns) + self.realtime_minus_monotonic_ns;
-        let secs = (real_ns / 1_000_000_000) as libc::time_t;
-        let micros = (real_ns % 1_000_000_000) / 1000;
+        (
+            real_ns.div_euclid(1_000_000_000) as i64,
+            (real_ns.rem_euclid(1_000_000_000) / 1000) as u32,
+        )
+    }
+
+    /// Local `HH:MM:SS` of an epoch second.
+    fn hms(secs: i64) -> (i32, i32, i32) {
+        let secs = secs as libc::time_t;
         // SAFETY: localtime_r fills the tm we own from a valid time_t.
         let mut tm: libc::tm = unsafe { std::mem::zeroed() };
         unsafe { libc::localtime_r(&secs, &mut tm) };
-        format!(
-            "{:02}:{:02}:{:02}.{:06}",
-            tm.tm_hour, tm.tm_min, tm.tm_sec, micros
-        )
+        (tm.tm_hour, tm.tm_min, tm.tm_sec)
+    }
+
+    /// Local time of day `HH:MM:SS.micros` for a monotonic timestamp.
+    pub fn format(&self, monotonic_ns: u64) -> String {
+        let mut text = TimeText::new(*self);
+        let mut buf = Vec::with_capacity(15);
+        text.push(&mut buf, monotonic_ns);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// Writes times of day for many events: the time zone is consulted once a second.
+pub struct TimeText {
+    clock: WallClock,
+    second: Option<i64>,
+    prefix: [u8; 9],
+}
+
+impl TimeText {
+    pub fn new(clock: WallClock) -> TimeText {
+        TimeText {
+            clock,
+            second: None,
+            prefix: *b"00:00:00.",
+        }
+    }
+
+    /// Appends `HH:MM:SS.micros`.
+    pub fn push(&mut self, buf: &mut Vec<u8>, monotonic_ns: u64) {
+        let (secs, micros) = self.clock.split(monotonic_ns);
+        if self.second != Some(secs) {
+            let (h, m, s) = WallClock::hms(secs);
+            let two = |v: i32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
+            self.prefix[..2].copy_from_slice(&two(h));
+            self.prefix[3..5].copy_from_slice(&two(m));
+            self.prefix[6..8].copy_from_slice(&two(s));
+            self.second = Some(secs);
+        }
+        buf.extend_from_slice(&self.prefix);
+        let mut digits = [b'0'; 6];
+        let mut rest = micros;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        buf.extend_from_slice(&digits);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day_share_the_second_prefix() {
+        let clock = WallClock::from_offset(0);
+        let mut text = TimeText::new(clock);
+        let mut buf = Vec::new();
+        text.push(&mut buf, 1_000_000_000 * 3600 + 5_000);
+        let first = String::from_utf8(buf.clone()).expect("ASCII");
+        assert_eq!(first.len(), 15);
+        assert!(first.ends_with(".000005"), "{first}");
+        buf.clear();
+        text.push(&mut buf, 1_000_000_000 * 3600 + 999_999_000);
+        assert!(String::from_utf8(buf).expect("ASCII").ends_with(".999999"));
+        assert_eq!(clock.format(1_000_000_000 * 3600 + 5_000), first);
     }
 }

@@ -117,10 +117,9 @@ impl LiveView {
         )?;
         for ((_, s), (local, remote)) in rows.iter().zip(&texts) {
             let ms = ms_in_state(s).map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
-            let process = s
-                .owner
-                .as_ref()
-                .map_or_else(String::new, |o| format!("(\"{}\",pid={})", o.comm, o.pid));
+            let process = s.owner.as_ref().map_or_else(String::new, |o| {
+                format!("(\"{}\",pid={})", o.comm.as_str(), o.pid)
+            });
             writeln!(
                 out,
                 "{:<12} {:<local_width$} {:<remote_width$} {:>10} {process}",

@@ -13,7 +13,7 @@ mod startup;
 pub mod table;
 pub mod view;
 
-use std::{collections::HashSet, io, io::Write, path::PathBuf, time::Duration};
+use std::{io, io::Write, path::PathBuf, time::Duration};
 
 use sockwatch_common::{event_kind, KernelFilter, SockEvent};
 use thiserror::Error;
@@ -240,7 +240,6 @@ impl Follower {
                 filter: config.filter,
             },
             recorder,
-            seen: HashSet::new(),
             summary: Summary {
                 no_accept_owner: match &input {
                     Input::Live(tracer) => tracer.accept_owner_unavailable.clone(),
@@ -335,7 +334,7 @@ impl Follower {
         }
         let mut summary = session.summary;
         summary.output_closed = matches!(stop, Stop::OutputClosed);
-        summary.sockets_seen = session.seen.len() as u64;
+        summary.sockets_seen = session.table.sockets_seen();
         Ok(summary)
     }
 }

@@ -1,7 +1,7 @@
 //! One follow run's state: the live table, the user's filter, the view, the recording and the
 //! accounting of every event (shown, filtered, lost, undecodable).
 
-use std::{collections::HashSet, io, io::Write, net::SocketAddr};
+use std::{io, io::Write, net::SocketAddr};
 
 use sockwatch_common::{event_kind, SockEvent};
 
@@ -76,7 +76,6 @@ pub struct Session<'a, W: Write> {
     pub table: LiveTable,
     pub filter: EventFilter,
     pub recorder: Option<Recorder>,
-    pub seen: HashSet<u64>,
     pub summary: Summary,
     pub count: Option<u64>,
     /// The newest event time seen: "now" when replaying a recording.
@@ -122,7 +121,6 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             self.summary.events += 1;
-            self.seen.insert(transition.cookie.0);
             if !self.filter.matches(&transition) {
                 self.summary.filtered += 1;
                 continue;
@@ -130,7 +128,9 @@ impl<W: Write> Session<'_, W> {
             if self.live_view.is_some() {
                 continue;
             }
-            let shown = self.printer.transition(self.out, &transition, &applied);
+            let shown = self
+                .printer
+                .transition(&mut *self.out, &transition, &applied);
             if Self::write(shown)? {
                 self.count_shown()?;
             }

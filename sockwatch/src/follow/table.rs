@@ -1,7 +1,11 @@
 //! The live socket table: every TCP socket follow knows of, keyed by cookie, kept current by
 //! the event stream.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::{
+    collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
+    net::SocketAddr,
+};
 
 use crate::{
     event::{Owner, Transition, TransitionKind},
@@ -19,10 +23,12 @@ pub struct LiveSocket {
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub owner: Option<Owner>,
+    /// Whether an event (not only a listing) has named this socket.
+    pub evented: bool,
 }
 
 /// What applying one transition changed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Applied {
     /// Milliseconds the socket spent in its previous state, when that is known.
     pub ms_in_old_state: Option<f64>,
@@ -33,11 +39,36 @@ pub struct Applied {
     pub owner: Option<Owner>,
 }
 
+/// Cookies are kernel-unique 64-bit counters: one multiplication spreads them well enough,
+/// far cheaper than the default SipHash on a path taken for every event.
+#[derive(Default)]
+pub struct CookieHasher(u64);
+
+impl Hasher for CookieHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0 ^ value).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+
 #[derive(Debug, Default)]
 pub struct LiveTable {
-    sockets: HashMap<Cookie, LiveSocket>,
+    sockets: CookieMap<LiveSocket>,
     /// The table before a rebuild began: owners learnt from events survive the rebuild.
-    previous: HashMap<Cookie, LiveSocket>,
+    previous: CookieMap<LiveSocket>,
+    /// Sockets that had at least one event.
+    evented: u64,
     /// When the last rebuild's sock_diag listing began (CLOCK_MONOTONIC ns): events older
     /// than that are already in the listing and must not change the table again.
     rebuilt_at_ns: u64,
@@ -48,6 +79,11 @@ fn ms_between(from_ns: u64, to_ns: u64) -> f64 {
 }
 
 impl LiveTable {
+    /// How many distinct sockets events have named.
+    pub fn sockets_seen(&self) -> u64 {
+        self.evented
+    }
+
     pub fn len(&self) -> usize {
         self.sockets.len()
     }
@@ -78,11 +114,11 @@ impl LiveTable {
         let owner = match entry {
             Some(socket) => {
                 if socket.owner.is_none() {
-                    socket.owner = t.owner.clone();
+                    socket.owner = t.owner;
                 }
-                socket.owner.clone()
+                socket.owner
             }
-            None => t.owner.clone(),
+            None => t.owner,
         };
         Applied {
             ms_in_old_state: None,
@@ -93,10 +129,7 @@ impl LiveTable {
 
     fn insert_snapshot(&mut self, t: &Transition) -> Applied {
         let before = self.previous.remove(&t.cookie);
-        let owner = t
-            .owner
-            .clone()
-            .or_else(|| before.as_ref().and_then(|b| b.owner.clone()));
+        let owner = t.owner.or_else(|| before.as_ref().and_then(|b| b.owner));
         let socket = LiveSocket {
             state: t.new,
             // Known only when the socket was already followed before this rebuild.
@@ -107,7 +140,8 @@ impl LiveTable {
             first_seen_ns: before.as_ref().and_then(|b| b.first_seen_ns),
             local: t.local,
             remote: t.remote,
-            owner: owner.clone(),
+            owner,
+            evented: before.as_ref().is_some_and(|b| b.evented),
         };
         self.sockets.insert(t.cookie, socket);
         Applied {
@@ -142,16 +176,21 @@ impl LiveTable {
             local: t.local,
             remote: t.remote,
             owner: None,
+            evented: false,
         });
+        if !entry.evented {
+            entry.evented = true;
+            self.evented += 1;
+        }
         if entry.owner.is_none() || t.kind == TransitionKind::Owner {
-            entry.owner = t.owner.clone().or(entry.owner.take());
+            entry.owner = t.owner.or(entry.owner);
         }
         if entry.first_seen_ns.is_none() {
             entry.first_seen_ns = t.first_seen_ns;
         }
         let ms_in_old_state = entry.since_ns.map(|since| ms_between(since, t.ts_ns));
         let lifetime_ms = entry.first_seen_ns.map(|first| ms_between(first, t.ts_ns));
-        let owner = entry.owner.clone();
+        let owner = entry.owner;
         match t.kind {
             TransitionKind::State => {
                 entry.state = t.new;
@@ -243,7 +282,7 @@ mod tests {
             tid: 9,
             uid: 0,
             cgroup: 0,
-            comm: "curl".into(),
+            comm: crate::event::Comm::new(b"curl"),
         });
         table.apply(&connect);
         let later = table.apply(&transition(

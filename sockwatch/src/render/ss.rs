@@ -3,7 +3,7 @@
 
 mod addr;
 mod ext;
-mod fmt;
+pub(crate) mod fmt;
 pub mod names;
 mod table;
 mod tcp_info;
