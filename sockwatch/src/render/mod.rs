@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod netstat;
+pub mod netstat_stats;
 pub mod ss;
 pub mod summary;
 
