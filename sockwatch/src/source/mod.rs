@@ -8,7 +8,9 @@
 mod diag_socket;
 mod dump;
 mod error;
+pub mod groups;
 mod inet;
+pub mod interfaces;
 #[cfg(test)]
 mod live_tests;
 mod meminfo;
@@ -18,6 +20,7 @@ mod packet;
 mod proc_raw;
 mod query;
 mod request;
+pub mod routes;
 mod selected;
 mod snapshot;
 pub mod snmp;
