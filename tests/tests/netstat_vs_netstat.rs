@@ -1,6 +1,7 @@
 //! `sockwatch netstat ARGS` against the real `netstat ARGS` (net-tools) in a private namespace
 //! with known sockets (the fixture), interfaces (the veth pair, a label, a down pair), routes
-//! (via a gateway, host, unreachable, default, IPv6) and multicast groups.
+//! (via a gateway, with a metric, host, unreachable, IPv6) and multicast groups. No default
+//! route: name lookups must fail fast, not wait for a resolver behind the veth.
 //!
 //! Lines are compared after collapsing runs of blanks. Numbers that change on their own (TCP
 //! timers counting down, counters bumped by IPv6 neighbour discovery on the veth) are masked
@@ -34,7 +35,7 @@ fn testbed() -> Option<Testbed> {
         "route add 10.201.0.0/16 via 10.200.0.2 dev swa",
         "route add 10.202.0.5 dev swb",
         "route add unreachable 10.203.0.0/16",
-        "route add default via 10.200.0.2 metric 100",
+        "route add 10.204.0.0/16 via 10.200.0.2 metric 100",
         "-6 addr add 2001:db8::1/64 dev swa nodad",
         "-6 route add 2001:db8:1::/48 via 2001:db8::2",
         "addr add 239.1.2.3/32 dev swa autojoin",

@@ -195,13 +195,11 @@ impl<W: Write> StatsWriter<W> {
         writeln!(self.out, "{}:", section.name)?;
         for counter in &section.counters {
             // netstat reads values with strtoull: negative ones wrap, larger ones saturate.
-            let value = u64::try_from(counter.value).unwrap_or_else(|_| {
-                if counter.value < 0 {
-                    counter.value as u64
-                } else {
-                    u64::MAX
-                }
-            });
+            let value = match u64::try_from(counter.value) {
+                Ok(value) => value,
+                Err(_) if counter.value < 0 => counter.value as u64,
+                Err(_) => u64::MAX,
+            };
             self.counter(entries, &counter.name, value)?;
         }
         Ok(())
