@@ -382,6 +382,7 @@ impl IoctlSocket {
             }
             Err(_) => (0, [0; 14]),
         };
+        // ifr_qlen shares the union's int with ifr_metric.
         let tx_queue_len = self
             .request(name, libc::SIOCGIFTXQLEN)
             .ok()
