@@ -17,6 +17,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Stream TCP state transitions live from eBPF (needs root or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN).
     Follow(FollowArgs),
+    /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
+    Netstat(super::netstat::NetstatArgs),
 }
 
 /// ss's options. Filter words follow the options, as with ss:

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod follow;
+mod netstat;
 mod snapshot;
 
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ pub const EXIT_ERROR: u8 = 1;
 pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Follow(args) => follow::run(args),
+        Command::Netstat(args) => netstat::run(args),
         Command::Snapshot(args) => snapshot::run(args),
     }
 }

@@ -460,7 +460,7 @@ fn unix_path(local: &Endpoint) -> String {
 
 /// IPv6 text as glibc's inet_ntop writes it: like Rust's, except that IPv4-compatible
 /// addresses (::a.b.c.d) keep their dotted tail.
-fn ipv6_text(addr: Ipv6Addr) -> String {
+pub(crate) fn ipv6_text(addr: Ipv6Addr) -> String {
     let s = addr.segments();
     if s[..6] == [0; 6] && s[6] != 0 {
         let [.., a, b, c, d] = addr.octets();
@@ -471,7 +471,7 @@ fn ipv6_text(addr: Ipv6Addr) -> String {
 
 /// netstat shows an IPv4-mapped address as the IPv4 address alone: it drops everything up to
 /// the last ':' before the first '.' of the text (which leaves host names alone).
-fn strip_v4_mapped_prefix(text: String, addr: Ipv6Addr) -> String {
+pub(crate) fn strip_v4_mapped_prefix(text: String, addr: Ipv6Addr) -> String {
     if addr.to_ipv4_mapped().is_none() {
         return text;
     }

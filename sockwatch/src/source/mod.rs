@@ -8,7 +8,9 @@
 mod diag_socket;
 mod dump;
 mod error;
+pub mod groups;
 mod inet;
+pub mod interfaces;
 #[cfg(test)]
 mod live_tests;
 mod meminfo;
@@ -18,7 +20,10 @@ mod packet;
 mod proc_raw;
 mod query;
 mod request;
+pub mod routes;
+mod selected;
 mod snapshot;
+pub mod snmp;
 pub mod sockstat;
 mod tcp_info;
 mod unix;
@@ -28,4 +33,5 @@ pub use dump::snapshot_from_dump;
 pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
 pub use netns::{enter_netns, enter_netns_path};
 pub use query::{Extensions, IpVersions, Query, StateMask};
+pub use selected::{query_for, selected_records};
 pub use snapshot::{snapshot, snapshot_tee, Coverage};
