@@ -567,7 +567,7 @@ mod tests {
             selection.families.iter().copied().collect::<Vec<_>>(),
             [Family::Inet]
         );
-        assert_eq!(selection.states, sockwatch::select::ALL_STATES);
+        assert_eq!(selection.states, sockwatch::select::SS_ALL);
     }
 
     #[test]

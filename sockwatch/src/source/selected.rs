@@ -39,7 +39,7 @@ pub fn selected_records(
 mod tests {
     use super::*;
     use crate::model::Netid;
-    use crate::select::{SelectOptions, ALL_STATES};
+    use crate::select::{SelectOptions, SS_ALL};
 
     #[test]
     fn query_follows_the_selection() {
@@ -59,6 +59,6 @@ mod tests {
                 v6: true
             }
         );
-        assert_eq!(query.states, StateMask(ALL_STATES));
+        assert_eq!(query.states, StateMask(SS_ALL));
     }
 }
