@@ -4,8 +4,6 @@
 //! space looks up here and hands over as globals. Only what that needs is parsed: struct and
 //! union members, and the typedef/qualifier chains leading to them.
 
-use std::collections::HashMap;
-
 use thiserror::Error;
 
 const MAGIC: u16 = 0xeb9f;
@@ -50,25 +48,24 @@ struct Member {
     bitfield_size: u32,
 }
 
-#[derive(Clone, Debug)]
-enum Type {
-    /// A struct or union with its members.
-    Composite {
-        name_off: u32,
-        is_struct: bool,
-        members: Vec<Member>,
-    },
-    /// typedef, const, volatile, restrict, type tag: refers to another type.
-    Alias(u32),
-    Other,
+/// A BTF blob, indexed but not decoded: the few lookups follow needs decode on demand, so
+/// the kernel's ~100,000 types cost an offset each rather than a parsed tree.
+pub struct Btf {
+    types: Vec<u8>,
+    strings: Vec<u8>,
+    /// Byte offset of each type record in `types`; index = type id - 1.
+    offsets: Vec<u32>,
 }
 
-/// The parsed type section of a BTF blob.
-pub struct Btf {
-    /// Index 0 is the implicit void type.
-    types: Vec<Type>,
-    strings: Vec<u8>,
-    structs_by_name: HashMap<String, u32>,
+/// One type record's fixed part.
+struct Record {
+    name_off: u32,
+    kind: u32,
+    kind_flag: bool,
+    vlen: usize,
+    size_or_type: u32,
+    /// Where the kind-specific data (members, ...) starts.
+    extra_at: usize,
 }
 
 fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
@@ -102,91 +99,97 @@ impl Btf {
             let start = hdr_len.checked_add(off)?;
             data.get(start..start.checked_add(len)?)
         };
-        let type_data = section(type_off, type_len).ok_or(BtfError::Malformed("type section"))?;
+        let types = section(type_off, type_len)
+            .ok_or(BtfError::Malformed("type section"))?
+            .to_vec();
         let strings = section(str_off, str_len)
             .ok_or(BtfError::Malformed("string section"))?
             .to_vec();
-
-        let mut types = vec![Type::Other];
-        let mut at = 0;
-        while at < type_data.len() {
-            let name_off = u32_at(type_data, at)?;
-            let info = u32_at(type_data, at + 4)?;
-            let size_or_type = u32_at(type_data, at + 8)?;
-            let vlen = (info & 0xffff) as usize;
-            let kind = (info >> 24) & 0x1f;
-            let kind_flag = info >> 31 == 1;
-            at += TYPE_LEN;
-            let (ty, extra) = match kind {
-                KIND_STRUCT | KIND_UNION => {
-                    let mut members = Vec::with_capacity(vlen);
-                    for i in 0..vlen {
-                        let m = at + i * 12;
-                        let offset = u32_at(type_data, m + 8)?;
-                        let (bit_offset, bitfield_size) = if kind_flag {
-                            (offset & 0xff_ffff, offset >> 24)
-                        } else {
-                            (offset, 0)
-                        };
-                        members.push(Member {
-                            name_off: u32_at(type_data, m)?,
-                            type_id: u32_at(type_data, m + 4)?,
-                            bit_offset,
-                            bitfield_size,
-                        });
-                    }
-                    let composite = Type::Composite {
-                        name_off,
-                        is_struct: kind == KIND_STRUCT,
-                        members,
-                    };
-                    (composite, vlen * 12)
-                }
-                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
-                    (Type::Alias(size_or_type), 0)
-                }
-                KIND_INT | KIND_VAR | KIND_DECL_TAG => (Type::Other, 4),
-                KIND_ARRAY => (Type::Other, 12),
-                KIND_ENUM | KIND_FUNC_PROTO => (Type::Other, vlen * 8),
-                KIND_DATASEC | KIND_ENUM64 => (Type::Other, vlen * 12),
-                _ => (Type::Other, 0),
-            };
-            at += extra;
-            types.push(ty);
-        }
-        let mut structs_by_name = HashMap::new();
-        for (id, ty) in types.iter().enumerate() {
-            if let Type::Composite {
-                name_off,
-                is_struct: true,
-                ..
-            } = ty
-            {
-                // The first definition of a name is vmlinux's own.
-                let name = string_at(&strings, *name_off)?;
-                if !name.is_empty() {
-                    structs_by_name.entry(name.to_string()).or_insert(id as u32);
-                }
-            }
-        }
-        Ok(Btf {
+        let mut btf = Btf {
             types,
             strings,
-            structs_by_name,
+            offsets: Vec::new(),
+        };
+        let mut at = 0;
+        while at < btf.types.len() {
+            btf.offsets.push(at as u32);
+            let record = btf.record_at(at)?;
+            let extra = match record.kind {
+                KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => record.vlen * 12,
+                KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+                KIND_ARRAY => 12,
+                KIND_ENUM | KIND_FUNC_PROTO => record.vlen * 8,
+                _ => 0,
+            };
+            at = record.extra_at + extra;
+        }
+        Ok(btf)
+    }
+
+    fn record_at(&self, at: usize) -> Result<Record, BtfError> {
+        let info = u32_at(&self.types, at + 4)?;
+        Ok(Record {
+            name_off: u32_at(&self.types, at)?,
+            kind: (info >> 24) & 0x1f,
+            kind_flag: info >> 31 == 1,
+            vlen: (info & 0xffff) as usize,
+            size_or_type: u32_at(&self.types, at + 8)?,
+            extra_at: at + TYPE_LEN,
         })
+    }
+
+    /// The record of type `id` (ids start at 1; 0 is void, None).
+    fn record(&self, id: u32) -> Result<Option<Record>, BtfError> {
+        match id.checked_sub(1).and_then(|i| self.offsets.get(i as usize)) {
+            Some(&at) => self.record_at(at as usize).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The first struct named `name`: vmlinux's own definition.
+    fn struct_id(&self, name: &str) -> Result<Option<u32>, BtfError> {
+        for (index, &at) in self.offsets.iter().enumerate() {
+            let record = self.record_at(at as usize)?;
+            if record.kind == KIND_STRUCT
+                && record.name_off != 0
+                && string_at(&self.strings, record.name_off)? == name
+            {
+                return Ok(Some(index as u32 + 1));
+            }
+        }
+        Ok(None)
+    }
+
+    fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
+        (0..record.vlen)
+            .map(|i| {
+                let m = record.extra_at + i * 12;
+                let offset = u32_at(&self.types, m + 8)?;
+                let (bit_offset, bitfield_size) = if record.kind_flag {
+                    (offset & 0xff_ffff, offset >> 24)
+                } else {
+                    (offset, 0)
+                };
+                Ok(Member {
+                    name_off: u32_at(&self.types, m)?,
+                    type_id: u32_at(&self.types, m + 4)?,
+                    bit_offset,
+                    bitfield_size,
+                })
+            })
+            .collect()
     }
 
     /// Byte offset of `path` (e.g. `__sk_common.skc_num`) inside struct `strukt`, looking
     /// through anonymous struct and union members on the way.
     pub fn field_offset(&self, strukt: &str, path: &str) -> Result<u32, BtfError> {
-        let mut type_id = *self
-            .structs_by_name
-            .get(strukt)
+        let mut type_id = self
+            .struct_id(strukt)?
             .ok_or_else(|| BtfError::NoStruct(strukt.into()))?;
         let mut bits = 0u32;
         for field in path.split('.') {
             let (member, offset) =
-                self.find_member(type_id, field)?
+                self.find_member(type_id, field, 0)?
                     .ok_or_else(|| BtfError::NoField {
                         strukt: strukt.into(),
                         field: path.into(),
@@ -204,34 +207,49 @@ impl Btf {
     }
 
     /// Finds a named member in a struct or union, recursing into anonymous members; returns it
-    /// with its bit offset from the start of `type_id`.
-    fn find_member(&self, type_id: u32, name: &str) -> Result<Option<(Member, u32)>, BtfError> {
-        let Type::Composite { members, .. } = self.resolve(type_id) else {
+    /// with its bit offset from the start of `type_id`. `depth` bounds malformed nesting.
+    fn find_member(
+        &self,
+        type_id: u32,
+        name: &str,
+        depth: u32,
+    ) -> Result<Option<(Member, u32)>, BtfError> {
+        if depth > 32 {
+            return Err(BtfError::Malformed("nesting too deep"));
+        }
+        let Some(record) = self.resolve(type_id)? else {
             return Ok(None);
         };
-        for member in members {
+        if !matches!(record.kind, KIND_STRUCT | KIND_UNION) {
+            return Ok(None);
+        }
+        for member in self.members(&record)? {
             if member.name_off == 0 {
-                if let Some((found, offset)) = self.find_member(member.type_id, name)? {
+                if let Some((found, offset)) = self.find_member(member.type_id, name, depth + 1)? {
                     return Ok(Some((found, member.bit_offset + offset)));
                 }
             } else if string_at(&self.strings, member.name_off)? == name {
-                return Ok(Some((*member, member.bit_offset)));
+                return Ok(Some((member, member.bit_offset)));
             }
         }
         Ok(None)
     }
 
     /// Follows typedefs and qualifiers to the underlying type.
-    fn resolve(&self, mut type_id: u32) -> &Type {
+    fn resolve(&self, mut type_id: u32) -> Result<Option<Record>, BtfError> {
         // A bounded walk: a malformed cycle must not hang.
         for _ in 0..32 {
-            match self.types.get(type_id as usize) {
-                Some(Type::Alias(next)) => type_id = *next,
-                Some(ty) => return ty,
-                None => return &Type::Other,
+            let Some(record) = self.record(type_id)? else {
+                return Ok(None);
+            };
+            match record.kind {
+                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
+                    type_id = record.size_or_type;
+                }
+                _ => return Ok(Some(record)),
             }
         }
-        &Type::Other
+        Ok(None)
     }
 }
 
