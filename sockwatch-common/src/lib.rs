@@ -136,13 +136,11 @@ pub struct KernelFilter {
 pub mod counter {
     /// Events not sent because the ring buffer was full.
     pub const LOST: u32 = 0;
-    /// Events sent.
-    pub const SENT: u32 = 1;
     /// Events dropped by the kernel-side filter (family, ports, states).
-    pub const FILTERED: u32 = 2;
+    pub const FILTERED: u32 = 1;
     /// Events of other network namespaces than the one followed.
-    pub const OTHER_NETNS: u32 = 3;
-    pub const COUNT: u32 = 4;
+    pub const OTHER_NETNS: u32 = 2;
+    pub const COUNT: u32 = 3;
 }
 
 #[cfg(feature = "user")]

@@ -191,7 +191,6 @@ fn send(event: &SockEvent) {
         Some(mut slot) => {
             slot.write(*event);
             slot.submit(0);
-            count(counter::SENT);
         }
         None => count(counter::LOST),
     }

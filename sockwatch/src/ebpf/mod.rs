@@ -9,8 +9,6 @@ pub mod btf;
 mod caps;
 mod tracefs;
 
-use std::os::fd::AsRawFd;
-
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
@@ -54,7 +52,8 @@ pub struct TracerConfig {
 
 /// The loaded and attached programs. Dropping it detaches everything.
 pub struct Tracer {
-    ebpf: Ebpf,
+    /// Owns the programs and their links: dropping it detaches everything.
+    _ebpf: Ebpf,
     events: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
     /// Why the kernel refused the LSM hook, when it did: accepted sockets then have no owner
@@ -154,7 +153,7 @@ impl Tracer {
         )
         .map_err(|e| map_error("COUNTERS", e))?;
         Ok(Tracer {
-            ebpf,
+            _ebpf: ebpf,
             events,
             counters,
             accept_owner_unavailable,
@@ -187,7 +186,7 @@ impl Tracer {
         }
     }
 
-    /// Kernel counters summed over CPUs: (sent, lost because the ring was full, filtered).
+    /// Kernel counters summed over CPUs.
     pub fn counters(&self) -> Result<KernelCounters, LoadError> {
         let sum = |index: u32| -> Result<u64, LoadError> {
             let values = self
@@ -197,30 +196,15 @@ impl Tracer {
             Ok(values.iter().sum())
         };
         Ok(KernelCounters {
-            sent: sum(counter::SENT)?,
             lost: sum(counter::LOST)?,
             filtered: sum(counter::FILTERED)?,
         })
-    }
-
-    /// The ring buffer's file descriptor (for diagnostics).
-    pub fn ring_fd(&self) -> i32 {
-        self.events.get_ref().as_raw_fd()
-    }
-
-    /// Names of the attached programs (for diagnostics and tests).
-    pub fn program_names(&self) -> Vec<String> {
-        self.ebpf
-            .programs()
-            .map(|(name, _)| name.to_string())
-            .collect()
     }
 }
 
 /// Counters the kernel side keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelCounters {
-    pub sent: u64,
     pub lost: u64,
     pub filtered: u64,
 }
