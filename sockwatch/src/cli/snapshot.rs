@@ -182,7 +182,11 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
                 records.push(record)
             }
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
+            source::SourceError::Dump(e) => format!("dump file {}: {e}", path.display()),
+            e => e.to_string(),
+        })?;
     } else if let Some(path) = &args.diag {
         if !selection.tables.contains(&Netid::Tcp) {
             return Err("tcpdiag dump requested and no tcp in filter".into());
