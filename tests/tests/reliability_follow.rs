@@ -53,16 +53,56 @@ const SUMMARY_PREFIX: &str = "sockwatch follow: ";
 struct Follow {
     child: Child,
     stderr: Receiver<String>,
-    stdout: Option<thread::JoinHandle<String>>,
+    stdout: Option<thread::JoinHandle<Captured>>,
     /// The ids of the eBPF programs it holds.
     programs: BTreeSet<u32>,
+}
+
+/// What follow wrote to standard output: its lines, counted, and the first of them, kept
+/// (up to KEPT_OUTPUT bytes, so that a long run costs the test no memory).
+#[derive(Default)]
+struct Captured {
+    lines: u64,
+    head: String,
+    /// Events reported lost by `LOST n events` lines (text) or `"type":"lost"` lines (JSON).
+    lost_reported: u64,
+}
+
+const KEPT_OUTPUT: usize = 1 << 20;
+
+impl Captured {
+    fn read(pipe: impl Read) -> Captured {
+        let mut captured = Captured::default();
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            captured.lines += 1;
+            captured.lost_reported += lost_count(&line).unwrap_or(0);
+            if captured.head.len() + line.len() < KEPT_OUTPUT {
+                captured.head.push_str(&line);
+                captured.head.push('\n');
+            }
+        }
+        captured
+    }
+}
+
+/// The count of a line reporting lost events, in either format.
+fn lost_count(line: &str) -> Option<u64> {
+    if let Some(rest) = line.strip_prefix("LOST ") {
+        return rest.split_whitespace().next()?.parse().ok();
+    }
+    if !line.contains("\"type\":\"lost\"") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    value["lost"].as_u64()
 }
 
 /// What a stopped follow left: exit status, output, the stderr lines after "attached", and
 /// how long it took to exit.
 struct Stopped {
     status: ExitStatus,
-    stdout: String,
+    stdout: Captured,
     stderr: Vec<String>,
     exit_time: Duration,
 }
@@ -92,11 +132,7 @@ impl Follow {
             drop(stdout);
             None
         } else {
-            Some(thread::spawn(move || {
-                let mut text = String::new();
-                let _ = BufReader::new(stdout).read_to_string(&mut text);
-                text
-            }))
+            Some(thread::spawn(move || Captured::read(stdout)))
         };
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
         let mut follow = Follow {
@@ -343,11 +379,11 @@ fn every_view_stops_cleanly_on_each_signal() {
                 stopped.stderr
             );
             // The lifetime view prints finished connections: all 5 of them here.
-            let lines = stopped.stdout.lines().count();
+            let lines = stopped.stdout.lines;
             assert!(
                 lines >= 5,
                 "{case}: {lines} lines of output:\n{}",
-                stopped.stdout
+                stopped.stdout.head
             );
             let unloaded = assert_unloaded(&programs);
             eprintln!(
@@ -518,6 +554,130 @@ fn a_signal_while_loading_stops_cleanly() {
             Some(0),
             "SIGINT {delay} ms after exec: {status}"
         );
+    }
+}
+
+/// How long the soak runs, in seconds (`cargo xtask soak --seconds N` sets it).
+const SOAK_SECONDS: &str = "SOCKWATCH_SOAK_SECONDS";
+/// How often the soak samples follow and takes a snapshot.
+const SOAK_SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// A process's resident memory (KiB) and open descriptors.
+fn rss_and_fds(pid: u32) -> (u64, usize) {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let fds = fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count());
+    (rss, fds)
+}
+
+/// follow --json and follow --lifetime side by side under connection churn for
+/// SOCKWATCH_SOAK_SECONDS, snapshots taken every few seconds: both stay up with flat memory
+/// and descriptors, every snapshot succeeds, losses are reported, both stop cleanly and
+/// unload their programs.
+#[test]
+#[ignore = "long: run by `cargo xtask soak`"]
+fn follow_survives_a_soak() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let seconds: u64 = std::env::var(SOAK_SECONDS)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let ns = NetNs::create();
+    let runs = [
+        ("json", Follow::start(&ns, &[], &["--json"], false)),
+        ("lifetime", Follow::start(&ns, &[], &["--lifetime"], false)),
+    ];
+    let mut churn = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args(["--connections", "1000000000", "--threads", "2"])
+        .args(["--seconds", &seconds.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tcpchurn");
+
+    let started = Instant::now();
+    let mut samples: Vec<[(u64, usize); 2]> = Vec::new();
+    let mut snapshots_failed = Vec::new();
+    eprintln!("soak: {seconds} s; t(s)  json RSS KiB/fds  lifetime RSS KiB/fds  snapshot ms");
+    while churn.try_wait().expect("poll tcpchurn").is_none() {
+        thread::sleep(SOAK_SAMPLE_EVERY);
+        let sample = [0, 1].map(|i| rss_and_fds(runs[i].1.child.id()));
+        for ((view, _), (rss, _)) in runs.iter().zip(sample) {
+            // A process that exited has no VmRSS any more.
+            assert!(rss > 0, "the {view} follow exited during the soak");
+        }
+        let snap_started = Instant::now();
+        let snapshot = ns.run(sockwatch_bin(), ["snapshot", "-tanie"]);
+        let snap_ms = snap_started.elapsed().as_millis();
+        if !snapshot.status.success() {
+            snapshots_failed.push(String::from_utf8_lossy(&snapshot.stderr).into_owned());
+        }
+        eprintln!(
+            "soak: {:5}  {:>8}/{:<3}  {:>8}/{:<3}  {snap_ms}",
+            started.elapsed().as_secs(),
+            sample[0].0,
+            sample[0].1,
+            sample[1].0,
+            sample[1].1
+        );
+        samples.push(sample);
+    }
+    let churned = churn.wait_with_output().expect("tcpchurn output");
+    assert!(
+        churned.status.success(),
+        "tcpchurn: {}",
+        String::from_utf8_lossy(&churned.stderr)
+    );
+    eprintln!(
+        "soak: tcpchurn {}",
+        String::from_utf8_lossy(&churned.stdout).trim()
+    );
+
+    for (view, run) in runs {
+        let programs = run.programs.clone();
+        let sent = Instant::now();
+        run.signal(libc::SIGINT);
+        let stopped = run.wait(sent);
+        assert_eq!(
+            stopped.status.code(),
+            Some(0),
+            "{view}: {:?}",
+            stopped.stderr
+        );
+        let summary = stopped.stderr.last().cloned().unwrap_or_default();
+        assert!(
+            summary_events(&summary).is_some(),
+            "{view}: {:?}",
+            stopped.stderr
+        );
+        assert_unloaded(&programs);
+        eprintln!(
+            "soak: {view}: {} lines, {} events reported lost in the output; {summary}",
+            stopped.stdout.lines, stopped.stdout.lost_reported
+        );
+    }
+    assert!(
+        snapshots_failed.is_empty(),
+        "snapshots failed: {snapshots_failed:?}"
+    );
+    // Memory and descriptors after warm-up (the second sample) against the end.
+    if let (Some(warm), Some(last)) = (samples.get(1), samples.last()) {
+        for i in 0..2 {
+            let (rss_warm, fds_warm) = warm[i];
+            let (rss_last, fds_last) = last[i];
+            assert!(
+                rss_last <= rss_warm * 2 + 16 * 1024,
+                "follow {i}: RSS grew from {rss_warm} KiB to {rss_last} KiB"
+            );
+            assert_eq!(fds_last, fds_warm, "follow {i}: descriptors changed");
+        }
     }
 }
 

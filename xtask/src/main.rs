@@ -5,6 +5,7 @@
 //! message when something cannot be had.
 
 mod bootstrap;
+mod soak;
 mod tasks;
 
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ commands:
   build            bootstrap the eBPF toolchain, build sockwatch (release)
   run -- ARGS      build, then run `sockwatch ARGS` (as root, through sudo when needed)
   test             fmt, clippy, unit tests and end-to-end tests (as CI runs them)
+  soak [--seconds N] [--cases N]
+                   long runs: property tests with many cases, follow under churn
   bootstrap        only install what the build needs";
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
             tasks::run(rest)
         }
         Some("test") => tasks::test(),
+        Some("soak") => soak::run(&args[1..]),
         Some("bootstrap") => bootstrap::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

@@ -16,7 +16,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// A cargo command in the workspace, through rustup's proxy so that `+toolchain` works.
-fn cargo(toolchain: &Toolchain, args: &[&str]) -> Command {
+pub fn cargo(toolchain: &Toolchain, args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace_root()).args(args);
     toolchain.apply(&mut cmd);
@@ -30,7 +30,7 @@ fn release_binary() -> PathBuf {
     target.join("release/sockwatch")
 }
 
-fn build_release(toolchain: &Toolchain) -> Result<PathBuf, String> {
+pub fn build_release(toolchain: &Toolchain) -> Result<PathBuf, String> {
     say("building sockwatch and its eBPF programs (release)");
     bootstrap::run(&mut cargo(
         toolchain,
