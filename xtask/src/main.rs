@@ -6,6 +6,7 @@
 
 mod bench;
 mod bootstrap;
+mod soak;
 mod tasks;
 
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ commands:
   run -- ARGS      build, then run `sockwatch ARGS` (as root, through sudo when needed)
   test             fmt, clippy, unit tests and end-to-end tests (as CI runs them)
   bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
+  soak [--seconds N] [--cases N]
+                   long runs: property tests with many cases, follow under churn
   bootstrap        only install what the build needs";
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         }
         Some("test") => tasks::test(),
         Some("bench") => bench::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("bootstrap") => bootstrap::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

@@ -108,7 +108,8 @@ pub struct SnapshotArgs {
         value_name = "QUERY"
     )]
     pub query: Vec<String>,
-    /// Dump raw information about TCP sockets to FILE (ss's dump format).
+    /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
+    /// output). A new FILE is readable by its owner only.
     #[arg(short = 'D', long = "diag", value_name = "FILE")]
     pub diag: Option<std::path::PathBuf>,
     /// Read the filter from FILE (`-` for standard input).

@@ -1,8 +1,9 @@
 //! `sockwatch snapshot`: ss's command line to a selection, a filter and a renderer.
 
 use std::{
-    fs::File,
+    fs::{File, OpenOptions},
     io::{self, BufWriter, Read, Write},
+    os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
 };
@@ -178,18 +179,32 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
                 records.push(record)
             }
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
+            source::SourceError::Dump(e) => format!("dump file {}: {e}", path.display()),
+            e => e.to_string(),
+        })?;
     } else if let Some(path) = &args.diag {
         if !selection.tables.contains(&Netid::Tcp) {
             return Err("tcpdiag dump requested and no tcp in filter".into());
         }
-        let file =
-            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        let mut dump = BufWriter::new(file);
         let tcp_only = Query {
             netids: [Netid::Tcp].into(),
             ..query
         };
+        if path == Path::new("-") {
+            // As ss: `-D -` writes the dump to standard output.
+            let written = source::snapshot_tee(&tcp_only, &mut out, |_| {});
+            match written {
+                Err(source::SourceError::DumpWrite(e)) => write_or_quiet(Err(e))?,
+                other => other.map(|_| ()).map_err(|e| e.to_string())?,
+            }
+            write_or_quiet(out.flush())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let file =
+            create_private(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let mut dump = BufWriter::new(file);
         source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
         dump.flush()
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -252,6 +267,17 @@ fn other_port_names(selection: &Selection) -> OtherPortNames {
     } else {
         OtherPortNames::AnyTransport
     }
+}
+
+/// Creates (or truncates) a dump file that only its owner can read: it lists every TCP
+/// connection of the namespace. A file that exists keeps the mode its owner gave it.
+fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// A closed output (`| head`) ends the listing quietly; other write errors are errors.

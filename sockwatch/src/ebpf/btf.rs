@@ -200,7 +200,9 @@ impl Btf {
                     field: path.into(),
                 });
             }
-            bits += offset;
+            bits = bits
+                .checked_add(offset)
+                .ok_or(BtfError::Malformed("member offset overflows"))?;
             type_id = member.type_id;
         }
         Ok(bits / 8)
@@ -226,7 +228,11 @@ impl Btf {
         for member in self.members(&record)? {
             if member.name_off == 0 {
                 if let Some((found, offset)) = self.find_member(member.type_id, name, depth + 1)? {
-                    return Ok(Some((found, member.bit_offset + offset)));
+                    let total = member
+                        .bit_offset
+                        .checked_add(offset)
+                        .ok_or(BtfError::Malformed("member offset overflows"))?;
+                    return Ok(Some((found, total)));
                 }
             } else if string_at(&self.strings, member.name_off)? == name {
                 return Ok(Some((member, member.bit_offset)));

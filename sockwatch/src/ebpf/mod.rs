@@ -32,6 +32,8 @@ pub enum LoadError {
     Btf(#[from] btf::BtfError),
     #[error("loading the eBPF programs failed: {0}")]
     Load(String),
+    #[error("cannot attach the tracepoints that name accepted sockets' owners: {0}")]
+    Tracefs(String),
     #[error("this kernel has no {hook} hook for BPF ({reason})")]
     MissingHook { hook: String, reason: String },
     #[error("the eBPF map {0} is missing from the programs")]
@@ -245,10 +247,7 @@ fn attach_tp_btf(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> Result<(), LoadEr
 /// The syscall exit tracepoints that name the owner of accepted sockets. Classic tracepoints
 /// need tracefs: mount it when the system has not.
 fn attach_accept_hooks(ebpf: &mut Ebpf) -> Result<(), LoadError> {
-    tracefs::ensure_mounted().map_err(|reason| LoadError::MissingHook {
-        hook: "syscalls/sys_exit_accept".into(),
-        reason,
-    })?;
+    tracefs::ensure_mounted().map_err(LoadError::Tracefs)?;
     for name in ["sys_exit_accept4", "sys_exit_accept"] {
         let hook = format!("syscalls/{name}");
         let missing = missing_hook(hook.clone());

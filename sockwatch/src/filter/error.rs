@@ -33,16 +33,17 @@ pub struct FilterError {
     pub at: Position,
 }
 
-/// What was wrong with a filter.
+/// What was wrong with a filter. Words from the input are quoted with escapes (`{:?}`), so
+/// that a control character in them (the CR of a CRLF filter file) cannot break the line.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum ErrorKind {
-    #[error("expected a state name after \"{keyword}\"")]
+    #[error("expected a state name after {keyword:?}")]
     MissingStateName { keyword: String },
-    #[error("unknown state \"{0}\"")]
+    #[error("unknown state {0:?}")]
     UnknownState(String),
     #[error("expected a condition{}", found_suffix(.found))]
     ExpectedCondition { found: Option<String> },
-    #[error("expected {what} after \"{keyword}\"{}", found_suffix(.found))]
+    #[error("expected {what} after {keyword:?}{}", found_suffix(.found))]
     ExpectedValue {
         what: &'static str,
         keyword: String,
@@ -54,35 +55,35 @@ pub enum ErrorKind {
     UnmatchedCloseParen,
     #[error("expression nests more than {0} levels deep")]
     TooDeep(usize),
-    #[error("\"{0}\" is not an address, prefix or known host name")]
+    #[error("{0:?} is not an address, prefix or known host name")]
     BadAddress(String),
-    #[error("\"{0}\" has no closing \"]\"")]
+    #[error("{0:?} has no closing \"]\"")]
     UnclosedBracket(String),
-    #[error("\"{0}\" is not a port number or service name")]
+    #[error("{0:?} is not a port number or service name")]
     BadPort(String),
-    #[error("service \"{name}\" is tcp port {tcp} but udp port {udp}")]
+    #[error("service {name:?} is tcp port {tcp} but udp port {udp}")]
     AmbiguousService { name: String, tcp: u16, udp: u16 },
-    #[error("\"{0}\" is not an interface name or index")]
+    #[error("{0:?} is not an interface name or index")]
     BadInterface(String),
-    #[error("\"{0}\" is not a link-layer protocol")]
+    #[error("{0:?} is not a link-layer protocol")]
     BadLinkProtocol(String),
-    #[error("\"{0}\" is not a netlink protocol")]
+    #[error("{0:?} is not a netlink protocol")]
     BadNetlinkProtocol(String),
-    #[error("\"{0}\" is not a netlink port id")]
+    #[error("{0:?} is not a netlink port id")]
     BadNetlinkPort(String),
-    #[error("\"{0}\" contains a NUL byte")]
+    #[error("{0:?} contains a NUL byte")]
     NulInPattern(String),
     #[error("vsock addresses are not supported")]
     VsockUnsupported,
-    #[error("\"{0}\" is not a mark or mark/mask")]
+    #[error("{0:?} is not a mark or mark/mask")]
     BadMark(String),
-    #[error("\"{0}\" is not a cgroup path")]
+    #[error("{0:?} is not a cgroup path")]
     BadCgroup(String),
 }
 
 fn found_suffix(found: &Option<String>) -> String {
     match found {
-        Some(word) => format!(", found \"{word}\""),
+        Some(word) => format!(", found {word:?}"),
         None => String::new(),
     }
 }
@@ -121,6 +122,23 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "filter: expected a condition at end of input"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_words_are_escaped() {
+        let error = ErrorKind::ExpectedCondition {
+            found: Some("state\r".into()),
+        }
+        .at(Position::Line { line: 1, column: 1 });
+        assert_eq!(
+            error.to_string(),
+            "filter: expected a condition, found \"state\\r\" at line 1, column 1"
+        );
+        let error = ErrorKind::BadAddress("a\u{1b}[31mb".into()).at(Position::Column(5));
+        assert_eq!(
+            error.to_string(),
+            "filter: \"a\\u{1b}[31mb\" is not an address, prefix or known host name at column 5"
         );
     }
 }

@@ -869,7 +869,7 @@ fn nesting_is_bounded() {
 fn nul_bytes_in_globs_are_errors() {
     assert_eq!(
         error(&["src unix:/tmp/a\0b"]),
-        "filter: \"/tmp/a\0b\" contains a NUL byte at column 5"
+        "filter: \"/tmp/a\\0b\" contains a NUL byte at column 5"
     );
 }
 

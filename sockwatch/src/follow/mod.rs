@@ -17,7 +17,7 @@ use std::{io, io::Write, path::PathBuf, time::Duration};
 
 use sockwatch_common::{event_kind, KernelFilter, SockEvent};
 use thiserror::Error;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
@@ -169,9 +169,37 @@ enum Input {
     Replay(Replay),
 }
 
+/// SIGINT, SIGTERM and SIGHUP, caught from the start (a signal while the programs load must
+/// still end the run with its summary, not kill it).
+struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals, FollowError> {
+        let catch = |kind| signal(kind).map_err(FollowError::Signals);
+        Ok(StopSignals {
+            interrupt: catch(SignalKind::interrupt())?,
+            terminate: catch(SignalKind::terminate())?,
+            hangup: catch(SignalKind::hangup())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
+}
+
 /// Follow with its input open (programs attached, or a recording), not yet reading.
 pub struct Follower {
     config: FollowConfig,
+    signals: StopSignals,
     input: Input,
     clock: WallClock,
     netns: u32,
@@ -183,6 +211,7 @@ impl Follower {
     /// Attaches the programs, then lists the sockets that already exist; events queue in the
     /// ring buffer from the attach on, so none is missed.
     pub fn start(config: FollowConfig) -> Result<Follower, FollowError> {
+        let signals = StopSignals::install()?;
         let netns = current_netns().map_err(FollowError::Netns)?;
         let (filter, ports) = kernel_filter(&config, if config.all_netns { 0 } else { netns });
         let tracer = Tracer::load(&TracerConfig {
@@ -193,6 +222,7 @@ impl Follower {
         let initial = startup::table_events(WallClock::monotonic_ns(), netns)?;
         Ok(Follower {
             config,
+            signals,
             input: Input::Live(Box::new(tracer)),
             clock: WallClock::now(),
             netns,
@@ -202,8 +232,10 @@ impl Follower {
 
     /// Opens a recording made with `--write`; no privileges needed.
     pub fn replay(config: FollowConfig, path: &std::path::Path) -> Result<Follower, FollowError> {
+        let signals = StopSignals::install()?;
         let replay = Replay::open(path)?;
         Ok(Follower {
+            signals,
             clock: WallClock::from_offset(replay.realtime_offset_ns),
             config,
             input: Input::Replay(replay),
@@ -216,6 +248,7 @@ impl Follower {
     pub async fn run<W: Write>(self, out: &mut W) -> Result<Summary, FollowError> {
         let Follower {
             config,
+            mut signals,
             mut input,
             clock,
             netns,
@@ -252,9 +285,6 @@ impl Follower {
             out,
         };
 
-        let mut sigint = signal(SignalKind::interrupt()).map_err(FollowError::Signals)?;
-        let mut sigterm = signal(SignalKind::terminate()).map_err(FollowError::Signals)?;
-        let mut sighup = signal(SignalKind::hangup()).map_err(FollowError::Signals)?;
         let deadline = tokio::time::sleep(
             config
                 .duration
@@ -282,9 +312,7 @@ impl Follower {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => Ok(Ok(())),
-                        _ = sigint.recv() => Ok(Err(Stop::Signal)),
-                        _ = sigterm.recv() => Ok(Err(Stop::Signal)),
-                        _ = sighup.recv() => Ok(Err(Stop::Signal)),
+                        _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
                 }

@@ -8,6 +8,8 @@
 mod diag_socket;
 mod dump;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod groups;
 mod inet;
 pub mod interfaces;

@@ -55,9 +55,13 @@ impl SockStats {
     /// Reads `sockstat`, `sockstat6` and `snmp` from `dir`. sockstat6 is optional: it is
     /// missing when IPv6 is disabled.
     pub fn read_from(dir: &Path) -> Result<SockStats, SockstatError> {
+        // Bytes that are not UTF-8 are one more kind of malformed value, skipped like the
+        // others (as ss does), not a reason to print no summary at all.
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|source| SockstatError::Read { path, source })
+            std::fs::read(&path)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(|source| SockstatError::Read { path, source })
         };
         let mut stats = SockStats::default();
         stats.add_sockstat(&read("sockstat")?);
@@ -238,6 +242,10 @@ Udp: 5
             (stats.sockets, stats.tcp6_inuse, stats.tcp_established),
             (78, 0, 13)
         );
+        let mut odd = b"sockets: used 5\n\xff\xfe\n".to_vec();
+        odd.extend_from_slice(SOCKSTAT.as_bytes());
+        std::fs::write(dir.join("sockstat"), &odd).unwrap();
+        assert_eq!(SockStats::read_from(&dir).unwrap().tcp_alloc, 25);
         std::fs::write(dir.join("snmp"), "Tcp: A\nTcp: 1\n").unwrap();
         assert!(matches!(
             SockStats::read_from(&dir),
