@@ -590,10 +590,40 @@ fn follow_survives_a_soak() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let ns = NetNs::create();
+    // Long-lived connections beside the churn, so the final table has something to match.
+    let mut held = ns
+        .command(env!("CARGO_BIN_EXE_tcphold"))
+        .args([
+            "--connections",
+            "200",
+            "--seconds",
+            &(seconds + 120).to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcphold");
+    let mut ready = String::new();
+    BufReader::new(held.stdout.take().expect("tcphold stdout"))
+        .read_line(&mut ready)
+        .expect("tcphold ready line");
+    assert!(ready.starts_with("ready"), "tcphold: {ready}");
     let runs = [
         ("json", Follow::start(&ns, &[], &["--json"], false)),
         ("lifetime", Follow::start(&ns, &[], &["--lifetime"], false)),
     ];
+    // A third follow keeps the live table, written to a file: at the end it must list what a
+    // fresh snapshot lists.
+    let table_file = std::env::temp_dir().join(format!("{}-soak-table", ns.name()));
+    let mut table = ns
+        .command(sockwatch_bin())
+        .args(["follow", "--table", "--json", "-n", "--interval", "0.5"])
+        .stdout(Stdio::from(
+            fs::File::create(&table_file).expect("create the table file"),
+        ))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start follow --table");
     let mut churn = ns
         .command(env!("CARGO_BIN_EXE_tcpchurn"))
         .args(["--connections", "1000000000", "--threads", "2"])
@@ -659,6 +689,10 @@ fn follow_survives_a_soak() {
             stopped.stderr
         );
         assert_unloaded(&programs);
+        assert!(
+            summary.contains(" 0 lost,"),
+            "{view} lost events: {summary}"
+        );
         eprintln!(
             "soak: {view}: {} lines, {} events reported lost in the output; {summary}",
             stopped.stdout.lines, stopped.stdout.lost_reported
@@ -668,6 +702,58 @@ fn follow_survives_a_soak() {
         snapshots_failed.is_empty(),
         "snapshots failed: {snapshots_failed:?}"
     );
+
+    // The live table after the churn, against a fresh snapshot of full sockets.
+    thread::sleep(Duration::from_millis(1500));
+    let listed = ns.run(
+        sockwatch_bin(),
+        [
+            "snapshot",
+            "-tanH",
+            "exclude",
+            "time-wait",
+            "exclude",
+            "syn-recv",
+        ],
+    );
+    // SAFETY: kill(2) on our own unreaped child.
+    unsafe { libc::kill(table.id() as libc::pid_t, libc::SIGINT) };
+    let status = table.wait().expect("wait for follow --table");
+    assert!(status.success(), "follow --table: {status}");
+    let text = fs::read_to_string(&table_file).expect("read the table file");
+    let _ = fs::remove_file(&table_file);
+    let last: serde_json::Value = text
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
+        .expect("a table line");
+    let mut in_table: Vec<String> = last["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .map(|s| format!("{} {} {}", s["state"], s["local"], s["remote"]).replace('"', ""))
+        .collect();
+    in_table.sort();
+    drop(held.stdin.take());
+    let _ = held.wait();
+    let mut in_snapshot: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // The live table prints every IPv6 "any" as * (events carry no IPV6_V6ONLY).
+            format!("{} {} {}", f[0], f[3], f[4]).replace("[::]", "*")
+        })
+        .collect();
+    in_snapshot.sort();
+    assert_eq!(
+        in_table, in_snapshot,
+        "live table at the end vs a fresh snapshot"
+    );
+    eprintln!(
+        "soak: live table matches a fresh snapshot ({} sockets)",
+        in_table.len()
+    );
+
     // Memory and descriptors after warm-up (the second sample) against the end.
     if let (Some(warm), Some(last)) = (samples.get(1), samples.last()) {
         for i in 0..2 {

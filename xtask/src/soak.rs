@@ -1,9 +1,10 @@
 //! `cargo xtask soak`: the long reliability runs that `cargo xtask test` keeps short.
 //!
 //! 1. The property tests of every input parser with many more cases (PROPTEST_CASES).
-//! 2. `sockwatch follow` (JSON and lifetime views at once) under sustained loopback
+//! 2. `sockwatch follow` (JSON, lifetime and table views at once) under sustained loopback
 //!    connection churn in a private network namespace, sampled every few seconds: memory,
-//!    descriptors, a snapshot under churn; then a clean stop and no program left loaded.
+//!    descriptors, a snapshot under churn; then a clean stop, no event lost, no program left
+//!    loaded, and the live table equal to a fresh snapshot.
 //!
 //! RELIABILITY.md records what these runs gave.
 
@@ -59,12 +60,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
         bootstrap::run(&mut fuzz)?;
     }
 
+    follow_soak(&toolchain, &binary, options.seconds)?;
+    say("soak passed");
+    Ok(())
+}
+
+/// `sockwatch follow` under connection churn for `seconds`: memory and descriptors flat, no
+/// event lost, the live table equal to a fresh snapshot at the end. `cargo xtask test` runs
+/// a two-minute form.
+pub fn follow_soak(
+    toolchain: &bootstrap::Toolchain,
+    binary: &std::path::Path,
+    seconds: u64,
+) -> Result<(), String> {
     say(&format!(
-        "follow under connection churn for {} s (release)",
-        options.seconds
+        "follow under connection churn for {seconds} s (release)"
     ));
     let mut soak = tasks::cargo(
-        &toolchain,
+        toolchain,
         &[
             "test",
             "--release",
@@ -79,11 +92,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--nocapture",
         ],
     );
-    soak.env("SOCKWATCH_BIN", &binary)
-        .env("SOCKWATCH_SOAK_SECONDS", options.seconds.to_string());
-    bootstrap::run(&mut soak)?;
-    say("soak passed");
-    Ok(())
+    soak.env("SOCKWATCH_BIN", binary)
+        .env("SOCKWATCH_SOAK_SECONDS", seconds.to_string());
+    bootstrap::run(&mut soak)
 }
 
 #[cfg(test)]

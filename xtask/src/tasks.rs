@@ -115,6 +115,7 @@ pub fn test() -> Result<(), String> {
     tests.env("SOCKWATCH_BIN", &binary);
     bootstrap::run(&mut tests)?;
     crate::bench::run(&["--quick".to_string()])?;
+    crate::soak::follow_soak(&toolchain, &binary, 120)?;
     say("all checks passed");
     Ok(())
 }
