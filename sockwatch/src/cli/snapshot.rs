@@ -5,15 +5,16 @@ use std::{
     io::{self, BufWriter, Read, Write},
     path::Path,
     process::ExitCode,
+    thread::{self, ScopedJoinHandle},
 };
 
 use sockwatch::{
     filter::{Family as FilterFamily, Filter, ParseContext},
     model::{Netid, SocketRecord},
-    procs,
+    procs::{ProcsError, SocketOwners},
     render::{
         json, netstat,
-        ss::{self, OtherPortNames, SsLayout, SystemNames},
+        ss::{self, OtherPortNames, SsLayout, SsWriter, SystemNames},
         summary, ShowOptions,
     },
     select::{Family, SelectOptions, Selection},
@@ -167,81 +168,199 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
         StateMask(selection.states),
         Extensions::for_display(&show, false),
     );
-    let mut records: Vec<SocketRecord> = Vec::new();
-    let keep =
-        |record: &SocketRecord| selection.wants_state(record.state) && filter.matches(record);
     let dump_file = args
         .read
         .clone()
         .or_else(|| std::env::var_os("TCPDIAG_FILE").map(Into::into));
-    if let Some(path) = dump_file {
-        let file = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        source::snapshot_from_dump(file, |record| {
-            if keep(&record) {
-                records.push(record)
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    } else if let Some(path) = &args.diag {
-        if !selection.tables.contains(&Netid::Tcp) {
-            return Err("tcpdiag dump requested and no tcp in filter".into());
+    if dump_file.is_none() {
+        if let Some(path) = &args.diag {
+            return write_diag_dump(&selection, &query, path);
         }
-        let file =
-            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        let mut dump = BufWriter::new(file);
-        let tcp_only = Query {
-            netids: [Netid::Tcp].into(),
-            ..query
-        };
-        source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
-        dump.flush()
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        return Ok(ExitCode::SUCCESS);
-    } else {
-        source::snapshot(&query, |record| {
-            if keep(&record) {
-                records.push(record)
-            }
-        })
-        .map_err(|e| e.to_string())?;
     }
-    if show.processes {
-        procs::attach_users(&mut records).map_err(|e| e.to_string())?;
-    }
-
-    let written = if args.json {
-        json::write_json(&mut out, &records, &show)
+    let keep =
+        |record: &SocketRecord| selection.wants_state(record.state) && filter.matches(record);
+    let format = if args.json {
+        Format::Json
     } else if args.netstat {
-        let options = netstat::NetstatOptions {
-            listing: if args.all {
-                netstat::Listing::All
-            } else if args.listening {
-                netstat::Listing::OnlyServers
-            } else {
-                netstat::Listing::WithoutServers
-            },
-            inet: selection.tables.iter().any(|t| t.is_inet()),
-            unix: selection.tables.iter().any(|t| t.is_unix()),
-            numeric_hosts: args.numeric,
-            numeric_ports: args.numeric,
-            numeric_users: args.numeric,
-            wide: true,
-            extend: args.extended,
-            programs: args.processes,
-            timers: args.timers,
-        };
-        netstat::write_netstat(&mut out, &records, &options, &netstat::SystemNames::new())
+        Format::Netstat(netstat_options(&args, &selection))
     } else {
-        let layout = SsLayout {
+        Format::Ss(SsLayout {
             netid: selection.shows_netid(),
             state: selection.shows_state(),
             screen_width: ss::terminal_width(),
             other_port_names: other_port_names(&selection),
-        };
-        ss::render_ss(&records, &show, &layout, &mut SystemNames::new(), &mut out)
+        })
     };
-    write_or_quiet(written.and_then(|_| out.flush()))?;
+    let mut names = SystemNames::new();
+    thread::scope(|scope| {
+        // ss -p's /proc scan needs nothing from the dump: both run at once.
+        let mut owners = Owners::start(show.processes, scope);
+        let mut output = Output::new(&format, &show, &mut names, &mut out);
+        let mut accept = |mut record: SocketRecord| {
+            if keep(&record) {
+                owners.attach(&mut record);
+                output.push(record);
+            }
+        };
+        if let Some(path) = dump_file {
+            let file =
+                File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            source::snapshot_from_dump(file, &mut accept)
+        } else {
+            source::snapshot(&query, &mut accept).map(drop)
+        }
+        .map_err(|e| e.to_string())?;
+        owners.check()?;
+        write_or_quiet(output.finish(&format, &show))
+    })?;
+    write_or_quiet(out.flush())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// ss -D: the TCP part of the snapshot, as the kernel sent it, to a file.
+fn write_diag_dump(selection: &Selection, query: &Query, path: &Path) -> Result<ExitCode, String> {
+    if !selection.tables.contains(&Netid::Tcp) {
+        return Err("tcpdiag dump requested and no tcp in filter".into());
+    }
+    let file = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let mut dump = BufWriter::new(file);
+    let tcp_only = Query {
+        netids: [Netid::Tcp].into(),
+        ..query.clone()
+    };
+    source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
+    dump.flush()
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::NetstatOptions {
+    netstat::NetstatOptions {
+        listing: if args.all {
+            netstat::Listing::All
+        } else if args.listening {
+            netstat::Listing::OnlyServers
+        } else {
+            netstat::Listing::WithoutServers
+        },
+        inet: selection.tables.iter().any(|t| t.is_inet()),
+        unix: selection.tables.iter().any(|t| t.is_unix()),
+        numeric_hosts: args.numeric,
+        numeric_ports: args.numeric,
+        numeric_users: args.numeric,
+        wide: true,
+        extend: args.extended,
+        programs: args.processes,
+        timers: args.timers,
+    }
+}
+
+enum Format {
+    Ss(SsLayout),
+    Json,
+    Netstat(netstat::NetstatOptions),
+}
+
+/// Where kept records go: ss's table takes them as they stream in, so that no more than
+/// ss's own print batch is ever held; JSON and netstat output need them all first.
+enum Output<'a, W: Write> {
+    Ss {
+        writer: SsWriter<'a, &'a mut W, SystemNames>,
+        /// The first write error; records after it are dropped.
+        failed: Option<io::Error>,
+    },
+    Collected {
+        records: Vec<SocketRecord>,
+        out: &'a mut W,
+    },
+}
+
+impl<'a, W: Write> Output<'a, W> {
+    fn new(
+        format: &'a Format,
+        show: &'a ShowOptions,
+        names: &'a mut SystemNames,
+        out: &'a mut W,
+    ) -> Self {
+        match format {
+            Format::Ss(layout) => Output::Ss {
+                writer: SsWriter::new(show, layout, names, out),
+                failed: None,
+            },
+            Format::Json | Format::Netstat(_) => Output::Collected {
+                records: Vec::new(),
+                out,
+            },
+        }
+    }
+
+    fn push(&mut self, record: SocketRecord) {
+        match self {
+            Output::Ss {
+                writer,
+                failed: failed @ None,
+            } => *failed = writer.write(&record).err(),
+            Output::Ss { .. } => {}
+            Output::Collected { records, .. } => records.push(record),
+        }
+    }
+
+    fn finish(self, format: &Format, show: &ShowOptions) -> io::Result<()> {
+        match (self, format) {
+            (Output::Ss { failed: Some(e), .. }, _) => Err(e),
+            (Output::Ss { writer, .. }, _) => writer.finish().map(drop),
+            (Output::Collected { records, out, .. }, Format::Json) => {
+                json::write_json(out, &records, show)
+            }
+            (Output::Collected { records, out }, Format::Netstat(options)) => {
+                netstat::write_netstat(out, &records, options, &netstat::SystemNames::new())
+            }
+            (Output::Collected { .. }, Format::Ss(_)) => {
+                unreachable!("ss output is never collected")
+            }
+        }
+    }
+}
+
+/// The owners ss -p shows, from a /proc scan started before the dump and waited for when
+/// the first kept record needs them.
+enum Owners<'scope> {
+    NotWanted,
+    Scanning(ScopedJoinHandle<'scope, Result<SocketOwners, ProcsError>>),
+    Scanned(Result<SocketOwners, ProcsError>),
+}
+
+impl<'scope> Owners<'scope> {
+    fn start<'env>(wanted: bool, scope: &'scope thread::Scope<'scope, 'env>) -> Self {
+        if !wanted {
+            return Owners::NotWanted;
+        }
+        Owners::Scanning(scope.spawn(|| SocketOwners::scan(None)))
+    }
+
+    fn attach(&mut self, record: &mut SocketRecord) {
+        if let Owners::Scanning(_) = self {
+            let Owners::Scanning(scan) = std::mem::replace(self, Owners::NotWanted) else {
+                return;
+            };
+            let scanned = scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            *self = Owners::Scanned(scanned);
+        }
+        if let Owners::Scanned(Ok(owners)) = self {
+            record.users = owners.users_of(record.inode).to_vec();
+        }
+    }
+
+    /// A failed scan is an error once a record needed it (ss -p with nothing to show
+    /// succeeds without it).
+    fn check(self) -> Result<(), String> {
+        match self {
+            Owners::Scanned(Err(e)) => Err(e.to_string()),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// ss names mptcp, sctp and dccp ports after the last of tcp, udp, raw it listed.
