@@ -349,7 +349,7 @@ impl<'scope> Owners<'scope> {
             *self = Owners::Scanned(scanned);
         }
         if let Owners::Scanned(Ok(owners)) = self {
-            record.users = owners.users_of(record.inode).to_vec();
+            record.users = owners.users_of(record.inode);
         }
     }
 
