@@ -1,10 +1,11 @@
 //! One snapshot: a dump request per family and protocol the query names, each reply
 //! decoded as it streams in and handed to the caller's sink, in ss's order (netlink,
-//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). A protocol's IPv6
-//! half is fetched on a second thread while its IPv4 half streams, then decoded after it.
+//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). The dumps are
+//! received on a thread of their own while the caller's thread decodes; a protocol's IPv6
+//! half is fetched on a third while its IPv4 half streams, then decoded after it.
 
 use std::io::Write;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 
 use super::diag_socket::{self, DiagSocket, Progress};
@@ -22,6 +23,11 @@ const INET_ORDER: [Netid; 5] = [
     Netid::Sctp,
     Netid::Mptcp,
 ];
+
+/// How many reply datagrams (of up to 32 KiB) the fetching thread may receive ahead of the
+/// decoding one: enough to ride out scheduling hiccups; a sink slower than the kernel (or
+/// one waiting for something) holds the dump back rather than letting replies pile up.
+const READ_AHEAD: usize = 16;
 
 /// What the running kernel could not list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -146,7 +152,7 @@ fn run(
         // The dumps run on their own thread while this one decodes and hands records to
         // the sink: the kernel's work and ours overlap. Leaving early drops `replies`,
         // which stops the fetcher at its next request.
-        let (deliver, replies) = mpsc::channel();
+        let (deliver, replies) = mpsc::sync_channel(READ_AHEAD);
         let (recycle, recycled) = mpsc::channel();
         let steps = &steps;
         scope.spawn(move || fetch_all(steps, socket, spare, &deliver, &recycled));
@@ -195,7 +201,7 @@ fn fetch_all(
     steps: &[Step],
     mut socket: DiagSocket,
     mut spare: Option<DiagSocket>,
-    deliver: &Sender<Delivery>,
+    deliver: &SyncSender<Delivery>,
     recycled: &Receiver<Vec<u8>>,
 ) {
     for step in steps {
@@ -235,7 +241,7 @@ fn fetch_all(
 fn forward(
     socket: &mut DiagSocket,
     request: &Request,
-    deliver: &Sender<Delivery>,
+    deliver: &SyncSender<Delivery>,
     recycled: &Receiver<Vec<u8>>,
 ) -> bool {
     let outcome = diag_socket::request_seq(request).and_then(|seq| {
