@@ -479,7 +479,10 @@ mod tests {
         let owners = SocketOwners::scan(Some(&HashSet::from([inode]))).expect("scan /proc");
 
         let comm = read_comm(Path::new("/proc"), std::process::id());
-        assert_eq!(owners.users_of(inode), [user(&comm, std::process::id(), fd)]);
+        assert_eq!(
+            owners.users_of(inode),
+            [user(&comm, std::process::id(), fd)]
+        );
         assert_eq!(owners.len(), 1);
     }
 }

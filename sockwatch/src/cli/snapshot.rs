@@ -172,11 +172,13 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
         .read
         .clone()
         .or_else(|| std::env::var_os("TCPDIAG_FILE").map(Into::into));
-    if dump_file.is_none() {
-        if let Some(path) = &args.diag {
-            return write_diag_dump(&selection, &query, path);
+    let dump_file = match (dump_file, &args.diag) {
+        (Some(path), _) => {
+            Some(File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?)
         }
-    }
+        (None, Some(path)) => return write_diag_dump(&selection, &query, path),
+        (None, None) => None,
+    };
     let keep =
         |record: &SocketRecord| selection.wants_state(record.state) && filter.matches(record);
     let format = if args.json {
@@ -202,16 +204,13 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
                 output.push(record);
             }
         };
-        if let Some(path) = dump_file {
-            let file =
-                File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            source::snapshot_from_dump(file, &mut accept)
-        } else {
-            source::snapshot(&query, &mut accept).map(drop)
+        match dump_file {
+            Some(file) => source::snapshot_from_dump(file, &mut accept),
+            None => source::snapshot(&query, &mut accept).map(drop),
         }
         .map_err(|e| e.to_string())?;
-        owners.check()?;
-        write_or_quiet(output.finish(&format, &show))
+        owners.check().map_err(|e| e.to_string())?;
+        write_or_quiet(output.finish())
     })?;
     write_or_quiet(out.flush())?;
     Ok(ExitCode::SUCCESS)
@@ -265,12 +264,19 @@ enum Format {
 /// ss's own print batch is ever held; JSON and netstat output need them all first.
 enum Output<'a, W: Write> {
     Ss {
-        writer: SsWriter<'a, &'a mut W, SystemNames>,
+        // Boxed: the table is large beside the other variants.
+        writer: Box<SsWriter<'a, &'a mut W, SystemNames>>,
         /// The first write error; records after it are dropped.
         failed: Option<io::Error>,
     },
-    Collected {
+    Json {
         records: Vec<SocketRecord>,
+        show: &'a ShowOptions,
+        out: &'a mut W,
+    },
+    Netstat {
+        records: Vec<SocketRecord>,
+        options: &'a netstat::NetstatOptions,
         out: &'a mut W,
     },
 }
@@ -284,11 +290,17 @@ impl<'a, W: Write> Output<'a, W> {
     ) -> Self {
         match format {
             Format::Ss(layout) => Output::Ss {
-                writer: SsWriter::new(show, layout, names, out),
+                writer: Box::new(SsWriter::new(show, layout, names, out)),
                 failed: None,
             },
-            Format::Json | Format::Netstat(_) => Output::Collected {
+            Format::Json => Output::Json {
                 records: Vec::new(),
+                show,
+                out,
+            },
+            Format::Netstat(options) => Output::Netstat {
+                records: Vec::new(),
+                options,
                 out,
             },
         }
@@ -301,63 +313,61 @@ impl<'a, W: Write> Output<'a, W> {
                 failed: failed @ None,
             } => *failed = writer.write(&record).err(),
             Output::Ss { .. } => {}
-            Output::Collected { records, .. } => records.push(record),
+            Output::Json { records, .. } | Output::Netstat { records, .. } => records.push(record),
         }
     }
 
-    fn finish(self, format: &Format, show: &ShowOptions) -> io::Result<()> {
-        match (self, format) {
-            (Output::Ss { failed: Some(e), .. }, _) => Err(e),
-            (Output::Ss { writer, .. }, _) => writer.finish().map(drop),
-            (Output::Collected { records, out, .. }, Format::Json) => {
-                json::write_json(out, &records, show)
-            }
-            (Output::Collected { records, out }, Format::Netstat(options)) => {
-                netstat::write_netstat(out, &records, options, &netstat::SystemNames::new())
-            }
-            (Output::Collected { .. }, Format::Ss(_)) => {
-                unreachable!("ss output is never collected")
-            }
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Output::Ss {
+                failed: Some(err), ..
+            } => Err(err),
+            Output::Ss { writer, .. } => writer.finish().map(drop),
+            Output::Json { records, show, out } => json::write_json(out, &records, show),
+            Output::Netstat {
+                records,
+                options,
+                out,
+            } => netstat::write_netstat(out, &records, options, &netstat::SystemNames::new()),
         }
     }
 }
 
 /// The owners ss -p shows, from a /proc scan started before the dump and waited for when
-/// the first kept record needs them.
-enum Owners<'scope> {
-    NotWanted,
-    Scanning(ScopedJoinHandle<'scope, Result<SocketOwners, ProcsError>>),
-    Scanned(Result<SocketOwners, ProcsError>),
+/// the first record that can have owners comes.
+struct Owners<'scope> {
+    scan: Option<ScopedJoinHandle<'scope, Result<SocketOwners, ProcsError>>>,
+    scanned: Option<Result<SocketOwners, ProcsError>>,
 }
 
 impl<'scope> Owners<'scope> {
     fn start<'env>(wanted: bool, scope: &'scope thread::Scope<'scope, 'env>) -> Self {
-        if !wanted {
-            return Owners::NotWanted;
+        Owners {
+            scan: wanted.then(|| scope.spawn(|| SocketOwners::scan(None))),
+            scanned: None,
         }
-        Owners::Scanning(scope.spawn(|| SocketOwners::scan(None)))
     }
 
     fn attach(&mut self, record: &mut SocketRecord) {
-        if let Owners::Scanning(_) = self {
-            let Owners::Scanning(scan) = std::mem::replace(self, Owners::NotWanted) else {
-                return;
-            };
+        // Sockets without an inode (TIME-WAIT, request sockets) are in no fd table.
+        if record.inode == 0 {
+            return;
+        }
+        if let Some(scan) = self.scan.take() {
             let scanned = scan
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            *self = Owners::Scanned(scanned);
+            self.scanned = Some(scanned);
         }
-        if let Owners::Scanned(Ok(owners)) = self {
+        if let Some(Ok(owners)) = &self.scanned {
             record.users = owners.users_of(record.inode);
         }
     }
 
-    /// A failed scan is an error once a record needed it (ss -p with nothing to show
-    /// succeeds without it).
-    fn check(self) -> Result<(), String> {
-        match self {
-            Owners::Scanned(Err(e)) => Err(e.to_string()),
+    /// A failed scan is an error once a record needed it.
+    fn check(self) -> Result<(), ProcsError> {
+        match self.scanned {
+            Some(Err(err)) => Err(err),
             _ => Ok(()),
         }
     }

@@ -422,7 +422,9 @@ mod tests {
         // Gains in 1/256ths (bbr), rates, ties at the rounding digit, and a spread of
         // magnitudes from a simple generator.
         let mut values: Vec<f64> = (0..2048).map(|n| f64::from(n) / 256.0).collect();
-        values.extend([0.5, 1.5, 2.5, 0.125, 123456.5, 999999.5, 1e15, 1e16, 1e-7, -0.0]);
+        values.extend([
+            0.5, 1.5, 2.5, 0.125, 123456.5, 999999.5, 1e15, 1e16, 1e-7, -0.0,
+        ]);
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..20_000 {
             x ^= x << 13;
