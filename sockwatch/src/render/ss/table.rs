@@ -278,34 +278,31 @@ impl Table {
             .filter(|c| self.enabled[*c as usize])
             .collect();
         let mut start = 0;
-        for (i, &end) in self.ends.iter().enumerate() {
-            let col = columns[i % columns.len()];
-            let end = end as usize;
-            let token = &self.text[start..end];
-            start = end;
-            let width = widths[col as usize];
-            let mut printed = 0;
-            if i % columns.len() != 0 {
-                let delimiter = col.left_delimiter();
-                out.write_all(delimiter)?;
-                printed = delimiter.len();
+        for line in self.ends.chunks(columns.len()) {
+            for (position, (&col, &end)) in columns.iter().zip(line).enumerate() {
+                let end = end as usize;
+                let token = &self.text[start..end];
+                start = end;
+                let width = widths[col as usize];
+                let mut printed = 0;
+                if position != 0 {
+                    let delimiter = col.left_delimiter();
+                    out.write_all(delimiter)?;
+                    printed = delimiter.len();
+                }
+                if width > 0 && col.right_aligned() {
+                    let pad = width.saturating_sub(token.len() + printed);
+                    write_spaces(out, pad)?;
+                    printed += pad;
+                }
+                out.write_all(token)?;
+                printed += token.len();
+                if width > 0 && !col.right_aligned() {
+                    write_spaces(out, width.saturating_sub(printed))?;
+                }
             }
-            if width > 0 && col.right_aligned() {
-                let pad = width.saturating_sub(token.len() + printed);
-                write_spaces(out, pad)?;
-                printed += pad;
-            }
-            out.write_all(token)?;
-            printed += token.len();
-            if width > 0 && !col.right_aligned() {
-                write_spaces(out, width.saturating_sub(printed))?;
-            }
-            if col == Col::Proc {
-                out.write_all(b"\n")?;
-            }
-        }
-        // The last line ends without its (empty) last token.
-        if !self.ends.len().is_multiple_of(columns.len()) {
+            // Lines end after their last column (Proc), the output's last one without its
+            // empty last token.
             out.write_all(b"\n")?;
         }
         self.text.clear();
