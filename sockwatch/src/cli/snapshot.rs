@@ -311,7 +311,7 @@ impl<'a, W: Write> Output<'a, W> {
             Output::Ss {
                 writer,
                 failed: failed @ None,
-            } => *failed = writer.write(&record).err(),
+            } => *failed = writer.write_record(&record).err(),
             Output::Ss { .. } => {}
             Output::Json { records, .. } | Output::Netstat { records, .. } => records.push(record),
         }

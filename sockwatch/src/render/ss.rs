@@ -80,7 +80,7 @@ pub fn render_ss<W: Write, N: Names + ?Sized>(
 ) -> io::Result<()> {
     let mut writer = SsWriter::new(opts, layout, names, out);
     for record in records {
-        writer.write(record)?;
+        writer.write_record(record)?;
     }
     writer.finish().map(drop)
 }
@@ -113,7 +113,7 @@ impl<'a, W: Write, N: Names + ?Sized> SsWriter<'a, W, N> {
     }
 
     /// Adds the next record (already filtered, in ss's order).
-    pub fn write(&mut self, record: &SocketRecord) -> io::Result<()> {
+    pub fn write_record(&mut self, record: &SocketRecord) -> io::Result<()> {
         self.table.start_record(&mut self.out)?;
         self.printer.record(&mut self.table, record);
         Ok(())
