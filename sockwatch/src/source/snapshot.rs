@@ -356,3 +356,100 @@ fn settle(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::wire::build::message;
+    use crate::source::wire::{NLMSG_DONE, NLMSG_ERROR};
+
+    const SEQ: u32 = 5;
+
+    fn done() -> Vec<u8> {
+        message(NLMSG_DONE, SEQ, &0i32.to_ne_bytes())
+    }
+
+    /// What `receive` makes of `deliveries` for one request: its outcome, the payloads it
+    /// decoded, how many buffers it handed back, and how many deliveries it left unread.
+    fn received(
+        deliveries: Vec<Delivery>,
+    ) -> (Result<(), SourceError>, Vec<Vec<u8>>, usize, usize) {
+        let (deliver, replies) = mpsc::sync_channel(deliveries.len());
+        for delivery in deliveries {
+            deliver.send(delivery).unwrap();
+        }
+        let (recycle, recycled) = mpsc::channel();
+        let mut seen = Vec::new();
+        let outcome = receive(
+            &request::packet(SEQ),
+            &replies,
+            &recycle,
+            &mut None,
+            &mut |payload: &[u8]| {
+                seen.push(payload.to_vec());
+                Ok(())
+            },
+        );
+        (
+            outcome,
+            seen,
+            recycled.try_iter().count(),
+            replies.try_iter().count(),
+        )
+    }
+
+    #[test]
+    fn replies_are_decoded_up_to_their_end() {
+        let (outcome, seen, recycled, unread) = received(vec![
+            Delivery::Replies([message(20, SEQ, &[1]), message(20, SEQ, &[2])].concat()),
+            Delivery::Replies([message(20, SEQ, &[3]), done()].concat()),
+            Delivery::End(Ok(())),
+            // The next request's.
+            Delivery::Replies(message(20, SEQ + 1, &[4])),
+        ]);
+        outcome.unwrap();
+        assert_eq!(seen, [[1], [2], [3]]);
+        assert_eq!((recycled, unread), (2, 1));
+    }
+
+    #[test]
+    fn an_end_without_done_is_malformed() {
+        let (outcome, seen, ..) = received(vec![
+            Delivery::Replies(message(20, SEQ, &[1])),
+            Delivery::End(Ok(())),
+        ]);
+        assert!(matches!(
+            outcome,
+            Err(SourceError::Malformed {
+                reason: DecodeError::MissingDone,
+                ..
+            })
+        ));
+        assert_eq!(seen, [[1]]);
+    }
+
+    #[test]
+    fn failures_of_the_fetch_pass_through() {
+        let failed = SourceError::Io {
+            target: Target::Packet,
+            op: "recv",
+            source: std::io::ErrorKind::UnexpectedEof.into(),
+        };
+        let (outcome, ..) = received(vec![Delivery::End(Err(failed))]);
+        assert!(matches!(outcome, Err(SourceError::Io { op: "recv", .. })));
+    }
+
+    #[test]
+    fn the_first_failure_wins_and_later_replies_are_drained_undecoded() {
+        let mut refusal = (-libc::EPERM).to_ne_bytes().to_vec();
+        refusal.extend_from_slice(&[0; 16]);
+        let (outcome, seen, recycled, unread) = received(vec![
+            Delivery::Replies(message(NLMSG_ERROR, SEQ, &refusal)),
+            Delivery::Replies([message(20, SEQ, &[9]), done()].concat()),
+            Delivery::End(Ok(())),
+        ]);
+        assert_eq!(outcome.unwrap_err().kernel_errno(), Some(libc::EPERM));
+        assert!(seen.is_empty());
+        assert_eq!((recycled, unread), (2, 0));
+    }
+}
