@@ -8,7 +8,6 @@
 //! read, are skipped quietly: on a live system that is normal, and ss does the same.
 
 use std::{
-    cmp::Reverse,
     collections::{HashMap, HashSet},
     ffi::CStr,
     fs::{self, File},
@@ -34,10 +33,22 @@ pub enum ProcsError {
 /// that one process's fd table splits between the workers.
 const CHUNK_FDS: usize = 1024;
 
-/// The owners of sockets, by socket inode.
+/// The owners of sockets, by socket inode. Kept compact (a socket's owners are made into
+/// [`SocketUser`]s only when asked for): a busy system has hundreds of thousands.
 #[derive(Debug, Default)]
 pub struct SocketOwners {
-    by_inode: HashMap<u64, Vec<SocketUser>>,
+    /// Sockets one (process, fd) pair holds, the common case.
+    single: HashMap<u64, Owner>,
+    /// Sockets several pairs hold: all of them, in ss's order.
+    shared: HashMap<u64, Vec<Owner>>,
+    comms: HashMap<u32, String>,
+}
+
+/// One (process, fd) pair holding a socket open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Owner {
+    pid: u32,
+    fd: u32,
 }
 
 impl SocketOwners {
@@ -69,42 +80,64 @@ impl SocketOwners {
         let hits = run_parallel(&chunks, |chunk, out| {
             read_socket_links(root, chunk, wanted, out)
         });
+        drop(chunks);
+        drop(fd_tables);
         Ok(SocketOwners::from_hits(root, hits))
     }
 
     /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by fd,
     /// both descending. (ss prepends to a hash chain while walking /proc and each fd
     /// directory in ascending order, so it prints them reversed.)
-    pub fn users_of(&self, inode: u64) -> &[SocketUser] {
-        self.by_inode.get(&inode).map_or(&[], Vec::as_slice)
+    pub fn users_of(&self, inode: u64) -> Vec<SocketUser> {
+        let owners = match self.single.get(&inode) {
+            Some(owner) => std::slice::from_ref(owner),
+            None => self.shared.get(&inode).map_or(&[][..], Vec::as_slice),
+        };
+        owners
+            .iter()
+            .map(|owner| SocketUser {
+                comm: self.comms.get(&owner.pid).cloned().unwrap_or_default(),
+                pid: owner.pid,
+                fd: owner.fd,
+            })
+            .collect()
     }
 
     /// How many sockets have owners.
     pub fn len(&self) -> usize {
-        self.by_inode.len()
+        self.single.len() + self.shared.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_inode.is_empty()
+        self.len() == 0
     }
 
     fn from_hits(root: &Path, hits: Vec<SocketLink>) -> SocketOwners {
-        let mut comms: HashMap<u32, String> = HashMap::new();
-        let mut by_inode: HashMap<u64, Vec<SocketUser>> = HashMap::with_capacity(hits.len());
+        let mut owners = SocketOwners {
+            single: HashMap::with_capacity(hits.len()),
+            ..SocketOwners::default()
+        };
         for hit in hits {
-            let comm = comms
-                .entry(hit.pid)
-                .or_insert_with(|| read_comm(root, hit.pid));
-            by_inode.entry(hit.inode).or_default().push(SocketUser {
-                comm: comm.clone(),
+            let owner = Owner {
                 pid: hit.pid,
                 fd: hit.fd,
-            });
+            };
+            owners
+                .comms
+                .entry(hit.pid)
+                .or_insert_with(|| read_comm(root, hit.pid));
+            if let Some(shared) = owners.shared.get_mut(&hit.inode) {
+                shared.push(owner);
+            } else if let Some(first) = owners.single.remove(&hit.inode) {
+                owners.shared.insert(hit.inode, vec![first, owner]);
+            } else {
+                owners.single.insert(hit.inode, owner);
+            }
         }
-        for users in by_inode.values_mut().filter(|users| users.len() > 1) {
-            users.sort_unstable_by_key(|user| Reverse((user.pid, user.fd)));
+        for shared in owners.shared.values_mut() {
+            shared.sort_unstable_by(|a, b| b.cmp(a));
         }
-        SocketOwners { by_inode }
+        owners
     }
 }
 
@@ -120,7 +153,7 @@ pub fn attach_users(records: &mut [SocketRecord]) -> Result<(), ProcsError> {
     }
     let owners = SocketOwners::scan(Some(&wanted))?;
     for record in records.iter_mut() {
-        record.users = owners.users_of(record.inode).to_vec();
+        record.users = owners.users_of(record.inode);
     }
     Ok(())
 }
@@ -460,20 +493,13 @@ mod tests {
         let inode = fs::metadata(format!("/proc/self/fd/{fd}"))
             .expect("stat socket")
             .ino();
-        let mut record = SocketRecord::new(
-            crate::model::Netid::UnixDgram,
-            crate::model::SockState::Close,
-            crate::model::Endpoint::Unix { name: None, inode },
-            crate::model::Endpoint::Unix {
-                name: None,
-                inode: 0,
-            },
-        );
-        record.inode = inode;
-        let mut records = [record];
-        attach_users(&mut records).expect("scan /proc");
+        let owners = SocketOwners::scan(Some(&HashSet::from([inode]))).expect("scan /proc");
 
         let comm = read_comm(Path::new("/proc"), std::process::id());
-        assert_eq!(records[0].users, [user(&comm, std::process::id(), fd)]);
+        assert_eq!(
+            owners.users_of(inode),
+            [user(&comm, std::process::id(), fd)]
+        );
+        assert_eq!(owners.len(), 1);
     }
 }

@@ -6,15 +6,16 @@ use std::{
     os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
+    thread::{self, ScopedJoinHandle},
 };
 
 use sockwatch::{
     filter::{Family as FilterFamily, Filter, ParseContext},
     model::{Netid, SocketRecord},
-    procs,
+    procs::{ProcsError, SocketOwners},
     render::{
         json, netstat,
-        ss::{self, OtherPortNames, SsLayout, SystemNames},
+        ss::{self, OtherPortNames, SsLayout, SsWriter, SystemNames},
         summary, ShowOptions,
     },
     select::{Family, SelectOptions, Selection},
@@ -164,96 +165,241 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
         StateMask(selection.states),
         Extensions::for_display(&show, false),
     );
-    let mut records: Vec<SocketRecord> = Vec::new();
-    let keep =
-        |record: &SocketRecord| selection.wants_state(record.state) && filter.matches(record);
     let dump_file = args
         .read
         .clone()
         .or_else(|| std::env::var_os("TCPDIAG_FILE").map(Into::into));
-    if let Some(path) = dump_file {
-        let file = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        // ss shows a dump's sockets whatever the selected states: only the filter applies.
-        source::snapshot_from_dump(file, |record| {
-            if filter.matches(&record) {
-                records.push(record)
-            }
-        })
-        .map_err(|e| match e {
-            // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
-            source::SourceError::Dump(e) => format!("dump file {}: {e}", path.display()),
-            e => e.to_string(),
-        })?;
-    } else if let Some(path) = &args.diag {
-        if !selection.tables.contains(&Netid::Tcp) {
-            return Err("tcpdiag dump requested and no tcp in filter".into());
+    let dump_file = match (dump_file, &args.diag) {
+        (Some(path), _) => {
+            let file =
+                File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            Some((path, file))
         }
-        let tcp_only = Query {
-            netids: [Netid::Tcp].into(),
-            ..query
-        };
-        if path == Path::new("-") {
-            // As ss: `-D -` writes the dump to standard output.
-            let written = source::snapshot_tee(&tcp_only, &mut out, |_| {});
-            match written {
-                Err(source::SourceError::DumpWrite(e)) => write_or_quiet(Err(e))?,
-                other => other.map(|_| ()).map_err(|e| e.to_string())?,
-            }
-            write_or_quiet(out.flush())?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        let file =
-            create_private(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        let mut dump = BufWriter::new(file);
-        source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
-        dump.flush()
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        return Ok(ExitCode::SUCCESS);
-    } else {
-        source::snapshot(&query, |record| {
-            if keep(&record) {
-                records.push(record)
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    }
-    if show.processes {
-        procs::attach_users(&mut records).map_err(|e| e.to_string())?;
-    }
-
-    let written = if args.json {
-        json::write_json(&mut out, &records, &show)
+        (None, Some(path)) => return write_diag_dump(&selection, &query, path, &mut out),
+        (None, None) => None,
+    };
+    // ss shows a dump's sockets whatever the selected states: only the filter applies.
+    let from_dump = dump_file.is_some();
+    let keep = |record: &SocketRecord| {
+        (from_dump || selection.wants_state(record.state)) && filter.matches(record)
+    };
+    let format = if args.json {
+        Format::Json
     } else if args.netstat {
-        let options = netstat::NetstatOptions {
-            listing: if args.all {
-                netstat::Listing::All
-            } else if args.listening {
-                netstat::Listing::OnlyServers
-            } else {
-                netstat::Listing::WithoutServers
-            },
-            inet: selection.tables.iter().any(|t| t.is_inet()),
-            unix: selection.tables.iter().any(|t| t.is_unix()),
-            numeric_hosts: args.numeric,
-            numeric_ports: args.numeric,
-            numeric_users: args.numeric,
-            wide: true,
-            extend: args.extended,
-            programs: args.processes,
-            timers: args.timers,
-        };
-        netstat::write_netstat(&mut out, &records, &options, &netstat::SystemNames::new())
+        Format::Netstat(netstat_options(&args, &selection))
     } else {
-        let layout = SsLayout {
+        Format::Ss(SsLayout {
             netid: selection.shows_netid(),
             state: selection.shows_state(),
             screen_width: ss::terminal_width(),
             other_port_names: other_port_names(&selection),
-        };
-        ss::render_ss(&records, &show, &layout, &mut SystemNames::new(), &mut out)
+        })
     };
-    write_or_quiet(written.and_then(|_| out.flush()))?;
+    let mut names = SystemNames::new();
+    thread::scope(|scope| {
+        // ss -p's /proc scan needs nothing from the dump: both run at once.
+        let mut owners = Owners::start(show.processes, scope);
+        let mut output = Output::new(&format, &show, &mut names, &mut out);
+        let mut accept = |mut record: SocketRecord| {
+            if keep(&record) {
+                owners.attach(&mut record);
+                output.push(record);
+            }
+        };
+        match dump_file {
+            Some((path, file)) => {
+                source::snapshot_from_dump(file, &mut accept).map_err(|e| match e {
+                    // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
+                    source::SourceError::Dump(e) => format!("dump file {}: {e}", path.display()),
+                    e => e.to_string(),
+                })
+            }
+            None => source::snapshot(&query, &mut accept)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }?;
+        owners.check().map_err(|e| e.to_string())?;
+        write_or_quiet(output.finish())
+    })?;
+    write_or_quiet(out.flush())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// ss -D: the TCP part of the snapshot, as the kernel sent it, to a file readable by its
+/// owner only (it lists every connection), or to standard output for `-D -`, as ss does.
+fn write_diag_dump(
+    selection: &Selection,
+    query: &Query,
+    path: &Path,
+    out: &mut impl Write,
+) -> Result<ExitCode, String> {
+    if !selection.tables.contains(&Netid::Tcp) {
+        return Err("tcpdiag dump requested and no tcp in filter".into());
+    }
+    let tcp_only = Query {
+        netids: [Netid::Tcp].into(),
+        ..query.clone()
+    };
+    if path == Path::new("-") {
+        match source::snapshot_tee(&tcp_only, out, |_| {}) {
+            Err(source::SourceError::DumpWrite(e)) => write_or_quiet(Err(e))?,
+            other => other.map(drop).map_err(|e| e.to_string())?,
+        }
+        write_or_quiet(out.flush())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let mut dump = BufWriter::new(file);
+    source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
+    dump.flush()
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::NetstatOptions {
+    netstat::NetstatOptions {
+        listing: if args.all {
+            netstat::Listing::All
+        } else if args.listening {
+            netstat::Listing::OnlyServers
+        } else {
+            netstat::Listing::WithoutServers
+        },
+        inet: selection.tables.iter().any(|t| t.is_inet()),
+        unix: selection.tables.iter().any(|t| t.is_unix()),
+        numeric_hosts: args.numeric,
+        numeric_ports: args.numeric,
+        numeric_users: args.numeric,
+        wide: true,
+        extend: args.extended,
+        programs: args.processes,
+        timers: args.timers,
+    }
+}
+
+enum Format {
+    Ss(SsLayout),
+    Json,
+    Netstat(netstat::NetstatOptions),
+}
+
+/// Where kept records go: ss's table takes them as they stream in, so that no more than
+/// ss's own print batch is ever held; JSON and netstat output need them all first.
+enum Output<'a, W: Write> {
+    Ss {
+        // Boxed: the table is large beside the other variants.
+        writer: Box<SsWriter<'a, &'a mut W, SystemNames>>,
+        /// The first write error; records after it are dropped.
+        failed: Option<io::Error>,
+    },
+    Json {
+        records: Vec<SocketRecord>,
+        show: &'a ShowOptions,
+        out: &'a mut W,
+    },
+    Netstat {
+        records: Vec<SocketRecord>,
+        options: &'a netstat::NetstatOptions,
+        out: &'a mut W,
+    },
+}
+
+impl<'a, W: Write> Output<'a, W> {
+    fn new(
+        format: &'a Format,
+        show: &'a ShowOptions,
+        names: &'a mut SystemNames,
+        out: &'a mut W,
+    ) -> Self {
+        match format {
+            Format::Ss(layout) => Output::Ss {
+                writer: Box::new(SsWriter::new(show, layout, names, out)),
+                failed: None,
+            },
+            Format::Json => Output::Json {
+                records: Vec::new(),
+                show,
+                out,
+            },
+            Format::Netstat(options) => Output::Netstat {
+                records: Vec::new(),
+                options,
+                out,
+            },
+        }
+    }
+
+    fn push(&mut self, record: SocketRecord) {
+        match self {
+            Output::Ss {
+                writer,
+                failed: failed @ None,
+            } => *failed = writer.write_record(&record).err(),
+            Output::Ss { .. } => {}
+            Output::Json { records, .. } | Output::Netstat { records, .. } => records.push(record),
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Output::Ss {
+                failed: Some(err), ..
+            } => Err(err),
+            Output::Ss { writer, .. } => writer.finish().map(drop),
+            Output::Json { records, show, out } => json::write_json(out, &records, show),
+            Output::Netstat {
+                records,
+                options,
+                out,
+            } => netstat::write_netstat(out, &records, options, &netstat::SystemNames::new()),
+        }
+    }
+}
+
+/// The owners ss -p shows, from a /proc scan started before the dump and waited for when
+/// the first record that can have owners comes.
+struct Owners<'scope> {
+    scan: Option<ScopedJoinHandle<'scope, Result<SocketOwners, ProcsError>>>,
+    scanned: Option<Result<SocketOwners, ProcsError>>,
+}
+
+impl<'scope> Owners<'scope> {
+    fn start<'env>(wanted: bool, scope: &'scope thread::Scope<'scope, 'env>) -> Self {
+        Owners {
+            scan: wanted.then(|| scope.spawn(|| SocketOwners::scan(None))),
+            scanned: None,
+        }
+    }
+
+    fn attach(&mut self, record: &mut SocketRecord) {
+        // Sockets without an inode (TIME-WAIT, request sockets) are in no fd table.
+        if record.inode == 0 {
+            return;
+        }
+        if let Some(scan) = self.scan.take() {
+            let scanned = scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            self.scanned = Some(scanned);
+        }
+        if let Some(Ok(owners)) = &self.scanned {
+            record.users = owners.users_of(record.inode);
+        }
+    }
+
+    /// A failed scan is an error once a record needed it.
+    fn check(self) -> Result<(), ProcsError> {
+        match self.scanned {
+            Some(Err(err)) => Err(err),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// ss names mptcp, sctp and dccp ports after the last of tcp, udp, raw it listed.
@@ -267,17 +413,6 @@ fn other_port_names(selection: &Selection) -> OtherPortNames {
     } else {
         OtherPortNames::AnyTransport
     }
-}
-
-/// Creates (or truncates) a dump file that only its owner can read: it lists every TCP
-/// connection of the namespace. A file that exists keeps the mode its owner gave it.
-fn create_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
 }
 
 /// A closed output (`| head`) ends the listing quietly; other write errors are errors.

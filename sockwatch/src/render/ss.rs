@@ -78,20 +78,52 @@ pub fn render_ss<W: Write, N: Names + ?Sized>(
     names: &mut N,
     out: &mut W,
 ) -> io::Result<()> {
-    let mut table = Table::new(layout.netid, layout.state, layout.screen_width);
-    if !opts.no_header {
-        table.header();
-    }
-    let mut printer = Printer {
-        opts,
-        layout,
-        names,
-    };
+    let mut writer = SsWriter::new(opts, layout, names, out);
     for record in records {
-        table.start_record(out)?;
-        printer.record(&mut table, record);
+        writer.write_record(record)?;
     }
-    table.finish(out)
+    writer.finish().map(drop)
+}
+
+/// [`render_ss`] one record at a time, for records that stream in: each record's text is
+/// formatted as it comes, and lines are printed where ss prints them (see the table
+/// module), so memory stays bounded however many sockets there are.
+pub struct SsWriter<'a, W: Write, N: Names + ?Sized> {
+    table: Table,
+    printer: Printer<'a, N>,
+    out: W,
+}
+
+impl<'a, W: Write, N: Names + ?Sized> SsWriter<'a, W, N> {
+    /// Starts the table, with its header unless `opts.no_header`.
+    pub fn new(opts: &'a ShowOptions, layout: &'a SsLayout, names: &'a mut N, out: W) -> Self {
+        let mut table = Table::new(layout.netid, layout.state, layout.screen_width);
+        if !opts.no_header {
+            table.header();
+        }
+        SsWriter {
+            table,
+            printer: Printer {
+                opts,
+                layout,
+                names,
+            },
+            out,
+        }
+    }
+
+    /// Adds the next record (already filtered, in ss's order).
+    pub fn write_record(&mut self, record: &SocketRecord) -> io::Result<()> {
+        self.table.start_record(&mut self.out)?;
+        self.printer.record(&mut self.table, record);
+        Ok(())
+    }
+
+    /// Prints what is still buffered and hands the output back.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.table.finish(&mut self.out)?;
+        Ok(self.out)
+    }
 }
 
 /// What every field printer needs.

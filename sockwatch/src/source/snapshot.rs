@@ -1,9 +1,11 @@
 //! One snapshot: a dump request per family and protocol the query names, each reply
 //! decoded as it streams in and handed to the caller's sink, in ss's order (netlink,
-//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). A protocol's IPv6
-//! half is fetched on a second thread while its IPv4 half streams, then decoded after it.
+//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). The dumps are
+//! received on a thread of their own while the caller's thread decodes; a protocol's IPv6
+//! half is fetched on a third while its IPv4 half streams, then decoded after it.
 
 use std::io::Write;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 
 use super::diag_socket::{self, DiagSocket, Progress};
@@ -21,6 +23,11 @@ const INET_ORDER: [Netid; 5] = [
     Netid::Sctp,
     Netid::Mptcp,
 ];
+
+/// How many reply datagrams (of up to 32 KiB) the fetching thread may receive ahead of the
+/// decoding one: enough to ride out scheduling hiccups; a sink slower than the kernel (or
+/// one waiting for something) holds the dump back rather than letting replies pile up.
+const READ_AHEAD: usize = 16;
 
 /// What the running kernel could not list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -131,96 +138,174 @@ fn run(
     mut dump: Option<&mut dyn Write>,
     mut sink: impl FnMut(SocketRecord),
 ) -> Result<Coverage, SourceError> {
-    let mut socket = DiagSocket::open()?;
-    // A second socket, for fetching one dump on another thread while the first streams:
-    // the kernel does most of a dump's work, in the receiving thread's recvmsg calls, so
-    // this puts two cores on it. Opened here, in the caller's network namespace.
-    let mut spare = None;
-    let mut coverage = Coverage::default();
-    for step in plan(query) {
-        let (request, then, decoder) = match step {
-            Step::Dump {
-                request,
-                then,
-                decoder,
-            } => (request, then, decoder),
-            Step::ProcRaw => {
-                proc_raw::read(query.ip, query.states, &mut sink)?;
-                continue;
+    let steps = plan(query);
+    // Opened here, in the caller's network namespace. The second socket fetches a
+    // protocol's IPv6 half while its IPv4 half streams: the kernel does most of a dump's
+    // work, in the receiving thread's recvmsg calls, so this puts two cores on it.
+    let socket = DiagSocket::open()?;
+    let spare = steps
+        .iter()
+        .any(|step| matches!(step, Step::Dump { then: Some(_), .. }))
+        .then(DiagSocket::open)
+        .transpose()?;
+    thread::scope(|scope| {
+        // The dumps run on their own thread while this one decodes and hands records to
+        // the sink: the kernel's work and ours overlap. Leaving early drops `replies`,
+        // which stops the fetcher at its next request.
+        let (deliver, replies) = mpsc::sync_channel(READ_AHEAD);
+        let (recycle, recycled) = mpsc::channel();
+        let steps = &steps;
+        scope.spawn(move || fetch_all(steps, socket, spare, &deliver, &recycled));
+        let mut coverage = Coverage::default();
+        for step in steps {
+            let (request, then, decoder) = match step {
+                Step::Dump {
+                    request,
+                    then,
+                    decoder,
+                } => (request, then, *decoder),
+                Step::ProcRaw => {
+                    proc_raw::read(query.ip, query.states, &mut sink)?;
+                    continue;
+                }
+            };
+            // ss's dump format holds TCP only: its messages do not name their protocol.
+            let mut tee: Option<&mut dyn Write> = match (&mut dump, decoder) {
+                (Some(dump), Decoder::Inet(Netid::Tcp)) => Some(&mut **dump),
+                _ => None,
+            };
+            let mut decode = |payload: &[u8]| decode(payload, decoder, query, &mut sink);
+            for request in std::iter::once(request).chain(then) {
+                let outcome = receive(request, &replies, &recycle, &mut tee, &mut decode);
+                settle(query, &mut coverage, request.target, outcome)?;
             }
-        };
-        // ss's dump format holds TCP only: its messages do not name their protocol.
-        let mut tee: Option<&mut dyn Write> = match (&mut dump, decoder) {
-            (Some(dump), Decoder::Inet(Netid::Tcp)) => Some(&mut **dump),
-            _ => None,
-        };
-        let mut decode = |payload: &[u8]| decode(payload, decoder, query, &mut sink);
-        let Some(then) = then else {
-            let outcome = stream(&mut socket, &request, tee, &mut decode);
-            settle(query, &mut coverage, request.target, outcome)?;
-            continue;
-        };
-        let mut helper = match spare.take() {
-            Some(socket) => socket,
-            None => DiagSocket::open()?,
-        };
-        let (outcome, prefetched) = thread::scope(|scope| {
-            let prefetch = scope.spawn(|| helper.collect(&then));
-            let outcome = stream(&mut socket, &request, reborrow(&mut tee), &mut decode);
-            let prefetched = prefetch
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (outcome, prefetched)
-        });
-        spare = Some(helper);
-        settle(query, &mut coverage, request.target, outcome)?;
-        let outcome = prefetched.and_then(|replies| replay(&then, &replies, tee, &mut decode));
-        settle(query, &mut coverage, then.target, outcome)?;
-    }
-    Ok(coverage)
-}
-
-/// A shorter-lived handle on an optional writer, leaving the original usable afterwards.
-fn reborrow<'a>(writer: &'a mut Option<&mut dyn Write>) -> Option<&'a mut dyn Write> {
-    match writer {
-        Some(writer) => Some(&mut **writer),
-        None => None,
-    }
-}
-
-/// Runs one dump, copying each datagram to `tee` and decoding it as it arrives.
-fn stream(
-    socket: &mut DiagSocket,
-    request: &Request,
-    mut tee: Option<&mut dyn Write>,
-    decode: &mut impl FnMut(&[u8]) -> Result<(), DecodeError>,
-) -> Result<(), SourceError> {
-    let seq = diag_socket::request_seq(request)?;
-    socket.fetch(request, |datagram| {
-        if let Some(tee) = tee.as_mut() {
-            tee.write_all(datagram).map_err(SourceError::DumpWrite)?;
         }
-        diag_socket::process(datagram, seq, request.target, decode)
+        Ok(coverage)
     })
 }
 
-/// Decodes replies gathered by [`DiagSocket::collect`], as [`stream`] would have.
-fn replay(
+/// What the fetching thread hands the decoding one, for each request in plan order: its
+/// replies, then its end.
+enum Delivery {
+    /// Reply datagrams, one or several back to back.
+    Replies(Vec<u8>),
+    /// The dump is over: received up to its NLMSG_DONE, or failed.
+    End(Result<(), SourceError>),
+}
+
+/// Runs the dumps of `steps` in order, delivering their replies as they arrive, a
+/// protocol's IPv6 half (fetched on a further thread meanwhile) after its IPv4 half.
+/// Buffers come back through `recycled` to be filled again. Returns when the decoding
+/// thread has stopped listening.
+fn fetch_all(
+    steps: &[Step],
+    mut socket: DiagSocket,
+    mut spare: Option<DiagSocket>,
+    deliver: &SyncSender<Delivery>,
+    recycled: &Receiver<Vec<u8>>,
+) {
+    for step in steps {
+        let Step::Dump { request, then, .. } = step else {
+            continue;
+        };
+        let delivered = match (then, spare.as_mut()) {
+            (Some(then), Some(helper)) => {
+                let (delivered, prefetched) = thread::scope(|scope| {
+                    let prefetch = scope.spawn(|| helper.collect(then));
+                    let delivered = forward(&mut socket, request, deliver, recycled);
+                    let prefetched = prefetch
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (delivered, prefetched)
+                });
+                delivered && {
+                    let end = prefetched.map(|replies| {
+                        // A failed send shows in the End's below.
+                        let _ = deliver.send(Delivery::Replies(replies));
+                    });
+                    deliver.send(Delivery::End(end)).is_ok()
+                }
+            }
+            // plan() asks for a spare socket whenever a step has a second request.
+            (Some(_), None) => false,
+            (None, _) => forward(&mut socket, request, deliver, recycled),
+        };
+        if !delivered {
+            return;
+        }
+    }
+}
+
+/// Runs one dump, delivering each datagram as it arrives and then the dump's end; false
+/// when nobody listens any more.
+fn forward(
+    socket: &mut DiagSocket,
     request: &Request,
-    replies: &[u8],
-    tee: Option<&mut dyn Write>,
+    deliver: &SyncSender<Delivery>,
+    recycled: &Receiver<Vec<u8>>,
+) -> bool {
+    let outcome = diag_socket::request_seq(request).and_then(|seq| {
+        socket.fetch(request, |datagram| {
+            let mut buffer = recycled.try_recv().unwrap_or_default();
+            buffer.clear();
+            buffer.extend_from_slice(datagram);
+            // A closed channel only means the decoder gave up; the dump still runs to
+            // its end so that the socket is left clean.
+            let _ = deliver.send(Delivery::Replies(buffer));
+            diag_socket::process(datagram, seq, request.target, &mut |_| Ok(()))
+        })
+    });
+    deliver.send(Delivery::End(outcome)).is_ok()
+}
+
+/// Decodes the replies to `request` as they are delivered, up to its end, copying them
+/// to `tee` first.
+fn receive(
+    request: &Request,
+    replies: &Receiver<Delivery>,
+    recycle: &Sender<Vec<u8>>,
+    tee: &mut Option<&mut dyn Write>,
     decode: &mut impl FnMut(&[u8]) -> Result<(), DecodeError>,
 ) -> Result<(), SourceError> {
-    if let Some(tee) = tee {
-        tee.write_all(replies).map_err(SourceError::DumpWrite)?;
-    }
-    let seq = diag_socket::request_seq(request)?;
-    match diag_socket::process(replies, seq, request.target, decode)? {
-        Progress::Done => Ok(()),
-        Progress::More => Err(SourceError::Malformed {
-            target: request.target,
+    let target = request.target;
+    // Settled by the replies themselves (their NLMSG_DONE, or the first failure), or
+    // before any arrive by a request we cannot read back.
+    let (seq, mut outcome) = match diag_socket::request_seq(request) {
+        Ok(seq) => (seq, None),
+        Err(err) => (0, Some(Err(err))),
+    };
+    loop {
+        // The fetcher only hangs up by panicking, which the scope passes on.
+        let delivery = replies.recv().map_err(|_| SourceError::Malformed {
+            target,
             reason: DecodeError::MissingDone,
-        }),
+        })?;
+        let replies = match delivery {
+            Delivery::Replies(replies) => replies,
+            Delivery::End(end) => {
+                return outcome.unwrap_or_else(|| {
+                    end.and(Err(SourceError::Malformed {
+                        target,
+                        reason: DecodeError::MissingDone,
+                    }))
+                })
+            }
+        };
+        if outcome.is_none() {
+            let mut read = || {
+                if let Some(tee) = tee.as_mut() {
+                    tee.write_all(&replies).map_err(SourceError::DumpWrite)?;
+                }
+                diag_socket::process(&replies, seq, target, decode)
+            };
+            outcome = match read() {
+                Ok(Progress::More) => None,
+                Ok(Progress::Done) => Some(Ok(())),
+                Err(err) => Some(Err(err)),
+            };
+        }
+        // Nobody to take it back only when the fetcher is done.
+        let _ = recycle.send(replies);
     }
 }
 
@@ -270,4 +355,101 @@ fn settle(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::wire::build::message;
+    use crate::source::wire::{NLMSG_DONE, NLMSG_ERROR};
+
+    const SEQ: u32 = 5;
+
+    fn done() -> Vec<u8> {
+        message(NLMSG_DONE, SEQ, &0i32.to_ne_bytes())
+    }
+
+    /// What `receive` makes of `deliveries` for one request: its outcome, the payloads it
+    /// decoded, how many buffers it handed back, and how many deliveries it left unread.
+    fn received(
+        deliveries: Vec<Delivery>,
+    ) -> (Result<(), SourceError>, Vec<Vec<u8>>, usize, usize) {
+        let (deliver, replies) = mpsc::sync_channel(deliveries.len());
+        for delivery in deliveries {
+            deliver.send(delivery).unwrap();
+        }
+        let (recycle, recycled) = mpsc::channel();
+        let mut seen = Vec::new();
+        let outcome = receive(
+            &request::packet(SEQ),
+            &replies,
+            &recycle,
+            &mut None,
+            &mut |payload: &[u8]| {
+                seen.push(payload.to_vec());
+                Ok(())
+            },
+        );
+        (
+            outcome,
+            seen,
+            recycled.try_iter().count(),
+            replies.try_iter().count(),
+        )
+    }
+
+    #[test]
+    fn replies_are_decoded_up_to_their_end() {
+        let (outcome, seen, recycled, unread) = received(vec![
+            Delivery::Replies([message(20, SEQ, &[1]), message(20, SEQ, &[2])].concat()),
+            Delivery::Replies([message(20, SEQ, &[3]), done()].concat()),
+            Delivery::End(Ok(())),
+            // The next request's.
+            Delivery::Replies(message(20, SEQ + 1, &[4])),
+        ]);
+        outcome.unwrap();
+        assert_eq!(seen, [[1], [2], [3]]);
+        assert_eq!((recycled, unread), (2, 1));
+    }
+
+    #[test]
+    fn an_end_without_done_is_malformed() {
+        let (outcome, seen, ..) = received(vec![
+            Delivery::Replies(message(20, SEQ, &[1])),
+            Delivery::End(Ok(())),
+        ]);
+        assert!(matches!(
+            outcome,
+            Err(SourceError::Malformed {
+                reason: DecodeError::MissingDone,
+                ..
+            })
+        ));
+        assert_eq!(seen, [[1]]);
+    }
+
+    #[test]
+    fn failures_of_the_fetch_pass_through() {
+        let failed = SourceError::Io {
+            target: Target::Packet,
+            op: "recv",
+            source: std::io::ErrorKind::UnexpectedEof.into(),
+        };
+        let (outcome, ..) = received(vec![Delivery::End(Err(failed))]);
+        assert!(matches!(outcome, Err(SourceError::Io { op: "recv", .. })));
+    }
+
+    #[test]
+    fn the_first_failure_wins_and_later_replies_are_drained_undecoded() {
+        let mut refusal = (-libc::EPERM).to_ne_bytes().to_vec();
+        refusal.extend_from_slice(&[0; 16]);
+        let (outcome, seen, recycled, unread) = received(vec![
+            Delivery::Replies(message(NLMSG_ERROR, SEQ, &refusal)),
+            Delivery::Replies([message(20, SEQ, &[9]), done()].concat()),
+            Delivery::End(Ok(())),
+        ]);
+        assert_eq!(outcome.unwrap_err().kernel_errno(), Some(libc::EPERM));
+        assert!(seen.is_empty());
+        assert_eq!((recycled, unread), (2, 0));
+    }
 }

@@ -109,10 +109,18 @@ pub fn push_g(buf: &mut Vec<u8>, v: f64, precision: usize) {
         return;
     }
     let precision = precision.max(1);
-    // The exponent %g decides by is the one of the value rounded to `precision` digits.
+    // %g's digits are those of `v` rounded to `precision` significant digits, in exponent
+    // form. When the shortest text that reads back as `v` has no more digits, it is that
+    // rounding (for precisions a double always holds, up to 15), and much cheaper to get.
     let mut exp_form = Scratch::new();
-    if write!(exp_form, "{:.*e}", precision - 1, v).is_err() {
-        return;
+    let short = precision <= 15
+        && write!(exp_form, "{v:e}").is_ok()
+        && significant_digits(exp_form.as_bytes()) <= precision;
+    if !short {
+        exp_form = Scratch::new();
+        if write!(exp_form, "{:.*e}", precision - 1, v).is_err() {
+            return;
+        }
     }
     let text = exp_form.as_bytes();
     let Some(e_at) = text.iter().position(|&b| b == b'e') else {
@@ -122,8 +130,9 @@ pub fn push_g(buf: &mut Vec<u8>, v: f64, precision: usize) {
         .ok()
         .and_then(|e| e.parse().ok())
         .unwrap_or(0);
+    let mantissa = trim_fraction(&text[..e_at]);
     if exponent < -4 || exponent >= precision as i32 {
-        buf.extend_from_slice(trim_fraction(&text[..e_at]));
+        buf.extend_from_slice(mantissa);
         buf.push(b'e');
         buf.push(if exponent < 0 { b'-' } else { b'+' });
         if exponent.unsigned_abs() < 10 {
@@ -131,10 +140,46 @@ pub fn push_g(buf: &mut Vec<u8>, v: f64, precision: usize) {
         }
         push_u64(buf, u64::from(exponent.unsigned_abs()));
     } else {
-        let decimals = (precision as i32 - 1 - exponent) as usize;
-        let mut fixed = Scratch::new();
-        if write!(fixed, "{:.*}", decimals, v).is_ok() {
-            buf.extend_from_slice(trim_fraction(fixed.as_bytes()));
+        push_positional(buf, mantissa, exponent);
+    }
+}
+
+/// How many digits the mantissa of an exponent-form number (`-1.25e3`) has.
+fn significant_digits(exp_form: &[u8]) -> usize {
+    exp_form
+        .iter()
+        .take_while(|&&b| b != b'e')
+        .filter(|b| b.is_ascii_digit())
+        .count()
+}
+
+/// Appends the number `mantissa` (`-d.ddd`, no trailing zeros) times 10^`exponent` without
+/// an exponent: %g's style f, which shows the same digits.
+fn push_positional(buf: &mut Vec<u8>, mantissa: &[u8], exponent: i32) {
+    let digits = match mantissa.split_first() {
+        Some((b'-', rest)) => {
+            buf.push(b'-');
+            rest
+        }
+        _ => mantissa,
+    };
+    let digits = digits.iter().copied().filter(u8::is_ascii_digit);
+    match usize::try_from(exponent) {
+        Ok(exponent) => {
+            let whole = exponent + 1;
+            let start = buf.len();
+            buf.extend(digits);
+            let fraction = (buf.len() - start).saturating_sub(whole);
+            if fraction > 0 {
+                buf.insert(buf.len() - fraction, b'.');
+            } else {
+                buf.resize(start + whole, b'0');
+            }
+        }
+        Err(_) => {
+            buf.extend_from_slice(b"0.");
+            buf.extend(std::iter::repeat_n(b'0', (-exponent - 1) as usize));
+            buf.extend(digits);
         }
     }
 }
@@ -351,6 +396,53 @@ mod tests {
         ];
         for &(v, p, want) in cases {
             assert_eq!(text(|b| push_g(b, v, p)), want, "{v} %.{p}g");
+        }
+    }
+
+    /// C's own `%.*g` of `v`.
+    fn printf_g(v: f64, precision: usize) -> String {
+        let mut out = [0u8; 64];
+        let precision = libc::c_int::try_from(precision).unwrap();
+        // SAFETY: the format takes an int and a double, as passed; snprintf writes at most
+        // out.len() bytes, NUL included.
+        let len = unsafe {
+            libc::snprintf(
+                out.as_mut_ptr().cast(),
+                out.len(),
+                c"%.*g".as_ptr(),
+                precision,
+                v,
+            )
+        };
+        String::from_utf8(out[..usize::try_from(len).unwrap()].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn g_format_matches_libc() {
+        // Gains in 1/256ths (bbr), rates, ties at the rounding digit, and a spread of
+        // magnitudes from a simple generator.
+        let mut values: Vec<f64> = (0..2048).map(|n| f64::from(n) / 256.0).collect();
+        values.extend([
+            0.5, 1.5, 2.5, 0.125, 123456.5, 999999.5, 1e15, 1e16, 1e-7, -0.0,
+        ]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let exponent = (x % 40) as i32 - 20;
+            values.push(mantissa * 10f64.powi(exponent));
+            values.push(-((x % 100_000) as f64) / 1000.0);
+        }
+        for v in values {
+            for precision in [1, 3, 6, 15, 17] {
+                assert_eq!(
+                    text(|b| push_g(b, v, precision)),
+                    printf_g(v, precision),
+                    "{v:e} %.{precision}g"
+                );
+            }
         }
     }
 
