@@ -25,9 +25,11 @@ const INET_ORDER: [Netid; 5] = [
 ];
 
 /// How many reply datagrams (of up to 32 KiB) the fetching thread may receive ahead of the
-/// decoding one: enough to ride out scheduling hiccups; a sink slower than the kernel (or
-/// one waiting for something) holds the dump back rather than letting replies pile up.
-const READ_AHEAD: usize = 16;
+/// decoding one. Enough (2 MiB) to keep the kernel busy while the decoding thread is
+/// preempted on a loaded machine, where 16 measured clearly slower; a sink slower than the
+/// kernel (or one waiting for something) holds the dump back rather than letting replies
+/// pile up.
+const READ_AHEAD: usize = 64;
 
 /// What the running kernel could not list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
