@@ -23,6 +23,13 @@ const TCP_SYN_SENT: u8 = 2;
 const TCP_CLOSE: u8 = 7;
 const TCP_LISTEN: u8 = 10;
 
+// bpf_ringbuf_submit / bpf_ringbuf_query flags (linux/bpf.h).
+const BPF_RB_NO_WAKEUP: u64 = 1;
+const BPF_RB_FORCE_WAKEUP: u64 = 2;
+const BPF_RB_AVAIL_DATA: u64 = 0;
+/// Queued bytes that make the reader be woken (about 500 events).
+const WAKEUP_BYTES: u64 = 64 * 1024;
+
 /// Field offsets of the running kernel, written by user space before load.
 #[no_mangle]
 static OFFSETS: KernelOffsets = KernelOffsets {
@@ -190,7 +197,14 @@ fn send(event: &SockEvent) {
     match EVENTS.reserve::<SockEvent>(0) {
         Some(mut slot) => {
             slot.write(*event);
-            slot.submit(0);
+            // Waking the reader for every event costs more than the event: wake it only
+            // once a batch has piled up; user space also drains on a short timer.
+            let flags = if EVENTS.query(BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES {
+                BPF_RB_FORCE_WAKEUP
+            } else {
+                BPF_RB_NO_WAKEUP
+            };
+            slot.submit(flags);
         }
         None => count(counter::LOST),
     }

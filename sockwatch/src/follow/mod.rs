@@ -128,6 +128,8 @@ pub fn current_netns() -> io::Result<u32> {
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
+/// How often queued events are read when the kernel has not woken the reader.
+const DRAIN_EVERY_MS: u64 = 10;
 
 /// The part of the user's filter the kernel applies: family, ports, states and namespace.
 fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) {
@@ -298,6 +300,10 @@ impl Follower {
         // the next event.
         let mut loss_check = tokio::time::interval(Duration::from_millis(200));
         loss_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // The kernel wakes this reader only once a batch has piled up: drain what is queued
+        // at least this often, so a quiet stream still shows each event within milliseconds.
+        let mut drain = tokio::time::interval(Duration::from_millis(DRAIN_EVERY_MS));
+        drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
         let mut reported_lost = 0;
@@ -312,6 +318,10 @@ impl Follower {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => Ok(Ok(())),
+                        _ = drain.tick() => {
+                            tracer.drain(&mut batch);
+                            Ok(Ok(()))
+                        }
                         _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
