@@ -176,8 +176,7 @@ pub fn memory_with_live_sockets(
         plan.repetitions
     ));
 
-    // Sockets that exist before the tracer starts: follow loads no start-up snapshot, so it
-    // knows only the sockets it sees change.
+    // Sockets that exist before the tracer starts: follow lists them at start-up.
     let before = table.add_row(
         format!(
             "peak RSS, sockets established before start, then {} s of churn",

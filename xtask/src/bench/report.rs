@@ -161,9 +161,9 @@ pub fn document(
          namespace (it runs in the bench's); tcpstates and tcplife watch every namespace.\n\
          - A tracer is ready when sockwatch prints `attached`, or, for the libbpf tools, when \
          their attach link and perf buffer epoll set exist (plus 50 ms).\n\
-         - Memory with live sockets: sockwatch follow loads no start-up snapshot yet, so sockets \
-         established before it starts cost it nothing until they change; the second row has \
-         the sockets established while it runs, so it tracks every one.\n\
+         - Memory with live sockets: sockwatch follow lists the sockets that exist when it \
+         starts (sock_diag, owners from /proc) into its live table, so the first row has \
+         every socket from the start; the second has the sockets established while it runs.\n\
          - First event: a probe connects to a listener of its own in the namespace every 5 ms, \
          from before the tracer starts; the figure is the time from the tracer's spawn to the \
          first line on its standard output naming the probe's port. tcpstates and tcplife run \
