@@ -10,7 +10,7 @@ use std::{
 };
 
 use sockwatch::{
-    filter::{Family as FilterFamily, Filter, ParseContext},
+    filter::{Filter, ParseContext},
     model::{Netid, SocketRecord},
     procs::{ProcsError, SocketOwners},
     render::{
@@ -74,23 +74,17 @@ fn select_options(args: &SnapshotArgs, states: Option<u32>) -> Result<SelectOpti
 }
 
 /// The family addresses in the filter are read in (ss's "preferred family").
-fn filter_family(args: &SnapshotArgs) -> Option<FilterFamily> {
-    let named = args.family.last().and_then(|f| match f.as_str() {
-        "inet" => Some(FilterFamily::Inet),
-        "inet6" => Some(FilterFamily::Inet6),
-        "unix" => Some(FilterFamily::Unix),
-        "link" => Some(FilterFamily::Packet),
-        "netlink" => Some(FilterFamily::Netlink),
-        _ => None,
-    });
+/// (A bad `-f` name is reported by the selection; here it just names no family.)
+fn filter_family(args: &SnapshotArgs) -> Option<Family> {
+    let named = args.family.last().and_then(|f| Family::parse(f).ok());
     named.or(if args.ipv6 {
-        Some(FilterFamily::Inet6)
+        Some(Family::Inet6)
     } else if args.ipv4 {
-        Some(FilterFamily::Inet)
+        Some(Family::Inet)
     } else if args.packet {
-        Some(FilterFamily::Packet)
+        Some(Family::Packet)
     } else if args.unix {
-        Some(FilterFamily::Unix)
+        Some(Family::Unix)
     } else {
         None
     })
