@@ -4,6 +4,7 @@
 //! source (sock_diag, /proc, dump files, the eBPF ring buffer) -> [`model`] records and events
 //! -> [`filter`] -> table -> [`render`] (ss text, netstat text, JSON).
 
+pub mod container;
 pub mod ebpf;
 pub mod event;
 pub mod filter;
@@ -12,5 +13,6 @@ pub mod model;
 pub mod procs;
 pub mod render;
 pub mod select;
+pub mod serve;
 pub mod services;
 pub mod source;

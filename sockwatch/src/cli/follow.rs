@@ -12,25 +12,31 @@ use sockwatch::{
 
 use super::args::FollowArgs;
 
-pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
-    let filter = if args.filter.is_empty() {
-        None
-    } else {
-        let lookup = SystemLookup;
-        let context = ParseContext {
-            family: if args.ipv6 {
-                Some(Family::Inet6)
-            } else if args.ipv4 {
-                Some(Family::Inet)
-            } else {
-                None
-            },
-            tcp_services: true,
-            udp_services: false,
-            lookup: &lookup,
-        };
-        Some(Filter::parse(&args.filter, None, &context).map_err(|e| e.to_string())?)
+/// The user's ss filter words as follow and serve apply them (TCP service names).
+pub fn parse_filter(words: &[String], ipv4: bool, ipv6: bool) -> Result<Option<Filter>, String> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let lookup = SystemLookup;
+    let context = ParseContext {
+        family: if ipv6 {
+            Some(Family::Inet6)
+        } else if ipv4 {
+            Some(Family::Inet)
+        } else {
+            None
+        },
+        tcp_services: true,
+        udp_services: false,
+        lookup: &lookup,
     };
+    Filter::parse(words, None, &context)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
+    let filter = parse_filter(&args.filter, args.ipv4, args.ipv6)?;
     let config = FollowConfig {
         view: if args.table {
             View::Table

@@ -3,6 +3,7 @@
 pub mod args;
 mod follow;
 mod netstat;
+mod serve;
 mod snapshot;
 
 use std::process::ExitCode;
@@ -17,5 +18,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Follow(args) => follow::run(args),
         Command::Netstat(args) => netstat::run(args),
         Command::Snapshot(args) => snapshot::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -9,6 +9,7 @@ pub mod clock;
 mod live_view;
 pub mod recording;
 mod session;
+pub mod sink;
 mod startup;
 pub mod table;
 pub mod view;
@@ -28,6 +29,7 @@ use clock::WallClock;
 use live_view::LiveView;
 use recording::{Recorder, RecordingError, Replay};
 use session::{EventFilter, Session, Stop};
+use sink::FollowSink;
 use table::LiveTable;
 use view::Printer;
 pub use view::{Format, View};
@@ -246,8 +248,26 @@ impl Follower {
         })
     }
 
+    /// The clock that turns event times into wall-clock times.
+    pub fn clock(&self) -> WallClock {
+        self.clock
+    }
+
     /// Reads events until a signal, the deadline, the count or the recording's end.
     pub async fn run<W: Write>(self, out: &mut W) -> Result<Summary, FollowError> {
+        self.run_with(out, None).await
+    }
+
+    /// As [`Follower::run`], but hands every event to `sink` and prints nothing.
+    pub async fn run_into(self, sink: &mut dyn FollowSink) -> Result<Summary, FollowError> {
+        self.run_with(&mut io::sink(), Some(sink)).await
+    }
+
+    async fn run_with<'a, W: Write>(
+        self,
+        out: &'a mut W,
+        sink: Option<&'a mut dyn FollowSink>,
+    ) -> Result<Summary, FollowError> {
         let Follower {
             config,
             mut signals,
@@ -285,6 +305,7 @@ impl Follower {
             count: config.count,
             last_ts_ns: 0,
             out,
+            sink,
         };
 
         let deadline = tokio::time::sleep(
@@ -317,7 +338,10 @@ impl Follower {
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
-                        _ = loss_check.tick() => Ok(Ok(())),
+                        _ = loss_check.tick() => {
+                            session.offer_table();
+                            Ok(Ok(()))
+                        }
                         _ = drain.tick() => {
                             tracer.drain(&mut batch);
                             Ok(Ok(()))

@@ -8,6 +8,7 @@ use sockwatch_common::{event_kind, SockEvent};
 use super::{
     live_view::LiveView,
     recording::{Recorder, RecordingError},
+    sink::FollowSink,
     table::LiveTable,
     view::Printer,
     Summary,
@@ -81,6 +82,8 @@ pub struct Session<'a, W: Write> {
     /// The newest event time seen: "now" when replaying a recording.
     pub last_ts_ns: u64,
     pub out: &'a mut W,
+    /// Takes the events instead of the printer (serve); None for follow's views.
+    pub sink: Option<&'a mut dyn FollowSink>,
 }
 
 impl<W: Write> Session<'_, W> {
@@ -115,6 +118,9 @@ impl<W: Write> Session<'_, W> {
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
             let applied = self.table.apply(&transition);
             if transition.kind == TransitionKind::Snapshot {
+                if let Some(sink) = self.sink.as_deref_mut() {
+                    sink.transition(&transition, &applied);
+                }
                 if self.summary.events == 0 {
                     self.summary.sockets_at_start += 1;
                 }
@@ -123,6 +129,10 @@ impl<W: Write> Session<'_, W> {
             self.summary.events += 1;
             if !self.filter.matches(&transition) {
                 self.summary.filtered += 1;
+                continue;
+            }
+            if let Some(sink) = self.sink.as_deref_mut() {
+                sink.transition(&transition, &applied);
                 continue;
             }
             if self.live_view.is_some() {
@@ -149,10 +159,20 @@ impl<W: Write> Session<'_, W> {
     /// Reports events the kernel could not deliver, inline and in the summary.
     fn lost(&mut self, lost: u64) -> Result<(), Stop> {
         self.summary.lost += lost;
+        if let Some(sink) = self.sink.as_deref_mut() {
+            sink.lost(lost);
+        }
         if self.live_view.is_none() {
             Self::write(self.printer.lost(self.out, lost))?;
         }
         Ok(())
+    }
+
+    /// Offers the table to the sink, if there is one.
+    pub fn offer_table(&mut self) {
+        if let Some(sink) = self.sink.as_deref_mut() {
+            sink.table(&self.table, &self.summary);
+        }
     }
 
     /// Redraws the live table view, when that is the view.

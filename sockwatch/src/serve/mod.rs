@@ -1,0 +1,366 @@
+//! `sockwatch serve`: follow's engine as a long-running agent. Events feed Prometheus metrics
+//! (/metrics) and the NDJSON stream of `follow --json` (/events); /healthz says it is up.
+//!
+//! The event loop runs on the calling thread; HTTP runs on a thread of its own, so neither a
+//! scrape nor a slow reader delays event processing. They share atomics (the metrics) and
+//! bounded queues (the event stream), never a lock held across I/O.
+
+pub mod events;
+pub mod http;
+pub mod metrics;
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Instant,
+};
+
+use thiserror::Error;
+
+use crate::{
+    container::{CgroupResolver, NetnsNames},
+    event::{Owner, Transition, TransitionKind},
+    follow::{
+        clock::WallClock,
+        sink::FollowSink,
+        table::{Applied, LiveTable},
+        view::{Format, Printer, View},
+        FollowConfig, FollowError, Follower, Summary,
+    },
+    model::{Cookie, SockState},
+};
+use events::EventHub;
+use metrics::{
+    ClosedLabels, ConnLabels, DirectionLabels, LabelCap, LostLabels, Metrics, OwnerLabels,
+};
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the HTTP thread: {0}")]
+    Thread(std::io::Error),
+    #[error(transparent)]
+    Follow(#[from] FollowError),
+}
+
+/// What serve needs beyond follow's own configuration.
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// Serve /events (always on when bound to loopback).
+    pub events: bool,
+    pub token: Option<String>,
+    /// Distinct values kept per process and container label; the rest become `other`.
+    pub max_label_values: usize,
+}
+
+impl ServeConfig {
+    /// /events is served on loopback, and beyond it only when asked for.
+    pub fn events_enabled(&self) -> bool {
+        self.events || is_loopback(self.listen.ip())
+    }
+}
+
+/// The labels and direction of a connection counted as opened, kept until it is destroyed so
+/// that its close is counted under the same labels.
+struct OpenConnection {
+    direction: &'static str,
+    owner: OwnerLabels,
+}
+
+/// Turns follow's events into metric updates and /events lines.
+pub struct MetricsSink {
+    metrics: Arc<Metrics>,
+    hub: Arc<EventHub>,
+    printer: Printer,
+    line: Vec<u8>,
+    cgroups: CgroupResolver,
+    netns_names: NetnsNames,
+    processes: LabelCap,
+    containers: LabelCap,
+    namespaces: LabelCap,
+    open: HashMap<Cookie, OpenConnection>,
+    /// Owners of listening sockets by (netns, port): an accepted connection is established
+    /// before accept() names its owner, so it takes its listener's.
+    listeners: HashMap<(u32, u16), Owner>,
+    states_updated: Option<Instant>,
+}
+
+impl MetricsSink {
+    pub fn new(
+        metrics: Arc<Metrics>,
+        hub: Arc<EventHub>,
+        clock: WallClock,
+        max_label_values: usize,
+    ) -> MetricsSink {
+        MetricsSink {
+            metrics,
+            hub,
+            printer: Printer::new(View::Log, Format::JsonLines, clock, true),
+            line: Vec::with_capacity(512),
+            cgroups: CgroupResolver::default(),
+            netns_names: NetnsNames::default(),
+            processes: LabelCap::new(max_label_values),
+            containers: LabelCap::new(max_label_values),
+            namespaces: LabelCap::new(max_label_values),
+            open: HashMap::new(),
+            listeners: HashMap::new(),
+            states_updated: None,
+        }
+    }
+
+    /// Capped labels for a socket's owner and namespace.
+    fn owner_labels(&mut self, owner: Option<&Owner>, netns: u32) -> OwnerLabels {
+        let netns_name = self.netns_names.name(netns).unwrap_or_default().to_string();
+        let netns = self.namespaces.admit(&netns_name);
+        let Some(owner) = owner else {
+            return OwnerLabels {
+                netns,
+                ..OwnerLabels::default()
+            };
+        };
+        let identity = self.cgroups.identify(owner.cgroup, owner.pid);
+        let container = identity.container.container_id.unwrap_or_default();
+        let container_label = self.containers.admit(&container);
+        // The pod follows its container: no more values than the container label has.
+        let pod_uid = if container_label == metrics::OTHER {
+            metrics::OTHER.to_string()
+        } else {
+            identity.container.pod_uid.unwrap_or_default()
+        };
+        OwnerLabels {
+            process: self.processes.admit(owner.comm.as_str()),
+            container: container_label,
+            pod_uid,
+            netns,
+        }
+    }
+
+    fn opened(&mut self, t: &Transition, applied: &Applied, direction: &'static str) {
+        let owner = match direction {
+            "accept" => applied
+                .owner
+                .or_else(|| self.listeners.get(&(t.netns, t.local.port())).copied()),
+            _ => applied.owner,
+        };
+        let owner = self.owner_labels(owner.as_ref(), t.netns);
+        self.metrics
+            .opened
+            .get_or_create(&ConnLabels {
+                direction,
+                owner: owner.clone(),
+            })
+            .inc();
+        if direction == "connect" {
+            if let Some(ms) = applied.ms_in_old_state {
+                self.metrics
+                    .connect_latency
+                    .get_or_create(&DirectionLabels { direction })
+                    .observe(ms / 1e3);
+            }
+        }
+        self.open
+            .insert(t.cookie, OpenConnection { direction, owner });
+    }
+
+    fn destroyed(&mut self, t: &Transition, applied: &Applied) {
+        let open = self.open.remove(&t.cookie);
+        let retransmits = t.close.map_or(0, |c| u64::from(c.total_retrans));
+        let Some(open) = open else {
+            if retransmits > 0 {
+                let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
+                self.metrics
+                    .retransmits
+                    .get_or_create(&owner)
+                    .inc_by(retransmits);
+            }
+            return;
+        };
+        if retransmits > 0 {
+            self.metrics
+                .retransmits
+                .get_or_create(&open.owner)
+                .inc_by(retransmits);
+        }
+        if let Some(ms) = applied.lifetime_ms {
+            self.metrics
+                .duration
+                .get_or_create(&DirectionLabels {
+                    direction: open.direction,
+                })
+                .observe(ms / 1e3);
+        }
+        self.metrics
+            .closed
+            .get_or_create(&ClosedLabels {
+                direction: open.direction,
+                reason: "unknown",
+                owner: open.owner,
+            })
+            .inc();
+    }
+
+    fn count(&mut self, t: &Transition, applied: &Applied) {
+        let listener_key = (t.netns, t.local.port());
+        match (t.kind, t.old, t.new) {
+            (TransitionKind::Snapshot, _, SockState::Listen)
+            | (TransitionKind::State, _, SockState::Listen)
+            | (TransitionKind::Owner, SockState::Listen, _) => {
+                if let Some(owner) = applied.owner {
+                    self.listeners.insert(listener_key, owner);
+                }
+            }
+            (TransitionKind::State, SockState::Listen, SockState::Close) => {
+                self.listeners.remove(&listener_key);
+            }
+            (TransitionKind::State, SockState::SynSent, SockState::Established) => {
+                self.opened(t, applied, "connect");
+            }
+            (TransitionKind::State, SockState::SynRecv, SockState::Established) => {
+                self.opened(t, applied, "accept");
+            }
+            (TransitionKind::State, SockState::SynSent, SockState::Close) => {
+                let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
+                self.metrics
+                    .failed
+                    .get_or_create(&ConnLabels {
+                        direction: "connect",
+                        owner,
+                    })
+                    .inc();
+            }
+            (TransitionKind::Destroy, ..) => self.destroyed(t, applied),
+            _ => {}
+        }
+    }
+
+    fn publish(&mut self, write: impl FnOnce(&mut Printer, &mut Vec<u8>) -> std::io::Result<()>) {
+        if !self.hub.has_readers() {
+            return;
+        }
+        self.line.clear();
+        if write(&mut self.printer, &mut self.line).is_ok() && !self.line.is_empty() {
+            let dropped = self.hub.publish(&self.line);
+            if dropped > 0 {
+                self.metrics
+                    .events_lost
+                    .get_or_create(&LostLabels {
+                        stage: "events_client",
+                    })
+                    .inc_by(dropped);
+            }
+        }
+    }
+}
+
+impl FollowSink for MetricsSink {
+    fn transition(&mut self, t: &Transition, applied: &Applied) {
+        if t.kind != TransitionKind::Snapshot {
+            self.metrics.events.inc();
+        }
+        self.count(t, applied);
+        self.publish(|printer, line| printer.transition(line, t, applied).map(|_| ()));
+    }
+
+    fn lost(&mut self, lost: u64) {
+        self.metrics
+            .events_lost
+            .get_or_create(&LostLabels { stage: "kernel" })
+            .inc_by(lost);
+        self.publish(|printer, line| printer.lost(line, lost));
+    }
+
+    fn table(&mut self, table: &LiveTable, _summary: &Summary) {
+        // Counting states walks the whole table: once a second is plenty for a gauge.
+        if self
+            .states_updated
+            .is_some_and(|at| at.elapsed().as_millis() < 1000)
+        {
+            return;
+        }
+        self.states_updated = Some(Instant::now());
+        let mut counts = [0i64; 16];
+        for (_, socket) in table.iter() {
+            counts[usize::from(socket.state.kernel()) & 15] += 1;
+        }
+        metrics::set_socket_states(&self.metrics, &counts);
+        // A connection whose destruction was lost is no longer in the table: forget it.
+        if self.open.len() > table.len() {
+            self.open.retain(|cookie, _| table.get(*cookie).is_some());
+        }
+    }
+}
+
+/// The first line of each /events stream, in follow --json's vocabulary.
+fn start_line() -> Vec<u8> {
+    let line = serde_json::json!({
+        "type": "start",
+        "schema_version": 1,
+        "view": "log",
+        "source": "live",
+        "ts_ns": WallClock::monotonic_ns(),
+    });
+    let mut text = line.to_string().into_bytes();
+    text.push(b'\n');
+    text
+}
+
+/// Whether an address is loopback (v4-mapped v6 included).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        IpAddr::V4(v4) => v4.is_loopback(),
+    }
+}
+
+/// Binds the listener, loads the programs, starts HTTP on its own thread, then processes
+/// events until a signal. Calls `ready` once everything is up.
+pub async fn run(
+    follow: FollowConfig,
+    serve: ServeConfig,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<Summary, ServeError> {
+    let listener = std::net::TcpListener::bind(serve.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|_| l))
+        .map_err(|source| ServeError::Listen {
+            address: serve.listen,
+            source,
+        })?;
+    let bound = listener.local_addr().unwrap_or(serve.listen);
+    let http_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Thread)?;
+    let listener = {
+        let _context = http_runtime.enter();
+        tokio::net::TcpListener::from_std(listener)
+    }
+    .map_err(|source| ServeError::Listen {
+        address: bound,
+        source,
+    })?;
+    let follower = Follower::start(follow)?;
+    let metrics = Arc::new(Metrics::default());
+    let hub = Arc::new(EventHub::default());
+    let endpoints = Arc::new(http::Endpoints {
+        metrics: Arc::clone(&metrics),
+        hub: Arc::clone(&hub),
+        token: serve.token.clone(),
+        events: serve.events_enabled(),
+        start_line,
+    });
+    // The thread ends with the process.
+    std::thread::Builder::new()
+        .name("sockwatch-http".into())
+        .spawn(move || http_runtime.block_on(http::serve(listener, endpoints)))
+        .map_err(ServeError::Thread)?;
+    let mut sink = MetricsSink::new(metrics, hub, follower.clock(), serve.max_label_values);
+    ready(bound);
+    Ok(follower.run_into(&mut sink).await?)
+}
