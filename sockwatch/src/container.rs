@@ -122,25 +122,32 @@ fn unescape_mount(field: &str) -> PathBuf {
     ))
 }
 
-/// The v1 path of the `name=systemd` hierarchy in /proc/PID/cgroup's text, or else the first
-/// path that names a container.
-fn v1_path(proc_cgroup: &str) -> Option<String> {
+/// The owner's cgroup path from /proc/PID/cgroup's text: the v1 `name=systemd` path, or else
+/// the first v1 path that names a container, or else the cgroup2 (`0::`) path; a root path
+/// says nothing and is skipped.
+fn proc_path(proc_cgroup: &str) -> Option<String> {
     let entries: Vec<(&str, &str)> = proc_cgroup
         .lines()
         .filter_map(|line| {
             let mut parts = line.splitn(3, ':');
             let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-            (!controllers.is_empty()).then_some((controllers, path))
+            (path != "/").then_some((controllers, path))
         })
         .collect();
+    let v1 = |(controllers, _): &&(&str, &str)| !controllers.is_empty();
     entries
         .iter()
         .find(|(controllers, _)| *controllers == "name=systemd")
-        .filter(|(_, path)| *path != "/")
         .or_else(|| {
             entries
                 .iter()
+                .filter(v1)
                 .find(|(_, path)| parse_cgroup_path(path).container_id.is_some())
+        })
+        .or_else(|| {
+            entries
+                .iter()
+                .find(|(controllers, _)| controllers.is_empty())
         })
         .map(|(_, path)| path.to_string())
 }
@@ -230,13 +237,14 @@ impl CgroupResolver {
         }
         let path = fs::read_to_string(self.proc_dir.join(pid.to_string()).join("cgroup"))
             .ok()
-            .and_then(|text| v1_path(&text));
+            .and_then(|text| proc_path(&text));
         self.by_pid.insert(pid, path.clone());
         path
     }
 
-    /// The owner's cgroup path and what it says: the cgroup2 path of `cgroup_id`, or the v1
-    /// path of process `pid` when that is the cgroup2 root (hybrid hosts).
+    /// The owner's cgroup path and what it says: the cgroup2 path of `cgroup_id`, or, when
+    /// that is the root (hybrid hosts) or cgroup2 is not mounted where sockwatch can see it
+    /// (a private mount namespace), the path /proc/PID/cgroup gives.
     pub fn identify(&mut self, cgroup_id: u64, pid: u32) -> CgroupIdentity {
         let mut path = self.v2_path(cgroup_id);
         if path.as_deref().is_none_or(|p| p == "/") && pid != 0 {
@@ -393,11 +401,14 @@ mod tests {
     #[test]
     fn hybrid_fallback_prefers_name_systemd() {
         let text = format!("12:cpu,cpuacct:/docker/{ID}\n1:name=systemd:/docker/{ID}\n0::/\n");
-        assert_eq!(v1_path(&text), Some(format!("/docker/{ID}")));
+        assert_eq!(proc_path(&text), Some(format!("/docker/{ID}")));
         let text = format!("12:memory:/docker/{ID}\n1:name=systemd:/\n0::/\n");
-        assert_eq!(v1_path(&text), Some(format!("/docker/{ID}")));
-        assert_eq!(v1_path("1:name=systemd:/\n0::/\n"), None);
-        assert_eq!(v1_path("0::/system.slice\n"), None);
+        assert_eq!(proc_path(&text), Some(format!("/docker/{ID}")));
+        assert_eq!(proc_path("1:name=systemd:/\n0::/\n"), None);
+        assert_eq!(
+            proc_path("1:name=systemd:/\n0::/system.slice/a.service\n"),
+            Some("/system.slice/a.service".into())
+        );
     }
 
     #[test]

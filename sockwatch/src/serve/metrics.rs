@@ -155,7 +155,11 @@ impl Default for Metrics {
             "TCP sockets now, by kernel state (of those the filter admits)",
             Family::clone(&sockets),
         );
-        let events_lost = Family::default();
+        let events_lost: Family<LostLabels, Counter> = Family::default();
+        // Present at zero from the start, so that a loss shows as a change, not a new series.
+        for stage in ["kernel", "events_client"] {
+            events_lost.get_or_create(&LostLabels { stage }).inc_by(0);
+        }
         registry.register(
             "sockwatch_events_lost",
             "Events lost: the kernel's ring buffer was full, or an /events reader fell behind",

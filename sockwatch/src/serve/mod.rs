@@ -295,16 +295,25 @@ impl FollowSink for MetricsSink {
     }
 }
 
+#[derive(serde::Serialize)]
+struct StartLine {
+    r#type: &'static str,
+    schema_version: u32,
+    view: &'static str,
+    source: &'static str,
+    ts_ns: u64,
+}
+
 /// The first line of each /events stream, in follow --json's vocabulary.
 fn start_line() -> Vec<u8> {
-    let line = serde_json::json!({
-        "type": "start",
-        "schema_version": 1,
-        "view": "log",
-        "source": "live",
-        "ts_ns": WallClock::monotonic_ns(),
-    });
-    let mut text = line.to_string().into_bytes();
+    let start = StartLine {
+        r#type: "start",
+        schema_version: 1,
+        view: "log",
+        source: "live",
+        ts_ns: WallClock::monotonic_ns(),
+    };
+    let mut text = serde_json::to_vec(&start).unwrap_or_default();
     text.push(b'\n');
     text
 }
