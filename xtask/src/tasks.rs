@@ -110,6 +110,7 @@ pub fn test() -> Result<(), String> {
     bootstrap::run(&mut clippy)?;
 
     let binary = build_release(&toolchain)?;
+    ensure_test_programs()?;
     say("running unit and end-to-end tests (release)");
     let mut tests = cargo(&toolchain, &["test", "--release"]);
     tests.env("SOCKWATCH_BIN", &binary);
@@ -118,6 +119,30 @@ pub fn test() -> Result<(), String> {
     crate::soak::follow_soak(&toolchain, &binary, 120)?;
     say("all checks passed");
     Ok(())
+}
+
+/// serve's tests scrape with a real Prometheus (Debian's package, which brings promtool)
+/// and read HTTP with curl.
+fn ensure_test_programs() -> Result<(), String> {
+    if ["prometheus", "promtool", "curl"]
+        .iter()
+        .all(|p| on_path(p))
+    {
+        return Ok(());
+    }
+    say(
+        "installing prometheus and curl with apt-get (serve's tests scrape with a real Prometheus)",
+    );
+    let apt = |args: &[&str]| bootstrap::run(Command::new("apt-get").args(args));
+    apt(&["update", "-qq"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "prometheus",
+        "curl",
+    ])
 }
 
 fn on_path(program: &str) -> bool {
