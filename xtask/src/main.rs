@@ -6,6 +6,7 @@
 
 mod bench;
 mod bootstrap;
+mod cargo;
 mod soak;
 mod tasks;
 
