@@ -29,7 +29,7 @@ use std::{
 };
 
 use crate::{
-    model::{Endpoint, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
+    model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
     procs,
     services::{Services, Transport},
 };
@@ -349,7 +349,7 @@ impl InetGroup {
         };
         Some(InetGroup {
             proto,
-            v6: record.ip_version()? == 6,
+            v6: record.ip_version()? == IpVersion::V6,
         })
     }
 
