@@ -40,6 +40,7 @@ pub fn test() -> Result<(), String> {
     let toolchain = bootstrap::ensure()?;
     say("checking formatting (cargo fmt --check)");
     bootstrap::run(&mut cargo(&toolchain, &["fmt", "--all", "--", "--check"]))?;
+    crate::layers::check()?;
 
     say("linting user-space crates (cargo clippy --all-targets -D warnings)");
     // Clippy needs no eBPF object: skip that build (the placeholder keeps the crate compiling).
