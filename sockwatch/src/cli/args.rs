@@ -449,8 +449,43 @@ fn parse_ring_kib(text: &str) -> Result<u32, String> {
     Ok(kib)
 }
 
+/// Parsing helpers for the tests of this step and the next.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Cli, Command, NetstatArgs, SnapshotArgs};
+    use clap::Parser;
+
+    fn parse(words: &[&str]) -> Command {
+        let argv = std::iter::once("sockwatch").chain(words.iter().copied());
+        Cli::try_parse_from(argv).expect("valid options").command
+    }
+
+    /// `sockwatch netstat WORDS`.
+    pub fn parse_netstat(words: &[&str]) -> NetstatArgs {
+        let argv: Vec<&str> = std::iter::once("netstat")
+            .chain(words.iter().copied())
+            .collect();
+        match parse(&argv) {
+            Command::Netstat(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    /// `sockwatch snapshot WORDS`.
+    pub fn parse_snapshot(words: &[&str]) -> SnapshotArgs {
+        let argv: Vec<&str> = std::iter::once("snapshot")
+            .chain(words.iter().copied())
+            .collect();
+        match parse(&argv) {
+            Command::Snapshot(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::parse_netstat;
     use super::*;
 
     #[test]
@@ -466,19 +501,9 @@ mod tests {
         assert!(parse_ring_kib("100").is_err());
     }
 
-    fn netstat(words: &[&str]) -> NetstatArgs {
-        let argv = ["sockwatch", "netstat"]
-            .into_iter()
-            .chain(words.iter().copied());
-        match Cli::try_parse_from(argv).expect("valid options").command {
-            Command::Netstat(args) => args,
-            _ => unreachable!("parsed as netstat"),
-        }
-    }
-
     #[test]
     fn netstat_family_names() {
-        let args = netstat(&["-A", "ip6,tcpip", "-x"]);
+        let args = parse_netstat(&["-A", "ip6,tcpip", "-x"]);
         assert_eq!(
             args.families(),
             Ok(vec![
@@ -488,22 +513,22 @@ mod tests {
             ])
         );
         assert_eq!(
-            netstat(&["-A", "tcp"]).families(),
+            parse_netstat(&["-A", "tcp"]).families(),
             Err("unknown address family `tcp'".into())
         );
-        assert!(netstat(&["-A", "ipx"])
+        assert!(parse_netstat(&["-A", "ipx"])
             .families()
             .is_err_and(|e| e.contains("not supported")));
     }
 
     #[test]
     fn netstat_repeated_flags_and_counts() {
-        let args = netstat(&["-ee", "-tt", "--numeric-hosts"]);
+        let args = parse_netstat(&["-ee", "-tt", "--numeric-hosts"]);
         assert_eq!(args.extend, 2);
         assert!(args.tcp && args.numeric_hosts() && !args.numeric_ports);
-        assert!(netstat(&["-M"]).unsupported_option().is_some());
-        assert!(netstat(&["-rC"]).unsupported_option().is_some());
-        assert!(netstat(&["-rF"]).unsupported_option().is_none());
+        assert!(parse_netstat(&["-M"]).unsupported_option().is_some());
+        assert!(parse_netstat(&["-rC"]).unsupported_option().is_some());
+        assert!(parse_netstat(&["-rF"]).unsupported_option().is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::{io, io::Write, net::SocketAddr};
 use serde::Serialize;
 
 use super::{clock::WallClock, session::EventFilter, table::LiveTable, view::Format, Summary};
-use crate::{model::Cookie, services::Transport};
+use crate::{model::Cookie, system::services::Transport};
 
 pub struct LiveView {
     pub format: Format,
@@ -40,7 +40,7 @@ impl LiveView {
     fn endpoint(&self, addr: &SocketAddr) -> String {
         let port = match (self.numeric, addr.port()) {
             (_, 0) => "*".to_string(),
-            (false, port) => crate::services::Services::system()
+            (false, port) => crate::system::services::Services::system()
                 .name_of(port, Transport::Tcp)
                 .map_or_else(|| port.to_string(), str::to_string),
             (true, port) => port.to_string(),

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     event::{Transition, TransitionKind},
     render::ss::fmt::{push_ipv4, push_ipv6, push_u64},
-    services::{Services, Transport},
+    system::services::{Services, Transport},
 };
 
 /// Which view follow prints.

@@ -226,18 +226,7 @@ impl SocketPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::args::{Cli, Command};
-    use clap::Parser;
-
-    fn parse(words: &[&str]) -> NetstatArgs {
-        let argv = ["sockwatch", "netstat"]
-            .into_iter()
-            .chain(words.iter().copied());
-        match Cli::try_parse_from(argv).expect("valid options").command {
-            Command::Netstat(args) => args,
-            _ => unreachable!("parsed as netstat"),
-        }
-    }
+    use crate::cli::args::testing::parse_netstat as parse;
 
     fn plan(words: &[&str]) -> SocketPlan {
         let args = parse(words);

@@ -276,18 +276,7 @@ fn other_port_names(selection: &Selection) -> OtherPortNames {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::args::{Cli, Command};
-    use clap::Parser;
-
-    fn parse(words: &[&str]) -> SnapshotArgs {
-        let argv = ["sockwatch", "snapshot"]
-            .into_iter()
-            .chain(words.iter().copied());
-        match Cli::try_parse_from(argv).expect("valid options").command {
-            Command::Snapshot(args) => args,
-            _ => unreachable!("parsed as snapshot"),
-        }
-    }
+    use crate::cli::args::testing::parse_snapshot as parse;
 
     #[test]
     fn extensions_follow_what_is_shown() {
