@@ -11,9 +11,11 @@ use std::{
     collections::HashMap,
     fs,
     os::unix::fs::MetadataExt,
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, Instant},
 };
+
+use crate::system::cgroups;
 
 /// What a cgroup path says about the container it belongs to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,38 +92,6 @@ pub fn parse_cgroup_path(path: &str) -> ContainerIdentity {
     }
 }
 
-/// The cgroup2 mount point from /proc/self/mountinfo's text.
-fn cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        let fstype = right.split_whitespace().next()?;
-        (fstype == "cgroup2").then(|| left.split_whitespace().nth(4).map(unescape_mount))?
-    })
-}
-
-/// mountinfo writes space, tab, newline and backslash as octal escapes.
-fn unescape_mount(field: &str) -> PathBuf {
-    let mut out = Vec::with_capacity(field.len());
-    let bytes = field.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|_| bytes[i] == b'\\');
-        match octal.and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok()) {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    PathBuf::from(std::ffi::OsString::from(
-        String::from_utf8_lossy(&out).into_owned(),
-    ))
-}
-
 /// The owner's cgroup path from /proc/PID/cgroup's text: the v1 `name=systemd` path, or else
 /// the first v1 path that names a container, or else the cgroup2 (`0::`) path; a root path
 /// says nothing and is skipped.
@@ -158,62 +128,14 @@ const RESCAN_EVERY: Duration = Duration::from_secs(1);
 const MAX_PID_ENTRIES: usize = 16_384;
 
 /// Maps cgroup ids to paths and container identities, with caches.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct CgroupResolver {
-    /// The cgroup2 mount point, None when the host has no cgroup2.
-    root: Option<PathBuf>,
     by_id: HashMap<u64, String>,
     last_walk: Option<Instant>,
     by_pid: HashMap<u32, Option<String>>,
-    /// Where /proc is (tests point it elsewhere).
-    proc_dir: PathBuf,
-}
-
-impl Default for CgroupResolver {
-    fn default() -> CgroupResolver {
-        let root = fs::read_to_string("/proc/self/mountinfo")
-            .ok()
-            .and_then(|text| cgroup2_mount(&text));
-        CgroupResolver::with_root(root, PathBuf::from("/proc"))
-    }
 }
 
 impl CgroupResolver {
-    pub fn with_root(root: Option<PathBuf>, proc_dir: PathBuf) -> CgroupResolver {
-        CgroupResolver {
-            root,
-            by_id: HashMap::new(),
-            last_walk: None,
-            by_pid: HashMap::new(),
-            proc_dir,
-        }
-    }
-
-    /// Records every cgroup directory under the cgroup2 mount by inode.
-    fn walk(&mut self) {
-        self.last_walk = Some(Instant::now());
-        let Some(root) = self.root.clone() else {
-            return;
-        };
-        self.by_id.clear();
-        let mut pending = vec![root.clone()];
-        while let Some(dir) = pending.pop() {
-            if let Ok(meta) = fs::metadata(&dir) {
-                let relative = dir.strip_prefix(&root).unwrap_or(Path::new(""));
-                let path = format!("/{}", relative.to_string_lossy());
-                self.by_id.insert(meta.ino(), path);
-            }
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    pending.push(entry.path());
-                }
-            }
-        }
-    }
-
     /// The cgroup2 path of a cgroup id, walking the hierarchy again (at most once a second)
     /// when the id is new.
     pub fn v2_path(&mut self, cgroup_id: u64) -> Option<String> {
@@ -223,7 +145,8 @@ impl CgroupResolver {
         if !self.by_id.contains_key(&cgroup_id)
             && self.last_walk.is_none_or(|at| at.elapsed() >= RESCAN_EVERY)
         {
-            self.walk();
+            self.last_walk = Some(Instant::now());
+            self.by_id = cgroups::paths_by_id();
         }
         self.by_id.get(&cgroup_id).cloned()
     }
@@ -235,7 +158,7 @@ impl CgroupResolver {
         if self.by_pid.len() >= MAX_PID_ENTRIES {
             self.by_pid.clear();
         }
-        let path = fs::read_to_string(self.proc_dir.join(pid.to_string()).join("cgroup"))
+        let path = fs::read_to_string(format!("/proc/{pid}/cgroup"))
             .ok()
             .and_then(|text| proc_path(&text));
         self.by_pid.insert(pid, path.clone());
@@ -381,24 +304,6 @@ mod tests {
     }
 
     #[test]
-    fn finds_cgroup2_in_mountinfo() {
-        let text = "\
-25 30 0:22 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755
-26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
-27 25 0:24 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu
-";
-        assert_eq!(
-            cgroup2_mount(text),
-            Some(PathBuf::from("/sys/fs/cgroup/unified"))
-        );
-        assert_eq!(
-            cgroup2_mount("1 0 0:1 / /my\\040cg rw - cgroup2 none rw\n"),
-            Some(PathBuf::from("/my cg"))
-        );
-        assert_eq!(cgroup2_mount(""), None);
-    }
-
-    #[test]
     fn hybrid_fallback_prefers_name_systemd() {
         let text = format!("12:cpu,cpuacct:/docker/{ID}\n1:name=systemd:/docker/{ID}\n0::/\n");
         assert_eq!(proc_path(&text), Some(format!("/docker/{ID}")));
@@ -409,19 +314,5 @@ mod tests {
             proc_path("1:name=systemd:/\n0::/system.slice/a.service\n"),
             Some("/system.slice/a.service".into())
         );
-    }
-
-    #[test]
-    fn resolves_ids_by_inode_under_a_cgroup2_root() {
-        let root = std::env::temp_dir().join(format!("sockwatch-cg-{}", std::process::id()));
-        let leaf = root.join("docker").join(ID);
-        fs::create_dir_all(&leaf).expect("temp dirs");
-        let inode = fs::metadata(&leaf).expect("stat").ino();
-        let mut resolver = CgroupResolver::with_root(Some(root.clone()), root.join("proc"));
-        let found = resolver.identify(inode, 0);
-        assert_eq!(found.path, Some(format!("/docker/{ID}")));
-        assert_eq!(found.container.container_id.as_deref(), Some(ID));
-        assert_eq!(resolver.identify(0, 0), CgroupIdentity::default());
-        fs::remove_dir_all(&root).expect("cleanup");
     }
 }

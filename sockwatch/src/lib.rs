@@ -14,5 +14,5 @@ pub mod procs;
 pub mod render;
 pub mod select;
 pub mod serve;
-pub mod services;
 pub mod source;
+pub mod system;

@@ -25,10 +25,10 @@ use crate::{
         clock::WallClock,
         sink::FollowSink,
         table::{Applied, LiveTable},
-        view::{Format, Printer, View},
         FollowConfig, FollowError, Follower, Summary,
     },
     model::{Cookie, SockState},
+    render::follow::{Format, Printer, View},
 };
 use events::EventHub;
 use metrics::{
