@@ -223,12 +223,26 @@ struct SystemCollector;
 
 /// CPU seconds and resident bytes of this process, from /proc/self/stat.
 fn own_usage() -> Option<(f64, i64)> {
-    let me = procfs::process::Process::myself().ok()?;
-    let stat = me.stat().ok()?;
-    let ticks = procfs::ticks_per_second() as f64;
-    let cpu = (stat.utime + stat.stime) as f64 / ticks;
-    let rss = stat.rss as i64 * procfs::page_size() as i64;
-    Some((cpu, rss))
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // SAFETY: sysconf only reads configuration values.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    parse_own_usage(&stat, ticks as f64, page as i64)
+}
+
+/// utime and stime (fields 14 and 15) in seconds, rss (field 24) in bytes. The fields are
+/// counted after the command name, which may itself hold spaces and parentheses.
+fn parse_own_usage(stat: &str, ticks_per_second: f64, page_bytes: i64) -> Option<(f64, i64)> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // after_comm starts at field 3 (state).
+    let field = |n: usize| fields.get(n - 3)?.parse::<i64>().ok();
+    let cpu = (field(14)? + field(15)?) as f64 / ticks_per_second;
+    Some((cpu, field(24)? * page_bytes))
 }
 
 fn listen_drops() -> Option<u64> {
@@ -284,6 +298,13 @@ pub fn set_socket_states(metrics: &Metrics, counts: &[i64; 16]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_cpu_and_memory_from_stat() {
+        let stat = "42 (a) b) S 1 42 42 0 -1 4194560 500 0 0 0 150 50 0 0 20 0 3 0 100 123456 2500 18446744073709551615";
+        assert_eq!(parse_own_usage(stat, 100.0, 4096), Some((2.0, 2500 * 4096)));
+        assert_eq!(parse_own_usage("garbage", 100.0, 4096), None);
+    }
 
     #[test]
     fn caps_label_values_and_keeps_admitted_ones() {
