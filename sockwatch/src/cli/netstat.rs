@@ -11,11 +11,11 @@ use std::{
 
 use sockwatch::{
     procs,
-    render::{
-        netstat::{self as sockets, NetstatOptions, SystemNames},
-        netstat_groups, netstat_iface,
-        netstat_route::{self, RouteOptions},
-        netstat_stats::{self, StatsFamily, StatsFilter},
+    render::netstat::{
+        self as sockets, groups as netstat_groups, iface as netstat_iface,
+        route::{self as netstat_route, RouteOptions},
+        stats::{self as netstat_stats, StatsFamily, StatsFilter},
+        NetstatOptions, SystemNames,
     },
     source::{self, groups, interfaces, routes, snmp::ProtocolCounters, Extensions},
 };

@@ -3,10 +3,10 @@
 
 use sockwatch::{
     model::Netid,
-    render::{
-        netstat::{Listing, NetstatOptions},
-        netstat_route::{RouteColumns, RouteOptions},
-        netstat_stats::{StatsFamily, StatsFilter},
+    render::netstat::{
+        route::{RouteColumns, RouteOptions},
+        stats::{StatsFamily, StatsFilter},
+        Listing, NetstatOptions,
     },
     select::{Family, SelectOptions, Selection},
 };
