@@ -6,12 +6,10 @@
 //! then the queued events are applied on top (for each cookie the newer word wins).
 
 pub mod clock;
-mod live_view;
 pub mod recording;
-mod session;
+pub(crate) mod session;
 mod startup;
 pub mod table;
-pub mod view;
 
 use std::{io, io::Write, path::PathBuf, time::Duration};
 
@@ -23,15 +21,15 @@ use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
     model::IpVersion,
+    render::follow::{LiveView, Printer},
     source::SourceError,
 };
 use clock::WallClock;
-use live_view::LiveView;
 use recording::{Recorder, RecordingError, Replay};
 use session::{EventFilter, Session, Stop};
 use table::LiveTable;
-use view::Printer;
-pub use view::{Format, View};
+
+pub use crate::render::follow::{Format, View};
 
 #[derive(Debug, Error)]
 pub enum FollowError {
