@@ -13,4 +13,4 @@ pub mod stats;
 mod tests;
 
 pub use names::{InetProto, Names, SystemNames};
-pub use sockets::{write_netstat, Listing, NetstatOptions};
+pub use sockets::{write_netstat, Listing, NetstatOptions, SocketTables, INET_ORDER};

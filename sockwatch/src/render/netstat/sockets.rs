@@ -68,44 +68,57 @@ pub struct NetstatOptions {
     pub timers: bool,
 }
 
-/// Writes the tables `options` asks for. Rows keep the records' order within netstat's
-/// grouping: tcp, tcp6, udp, udp6, raw, raw6, then unix.
+/// Writes the tables `options` asks for from records in any order. Rows keep the records'
+/// order within netstat's grouping: tcp, tcp6, udp, udp6, raw, raw6, then unix.
 pub fn write_netstat<W: Write>(
     mut out: W,
     records: &[SocketRecord],
     options: &NetstatOptions,
     names: &dyn Names,
 ) -> io::Result<()> {
-    let table = Table { options, names };
+    let tables = SocketTables { options, names };
     if options.inet {
-        table.write_inet(&mut out, records)?;
+        tables.write_inet_header(&mut out)?;
+        let mut rows: Vec<(InetGroup, &SocketRecord)> = records
+            .iter()
+            .filter_map(|record| Some((InetGroup::of(record)?, record)))
+            .collect();
+        rows.sort_by_key(|(group, _)| *group);
+        for (_, record) in rows {
+            tables.write_inet_record(&mut out, record)?;
+        }
     }
     if options.unix {
-        table.write_unix(&mut out, records)?;
+        tables.write_unix(&mut out, records)?;
     }
     Ok(())
 }
+
+/// The internet protocols in netstat's order: a listing that fetches them in this order,
+/// each IPv4 before IPv6, can write every record as it comes
+/// ([`SocketTables::write_inet_record`]).
+pub const INET_ORDER: [Netid; 3] = [Netid::Tcp, Netid::Udp, Netid::Raw];
 
 /// netstat's PROGNAME_WIDTH: the column is this wide, the text one shorter.
 const PROGRAM_WIDTH: usize = 20;
 /// Address and port together fit in this many bytes plus the ':' (without -W).
 const ADDRESS_WIDTH: usize = 22;
 
-struct Table<'a> {
+/// netstat's socket tables, written a piece at a time so that a listing can stream: the
+/// internet table's header, its rows as records come, then the unix table (which needs every
+/// unix socket at once, for the reference counts).
+pub struct SocketTables<'a> {
     options: &'a NetstatOptions,
     names: &'a dyn Names,
 }
 
-impl Table<'_> {
-    fn listing_title(&self) -> &'static str {
-        match self.options.listing {
-            Listing::All => "(servers and established)",
-            Listing::OnlyServers => "(only servers)",
-            Listing::WithoutServers => "(w/o servers)",
-        }
+impl<'a> SocketTables<'a> {
+    pub fn new(options: &'a NetstatOptions, names: &'a dyn Names) -> Self {
+        SocketTables { options, names }
     }
 
-    fn write_inet(&self, out: &mut impl Write, records: &[SocketRecord]) -> io::Result<()> {
+    /// The "Active Internet connections" title and column headings.
+    pub fn write_inet_header(&self, out: &mut impl Write) -> io::Result<()> {
         let options = self.options;
         writeln!(out, "Active Internet connections {}", self.listing_title())?;
         write!(
@@ -121,18 +134,26 @@ impl Table<'_> {
         if options.timers {
             write!(out, " Timer")?;
         }
-        writeln!(out)?;
+        writeln!(out)
+    }
 
-        let mut rows: Vec<(InetGroup, &SocketRecord)> = records
-            .iter()
-            .filter_map(|record| Some((InetGroup::of(record)?, record)))
-            .filter(|(group, record)| self.shows(is_inet_server(group.proto, record)))
-            .collect();
-        rows.sort_by_key(|(group, _)| *group);
-        for (group, record) in rows {
-            self.write_inet_row(out, group, record)?;
+    /// One row of the internet table, if the record is a tcp, udp or raw socket that -a/-l
+    /// lets through.
+    pub fn write_inet_record(&self, out: &mut impl Write, record: &SocketRecord) -> io::Result<()> {
+        match InetGroup::of(record) {
+            Some(group) if self.shows(is_inet_server(group.proto, record)) => {
+                self.write_inet_row(out, group, record)
+            }
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    fn listing_title(&self) -> &'static str {
+        match self.options.listing {
+            Listing::All => "(servers and established)",
+            Listing::OnlyServers => "(only servers)",
+            Listing::WithoutServers => "(w/o servers)",
+        }
     }
 
     /// netstat's -a/-l choice.
@@ -255,7 +276,8 @@ impl Table<'_> {
             .unwrap_or_else(|| "-".to_string())
     }
 
-    fn write_unix(&self, out: &mut impl Write, records: &[SocketRecord]) -> io::Result<()> {
+    /// The unix table, from every record (the unix ones are picked out).
+    pub fn write_unix(&self, out: &mut impl Write, records: &[SocketRecord]) -> io::Result<()> {
         writeln!(out, "Active UNIX domain sockets {}", self.listing_title())?;
         write!(
             out,
