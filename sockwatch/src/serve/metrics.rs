@@ -231,7 +231,7 @@ fn own_usage() -> Option<(f64, i64)> {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    parse_own_usage(&stat, ticks as f64, page as i64)
+    parse_own_usage(&stat, ticks as f64, page)
 }
 
 /// utime and stime (fields 14 and 15) in seconds, rss (field 24) in bytes. The fields are
