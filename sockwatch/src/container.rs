@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::system::cgroups;
+use crate::{event::Owner, system::cgroups};
 
 /// What a cgroup path says about the container it belongs to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,8 +58,13 @@ fn component_container(component: &str) -> Option<String> {
         .strip_prefix("machine-")
         .and_then(|rest| rest.strip_suffix(".scope"))
     {
-        // machined escapes `-` in machine names as `\x2d`.
-        return Some(name.replace("\\x2d", "-"));
+        // machined escapes `-` in machine names as `\x2d`. Only plain names count: the
+        // id is printed in columns.
+        let name = name.replace("\\x2d", "-");
+        let plain = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        return (plain && !name.is_empty()).then_some(name);
     }
     (component.len() == 64 && is_hex_id(component)).then(|| component.to_string())
 }
@@ -227,6 +232,37 @@ impl NetnsNames {
     }
 }
 
+/// Where a socket's owner runs: what follow --container and serve's labels show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnerIdentity {
+    pub cgroup_path: Option<String>,
+    pub container_id: Option<String>,
+    pub pod_uid: Option<String>,
+    /// The namespace's name under /run/netns.
+    pub netns_name: Option<String>,
+}
+
+/// Resolves owners' cgroups and namespaces, with the caches of both.
+#[derive(Debug, Default)]
+pub struct IdentityResolver {
+    cgroups: CgroupResolver,
+    netns: NetnsNames,
+}
+
+impl IdentityResolver {
+    pub fn identify(&mut self, owner: Option<&Owner>, netns: u32) -> OwnerIdentity {
+        let cgroup = owner
+            .map(|o| self.cgroups.identify(o.cgroup, o.pid))
+            .unwrap_or_default();
+        OwnerIdentity {
+            cgroup_path: cgroup.path,
+            container_id: cgroup.container.container_id,
+            pod_uid: cgroup.container.pod_uid,
+            netns_name: self.netns.name(netns).map(str::to_string),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +329,7 @@ mod tests {
             id("/machine.slice/machine-web\\x2d1.scope"),
             (Some("web-1".into()), None)
         );
+        assert_eq!(id("/machine.slice/machine-a\nb.scope"), (None, None));
         assert_eq!(id("/system.slice/nginx.service"), (None, None));
         assert_eq!(id("/user.slice/user-0.slice/session-3.scope"), (None, None));
         assert_eq!(id("/"), (None, None));

@@ -59,8 +59,11 @@ struct Serve {
 impl Serve {
     fn start(ns: &NetNs, args: &[&str]) -> Serve {
         let caps = unit_capabilities();
-        let mut child = ns
-            .command("setpriv")
+        // nsenter, not `ip netns exec`, which mounts a fresh /sys without the cgroup
+        // hierarchies: serve sees the host's, as a service does.
+        let mut child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", ns.name()))
+            .arg("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(format!("--inh-caps=-all,{caps}"))
             .arg(format!("--ambient-caps=-all,{caps}"))
@@ -345,7 +348,7 @@ fn churn(ns: &NetNs, connections: u32, port: u16) {
 
 #[test]
 fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
-    if !require_programs(&["prometheus", "promtool", "curl", "setpriv"]) {
+    if !require_programs(&["prometheus", "promtool", "curl", "setpriv", "nsenter"]) {
         return;
     }
     const CONNECTIONS: u32 = 300;
@@ -506,24 +509,21 @@ impl Drop for TestCgroup {
     }
 }
 
-#[test]
-fn a_process_in_a_kubernetes_container_cgroup_is_labelled_with_its_ids() {
-    if !require_programs(&["curl", "setpriv"]) {
-        return;
-    }
-    const CONTAINER: &str = "5e1b0c7d9a2f4e3b8c6d1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
-    const POD: &str = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
-    let top = cgroup2_mount().join(format!("sw-serve-{}", std::process::id()));
+const CONTAINER: &str = "5e1b0c7d9a2f4e3b8c6d1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
+const POD: &str = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+
+/// A cgroup under the cgroup2 mount whose path looks like a Kubernetes container's
+/// (cgroupfs driver): `.../kubepods/besteffort/pod<POD>/<CONTAINER>`.
+fn kubernetes_like_cgroup(name: &str) -> TestCgroup {
+    let top = cgroup2_mount().join(format!("sw-{name}-{}", std::process::id()));
     let leaf = top.join(format!("kubepods/besteffort/pod{POD}/{CONTAINER}"));
     std::fs::create_dir_all(&leaf).expect("make the container-like cgroup");
-    let _cgroup = TestCgroup {
-        top,
-        leaf: leaf.clone(),
-    };
+    TestCgroup { top, leaf }
+}
 
-    let ns = NetNs::create();
-    let serve = Serve::start(&ns, &["--listen", &format!("127.0.0.1:{SERVE_PORT}")]);
-    // nsenter, not `ip netns exec`: the latter mounts a fresh /sys without the cgroup mounts.
+/// Runs tcpchurn in the namespace from inside `cgroup`. nsenter, not `ip netns exec`: the
+/// latter mounts a fresh /sys without the cgroup mounts.
+fn churn_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, connections: u32, port: u16) {
     run_ok(
         Command::new("nsenter")
             .arg(format!("--net=/run/netns/{}", ns.name()))
@@ -531,12 +531,23 @@ fn a_process_in_a_kubernetes_container_cgroup_is_labelled_with_its_ids() {
                 "sh",
                 "-c",
                 &format!(
-                    "echo $$ > {}/cgroup.procs && exec {} --connections 20 --port 7102",
-                    leaf.display(),
+                    "echo $$ > {}/cgroup.procs && exec {} --connections {connections} --port {port}",
+                    cgroup.leaf.display(),
                     env!("CARGO_BIN_EXE_tcpchurn")
                 ),
             ]),
     );
+}
+
+#[test]
+fn a_process_in_a_kubernetes_container_cgroup_is_labelled_with_its_ids() {
+    if !require_programs(&["curl", "setpriv", "nsenter"]) {
+        return;
+    }
+    let cgroup = kubernetes_like_cgroup("serve");
+    let ns = NetNs::create();
+    let serve = Serve::start(&ns, &["--listen", &format!("127.0.0.1:{SERVE_PORT}")]);
+    churn_in_cgroup(&ns, &cgroup, 20, 7102);
     std::thread::sleep(Duration::from_millis(300));
     let opened = samples(&scrape(&ns), "sockwatch_connections_opened_total");
     let labels = format!(
@@ -548,8 +559,62 @@ fn a_process_in_a_kubernetes_container_cgroup_is_labelled_with_its_ids() {
 }
 
 #[test]
+fn follow_names_the_container_of_each_owner() {
+    if !require_programs(&["nsenter"]) {
+        return;
+    }
+    let cgroup = kubernetes_like_cgroup("follow");
+    let ns = NetNs::create();
+    // nsenter: follow sees the cgroup2 hierarchy (see Serve::start).
+    let mut follow = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", ns.name()))
+        .arg(sockwatch_bin())
+        .args([
+            "follow",
+            "--lifetime",
+            "--json",
+            "--container",
+            "--duration",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start follow");
+    let mut stderr = BufReader::new(follow.stderr.take().expect("piped"));
+    let mut line = String::new();
+    while !line.contains("attached") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).expect("read stderr") > 0,
+            "follow ended early"
+        );
+    }
+    churn_in_cgroup(&ns, &cgroup, 5, 7103);
+    let output = follow.wait_with_output().expect("follow ends");
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+        .filter(|l: &Value| l["comm"] == "tcpchurn")
+        .collect();
+    // 5 connections, both ends, and the listener.
+    assert!(lines.len() >= 10, "{lines:#?}");
+    for line in &lines {
+        assert_eq!(line["container_id"], CONTAINER, "{line}");
+        assert_eq!(line["pod_uid"], POD, "{line}");
+        assert_eq!(line["netns_name"], ns.name(), "{line}");
+        assert!(
+            line["cgroup_path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&format!("/kubepods/besteffort/pod{POD}/{CONTAINER}"))),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn two_thousand_process_names_stay_under_the_label_cap() {
-    if !require_programs(&["curl", "setpriv"]) {
+    if !require_programs(&["curl", "setpriv", "nsenter"]) {
         return;
     }
     const PROCESSES: u32 = 2000;
@@ -605,7 +670,7 @@ fn two_thousand_process_names_stay_under_the_label_cap() {
 
 #[test]
 fn beyond_loopback_events_are_off_and_a_token_is_required() {
-    if !require_programs(&["curl", "setpriv"]) {
+    if !require_programs(&["curl", "setpriv", "nsenter"]) {
         return;
     }
     let ns = NetNs::with_veth();

@@ -193,6 +193,11 @@ pub struct FollowArgs {
     /// JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Show each owner's container: a CONTAINER column (the id's first 12 characters), or
+    /// the JSON keys cgroup_path, container_id, pod_uid and netns_name (event log and
+    /// --lifetime).
+    #[arg(long, conflicts_with = "table")]
+    pub container: bool,
     /// Don't resolve service names.
     #[arg(short = 'n', long)]
     pub numeric: bool,

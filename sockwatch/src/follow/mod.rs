@@ -73,6 +73,8 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// Clear the screen between table redraws.
     pub clear_screen: bool,
+    /// Show each owner's container (cgroup path, container id, pod UID, namespace name).
+    pub container: bool,
 }
 
 /// Why follow stopped and what it saw.
@@ -286,7 +288,13 @@ impl Follower {
             clear: config.clear_screen,
         });
         let mut session = Session {
-            printer: Printer::new(config.view, config.format, clock, config.numeric),
+            printer: {
+                let mut printer = Printer::new(config.view, config.format, clock, config.numeric);
+                if config.container {
+                    printer.show_containers();
+                }
+                printer
+            },
             live_view,
             table: LiveTable::default(),
             filter: EventFilter {

@@ -19,7 +19,7 @@ use std::{
 use thiserror::Error;
 
 use crate::{
-    container::{CgroupResolver, NetnsNames},
+    container::IdentityResolver,
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::WallClock,
@@ -78,8 +78,7 @@ pub struct MetricsSink {
     hub: Arc<EventHub>,
     printer: Printer,
     line: Vec<u8>,
-    cgroups: CgroupResolver,
-    netns_names: NetnsNames,
+    identities: IdentityResolver,
     processes: LabelCap,
     containers: LabelCap,
     namespaces: LabelCap,
@@ -102,8 +101,7 @@ impl MetricsSink {
             hub,
             printer: Printer::new(View::Log, Format::JsonLines, clock, true),
             line: Vec::with_capacity(512),
-            cgroups: CgroupResolver::default(),
-            netns_names: NetnsNames::default(),
+            identities: IdentityResolver::default(),
             processes: LabelCap::new(max_label_values),
             containers: LabelCap::new(max_label_values),
             namespaces: LabelCap::new(max_label_values),
@@ -115,28 +113,23 @@ impl MetricsSink {
 
     /// Capped labels for a socket's owner and namespace.
     fn owner_labels(&mut self, owner: Option<&Owner>, netns: u32) -> OwnerLabels {
-        let netns_name = self.netns_names.name(netns).unwrap_or_default().to_string();
-        let netns = self.namespaces.admit(&netns_name);
-        let Some(owner) = owner else {
-            return OwnerLabels {
-                netns,
-                ..OwnerLabels::default()
-            };
-        };
-        let identity = self.cgroups.identify(owner.cgroup, owner.pid);
-        let container = identity.container.container_id.unwrap_or_default();
-        let container_label = self.containers.admit(&container);
+        let identity = self.identities.identify(owner, netns);
+        let container = self
+            .containers
+            .admit(identity.container_id.as_deref().unwrap_or_default());
         // The pod follows its container: no more values than the container label has.
-        let pod_uid = if container_label == metrics::OTHER {
+        let pod_uid = if container == metrics::OTHER {
             metrics::OTHER.to_string()
         } else {
-            identity.container.pod_uid.unwrap_or_default()
+            identity.pod_uid.unwrap_or_default()
         };
         OwnerLabels {
-            process: self.processes.admit(owner.comm.as_str()),
-            container: container_label,
+            process: self.processes.admit(owner.map_or("", |o| o.comm.as_str())),
+            container,
             pod_uid,
-            netns,
+            netns: self
+                .namespaces
+                .admit(identity.netns_name.as_deref().unwrap_or_default()),
         }
     }
 

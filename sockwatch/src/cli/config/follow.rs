@@ -73,6 +73,7 @@ impl FollowPlan {
             write: args.write,
             interval: args.interval,
             clear_screen: std::io::stdout().is_terminal(),
+            container: args.container,
         };
         Ok(FollowPlan {
             config,

@@ -54,6 +54,8 @@ impl ServePlan {
             write: None,
             interval: Duration::from_secs(1),
             clear_screen: false,
+            // serve labels metrics with containers itself; /events keeps follow --json's keys.
+            container: false,
         };
         let serve = ServeConfig {
             listen: args.listen,

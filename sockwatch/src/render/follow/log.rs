@@ -13,6 +13,7 @@ use std::{
 use serde::Serialize;
 
 use crate::{
+    container::IdentityResolver,
     event::{Transition, TransitionKind},
     follow::{
         clock::{TimeText, WallClock},
@@ -52,6 +53,8 @@ pub struct Printer {
     time: Vec<u8>,
     local: Vec<u8>,
     remote: Vec<u8>,
+    /// --container: each owner's cgroup, container, pod and namespace name.
+    identities: Option<IdentityResolver>,
 }
 
 #[derive(Serialize)]
@@ -82,6 +85,17 @@ struct JsonTransition<'a> {
     bytes_acked: Option<u64>,
     bytes_received: Option<u64>,
     total_retrans: Option<u32>,
+    #[serde(flatten)]
+    container: Option<JsonContainer<'a>>,
+}
+
+/// The keys --container adds (null when unknown).
+#[derive(Serialize)]
+struct JsonContainer<'a> {
+    cgroup_path: Option<&'a str>,
+    container_id: Option<&'a str>,
+    pod_uid: Option<&'a str>,
+    netns_name: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -138,8 +152,17 @@ impl Printer {
             time: Vec::with_capacity(16),
             local: Vec::with_capacity(64),
             remote: Vec::with_capacity(64),
+            identities: None,
         }
     }
+
+    /// Adds the owner's container to each line (a column, or JSON keys).
+    pub fn show_containers(&mut self) {
+        self.identities = Some(IdentityResolver::default());
+    }
+
+    /// The shortened container id as `docker ps` prints it (12 characters), or `-`.
+    const CONTAINER_WIDTH: usize = 12;
 
     /// `addr:port` as ss prints it (IPv6 in brackets, the port as a tcp service name unless
     /// -n); in JSON only the address.
@@ -182,6 +205,10 @@ impl Printer {
         line.push(b' ');
         push_left(&mut line, b"COMM", 16);
         line.push(b' ');
+        if self.identities.is_some() {
+            push_left(&mut line, b"CONTAINER", Self::CONTAINER_WIDTH);
+            line.push(b' ');
+        }
         push_left(&mut line, b"LOCAL", ADDRESS_WIDTH);
         line.push(b' ');
         push_left(&mut line, b"REMOTE", ADDRESS_WIDTH);
@@ -238,6 +265,10 @@ impl Printer {
         applied: &Applied,
     ) -> io::Result<()> {
         let owner = applied.owner.as_ref();
+        let identity = self
+            .identities
+            .as_mut()
+            .map(|resolver| resolver.identify(owner, t.netns));
         Self::push_endpoint(&mut self.local, &t.local, None);
         Self::push_endpoint(&mut self.remote, &t.remote, None);
         let line = JsonTransition {
@@ -272,6 +303,12 @@ impl Printer {
             bytes_acked: t.close.map(|c| c.bytes_acked),
             bytes_received: t.close.map(|c| c.bytes_received),
             total_retrans: t.close.map(|c| c.total_retrans),
+            container: identity.as_ref().map(|i| JsonContainer {
+                cgroup_path: i.cgroup_path.as_deref(),
+                container_id: i.container_id.as_deref(),
+                pod_uid: i.pod_uid.as_deref(),
+                netns_name: i.netns_name.as_deref(),
+            }),
         };
         self.line.clear();
         serde_json::to_writer(&mut self.line, &line)?;
@@ -299,6 +336,13 @@ impl Printer {
         let comm = applied.owner.as_ref().map_or("-", |o| o.comm.as_str());
         push_left(line, comm.as_bytes(), 16);
         line.push(b' ');
+        if let Some(resolver) = &mut self.identities {
+            let identity = resolver.identify(applied.owner.as_ref(), t.netns);
+            let id = identity.container_id.as_deref().unwrap_or("-");
+            let short = id.get(..Self::CONTAINER_WIDTH).unwrap_or(id);
+            push_left(line, short.as_bytes(), Self::CONTAINER_WIDTH);
+            line.push(b' ');
+        }
         Self::push_endpoint(&mut self.local, &t.local, Some(self.numeric));
         Self::push_endpoint(&mut self.remote, &t.remote, Some(self.numeric));
         push_left(line, &self.local, ADDRESS_WIDTH);
