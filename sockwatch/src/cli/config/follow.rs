@@ -40,15 +40,20 @@ pub fn tcp_filter(
         .map_err(|e| e.to_string())
 }
 
+/// -4 / -6 (clap keeps them exclusive).
+pub fn ip_version(ipv4: bool, ipv6: bool) -> Option<IpVersion> {
+    if ipv4 {
+        Some(IpVersion::V4)
+    } else if ipv6 {
+        Some(IpVersion::V6)
+    } else {
+        None
+    }
+}
+
 impl FollowPlan {
     pub fn new(args: FollowArgs) -> Result<FollowPlan, String> {
-        let ip_version = if args.ipv4 {
-            Some(IpVersion::V4)
-        } else if args.ipv6 {
-            Some(IpVersion::V6)
-        } else {
-            None
-        };
+        let ip_version = ip_version(args.ipv4, args.ipv6);
         let filter = tcp_filter(&args.filter, ip_version)?;
         let config = FollowConfig {
             view: if args.table {

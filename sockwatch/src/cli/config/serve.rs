@@ -4,11 +4,10 @@ use std::time::Duration;
 
 use sockwatch::{
     follow::{FollowConfig, Format, View},
-    model::IpVersion,
     serve::ServeConfig,
 };
 
-use super::follow::tcp_filter;
+use super::follow::{ip_version, tcp_filter};
 use crate::cli::args::ServeArgs;
 
 pub struct ServePlan {
@@ -33,13 +32,7 @@ fn read_token(path: &std::path::Path) -> Result<String, String> {
 
 impl ServePlan {
     pub fn new(args: ServeArgs) -> Result<ServePlan, String> {
-        let ip_version = if args.ipv4 {
-            Some(IpVersion::V4)
-        } else if args.ipv6 {
-            Some(IpVersion::V6)
-        } else {
-            None
-        };
+        let ip_version = ip_version(args.ipv4, args.ipv6);
         let follow = FollowConfig {
             // serve prints nothing: the view only shapes /events' lines (follow --json's).
             view: View::Log,
