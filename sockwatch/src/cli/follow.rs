@@ -8,6 +8,7 @@ use std::{
 use sockwatch::{
     filter::{Family, Filter, ParseContext, SystemLookup},
     follow::{FollowConfig, Follower, Format, View},
+    render::escape::escape,
 };
 
 use super::args::FollowArgs;
@@ -81,7 +82,7 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
     let summary = summary.map_err(|e| e.to_string())?;
     let _ = out.flush();
     if !summary.output_closed {
-        eprintln!("{}", summary.line());
+        eprintln!("{}", escape(summary.line().as_bytes()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,7 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         processes: args.processes,
         no_header: args.no_header,
         oneline: args.oneline,
+        escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }
 

@@ -7,7 +7,7 @@
 
 pub mod clock;
 pub mod recording;
-pub(crate) mod session;
+mod session;
 mod startup;
 pub mod table;
 
@@ -305,9 +305,10 @@ impl Follower {
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
         let mut reported_lost = 0;
+        let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
-            .and_then(|_| print_header(&mut session));
+            .and_then(|_| Session::<W>::write(session.printer.header(session.out, started_ns)));
         while stop.is_ok() {
             batch.clear();
             let step = match &mut input {
@@ -373,13 +374,6 @@ impl Follower {
         summary.sockets_seen = session.table.sockets_seen();
         Ok(summary)
     }
-}
-
-fn print_header<W: Write>(session: &mut Session<'_, W>) -> Result<(), Stop> {
-    if session.live_view.is_some() {
-        return Ok(());
-    }
-    Session::<W>::write(session.printer.header(session.out))
 }
 
 /// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag.

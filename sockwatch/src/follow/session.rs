@@ -43,7 +43,7 @@ impl EventFilter {
 
     /// Whether a socket that went from `old` to `new` between these ends matches; a socket
     /// that sits in one state passes `old == new`.
-    pub fn matches_parts(
+    fn matches_parts(
         &self,
         old: SockState,
         new: SockState,
@@ -99,7 +99,7 @@ impl<W: Write> Session<'_, W> {
                     continue;
                 }
                 event_kind::LOST => {
-                    self.lost(raw.bytes_acked)?;
+                    self.lost(raw.bytes_acked, raw.ts_ns)?;
                     continue;
                 }
                 _ => {}
@@ -146,10 +146,10 @@ impl<W: Write> Session<'_, W> {
     }
 
     /// Reports events the kernel could not deliver, inline and in the summary.
-    fn lost(&mut self, lost: u64) -> Result<(), Stop> {
+    fn lost(&mut self, lost: u64, ts_ns: u64) -> Result<(), Stop> {
         self.summary.lost += lost;
         if self.live_view.is_none() {
-            Self::write(self.printer.lost(self.out, lost))?;
+            Self::write(self.printer.lost(self.out, lost, ts_ns))?;
         }
         Ok(())
     }
@@ -159,7 +159,16 @@ impl<W: Write> Session<'_, W> {
         let Some(view) = &self.live_view else {
             return Ok(());
         };
-        Self::write(view.draw(self.out, &self.table, &self.filter, &self.summary, now_ns))?;
+        let mut rows: Vec<_> = self
+            .table
+            .iter()
+            .filter(|(_, s)| {
+                self.filter
+                    .matches_parts(s.state, s.state, s.local, s.remote)
+            })
+            .map(|(cookie, s)| (*cookie, s))
+            .collect();
+        Self::write(view.draw(self.out, &mut rows, &self.summary, now_ns))?;
         self.count_shown()
     }
 }
