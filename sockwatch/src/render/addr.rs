@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::ss::fmt::{push_ipv4, push_ipv6, push_u64};
-use crate::services::{Services, Transport};
+use crate::system::services::{Services, Transport};
 
 /// An IP address as ss writes it numerically: IPv4 dotted (the wildcard as `0.0.0.0`), the
 /// IPv6 wildcard as `*` unless the socket is IPv6-only, other IPv6 addresses in brackets.

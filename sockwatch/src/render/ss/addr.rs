@@ -12,7 +12,7 @@ use crate::render::{
     addr,
     escape::{push_escaped, push_text},
 };
-use crate::services::Transport;
+use crate::system::services::Transport;
 
 /// Where a port's name comes from.
 #[derive(Clone, Copy)]
