@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{table::in_state_ms, View};
+use super::{in_state_ms, View};
 use crate::{
     event::{Owner, Transition, TransitionKind},
     follow::{
@@ -127,7 +127,12 @@ impl Serialize for StartJson<'_> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("type", "start")?;
         map.serialize_entry("schema_version", &SCHEMA_VERSION)?;
-        map.serialize_entry("view", self.view.name())?;
+        let view = match self.view {
+            View::Log => "log",
+            View::Lifetime => "lifetime",
+            View::Table => "table",
+        };
+        map.serialize_entry("view", view)?;
         let source = if self.started.is_some() {
             "live"
         } else {

@@ -3,14 +3,14 @@
 
 use std::io::{self, Write};
 
-use super::View;
+use super::{push_tcp_endpoint, View};
 use crate::{
     event::{Transition, TransitionKind},
     follow::{
         clock::{TimeText, WallClock},
         table::Applied,
     },
-    render::{addr::push_tcp_endpoint, escape::push_escaped, ss::fmt::push_u64},
+    render::{escape::push_escaped, ss::fmt::push_u64},
 };
 
 const TIME_WIDTH: usize = 15;

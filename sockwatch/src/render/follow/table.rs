@@ -1,44 +1,31 @@
 //! `follow --table`: the live socket table, redrawn in place at an interval, as an ss-style
-//! table (or one JSON line a refresh).
+//! table (JSON lines are `json`'s).
 
 use std::io::{self, Write};
 
-use super::{json::JsonLines, log::push_left, Format};
+use super::{in_state_ms, log::push_left, push_tcp_endpoint};
 use crate::{
     follow::{clock::WallClock, table::LiveSocket, Summary},
     model::Cookie,
-    render::{addr::push_tcp_endpoint, escape::push_escaped, ss::fmt::push_u64},
+    render::{escape::push_escaped, ss::fmt::push_u64},
 };
 
 pub struct LiveView {
-    pub format: Format,
     pub clock: WallClock,
     pub numeric: bool,
     /// Clear the screen before each redraw (a terminal on stdout).
     pub clear: bool,
 }
 
-/// Milliseconds the socket has been in its state at `now_ns`, when known.
-pub(super) fn in_state_ms(socket: &LiveSocket, now_ns: u64) -> Option<f64> {
-    socket
-        .since_ns
-        .map(|since| now_ns.saturating_sub(since) as f64 / 1e6)
-}
-
 impl LiveView {
-    /// Draws the sockets the filter kept (`rows`, in any order).
+    /// Draws the sockets the filter kept, in the order given, as text.
     pub fn draw(
         &self,
         out: &mut impl Write,
-        rows: &mut [(Cookie, &LiveSocket)],
+        rows: &[(Cookie, &LiveSocket)],
         summary: &Summary,
         now_ns: u64,
     ) -> io::Result<()> {
-        // Stable order between refreshes: by local then remote address.
-        rows.sort_by_key(|(cookie, s)| (s.local, s.remote, *cookie));
-        if self.format == Format::JsonLines {
-            return JsonLines::new(self.clock).table(out, rows, summary, now_ns);
-        }
         if self.clear {
             write!(out, "\x1b[H\x1b[2J")?;
         }

@@ -8,10 +8,7 @@ use super::names::Names;
 use super::table::{Col, Table};
 use super::{OtherPortNames, Printer};
 use crate::model::{Endpoint, Netid, SocketRecord, UnixName};
-use crate::render::{
-    addr,
-    escape::{push_escaped, push_text},
-};
+use crate::render::escape::{push_escaped, push_text};
 use crate::system::services::Transport;
 
 /// Where a port's name comes from.
@@ -109,7 +106,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         let dual_stack_wildcard = matches!(addr, IpAddr::V6(v6) if v6.is_unspecified() && !v6only);
         let start = buf.len();
         if dual_stack_wildcard || !self.push_host_name(buf, addr) {
-            addr::push_ip(buf, addr, v6only);
+            fmt::push_ip(buf, addr, v6only);
         } else if addr.is_ipv6() && buf[start..].contains(&b':') {
             buf.insert(start, b'[');
             buf.push(b']');
