@@ -21,6 +21,7 @@
 //!   process it meets in /proc), named from its command line as netstat does.
 
 use std::{
+    borrow::Cow,
     cell::RefCell,
     collections::HashMap,
     io::{self, Write},
@@ -30,6 +31,7 @@ use std::{
 use crate::{
     model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
     procs,
+    render::escape::escape,
     system::{
         hosts,
         protocols::Protocols,
@@ -70,6 +72,9 @@ pub struct NetstatOptions {
     pub programs: bool,
     /// -o: Timer column.
     pub timers: bool,
+    /// Escape names from outside sockwatch (unix paths, host, user and program names), as
+    /// for a terminal; a pipe or file gets them byte for byte, as netstat writes them.
+    pub escape: bool,
 }
 
 /// The three internet protocols netstat lists, in its order; also the "proto" its name
@@ -198,8 +203,8 @@ impl Table<'_> {
             group.name(),
             record.recv_q,
             send_q,
-            self.inet_address(&record.local, proto),
-            self.inet_address(&record.peer, proto),
+            self.text(&self.inet_address(&record.local, proto)),
+            self.text(&self.inet_address(&record.peer, proto)),
             state,
         )?;
         if self.options.extend {
@@ -207,10 +212,10 @@ impl Table<'_> {
                 .then(|| self.names.user(record.uid))
                 .flatten();
             let user = name.unwrap_or_else(|| record.uid.to_string());
-            write!(out, " {user:<10} {:<10}", record.inode)?;
+            write!(out, " {:<10} {:<10}", self.text(&user), record.inode)?;
         }
         if self.options.programs {
-            write!(out, " {:<PROGRAM_WIDTH$}", self.program(record))?;
+            write!(out, " {:<PROGRAM_WIDTH$}", self.text(&self.program(record)))?;
         }
         if self.options.timers {
             let timer = match proto {
@@ -271,6 +276,15 @@ impl Table<'_> {
         }
     }
 
+    /// `text` as the output shows names from outside sockwatch (see `NetstatOptions::escape`).
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.options.escape {
+            escape(text.as_bytes())
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
     fn program(&self, record: &SocketRecord) -> String {
         let mut users: Vec<u32> = record.users.iter().map(|user| user.pid).collect();
         users.sort_unstable();
@@ -318,9 +332,9 @@ impl Table<'_> {
                 record.inode,
             )?;
             if self.options.programs {
-                write!(out, " {:<PROGRAM_WIDTH$}", self.program(record))?;
+                write!(out, " {:<PROGRAM_WIDTH$}", self.text(&self.program(record)))?;
             }
-            writeln!(out, " {}", unix_path(&record.local))?;
+            writeln!(out, " {}", self.text(&unix_path(&record.local)))?;
         }
         Ok(())
     }

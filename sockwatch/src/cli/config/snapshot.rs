@@ -258,6 +258,7 @@ fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::Netst
         extend: args.extended,
         programs: args.processes,
         timers: args.timers,
+        escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }
 
