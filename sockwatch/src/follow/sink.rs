@@ -16,3 +16,39 @@ pub trait FollowSink {
     /// The table and the counts as they stand, offered a few times a second.
     fn table(&mut self, table: &LiveTable, summary: &Summary);
 }
+
+/// The views of a run whose events all go to a sink: nothing is printed.
+pub struct NoViews;
+
+impl super::Views for NoViews {
+    fn header(&mut self, _: &mut dyn std::io::Write, _: Option<u64>) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn transition(
+        &mut self,
+        _: &mut dyn std::io::Write,
+        _: &Transition,
+        _: &Applied,
+    ) -> std::io::Result<bool> {
+        Ok(false)
+    }
+
+    fn lost(&mut self, _: &mut dyn std::io::Write, _: u64, _: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn is_table(&self) -> bool {
+        false
+    }
+
+    fn table(
+        &mut self,
+        _: &mut dyn std::io::Write,
+        _: &mut [(crate::model::Cookie, &super::table::LiveSocket)],
+        _: &Summary,
+        _: u64,
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
+}

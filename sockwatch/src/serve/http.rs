@@ -32,7 +32,7 @@ pub struct Endpoints {
     /// Whether /events is served.
     pub events: bool,
     /// The first line of every /events stream.
-    pub start_line: fn() -> Vec<u8>,
+    pub start_line: Vec<u8>,
 }
 
 /// Accepts connections until the runtime stops.
@@ -250,7 +250,7 @@ async fn stream_events(mut stream: TcpStream, endpoints: &Endpoints) -> std::io:
     };
     let (mut from_client, mut to_client) = stream.into_split();
     let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n".to_vec();
-    head.extend_from_slice(&(endpoints.start_line)());
+    head.extend_from_slice(&endpoints.start_line);
     timeout(IO_TIMEOUT, to_client.write_all(&head))
         .await
         .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))?;

@@ -25,10 +25,10 @@ use crate::{
         clock::WallClock,
         sink::FollowSink,
         table::{Applied, LiveTable},
-        FollowConfig, FollowError, Follower, Summary,
+        FollowConfig, FollowError, Follower, Summary, Views,
     },
     model::{Cookie, SockState},
-    render::follow::{Format, Printer, View},
+    render::follow::FollowViews,
 };
 use events::EventHub;
 use metrics::{
@@ -76,7 +76,8 @@ struct OpenConnection {
 pub struct MetricsSink {
     metrics: Arc<Metrics>,
     hub: Arc<EventHub>,
-    printer: Printer,
+    /// follow --json's writer, for /events' lines.
+    views: FollowViews,
     line: Vec<u8>,
     identities: IdentityResolver,
     processes: LabelCap,
@@ -93,13 +94,13 @@ impl MetricsSink {
     pub fn new(
         metrics: Arc<Metrics>,
         hub: Arc<EventHub>,
-        clock: WallClock,
+        views: FollowViews,
         max_label_values: usize,
     ) -> MetricsSink {
         MetricsSink {
             metrics,
             hub,
-            printer: Printer::new(View::Log, Format::JsonLines, clock, true),
+            views,
             line: Vec::with_capacity(512),
             identities: IdentityResolver::default(),
             processes: LabelCap::new(max_label_values),
@@ -124,7 +125,9 @@ impl MetricsSink {
             identity.pod_uid.unwrap_or_default()
         };
         OwnerLabels {
-            process: self.processes.admit(owner.map_or("", |o| o.comm.as_str())),
+            process: self.processes.admit(&owner.map_or_else(String::new, |o| {
+                String::from_utf8_lossy(o.comm.as_bytes()).into_owned()
+            })),
             container,
             pod_uid,
             netns: self
@@ -231,12 +234,15 @@ impl MetricsSink {
         }
     }
 
-    fn publish(&mut self, write: impl FnOnce(&mut Printer, &mut Vec<u8>) -> std::io::Result<()>) {
+    fn publish(
+        &mut self,
+        write: impl FnOnce(&mut FollowViews, &mut Vec<u8>) -> std::io::Result<()>,
+    ) {
         if !self.hub.has_readers() {
             return;
         }
         self.line.clear();
-        if write(&mut self.printer, &mut self.line).is_ok() && !self.line.is_empty() {
+        if write(&mut self.views, &mut self.line).is_ok() && !self.line.is_empty() {
             let dropped = self.hub.publish(&self.line);
             if dropped > 0 {
                 self.metrics
@@ -256,7 +262,7 @@ impl FollowSink for MetricsSink {
             self.metrics.events.inc();
         }
         self.count(t, applied);
-        self.publish(|printer, line| printer.transition(line, t, applied).map(|_| ()));
+        self.publish(|views, line| views.transition(line, t, applied).map(|_| ()));
     }
 
     fn lost(&mut self, lost: u64) {
@@ -264,7 +270,7 @@ impl FollowSink for MetricsSink {
             .events_lost
             .get_or_create(&LostLabels { stage: "kernel" })
             .inc_by(lost);
-        self.publish(|printer, line| printer.lost(line, lost));
+        self.publish(|views, line| views.lost(line, lost, WallClock::monotonic_ns()));
     }
 
     fn table(&mut self, table: &LiveTable, _summary: &Summary) {
@@ -286,29 +292,6 @@ impl FollowSink for MetricsSink {
             self.open.retain(|cookie, _| table.get(*cookie).is_some());
         }
     }
-}
-
-#[derive(serde::Serialize)]
-struct StartLine {
-    r#type: &'static str,
-    schema_version: u32,
-    view: &'static str,
-    source: &'static str,
-    ts_ns: u64,
-}
-
-/// The first line of each /events stream, in follow --json's vocabulary.
-fn start_line() -> Vec<u8> {
-    let start = StartLine {
-        r#type: "start",
-        schema_version: 1,
-        view: "log",
-        source: "live",
-        ts_ns: WallClock::monotonic_ns(),
-    };
-    let mut text = serde_json::to_vec(&start).unwrap_or_default();
-    text.push(b'\n');
-    text
 }
 
 /// Whether an address is loopback (v4-mapped v6 included).
@@ -348,6 +331,11 @@ pub async fn run(
         source,
     })?;
     let follower = Follower::start(follow)?;
+    // The first line of every /events stream: follow --json's start line for this run.
+    let mut start_line = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = FollowViews::new(follower.config(), follower.clock())
+        .header(&mut start_line, Some(WallClock::monotonic_ns()));
     let metrics = Arc::new(Metrics::default());
     let hub = Arc::new(EventHub::default());
     let endpoints = Arc::new(http::Endpoints {
@@ -362,7 +350,8 @@ pub async fn run(
         .name("sockwatch-http".into())
         .spawn(move || http_runtime.block_on(http::serve(listener, endpoints)))
         .map_err(ServeError::Thread)?;
-    let mut sink = MetricsSink::new(metrics, hub, follower.clock(), serve.max_label_values);
+    let views = FollowViews::new(follower.config(), follower.clock());
+    let mut sink = MetricsSink::new(metrics, hub, views, serve.max_label_values);
     ready(bound);
     Ok(follower.run_into(&mut sink).await?)
 }
