@@ -365,6 +365,22 @@ fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start curl on /events");
+    // follow --lifetime over the same period: its lines must agree with the counters.
+    let mut lifetime = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", ns.name()))
+        .arg(sockwatch_bin())
+        .args(["follow", "--lifetime", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start follow --lifetime");
+    let mut lifetime_stderr = BufReader::new(lifetime.stderr.take().expect("piped"));
+    let mut line = String::new();
+    while !line.contains("attached") {
+        line.clear();
+        let n = lifetime_stderr.read_line(&mut line).expect("read stderr");
+        assert!(n > 0, "follow --lifetime ended early");
+    }
     std::thread::sleep(Duration::from_millis(500));
 
     churn(&ns, CONNECTIONS, 7101);
@@ -466,6 +482,20 @@ fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
         })
         .count();
     assert_eq!(churn_connects, CONNECTIONS as usize);
+
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(lifetime.id() as i32, libc::SIGINT) };
+    let lifetime = lifetime.wait_with_output().expect("follow ends");
+    let finished: f64 = String::from_utf8_lossy(&lifetime.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["type"] == "destroy" && l["comm"] == "tcpchurn" && l["peer"]["port"] != 0)
+        .count() as f64;
+    assert_eq!(
+        finished,
+        closed.values().sum::<f64>(),
+        "follow --lifetime disagrees"
+    );
 
     let check = run_ok(ns.command("sh").args([
         "-c",

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use sockwatch::serve;
+use sockwatch::{render::escape::escape, serve};
 
 use super::config::serve::ServePlan;
 
@@ -24,6 +24,9 @@ pub fn run(plan: ServePlan) -> Result<ExitCode, String> {
             );
         }))
         .map_err(|e| e.to_string())?;
-    eprintln!("{}", summary.line().replacen("follow", "serve", 1));
+    eprintln!(
+        "{}",
+        escape(summary.line().replacen("follow", "serve", 1).as_bytes())
+    );
     Ok(ExitCode::SUCCESS)
 }
