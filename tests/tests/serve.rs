@@ -738,3 +738,54 @@ fn beyond_loopback_events_are_off_and_a_token_is_required() {
     serve.terminate_within_a_second();
     assert!(Path::new(&token_file).exists());
 }
+
+/// Connects to serve from a thread that joins the namespace, asks for /events and then never
+/// reads: a stuck log shipper.
+fn stuck_events_reader(ns: &NetNs) -> std::net::TcpStream {
+    let path = format!("/run/netns/{}", ns.name());
+    std::thread::spawn(move || {
+        use std::{io::Write, os::fd::AsRawFd};
+        let netns = std::fs::File::open(&path).expect("open the namespace");
+        // SAFETY: setns on this thread only, with a namespace file we hold open.
+        let joined = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(joined, 0, "setns: {}", std::io::Error::last_os_error());
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", SERVE_PORT)).expect("connect to serve");
+        stream
+            .write_all(b"GET /events HTTP/1.1\r\nHost: serve\r\n\r\n")
+            .expect("send the request");
+        stream
+    })
+    .join()
+    .expect("reader thread")
+}
+
+#[test]
+fn a_stuck_events_reader_loses_lines_but_stalls_nothing() {
+    if !require_programs(&["curl", "setpriv", "nsenter"]) {
+        return;
+    }
+    const CONNECTIONS: u32 = 4000;
+    let ns = NetNs::create();
+    let serve = Serve::start(&ns, &["--listen", &format!("127.0.0.1:{SERVE_PORT}")]);
+    let _reader = stuck_events_reader(&ns);
+    std::thread::sleep(Duration::from_millis(300));
+    churn(&ns, CONNECTIONS, 7104);
+    std::thread::sleep(Duration::from_millis(500));
+    let metrics = scrape(&ns);
+    let opened = samples(&metrics, "sockwatch_connections_opened_total");
+    let churned: f64 = opened
+        .iter()
+        .filter(|(labels, _)| labels.contains("process=\"tcpchurn\""))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(churned, f64::from(2 * CONNECTIONS), "{opened:#?}");
+    let lost = samples(&metrics, "sockwatch_events_lost_total");
+    assert_eq!(lost.get("stage=\"kernel\""), Some(&0.0), "{lost:?}");
+    assert!(
+        lost.get("stage=\"events_client\"")
+            .is_some_and(|&n| n > 0.0),
+        "{lost:?}"
+    );
+    serve.terminate_within_a_second();
+}
