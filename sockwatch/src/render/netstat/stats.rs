@@ -72,7 +72,11 @@ pub fn write_stats_json<W: Write>(
     family: StatsFamily,
     filter: StatsFilter,
 ) -> io::Result<()> {
-    write!(out, "{{\"schema_version\":{}", crate::render::json::SCHEMA_VERSION)?;
+    write!(
+        out,
+        "{{\"schema_version\":{}",
+        crate::render::json::SCHEMA_VERSION
+    )?;
     for (section, tables) in printed_sections(counters, family) {
         if !filter.shows(tables, &section.name) {
             continue;
