@@ -280,7 +280,8 @@ pub struct NetstatArgs {
     /// Display protocol statistics (with -t, -u, -w: only those protocols).
     #[arg(short = 's', long = "statistics")]
     pub statistics: bool,
-    /// With -s: the counters as one JSON object (section to counter to value).
+    /// With -s: the counters as one JSON object (schema_version, then section to counter to
+    /// value; docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Don't truncate IP addresses.
