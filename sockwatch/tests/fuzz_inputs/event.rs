@@ -71,7 +71,9 @@ proptest! {
                     prop_assert!(owner.comm.as_str().len() <= 15, "comm {:?}", owner.comm);
                     prop_assert!(!owner.comm.as_str().contains('\0'));
                 }
-                prop_assert_eq!(t.close.is_some(), t.kind == TransitionKind::Destroy);
+                // Counters come with a destroy, and with the change into CLOSE before it.
+                let into_close = t.kind == TransitionKind::State && t.new == SockState::Close;
+                prop_assert_eq!(t.close.is_some(), t.kind == TransitionKind::Destroy || into_close);
                 prop_assert_eq!(t.first_seen_ns.unwrap_or(0), raw.first_seen_ns);
             }
         }
