@@ -184,7 +184,9 @@ pub mod counter {
     pub const OTHER_NETNS: u32 = 2;
     /// Admissions refused because the admitted set was full (also counted in LOST).
     pub const ADMIT_FULL: u32 = 3;
-    pub const COUNT: u32 = 4;
+    /// Hook runs the kernel skipped for recursion whose event a nested program sent.
+    pub const NESTED: u32 = 4;
+    pub const COUNT: u32 = 5;
 }
 
 #[cfg(feature = "user")]

@@ -245,11 +245,72 @@ fn send(event: &SockEvent) {
     }
 }
 
+/// Index of each tp_btf hook in `RUNNING`.
+const HOOK_SET_STATE: u32 = 0;
+const HOOK_DESTROY: u32 = 1;
+
+/// Per CPU and hook, 1 while the hook's main program runs. The kernel skips a tracing
+/// program that fires again on a CPU where it is already running (6.2+, counted in its
+/// `recursion_misses`): a softirq that interrupts a run in process context (e.g. the backlog
+/// processed by release_sock, with bottom halves enabled) and changes or destroys another
+/// socket would lose that event, and a lost destroy leaves a dead socket in the table. Each
+/// hook has a second, "nested" program that sends the event exactly when the main one is
+/// mid-run on this CPU. Kernels that do run nested programs clear the flag in the nested
+/// run of the main program, so the event is not sent twice.
+#[map]
+static RUNNING: PerCpuArray<u32> = PerCpuArray::with_max_entries(2, 0);
+
+#[inline(always)]
+fn set_running(hook: u32, value: u32) {
+    if let Some(slot) = RUNNING.get_ptr_mut(hook) {
+        unsafe { *slot = value };
+    }
+}
+
+#[inline(always)]
+fn main_program_running(hook: u32) -> bool {
+    RUNNING.get(hook).is_some_and(|running| *running != 0)
+}
+
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
+    set_running(HOOK_SET_STATE, 1);
+    on_set_state(&ctx);
+    set_running(HOOK_SET_STATE, 0);
+    0
+}
+
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn state_nested(ctx: BtfTracePointContext) -> i32 {
+    if main_program_running(HOOK_SET_STATE) {
+        count(counter::NESTED);
+        on_set_state(&ctx);
+    }
+    0
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+    set_running(HOOK_DESTROY, 1);
+    on_destroy(&ctx);
+    set_running(HOOK_DESTROY, 0);
+    0
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn destroy_nested(ctx: BtfTracePointContext) -> i32 {
+    if main_program_running(HOOK_DESTROY) {
+        count(counter::NESTED);
+        on_destroy(&ctx);
+    }
+    0
+}
+
+#[inline(always)]
+fn on_set_state(ctx: &BtfTracePointContext) {
     let off = offsets();
     if off.valid == 0 {
-        return 0;
+        return;
     }
     let sk: *const u8 = ctx.arg(0);
     let old_state: u64 = ctx.arg(1);
@@ -263,7 +324,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         ..SockEvent::default()
     };
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return 0;
+        return;
     }
     event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
     if event.new_state == TCP_CLOSE {
@@ -281,14 +342,13 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         apply_owner(&mut event, owner);
     }
     send(&event);
-    0
 }
 
-#[btf_tracepoint(function = "tcp_destroy_sock")]
-pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+#[inline(always)]
+fn on_destroy(ctx: &BtfTracePointContext) {
     let off = offsets();
     if off.valid == 0 {
-        return 0;
+        return;
     }
     let sk: *const u8 = ctx.arg(0);
     let mut event = SockEvent {
@@ -299,7 +359,7 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
         ..SockEvent::default()
     };
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return 0;
+        return;
     }
     event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
     unsafe { read_counters(&mut event, sk, &off) };
@@ -308,7 +368,6 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
         let _ = OWNERS.remove(event.cookie);
     }
     send(&event);
-    0
 }
 
 /// accept() and accept4() return the new socket's fd in the caller's context: the one

@@ -33,12 +33,18 @@ const SIGNALS: [(&str, i32); 3] = [
 ];
 
 /// Program names as the kernel keeps them (BPF_OBJ_NAME_LEN: 15 characters and a NUL).
-const PROGRAM_NAMES: [&str; 4] = [
+/// The tp_btf programs come first (each hook has a main and a nested program), then the
+/// accept hooks.
+const PROGRAM_NAMES: [&str; 6] = [
     "inet_sock_set_state",
+    "state_nested",
     "tcp_destroy_sock",
+    "destroy_nested",
     "sys_exit_accept4",
     "sys_exit_accept",
 ];
+/// How many of PROGRAM_NAMES attach without tracefs.
+const TP_BTF_PROGRAMS: usize = 4;
 
 /// How long loading and attaching may take, and stopping after a signal.
 const ATTACH_LIMIT: Duration = Duration::from_secs(20);
@@ -292,7 +298,11 @@ fn assert_sockwatch_programs(programs: &BTreeSet<u32>, accept_hooks: bool) {
         .collect();
     let expected: BTreeSet<String> = PROGRAM_NAMES
         .iter()
-        .take(if accept_hooks { 4 } else { 2 })
+        .take(if accept_hooks {
+            PROGRAM_NAMES.len()
+        } else {
+            TP_BTF_PROGRAMS
+        })
         .map(|name| name.chars().take(15).collect())
         .collect();
     assert_eq!(names, expected, "programs {programs:?} while follow ran");

@@ -59,7 +59,7 @@ pub struct Tracer {
     events: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
     admission: Admission,
-    /// Descriptors of the loaded programs (owned by `_ebpf`), for their miss counts.
+    /// Descriptors (owned by `_ebpf`) of the programs whose skipped runs lose events.
     program_fds: Vec<std::os::fd::RawFd>,
     /// Why the kernel refused the LSM hook, when it did: accepted sockets then have no owner
     /// until a close in the owner's context names it.
@@ -140,8 +140,8 @@ impl Tracer {
             }
         }
 
-        for hook in ["inet_sock_set_state", "tcp_destroy_sock"] {
-            attach_tp_btf(&mut ebpf, hook, &kernel_btf)?;
+        for (name, hook) in TP_BTF_PROGRAMS {
+            attach_tp_btf(&mut ebpf, name, hook, &kernel_btf)?;
         }
         let accept_owner_unavailable = attach_accept_hooks(&mut ebpf).err().map(|e| e.to_string());
 
@@ -162,8 +162,11 @@ impl Tracer {
         )
         .map_err(|e| map_error("COUNTERS", e))?;
         let admission = Admission::take(&mut ebpf)?;
+        // A skipped run of a tp_btf program is covered by its nested twin; the accept hooks
+        // have none.
         let program_fds = ebpf
             .programs()
+            .filter(|(name, _)| !TP_BTF_PROGRAMS.iter().any(|(program, _)| program == name))
             .filter_map(|(_, program)| program.fd().ok())
             .map(|fd| std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd)))
             .collect();
@@ -216,12 +219,14 @@ impl Tracer {
             lost: sum(counter::LOST)?.saturating_add(self.missed_runs()),
             filtered: sum(counter::FILTERED)?,
             admit_full: sum(counter::ADMIT_FULL)?,
+            nested: sum(counter::NESTED)?,
         })
     }
 
     /// Runs of the programs the kernel skipped: a tracing program that fires again on a CPU
     /// where it is already running (e.g. a softirq interrupting it) is not run, and its event
-    /// is lost. The kernel counts these per program (`recursion_misses` in fdinfo).
+    /// is lost. The kernel counts these per program (`recursion_misses` in fdinfo); the
+    /// tp_btf hooks' nested programs send what their main programs skip.
     fn missed_runs(&self) -> u64 {
         self.program_fds
             .iter()
@@ -298,6 +303,8 @@ pub struct KernelCounters {
     pub filtered: u64,
     /// Admissions refused because the admitted set was full (within `lost`).
     pub admit_full: u64,
+    /// Events the nested programs sent for runs the kernel skipped (not lost).
+    pub nested: u64,
 }
 
 /// A MissingHook error for `hook` from any error.
@@ -324,11 +331,25 @@ where
         .map_err(|e| missing_hook(hook.to_string())(&e))
 }
 
-fn attach_tp_btf(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> Result<(), LoadError> {
-    let hook = format!("tp_btf/{name}");
+/// The tp_btf programs and their hooks. Each hook has a second program that sends the event
+/// when the kernel skips the first for recursion (see `RUNNING` in sockwatch-ebpf).
+const TP_BTF_PROGRAMS: [(&str, &str); 4] = [
+    ("inet_sock_set_state", "inet_sock_set_state"),
+    ("state_nested", "inet_sock_set_state"),
+    ("tcp_destroy_sock", "tcp_destroy_sock"),
+    ("destroy_nested", "tcp_destroy_sock"),
+];
+
+fn attach_tp_btf(
+    ebpf: &mut Ebpf,
+    name: &str,
+    function: &str,
+    btf: &AyaBtf,
+) -> Result<(), LoadError> {
+    let hook = format!("tp_btf/{function}");
     let missing = missing_hook(hook.clone());
     let program: &mut BtfTracePoint = program(ebpf, name, &hook)?;
-    program.load(name, btf).map_err(|e| missing(&e))?;
+    program.load(function, btf).map_err(|e| missing(&e))?;
     program.attach().map_err(|e| missing(&e))?;
     Ok(())
 }

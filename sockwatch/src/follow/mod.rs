@@ -98,6 +98,8 @@ pub struct Summary {
     pub output_closed: bool,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
+    /// Events sent by the nested programs for hook runs the kernel skipped (interrupted).
+    pub nested: u64,
 }
 
 impl Summary {
@@ -115,6 +117,9 @@ impl Summary {
         }
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
+        }
+        if self.nested > 0 {
+            line.push_str(&format!(", {} caught in nested runs", self.nested));
         }
         if let Some(reason) = &self.no_accept_owner {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
@@ -447,6 +452,7 @@ impl Follower {
                 let _ = resync(&mut session, live, counters.lost - reported_lost);
             }
             session.summary.filtered_in_kernel = counters.filtered;
+            session.summary.nested = counters.nested;
         }
         if matches!(stop, Stop::End) {
             // A replay ends with the table as it was at the recording's last event.
