@@ -616,3 +616,46 @@ fn all_netns_lists_and_resyncs_every_namespace() {
         );
     }
 }
+
+/// The table holds only sockets whose events the kernel side sends: with a port filter, the
+/// sockets listed at start on other ports are left out, for their ends would never come.
+#[test]
+fn a_filtered_table_starts_only_with_sockets_it_can_keep_current() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut held = ns
+        .command(env!("CARGO_BIN_EXE_tcphold"))
+        .args(["--connections", "10", "--seconds", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcphold");
+    let mut ready = String::new();
+    BufReader::new(held.stdout.take().expect("tcphold stdout"))
+        .read_line(&mut ready)
+        .expect("tcphold ready line");
+    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    let at_start = |filter: &[&str]| {
+        let run = ns
+            .command(sockwatch_bin())
+            .args(["follow", "--table", "--json", "--count", "1"])
+            .args(["--interval", "0.1"])
+            .args(filter)
+            .output()
+            .expect("run follow --table");
+        assert!(run.status.success(), "{run:?}");
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        stderr
+            .lines()
+            .flat_map(|line| line.split(", "))
+            .find_map(|part| part.strip_suffix(" at start"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no start count in {stderr}"))
+    };
+    assert_eq!(at_start(&[]), 21, "10 pairs and a listener");
+    assert_eq!(at_start(&["dport = :7700"]), 0);
+    drop(held.stdin.take());
+    let _ = held.wait();
+}

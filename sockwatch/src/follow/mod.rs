@@ -201,22 +201,27 @@ struct Live {
 }
 
 impl Live {
-    /// Lists the sockets of `scope` from sock_diag as table events stamped `now_ns`, and
-    /// admits those the kernel-side filter wants. A socket that cannot be admitted (the set
-    /// is full) adds a LOST marker.
+    /// Lists the sockets of `scope` from sock_diag as table events stamped `now_ns`, keeping
+    /// (and admitting) only those the kernel-side filter wants: the others' events, and their
+    /// ends, never come, so the table could not keep them current. A socket that cannot be
+    /// admitted (the set is full) adds a LOST marker.
     fn list(&mut self, now_ns: u64) -> Result<Vec<SockEvent>, FollowError> {
-        if !self.kernel.filter.needs_admission() {
-            return startup::table_events(now_ns, self.scope);
+        let admission = self.kernel.filter.needs_admission();
+        if admission {
+            self.tracer.begin_listing()?;
         }
-        self.tracer.begin_listing()?;
         let listed = startup::table_events(now_ns, self.scope);
-        let cookies = listed
-            .iter()
-            .flatten()
-            .filter(|row| row.kind == event_kind::SNAPSHOT && self.kernel.admits(row));
-        let refused = self.tracer.end_listing(cookies.map(|row| row.cookie))?;
-        self.listing_ended_ns = WallClock::monotonic_ns();
+        let mut refused = 0;
+        if admission {
+            let cookies = listed
+                .iter()
+                .flatten()
+                .filter(|row| row.kind == event_kind::SNAPSHOT && self.kernel.admits(row));
+            refused = self.tracer.end_listing(cookies.map(|row| row.cookie))?;
+            self.listing_ended_ns = WallClock::monotonic_ns();
+        }
         let mut events = listed?;
+        events.retain(|row| row.kind != event_kind::SNAPSHOT || self.kernel.admits(row));
         if refused > 0 {
             events.push(lost_marker(now_ns, refused, self.scope.own));
         }
