@@ -448,6 +448,29 @@ fn churn_with_resets(ns: &NetNs, connections: u32, port: u16, reset_every: u32) 
     assert!(output.status.success(), "tcpchurn failed: {output:?}");
 }
 
+/// Starts tcphold in the namespace, holding `connections` loopback connections (and their
+/// listener) until its standard input closes; returns once they are all established.
+fn hold(ns: &NetNs, connections: u32) -> Child {
+    let mut held = ns
+        .command(env!("CARGO_BIN_EXE_tcphold"))
+        .args([
+            "--connections",
+            &connections.to_string(),
+            "--seconds",
+            "120",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcphold");
+    let mut ready = String::new();
+    BufReader::new(held.stdout.take().expect("tcphold stdout"))
+        .read_line(&mut ready)
+        .expect("tcphold ready line");
+    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    held
+}
+
 /// The sockets of the last `--table --json` line, as "STATE LOCAL REMOTE".
 fn last_table(stdout: &str) -> Vec<String> {
     let last = json_lines(stdout).pop().expect("a table line");
@@ -555,18 +578,7 @@ fn all_netns_lists_and_resyncs_every_namespace() {
     }
     let watcher = NetNs::create();
     let other = NetNs::create();
-    let mut held = other
-        .command(env!("CARGO_BIN_EXE_tcphold"))
-        .args(["--connections", "10", "--seconds", "120"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcphold");
-    let mut ready = String::new();
-    BufReader::new(held.stdout.take().expect("tcphold stdout"))
-        .read_line(&mut ready)
-        .expect("tcphold ready line");
-    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    let mut held = hold(&other, 10);
     let listed = other.run(sockwatch_bin(), ["snapshot", "-tane", "--json"]);
     let cookies: Vec<Value> = serde_json::from_slice::<Value>(&listed.stdout)
         .expect("snapshot JSON")["sockets"]
@@ -625,18 +637,7 @@ fn a_filtered_table_starts_only_with_sockets_it_can_keep_current() {
         return;
     }
     let ns = NetNs::create();
-    let mut held = ns
-        .command(env!("CARGO_BIN_EXE_tcphold"))
-        .args(["--connections", "10", "--seconds", "60"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcphold");
-    let mut ready = String::new();
-    BufReader::new(held.stdout.take().expect("tcphold stdout"))
-        .read_line(&mut ready)
-        .expect("tcphold ready line");
-    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    let mut held = hold(&ns, 10);
     let at_start = |filter: &[&str]| {
         let run = ns
             .command(sockwatch_bin())
