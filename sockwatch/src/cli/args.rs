@@ -153,7 +153,7 @@ pub struct SnapshotArgs {
     /// Switch to the named network namespace (as `ip netns`).
     #[arg(short = 'N', long = "net", value_name = "NSNAME")]
     pub netns: Option<String>,
-    /// One JSON document instead of text.
+    /// One JSON document instead of text (schema_version 1, see docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Read sockets from a dump file (written by -D or `ss -D`) instead of the kernel; the
@@ -217,7 +217,8 @@ pub struct FollowArgs {
     /// Redraw interval of --table, in seconds.
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
     pub interval: std::time::Duration,
-    /// JSON lines instead of text.
+    /// JSON lines instead of text: a `start` line, then one object per event, loss or
+    /// table refresh (docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Don't resolve service names.
@@ -279,7 +280,8 @@ pub struct NetstatArgs {
     /// Display protocol statistics (with -t, -u, -w: only those protocols).
     #[arg(short = 's', long = "statistics")]
     pub statistics: bool,
-    /// With -s: the counters as one JSON object (section to counter to value).
+    /// With -s: the counters as one JSON object (schema_version, then section to counter to
+    /// value; docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Don't truncate IP addresses.
