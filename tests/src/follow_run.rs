@@ -16,8 +16,13 @@ pub struct FollowRun {
 impl FollowRun {
     /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
     pub fn start(ns: &NetNs, args: &[&str]) -> FollowRun {
-        let mut child = ns
-            .command(sockwatch_bin())
+        FollowRun::start_with(ns.command(sockwatch_bin()), args)
+    }
+
+    /// As [`FollowRun::start`], with `sockwatch` run by `command` (e.g. under nsenter,
+    /// which, unlike `ip netns exec`, keeps the host's /sys and its cgroup mounts).
+    pub fn start_with(mut command: std::process::Command, args: &[&str]) -> FollowRun {
+        let mut child = command
             .arg("follow")
             .args(args)
             .stdout(Stdio::piped())

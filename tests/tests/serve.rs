@@ -12,7 +12,9 @@ use std::{
 };
 
 use serde_json::Value;
-use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+use sockwatch_tests::{
+    follow_run::FollowRun, privilege::can_run_namespace_tests, sockwatch_bin, NetNs,
+};
 
 const SERVE_PORT: u16 = 9464;
 const PROMETHEUS_PORT: u16 = 9090;
@@ -49,6 +51,16 @@ fn require_programs(programs: &[&str]) -> bool {
     true
 }
 
+/// `program` inside the namespace through nsenter, not `ip netns exec`, which mounts a fresh
+/// /sys without the cgroup hierarchies: sockwatch sees the host's, as a service does.
+fn in_namespace(ns: &NetNs, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("nsenter");
+    command
+        .arg(format!("--net=/run/netns/{}", ns.name()))
+        .arg(program);
+    command
+}
+
 /// A running `sockwatch serve` as user nobody with only the unit's capabilities; killed and
 /// reaped if the test ends early.
 struct Serve {
@@ -59,11 +71,7 @@ struct Serve {
 impl Serve {
     fn start(ns: &NetNs, args: &[&str]) -> Serve {
         let caps = unit_capabilities();
-        // nsenter, not `ip netns exec`, which mounts a fresh /sys without the cgroup
-        // hierarchies: serve sees the host's, as a service does.
-        let mut child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", ns.name()))
-            .arg("setpriv")
+        let mut child = in_namespace(ns, "setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(format!("--inh-caps=-all,{caps}"))
             .arg(format!("--ambient-caps=-all,{caps}"))
@@ -366,21 +374,10 @@ fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
         .spawn()
         .expect("start curl on /events");
     // follow --lifetime over the same period: its lines must agree with the counters.
-    let mut lifetime = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", ns.name()))
-        .arg(sockwatch_bin())
-        .args(["follow", "--lifetime", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start follow --lifetime");
-    let mut lifetime_stderr = BufReader::new(lifetime.stderr.take().expect("piped"));
-    let mut line = String::new();
-    while !line.contains("attached") {
-        line.clear();
-        let n = lifetime_stderr.read_line(&mut line).expect("read stderr");
-        assert!(n > 0, "follow --lifetime ended early");
-    }
+    let lifetime = FollowRun::start_with(
+        in_namespace(&ns, sockwatch_bin()),
+        &["--lifetime", "--json"],
+    );
     std::thread::sleep(Duration::from_millis(500));
 
     churn(&ns, CONNECTIONS, 7101);
@@ -483,10 +480,8 @@ fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
         .count();
     assert_eq!(churn_connects, CONNECTIONS as usize);
 
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(lifetime.id() as i32, libc::SIGINT) };
-    let lifetime = lifetime.wait_with_output().expect("follow ends");
-    let finished: f64 = String::from_utf8_lossy(&lifetime.stdout)
+    let (lifetime, _) = lifetime.interrupt();
+    let finished: f64 = lifetime
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|l| l["type"] == "destroy" && l["comm"] == "tcpchurn" && l["peer"]["port"] != 0)
@@ -554,19 +549,14 @@ fn kubernetes_like_cgroup(name: &str) -> TestCgroup {
 /// Runs tcpchurn in the namespace from inside `cgroup`. nsenter, not `ip netns exec`: the
 /// latter mounts a fresh /sys without the cgroup mounts.
 fn churn_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, connections: u32, port: u16) {
-    run_ok(
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", ns.name()))
-            .args([
-                "sh",
-                "-c",
-                &format!(
-                    "echo $$ > {}/cgroup.procs && exec {} --connections {connections} --port {port}",
-                    cgroup.leaf.display(),
-                    env!("CARGO_BIN_EXE_tcpchurn")
-                ),
-            ]),
-    );
+    run_ok(in_namespace(ns, "sh").args([
+        "-c",
+        &format!(
+            "echo $$ > {}/cgroup.procs && exec {} --connections {connections} --port {port}",
+            cgroup.leaf.display(),
+            env!("CARGO_BIN_EXE_tcpchurn")
+        ),
+    ]));
 }
 
 #[test]
@@ -596,33 +586,14 @@ fn follow_names_the_container_of_each_owner() {
     let cgroup = kubernetes_like_cgroup("follow");
     let ns = NetNs::create();
     // nsenter: follow sees the cgroup2 hierarchy (see Serve::start).
-    let mut follow = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", ns.name()))
-        .arg(sockwatch_bin())
-        .args([
-            "follow",
-            "--lifetime",
-            "--json",
-            "--container",
-            "--duration",
-            "3",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start follow");
-    let mut stderr = BufReader::new(follow.stderr.take().expect("piped"));
-    let mut line = String::new();
-    while !line.contains("attached") {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).expect("read stderr") > 0,
-            "follow ended early"
-        );
-    }
+    let follow = FollowRun::start_with(
+        in_namespace(&ns, sockwatch_bin()),
+        &["--lifetime", "--json", "--container"],
+    );
     churn_in_cgroup(&ns, &cgroup, 5, 7103);
-    let output = follow.wait_with_output().expect("follow ends");
-    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+    std::thread::sleep(Duration::from_millis(300));
+    let (stdout, _) = follow.interrupt();
+    let lines: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
         .filter(|l: &Value| l["comm"] == "tcpchurn")
