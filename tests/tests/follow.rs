@@ -418,7 +418,7 @@ fn last_table(stdout: &str) -> Vec<String> {
         .as_array()
         .expect("sockets")
         .iter()
-        .map(inet_socket_key)
+        .map(|s| format!("{} {} {}", s["state"], s["local"], s["peer"]).replace('"', ""))
         .collect();
     rows.sort();
     rows

@@ -1,10 +1,20 @@
 //! Command-line definitions: every flag, its help, and validation that needs no syscall.
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-/// sockwatch: what sockets exist, what they are doing, who owns them, what just happened.
+/// What sockets exist, what they are doing, who owns them, and what just happened to them.
+///
+/// `sockwatch snapshot` lists sockets as ss(8) does, with its options, columns, states and
+/// filter language, read from the kernel's sock_diag interface. `sockwatch netstat` prints
+/// the same records, protocol counters, interfaces, routes and multicast groups as net-tools'
+/// netstat(8). `sockwatch follow` streams TCP state changes from eBPF programs on the
+/// kernel's state-change and socket-destroy hooks, joined to a sock_diag snapshot by socket
+/// cookie, and counts anything lost.
+///
+/// Exit status: 0 on success (a closed output pipe included), 1 on errors, each reported in
+/// one line on standard error.
 #[derive(Debug, Parser)]
-#[command(name = "sockwatch", version, about, long_about = None)]
+#[command(name = "sockwatch", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,6 +29,25 @@ pub enum Command {
     Follow(FollowArgs),
     /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
     Netstat(NetstatArgs),
+    /// Print the completion script for SHELL to standard output.
+    #[command(after_help = "\
+Load it for this shell with `source <(sockwatch completions bash)`; `cargo xtask install`
+puts all three where bash-completion, zsh and fish look for them.")]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page sockwatch(8) (roff) to standard output: `sockwatch man | man -l -`.
+    Man,
+}
+
+/// The shells `sockwatch completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// ss's options. Filter words follow the options, as with ss:
@@ -259,7 +288,8 @@ pub struct NetstatArgs {
     /// Display protocol statistics (with -t, -u, -w: only those protocols).
     #[arg(short = 's', long = "statistics")]
     pub statistics: bool,
-    /// With -s: the counters as one JSON object (section to counter to value).
+    /// With -s: the counters as one JSON object (schema_version, then section to counter to
+    /// value; docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Don't truncate IP addresses.

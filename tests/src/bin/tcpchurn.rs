@@ -2,10 +2,10 @@
 //!
 //! `tcpchurn [--connections N] [--threads T] [--seconds S] [--port P] [--reset-every K]
 //! [--comm-hex HEX]`: listens on 127.0.0.1:P (an ephemeral port when 0), then T client threads
-//! each connect, send one byte, read the echoed byte and close, until N connections in all or
-//! S seconds. Accepting threads echo each byte back. With K > 0 every K-th connection is
-//! closed by a reset (SO_LINGER 0) instead of a FIN. `--comm-hex` names every thread with
-//! those bytes (prctl PR_SET_NAME; a hostile process's name for the escaping tests). Prints
+//! each connect, send one byte, read the echoed byte and close, until N connections in all or S
+//! seconds. Accepting threads echo each byte back. With K > 0 every K-th connection is closed by
+//! a reset (SO_LINGER 0) instead of a FIN. `--comm-hex` names every thread with those bytes
+//! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). Prints
 //! `connections=N seconds=S rate=R` at the end. Loopback only, bounded in count and time.
 
 use std::{
@@ -55,8 +55,8 @@ fn parse_options() -> Result<Options, String> {
         threads: 1,
         seconds: 60.0,
         port: 0,
-        reset_every: 0,
         comm: None,
+        reset_every: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -67,8 +67,8 @@ fn parse_options() -> Result<Options, String> {
             "--threads" => options.threads = value.parse().map_err(|_| bad())?,
             "--seconds" => options.seconds = value.parse().map_err(|_| bad())?,
             "--port" => options.port = value.parse().map_err(|_| bad())?,
-            "--reset-every" => options.reset_every = value.parse().map_err(|_| bad())?,
             "--comm-hex" => options.comm = Some(parse_hex(&value).ok_or_else(bad)?),
+            "--reset-every" => options.reset_every = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
