@@ -466,6 +466,23 @@ impl NetstatArgs {
     pub fn numeric_hosts(&self) -> bool {
         self.numeric || self.numeric_hosts
     }
+
+    /// The address families named, once the options are known to go together (in this
+    /// order: an unsupported option, a bad family, two modes, --json without -s).
+    pub fn checked_families(&self) -> Result<Vec<AddressFamily>, String> {
+        if let Some((option, why)) = self.unsupported_option() {
+            return Err(format!("the netstat option {option} is not supported{why}"));
+        }
+        let families = self.families()?;
+        let modes = [self.route, self.interfaces, self.statistics];
+        if modes.into_iter().filter(|&given| given).count() > 1 {
+            return Err("only one of -r, -i and -s can be given".into());
+        }
+        if self.json && !self.statistics {
+            return Err("--json goes with -s (--statistics)".into());
+        }
+        Ok(families)
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -558,6 +575,21 @@ mod tests {
         assert!(parse_netstat(&["-A", "ipx"])
             .families()
             .is_err_and(|e| e.contains("not supported")));
+    }
+
+    #[test]
+    fn netstat_options_that_do_not_go_together() {
+        assert_eq!(
+            parse_netstat(&["-r", "-s"]).checked_families(),
+            Err("only one of -r, -i and -s can be given".into())
+        );
+        assert_eq!(
+            parse_netstat(&["--json"]).checked_families(),
+            Err("--json goes with -s (--statistics)".into())
+        );
+        assert!(parse_netstat(&["-s", "--json", "-A", "inet6"])
+            .checked_families()
+            .is_ok());
     }
 
     #[test]
