@@ -14,7 +14,9 @@ use aya_ebpf::{
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
     programs::{BtfTracePointContext, TracePointContext},
 };
-use sockwatch_common::{counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner};
+use sockwatch_common::{
+    counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner, ALIAS_BIT,
+};
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -68,6 +70,11 @@ static FILTER: KernelFilter = KernelFilter {
     _pad2: 0,
 };
 
+/// Per-run secret mixed into stand-in keys, written by user space before load: the keys name
+/// sockets without handing their kernel addresses to user space.
+#[no_mangle]
+static ALIAS_SALT: u64 = 0;
+
 /// Ring buffer size is set by user space at load time; this is the default.
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(8 * 1024 * 1024, 0);
@@ -79,7 +86,8 @@ static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT
 #[map]
 static PORTS: HashMap<u16, u8> = HashMap::with_max_entries(1024, 0);
 
-/// Owner of each socket seen in its owner's context, by cookie.
+/// Owner of each socket seen in its owner's context, by stand-in key ([`SockIdent::alias`]),
+/// which every program can compute on every kernel (the cookie may appear mid-life).
 #[map]
 static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
 
@@ -92,6 +100,60 @@ fn offsets() -> KernelOffsets {
 #[inline(always)]
 fn filter() -> KernelFilter {
     unsafe { core::ptr::read_volatile(&FILTER) }
+}
+
+/// How a program names a socket: its cookie, and its stand-in key.
+struct SockIdent {
+    /// The sock_diag cookie, or the alias while the socket has none.
+    cookie: u64,
+    /// Stable for the socket's life; sent only when the cookie is read from the socket.
+    alias: u64,
+}
+
+/// Where the cookie comes from, chosen per program variant: the loader probes which variant
+/// the kernel accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CookieSource {
+    /// `bpf_get_socket_cookie`, which generates the cookie (tracing programs, Linux 5.12+).
+    Helper,
+    /// The socket's `skc_cookie` field: 0 until something (e.g. a sock_diag dump) generated it.
+    Field,
+}
+
+#[inline(always)]
+fn alias_of(sk: *const u8) -> u64 {
+    let salt = unsafe { core::ptr::read_volatile(&ALIAS_SALT) };
+    // The verifier forbids arithmetic on a typed socket pointer: copy it out as a number.
+    let address: u64 =
+        unsafe { bpf_probe_read_kernel(&sk as *const *const u8 as *const u64) }.unwrap_or(0);
+    (address ^ salt) | ALIAS_BIT
+}
+
+#[inline(always)]
+unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -> SockIdent {
+    let alias = alias_of(sk);
+    if source == CookieSource::Helper {
+        return SockIdent {
+            cookie: bpf_get_socket_cookie(sk as *mut _),
+            alias,
+        };
+    }
+    let cookie: u64 = read(sk, off.sk_cookie);
+    SockIdent {
+        cookie: if cookie != 0 { cookie } else { alias },
+        alias,
+    }
+}
+
+impl SockIdent {
+    /// Writes the key fields of `event`: the alias only when the cookie may change mid-life.
+    #[inline(always)]
+    fn stamp(&self, event: &mut SockEvent, source: CookieSource) {
+        event.cookie = self.cookie;
+        if source == CookieSource::Field {
+            event.alias = self.alias;
+        }
+    }
 }
 
 #[inline(always)]
@@ -212,6 +274,27 @@ fn send(event: &SockEvent) {
 
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
+    on_state_change(&ctx, CookieSource::Helper)
+}
+
+/// The same for kernels whose tracing programs may not call `bpf_get_socket_cookie`.
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn inet_sock_set_state_field_cookie(ctx: BtfTracePointContext) -> i32 {
+    on_state_change(&ctx, CookieSource::Field)
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+    on_destroy(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn tcp_destroy_sock_field_cookie(ctx: BtfTracePointContext) -> i32 {
+    on_destroy(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn on_state_change(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let off = offsets();
     if off.valid == 0 {
         return 0;
@@ -230,24 +313,25 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
         return 0;
     }
-    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    let ident = unsafe { sock_ident(sk, &off, source) };
+    ident.stamp(&mut event, source);
 
     // connect() and listen() make these two transitions in the caller's own context.
     let owner_context = event.old_state == TCP_CLOSE
         && (event.new_state == TCP_SYN_SENT || event.new_state == TCP_LISTEN);
     if owner_context {
         let owner = current_owner(now);
-        let _ = OWNERS.insert(event.cookie, owner, 0);
+        let _ = OWNERS.insert(ident.alias, owner, 0);
         apply_owner(&mut event, &owner);
-    } else if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+    } else if let Some(owner) = unsafe { OWNERS.get(ident.alias) } {
         apply_owner(&mut event, owner);
     }
     send(&event);
     0
 }
 
-#[btf_tracepoint(function = "tcp_destroy_sock")]
-pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+#[inline(always)]
+fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let off = offsets();
     if off.valid == 0 {
         return 0;
@@ -263,15 +347,17 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
         return 0;
     }
-    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    let ident = unsafe { sock_ident(sk, &off, source) };
+    ident.stamp(&mut event, source);
     unsafe {
         event.bytes_acked = read(sk, off.tcp_bytes_acked);
         event.bytes_received = read(sk, off.tcp_bytes_received);
         event.total_retrans = read(sk, off.tcp_total_retrans);
     }
-    if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+    if let Some(owner) = unsafe { OWNERS.get(ident.alias) } {
         apply_owner(&mut event, owner);
-        let _ = OWNERS.remove(event.cookie);
+        // The address may be reused by a new socket: its owner must not be inherited.
+        let _ = OWNERS.remove(ident.alias);
     }
     send(&event);
     0
@@ -309,22 +395,20 @@ fn on_accept_exit(ctx: &TracePointContext) {
     if sk.is_null() {
         return;
     }
-    let cookie: u64 = unsafe { read(sk, off.sk_cookie) };
-    if cookie == 0 {
-        return;
-    }
     let now = unsafe { bpf_ktime_get_ns() };
     let owner = current_owner(now);
     let mut event = SockEvent {
         ts_ns: now,
-        cookie,
         kind: event_kind::OWNER,
         ..SockEvent::default()
     };
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
         return;
     }
-    let _ = OWNERS.insert(cookie, owner, 0);
+    // Classic tracepoints may not call bpf_get_socket_cookie on any kernel: read the field.
+    let ident = unsafe { sock_ident(sk, &off, CookieSource::Field) };
+    ident.stamp(&mut event, CookieSource::Field);
+    let _ = OWNERS.insert(ident.alias, owner, 0);
     apply_owner(&mut event, &owner);
     let state: u8 = unsafe { read(sk, off.skc_state) };
     event.old_state = state;

@@ -60,6 +60,7 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
         write: args.write,
         interval: args.interval,
         clear_screen: std::io::stdout().is_terminal(),
+        verbose: args.verbose,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -72,6 +73,9 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
             Some(path) => Follower::replay(config, path)?,
             None => {
                 let follower = Follower::start(config)?;
+                for notice in follower.notices() {
+                    eprintln!("sockwatch follow: {notice}");
+                }
                 eprintln!("sockwatch follow: attached; Ctrl-C to stop");
                 follower
             }
