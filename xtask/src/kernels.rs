@@ -73,7 +73,7 @@ const MATRIX: &[Series] = &[
 ];
 
 /// `cargo xtask kernels [SERIES...]`: every series of the matrix, or those whose label
-/// contains one of the arguments (e.g. `5.10`).
+/// ends with one of the arguments (e.g. `5.10`).
 pub fn run(args: &[String]) -> Result<(), String> {
     let toolchain = bootstrap::ensure()?;
     let binary = tasks::build_release(&toolchain)?;
@@ -84,7 +84,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 pub fn check(binary: &Path, args: &[String]) -> Result<(), String> {
     let chosen: Vec<&Series> = MATRIX
         .iter()
-        .filter(|s| args.is_empty() || args.iter().any(|a| s.label.contains(a.as_str())))
+        .filter(|s| args.is_empty() || args.iter().any(|a| s.label.ends_with(a.as_str())))
         .collect();
     if chosen.is_empty() {
         return Err(format!(

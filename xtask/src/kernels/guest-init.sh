@@ -97,9 +97,14 @@ early_client=$!
 sleep 0.5
 
 # --- snapshot against this kernel's own ss, per protocol (state, local, peer).
-sleep 600 | nc -u -l -p 7200 >/dev/null &
+# A UDP socket (busybox's nc has no -u: syslogd forwarding to a remote keeps one) and a raw one.
+syslogd -n -R 127.0.0.1:7200 &
 udp_server=$!
-sleep 1
+ping -q 127.0.0.1 >/dev/null &
+raw_pinger=$!
+sleep 0.5
+logger "sockwatch checks"
+sleep 0.5
 for option in -tan -uan -wan; do
 	sockwatch snapshot $option >sw.out 2>sw.err || fail "snapshot $option: $(first_line sw.err)"
 	ss $option >ss.out 2>ss.err || fail "ss $option: $(first_line ss.err)"
@@ -111,7 +116,7 @@ for option in -tan -uan -wan; do
 		fail "snapshot $option differs from ss: $(diff sw.rows ss.rows | grep '^[-+][^-+]' | head -n 3 | tr '\n' ' ')"
 	fi
 done
-kill "$udp_server" 2>/dev/null
+kill "$udp_server" "$raw_pinger" 2>/dev/null
 
 # --- follow: short connections from a named process (nc), owners on both sides; the
 # start-up join (the early connection, opened before follow, closes while it runs).
