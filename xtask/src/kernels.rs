@@ -18,7 +18,7 @@ use std::{
 
 use crate::{
     bootstrap::{self, say},
-    tasks,
+    cargo,
 };
 
 /// The init script every guest runs.
@@ -76,7 +76,7 @@ const MATRIX: &[Series] = &[
 /// ends with one of the arguments (e.g. `5.10`).
 pub fn run(args: &[String]) -> Result<(), String> {
     let toolchain = bootstrap::ensure()?;
-    let binary = tasks::build_release(&toolchain)?;
+    let binary = cargo::build_release(&toolchain)?;
     check(&binary, args)
 }
 
@@ -156,7 +156,7 @@ fn ensure_packages() -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
-    if !tasks::is_root() {
+    if !cargo::is_root() {
         return Err(format!(
             "the kernel checks need {} (apt-get install as root)",
             missing.join(" ")
@@ -285,7 +285,7 @@ fn newest_package(series: &Series, cache: &Path) -> Result<String, String> {
             .collect())
     };
     let mut names = search(cache)?;
-    if names.is_empty() && series.archive == Archive::Machine && tasks::is_root() {
+    if names.is_empty() && series.archive == Archive::Machine && cargo::is_root() {
         say("refreshing the machine's package lists (apt-get update)");
         capture(Command::new("apt-get").args(["update", "-qq"]))?;
         names = search(cache)?;
