@@ -62,6 +62,9 @@ pub struct Btf {
     strings_at: std::ops::Range<usize>,
     /// Byte offset of each type record in the type section; index = type id - 1.
     offsets: Vec<u32>,
+    /// Struct ids looked up so far: each lookup is a scan of every type, and follow asks for
+    /// the same few structs ~20 times.
+    struct_ids: std::cell::RefCell<Vec<(String, Option<u32>)>>,
 }
 
 /// One type record's fixed part.
@@ -114,6 +117,7 @@ impl Btf {
             types_at,
             strings_at,
             offsets: Vec::new(),
+            struct_ids: Default::default(),
         };
         let mut at = 0;
         while at < btf.types().len() {
@@ -172,6 +176,15 @@ impl Btf {
             }
         }
         Ok(None)
+    }
+
+    fn struct_id(&self, name: &str) -> Result<Option<u32>, BtfError> {
+        if let Some((_, id)) = self.struct_ids.borrow().iter().find(|(n, _)| n == name) {
+            return Ok(*id);
+        }
+        let id = self.type_id(KIND_STRUCT, name)?;
+        self.struct_ids.borrow_mut().push((name.to_string(), id));
+        Ok(id)
     }
 
     /// Whether the kernel has the tracepoint `name` for tp_btf programs.
@@ -249,7 +262,7 @@ impl Btf {
     /// through anonymous struct and union members on the way.
     pub fn field_offset(&self, strukt: &str, path: &str) -> Result<u32, BtfError> {
         let mut type_id = self
-            .type_id(KIND_STRUCT, strukt)?
+            .struct_id(strukt)?
             .ok_or_else(|| BtfError::NoStruct(strukt.into()))?;
         let mut bits = 0u32;
         for field in path.split('.') {
