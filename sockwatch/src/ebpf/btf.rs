@@ -221,21 +221,7 @@ impl Btf {
             strings.push(0);
             next_id += 1;
         }
-        let mut blob = Vec::with_capacity(HEADER_LEN + types.len() + strings.len());
-        blob.extend_from_slice(&MAGIC.to_le_bytes());
-        blob.extend_from_slice(&[1, 0]);
-        for word in [
-            HEADER_LEN as u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            blob.extend_from_slice(&word.to_le_bytes());
-        }
-        blob.extend_from_slice(&types);
-        blob.extend_from_slice(&strings);
-        Ok(blob)
+        Ok(blob(&types, &strings))
     }
 
     fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
@@ -337,6 +323,25 @@ impl Btf {
     }
 }
 
+/// A BTF blob: header, then the type and string sections.
+fn blob(types: &[u8], strings: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(HEADER_LEN + types.len() + strings.len());
+    blob.extend_from_slice(&MAGIC.to_le_bytes());
+    blob.extend_from_slice(&[1, 0]);
+    for word in [
+        HEADER_LEN as u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        blob.extend_from_slice(&word.to_le_bytes());
+    }
+    blob.extend_from_slice(types);
+    blob.extend_from_slice(strings);
+    blob
+}
+
 /// One type record with no kind-specific data.
 fn push_record(types: &mut Vec<u8>, name_off: u32, kind: u32, size_or_type: u32) {
     for word in [name_off, kind << 24, size_or_type] {
@@ -383,21 +388,7 @@ mod tests {
         // 5: anonymous union { struct inner in; }
         push(&[0, (KIND_UNION << 24) | 1, 8]);
         push(&[name("in"), 2, 0]);
-        let mut blob = Vec::new();
-        blob.extend_from_slice(&MAGIC.to_le_bytes());
-        blob.extend_from_slice(&[1, 0]);
-        for word in [
-            HEADER_LEN as u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            blob.extend_from_slice(&word.to_le_bytes());
-        }
-        blob.extend_from_slice(&types);
-        blob.extend_from_slice(strings);
-        blob
+        blob(&types, strings)
     }
 
     #[test]
