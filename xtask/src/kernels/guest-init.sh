@@ -146,6 +146,21 @@ if start_follow follow.out --duration 60; then
 		fail "follow: no owned CLOSE_WAIT line for the connection opened before start: $(grep ':7100' follow.out | head -n 2 | tr '\n' ' ')"
 	fi
 	check_reasons follow.out
+	# Nothing on the terminal shows a kernel address; where the loader fell back, --verbose
+	# shows why the kernel refused the first choice.
+	if grep -Eq 'ffff[0-9a-f]{12}' follow.out.err; then
+		fail "follow's messages show a kernel address: $(first_line follow.out.err)"
+	else
+		pass "follow's messages show no kernel address"
+	fi
+	if grep -q "cookies are read from the socket" follow.out.err; then
+		sockwatch follow --verbose --duration 0.5 >/dev/null 2>verbose.err
+		if grep -q "the verifier refused it: unknown func bpf_get_socket_cookie" verbose.err; then
+			pass "follow --verbose: $(grep -m 1 'the verifier refused it' verbose.err | cut -c 1-200)"
+		else
+			fail "follow --verbose does not say why the cookie helper was refused: $(first_line verbose.err)"
+		fi
+	fi
 else
 	fail "follow did not attach: $(first_line follow.out.err)"
 fi
