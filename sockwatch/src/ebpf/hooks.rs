@@ -62,20 +62,25 @@ const FIELD_COOKIE: &str = "socket cookies are read from the socket (this kernel
     programs may not call bpf_get_socket_cookie): a socket opened while follow runs carries a \
     stand-in key until something lists it through sock_diag";
 
+/// Each tp_btf hook has a second, "nested" program that sends the event when the kernel skips
+/// the first for recursion (see `RUNNING` in sockwatch-ebpf); both load or neither.
 pub const HOOKS: &[Hook] = &[
     Hook {
         feature: "TCP state changes",
         required: true,
         candidates: &[
             Candidate {
-                programs: &[tp_btf("inet_sock_set_state", "inet_sock_set_state")],
+                programs: &[
+                    tp_btf("inet_sock_set_state", "inet_sock_set_state"),
+                    tp_btf("state_nested", "inet_sock_set_state"),
+                ],
                 compromise: None,
             },
             Candidate {
-                programs: &[tp_btf(
-                    "inet_sock_set_state_field_cookie",
-                    "inet_sock_set_state",
-                )],
+                programs: &[
+                    tp_btf("state_field", "inet_sock_set_state"),
+                    tp_btf("state_field_nested", "inet_sock_set_state"),
+                ],
                 compromise: Some(FIELD_COOKIE),
             },
         ],
@@ -85,11 +90,17 @@ pub const HOOKS: &[Hook] = &[
         required: true,
         candidates: &[
             Candidate {
-                programs: &[tp_btf("tcp_destroy_sock", "tcp_destroy_sock")],
+                programs: &[
+                    tp_btf("tcp_destroy_sock", "tcp_destroy_sock"),
+                    tp_btf("destroy_nested", "tcp_destroy_sock"),
+                ],
                 compromise: None,
             },
             Candidate {
-                programs: &[tp_btf("tcp_destroy_sock_field_cookie", "tcp_destroy_sock")],
+                programs: &[
+                    tp_btf("destroy_field", "tcp_destroy_sock"),
+                    tp_btf("destroy_field_nested", "tcp_destroy_sock"),
+                ],
                 // Said once, for the state changes.
                 compromise: None,
             },
@@ -113,6 +124,16 @@ pub const HOOKS: &[Hook] = &[
         }],
     },
 ];
+
+/// Whether `program` is a tp_btf program, whose runs the kernel skips for recursion are sent
+/// by its nested twin.
+pub fn has_nested_twin(program: &str) -> bool {
+    HOOKS
+        .iter()
+        .flat_map(|hook| hook.candidates)
+        .flat_map(|candidate| candidate.programs)
+        .any(|p| p.name == program && matches!(p.attach, Attach::TpBtf(_)))
+}
 
 /// Every tp_btf tracepoint the hooks may attach to (aya needs their BTF type ids).
 pub fn tp_btf_tracepoints() -> Vec<&'static str> {

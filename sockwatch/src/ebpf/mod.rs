@@ -14,7 +14,7 @@ mod verifier;
 use std::path::PathBuf;
 
 use aya::{
-    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
 };
@@ -91,6 +91,9 @@ pub struct Tracer {
     pub degraded: Vec<Degraded>,
     /// What the candidates the kernel made follow take cost (one line each).
     pub compromises: Vec<&'static str>,
+    admission: Admission,
+    /// Descriptors (owned by `_ebpf`) of the programs whose skipped runs lose events.
+    program_fds: Vec<std::os::fd::RawFd>,
 }
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
@@ -155,6 +158,10 @@ impl Tracer {
         if config.ring_bytes != 0 {
             loader.map_max_entries("EVENTS", config.ring_bytes);
         }
+        if !config.filter.needs_admission() {
+            // Every socket is sent: the admitted set stays empty.
+            loader.map_max_entries("ADMITTED", 1);
+        }
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
@@ -200,12 +207,23 @@ impl Tracer {
                 .ok_or(LoadError::MissingMap("COUNTERS"))?,
         )
         .map_err(|e| map_error("COUNTERS", e))?;
+        let admission = Admission::take(&mut ebpf)?;
+        // A skipped run of a tp_btf program is covered by its nested twin; the accept hooks
+        // have none. Programs the kernel did not take have no descriptor.
+        let program_fds = ebpf
+            .programs()
+            .filter(|(name, _)| !hooks::has_nested_twin(name))
+            .filter_map(|(_, program)| program.fd().ok())
+            .map(|fd| std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd)))
+            .collect();
         Ok(Tracer {
             _ebpf: ebpf,
             events,
             counters,
             degraded,
             compromises,
+            admission,
+            program_fds,
         })
     }
 
@@ -250,17 +268,95 @@ impl Tracer {
             Ok(values.iter().sum())
         };
         Ok(KernelCounters {
-            lost: sum(counter::LOST)?,
+            lost: sum(counter::LOST)?.saturating_add(self.missed_runs()),
             filtered: sum(counter::FILTERED)?,
+            admit_full: sum(counter::ADMIT_FULL)?,
+            nested: sum(counter::NESTED)?,
         })
+    }
+
+    /// Runs of the programs the kernel skipped: a tracing program that fires again on a CPU
+    /// where it is already running (e.g. a softirq interrupting it) is not run, and its event
+    /// is lost. The kernel counts these per program (`recursion_misses` in fdinfo); the
+    /// tp_btf hooks' nested programs send what their main programs skip.
+    fn missed_runs(&self) -> u64 {
+        self.program_fds
+            .iter()
+            .filter_map(|fd| std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok())
+            .filter_map(|info| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix("recursion_misses:"))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+            .fold(0, u64::saturating_add)
+    }
+
+    /// From now until [`Tracer::end_listing`] every destroy is sent: a socket listed from
+    /// sock_diag but not yet admitted may end in between.
+    pub fn begin_listing(&mut self) -> Result<(), LoadError> {
+        self.admission.set_listing(1)
+    }
+
+    /// Admits the listed sockets (cookies) that the kernel-side filter wants, then ends the
+    /// listing window. Returns how many could not be admitted (the set is full).
+    pub fn end_listing(&mut self, cookies: impl Iterator<Item = u64>) -> Result<u64, LoadError> {
+        let mut refused = 0;
+        for cookie in cookies {
+            if self.admission.admitted.insert(cookie, 1, 0).is_err() {
+                refused += 1;
+            }
+        }
+        self.admission.set_listing(0)?;
+        Ok(refused)
+    }
+
+    /// Ends the admission of a socket whose destroy came while it was being admitted from a
+    /// listing (the kernel removes the others itself).
+    pub fn forget(&mut self, cookie: u64) {
+        // Absent is the usual answer: the kernel removed it on the destroy.
+        let _ = self.admission.admitted.remove(&cookie);
+    }
+}
+
+/// The maps through which user space admits listed sockets (see `KernelFilter`).
+struct Admission {
+    admitted: BpfHashMap<MapData, u64, u8>,
+    listing: Array<MapData, u32>,
+}
+
+impl Admission {
+    fn take(ebpf: &mut Ebpf) -> Result<Admission, LoadError> {
+        let admitted = BpfHashMap::try_from(
+            ebpf.take_map("ADMITTED")
+                .ok_or(LoadError::MissingMap("ADMITTED"))?,
+        )
+        .map_err(|e| map_error("ADMITTED", e))?;
+        let listing = Array::try_from(
+            ebpf.take_map("LISTING")
+                .ok_or(LoadError::MissingMap("LISTING"))?,
+        )
+        .map_err(|e| map_error("LISTING", e))?;
+        Ok(Admission { admitted, listing })
+    }
+
+    fn set_listing(&mut self, value: u32) -> Result<(), LoadError> {
+        self.listing
+            .set(0, value, 0)
+            .map_err(|e| map_error("LISTING", e))
     }
 }
 
 /// Counters the kernel side keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelCounters {
+    /// Events lost: the ring buffer was full, a program run was skipped, or a socket could
+    /// not be admitted.
     pub lost: u64,
     pub filtered: u64,
+    /// Admissions refused because the admitted set was full (within `lost`).
+    pub admit_full: u64,
+    /// Events the nested programs sent for runs the kernel skipped (not lost).
+    pub nested: u64,
 }
 
 /// Attaches `hook` through the first candidate the kernel accepts. Ok(Err(reason)): an
