@@ -8,7 +8,7 @@ use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
         bpf_get_current_task, bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns,
-        bpf_probe_read_kernel,
+        bpf_probe_read_kernel, bpf_probe_read_kernel_buf,
     },
     macros::{btf_tracepoint, map, tracepoint},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
@@ -98,8 +98,8 @@ static ADMITTED: HashMap<u64, u8> = HashMap::with_max_entries(ADMITTED_CAPACITY,
 #[map]
 static LISTING: Array<u32> = Array::with_max_entries(1, 0);
 
-/// Owner of each socket seen in its owner's context, by stand-in key ([`SockIdent::alias`]),
-/// which every program can compute on every kernel (the cookie may appear mid-life).
+/// Owner of each socket seen in its owner's context, by [`SockIdent::key`]: the cookie, or the
+/// stand-in key where the cookie may appear mid-life.
 #[map]
 static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
 
@@ -118,7 +118,8 @@ fn filter() -> KernelFilter {
 struct SockIdent {
     /// The sock_diag cookie, or the alias while the socket has none.
     cookie: u64,
-    /// Stable for the socket's life; sent only when the cookie is read from the socket.
+    /// Stable for the socket's life; 0 when the cookie comes from the helper (and so is
+    /// stable itself).
     alias: u64,
 }
 
@@ -143,13 +144,13 @@ fn alias_of(sk: *const u8) -> u64 {
 
 #[inline(always)]
 unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -> SockIdent {
-    let alias = alias_of(sk);
     if source == CookieSource::Helper {
         return SockIdent {
             cookie: bpf_get_socket_cookie(sk as *mut _),
-            alias,
+            alias: 0,
         };
     }
+    let alias = alias_of(sk);
     let cookie: u64 = read(sk, off.sk_cookie);
     SockIdent {
         cookie: if cookie != 0 { cookie } else { alias },
@@ -158,12 +159,20 @@ unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -
 }
 
 impl SockIdent {
-    /// Writes the key fields of `event`: the alias only when the cookie may change mid-life.
+    /// Writes the key fields of `event`.
     #[inline(always)]
-    fn stamp(&self, event: &mut SockEvent, source: CookieSource) {
+    fn stamp(&self, event: &mut SockEvent) {
         event.cookie = self.cookie;
-        if source == CookieSource::Field {
-            event.alias = self.alias;
+        event.alias = self.alias;
+    }
+
+    /// The key of per-socket kernel maps (OWNERS): stable for the socket's life.
+    #[inline(always)]
+    fn key(&self) -> u64 {
+        if self.alias != 0 {
+            self.alias
+        } else {
+            self.cookie
         }
     }
 }
@@ -214,8 +223,10 @@ unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffse
             event.daddr[..4].copy_from_slice(&dst);
         }
         AF_INET6 => {
-            event.saddr = read(sk, off.skc_v6_rcv_saddr);
-            event.daddr = read(sk, off.skc_v6_daddr);
+            // Straight into the event: a temporary per address would cost the stack 32 bytes.
+            let at = |offset: u32| sk.add(offset as usize);
+            let _ = bpf_probe_read_kernel_buf(at(off.skc_v6_rcv_saddr), &mut event.saddr);
+            let _ = bpf_probe_read_kernel_buf(at(off.skc_v6_daddr), &mut event.daddr);
         }
         _ => return false,
     }
@@ -429,7 +440,7 @@ fn on_set_state(ctx: &BtfTracePointContext, source: CookieSource) {
         return;
     }
     let ident = unsafe { sock_ident(sk, &off, source) };
-    ident.stamp(&mut event, source);
+    ident.stamp(&mut event);
     if event.new_state == TCP_CLOSE {
         unsafe { read_counters(&mut event, sk, &off) };
     }
@@ -439,9 +450,9 @@ fn on_set_state(ctx: &BtfTracePointContext, source: CookieSource) {
         && (event.new_state == TCP_SYN_SENT || event.new_state == TCP_LISTEN);
     if owner_context {
         let owner = current_owner(now);
-        let _ = OWNERS.insert(ident.alias, owner, 0);
+        let _ = OWNERS.insert(ident.key(), owner, 0);
         apply_owner(&mut event, &owner);
-    } else if let Some(owner) = unsafe { OWNERS.get(ident.alias) } {
+    } else if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
         apply_owner(&mut event, owner);
     }
     send(&event);
@@ -465,12 +476,12 @@ fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) {
         return;
     }
     let ident = unsafe { sock_ident(sk, &off, source) };
-    ident.stamp(&mut event, source);
+    ident.stamp(&mut event);
     unsafe { read_counters(&mut event, sk, &off) };
-    if let Some(owner) = unsafe { OWNERS.get(ident.alias) } {
+    if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
         apply_owner(&mut event, owner);
         // The address may be reused by a new socket: its owner must not be inherited.
-        let _ = OWNERS.remove(ident.alias);
+        let _ = OWNERS.remove(ident.key());
     }
     send(&event);
 }
@@ -519,7 +530,12 @@ fn on_accept_exit(ctx: &TracePointContext) {
     }
     // Classic tracepoints may not call bpf_get_socket_cookie on any kernel: read the field.
     let ident = unsafe { sock_ident(sk, &off, CookieSource::Field) };
-    ident.stamp(&mut event, CookieSource::Field);
+    ident.stamp(&mut event);
+    // The state-change programs key owners by cookie where they may call the helper, by
+    // alias where they read the field: file the owner under both (the unused one ages out).
+    if ident.cookie != ident.alias {
+        let _ = OWNERS.insert(ident.cookie, owner, 0);
+    }
     let _ = OWNERS.insert(ident.alias, owner, 0);
     apply_owner(&mut event, &owner);
     let state: u8 = unsafe { read(sk, off.skc_state) };
