@@ -257,6 +257,10 @@ pub struct FollowArgs {
     /// Replay a recording made with --write through any view (no privileges needed).
     #[arg(long, value_name = "FILE")]
     pub read: Option<std::path::PathBuf>,
+    /// Print the kernel verifier's log of every program the kernel refused (otherwise it goes
+    /// to a file, named in the error, when follow cannot run).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443 or sport = :80`.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
