@@ -2,7 +2,7 @@
 
 use std::{
     fs::{File, OpenOptions},
-    io::{self, BufWriter, Read, Write},
+    io::{self, BufWriter, Write},
     os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
@@ -19,7 +19,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::{Family, SelectOptions, Selection},
-    source::{self, sockstat::SockStats, Extensions, IpVersions, Query, StateMask},
+    source::{self, bounded, sockstat::SockStats, Extensions, IpVersions, Query, StateMask},
 };
 
 use super::args::SnapshotArgs;
@@ -90,16 +90,17 @@ fn filter_family(args: &SnapshotArgs) -> Option<Family> {
     })
 }
 
+/// The longest filter file read: far more than any expression a person writes, and a
+/// bound on what `-F /dev/zero` or an endless pipe can make sockwatch hold.
+const FILTER_FILE_LIMIT: u64 = 64 << 10;
+
 fn read_filter_file(path: &Path) -> Result<String, String> {
-    let mut text = String::new();
     let result = if path == Path::new("-") {
-        io::stdin().read_to_string(&mut text)
+        bounded::read_text_from(io::stdin().lock(), FILTER_FILE_LIMIT)
     } else {
-        File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+        File::open(path).and_then(|f| bounded::read_text_from(f, FILTER_FILE_LIMIT))
     };
-    result
-        .map(|_| text)
-        .map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
+    result.map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
 }
 
 pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {

@@ -5,6 +5,7 @@
 //! Endpoints are shaped as ss shows them; the decoder modules (inet, unix, packet,
 //! netlink_sock) say how for each family.
 
+pub mod bounded;
 mod diag_socket;
 mod dump;
 mod error;
