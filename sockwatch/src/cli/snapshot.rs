@@ -10,7 +10,8 @@ use std::{
 };
 
 use sockwatch::{
-    filter::{Filter, ParseContext},
+    bounded,
+    filter::{BytecodeSupport, Filter, ParseContext},
     model::{Netid, SocketRecord},
     procs::{ProcsError, SocketOwners},
     render::{
@@ -19,7 +20,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::{Family, SelectOptions, Selection},
-    source::{self, bounded, sockstat::SockStats, Extensions, IpVersions, Query, StateMask},
+    source::{self, sockstat::SockStats, Extensions, IpVersions, Query, StateMask},
 };
 
 use super::args::SnapshotArgs;
@@ -103,6 +104,23 @@ fn read_filter_file(path: &Path) -> Result<String, String> {
     result.map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
 }
 
+/// The filter as inet_diag bytecode, so the kernel sends only sockets that may match, with
+/// the tests this kernel accepts from this process (probed only when the filter has them).
+fn kernel_program(filter: &Filter) -> Result<Option<Vec<u8>>, String> {
+    let (marks, cgroups) = filter.tests_marks_or_cgroups();
+    let accepts = |wanted: bool, probe: &[u8]| {
+        if !wanted {
+            return Ok(false);
+        }
+        source::kernel_accepts_bytecode(probe).map_err(|e| e.to_string())
+    };
+    let support = BytecodeSupport {
+        marks: accepts(marks, &BytecodeSupport::MARK_PROBE)?,
+        cgroups: accepts(cgroups, &BytecodeSupport::CGROUP_PROBE)?,
+    };
+    Ok(filter.inet_diag_bytecode(support))
+}
+
 pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
     if let Some(option) = args.unsupported_option() {
         return Err(format!("the ss option {option} is not supported"));
@@ -151,11 +169,13 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
         }
     }
 
-    let query = Query::new(
+    // An IP version no socket of which can match is not dumped at all.
+    let possible = filter.kernel_hint(selection.states);
+    let mut query = Query::new(
         selection.tables.iter().copied(),
         IpVersions {
-            v4: selection.families.contains(&Family::Inet),
-            v6: selection.families.contains(&Family::Inet6),
+            v4: selection.families.contains(&Family::Inet) && possible.ipv4,
+            v6: selection.families.contains(&Family::Inet6) && possible.ipv6,
         },
         StateMask(selection.states),
         Extensions::for_display(&show, false),
@@ -164,6 +184,9 @@ pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
         .read
         .clone()
         .or_else(|| std::env::var_os("TCPDIAG_FILE").map(Into::into));
+    if dump_file.is_none() {
+        query.bytecode = kernel_program(&filter)?;
+    }
     let dump_file = match (dump_file, &args.diag) {
         (Some(path), _) => {
             let file =

@@ -70,8 +70,7 @@ impl Lookup for SystemLookup {
 
     fn ephemeral_ports(&self) -> (u16, u16) {
         // ss falls back to 1024-4999 when it cannot read the range.
-        let range =
-            crate::source::bounded::read_text("/proc/sys/net/ipv4/ip_local_port_range").ok();
+        let range = crate::bounded::read_text("/proc/sys/net/ipv4/ip_local_port_range").ok();
         let mut numbers = range
             .iter()
             .flat_map(|text| text.split_whitespace())
@@ -85,7 +84,7 @@ impl Lookup for SystemLookup {
 
 /// Where the cgroup2 hierarchy is mounted, from /proc/self/mounts.
 fn cgroup2_mount() -> Option<PathBuf> {
-    let mounts = crate::source::bounded::read_text("/proc/self/mounts").ok()?;
+    let mounts = crate::bounded::read_text("/proc/self/mounts").ok()?;
     mounts.lines().find_map(|line| {
         let mut fields = line.split(' ');
         let (_, mount_point, fs_type) = (fields.next()?, fields.next()?, fields.next()?);

@@ -531,7 +531,7 @@ impl Names for SystemNames {
             InetProto::Raw => {
                 let mut protocols = self.protocols.borrow_mut();
                 let protocols = protocols.get_or_insert_with(|| {
-                    crate::source::bounded::read_text("/etc/protocols")
+                    crate::bounded::read_text("/etc/protocols")
                         .map(|text| parse_protocols(&text))
                         .unwrap_or_default()
                 });

@@ -62,7 +62,7 @@ fn read(
     path: &Path,
     parse: fn(&str) -> Result<Vec<Membership>, LineError>,
 ) -> Result<Vec<Membership>, GroupsError> {
-    let text = match super::bounded::read_text(path) {
+    let text = match crate::bounded::read_text(path) {
         Ok(text) => text,
         Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {

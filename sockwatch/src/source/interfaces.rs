@@ -128,7 +128,7 @@ const PROC_NET_IF_INET6: &str = "/proc/net/if_inet6";
 /// settings. An interface that disappears while it is being asked about is left out.
 pub fn interfaces() -> Result<Vec<Interface>, InterfaceError> {
     let dev_path = Path::new(PROC_NET_DEV);
-    let text = super::bounded::read_text(dev_path).map_err(|source| InterfaceError::Read {
+    let text = crate::bounded::read_text(dev_path).map_err(|source| InterfaceError::Read {
         path: dev_path.into(),
         source,
     })?;
@@ -175,7 +175,7 @@ pub fn interfaces() -> Result<Vec<Interface>, InterfaceError> {
 /// The IPv6 addresses of every device; empty when IPv6 is disabled.
 pub fn inet6_addresses() -> Result<Vec<Inet6Address>, InterfaceError> {
     let path = Path::new(PROC_NET_IF_INET6);
-    let text = match super::bounded::read_text(path) {
+    let text = match crate::bounded::read_text(path) {
         Ok(text) => text,
         Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {

@@ -5,7 +5,9 @@
 //! Endpoints are shaped as ss shows them; the decoder modules (inet, unix, packet,
 //! netlink_sock) say how for each family.
 
-pub mod bounded;
+#[cfg(test)]
+mod bytecode_live_tests;
+mod bytecode_probe;
 mod diag_socket;
 mod dump;
 mod error;
@@ -32,6 +34,7 @@ mod tcp_info;
 mod unix;
 mod wire;
 
+pub use bytecode_probe::kernel_accepts_bytecode;
 pub use dump::snapshot_from_dump;
 pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
 pub use netns::{enter_netns, enter_netns_path};

@@ -51,7 +51,7 @@ pub(super) fn parse(
     let mut reader = reader;
     let mut line = String::new();
     for index in 0.. {
-        let read = super::bounded::read_line(&mut reader, &mut line).map_err(|source| {
+        let read = crate::bounded::read_line(&mut reader, &mut line).map_err(|source| {
             SourceError::ProcRead {
                 path: path.to_path_buf(),
                 source,

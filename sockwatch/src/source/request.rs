@@ -24,6 +24,7 @@ use crate::model::Netid;
 /// INET_DIAG_REQ_PROTOCOL attribute instead.
 const IPPROTO_MPTCP: u32 = 262;
 const INET_DIAG_REQ_PROTOCOL: u16 = 3;
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
 
 const UDIAG_SHOW_UID: u32 = 0x40;
 
@@ -84,12 +85,14 @@ fn encode(message: SockDiagMessage, seq: u32) -> Vec<u8> {
 }
 
 /// A dump request for one inet protocol over one IP version; None for netids sock_diag's
-/// inet requests do not cover.
+/// inet requests do not cover. `bytecode` goes with TCP and UDP requests, whose kernel
+/// handlers run it on every socket (the others ignore it).
 pub(super) fn inet(
     netid: Netid,
     v6: bool,
     states: StateMask,
     ext: &Extensions,
+    bytecode: Option<&[u8]>,
     seq: u32,
 ) -> Option<Request> {
     let protocol = ip_protocol(netid)?;
@@ -109,7 +112,10 @@ pub(super) fn inet(
     };
     let mut bytes = encode(SockDiagMessage::InetRequest(request), seq);
     if protocol_field == 0 {
-        append_u32_attribute(&mut bytes, INET_DIAG_REQ_PROTOCOL, protocol);
+        append_attribute(&mut bytes, INET_DIAG_REQ_PROTOCOL, &protocol.to_ne_bytes());
+    }
+    if let Some(program) = bytecode.filter(|_| matches!(netid, Netid::Tcp | Netid::Udp)) {
+        append_attribute(&mut bytes, INET_DIAG_REQ_BYTECODE, program);
     }
     Some(Request {
         target: Target::Inet { netid, v6 },
@@ -117,11 +123,12 @@ pub(super) fn inet(
     })
 }
 
-/// Appends a u32 attribute to an encoded message and fixes up the message length.
-fn append_u32_attribute(message: &mut Vec<u8>, kind: u16, value: u32) {
-    message.extend_from_slice(&8u16.to_ne_bytes());
+/// Appends an attribute (`value`: a multiple of 4 bytes long, at most 65531) to an encoded
+/// message and fixes up the message length.
+fn append_attribute(message: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    message.extend_from_slice(&(4 + value.len() as u16).to_ne_bytes());
     message.extend_from_slice(&kind.to_ne_bytes());
-    message.extend_from_slice(&value.to_ne_bytes());
+    message.extend_from_slice(value);
     let len = message.len() as u32;
     message[..4].copy_from_slice(&len.to_ne_bytes());
 }
@@ -208,7 +215,7 @@ mod tests {
             tcp_info: true,
             ..Extensions::default()
         };
-        let request = inet(Netid::Tcp, true, StateMask(1 << 10), &ext, 9).unwrap();
+        let request = inet(Netid::Tcp, true, StateMask(1 << 10), &ext, None, 9).unwrap();
         let body = body(&request);
         assert_eq!(body.len(), 56); // struct inet_diag_req_v2
         assert_eq!(&body[..2], &[AF_INET6, IPPROTO_TCP]);
@@ -224,6 +231,7 @@ mod tests {
             false,
             StateMask::ALL,
             &Extensions::default(),
+            Some(&[1, 4, 8, 0]),
             9,
         );
         let body = body(&request.unwrap());
@@ -236,7 +244,35 @@ mod tests {
 
     #[test]
     fn raw_is_not_a_sock_diag_request() {
-        assert!(inet(Netid::Raw, false, StateMask::ALL, &Extensions::default(), 9).is_none());
+        assert!(inet(
+            Netid::Raw,
+            false,
+            StateMask::ALL,
+            &Extensions::default(),
+            None,
+            9
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn tcp_and_udp_requests_carry_the_bytecode() {
+        let program = [6, 4, 8, 0]; // AUTO
+        for netid in [Netid::Tcp, Netid::Udp] {
+            let request = inet(
+                netid,
+                false,
+                StateMask::ALL,
+                &Extensions::default(),
+                Some(&program),
+                9,
+            );
+            let body = body(&request.unwrap());
+            assert_eq!(body.len(), 56 + 8);
+            let attr = prefix::<8>(&body[56..], "").unwrap();
+            assert_eq!(u32_at(attr, 0), 8 | u32::from(INET_DIAG_REQ_BYTECODE) << 16);
+            assert_eq!(&attr[4..], &program);
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn ipv6_routes() -> Result<Vec<Ipv6Route>, RouteError> {
 }
 
 fn read<T>(path: &Path, parse: fn(&str) -> Result<T, LineError>) -> Result<T, RouteError> {
-    let text = super::bounded::read_text(path).map_err(|source| RouteError::Read {
+    let text = crate::bounded::read_text(path).map_err(|source| RouteError::Read {
         path: path.into(),
         source,
     })?;

@@ -109,7 +109,7 @@ fn read_optional(
     parse: impl Fn(&str) -> Result<Vec<Section>, LineError>,
 ) -> Result<Option<Vec<Section>>, SnmpError> {
     let path = dir.join(name);
-    let text = match super::bounded::read_text(&path) {
+    let text = match crate::bounded::read_text(&path) {
         Ok(text) => text,
         Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(SnmpError::Read { path, source }),

@@ -59,7 +59,7 @@ impl SockStats {
         // others (as ss does), not a reason to print no summary at all.
         let read = |name: &str| {
             let path = dir.join(name);
-            super::bounded::read_bytes(&path)
+            crate::bounded::read_bytes(&path)
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .map_err(|source| SockstatError::Read { path, source })
         };

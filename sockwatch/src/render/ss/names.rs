@@ -52,7 +52,7 @@ impl Names for SystemNames {
 
     fn ephemeral_ports(&mut self) -> (u16, u16) {
         *self.ephemeral.get_or_insert_with(|| {
-            crate::source::bounded::read_text("/proc/sys/net/ipv4/ip_local_port_range")
+            crate::bounded::read_text("/proc/sys/net/ipv4/ip_local_port_range")
                 .ok()
                 .and_then(|text| parse_port_range(&text))
                 // ss's fallback when the file cannot be read.
@@ -63,7 +63,7 @@ impl Names for SystemNames {
     fn ip_protocol(&mut self, protocol: u16) -> Option<&str> {
         self.protocols
             .get_or_insert_with(|| {
-                crate::source::bounded::read_text("/etc/protocols")
+                crate::bounded::read_text("/etc/protocols")
                     .map(|text| parse_protocols(&text))
                     .unwrap_or_default()
             })
@@ -213,7 +213,7 @@ fn host_name(addr: IpAddr) -> Option<String> {
 
 /// Where the cgroup2 file system is mounted, from /proc/mounts.
 fn cgroup2_mount() -> Option<PathBuf> {
-    let mounts = crate::source::bounded::read_text("/proc/mounts").ok()?;
+    let mounts = crate::bounded::read_text("/proc/mounts").ok()?;
     mounts.lines().find_map(|line| {
         let mut fields = line.split_whitespace();
         let (_, dir, fstype) = (fields.next()?, fields.next()?, fields.next()?);
