@@ -49,7 +49,12 @@ pub fn snapshot_from_dump(
         // The kernel never sends more in one message; a larger length is garbage, refused
         // before anything is read, so memory stays bounded whatever the file holds.
         if len > MAX_DUMP_MESSAGE {
-            return Err(DumpError::TooLong { offset, len }.into());
+            return Err(DumpError::TooLong {
+                offset,
+                len,
+                limit: MAX_DUMP_MESSAGE,
+            }
+            .into());
         }
         let body = (len - NLMSG_HDRLEN) as u64;
         let got = (&mut reader)
