@@ -134,9 +134,11 @@ pub struct SnapshotArgs {
     /// Print the sockets in netstat's columns.
     #[arg(long)]
     pub netstat: bool,
-    /// ss options sockwatch does not support (-K, -E, -Z, -z, -b, -T): rejected with a message.
-    #[arg(short = 'K', long = "kill", hide = true)]
+    /// Forcibly close the inet sockets the filter selects (SOCK_DESTROY: needs root and a
+    /// kernel with CONFIG_INET_DIAG_DESTROY) and show those closed; other sockets are shown.
+    #[arg(short = 'K', long = "kill")]
     pub kill: bool,
+    /// ss options sockwatch does not support (-E, -Z, -z, -b, -T): rejected with a message.
     #[arg(short = 'E', long = "events", hide = true)]
     pub events: bool,
     #[arg(short = 'Z', long = "context", hide = true)]
@@ -156,7 +158,6 @@ impl SnapshotArgs {
     /// The ss option that sockwatch rejects, if one was given.
     pub fn unsupported_option(&self) -> Option<&'static str> {
         [
-            (self.kill, "-K (--kill)"),
             (self.events, "-E (--events): use `sockwatch follow`"),
             (self.context, "-Z (--context)"),
             (self.contexts, "-z (--contexts)"),

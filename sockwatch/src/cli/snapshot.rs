@@ -18,7 +18,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::Selection,
-    source::{self, sockstat::SockStats, Query},
+    source::{self, sockstat::SockStats, Destroyed, Query},
 };
 
 use super::config::snapshot::{Format, SnapshotConfig, Source, Summary};
@@ -32,6 +32,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         summary: summary_mode,
         source,
         format,
+        kill,
     } = config;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -56,16 +57,37 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     let keep = |record: &SocketRecord| {
         (from_dump || selection.wants_state(record.state)) && filter.matches(record)
     };
+    // -K: sockets are closed from a sock_diag socket of their own while the dump runs; a
+    // dump file's sockets are only shown.
+    let mut killer = match kill && !from_dump {
+        true => Some(source::Destroyer::open().map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let mut kill_failed = None;
     let mut names = SystemNames::new();
     thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
         let mut owners = Owners::start(show.processes, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
         let mut accept = |mut record: SocketRecord| {
-            if keep(&record) {
-                owners.attach(&mut record);
-                output.push(record);
+            // The whole filter has judged the socket before it is closed: nothing it does
+            // not select is ever killed.
+            if kill_failed.is_some() || !keep(&record) {
+                return;
             }
+            if let Some(killer) = killer.as_mut() {
+                match killer.destroy(&record) {
+                    Ok(Destroyed::Closed | Destroyed::NotInet) => {}
+                    // Not closable, or gone already: ss does not show it.
+                    Ok(Destroyed::NotClosed) => return,
+                    Err(err) => {
+                        kill_failed = Some(err);
+                        return;
+                    }
+                }
+            }
+            owners.attach(&mut record);
+            output.push(record);
         };
         match dump_file {
             Some((path, file)) => {
@@ -82,6 +104,16 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         owners.check().map_err(|e| e.to_string())?;
         write_or_quiet(output.finish())
     })?;
+    if let Some(err) = kill_failed {
+        write_or_quiet(out.flush())?;
+        return Err(match err.kernel_errno() {
+            Some(errno) => format!(
+                "SOCK_DESTROY answers: {}",
+                io::Error::from_raw_os_error(errno)
+            ),
+            None => err.to_string(),
+        });
+    }
     write_or_quiet(out.flush())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod bytecode_live_tests;
 mod bytecode_probe;
+mod destroy;
 mod diag_socket;
 mod dump;
 mod error;
@@ -35,6 +36,7 @@ mod unix;
 mod wire;
 
 pub use bytecode_probe::kernel_accepts_bytecode;
+pub use destroy::{Destroyed, Destroyer};
 pub use dump::snapshot_from_dump;
 pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
 pub use netns::{enter_netns, enter_netns_path};

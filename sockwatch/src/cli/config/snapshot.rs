@@ -32,6 +32,8 @@ pub struct SnapshotConfig {
     pub summary: Summary,
     pub source: Source,
     pub format: Format,
+    /// -K: close every inet socket the filter selects (SOCK_DESTROY), showing those closed.
+    pub kill: bool,
 }
 
 /// ss -s: the socket counts, alone or before the listing.
@@ -137,6 +139,7 @@ impl SnapshotConfig {
             summary,
             source,
             format,
+            kill: args.kill,
         })
     }
 }
