@@ -138,9 +138,11 @@ pub struct SnapshotArgs {
     /// kernel with CONFIG_INET_DIAG_DESTROY) and show those closed; other sockets are shown.
     #[arg(short = 'K', long = "kill")]
     pub kill: bool,
-    /// ss options sockwatch does not support (-E, -Z, -z, -b, -T): rejected with a message.
-    #[arg(short = 'E', long = "events", hide = true)]
+    /// Continually display TCP and UDP sockets as they are destroyed (from sock_diag's
+    /// destroy announcements), until a signal or a closed output.
+    #[arg(short = 'E', long = "events")]
     pub events: bool,
+    /// ss options sockwatch does not support (-Z, -z, -b, -T): rejected with a message.
     #[arg(short = 'Z', long = "context", hide = true)]
     pub context: bool,
     #[arg(short = 'z', long = "contexts", hide = true)]
@@ -158,7 +160,6 @@ impl SnapshotArgs {
     /// The ss option that sockwatch rejects, if one was given.
     pub fn unsupported_option(&self) -> Option<&'static str> {
         [
-            (self.events, "-E (--events): use `sockwatch follow`"),
             (self.context, "-Z (--context)"),
             (self.contexts, "-z (--contexts)"),
             (self.bpf, "-b (--bpf)"),

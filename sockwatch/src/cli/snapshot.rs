@@ -6,10 +6,12 @@ use std::{
     os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
+    sync::atomic::{AtomicBool, Ordering},
     thread::{self, ScopedJoinHandle},
 };
 
 use sockwatch::{
+    filter::Filter,
     model::{Netid, SocketRecord},
     procs::{ProcsError, SocketOwners},
     render::{
@@ -18,7 +20,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::Selection,
-    source::{self, sockstat::SockStats, Destroyed, Query},
+    source::{self, sockstat::SockStats, DestroyEvents, Destroyed, Query, Wait},
 };
 
 use super::config::snapshot::{Format, SnapshotConfig, Source, Summary};
@@ -33,7 +35,11 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         source,
         format,
         kill,
+        events,
     } = config;
+    if events {
+        return follow_destroyed(&show, &filter, &selection, &query, &format, kill);
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     if summary_mode != Summary::Off {
@@ -115,6 +121,111 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         });
     }
     write_or_quiet(out.flush())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Set by SIGINT, SIGTERM or SIGHUP during -E.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Catches the signals that end -E, without SA_RESTART: a wait they interrupt returns.
+fn catch_stop_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic; the struct is fully initialised.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = request_stop as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Whether standard output is a pipe or socket whose reader has gone.
+fn output_closed() -> bool {
+    let mut poll = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+    ready > 0 && poll.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// ss -E: every TCP or UDP socket the kernel destroys from now on that the filter selects,
+/// printed as it goes (the header with the first), until a signal or a closed output.
+fn follow_destroyed(
+    show: &ShowOptions,
+    filter: &Filter,
+    selection: &Selection,
+    query: &Query,
+    format: &Format,
+    kill: bool,
+) -> Result<ExitCode, String> {
+    let Format::Ss(layout) = format else {
+        return Err("-E (--events) prints ss's table: --json and --netstat do not apply".into());
+    };
+    catch_stop_signals();
+    let tables = &selection.tables;
+    let subscribed = DestroyEvents::subscribe(
+        tables.contains(&Netid::Tcp),
+        tables.contains(&Netid::Udp),
+        query.ip,
+    )
+    .map_err(|e| e.to_string())?;
+    let Some(mut events) = subscribed else {
+        return Err("-E (--events) follows TCP and UDP sockets only".into());
+    };
+    let mut killer = match kill {
+        true => Some(source::Destroyer::open().map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let stdout = io::stdout();
+    let mut names = SystemNames::new();
+    let mut writer = SsWriter::new(show, layout, &mut names, BufWriter::new(stdout.lock()));
+    let mut destroyed = Vec::new();
+    while !STOP.load(Ordering::Relaxed) {
+        if events
+            .wait(&mut |record| destroyed.push(record))
+            .map_err(|e| e.to_string())?
+            == Wait::Idle
+        {
+            if output_closed() {
+                break;
+            }
+            continue;
+        }
+        for record in destroyed.drain(..) {
+            // As ss: the filter, not the states (a destroyed socket is CLOSE by now).
+            if !filter.matches(&record) {
+                continue;
+            }
+            if let Some(killer) = killer.as_mut() {
+                match killer.destroy(&record) {
+                    Ok(Destroyed::NotClosed) => continue,
+                    Ok(_) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            let written = writer
+                .write_record(&record)
+                .and_then(|_| writer.render_now());
+            match written {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+                other => other.map_err(|e| format!("writing output: {e}"))?,
+            }
+        }
+    }
+    if events.lost_overflows > 0 {
+        eprintln!(
+            "sockwatch: {} announcements of destroyed sockets were lost (the kernel's queue overflowed)",
+            events.lost_overflows
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

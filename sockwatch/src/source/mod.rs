@@ -12,6 +12,7 @@ mod destroy;
 mod diag_socket;
 mod dump;
 mod error;
+mod events;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod groups;
@@ -39,6 +40,7 @@ pub use bytecode_probe::kernel_accepts_bytecode;
 pub use destroy::{Destroyed, Destroyer};
 pub use dump::snapshot_from_dump;
 pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
+pub use events::{DestroyEvents, Wait};
 pub use netns::{enter_netns, enter_netns_path};
 pub use query::{Extensions, IpVersions, Query, StateMask};
 pub use selected::{query_for, selected_records};

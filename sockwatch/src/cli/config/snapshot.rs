@@ -34,6 +34,8 @@ pub struct SnapshotConfig {
     pub format: Format,
     /// -K: close every inet socket the filter selects (SOCK_DESTROY), showing those closed.
     pub kill: bool,
+    /// -E: follow destroyed sockets instead of listing.
+    pub events: bool,
 }
 
 /// ss -s: the socket counts, alone or before the listing.
@@ -140,6 +142,7 @@ impl SnapshotConfig {
             source,
             format,
             kill: args.kill,
+            events: args.events,
         })
     }
 }
