@@ -52,7 +52,10 @@ fn events_print_what_ss_prints_and_end_on_signals() {
     for (args, signal) in [
         (&["-E"][..], libc::SIGTERM),
         (&["-En"][..], libc::SIGINT),
-        (&["-tnE", "dport = :7100 or sport = :7100"][..], libc::SIGHUP),
+        (
+            &["-tnE", "dport = :7100 or sport = :7100"][..],
+            libc::SIGHUP,
+        ),
     ] {
         let ns = NetNs::create();
         let mut ss = ns.command("stdbuf");
@@ -67,11 +70,17 @@ fn events_print_what_ss_prints_and_end_on_signals() {
         thread::sleep(Duration::from_millis(500));
         let (ss_status, ss_out, _) = stop(ss, libc::SIGTERM);
         let (status, out, took) = stop(ours, signal);
-        assert!(ss_status.is_none() || ss_status == Some(143), "ss: {ss_status:?}");
+        assert!(
+            ss_status.is_none() || ss_status == Some(143),
+            "ss: {ss_status:?}"
+        );
         assert!(!ss_out.is_empty(), "ss -E saw nothing for {args:?}");
         assert_eq!(out, ss_out, "sockwatch snapshot {args:?} against ss");
         assert_eq!(status, Some(0), "{args:?} after signal {signal}");
-        assert!(took < Duration::from_secs(1), "{args:?} took {took:?} to stop");
+        assert!(
+            took < Duration::from_secs(1),
+            "{args:?} took {took:?} to stop"
+        );
     }
 }
 

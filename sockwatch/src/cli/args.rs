@@ -134,6 +134,12 @@ pub struct SnapshotArgs {
     /// Print the sockets in netstat's columns.
     #[arg(long)]
     pub netstat: bool,
+    /// Show TOS, traffic class and class id of inet sockets.
+    #[arg(long)]
+    pub tos: bool,
+    /// Show the cgroup of inet sockets.
+    #[arg(long)]
+    pub cgroup: bool,
     /// Forcibly close the inet sockets the filter selects (SOCK_DESTROY: needs root and a
     /// kernel with CONFIG_INET_DIAG_DESTROY) and show those closed; other sockets are shown.
     #[arg(short = 'K', long = "kill")]
@@ -142,11 +148,14 @@ pub struct SnapshotArgs {
     /// destroy announcements), until a signal or a closed output.
     #[arg(short = 'E', long = "events")]
     pub events: bool,
-    /// ss options sockwatch does not support (-Z, -z, -b, -T): rejected with a message.
-    #[arg(short = 'Z', long = "context", hide = true)]
+    /// Display task SELinux security contexts (as ss: without SELinux, says so and exits 1;
+    /// with SELinux enabled sockwatch does not show contexts yet).
+    #[arg(short = 'Z', long = "context")]
     pub context: bool,
-    #[arg(short = 'z', long = "contexts", hide = true)]
+    /// Display task and socket SELinux security contexts (as -Z).
+    #[arg(short = 'z', long = "contexts")]
     pub contexts: bool,
+    /// ss options sockwatch does not support yet (-b, -T): rejected with a message.
     #[arg(short = 'b', long = "bpf", hide = true)]
     pub bpf: bool,
     #[arg(short = 'T', long = "threads", hide = true)]
@@ -160,8 +169,8 @@ impl SnapshotArgs {
     /// The ss option that sockwatch rejects, if one was given.
     pub fn unsupported_option(&self) -> Option<&'static str> {
         [
-            (self.context, "-Z (--context)"),
-            (self.contexts, "-z (--contexts)"),
+            (self.context, "-Z (--context) with SELinux enabled"),
+            (self.contexts, "-z (--contexts) with SELinux enabled"),
             (self.bpf, "-b (--bpf)"),
             (self.threads, "-T (--threads)"),
         ]

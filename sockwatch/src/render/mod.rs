@@ -32,4 +32,8 @@ pub struct ShowOptions {
     pub no_header: bool,
     /// -O: one socket per line (no continuation lines for -e/-m/-i).
     pub oneline: bool,
+    /// --tos: TOS, traffic class and net_cls class id of inet sockets.
+    pub tos: bool,
+    /// --cgroup: the cgroup of inet sockets.
+    pub cgroup: bool,
 }

@@ -207,7 +207,8 @@ mod tests {
             err,
             DumpError::TooLong {
                 offset: 0,
-                len: 0x4000_0010
+                len: 0x4000_0010,
+                ..
             }
         ));
         assert_eq!(

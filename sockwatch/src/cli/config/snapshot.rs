@@ -66,6 +66,10 @@ pub enum Format {
 
 impl SnapshotConfig {
     pub fn new(args: &SnapshotArgs) -> Result<SnapshotConfig, String> {
+        if (args.context || args.contexts) && !selinux_enabled() {
+            // ss's own words, and its exit status 1.
+            return Err("SELinux is not enabled.".into());
+        }
         if let Some(option) = args.unsupported_option() {
             return Err(format!("the ss option {option} is not supported"));
         }
@@ -158,7 +162,14 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         processes: args.processes,
         no_header: args.no_header,
         oneline: args.oneline,
+        tos: args.tos,
+        cgroup: args.cgroup,
     }
+}
+
+/// Whether SELinux is on, as libselinux's is_selinux_enabled() sees it: selinuxfs mounted.
+fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 /// What ss asks the kernel for, given what it shows.
@@ -166,7 +177,7 @@ fn extensions(args: &SnapshotArgs) -> Extensions {
     Extensions {
         tcp_info: args.info,
         memory: args.memory,
-        tos: false,
+        tos: args.tos,
         unix_details: args.extended,
     }
 }
