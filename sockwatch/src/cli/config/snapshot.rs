@@ -164,6 +164,7 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         oneline: args.oneline,
         tos: args.tos,
         cgroup: args.cgroup,
+        escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }
 
@@ -298,6 +299,7 @@ fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::Netst
         extend: args.extended,
         programs: args.processes,
         timers: args.timers,
+        escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }
 

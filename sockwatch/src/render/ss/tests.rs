@@ -1,7 +1,7 @@
 //! Golden tests: records built from what the kernel reported for sockets made in a private
 //! network namespace, rendered and compared byte for byte with what ss 6.1 printed for them.
 //!
-//! The captures came from scripts (kept out of the tree) that, inside `unshare -n`, opened
+//! The captures came from scripts (not kept: see records.rs) that, inside `unshare -n`, opened
 //! TCP listeners, connections in every state (ESTAB with unread data, persist and keepalive
 //! timers, FIN-WAIT-2/CLOSE-WAIT, TIME-WAIT, SYN-SENT against a full backlog, IPv4-mapped,
 //! bound to a device, fwmark, uid 1000, shared with forked children), UDP, raw, unix
