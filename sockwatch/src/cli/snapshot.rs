@@ -266,8 +266,8 @@ fn write_diag_dump(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where kept records go: ss's table takes them as they stream in, so that no more than
-/// ss's own print batch is ever held; JSON and netstat output need them all first.
+/// Where kept records go: ss's table and the JSON document take them as they stream in,
+/// so that no more than ss's own print batch is ever held; netstat output needs them all.
 enum Output<'a, W: Write> {
     Ss {
         // Boxed: the table is large beside the other variants.
@@ -276,9 +276,9 @@ enum Output<'a, W: Write> {
         failed: Option<io::Error>,
     },
     Json {
-        records: Vec<SocketRecord>,
-        show: &'a ShowOptions,
-        out: &'a mut W,
+        writer: json::JsonWriter<'a, &'a mut W>,
+        /// The first write error; records after it are dropped.
+        failed: Option<io::Error>,
     },
     Netstat {
         records: Vec<SocketRecord>,
@@ -300,9 +300,8 @@ impl<'a, W: Write> Output<'a, W> {
                 failed: None,
             },
             Format::Json => Output::Json {
-                records: Vec::new(),
-                show,
-                out,
+                writer: json::JsonWriter::new(out, show),
+                failed: None,
             },
             Format::Netstat(options) => Output::Netstat {
                 records: Vec::new(),
@@ -318,8 +317,12 @@ impl<'a, W: Write> Output<'a, W> {
                 writer,
                 failed: failed @ None,
             } => *failed = writer.write_record(&record).err(),
-            Output::Ss { .. } => {}
-            Output::Json { records, .. } | Output::Netstat { records, .. } => records.push(record),
+            Output::Json {
+                writer,
+                failed: failed @ None,
+            } => *failed = writer.write_record(&record).err(),
+            Output::Ss { .. } | Output::Json { .. } => {}
+            Output::Netstat { records, .. } => records.push(record),
         }
     }
 
@@ -329,7 +332,10 @@ impl<'a, W: Write> Output<'a, W> {
                 failed: Some(err), ..
             } => Err(err),
             Output::Ss { writer, .. } => writer.finish().map(drop),
-            Output::Json { records, show, out } => json::write_json(out, &records, show),
+            Output::Json {
+                failed: Some(err), ..
+            } => Err(err),
+            Output::Json { writer, .. } => writer.finish().map(drop),
             Output::Netstat {
                 records,
                 options,

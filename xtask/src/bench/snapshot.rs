@@ -15,7 +15,7 @@ use super::{
 /// The ss options measured, and netstat's equivalent where it has one. The filtered ones
 /// match none of the held sockets (their ports are ephemeral): what they measure is how
 /// fast the uninteresting sockets are passed over.
-const OPTIONS: [(&[&str], Option<&str>); 7] = [
+const OPTIONS: [(&[&str], Option<&str>); 8] = [
     (&["-tan"], Some("-tan")),
     (&["-tan", "sport = :22"], None),
     (&["-tan", "dport = :22"], None),
@@ -23,6 +23,8 @@ const OPTIONS: [(&[&str], Option<&str>); 7] = [
     (&["-tani"], None),
     (&["-tanp"], Some("-tanp")),
     (&["-s"], None),
+    // ss has no JSON: its column is `ss -tan`, the same sockets as text.
+    (&["-tan", "--json"], None),
 ];
 
 /// How a command line is shown: ss's arguments, the filter quoted.
@@ -104,7 +106,8 @@ pub fn run(
                         continue;
                     };
                     let name = &table.columns[column];
-                    let keep = repetition == 0 && options[0] == "-tan";
+                    let keep =
+                        repetition == 0 && options[0] == "-tan" && !options.contains(&"--json");
                     let finished = measure(command, keep)?;
                     finished.success(name)?;
                     if finished.stdout.lines == 0 {
@@ -140,7 +143,10 @@ fn command(
 ) -> Option<Command> {
     let (program, args) = match column {
         SOCKWATCH => (tools.sockwatch, [&["snapshot"], options].concat()),
-        SS => (tools.ss, options.to_vec()),
+        SS => (
+            tools.ss,
+            options.iter().copied().filter(|o| *o != "--json").collect(),
+        ),
         _ => (tools.netstat?, vec![netstat_option?]),
     };
     let mut command = launcher.command(Some(ns), program);
