@@ -60,7 +60,14 @@ and groups (all, connected, synchronized, bucket, big); terms sport, dport, src,
 !=, <, >, <=, >= and eq, neq, lt, gt, le, ge), dev, fwmark, cgroup, inode, autobound; joined with
 and/or/not, &&/||/!, parentheses.
 
-Exit status: 0 on success, 1 on errors (bad option or filter, unreadable dump file).")]
+The filter is also compiled to inet_diag bytecode, so the kernel sends only TCP and UDP sockets
+that may match; user space applies the whole filter to what it sends. Filter files are read up
+to 64 KiB, dump file messages up to the kernel's 32 KiB.
+
+Not yet: -b, -T, --inet-sockopt, --tipcinfo, and the vsock, tipc and xdp families.
+
+Exit status: 0 on success (and when -E ends on a signal or a closed output), 1 on errors (bad
+option or filter, unreadable dump file, SOCK_DESTROY refused).")]
 pub struct SnapshotArgs {
     /// Print help.
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
