@@ -483,11 +483,14 @@ mod tests {
         assert_eq!(ops(&bytes), [(BC_DEV_COND, 8, 12)]);
     }
 
+    /// A filter's text and the formula its program must compute from its tests' outcomes.
+    type Formula = fn(&[bool]) -> bool;
+
     #[test]
     fn boolean_structure_matches_the_tree() {
         // Each op stands for a test whose outcome `holds` reads from a bit of `outcomes`,
         // by order of appearance; the program must agree with the formula for all of them.
-        let cases: [(&str, fn(&[bool]) -> bool); 7] = [
+        let cases: [(&str, Formula); 7] = [
             ("sport = :1 and dport = :2", |v| v[0] && v[1]),
             ("sport = :1 or dport = :2", |v| v[0] || v[1]),
             ("not sport = :1", |v| !v[0]),
