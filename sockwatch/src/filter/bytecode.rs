@@ -487,6 +487,8 @@ mod tests {
     type Formula = fn(&[bool]) -> bool;
 
     #[test]
+    // Each formula is written as its filter reads, double negations included.
+    #[allow(clippy::nonminimal_bool)]
     fn boolean_structure_matches_the_tree() {
         // Each op stands for a test whose outcome `holds` reads from a bit of `outcomes`,
         // by order of appearance; the program must agree with the formula for all of them.
