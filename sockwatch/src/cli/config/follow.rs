@@ -79,6 +79,7 @@ impl FollowPlan {
             interval: args.interval,
             clear_screen: std::io::stdout().is_terminal(),
             container: args.container,
+            verbose: args.verbose,
         };
         Ok(FollowPlan {
             config,

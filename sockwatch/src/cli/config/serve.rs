@@ -49,6 +49,7 @@ impl ServePlan {
             clear_screen: false,
             // serve labels metrics with containers itself; /events keeps follow --json's keys.
             container: false,
+            verbose: false,
         };
         let serve = ServeConfig {
             listen: args.listen,
