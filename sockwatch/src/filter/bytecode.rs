@@ -487,7 +487,8 @@ mod tests {
     fn boolean_structure_matches_the_tree() {
         // Each op stands for a test whose outcome `holds` reads from a bit of `outcomes`,
         // by order of appearance; the program must agree with the formula for all of them.
-        let cases: [(&str, fn(&[bool]) -> bool); 7] = [
+        type Formula = fn(&[bool]) -> bool;
+        let cases: [(&str, Formula); 7] = [
             ("sport = :1 and dport = :2", |v| v[0] && v[1]),
             ("sport = :1 or dport = :2", |v| v[0] || v[1]),
             ("not sport = :1", |v| !v[0]),
@@ -499,7 +500,7 @@ mod tests {
                 |v| (v[0] || v[1]) && !(v[2] && v[3]),
             ),
             ("not ( not sport = :1 or dport = :2 ) or dport = :3", |v| {
-                !(!v[0] || v[1]) || v[2]
+                v[0] && !v[1] || v[2]
             }),
             (
                 "sport = :1 and ( dport = :2 or not ( sport = :3 or dport = :4 ) )",
