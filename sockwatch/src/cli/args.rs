@@ -275,6 +275,10 @@ pub struct FollowArgs {
     /// Replay a recording made with --write through any view (no privileges needed).
     #[arg(long, value_name = "FILE")]
     pub read: Option<std::path::PathBuf>,
+    /// Print the kernel verifier's log of every program the kernel refused (otherwise it goes
+    /// to a file, named in the error, when follow cannot run).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443 or sport = :80`.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
@@ -484,6 +488,23 @@ impl NetstatArgs {
     pub fn numeric_hosts(&self) -> bool {
         self.numeric || self.numeric_hosts
     }
+
+    /// The address families named, once the options are known to go together (in this
+    /// order: an unsupported option, a bad family, two modes, --json without -s).
+    pub fn checked_families(&self) -> Result<Vec<AddressFamily>, String> {
+        if let Some((option, why)) = self.unsupported_option() {
+            return Err(format!("the netstat option {option} is not supported{why}"));
+        }
+        let families = self.families()?;
+        let modes = [self.route, self.interfaces, self.statistics];
+        if modes.into_iter().filter(|&given| given).count() > 1 {
+            return Err("only one of -r, -i and -s can be given".into());
+        }
+        if self.json && !self.statistics {
+            return Err("--json goes with -s (--statistics)".into());
+        }
+        Ok(families)
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -576,6 +597,21 @@ mod tests {
         assert!(parse_netstat(&["-A", "ipx"])
             .families()
             .is_err_and(|e| e.contains("not supported")));
+    }
+
+    #[test]
+    fn netstat_options_that_do_not_go_together() {
+        assert_eq!(
+            parse_netstat(&["-r", "-s"]).checked_families(),
+            Err("only one of -r, -i and -s can be given".into())
+        );
+        assert_eq!(
+            parse_netstat(&["--json"]).checked_families(),
+            Err("--json goes with -s (--statistics)".into())
+        );
+        assert!(parse_netstat(&["-s", "--json", "-A", "inet6"])
+            .checked_families()
+            .is_ok());
     }
 
     #[test]

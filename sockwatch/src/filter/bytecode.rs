@@ -483,11 +483,15 @@ mod tests {
         assert_eq!(ops(&bytes), [(BC_DEV_COND, 8, 12)]);
     }
 
+    /// A filter's text and the formula its program must compute from its tests' outcomes.
+    type Formula = fn(&[bool]) -> bool;
+
     #[test]
+    // Each formula is written as its filter reads, double negations included.
+    #[allow(clippy::nonminimal_bool)]
     fn boolean_structure_matches_the_tree() {
         // Each op stands for a test whose outcome `holds` reads from a bit of `outcomes`,
         // by order of appearance; the program must agree with the formula for all of them.
-        type Formula = fn(&[bool]) -> bool;
         let cases: [(&str, Formula); 7] = [
             ("sport = :1 and dport = :2", |v| v[0] && v[1]),
             ("sport = :1 or dport = :2", |v| v[0] || v[1]),
@@ -500,7 +504,7 @@ mod tests {
                 |v| (v[0] || v[1]) && !(v[2] && v[3]),
             ),
             ("not ( not sport = :1 or dport = :2 ) or dport = :3", |v| {
-                v[0] && !v[1] || v[2]
+                !(!v[0] || v[1]) || v[2]
             }),
             (
                 "sport = :1 and ( dport = :2 or not ( sport = :3 or dport = :4 ) )",
