@@ -1626,7 +1626,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -1650,7 +1650,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -1662,7 +1662,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -1674,7 +1674,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -1710,7 +1710,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -1722,7 +1722,9 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )
@@ -1817,7 +1819,7 @@ pub fn q_xa() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -1841,7 +1843,7 @@ pub fn q_xa() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -1853,7 +1855,7 @@ pub fn q_xa() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -1865,7 +1867,7 @@ pub fn q_xa() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -1901,7 +1903,7 @@ pub fn q_xa() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -1913,7 +1915,9 @@ pub fn q_xa() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )
@@ -1958,7 +1962,7 @@ pub fn q_xane() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -1989,7 +1993,7 @@ pub fn q_xane() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -2006,7 +2010,7 @@ pub fn q_xane() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -2023,7 +2027,7 @@ pub fn q_xane() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -2062,7 +2066,7 @@ pub fn q_xane() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -2075,7 +2079,9 @@ pub fn q_xane() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )
@@ -2121,7 +2127,7 @@ pub fn q_xanem_oneline() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -2154,7 +2160,7 @@ pub fn q_xanem_oneline() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -2172,7 +2178,7 @@ pub fn q_xanem_oneline() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -2190,7 +2196,7 @@ pub fn q_xanem_oneline() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -2232,7 +2238,7 @@ pub fn q_xanem_oneline() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -2246,7 +2252,9 @@ pub fn q_xanem_oneline() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )
@@ -2295,7 +2303,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -2330,7 +2338,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -2349,7 +2357,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -2368,7 +2376,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -2413,7 +2421,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -2428,7 +2436,9 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )
