@@ -201,6 +201,13 @@ impl SnapshotArgs {
 #[command(after_help = "\
 The family, port and state parts of FILTER are applied in the kernel, so filtered-out
 traffic costs no ring-buffer space; the whole expression is applied again in user space.
+A socket is admitted by its first event (or its start-up row) that matches the port and state
+parts; from then on all its events and its end reach the table, whatever its later states
+(or a reset that clears its ports), so the table never keeps a dead socket. The filter
+decides what is shown: a log line for each matching event; with --lifetime, every connection
+that matched at some point (`--lifetime state established`: each connection that got
+established, at its end). At most 65,536 sockets are admitted at once; beyond that the
+events are counted as lost and the table is rebuilt.
 Sockets that exist at start are listed from sock_diag first and joined to later events by
 socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
 then rebuilt from sock_diag.
@@ -208,7 +215,8 @@ then rebuilt from sock_diag.
 Exit status: 0 when stopped by --count, --duration, a signal or a closed output; 1 on errors.
 A summary (events, lost, sockets seen) goes to standard error at the end.")]
 pub struct FollowArgs {
-    /// One line a finished connection (pid, comm, addresses, bytes each way, duration).
+    /// One line a finished connection (pid, comm, addresses, bytes each way, duration); a
+    /// connection closed by a reset shows what it had before the kernel cleared it.
     #[arg(long, conflicts_with = "table")]
     pub lifetime: bool,
     /// A refreshing ss-style table of the live sockets instead of an event log.
@@ -236,8 +244,8 @@ pub struct FollowArgs {
     /// Stop after SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub duration: Option<std::time::Duration>,
-    /// Watch every network namespace, not only sockwatch's own (the table starts from this
-    /// namespace's sockets).
+    /// Watch every network namespace, not only sockwatch's own (the table starts from, and
+    /// after a loss is rebuilt from, every namespace a process or /run/netns holds).
     #[arg(long)]
     pub all_netns: bool,
     /// Ring buffer size in KiB (a power of two, at least 4).
@@ -458,6 +466,23 @@ impl NetstatArgs {
     pub fn numeric_hosts(&self) -> bool {
         self.numeric || self.numeric_hosts
     }
+
+    /// The address families named, once the options are known to go together (in this
+    /// order: an unsupported option, a bad family, two modes, --json without -s).
+    pub fn checked_families(&self) -> Result<Vec<AddressFamily>, String> {
+        if let Some((option, why)) = self.unsupported_option() {
+            return Err(format!("the netstat option {option} is not supported{why}"));
+        }
+        let families = self.families()?;
+        let modes = [self.route, self.interfaces, self.statistics];
+        if modes.into_iter().filter(|&given| given).count() > 1 {
+            return Err("only one of -r, -i and -s can be given".into());
+        }
+        if self.json && !self.statistics {
+            return Err("--json goes with -s (--statistics)".into());
+        }
+        Ok(families)
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -550,6 +575,21 @@ mod tests {
         assert!(parse_netstat(&["-A", "ipx"])
             .families()
             .is_err_and(|e| e.contains("not supported")));
+    }
+
+    #[test]
+    fn netstat_options_that_do_not_go_together() {
+        assert_eq!(
+            parse_netstat(&["-r", "-s"]).checked_families(),
+            Err("only one of -r, -i and -s can be given".into())
+        );
+        assert_eq!(
+            parse_netstat(&["--json"]).checked_families(),
+            Err("--json goes with -s (--statistics)".into())
+        );
+        assert!(parse_netstat(&["-s", "--json", "-A", "inet6"])
+            .checked_families()
+            .is_ok());
     }
 
     #[test]

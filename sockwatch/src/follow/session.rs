@@ -29,11 +29,16 @@ pub enum Stop {
     Recording(RecordingError),
 }
 
-/// The user's filter as follow applies it to events.
+/// The user's filter as follow applies it to events. It decides what is shown, never what
+/// the table forgets: every event updates the table first.
 pub struct EventFilter {
     pub filter: Option<Filter>,
     /// States from the filter's `state`/`exclude` words (bit n: kernel state n), if any.
     pub states: Option<u32>,
+    /// Show an event when its socket matched at any earlier event or listing, not only when
+    /// the event itself matches (`--lifetime`: a connection whose life passed through what
+    /// the filter asks for is shown at its end).
+    pub per_socket: bool,
 }
 
 impl EventFilter {
@@ -103,7 +108,7 @@ impl<W: Write> Session<'_, W> {
                 }
                 _ => {}
             }
-            let transition = match Transition::decode(raw) {
+            let mut transition = match Transition::decode(raw) {
                 Ok(t) => t,
                 Err(_) => {
                     self.summary.undecodable += 1;
@@ -111,7 +116,12 @@ impl<W: Write> Session<'_, W> {
                 }
             };
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
-            let applied = self.table.apply(&transition);
+            // The table fills in what the kernel cleared before a destroy (after a reset).
+            let applied = self.table.apply(&mut transition);
+            let matches = self.filter.matches(&transition);
+            if matches {
+                self.table.mark_matched(transition.cookie);
+            }
             if transition.kind == TransitionKind::Snapshot {
                 if self.summary.events == 0 {
                     self.summary.sockets_at_start += 1;
@@ -119,7 +129,7 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             self.summary.events += 1;
-            if !self.filter.matches(&transition) {
+            if !(matches || self.filter.per_socket && applied.matched) {
                 self.summary.filtered += 1;
                 continue;
             }

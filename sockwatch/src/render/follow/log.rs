@@ -219,6 +219,7 @@ mod tests {
                 cgroup: 0,
                 comm: Comm::new(b"\x1b]0;PWNED\n\x07\xff"),
             }),
+            matched: true,
         };
         let mut text = LogText::new(WallClock::from_offset(0), true);
         let mut out = Vec::new();
