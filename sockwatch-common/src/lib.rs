@@ -207,3 +207,32 @@ mod pod {
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::KernelFilter {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KernelFilter;
+
+    const ESTABLISHED: u8 = 1;
+    const FIN_WAIT1: u8 = 4;
+    const CLOSE: u8 = 7;
+
+    #[test]
+    fn admission_needs_a_wanted_state_and_a_listed_port() {
+        let states = KernelFilter {
+            states: 1 << ESTABLISHED,
+            ..KernelFilter::default()
+        };
+        assert!(states.needs_admission());
+        // Leaving the state still admits (its old state is wanted); later states do not.
+        assert!(states.admits(ESTABLISHED, FIN_WAIT1, 1, 2, |_| false));
+        assert!(!states.admits(FIN_WAIT1, CLOSE, 1, 2, |_| false));
+        let ports = KernelFilter {
+            filter_ports: 1,
+            ..KernelFilter::default()
+        };
+        assert!(ports.admits(CLOSE, CLOSE, 40000, 443, |p| p == 443));
+        // A reset cleared the remote port: no admission from this event alone.
+        assert!(!ports.admits(CLOSE, CLOSE, 40000, 0, |p| p == 443));
+        assert!(!KernelFilter::default().needs_admission());
+    }
+}

@@ -411,14 +411,14 @@ fn hold(ns: &NetNs, connections: u32) -> Child {
     held
 }
 
-/// The sockets of the last `--table --json` line, as "STATE LOCAL REMOTE".
+/// The sockets of the last `--table --json` line, as "STATE LOCAL PEER".
 fn last_table(stdout: &str) -> Vec<String> {
     let last = json_lines(stdout).pop().expect("a table line");
     let mut rows: Vec<String> = last["sockets"]
         .as_array()
         .expect("sockets")
         .iter()
-        .map(|s| format!("{} {} {}", s["state"], s["local"], s["remote"]).replace('"', ""))
+        .map(|s| format!("{} {} {}", s["state"], s["local"], s["peer"]).replace('"', ""))
         .collect();
     rows.sort();
     rows
@@ -481,13 +481,13 @@ fn lifetimes_of_connections_closed_by_reset_show_their_addresses_and_bytes() {
     // Clients and their accepted peers; the listener has no peer port.
     let accepted = json_lines(&stdout)
         .into_iter()
-        .filter(|e| e["local"]["port"] == 7602 && e["remote"]["port"] != 0)
+        .filter(|e| e["local"]["port"] == 7602 && e["peer"]["port"] != 0)
         .count();
     assert_eq!(clients.len(), 100, "{stdout}\n{stderr}");
     assert_eq!(accepted, 100, "{stdout}");
     for end in &clients {
         assert_eq!(end["local"]["address"], "127.0.0.1", "{end}");
-        assert_eq!(end["remote"]["port"], 7602, "{end}");
+        assert_eq!(end["peer"]["port"], 7602, "{end}");
         // The byte sent (and, as the kernel counts, the SYN), the echo received.
         assert!(end["bytes_acked"].as_u64() >= Some(1), "{end}");
         assert!(end["bytes_received"].as_u64() >= Some(1), "{end}");

@@ -94,6 +94,9 @@ pub struct Tracer {
     admission: Admission,
     /// Descriptors (owned by `_ebpf`) of the programs whose skipped runs lose events.
     program_fds: Vec<std::os::fd::RawFd>,
+    /// The last count of skipped runs and when it was read: counters are asked for after
+    /// every batch, the count changes rarely and costs file reads.
+    missed: std::cell::Cell<Option<(std::time::Instant, u64)>>,
 }
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
@@ -224,6 +227,7 @@ impl Tracer {
             compromises,
             admission,
             program_fds,
+            missed: std::cell::Cell::new(None),
         })
     }
 
@@ -280,7 +284,15 @@ impl Tracer {
     /// is lost. The kernel counts these per program (`recursion_misses` in fdinfo); the
     /// tp_btf hooks' nested programs send what their main programs skip.
     fn missed_runs(&self) -> u64 {
-        self.program_fds
+        const READ_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+        let now = std::time::Instant::now();
+        if let Some((read_at, missed)) = self.missed.get() {
+            if now.duration_since(read_at) < READ_EVERY {
+                return missed;
+            }
+        }
+        let missed = self
+            .program_fds
             .iter()
             .filter_map(|fd| std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok())
             .filter_map(|info| {
@@ -288,7 +300,9 @@ impl Tracer {
                     .find_map(|line| line.strip_prefix("recursion_misses:"))
                     .and_then(|n| n.trim().parse::<u64>().ok())
             })
-            .fold(0, u64::saturating_add)
+            .fold(0, u64::saturating_add);
+        self.missed.set(Some((now, missed)));
+        missed
     }
 
     /// From now until [`Tracer::end_listing`] every destroy is sent: a socket listed from
