@@ -64,6 +64,45 @@ pub struct SockEvent {
     pub comm: [u8; 16],
 }
 
+/// Version of the recording format (`follow --write`): raw [`SockEvent`] records. Bump it with
+/// any change to `SockEvent`'s layout or to the meaning of a field; a replay refuses a recording
+/// of another version.
+pub const RECORDING_FORMAT_VERSION: u32 = 2;
+
+/// `SockEvent`'s size and fields when [`RECORDING_FORMAT_VERSION`] was last bumped. A layout
+/// change that forgets the bump stops the build here (a field added, removed or renamed breaks
+/// the exhaustive pattern, a resized one the size): bump the version, then update both.
+const RECORDED_EVENT_SIZE: usize = 128;
+const _: () = assert!(
+    core::mem::size_of::<SockEvent>() == RECORDED_EVENT_SIZE,
+    "SockEvent's layout changed: bump RECORDING_FORMAT_VERSION and RECORDED_EVENT_SIZE"
+);
+const _: fn(SockEvent) = |event| {
+    let SockEvent {
+        ts_ns: _,
+        cookie: _,
+        first_seen_ns: _,
+        cgroup: _,
+        bytes_acked: _,
+        bytes_received: _,
+        total_retrans: _,
+        netns: _,
+        pid: _,
+        tid: _,
+        uid: _,
+        family: _,
+        sport: _,
+        dport: _,
+        kind: _,
+        old_state: _,
+        new_state: _,
+        _pad: _,
+        saddr: _,
+        daddr: _,
+        comm: _,
+    } = event;
+};
+
 /// Who owns a socket, remembered by the kernel side from a moment it ran in the owner's context.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -185,8 +185,8 @@ pub struct FollowArgs {
     /// A refreshing ss-style table of the live sockets instead of an event log.
     #[arg(long)]
     pub table: bool,
-    /// Redraw interval of --table, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    /// Redraw interval of --table, in seconds (0.05 to 86400).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub interval: std::time::Duration,
     /// JSON lines instead of text.
     #[arg(long)]
@@ -200,8 +200,8 @@ pub struct FollowArgs {
     /// Only IPv6 sockets.
     #[arg(short = '6', long)]
     pub ipv6: bool,
-    /// Stop after N lines (refreshes with --table).
-    #[arg(long, value_name = "N")]
+    /// Stop after N lines (refreshes with --table); at least 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Stop after SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
@@ -232,6 +232,20 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|_| format!("'{text}' is not a valid duration"))
 }
 
+/// Redraws faster than this only flood the terminal.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+const MAX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = parse_seconds(text)?;
+    if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
+        return Err(format!(
+            "the interval must be from 0.05 to 86400 seconds, not {text}"
+        ));
+    }
+    Ok(interval)
+}
+
 fn parse_ring_kib(text: &str) -> Result<u32, String> {
     let kib: u32 = text
         .parse()
@@ -256,6 +270,14 @@ mod tests {
         );
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("1e300").is_err());
+        for refused in ["0", "1e-10", "1e-9", "0.049", "86401", "inf", "NaN", "-0"] {
+            assert!(parse_interval(refused).is_err(), "{refused}");
+        }
+        assert_eq!(
+            parse_interval("0.05"),
+            Ok(std::time::Duration::from_millis(50))
+        );
         assert_eq!(parse_ring_kib("64"), Ok(64));
         assert!(parse_ring_kib("3").is_err());
         assert!(parse_ring_kib("100").is_err());

@@ -1,13 +1,10 @@
 //! `sockwatch follow`: arguments to a FollowConfig, the run, the summary line.
 
-use std::{
-    io::{IsTerminal, Write},
-    process::ExitCode,
-};
+use std::{io::IsTerminal, process::ExitCode};
 
 use sockwatch::{
     filter::{Family, Filter, ParseContext, SystemLookup},
-    follow::{FollowConfig, Follower, Format, View},
+    follow::{FollowConfig, FollowError, Follower, Format, Output, View},
 };
 
 use super::args::FollowArgs;
@@ -65,9 +62,8 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let summary = runtime.block_on(async {
+    let mut out = Output::stdout().map_err(|e| format!("cannot set up standard output: {e}"))?;
+    let finished = runtime.block_on(async {
         let follower = match &args.read {
             Some(path) => Follower::replay(config, path)?,
             None => {
@@ -76,12 +72,15 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
                 follower
             }
         };
-        follower.run(&mut out).await
+        Ok::<_, FollowError>(follower.run(&mut out).await)
     });
-    let summary = summary.map_err(|e| e.to_string())?;
-    let _ = out.flush();
-    if !summary.output_closed {
-        eprintln!("{}", summary.line());
+    let finished = finished.map_err(|e| e.to_string())?;
+    if let Some(error) = finished.error {
+        return Err(error.to_string());
     }
+    if !finished.summary.output_closed {
+        eprintln!("{}", finished.summary.line());
+    }
+    // A writer thread still blocked on a stalled reader ends with the process.
     Ok(ExitCode::SUCCESS)
 }

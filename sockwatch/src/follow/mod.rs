@@ -7,6 +7,7 @@
 
 pub mod clock;
 mod live_view;
+mod output;
 pub mod recording;
 mod session;
 mod startup;
@@ -26,7 +27,9 @@ use crate::{
 };
 use clock::WallClock;
 use live_view::LiveView;
-use recording::{Recorder, RecordingError, Replay};
+use output::Delivery;
+pub use output::Output;
+use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
 use table::LiveTable;
 use view::Printer;
@@ -46,6 +49,8 @@ pub enum FollowError {
     Snapshot(#[from] SourceError),
     #[error(transparent)]
     Recording(#[from] RecordingError),
+    #[error("writing standard output: {0}")]
+    Output(io::Error),
 }
 
 /// Everything follow needs to know, built by the CLI.
@@ -93,6 +98,8 @@ pub struct Summary {
     pub sockets_at_start: u64,
     /// Output closed by the reader (e.g. `| head`).
     pub output_closed: bool,
+    /// Bytes of output its reader had not taken when a signal ended the run.
+    pub unwritten_bytes: u64,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
 }
@@ -112,6 +119,12 @@ impl Summary {
         }
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
+        }
+        if self.unwritten_bytes > 0 {
+            line.push_str(&format!(
+                ", {} bytes of output not written (the reader was not reading)",
+                self.unwritten_bytes
+            ));
         }
         if let Some(reason) = &self.no_accept_owner {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
@@ -168,7 +181,7 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
 
 enum Input {
     Live(Box<Tracer>),
-    Replay(Replay),
+    Replay(ReplayFeed),
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught from the start (a signal while the programs load must
@@ -232,32 +245,57 @@ impl Follower {
         })
     }
 
-    /// Opens a recording made with `--write`; no privileges needed.
+    /// Opens a recording made with `--write` (on its own thread: a FIFO may have no writer
+    /// yet); no privileges needed.
     pub fn replay(config: FollowConfig, path: &std::path::Path) -> Result<Follower, FollowError> {
         let signals = StopSignals::install()?;
-        let replay = Replay::open(path)?;
+        let feed = ReplayFeed::spawn(path)?;
         Ok(Follower {
             signals,
-            clock: WallClock::from_offset(replay.realtime_offset_ns),
+            clock: WallClock::from_offset(0),
             config,
-            input: Input::Replay(replay),
+            input: Input::Replay(feed),
             netns: 0,
             initial: Vec::new(),
         })
     }
 
-    /// Reads events until a signal, the deadline, the count or the recording's end.
-    pub async fn run<W: Write>(self, out: &mut W) -> Result<Summary, FollowError> {
+    /// Reads events until a signal, the deadline, the count or the recording's end, then
+    /// waits for `out` to be written (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]).
+    pub async fn run(self, out: &mut Output) -> Finished {
         let Follower {
             config,
             mut signals,
             mut input,
-            clock,
+            mut clock,
             netns,
             initial,
         } = self;
+        let deadline = tokio::time::sleep(
+            config
+                .duration
+                .unwrap_or(Duration::from_secs(u32::MAX.into())),
+        );
+        tokio::pin!(deadline);
+        let failed = |error: FollowError| Finished {
+            summary: Summary::default(),
+            error: Some(error),
+        };
+        if let Input::Replay(feed) = &mut input {
+            tokio::select! {
+                opened = feed.opened() => match opened {
+                    Ok(offset) => clock = WallClock::from_offset(offset),
+                    Err(e) => return failed(e.into()),
+                },
+                _ = signals.recv() => return Finished::default(),
+                _ = &mut deadline => return Finished::default(),
+            }
+        }
         let recorder = match &config.write {
-            Some(path) => Some(Recorder::create(path, clock.offset_ns())?),
+            Some(path) => match Recorder::create(path, clock.offset_ns()) {
+                Ok(recorder) => Some(recorder),
+                Err(e) => return failed(e.into()),
+            },
             None => None,
         };
         let live_view = (config.view == View::Table).then_some(LiveView {
@@ -284,15 +322,10 @@ impl Follower {
             },
             count: config.count,
             last_ts_ns: 0,
+            rebuilds: 0,
             out,
         };
 
-        let deadline = tokio::time::sleep(
-            config
-                .duration
-                .unwrap_or(Duration::from_secs(u32::MAX.into())),
-        );
-        tokio::pin!(deadline);
         let mut redraw = tokio::time::interval(config.interval);
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // Losses can happen after the last event we read: look at the kernel's counter at
@@ -310,6 +343,7 @@ impl Follower {
         let mut stop = session
             .show(&initial)
             .and_then(|_| print_header(&mut session));
+        let mut error = None;
         while stop.is_ok() {
             batch.clear();
             let step = match &mut input {
@@ -322,32 +356,58 @@ impl Follower {
                             tracer.drain(&mut batch);
                             Ok(Ok(()))
                         }
+                        delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
                         _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
                 }
-                Input::Replay(replay) => match replay.read_batch(&mut batch, 4096) {
-                    Ok(true) => Ok(Ok(())),
-                    Ok(false) => Ok(Err(Stop::End)),
-                    Err(e) => Err(FollowError::Recording(e)),
-                },
+                Input::Replay(feed) => {
+                    tokio::select! {
+                        next = feed.next() => match next {
+                            Some(Ok(events)) => {
+                                batch = events;
+                                Ok(Ok(()))
+                            }
+                            Some(Err(e)) => Ok(Err(Stop::Recording(e))),
+                            None => Ok(Err(Stop::End)),
+                        },
+                        delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
+                        _ = signals.recv() => Ok(Err(Stop::Signal)),
+                        _ = &mut deadline => Ok(Err(Stop::Deadline)),
+                    }
+                }
             };
-            stop = step?.and_then(|_| session.show(&batch));
+            stop = match step {
+                Ok(step) => step.and_then(|_| session.show(&batch)),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
             if let (Ok(()), Input::Live(tracer)) = (&stop, &mut input) {
-                let lost = tracer.counters()?.lost;
-                if lost > reported_lost {
-                    stop = resync(&mut session, lost - reported_lost, netns);
-                    reported_lost = lost;
+                match tracer.counters() {
+                    Ok(counters) if counters.lost > reported_lost => {
+                        stop = resync(&mut session, counters.lost - reported_lost, netns);
+                        reported_lost = counters.lost;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        error = Some(e.into());
+                        break;
+                    }
                 }
             }
             if stop.is_ok() {
-                stop = Session::<W>::write(session.out.flush());
+                // Waiting here while the reader is behind is what slows the input down (the
+                // kernel counts what then no longer fits the ring buffer as lost).
+                stop = tokio::select! {
+                    sent = session.out.send() => sent.map_err(Stop::from),
+                    _ = signals.recv() => Err(Stop::Signal),
+                    _ = &mut deadline => Err(Stop::Deadline),
+                };
             }
         }
         let stop = stop.err().unwrap_or(Stop::End);
-        if let Stop::Recording(e) = stop {
-            return Err(FollowError::Recording(e));
-        }
         if let Input::Live(tracer) = &mut input {
             // Events already queued when a signal or the deadline arrives happened while we
             // watched: show them.
@@ -356,25 +416,72 @@ impl Follower {
                 tracer.drain(&mut batch);
                 let _ = session.show(&batch);
             }
-            let counters = tracer.counters()?;
-            if counters.lost > reported_lost {
-                let _ = resync(&mut session, counters.lost - reported_lost, netns);
+            match tracer.counters() {
+                Ok(counters) => {
+                    if counters.lost > reported_lost {
+                        let _ = resync(&mut session, counters.lost - reported_lost, netns);
+                    }
+                    session.summary.filtered_in_kernel = counters.filtered;
+                }
+                Err(e) => error = error.or(Some(e.into())),
             }
-            session.summary.filtered_in_kernel = counters.filtered;
         }
-        if matches!(stop, Stop::End) {
-            // A replay ends with the table as it was at the recording's last event.
+        if matches!(
+            stop,
+            Stop::End | Stop::Recording(RecordingError::Truncated { .. })
+        ) {
+            // A replay ends with the table as it was at the recording's last (whole) event.
             let _ = session.refresh(session.last_ts_ns);
         }
-        let _ = session.out.flush();
         if let Some(recorder) = &mut session.recorder {
-            recorder.flush()?;
+            if let Err(e) = recorder.flush() {
+                error = error.or(Some(e.into()));
+            }
         }
-        let mut summary = session.summary;
-        summary.output_closed = matches!(stop, Stop::OutputClosed);
+        let mut summary = std::mem::take(&mut session.summary);
         summary.sockets_seen = session.table.sockets_seen();
-        Ok(summary)
+        let stop = match stop {
+            Stop::Recording(e) => {
+                error = error.or(Some(e.into()));
+                Stop::End
+            }
+            other => other,
+        };
+        let delivery = match stop {
+            Stop::OutputClosed => Delivery::Closed,
+            Stop::Output(e) => Delivery::Failed(e),
+            _ => {
+                let patience = matches!(stop, Stop::Signal).then_some(PATIENCE_AFTER_SIGNAL);
+                let finished = tokio::select! {
+                    delivery = session.out.finish(patience) => Some(delivery),
+                    _ = signals.recv(), if patience.is_none() => None,
+                };
+                match finished {
+                    Some(delivery) => delivery,
+                    None => session.out.finish(Some(PATIENCE_AFTER_SIGNAL)).await,
+                }
+            }
+        };
+        match delivery {
+            Delivery::Complete => {}
+            Delivery::Closed => summary.output_closed = true,
+            Delivery::Failed(e) => error = error.or(Some(FollowError::Output(e))),
+            Delivery::Unwritten(bytes) => summary.unwritten_bytes = bytes,
+        }
+        Finished { summary, error }
     }
+}
+
+/// How long the output may still take to reach its reader once a signal arrived: the run
+/// ends within a second of the signal whatever the reader does.
+const PATIENCE_AFTER_SIGNAL: Duration = Duration::from_millis(500);
+
+/// How a run ended: its summary, and the error that ended it, if one did (the summary then
+/// still counts what was processed before).
+#[derive(Debug, Default)]
+pub struct Finished {
+    pub summary: Summary,
+    pub error: Option<FollowError>,
 }
 
 fn print_header<W: Write>(session: &mut Session<'_, W>) -> Result<(), Stop> {

@@ -7,6 +7,7 @@ use sockwatch_common::{event_kind, SockEvent};
 
 use super::{
     live_view::LiveView,
+    output::Delivery,
     recording::{Recorder, RecordingError},
     table::LiveTable,
     view::Printer,
@@ -26,8 +27,21 @@ pub enum Stop {
     Count,
     /// The replayed recording ended.
     End,
+    /// The reader of standard output went away (EPIPE): a quiet end.
     OutputClosed,
+    /// Writing standard output failed otherwise (ENOSPC, EIO, ...): an error.
+    Output(io::Error),
     Recording(RecordingError),
+}
+
+impl From<Delivery> for Stop {
+    fn from(delivery: Delivery) -> Stop {
+        match delivery {
+            Delivery::Closed => Stop::OutputClosed,
+            Delivery::Failed(e) => Stop::Output(e),
+            Delivery::Complete | Delivery::Unwritten(_) => Stop::End,
+        }
+    }
 }
 
 /// The user's filter as follow applies it to events.
@@ -80,12 +94,17 @@ pub struct Session<'a, W: Write> {
     pub count: Option<u64>,
     /// The newest event time seen: "now" when replaying a recording.
     pub last_ts_ns: u64,
+    /// Table rebuilds begun: only the first one's sockets are "at start".
+    pub rebuilds: u64,
     pub out: &'a mut W,
 }
 
 impl<W: Write> Session<'_, W> {
     pub fn write<T>(result: io::Result<T>) -> Result<T, Stop> {
-        result.map_err(|_| Stop::OutputClosed)
+        result.map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => Stop::OutputClosed,
+            _ => Stop::Output(e),
+        })
     }
 
     /// Processes one batch: record it, update the table, print what the view shows.
@@ -96,6 +115,7 @@ impl<W: Write> Session<'_, W> {
         for raw in batch {
             match raw.kind {
                 event_kind::REBUILD => {
+                    self.rebuilds += 1;
                     self.table.begin_rebuild(raw.ts_ns);
                     continue;
                 }
@@ -115,7 +135,7 @@ impl<W: Write> Session<'_, W> {
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
             let applied = self.table.apply(&transition);
             if transition.kind == TransitionKind::Snapshot {
-                if self.summary.events == 0 {
+                if self.rebuilds <= 1 {
                     self.summary.sockets_at_start += 1;
                 }
                 continue;
@@ -148,7 +168,8 @@ impl<W: Write> Session<'_, W> {
 
     /// Reports events the kernel could not deliver, inline and in the summary.
     fn lost(&mut self, lost: u64) -> Result<(), Stop> {
-        self.summary.lost += lost;
+        // Counts come from the kernel or from a recording, which may be crafted.
+        self.summary.lost = self.summary.lost.saturating_add(lost);
         if self.live_view.is_none() {
             Self::write(self.printer.lost(self.out, lost))?;
         }

@@ -109,16 +109,28 @@ impl LiveTable {
 
     /// What an event older than the last rebuild tells without changing the table: the
     /// listing is newer. Only an owner it names is kept.
+    /// It still counts as seen: a listed socket at its first event, an unlisted one (it ended
+    /// before the listing) at its end, unless the table before the rebuild had counted it.
     fn apply_stale(&mut self, t: &Transition) -> Applied {
         let entry = self.sockets.get_mut(&t.cookie);
         let owner = match entry {
             Some(socket) => {
+                if !socket.evented {
+                    socket.evented = true;
+                    self.evented += 1;
+                }
                 if socket.owner.is_none() {
                     socket.owner = t.owner;
                 }
                 socket.owner
             }
-            None => t.owner,
+            None => {
+                let counted = self.previous.get(&t.cookie).is_some_and(|b| b.evented);
+                if t.kind == TransitionKind::Destroy && !counted {
+                    self.evented += 1;
+                }
+                t.owner
+            }
         };
         Applied {
             ms_in_old_state: None,
