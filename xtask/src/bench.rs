@@ -9,7 +9,7 @@ mod follow;
 mod load;
 mod measure;
 mod netns;
-mod peers;
+pub(crate) mod peers;
 mod probe;
 mod report;
 mod snapshot;

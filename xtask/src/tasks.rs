@@ -110,6 +110,8 @@ pub fn test() -> Result<(), String> {
     bootstrap::run(&mut clippy)?;
 
     let binary = build_release(&toolchain)?;
+    // The BTF offsets test compares sockwatch's reading of the kernel's BTF with bpftool's.
+    crate::bench::peers::ensure_program("bpftool", "bpftool")?;
     say("running unit and end-to-end tests (release)");
     let mut tests = cargo(&toolchain, &["test", "--release"]);
     tests.env("SOCKWATCH_BIN", &binary);
@@ -118,6 +120,46 @@ pub fn test() -> Result<(), String> {
     crate::soak::follow_soak(&toolchain, &binary, 120)?;
     say("all checks passed");
     Ok(())
+}
+
+/// Runs a `cargo test` that selects its tests (a filter, `--exact` names, one target) and fails
+/// unless at least one test passed: a renamed test must fail CI, not leave it green. Its
+/// output is passed through as it comes.
+pub(crate) fn run_selected_tests(cmd: &mut Command, what: &str) -> Result<u64, String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let mut passed = 0;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            println!("{line}");
+            passed += passed_in(&line);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for {what}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{what} failed ({status})"));
+    }
+    if passed == 0 {
+        return Err(format!(
+            "{what}: no test ran (was a test renamed, or a filter left stale?)"
+        ));
+    }
+    Ok(passed)
+}
+
+/// The passed count of a libtest summary line (`test result: ok. 3 passed; 0 failed; ...`).
+fn passed_in(line: &str) -> u64 {
+    line.strip_prefix("test result: ")
+        .and_then(|rest| rest.split("; ").next())
+        .and_then(|first| first.split_whitespace().rev().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn on_path(program: &str) -> bool {
@@ -139,4 +181,24 @@ fn effective_uid() -> u32 {
                 .and_then(|v| v.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         })
         .unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_libtest_summaries() {
+        let line = "test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 5 filtered out; finished in 0.01s";
+        assert_eq!(passed_in(line), 3);
+        assert_eq!(
+            passed_in("test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out"),
+            0
+        );
+        assert_eq!(passed_in("running 3 tests"), 0);
+        assert_eq!(
+            passed_in("test result: FAILED. 2 passed; 1 failed; 0 ignored"),
+            2
+        );
+    }
 }
