@@ -10,7 +10,7 @@
 
 use crate::{
     bootstrap::{self, say},
-    tasks,
+    cargo,
 };
 
 const USAGE: &str = "usage: cargo xtask soak [--seconds N] [--cases N]
@@ -47,7 +47,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
     let toolchain = bootstrap::ensure()?;
-    let binary = tasks::build_release(&toolchain)?;
+    let binary = cargo::build_release(&toolchain)?;
 
     say(&format!(
         "property tests, {} cases each (release)",
@@ -55,9 +55,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ));
     let cases = options.cases.to_string();
     for target in [&["--test", "fuzz_inputs"][..], &["--lib", "fuzz_tests"][..]] {
-        let mut fuzz = tasks::cargo(&toolchain, &["test", "--release", "-p", "sockwatch"]);
+        let mut fuzz = cargo::cargo(&toolchain, &["test", "--release", "-p", "sockwatch"]);
         fuzz.args(target).env("PROPTEST_CASES", &cases);
-        tasks::run_selected_tests(&mut fuzz, &format!("property tests ({})", target.join(" ")))?;
+        cargo::run_selected_tests(&mut fuzz, &format!("property tests ({})", target.join(" ")))?;
     }
 
     follow_soak(&toolchain, &binary, options.seconds)?;
@@ -76,7 +76,7 @@ pub fn follow_soak(
     say(&format!(
         "follow under connection churn for {seconds} s (release)"
     ));
-    let mut soak = tasks::cargo(
+    let mut soak = cargo::cargo(
         toolchain,
         &[
             "test",
@@ -94,7 +94,7 @@ pub fn follow_soak(
     );
     soak.env("SOCKWATCH_BIN", binary)
         .env("SOCKWATCH_SOAK_SECONDS", seconds.to_string());
-    tasks::run_selected_tests(&mut soak, "the follow soak").map(drop)
+    cargo::run_selected_tests(&mut soak, "the follow soak").map(drop)
 }
 
 #[cfg(test)]
