@@ -14,7 +14,7 @@ use std::{
     io::{self, Write},
     os::{fd::AsRawFd, unix::ffi::OsStrExt},
     path::{Path, PathBuf},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     thread,
 };
 
@@ -42,6 +42,10 @@ pub struct SocketOwners {
     /// Sockets several pairs hold: all of them, in ss's order.
     shared: HashMap<u64, Vec<Owner>>,
     comms: HashMap<u32, String>,
+    /// Some process's fd table could not be read (another user's, without root).
+    pub unreadable_processes: bool,
+    /// A socket was found in a readable fd table, wanted or not.
+    pub saw_a_socket: bool,
 }
 
 /// One (process, fd) pair holding a socket open.
@@ -63,10 +67,13 @@ impl SocketOwners {
     /// PROC_ROOT, and for tests).
     pub fn scan_at(root: &Path, wanted: Option<&HashSet<u64>>) -> Result<SocketOwners, ProcsError> {
         let pids = list_pids(root)?;
-        let fd_tables = run_parallel(&pids, |&pid, out| {
-            if let Some(fds) = list_fds(root, pid) {
-                out.push(FdTable { pid, fds });
+        let unreadable = AtomicBool::new(false);
+        let fd_tables = run_parallel(&pids, |&pid, out| match list_fds(root, pid) {
+            Ok(fds) => out.push(FdTable { pid, fds }),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                unreadable.store(true, Ordering::Relaxed);
             }
+            Err(_) => {}
         });
         let chunks: Vec<FdChunk> = fd_tables
             .iter()
@@ -77,12 +84,19 @@ impl SocketOwners {
                 })
             })
             .collect();
+        let saw_a_socket = AtomicBool::new(false);
         let hits = run_parallel(&chunks, |chunk, out| {
-            read_socket_links(root, chunk, wanted, out)
+            if read_socket_links(root, chunk, wanted, out) {
+                saw_a_socket.store(true, Ordering::Relaxed);
+            }
         });
         drop(chunks);
         drop(fd_tables);
-        Ok(SocketOwners::from_hits(root, hits))
+        Ok(SocketOwners {
+            unreadable_processes: unreadable.into_inner(),
+            saw_a_socket: saw_a_socket.into_inner(),
+            ..SocketOwners::from_hits(root, hits)
+        })
     }
 
     /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by fd,
@@ -141,21 +155,32 @@ impl SocketOwners {
     }
 }
 
+/// What a scan of /proc could not see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    Nothing,
+    /// Some processes' fd tables were unreadable, others named their sockets.
+    SomeProcesses,
+    /// No socket could be identified and some fd tables were unreadable.
+    Everything,
+}
+
 /// Fills `users` of every record that has an inode, scanning /proc once for just those.
-pub fn attach_users(records: &mut [SocketRecord]) -> Result<(), ProcsError> {
+pub fn attach_users(records: &mut [SocketRecord]) -> Result<Unseen, ProcsError> {
     let wanted: HashSet<u64> = records
         .iter()
         .map(|record| record.inode)
         .filter(|&inode| inode != 0)
         .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
     let owners = SocketOwners::scan(Some(&wanted))?;
     for record in records.iter_mut() {
         record.users = owners.users_of(record.inode);
     }
-    Ok(())
+    Ok(match (owners.unreadable_processes, owners.saw_a_socket) {
+        (false, _) => Unseen::Nothing,
+        (true, true) => Unseen::SomeProcesses,
+        (true, false) => Unseen::Everything,
+    })
 }
 
 /// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat
@@ -230,14 +255,12 @@ fn list_pids(root: &Path) -> Result<Vec<u32>, ProcsError> {
 }
 
 /// The process's open fds; None when it vanished or its fds are not ours to read.
-fn list_fds(root: &Path, pid: u32) -> Option<Vec<u32>> {
-    let entries = fs::read_dir(fd_dir(root, pid)).ok()?;
-    Some(
-        entries
-            .map_while(Result::ok)
-            .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
-            .collect(),
-    )
+fn list_fds(root: &Path, pid: u32) -> io::Result<Vec<u32>> {
+    let entries = fs::read_dir(fd_dir(root, pid))?;
+    Ok(entries
+        .map_while(Result::ok)
+        .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
+        .collect())
 }
 
 fn read_socket_links(
@@ -245,15 +268,17 @@ fn read_socket_links(
     chunk: &FdChunk,
     wanted: Option<&HashSet<u64>>,
     out: &mut Vec<SocketLink>,
-) {
+) -> bool {
     // Reading links relative to the open directory spares a path walk through /proc per fd.
     let Ok(dir) = File::open(fd_dir(root, chunk.pid)) else {
-        return;
+        return false;
     };
+    let mut saw_a_socket = false;
     for &fd in chunk.fds {
         let Some(inode) = socket_inode(&dir, fd) else {
             continue;
         };
+        saw_a_socket = true;
         if wanted.is_none_or(|wanted| wanted.contains(&inode)) {
             out.push(SocketLink {
                 inode,
@@ -262,6 +287,7 @@ fn read_socket_links(
             });
         }
     }
+    saw_a_socket
 }
 
 /// The socket inode fd `fd` of the directory `dir` links to; None for other files and for

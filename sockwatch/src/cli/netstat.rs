@@ -147,7 +147,20 @@ fn socket_tables(
         Vec::new()
     };
     if options.programs {
-        procs::attach_users(&mut records).map_err(|e| e.to_string())?;
+        let unseen = procs::attach_users(&mut records).map_err(|e| e.to_string())?;
+        // net-tools' own words (stderr), so a script that expects them finds them.
+        match unseen {
+            procs::Unseen::Nothing => {}
+            procs::Unseen::SomeProcesses => eprintln!(
+                "(Not all processes could be identified, non-owned process info\n \
+                 will not be shown, you would have to be root to see it all.)"
+            ),
+            procs::Unseen::Everything => eprintln!(
+                "(No info could be read for \"-p\": geteuid()={} but you should be root.)",
+                // SAFETY: geteuid cannot fail.
+                unsafe { libc::geteuid() }
+            ),
+        }
     }
     // netstat's order: internet sockets, then group memberships, then unix sockets.
     if !delivered(sockets::write_netstat(&mut *out, &records, options, names))? {
