@@ -3,10 +3,6 @@
 pub mod follow;
 pub mod json;
 pub mod netstat;
-pub mod netstat_groups;
-pub mod netstat_iface;
-pub mod netstat_route;
-pub mod netstat_stats;
 pub mod ss;
 pub mod summary;
 
