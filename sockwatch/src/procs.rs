@@ -43,9 +43,7 @@ pub struct SocketOwners {
     shared: HashMap<u64, Vec<Owner>>,
     comms: HashMap<u32, String>,
     /// Some process's fd table could not be read (another user's, without root).
-    pub unreadable_processes: bool,
-    /// A socket was found in a readable fd table, wanted or not.
-    pub saw_a_socket: bool,
+    unreadable_processes: bool,
 }
 
 /// One (process, fd) pair holding a socket open.
@@ -84,17 +82,13 @@ impl SocketOwners {
                 })
             })
             .collect();
-        let saw_a_socket = AtomicBool::new(false);
         let hits = run_parallel(&chunks, |chunk, out| {
-            if read_socket_links(root, chunk, wanted, out) {
-                saw_a_socket.store(true, Ordering::Relaxed);
-            }
+            read_socket_links(root, chunk, wanted, out)
         });
         drop(chunks);
         drop(fd_tables);
         Ok(SocketOwners {
             unreadable_processes: unreadable.into_inner(),
-            saw_a_socket: saw_a_socket.into_inner(),
             ..SocketOwners::from_hits(root, hits)
         })
     }
@@ -155,34 +149,6 @@ impl SocketOwners {
     }
 }
 
-<<<<<<< HEAD
-/// What a scan of /proc could not see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unseen {
-    Nothing,
-    /// Some processes' fd tables were unreadable, others named their sockets.
-    SomeProcesses,
-    /// No socket could be identified and some fd tables were unreadable.
-    Everything,
-}
-
-/// Fills `users` of every record that has an inode, scanning /proc once for just those.
-pub fn attach_users(records: &mut [SocketRecord]) -> Result<Unseen, ProcsError> {
-    let wanted: HashSet<u64> = records
-        .iter()
-        .map(|record| record.inode)
-        .filter(|&inode| inode != 0)
-        .collect();
-    let owners = SocketOwners::scan(Some(&wanted))?;
-    for record in records.iter_mut() {
-        record.users = owners.users_of(record.inode);
-    }
-    Ok(match (owners.unreadable_processes, owners.saw_a_socket) {
-        (false, _) => Unseen::Nothing,
-        (true, true) => Unseen::SomeProcesses,
-        (true, false) => Unseen::Everything,
-    })
-=======
 /// The owners a listing shows (ss -p, netstat -p), from a /proc scan started on a scoped
 /// thread before the records come and waited for when the first record that can have owners
 /// arrives: the scan and the sock_diag dump run at once.
@@ -217,14 +183,35 @@ impl<'scope> OwnersScan<'scope> {
         }
     }
 
-    /// A failed scan is an error once a record needed it.
-    pub fn check(self) -> Result<(), ProcsError> {
-        match self.scanned {
-            Some(Err(err)) => Err(err),
-            _ => Ok(()),
+    /// What the scan could not see (waiting for it if no record needed it). A failed scan
+    /// is an error once a record needed it.
+    pub fn check(self) -> Result<Unseen, ProcsError> {
+        let needed = self.scanned.is_some();
+        let scanned = match (self.scanned, self.scan) {
+            (Some(scanned), _) => scanned,
+            (None, Some(scan)) => scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            (None, None) => return Ok(Unseen::Nothing),
+        };
+        match scanned {
+            Ok(owners) if !owners.unreadable_processes => Ok(Unseen::Nothing),
+            Ok(owners) if owners.is_empty() => Ok(Unseen::Everything),
+            Ok(_) => Ok(Unseen::SomeProcesses),
+            Err(err) if needed => Err(err),
+            Err(_) => Ok(Unseen::Nothing),
         }
     }
->>>>>>> main
+}
+
+/// What a scan of /proc could not see (net-tools' netstat -p says so on stderr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    Nothing,
+    /// Some processes' fd tables were unreadable; others named their sockets.
+    SomeProcesses,
+    /// Some fd tables were unreadable and no socket's owner could be found.
+    Everything,
 }
 
 /// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat
@@ -312,17 +299,15 @@ fn read_socket_links(
     chunk: &FdChunk,
     wanted: Option<&HashSet<u64>>,
     out: &mut Vec<SocketLink>,
-) -> bool {
+) {
     // Reading links relative to the open directory spares a path walk through /proc per fd.
     let Ok(dir) = File::open(fd_dir(root, chunk.pid)) else {
-        return false;
+        return;
     };
-    let mut saw_a_socket = false;
     for &fd in chunk.fds {
         let Some(inode) = socket_inode(&dir, fd) else {
             continue;
         };
-        saw_a_socket = true;
         if wanted.is_none_or(|wanted| wanted.contains(&inode)) {
             out.push(SocketLink {
                 inode,
@@ -331,7 +316,6 @@ fn read_socket_links(
             });
         }
     }
-    saw_a_socket
 }
 
 /// The socket inode fd `fd` of the directory `dir` links to; None for other files and for

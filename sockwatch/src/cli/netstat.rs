@@ -10,7 +10,7 @@ use std::{
 };
 
 use sockwatch::{
-    procs::OwnersScan,
+    procs::{OwnersScan, Unseen},
     render::netstat::{
         groups as netstat_groups, iface as netstat_iface,
         route::{self as netstat_route, RouteOptions},
@@ -142,39 +142,6 @@ fn socket_tables(
     names: &SystemNames,
     out: &mut impl Write,
 ) -> Result<bool, String> {
-<<<<<<< HEAD
-    let mut records = if plan.inet_table || plan.unix_table {
-        let selection = plan.selection()?;
-        source::selected_records(&selection, Extensions::default(), |_| true)
-            .map_err(|e| e.to_string())?
-    } else {
-        Vec::new()
-    };
-    if options.programs {
-        let unseen = procs::attach_users(&mut records).map_err(|e| e.to_string())?;
-        // net-tools' own words (stderr), so a script that expects them finds them.
-        match unseen {
-            procs::Unseen::Nothing => {}
-            procs::Unseen::SomeProcesses => eprintln!(
-                "(Not all processes could be identified, non-owned process info\n \
-                 will not be shown, you would have to be root to see it all.)"
-            ),
-            procs::Unseen::Everything => eprintln!(
-                "(No info could be read for \"-p\": geteuid()={} but you should be root.)",
-                // SAFETY: geteuid cannot fail.
-                unsafe { libc::geteuid() }
-            ),
-        }
-    }
-    // netstat's order: internet sockets, then group memberships, then unix sockets.
-    if !delivered(sockets::write_netstat(&mut *out, &records, options, names))? {
-        return Ok(false);
-    }
-    if plan.groups {
-        let mut memberships = Vec::new();
-        if plan.ipv4 {
-            memberships.extend(groups::ipv4_memberships().map_err(|e| e.to_string())?);
-=======
     let tables = SocketTables::new(options, names);
     thread::scope(|scope| {
         // -p's /proc scan runs while the first dump does.
@@ -200,7 +167,6 @@ fn socket_tables(
                     return delivered(Err(err));
                 }
             }
->>>>>>> main
         }
         // netstat's order: internet sockets, then group memberships, then unix sockets.
         if plan.groups && !group_table(plan, options.numeric_hosts, names, out)? {
@@ -216,7 +182,19 @@ fn socket_tables(
                 return Ok(false);
             }
         }
-        owners.check().map_err(|e| e.to_string())?;
+        // net-tools' own words on stderr, so a script that expects them finds them.
+        match owners.check().map_err(|e| e.to_string())? {
+            Unseen::Nothing => {}
+            Unseen::SomeProcesses => eprintln!(
+                "(Not all processes could be identified, non-owned process info\n \
+                 will not be shown, you would have to be root to see it all.)"
+            ),
+            Unseen::Everything => eprintln!(
+                "(No info could be read for \"-p\": geteuid()={} but you should be root.)",
+                // SAFETY: geteuid cannot fail.
+                unsafe { libc::geteuid() }
+            ),
+        }
         delivered(out.flush())
     })
 }
