@@ -111,6 +111,14 @@ impl SocketOwners {
             .collect()
     }
 
+    /// Whether every socket found is held by process `pid` alone (true when none was found).
+    fn held_only_by(&self, pid: u32) -> bool {
+        self.single
+            .values()
+            .chain(self.shared.values().flatten())
+            .all(|owner| owner.pid == pid)
+    }
+
     /// How many sockets have owners.
     pub fn len(&self) -> usize {
         self.single.len() + self.shared.len()
@@ -196,7 +204,8 @@ impl<'scope> OwnersScan<'scope> {
         };
         match scanned {
             Ok(owners) if !owners.unreadable_processes => Ok(Unseen::Nothing),
-            Ok(owners) if owners.is_empty() => Ok(Unseen::Everything),
+            // This process's own sockets (its sock_diag socket) are no one else's answer.
+            Ok(owners) if owners.held_only_by(std::process::id()) => Ok(Unseen::Everything),
             Ok(_) => Ok(Unseen::SomeProcesses),
             Err(err) if needed => Err(err),
             Err(_) => Ok(Unseen::Nothing),
