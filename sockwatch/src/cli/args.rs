@@ -176,8 +176,13 @@ Sockets that exist at start are listed from sock_diag first and joined to later 
 socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
 then rebuilt from sock_diag.
 
-Exit status: 0 when stopped by --count, --duration, a signal or a closed output; 1 on errors.
-A summary (events, lost, sockets seen) goes to standard error at the end.")]
+SIGINT, SIGTERM and SIGHUP end every view within a second, even when blocked on a FIFO or a
+reader that stopped reading; output not written by then is counted in the summary. A recording
+cut inside a record replays every whole record, then names the offset of the damage.
+
+Exit status: 0 when stopped by --count, --duration, a signal or a closed output (EPIPE); 1 on
+errors, including any other write error on standard output or on --write's file, and a damaged
+or foreign recording. A summary (events, lost, sockets seen) goes to standard error at the end.")]
 pub struct FollowArgs {
     /// One line a finished connection (pid, comm, addresses, bytes each way, duration).
     #[arg(long, conflicts_with = "table")]
@@ -213,7 +218,7 @@ pub struct FollowArgs {
     /// Ring buffer size in KiB (a power of two, at least 4).
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
-    /// Record the event stream to FILE (mode 0600), for --read.
+    /// Record the event stream to FILE (mode 0600, also over an existing file), for --read.
     #[arg(long, value_name = "FILE", conflicts_with = "read")]
     pub write: Option<std::path::PathBuf>,
     /// Replay a recording made with --write through any view (no privileges needed).
