@@ -598,6 +598,51 @@ fn a_signal_ends_follow_writing_to_a_stalled_reader() {
     }
 }
 
+/// `--write` into a pipe nobody reads (as `--write >(zstd > run.zst)` with a stalled
+/// compressor): each signal still ends the run within a second, and the summary counts the
+/// recording's bytes that were not written.
+#[test]
+fn a_signal_ends_follow_recording_into_a_stalled_pipe() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let ns = NetNs::create();
+    let scratch = Scratch::new("stalled-recording");
+    let fifo = scratch.path("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for (name, signal) in SIGNALS {
+        // A reader that never reads: the recording's pipe fills and stays full.
+        let _reader = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .expect("open the fifo's reading end");
+        let mut command = ns.command(sockwatch_bin());
+        command
+            .args(["follow", "--write"])
+            .arg(&fifo)
+            .stdout(Stdio::null());
+        let victim = Victim::spawn(&mut command);
+        thread::sleep(Duration::from_secs(3));
+        churn(&ns, 300);
+        thread::sleep(Duration::from_millis(300));
+        let (status, stderr, elapsed) = victim.signal(signal);
+        assert_eq!(status.code(), Some(0), "{name}: {stderr:?}");
+        assert!(
+            elapsed < SIGNAL_LIMIT,
+            "{name}: ended {elapsed:?} after the signal"
+        );
+        let summary = stderr.last().cloned().unwrap_or_default();
+        assert!(
+            summary.contains("bytes of the recording not written"),
+            "{name}: {stderr:?}"
+        );
+        eprintln!("{name}: ended {elapsed:?} after the signal: {summary}");
+    }
+}
+
 /// snapshot and `netstat -c` writing into a pipe nobody reads end on each signal within a
 /// second (the default action of these signals: neither catches them).
 #[test]

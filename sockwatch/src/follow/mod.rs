@@ -99,6 +99,8 @@ pub struct Summary {
     pub output_closed: bool,
     /// Bytes of output its reader had not taken when a signal ended the run.
     pub unwritten_bytes: u64,
+    /// Bytes of the recording (`--write`) not written when a signal ended the run.
+    pub unwritten_recording_bytes: u64,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
 }
@@ -123,6 +125,12 @@ impl Summary {
             line.push_str(&format!(
                 ", {} bytes of output not written (the reader was not reading)",
                 self.unwritten_bytes
+            ));
+        }
+        if self.unwritten_recording_bytes > 0 {
+            line.push_str(&format!(
+                ", {} bytes of the recording not written",
+                self.unwritten_recording_bytes
             ));
         }
         if let Some(reason) = &self.no_accept_owner {
@@ -356,6 +364,7 @@ impl Follower {
                             Ok(Ok(()))
                         }
                         delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
+                        e = recording_broken(&mut session.recorder) => Ok(Err(Stop::Recording(e))),
                         _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
@@ -371,6 +380,7 @@ impl Follower {
                             None => Ok(Err(Stop::End)),
                         },
                         delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
+                        e = recording_broken(&mut session.recorder) => Ok(Err(Stop::Recording(e))),
                         _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
@@ -400,7 +410,7 @@ impl Follower {
                 // Waiting here while the reader is behind is what slows the input down (the
                 // kernel counts what then no longer fits the ring buffer as lost).
                 stop = tokio::select! {
-                    sent = session.out.send() => sent.map_err(Stop::from),
+                    sent = send_outputs(session.out, &mut session.recorder) => sent,
                     _ = signals.recv() => Err(Stop::Signal),
                     _ = &mut deadline => Err(Stop::Deadline),
                 };
@@ -432,11 +442,6 @@ impl Follower {
             // A replay ends with the table as it was at the recording's last (whole) event.
             let _ = session.refresh(session.last_ts_ns);
         }
-        if let Some(recorder) = &mut session.recorder {
-            if let Err(e) = recorder.flush() {
-                error = error.or(Some(e.into()));
-            }
-        }
         let mut summary = std::mem::take(&mut session.summary);
         summary.sockets_seen = session.table.sockets_seen();
         let stop = match stop {
@@ -446,20 +451,21 @@ impl Follower {
             }
             other => other,
         };
+        let patience = matches!(stop, Stop::Signal).then_some(PATIENCE_AFTER_SIGNAL);
+        let out = &mut *session.out;
+        let recorder = &mut session.recorder;
+        let finished = tokio::select! {
+            finished = finish_outputs(out, recorder, patience) => Some(finished),
+            _ = signals.recv(), if patience.is_none() => None,
+        };
+        let (delivery, recorded) = match finished {
+            Some(finished) => finished,
+            None => finish_outputs(out, recorder, Some(PATIENCE_AFTER_SIGNAL)).await,
+        };
         let delivery = match stop {
             Stop::OutputClosed => Delivery::Closed,
             Stop::Output(e) => Delivery::Failed(e),
-            _ => {
-                let patience = matches!(stop, Stop::Signal).then_some(PATIENCE_AFTER_SIGNAL);
-                let finished = tokio::select! {
-                    delivery = session.out.finish(patience) => Some(delivery),
-                    _ = signals.recv(), if patience.is_none() => None,
-                };
-                match finished {
-                    Some(delivery) => delivery,
-                    None => session.out.finish(Some(PATIENCE_AFTER_SIGNAL)).await,
-                }
-            }
+            _ => delivery,
         };
         match delivery {
             Delivery::Complete => {}
@@ -467,8 +473,44 @@ impl Follower {
             Delivery::Failed(e) => error = error.or(Some(FollowError::Output(e))),
             Delivery::Unwritten(bytes) => summary.unwritten_bytes = bytes,
         }
+        match recorded {
+            Ok(bytes) => summary.unwritten_recording_bytes = bytes,
+            Err(e) => error = error.or(Some(e.into())),
+        }
         Finished { summary, error }
     }
+}
+
+/// Hands the output and the recording to their writer threads, waiting while either is behind.
+async fn send_outputs(out: &mut Output, recorder: &mut Option<Recorder>) -> Result<(), Stop> {
+    out.send().await.map_err(Stop::from)?;
+    if let Some(recorder) = recorder {
+        recorder.send().await.map_err(Stop::Recording)?;
+    }
+    Ok(())
+}
+
+/// Completes when the recording's writer failed; never without a recording.
+async fn recording_broken(recorder: &mut Option<Recorder>) -> RecordingError {
+    match recorder {
+        Some(recorder) => recorder.broken().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes what is left of the output and the recording, both at once.
+async fn finish_outputs(
+    out: &mut Output,
+    recorder: &mut Option<Recorder>,
+    patience: Option<Duration>,
+) -> (Delivery, Result<u64, RecordingError>) {
+    let recorded = async {
+        match recorder {
+            Some(recorder) => recorder.finish(patience).await,
+            None => Ok(0),
+        }
+    };
+    tokio::join!(out.finish(patience), recorded)
 }
 
 /// How long the output may still take to reach its reader once a signal arrived: the run

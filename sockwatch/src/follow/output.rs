@@ -146,6 +146,11 @@ impl Output {
         }
     }
 
+    /// Adds bytes to what the thread gets next.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+    }
+
     /// Completes when the writer thread stopped on a write error while the run goes on (an
     /// idle run notices a failed output without waiting for its next line).
     pub async fn broken(&mut self) -> Delivery {
@@ -170,12 +175,12 @@ impl Output {
 /// Writing only fills the buffer: it never fails and never blocks.
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pending.extend_from_slice(buf);
+        self.extend(buf);
         Ok(buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.pending.extend_from_slice(buf);
+        self.extend(buf);
         Ok(())
     }
 

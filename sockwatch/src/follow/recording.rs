@@ -9,14 +9,17 @@
 
 use std::{
     fs::{File, OpenOptions, Permissions},
-    io::{self, BufReader, BufWriter, Read, Write},
+    io::{self, BufReader, Read},
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::Path,
+    time::Duration,
 };
 
 use sockwatch_common::{SockEvent, RECORDING_FORMAT_VERSION};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
+
+use super::output::{Delivery, Output};
 
 const MAGIC_PREFIX: &[u8; 14] = b"sockwatch-ev-v";
 const RECORD: usize = std::mem::size_of::<SockEvent>();
@@ -56,9 +59,11 @@ fn our_version() -> String {
     format!("{RECORDING_FORMAT_VERSION} ({RECORD}-byte records)")
 }
 
+/// The recording's writer: like standard output, written by a thread of its own
+/// (`--write >(zstd > run.zst)` may stall), so a signal still ends the run.
 pub struct Recorder {
     path: String,
-    out: BufWriter<File>,
+    out: Output,
 }
 
 impl Recorder {
@@ -77,44 +82,63 @@ impl Recorder {
             .mode(0o600)
             .open(path)
             .map_err(create_error)?;
-        // The mode above applies to a new file only.
-        file.set_permissions(Permissions::from_mode(0o600))
-            .map_err(create_error)?;
-        let mut header = Vec::with_capacity(HEADER);
-        header.extend_from_slice(MAGIC_PREFIX);
-        header.extend_from_slice(format!("{RECORDING_FORMAT_VERSION}\n").as_bytes());
-        header.extend_from_slice(&(RECORD as u32).to_le_bytes());
-        header.extend_from_slice(&[0; 4]);
-        header.extend_from_slice(&realtime_offset_ns.to_le_bytes());
-        assert_eq!(header.len(), HEADER, "the version fits the 16-byte magic");
-        let mut recorder = Recorder {
-            path: name,
-            out: BufWriter::with_capacity(1 << 16, file),
-        };
-        recorder.check(|out| out.write_all(&header))?;
-        Ok(recorder)
+        // The mode above applies to a new file only; a pipe has no mode of its own to set.
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            file.set_permissions(Permissions::from_mode(0o600))
+                .map_err(create_error)?;
+        }
+        let mut out = Output::new(file).map_err(create_error)?;
+        out.extend(MAGIC_PREFIX);
+        out.extend(format!("{RECORDING_FORMAT_VERSION}\n").as_bytes());
+        out.extend(&(RECORD as u32).to_le_bytes());
+        out.extend(&[0; 4]);
+        out.extend(&realtime_offset_ns.to_le_bytes());
+        Ok(Recorder { path: name, out })
     }
 
-    fn check(
-        &mut self,
-        write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
-    ) -> Result<(), RecordingError> {
-        write(&mut self.out).map_err(|source| RecordingError::Write {
-            path: self.path.clone(),
-            source,
-        })
-    }
-
-    pub fn write(&mut self, events: &[SockEvent]) -> Result<(), RecordingError> {
+    /// Adds events to what the writer thread gets next (no system call).
+    pub fn write(&mut self, events: &[SockEvent]) {
         // SAFETY: SockEvent is repr(C) plain data with no implicit padding.
         let bytes = unsafe {
             std::slice::from_raw_parts(events.as_ptr().cast::<u8>(), std::mem::size_of_val(events))
         };
-        self.check(|out| out.write_all(bytes))
+        self.out.extend(bytes);
     }
 
-    pub fn flush(&mut self) -> Result<(), RecordingError> {
-        self.check(|out| out.flush())
+    fn error(&self, delivery: Delivery) -> RecordingError {
+        let source = match delivery {
+            // A recording whose reader went away is lost: an error, not a quiet end.
+            Delivery::Closed => io::ErrorKind::BrokenPipe.into(),
+            Delivery::Failed(e) => e,
+            Delivery::Complete | Delivery::Unwritten(_) => io::Error::other("writer ended"),
+        };
+        RecordingError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Hands what was recorded since the last call to the writer thread (see [`Output::send`]).
+    pub async fn send(&mut self) -> Result<(), RecordingError> {
+        match self.out.send().await {
+            Ok(()) => Ok(()),
+            Err(delivery) => Err(self.error(delivery)),
+        }
+    }
+
+    /// Completes when the writer thread stopped on a write error.
+    pub async fn broken(&mut self) -> RecordingError {
+        let delivery = self.out.broken().await;
+        self.error(delivery)
+    }
+
+    /// Writes the rest (see [`Output::finish`]): the bytes not written in time, if any.
+    pub async fn finish(&mut self, patience: Option<Duration>) -> Result<u64, RecordingError> {
+        match self.out.finish(patience).await {
+            Delivery::Complete => Ok(0),
+            Delivery::Unwritten(bytes) => Ok(bytes),
+            delivery => Err(self.error(delivery)),
+        }
     }
 }
 
@@ -322,9 +346,15 @@ mod tests {
     }
 
     fn record(path: &Path, events: &[SockEvent]) -> Vec<u8> {
-        let mut recorder = Recorder::create(path, -42).expect("create");
-        recorder.write(events).expect("write");
-        recorder.flush().expect("flush");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut recorder = Recorder::create(path, -42).expect("create");
+            recorder.write(events);
+            assert_eq!(recorder.finish(None).await.expect("written"), 0);
+        });
         std::fs::read(path).expect("read back")
     }
 

@@ -109,7 +109,7 @@ impl<W: Write> Session<'_, W> {
     /// Processes one batch: record it, update the table, print what the view shows.
     pub fn show(&mut self, batch: &[SockEvent]) -> Result<(), Stop> {
         if let Some(recorder) = &mut self.recorder {
-            recorder.write(batch).map_err(Stop::Recording)?;
+            recorder.write(batch);
         }
         for raw in batch {
             match raw.kind {
