@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use sockwatch::follow::{FollowError, Follower, Output};
+use sockwatch::{
+    follow::{FollowError, Follower, Output},
+    render::{escape::escape, follow::FollowViews},
+};
 
 use super::config::follow::FollowPlan;
 
@@ -22,14 +25,14 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
                 follower
             }
         };
-        Ok::<_, FollowError>(follower.run(&mut out).await)
+        Ok::<_, FollowError>(follower.run(&mut out, FollowViews::new).await)
     });
     let finished = finished.map_err(|e| e.to_string())?;
     if let Some(error) = finished.error {
         return Err(error.to_string());
     }
     if !finished.summary.output_closed {
-        eprintln!("{}", finished.summary.line());
+        eprintln!("{}", escape(finished.summary.line().as_bytes()));
     }
     // A writer thread still blocked on a stalled reader ends with the process.
     Ok(ExitCode::SUCCESS)

@@ -8,9 +8,10 @@
 pub mod clock;
 mod output;
 pub mod recording;
-pub(crate) mod session;
+mod session;
 mod startup;
 pub mod table;
+mod views;
 
 use std::{io, io::Write, path::PathBuf, time::Duration};
 
@@ -22,7 +23,6 @@ use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
     model::IpVersion,
-    render::follow::{LiveView, Printer},
     source::SourceError,
 };
 use clock::WallClock;
@@ -30,9 +30,10 @@ use output::Delivery;
 pub use output::Output;
 use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
+use startup::Scope;
 use table::LiveTable;
 
-pub use crate::render::follow::{Format, View};
+pub use views::{Format, View, Views};
 
 #[derive(Debug, Error)]
 pub enum FollowError {
@@ -44,6 +45,8 @@ pub enum FollowError {
     Signals(io::Error),
     #[error("cannot read this process's network namespace: {0}")]
     Netns(io::Error),
+    #[error("cannot enter the network namespace {}: {error}", path.display())]
+    EnterNetns { path: PathBuf, error: io::Error },
     #[error("listing the sockets that exist at start: {0}")]
     Snapshot(#[from] SourceError),
     #[error(transparent)]
@@ -103,6 +106,8 @@ pub struct Summary {
     pub unwritten_recording_bytes: u64,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
+    /// Events sent by the nested programs for hook runs the kernel skipped (interrupted).
+    pub nested: u64,
 }
 
 impl Summary {
@@ -120,6 +125,9 @@ impl Summary {
         }
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
+        }
+        if self.nested > 0 {
+            line.push_str(&format!(", {} caught in nested runs", self.nested));
         }
         if self.unwritten_bytes > 0 {
             line.push_str(&format!(
@@ -186,8 +194,86 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
     }
 }
 
+/// What the kernel side was told to send, kept to admit listed sockets by the same rule.
+struct KernelSide {
+    filter: KernelFilter,
+    ports: Vec<u16>,
+}
+
+impl KernelSide {
+    /// Whether a SNAPSHOT row's socket is one the kernel-side filter admits.
+    fn admits(&self, row: &SockEvent) -> bool {
+        let filter = &self.filter;
+        (filter.family == 0 || filter.family == row.family)
+            && filter.admits(row.new_state, row.new_state, row.sport, row.dport, |port| {
+                self.ports.contains(&port)
+            })
+    }
+}
+
+/// A live run's input: the programs, and what a listing must tell them.
+struct Live {
+    tracer: Tracer,
+    kernel: KernelSide,
+    scope: Scope,
+    /// When the last listing's admissions were made (CLOCK_MONOTONIC ns): a destroy from
+    /// before then may be of a socket user space admitted after the kernel removed it.
+    listing_ended_ns: u64,
+}
+
+impl Live {
+    /// Lists the sockets of `scope` from sock_diag as table events stamped `now_ns`, keeping
+    /// (and admitting) only those the kernel-side filter wants: the others' events, and their
+    /// ends, never come, so the table could not keep them current. A socket that cannot be
+    /// admitted (the set is full) adds a LOST marker.
+    fn list(&mut self, now_ns: u64) -> Result<Vec<SockEvent>, FollowError> {
+        let admission = self.kernel.filter.needs_admission();
+        if admission {
+            self.tracer.begin_listing()?;
+        }
+        let listed = startup::table_events(now_ns, self.scope);
+        let mut refused = 0;
+        if admission {
+            let cookies = listed
+                .iter()
+                .flatten()
+                .filter(|row| row.kind == event_kind::SNAPSHOT && self.kernel.admits(row));
+            refused = self.tracer.end_listing(cookies.map(|row| row.cookie))?;
+            self.listing_ended_ns = WallClock::monotonic_ns();
+        }
+        let mut events = listed?;
+        events.retain(|row| row.kind != event_kind::SNAPSHOT || self.kernel.admits(row));
+        if refused > 0 {
+            events.push(lost_marker(now_ns, refused, self.scope.own));
+        }
+        Ok(events)
+    }
+
+    /// Ends the admissions user space made for sockets whose destroy was queued meanwhile.
+    fn forget_ended(&mut self, batch: &[SockEvent]) {
+        if !self.kernel.filter.needs_admission() {
+            return;
+        }
+        for event in batch {
+            if event.kind == event_kind::DESTROY && event.ts_ns <= self.listing_ended_ns {
+                self.tracer.forget(event.cookie);
+            }
+        }
+    }
+}
+
+fn lost_marker(now_ns: u64, lost: u64, netns: u32) -> SockEvent {
+    SockEvent {
+        ts_ns: now_ns,
+        kind: event_kind::LOST,
+        bytes_acked: lost,
+        netns,
+        ..SockEvent::default()
+    }
+}
+
 enum Input {
-    Live(Box<Tracer>),
+    Live(Box<Live>),
     Replay(ReplayFeed),
 }
 
@@ -224,7 +310,6 @@ pub struct Follower {
     signals: StopSignals,
     input: Input,
     clock: WallClock,
-    netns: u32,
     /// The table's starting contents (REBUILD and SNAPSHOT events).
     initial: Vec<SockEvent>,
 }
@@ -239,15 +324,23 @@ impl Follower {
         let tracer = Tracer::load(&TracerConfig {
             ring_bytes: config.ring_bytes,
             filter,
-            ports,
+            ports: ports.clone(),
         })?;
-        let initial = startup::table_events(WallClock::monotonic_ns(), netns)?;
+        let mut live = Live {
+            tracer,
+            kernel: KernelSide { filter, ports },
+            scope: Scope {
+                own: netns,
+                all: config.all_netns,
+            },
+            listing_ended_ns: 0,
+        };
+        let initial = live.list(WallClock::monotonic_ns())?;
         Ok(Follower {
             config,
             signals,
-            input: Input::Live(Box::new(tracer)),
+            input: Input::Live(Box::new(live)),
             clock: WallClock::now(),
-            netns,
             initial,
         })
     }
@@ -259,23 +352,28 @@ impl Follower {
         let feed = ReplayFeed::spawn(path)?;
         Ok(Follower {
             signals,
+            // The recording's own clock, once its header is read.
             clock: WallClock::from_offset(0),
             config,
             input: Input::Replay(feed),
-            netns: 0,
             initial: Vec::new(),
         })
     }
 
-    /// Reads events until a signal, the deadline, the count or the recording's end, then
-    /// waits for `out` to be written (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]).
-    pub async fn run(self, out: &mut Output) -> Finished {
+    /// Reads events until a signal, the deadline, the count or the recording's end, shows
+    /// them through the views `make_views` builds (given the clock that turns event times
+    /// into wall-clock times: a recording's, on replay), then waits for `out` to be written
+    /// (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]).
+    pub async fn run<V: Views>(
+        self,
+        out: &mut Output,
+        make_views: impl FnOnce(&FollowConfig, WallClock) -> V,
+    ) -> Finished {
         let Follower {
             config,
             mut signals,
             mut input,
             mut clock,
-            netns,
             initial,
         } = self;
         let deadline = tokio::time::sleep(
@@ -305,24 +403,19 @@ impl Follower {
             },
             None => None,
         };
-        let live_view = (config.view == View::Table).then_some(LiveView {
-            format: config.format,
-            clock,
-            numeric: config.numeric,
-            clear: config.clear_screen,
-        });
+        let mut views = make_views(&config, clock);
         let mut session = Session {
-            printer: Printer::new(config.view, config.format, clock, config.numeric),
-            live_view,
+            views: &mut views,
             table: LiveTable::default(),
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
+                per_socket: config.view == View::Lifetime,
             },
             recorder,
             summary: Summary {
                 no_accept_owner: match &input {
-                    Input::Live(tracer) => tracer.accept_owner_unavailable.clone(),
+                    Input::Live(live) => live.tracer.accept_owner_unavailable.clone(),
                     Input::Replay(_) => None,
                 },
                 ..Summary::default()
@@ -347,17 +440,19 @@ impl Follower {
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
         let mut reported_lost = 0;
+        let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
-            .and_then(|_| print_header(&mut session));
+            .and_then(|_| Session::<Output>::write(session.views.header(session.out, started_ns)));
         let mut error = None;
         while stop.is_ok() {
             batch.clear();
             let step = match &mut input {
-                Input::Live(tracer) => {
+                Input::Live(live) => {
+                    let tracer = &mut live.tracer;
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
-                        _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
+                        _ = redraw.tick(), if session.views.is_table() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => Ok(Ok(())),
                         _ = drain.tick() => {
                             tracer.drain(&mut batch);
@@ -380,7 +475,6 @@ impl Follower {
                             None => Ok(Err(Stop::End)),
                         },
                         delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
-                        e = recording_broken(&mut session.recorder) => Ok(Err(Stop::Recording(e))),
                         _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
@@ -393,10 +487,13 @@ impl Follower {
                     break;
                 }
             };
-            if let (Ok(()), Input::Live(tracer)) = (&stop, &mut input) {
-                match tracer.counters() {
+            if let Input::Live(live) = &mut input {
+                live.forget_ended(&batch);
+            }
+            if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
+                match live.tracer.counters() {
                     Ok(counters) if counters.lost > reported_lost => {
-                        stop = resync(&mut session, counters.lost - reported_lost, netns);
+                        stop = resync(&mut session, live, counters.lost - reported_lost);
                         reported_lost = counters.lost;
                     }
                     Ok(_) => {}
@@ -417,20 +514,21 @@ impl Follower {
             }
         }
         let stop = stop.err().unwrap_or(Stop::End);
-        if let Input::Live(tracer) = &mut input {
+        if let Input::Live(live) = &mut input {
             // Events already queued when a signal or the deadline arrives happened while we
             // watched: show them.
             if matches!(stop, Stop::Signal | Stop::Deadline) {
                 batch.clear();
-                tracer.drain(&mut batch);
+                live.tracer.drain(&mut batch);
                 let _ = session.show(&batch);
             }
-            match tracer.counters() {
+            match live.tracer.counters() {
                 Ok(counters) => {
                     if counters.lost > reported_lost {
-                        let _ = resync(&mut session, counters.lost - reported_lost, netns);
+                        let _ = resync(&mut session, live, counters.lost - reported_lost);
                     }
                     session.summary.filtered_in_kernel = counters.filtered;
+                    session.summary.nested = counters.nested;
                 }
                 Err(e) => error = error.or(Some(e.into())),
             }
@@ -525,25 +623,12 @@ pub struct Finished {
     pub error: Option<FollowError>,
 }
 
-fn print_header<W: Write>(session: &mut Session<'_, W>) -> Result<(), Stop> {
-    if session.live_view.is_some() {
-        return Ok(());
-    }
-    Session::<W>::write(session.printer.header(session.out))
-}
-
-/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag.
-fn resync<W: Write>(session: &mut Session<'_, W>, lost: u64, netns: u32) -> Result<(), Stop> {
+/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag
+/// (every namespace watched).
+fn resync<W: Write>(session: &mut Session<'_, W>, live: &mut Live, lost: u64) -> Result<(), Stop> {
     let now = WallClock::monotonic_ns();
-    let marker = SockEvent {
-        ts_ns: now,
-        kind: event_kind::LOST,
-        bytes_acked: lost,
-        netns,
-        ..SockEvent::default()
-    };
-    session.show(&[marker])?;
-    match startup::table_events(now, netns) {
+    session.show(&[lost_marker(now, lost, live.scope.own)])?;
+    match live.list(now) {
         Ok(events) => session.show(&events),
         // The loss is reported either way; a failed rebuild leaves the table as it was.
         Err(_) => Ok(()),

@@ -9,13 +9,13 @@ use super::{
     output::Delivery,
     recording::{Recorder, RecordingError},
     table::LiveTable,
+    views::Views,
     Summary,
 };
 use crate::{
     event::{Transition, TransitionKind},
     filter::Filter,
     model::{Endpoint, Netid, SockState, SocketRecord},
-    render::follow::{LiveView, Printer},
 };
 
 /// Why a run stops.
@@ -43,11 +43,16 @@ impl From<Delivery> for Stop {
     }
 }
 
-/// The user's filter as follow applies it to events.
+/// The user's filter as follow applies it to events. It decides what is shown, never what
+/// the table forgets: every event updates the table first.
 pub struct EventFilter {
     pub filter: Option<Filter>,
     /// States from the filter's `state`/`exclude` words (bit n: kernel state n), if any.
     pub states: Option<u32>,
+    /// Show an event when its socket matched at any earlier event or listing, not only when
+    /// the event itself matches (`--lifetime`: a connection whose life passed through what
+    /// the filter asks for is shown at its end).
+    pub per_socket: bool,
 }
 
 impl EventFilter {
@@ -57,7 +62,7 @@ impl EventFilter {
 
     /// Whether a socket that went from `old` to `new` between these ends matches; a socket
     /// that sits in one state passes `old == new`.
-    pub fn matches_parts(
+    fn matches_parts(
         &self,
         old: SockState,
         new: SockState,
@@ -84,8 +89,7 @@ impl EventFilter {
 }
 
 pub struct Session<'a, W: Write> {
-    pub printer: Printer,
-    pub live_view: Option<LiveView>,
+    pub views: &'a mut dyn Views,
     pub table: LiveTable,
     pub filter: EventFilter,
     pub recorder: Option<Recorder>,
@@ -119,12 +123,12 @@ impl<W: Write> Session<'_, W> {
                     continue;
                 }
                 event_kind::LOST => {
-                    self.lost(raw.bytes_acked)?;
+                    self.lost(raw.bytes_acked, raw.ts_ns)?;
                     continue;
                 }
                 _ => {}
             }
-            let transition = match Transition::decode(raw) {
+            let mut transition = match Transition::decode(raw) {
                 Ok(t) => t,
                 Err(_) => {
                     self.summary.undecodable += 1;
@@ -132,7 +136,12 @@ impl<W: Write> Session<'_, W> {
                 }
             };
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
-            let applied = self.table.apply(&transition);
+            // The table fills in what the kernel cleared before a destroy (after a reset).
+            let applied = self.table.apply(&mut transition);
+            let matches = self.filter.matches(&transition);
+            if matches {
+                self.table.mark_matched(transition.cookie);
+            }
             if transition.kind == TransitionKind::Snapshot {
                 if self.rebuilds <= 1 {
                     self.summary.sockets_at_start += 1;
@@ -140,16 +149,14 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             self.summary.events += 1;
-            if !self.filter.matches(&transition) {
+            if !(matches || self.filter.per_socket && applied.matched) {
                 self.summary.filtered += 1;
                 continue;
             }
-            if self.live_view.is_some() {
+            if self.views.is_table() {
                 continue;
             }
-            let shown = self
-                .printer
-                .transition(&mut *self.out, &transition, &applied);
+            let shown = self.views.transition(&mut *self.out, &transition, &applied);
             if Self::write(shown)? {
                 self.count_shown()?;
             }
@@ -166,21 +173,33 @@ impl<W: Write> Session<'_, W> {
     }
 
     /// Reports events the kernel could not deliver, inline and in the summary.
-    fn lost(&mut self, lost: u64) -> Result<(), Stop> {
+    fn lost(&mut self, lost: u64, ts_ns: u64) -> Result<(), Stop> {
         // Counts come from the kernel or from a recording, which may be crafted.
         self.summary.lost = self.summary.lost.saturating_add(lost);
-        if self.live_view.is_none() {
-            Self::write(self.printer.lost(self.out, lost))?;
+        if !self.views.is_table() {
+            Self::write(self.views.lost(&mut *self.out, lost, ts_ns))?;
         }
         Ok(())
     }
 
     /// Redraws the live table view, when that is the view.
     pub fn refresh(&mut self, now_ns: u64) -> Result<(), Stop> {
-        let Some(view) = &self.live_view else {
+        if !self.views.is_table() {
             return Ok(());
-        };
-        Self::write(view.draw(self.out, &self.table, &self.filter, &self.summary, now_ns))?;
+        }
+        let mut rows: Vec<_> = self
+            .table
+            .iter()
+            .filter(|(_, s)| {
+                self.filter
+                    .matches_parts(s.state, s.state, s.local, s.remote)
+            })
+            .map(|(cookie, s)| (*cookie, s))
+            .collect();
+        Self::write(
+            self.views
+                .table(&mut *self.out, &mut rows, &self.summary, now_ns),
+        )?;
         self.count_shown()
     }
 }

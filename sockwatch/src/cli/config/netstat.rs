@@ -108,6 +108,7 @@ impl NetstatConfig {
                     extend: args.extend > 0,
                     programs: args.programs,
                     timers: args.timers,
+                    escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
                 },
             }
         };

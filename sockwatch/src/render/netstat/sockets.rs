@@ -21,6 +21,7 @@
 //!   process it meets in /proc), named from its command line as netstat does.
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     io::{self, Write},
     net::IpAddr,
@@ -30,8 +31,9 @@ use super::{
     addr::{ipv6_text, strip_v4_mapped_prefix},
     InetProto, Names,
 };
-use crate::model::{
-    Endpoint, IpVersion, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName,
+use crate::{
+    model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
+    render::escape::escape,
 };
 
 /// Which sockets netstat lists: the default leaves out servers, -l shows only them, -a all.
@@ -66,6 +68,9 @@ pub struct NetstatOptions {
     pub programs: bool,
     /// -o: Timer column.
     pub timers: bool,
+    /// Escape names from outside sockwatch (unix paths, host, user and program names), as
+    /// for a terminal; a pipe or file gets them byte for byte, as netstat writes them.
+    pub escape: bool,
 }
 
 /// Writes the tables `options` asks for from records in any order. Rows keep the records'
@@ -192,8 +197,8 @@ impl<'a> SocketTables<'a> {
             group.name(),
             record.recv_q,
             send_q,
-            self.inet_address(&record.local, proto),
-            self.inet_address(&record.peer, proto),
+            self.text(&self.inet_address(&record.local, proto)),
+            self.text(&self.inet_address(&record.peer, proto)),
             state,
         )?;
         if self.options.extend {
@@ -201,10 +206,10 @@ impl<'a> SocketTables<'a> {
                 .then(|| self.names.user(record.uid))
                 .flatten();
             let user = name.unwrap_or_else(|| record.uid.to_string());
-            write!(out, " {user:<10} {:<10}", record.inode)?;
+            write!(out, " {:<10} {:<10}", self.text(&user), record.inode)?;
         }
         if self.options.programs {
-            write!(out, " {:<PROGRAM_WIDTH$}", self.program(record))?;
+            write!(out, " {:<PROGRAM_WIDTH$}", self.text(&self.program(record)))?;
         }
         if self.options.timers {
             let timer = match proto {
@@ -265,6 +270,15 @@ impl<'a> SocketTables<'a> {
         }
     }
 
+    /// `text` as the output shows names from outside sockwatch (see `NetstatOptions::escape`).
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.options.escape {
+            escape(text.as_bytes())
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
     fn program(&self, record: &SocketRecord) -> String {
         let mut users: Vec<u32> = record.users.iter().map(|user| user.pid).collect();
         users.sort_unstable();
@@ -313,9 +327,9 @@ impl<'a> SocketTables<'a> {
                 record.inode,
             )?;
             if self.options.programs {
-                write!(out, " {:<PROGRAM_WIDTH$}", self.program(record))?;
+                write!(out, " {:<PROGRAM_WIDTH$}", self.text(&self.program(record)))?;
             }
-            writeln!(out, " {}", unix_path(&record.local))?;
+            writeln!(out, " {}", self.text(&unix_path(&record.local)))?;
         }
         Ok(())
     }
