@@ -110,6 +110,18 @@ mod tests {
             0
         );
         assert_eq!(passed_in("running 3 tests"), 0);
+        let mut none_ran = Command::new("sh");
+        none_ran.args([
+            "-c",
+            "echo 'test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 7 filtered out'",
+        ]);
+        assert!(run_selected_tests(&mut none_ran, "a stale filter").is_err());
+        let mut one_ran = Command::new("sh");
+        one_ran.args([
+            "-c",
+            "echo 'test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 6 filtered out'",
+        ]);
+        assert_eq!(run_selected_tests(&mut one_ran, "one test"), Ok(1));
         assert_eq!(
             passed_in("test result: FAILED. 2 passed; 1 failed; 0 ignored"),
             2
