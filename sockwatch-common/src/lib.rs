@@ -28,7 +28,14 @@ pub struct SockEvent {
     /// `bpf_ktime_get_ns()` when the event fired (CLOCK_MONOTONIC, ns).
     pub ts_ns: u64,
     /// The socket cookie: the same number sock_diag reports, the key joining both sources.
+    /// Where the programs cannot make the kernel generate a cookie (tracing programs before
+    /// Linux 5.12), a socket that has none yet carries its stand-in `alias` here instead.
     pub cookie: u64,
+    /// The socket's stand-in key ([`ALIAS_BIT`] set, derived from the socket's address mixed
+    /// with a per-run secret), when the cookie comes from the socket's field rather than
+    /// `bpf_get_socket_cookie`; 0 otherwise. An event carrying both a cookie and its alias lets
+    /// user space move what it learnt under the alias to the cookie.
+    pub alias: u64,
     /// When the programs first saw this socket (0: not seen before this event).
     pub first_seen_ns: u64,
     /// cgroup id of the owning task (0: owner unknown).
@@ -74,7 +81,7 @@ pub const RECORDING_FORMAT_VERSION: u32 = 2;
 /// `SockEvent`'s size and fields when [`RECORDING_FORMAT_VERSION`] was last bumped. A layout
 /// change that forgets the bump stops the build here (a field added, removed or renamed breaks
 /// the exhaustive pattern, a resized one the size): bump the version, then update both.
-const RECORDED_EVENT_SIZE: usize = 128;
+const RECORDED_EVENT_SIZE: usize = 136;
 const _: () = assert!(
     core::mem::size_of::<SockEvent>() == RECORDED_EVENT_SIZE,
     "SockEvent's layout changed: bump RECORDING_FORMAT_VERSION and RECORDED_EVENT_SIZE"
@@ -83,6 +90,7 @@ const _: fn(SockEvent) = |event| {
     let SockEvent {
         ts_ns: _,
         cookie: _,
+        alias: _,
         first_seen_ns: _,
         cgroup: _,
         bytes_acked: _,
@@ -104,6 +112,9 @@ const _: fn(SockEvent) = |event| {
         comm: _,
     } = event;
 };
+
+/// Set in every stand-in key: real cookies are counters that never reach it.
+pub const ALIAS_BIT: u64 = 1 << 63;
 
 /// Who owns a socket, remembered by the kernel side from a moment it ran in the owner's context.
 #[repr(C)]
@@ -142,8 +153,8 @@ pub struct KernelOffsets {
     pub tcp_bytes_acked: u32,
     pub tcp_bytes_received: u32,
     pub tcp_total_retrans: u32,
-    /// `struct sock_common` -> `skc_cookie` (the cookie once generated; the programs generate it on the
-    /// first state change they see).
+    /// `struct sock_common` -> `skc_cookie`: the cookie once something generated it (sock_diag,
+    /// `bpf_get_socket_cookie`), else 0.
     pub sk_cookie: u32,
     /// The path from the current task to an fd's socket: task_struct.files, files_struct.fdt,
     /// fdtable.fd and max_fds, file.private_data, socket.sk.
@@ -235,4 +246,33 @@ mod pod {
     unsafe impl aya::Pod for super::SockOwner {}
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::KernelFilter {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KernelFilter;
+
+    const ESTABLISHED: u8 = 1;
+    const FIN_WAIT1: u8 = 4;
+    const CLOSE: u8 = 7;
+
+    #[test]
+    fn admission_needs_a_wanted_state_and_a_listed_port() {
+        let states = KernelFilter {
+            states: 1 << ESTABLISHED,
+            ..KernelFilter::default()
+        };
+        assert!(states.needs_admission());
+        // Leaving the state still admits (its old state is wanted); later states do not.
+        assert!(states.admits(ESTABLISHED, FIN_WAIT1, 1, 2, |_| false));
+        assert!(!states.admits(FIN_WAIT1, CLOSE, 1, 2, |_| false));
+        let ports = KernelFilter {
+            filter_ports: 1,
+            ..KernelFilter::default()
+        };
+        assert!(ports.admits(CLOSE, CLOSE, 40000, 443, |p| p == 443));
+        // A reset cleared the remote port: no admission from this event alone.
+        assert!(!ports.admits(CLOSE, CLOSE, 40000, 0, |p| p == 443));
+        assert!(!KernelFilter::default().needs_admission());
+    }
 }

@@ -238,7 +238,7 @@ impl Replay {
                 break;
             }
             self.offset += RECORD as u64;
-            // SAFETY: any 128 bytes are a valid SockEvent (plain integers and byte arrays).
+            // SAFETY: any RECORD bytes are a valid SockEvent (plain integers and byte arrays).
             out.push(unsafe { std::ptr::read_unaligned(record.as_ptr().cast::<SockEvent>()) });
         }
         if out.len() == start {
