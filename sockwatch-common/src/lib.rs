@@ -19,9 +19,42 @@ pub mod event_kind {
     pub const REBUILD: u8 = 5;
     /// The kernel lost events; `bytes_acked` holds how many.
     pub const LOST: u8 = 6;
+    /// The kernel retransmitted a segment of the socket (`tcp:tcp_retransmit_skb`);
+    /// `total_retrans` is the socket's count so far, the state is in `old_state`/`new_state`.
+    pub const RETRANSMIT: u8 = 7;
+    /// connect() failed before any SYN left (no route, no local address, ...): the event names
+    /// the caller as owner, the destination it asked for as remote address, and `errno`.
+    /// `cookie` is 0 when the socket never got one.
+    pub const CONNECT_ERROR: u8 = 8;
+    /// User space only: a listener's drop counter rose (see `follow/drops.rs`). The listener
+    /// is the socket; `bytes_acked` holds how many, `reason_flags` a [`super::drop_reason`].
+    pub const DROP: u8 = 9;
 }
 
-/// One record on the ring buffer.
+/// Why a listener dropped SYNs or handshake ACKs (in a DROP event's `reason_flags`).
+pub mod drop_reason {
+    /// The accept queue was full (TcpExt ListenOverflows rose).
+    pub const LISTEN_OVERFLOW: u16 = 1;
+    /// The SYN queue was full (TcpExt TCPReqQFullDrop rose).
+    pub const SYN_QUEUE_OVERFLOW: u16 = 2;
+    /// The listener's sk_drops rose with neither queue counter: another drop.
+    pub const OTHER: u16 = 3;
+}
+
+/// Bits of [`SockEvent::reason_flags`]: what the kernel told about how a connection ended.
+pub mod reason_flag {
+    /// This socket sent a RST (`tcp:tcp_send_reset`); `rst_reason` names why.
+    pub const RST_SENT: u16 = 1;
+    /// The peer's RST reached this socket (`tcp:tcp_receive_reset`).
+    pub const RST_RECEIVED: u16 = 2;
+    /// ... and the socket was in SYN_SENT then: the RST answered our SYN.
+    pub const RST_IN_SYN_SENT: u16 = 4;
+    /// connect() failed before any SYN left (see `event_kind::CONNECT_ERROR`).
+    pub const CONNECT_FAILED: u16 = 8;
+}
+
+/// One record on the ring buffer (and in recordings): 144 bytes, 8-aligned, no implicit
+/// padding. Changing the layout changes the recording format.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SockEvent {
@@ -33,11 +66,14 @@ pub struct SockEvent {
     pub first_seen_ns: u64,
     /// cgroup id of the owning task (0: owner unknown).
     pub cgroup: u64,
-    /// tcp_sock.bytes_acked, filled on DESTROY.
+    /// tcp_sock.bytes_acked, filled on DESTROY and on the transition to CLOSE (on an abortive
+    /// close tcp_disconnect clears the counters after that transition, before DESTROY: the
+    /// kernel side keeps the larger of the two readings).
     pub bytes_acked: u64,
-    /// tcp_sock.bytes_received, filled on DESTROY.
+    /// tcp_sock.bytes_received, filled like `bytes_acked`.
     pub bytes_received: u64,
-    /// tcp_sock.total_retrans, filled on DESTROY.
+    /// tcp_sock.total_retrans (data, SYN and, for accepted sockets, SYN-ACK retransmits),
+    /// filled like `bytes_acked` and on RETRANSMIT.
     pub total_retrans: u32,
     /// Inode number of the socket's network namespace.
     pub netns: u32,
@@ -62,6 +98,35 @@ pub struct SockEvent {
     pub daddr: [u8; 16],
     /// Owner's command name, NUL padded.
     pub comm: [u8; 16],
+    /// Smoothed and minimum round-trip time in microseconds (tcp_sock.srtt_us >> 3 and
+    /// rtt_min), filled like `bytes_acked`; 0 when never measured.
+    pub srtt_us: u32,
+    pub min_rtt_us: u32,
+    /// The kernel's reset reason (`enum sk_rst_reason`) when [`reason_flag::RST_SENT`] is set.
+    pub rst_reason: u32,
+    /// The last error the kernel reported to the socket (`sock:inet_sk_error_report`, e.g.
+    /// ECONNREFUSED), or connect()'s error for CONNECT_ERROR; 0 when none. Filled on DESTROY.
+    pub errno: u16,
+    /// [`reason_flag`] bits, filled on DESTROY.
+    pub reason_flags: u16,
+}
+
+const _: () = assert!(core::mem::size_of::<SockEvent>() == 144);
+
+/// What the kernel side learns about one socket's end before it is destroyed, by cookie.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockEnd {
+    /// Counters read at the transition to CLOSE (see [`SockEvent::bytes_acked`]).
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub total_retrans: u32,
+    pub srtt_us: u32,
+    pub min_rtt_us: u32,
+    pub rst_reason: u32,
+    pub errno: u16,
+    pub reason_flags: u16,
+    pub _pad: u32,
 }
 
 /// Who owns a socket, remembered by the kernel side from a moment it ran in the owner's context.
@@ -112,6 +177,11 @@ pub struct KernelOffsets {
     pub fdtable_max_fds: u32,
     pub file_private_data: u32,
     pub socket_sk: u32,
+    /// `struct sock` -> `sk_err`; `struct tcp_sock` -> `srtt_us`, `rtt_min` (a struct minmax
+    /// whose first sample's `v` is the current minimum).
+    pub sk_err: u32,
+    pub tcp_srtt_us: u32,
+    pub tcp_rtt_min: u32,
     /// Set to 1 by user space once the other fields are filled.
     pub valid: u32,
 }
@@ -148,6 +218,7 @@ mod pod {
     // SAFETY: plain-old-data structs, every bit pattern valid, no padding left implicit.
     unsafe impl aya::Pod for super::SockEvent {}
     unsafe impl aya::Pod for super::SockOwner {}
+    unsafe impl aya::Pod for super::SockEnd {}
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::KernelFilter {}
 }

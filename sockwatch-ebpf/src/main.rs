@@ -4,6 +4,8 @@
 #![no_std]
 #![no_main]
 
+mod reasons;
+
 use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
@@ -54,6 +56,9 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     fdtable_max_fds: 0,
     file_private_data: 0,
     socket_sk: 0,
+    sk_err: 0,
+    tcp_srtt_us: 0,
+    tcp_rtt_min: 0,
     valid: 0,
 };
 
@@ -81,10 +86,10 @@ static PORTS: HashMap<u16, u8> = HashMap::with_max_entries(1024, 0);
 
 /// Owner of each socket seen in its owner's context, by cookie.
 #[map]
-static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
+pub(crate) static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
 
 #[inline(always)]
-fn offsets() -> KernelOffsets {
+pub(crate) fn offsets() -> KernelOffsets {
     // Volatile: the value is patched into .rodata at load time; stop the compiler from folding it.
     unsafe { core::ptr::read_volatile(&OFFSETS) }
 }
@@ -102,13 +107,13 @@ fn count(index: u32) {
 }
 
 #[inline(always)]
-unsafe fn read<T: Copy + Default>(base: *const u8, offset: u32) -> T {
+pub(crate) unsafe fn read<T: Copy + Default>(base: *const u8, offset: u32) -> T {
     bpf_probe_read_kernel(base.add(offset as usize) as *const T).unwrap_or_default()
 }
 
 /// The calling task, as an owner record.
 #[inline(always)]
-fn current_owner(now: u64) -> SockOwner {
+pub(crate) fn current_owner(now: u64) -> SockOwner {
     let pid_tgid = bpf_get_current_pid_tgid();
     SockOwner {
         first_seen_ns: now,
@@ -123,7 +128,11 @@ fn current_owner(now: u64) -> SockOwner {
 
 /// Fills the address part of `event` from the socket; false when it is not TCP over IP.
 #[inline(always)]
-unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets) -> bool {
+pub(crate) unsafe fn fill_addresses(
+    event: &mut SockEvent,
+    sk: *const u8,
+    off: &KernelOffsets,
+) -> bool {
     let protocol: u16 = read(sk, off.sk_protocol);
     if protocol != IPPROTO_TCP {
         return false;
@@ -174,7 +183,7 @@ fn passes_filter(event: &SockEvent) -> bool {
 }
 
 #[inline(always)]
-fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
+pub(crate) fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
     event.first_seen_ns = owner.first_seen_ns;
     event.cgroup = owner.cgroup;
     event.pid = owner.pid;
@@ -183,8 +192,9 @@ fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
     event.comm = owner.comm;
 }
 
+/// The one way out to user space: every event passes the namespace and user filters here.
 #[inline(always)]
-fn send(event: &SockEvent) {
+pub(crate) fn send(event: &SockEvent) {
     let netns = filter().netns;
     if netns != 0 && netns != event.netns {
         count(counter::OTHER_NETNS);
@@ -264,11 +274,7 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    unsafe {
-        event.bytes_acked = read(sk, off.tcp_bytes_acked);
-        event.bytes_received = read(sk, off.tcp_bytes_received);
-        event.total_retrans = read(sk, off.tcp_total_retrans);
-    }
+    unsafe { reasons::fill_end(&mut event, sk, &off) };
     if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
         apply_owner(&mut event, owner);
         let _ = OWNERS.remove(event.cookie);
@@ -293,7 +299,7 @@ pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
 }
 
 /// Offset of `long ret` in the syscalls:sys_exit_* record (after the common header and nr).
-const SYS_EXIT_RET: usize = 16;
+pub(crate) const SYS_EXIT_RET: usize = 16;
 
 #[inline(always)]
 fn on_accept_exit(ctx: &TracePointContext) {
@@ -334,7 +340,7 @@ fn on_accept_exit(ctx: &TracePointContext) {
 
 /// The `struct sock` behind file descriptor `fd` of the current task, or null.
 #[inline(always)]
-unsafe fn socket_of_fd(fd: u64, off: &KernelOffsets) -> *const u8 {
+pub(crate) unsafe fn socket_of_fd(fd: u64, off: &KernelOffsets) -> *const u8 {
     let task = bpf_get_current_task() as *const u8;
     let files: *const u8 = read(task, off.task_files);
     if files.is_null() {

@@ -9,6 +9,7 @@
 pub mod compare;
 pub mod diff;
 pub mod fixture;
+pub mod follow_run;
 pub mod netns;
 pub mod normalize;
 pub mod privilege;

@@ -1,80 +1,15 @@
 //! End-to-end: `sockwatch follow` on the real kernel, in network namespaces the tests create.
 //! Every test here loads eBPF programs; under CI=true one that cannot run fails.
 
-use std::{
-    collections::HashMap,
-    io::{BufRead, BufReader, Read},
-    path::Path,
-    process::{Child, ChildStderr, Stdio},
-};
+use std::{collections::HashMap, path::Path};
 
 use serde_json::Value;
 use sockwatch_tests::{
-    fixture::Fixture, privilege::can_run_namespace_tests, sockwatch_bin, NetNs, SocketGroup,
+    fixture::Fixture,
+    follow_run::{json_lines, lost, FollowRun},
+    privilege::can_run_namespace_tests,
+    sockwatch_bin, NetNs, SocketGroup,
 };
-
-/// A running `sockwatch follow`; killed and reaped if the test ends early.
-struct FollowRun {
-    child: Child,
-    stderr: BufReader<ChildStderr>,
-}
-
-impl FollowRun {
-    /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
-    fn start(ns: &NetNs, args: &[&str]) -> FollowRun {
-        let mut child = ns
-            .command(sockwatch_bin())
-            .arg("follow")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sockwatch follow");
-        let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
-        let mut run = FollowRun { child, stderr };
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = run
-                .stderr
-                .read_line(&mut line)
-                .expect("read follow's stderr");
-            assert!(n > 0, "sockwatch follow exited before attaching");
-            if line.contains("attached") {
-                return run;
-            }
-            assert!(
-                !line.contains("sockwatch:"),
-                "sockwatch follow failed: {line}"
-            );
-        }
-    }
-
-    /// Stops follow with SIGINT; returns its stdout and the rest of its stderr.
-    fn interrupt(mut self) -> (String, String) {
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT failed");
-        let mut stdout = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            let _ = out.read_to_string(&mut stdout);
-        }
-        let mut stderr = String::new();
-        let _ = self.stderr.read_to_string(&mut stderr);
-        let status = self.child.wait().expect("wait for follow");
-        assert!(status.success(), "follow exit status {status:?}: {stderr}");
-        (stdout, stderr)
-    }
-}
-
-impl Drop for FollowRun {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs tcpchurn in the namespace: `connections` short connections to 127.0.0.1:`port`.
 fn churn(ns: &NetNs, connections: u32, port: u16) {
@@ -91,13 +26,6 @@ fn churn(ns: &NetNs, connections: u32, port: u16) {
     );
 }
 
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
-        .collect()
-}
-
 fn states(events: &[&Value]) -> Vec<(String, String)> {
     events
         .iter()
@@ -109,19 +37,6 @@ fn states(events: &[&Value]) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// The summary's "N lost" figure.
-fn lost(stderr: &str) -> u64 {
-    let summary = stderr
-        .lines()
-        .find(|l| l.starts_with("sockwatch follow:"))
-        .unwrap_or_else(|| panic!("no summary in {stderr}"));
-    summary
-        .split(", ")
-        .find_map(|part| part.strip_suffix(" lost"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no lost count in {summary}"))
 }
 
 #[test]

@@ -60,6 +60,8 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
         write: args.write,
         interval: args.interval,
         clear_screen: std::io::stdout().is_terminal(),
+        failed: args.failed,
+        retransmits: args.retransmits,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -72,6 +74,9 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
             Some(path) => Follower::replay(config, path)?,
             None => {
                 let follower = Follower::start(config)?;
+                for line in follower.degraded() {
+                    eprintln!("sockwatch follow: {line}");
+                }
                 eprintln!("sockwatch follow: attached; Ctrl-C to stop");
                 follower
             }

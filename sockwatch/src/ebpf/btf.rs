@@ -160,6 +160,30 @@ impl Btf {
         Ok(None)
     }
 
+    /// The values and names of enum `name` (ENUM or ENUM64 with values that fit a u32),
+    /// or None when the kernel has no such enum.
+    pub fn enum_values(&self, name: &str) -> Result<Option<Vec<(u32, String)>>, BtfError> {
+        for &at in &self.offsets {
+            let record = self.record_at(at as usize)?;
+            if !matches!(record.kind, KIND_ENUM | KIND_ENUM64)
+                || record.name_off == 0
+                || string_at(&self.strings, record.name_off)? != name
+            {
+                continue;
+            }
+            let stride = if record.kind == KIND_ENUM { 8 } else { 12 };
+            let values = (0..record.vlen)
+                .map(|i| {
+                    let at = record.extra_at + i * stride;
+                    let name = string_at(&self.strings, u32_at(&self.types, at)?)?;
+                    Ok((u32_at(&self.types, at + 4)?, name.to_string()))
+                })
+                .collect::<Result<Vec<_>, BtfError>>()?;
+            return Ok(Some(values));
+        }
+        Ok(None)
+    }
+
     fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
         (0..record.vlen)
             .map(|i| {
@@ -357,5 +381,11 @@ mod tests {
         // struct sock_common starts struct sock; skc_family sits in its first 32 bytes.
         assert!(offsets.skc_family < 32);
         assert!(offsets.tcp_bytes_acked > offsets.sk_protocol);
+        let resets = btf.enum_values("sk_rst_reason").expect("readable");
+        if let Some(resets) = resets {
+            assert!(resets
+                .iter()
+                .any(|(_, name)| name == "SK_RST_REASON_NOT_SPECIFIED"));
+        }
     }
 }

@@ -15,6 +15,8 @@ use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader,
 };
 use sockwatch_common::{counter, KernelFilter, KernelOffsets, SockEvent};
+
+use crate::event::ResetReasons;
 use thiserror::Error;
 use tokio::io::{unix::AsyncFd, Interest};
 
@@ -61,6 +63,65 @@ pub struct Tracer {
     /// Why the kernel refused the LSM hook, when it did: accepted sockets then have no owner
     /// until a close in the owner's context names it.
     pub accept_owner_unavailable: Option<String>,
+    /// Which hooks that tell why connections end are attached, and the kernel's reset reasons.
+    pub reasons: ReasonHooks,
+}
+
+/// The hooks that tell why connections end (each optional: a kernel without one loses only
+/// what that hook tells).
+#[derive(Clone, Debug, Default)]
+pub struct ReasonHooks {
+    /// One line for each hook that could not be attached: the hook, the kernel's answer, and
+    /// what follow cannot tell without it.
+    pub missing: Vec<String>,
+    /// Whether every hook a connection's end needs (resets sent and received, errors reported
+    /// to sockets) is attached: without them a quiet end is `unknown`, not `normal`.
+    pub ends_complete: bool,
+    /// The kernel's `enum sk_rst_reason`, from its BTF (empty when it has none).
+    pub reset_reasons: ResetReasons,
+}
+
+/// The reason hooks (tp_btf): program name, hook, whether it tells how connections end, and
+/// what is lost without it.
+const REASON_HOOKS: &[(&str, &str, bool, &str)] = &[
+    (
+        "tcp_send_reset",
+        "tcp_send_reset",
+        true,
+        "resets this host sent show as reason unknown",
+    ),
+    (
+        "tcp_receive_reset",
+        "tcp_receive_reset",
+        true,
+        "resets received and refusals show as reason unknown",
+    ),
+    (
+        "inet_sk_error_report",
+        "inet_sk_error_report",
+        true,
+        "errno, timeouts, unreachable and killed show as reason unknown",
+    ),
+    (
+        "tcp_retransmit_skb",
+        "tcp_retransmit_skb",
+        false,
+        "no retransmit events (the per-connection count stays)",
+    ),
+    (
+        "keep_counters_at_close",
+        "inet_sock_set_state",
+        false,
+        "bytes and retransmits of abortive closes read 0",
+    ),
+];
+
+/// Environment variable naming hooks not to attach (comma separated program names). For the
+/// end-to-end tests only: each reason's test proves its hook is what tells it.
+pub const SKIP_HOOKS_ENV: &str = "SOCKWATCH_SKIP_HOOKS";
+
+fn skipped(name: &str) -> bool {
+    std::env::var(SKIP_HOOKS_ENV).is_ok_and(|list| list.split(',').any(|n| n.trim() == name))
 }
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
@@ -89,6 +150,9 @@ pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
         fdtable_max_fds: btf.field_offset("fdtable", "max_fds")?,
         file_private_data: btf.field_offset("file", "private_data")?,
         socket_sk: btf.field_offset("socket", "sk")?,
+        sk_err: sock("sk_err")?,
+        tcp_srtt_us: btf.field_offset("tcp_sock", "srtt_us")?,
+        tcp_rtt_min: btf.field_offset("tcp_sock", "rtt_min")?,
         valid: 1,
     })
 }
@@ -102,7 +166,8 @@ impl Tracer {
         if !missing.is_empty() {
             return Err(LoadError::Privileges(missing.join(", ")));
         }
-        let offsets = kernel_offsets(&btf::Btf::from_sys_fs()?)?;
+        let btf = btf::Btf::from_sys_fs()?;
+        let offsets = kernel_offsets(&btf)?;
         let kernel_btf = AyaBtf::from_sys_fs().map_err(|e| btf::BtfError::Unreadable {
             path: "/sys/kernel/btf/vmlinux".into(),
             reason: e.to_string(),
@@ -137,6 +202,7 @@ impl Tracer {
             attach_tp_btf(&mut ebpf, hook, &kernel_btf)?;
         }
         let accept_owner_unavailable = attach_accept_hooks(&mut ebpf).err().map(|e| e.to_string());
+        let reasons = attach_reason_hooks(&mut ebpf, &kernel_btf, &btf);
 
         let events = RingBuf::try_from(
             ebpf.take_map("EVENTS")
@@ -159,6 +225,7 @@ impl Tracer {
             events,
             counters,
             accept_owner_unavailable,
+            reasons,
         })
     }
 
@@ -236,10 +303,20 @@ where
 }
 
 fn attach_tp_btf(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> Result<(), LoadError> {
-    let hook = format!("tp_btf/{name}");
+    attach_program(ebpf, name, name, btf)
+}
+
+/// Attaches program `name` to tp_btf `tracepoint`.
+fn attach_program(
+    ebpf: &mut Ebpf,
+    name: &str,
+    tracepoint: &str,
+    btf: &AyaBtf,
+) -> Result<(), LoadError> {
+    let hook = format!("tp_btf/{tracepoint}");
     let missing = missing_hook(hook.clone());
     let program: &mut BtfTracePoint = program(ebpf, name, &hook)?;
-    program.load(name, btf).map_err(|e| missing(&e))?;
+    program.load(tracepoint, btf).map_err(|e| missing(&e))?;
     program.attach().map_err(|e| missing(&e))?;
     Ok(())
 }
@@ -247,8 +324,13 @@ fn attach_tp_btf(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> Result<(), LoadEr
 /// The syscall exit tracepoints that name the owner of accepted sockets. Classic tracepoints
 /// need tracefs: mount it when the system has not.
 fn attach_accept_hooks(ebpf: &mut Ebpf) -> Result<(), LoadError> {
+    attach_syscall_hooks(ebpf, &["sys_exit_accept4", "sys_exit_accept"])
+}
+
+/// Attaches syscalls/NAME tracepoints (their programs carry the same names).
+fn attach_syscall_hooks(ebpf: &mut Ebpf, names: &[&str]) -> Result<(), LoadError> {
     tracefs::ensure_mounted().map_err(LoadError::Tracefs)?;
-    for name in ["sys_exit_accept4", "sys_exit_accept"] {
+    for &name in names {
         let hook = format!("syscalls/{name}");
         let missing = missing_hook(hook.clone());
         let program: &mut TracePoint = program(ebpf, name, &hook)?;
@@ -256,6 +338,46 @@ fn attach_accept_hooks(ebpf: &mut Ebpf) -> Result<(), LoadError> {
         program.attach("syscalls", name).map_err(|e| missing(&e))?;
     }
     Ok(())
+}
+
+/// Attaches what the kernel has of the reason hooks; each one missing is one line.
+fn attach_reason_hooks(ebpf: &mut Ebpf, kernel_btf: &AyaBtf, btf: &btf::Btf) -> ReasonHooks {
+    let mut hooks = ReasonHooks {
+        ends_complete: true,
+        reset_reasons: ResetReasons::new(
+            btf.enum_values("sk_rst_reason")
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        ),
+        ..ReasonHooks::default()
+    };
+    for &(name, hook, tells_ends, without) in REASON_HOOKS {
+        let attached = if skipped(name) {
+            Err(format!("skipped by {SKIP_HOOKS_ENV}"))
+        } else {
+            attach_program(ebpf, name, hook, kernel_btf).map_err(|e| e.to_string())
+        };
+        if let Err(why) = attached {
+            hooks
+                .missing
+                .push(format!("no {name} program on {hook} ({why}): {without}"));
+            hooks.ends_complete &= !tells_ends;
+        }
+    }
+    let connect = if skipped("sys_exit_connect") {
+        Err(format!("skipped by {SKIP_HOOKS_ENV}"))
+    } else {
+        attach_syscall_hooks(ebpf, &["sys_enter_connect", "sys_exit_connect"])
+            .map_err(|e| e.to_string())
+    };
+    if let Err(why) = connect {
+        hooks.ends_complete = false;
+        hooks.missing.push(format!(
+            "no connect() syscall hooks ({why}): connect() failing before a SYN shows as reason unknown, without owner or destination"
+        ));
+    }
+    hooks
 }
 
 fn map_error(map: &'static str, err: impl std::error::Error) -> LoadError {

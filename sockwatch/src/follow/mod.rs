@@ -6,7 +6,9 @@
 //! then the queued events are applied on top (for each cookie the newer word wins).
 
 pub mod clock;
+mod drops;
 mod live_view;
+pub mod reasons;
 pub mod recording;
 mod session;
 mod startup;
@@ -19,6 +21,7 @@ use sockwatch_common::{event_kind, KernelFilter, SockEvent};
 use thiserror::Error;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
+use crate::event::ResetReasons;
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
@@ -26,6 +29,7 @@ use crate::{
 };
 use clock::WallClock;
 use live_view::LiveView;
+use reasons::Stories;
 use recording::{Recorder, RecordingError, Replay};
 use session::{EventFilter, Session, Stop};
 use table::LiveTable;
@@ -72,6 +76,10 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// Clear the screen between table redraws.
     pub clear_screen: bool,
+    /// Only the ends of connections that did not end `normal` (and queue drops).
+    pub failed: bool,
+    /// Show retransmit events in the log.
+    pub retransmits: bool,
 }
 
 /// Why follow stopped and what it saw.
@@ -95,6 +103,10 @@ pub struct Summary {
     pub output_closed: bool,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
+    /// Connections that ended, by reason (reasons seen only).
+    pub ends: Vec<(reasons::Reason, u64)>,
+    /// Listener drops by drop reason.
+    pub drops: Vec<(&'static str, u64)>,
 }
 
 impl Summary {
@@ -112,6 +124,22 @@ impl Summary {
         }
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
+        }
+        if !self.ends.is_empty() {
+            let ends: Vec<String> = self
+                .ends
+                .iter()
+                .map(|(reason, n)| format!("{} {n}", reason.name()))
+                .collect();
+            line.push_str(&format!("; ends: {}", ends.join(", ")));
+        }
+        if !self.drops.is_empty() {
+            let drops: Vec<String> = self
+                .drops
+                .iter()
+                .map(|(reason, n)| format!("{reason} {n}"))
+                .collect();
+            line.push_str(&format!("; listener drops: {}", drops.join(", ")));
         }
         if let Some(reason) = &self.no_accept_owner {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
@@ -232,6 +260,14 @@ impl Follower {
         })
     }
 
+    /// What the kernel lacks of the hooks that tell why connections end, one line each.
+    pub fn degraded(&self) -> &[String] {
+        match &self.input {
+            Input::Live(tracer) => &tracer.reasons.missing,
+            Input::Replay(_) => &[],
+        }
+    }
+
     /// Opens a recording made with `--write`; no privileges needed.
     pub fn replay(config: FollowConfig, path: &std::path::Path) -> Result<Follower, FollowError> {
         let signals = StopSignals::install()?;
@@ -270,9 +306,19 @@ impl Follower {
             printer: Printer::new(config.view, config.format, clock, config.numeric),
             live_view,
             table: LiveTable::default(),
+            stories: match &input {
+                Input::Live(tracer) => Stories::new(
+                    tracer.reasons.ends_complete,
+                    tracer.reasons.reset_reasons.clone(),
+                ),
+                // A recording does not say which hooks were attached: assume they all were.
+                Input::Replay(_) => Stories::new(true, ResetReasons::from_running_kernel()),
+            },
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
+                failed: config.failed,
+                retransmits: config.retransmits,
             },
             recorder,
             summary: Summary {
@@ -306,6 +352,10 @@ impl Follower {
         drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
+        let mut drop_watch = match &input {
+            Input::Live(_) => drops::DropWatch::start().ok(),
+            Input::Replay(_) => None,
+        };
         let mut reported_lost = 0;
         let mut stop = session
             .show(&initial)
@@ -317,7 +367,13 @@ impl Follower {
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
-                        _ = loss_check.tick() => Ok(Ok(())),
+                        _ = loss_check.tick() => {
+                            // Listener drops reach no hook: their counters are polled.
+                            if let Some(watch) = &mut drop_watch {
+                                batch.extend(watch.poll(WallClock::monotonic_ns(), netns).unwrap_or_default());
+                            }
+                            Ok(Ok(()))
+                        }
                         _ = drain.tick() => {
                             tracer.drain(&mut batch);
                             Ok(Ok(()))
@@ -373,6 +429,8 @@ impl Follower {
         let mut summary = session.summary;
         summary.output_closed = matches!(stop, Stop::OutputClosed);
         summary.sockets_seen = session.table.sockets_seen();
+        summary.ends = session.stories.tally();
+        summary.drops = session.stories.drops().to_vec();
         Ok(summary)
     }
 }

@@ -7,6 +7,7 @@ use sockwatch_common::{event_kind, SockEvent};
 
 use super::{
     live_view::LiveView,
+    reasons::{Reason, Stories, Story},
     recording::{Recorder, RecordingError},
     table::LiveTable,
     view::Printer,
@@ -35,10 +36,23 @@ pub struct EventFilter {
     pub filter: Option<Filter>,
     /// States from the filter's `state`/`exclude` words (bit n: kernel state n), if any.
     pub states: Option<u32>,
+    /// `--failed`: only the ends of connections that did not end `normal`.
+    pub failed: bool,
+    /// `--retransmits`: show retransmit events.
+    pub retransmits: bool,
 }
 
 impl EventFilter {
-    fn matches(&self, t: &Transition) -> bool {
+    fn matches(&self, t: &Transition, story: &Story) -> bool {
+        if t.kind == TransitionKind::Retransmit && !self.retransmits {
+            return false;
+        }
+        if self.failed
+            && t.kind != TransitionKind::Drop
+            && story.reason.is_none_or(|r| r == Reason::Normal)
+        {
+            return false;
+        }
         self.matches_parts(t.old, t.new, t.local, t.remote)
     }
 
@@ -74,6 +88,7 @@ pub struct Session<'a, W: Write> {
     pub printer: Printer,
     pub live_view: Option<LiveView>,
     pub table: LiveTable,
+    pub stories: Stories,
     pub filter: EventFilter,
     pub recorder: Option<Recorder>,
     pub summary: Summary,
@@ -105,7 +120,7 @@ impl<W: Write> Session<'_, W> {
                 }
                 _ => {}
             }
-            let transition = match Transition::decode(raw) {
+            let mut transition = match Transition::decode(raw) {
                 Ok(t) => t,
                 Err(_) => {
                     self.summary.undecodable += 1;
@@ -113,7 +128,8 @@ impl<W: Write> Session<'_, W> {
                 }
             };
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
-            let applied = self.table.apply(&transition);
+            let mut applied = self.table.apply(&transition);
+            let story = self.stories.observe(&mut transition, &mut applied);
             if transition.kind == TransitionKind::Snapshot {
                 if self.summary.events == 0 {
                     self.summary.sockets_at_start += 1;
@@ -121,7 +137,7 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             self.summary.events += 1;
-            if !self.filter.matches(&transition) {
+            if !self.filter.matches(&transition, &story) {
                 self.summary.filtered += 1;
                 continue;
             }
@@ -130,7 +146,7 @@ impl<W: Write> Session<'_, W> {
             }
             let shown = self
                 .printer
-                .transition(&mut *self.out, &transition, &applied);
+                .transition(&mut *self.out, &transition, &applied, &story);
             if Self::write(shown)? {
                 self.count_shown()?;
             }

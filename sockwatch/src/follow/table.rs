@@ -37,6 +37,9 @@ pub struct Applied {
     /// The owner the table knows for this socket, which may come from an earlier event or the
     /// snapshot when the event itself ran outside the owner's context.
     pub owner: Option<Owner>,
+    /// On destroy: the addresses the table last knew (an abortive close clears the remote port
+    /// and local address before the destroy event reads them).
+    pub last_ends: Option<(SocketAddr, SocketAddr)>,
 }
 
 /// Cookies are kernel-unique 64-bit counters: one multiplication spreads them well enough,
@@ -60,7 +63,7 @@ impl Hasher for CookieHasher {
     }
 }
 
-type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+pub(crate) type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
 
 #[derive(Debug, Default)]
 pub struct LiveTable {
@@ -124,6 +127,7 @@ impl LiveTable {
             ms_in_old_state: None,
             lifetime_ms: None,
             owner,
+            last_ends: None,
         }
     }
 
@@ -148,6 +152,7 @@ impl LiveTable {
             ms_in_old_state: None,
             lifetime_ms: None,
             owner,
+            last_ends: None,
         }
     }
 
@@ -155,6 +160,18 @@ impl LiveTable {
     pub fn apply(&mut self, t: &Transition) -> Applied {
         if t.kind == TransitionKind::Snapshot {
             return self.insert_snapshot(t);
+        }
+        if matches!(t.kind, TransitionKind::ConnectError | TransitionKind::Drop) {
+            // Reports about a socket that change nothing in the table: a connect() that sent no
+            // SYN (its destroy ends the story), a listener's drops.
+            return Applied {
+                ms_in_old_state: None,
+                lifetime_ms: None,
+                owner: t
+                    .owner
+                    .or_else(|| self.sockets.get(&t.cookie).and_then(|s| s.owner)),
+                last_ends: None,
+            };
         }
         if t.ts_ns < self.rebuilt_at_ns {
             return self.apply_stale(t);
@@ -191,6 +208,7 @@ impl LiveTable {
         let ms_in_old_state = entry.since_ns.map(|since| ms_between(since, t.ts_ns));
         let lifetime_ms = entry.first_seen_ns.map(|first| ms_between(first, t.ts_ns));
         let owner = entry.owner;
+        let mut last_ends = None;
         match t.kind {
             TransitionKind::State => {
                 entry.state = t.new;
@@ -200,14 +218,20 @@ impl LiveTable {
                 entry.remote = t.remote;
             }
             TransitionKind::Destroy => {
+                last_ends = Some((entry.local, entry.remote));
                 self.sockets.remove(&t.cookie);
             }
-            TransitionKind::Owner | TransitionKind::Snapshot => {}
+            TransitionKind::Owner
+            | TransitionKind::Snapshot
+            | TransitionKind::Retransmit
+            | TransitionKind::ConnectError
+            | TransitionKind::Drop => {}
         }
         Applied {
             ms_in_old_state,
             lifetime_ms,
             owner,
+            last_ends,
         }
     }
 }
@@ -233,7 +257,11 @@ mod tests {
                 bytes_acked: 1,
                 bytes_received: 1,
                 total_retrans: 0,
+                ..CloseStats::default()
             }),
+            cause: None,
+            total_retrans: None,
+            dropped: None,
         }
     }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::{
     clock::{TimeText, WallClock},
+    reasons::{errno_name, Story},
     table::Applied,
 };
 use crate::{
@@ -82,6 +83,15 @@ struct JsonTransition<'a> {
     bytes_acked: Option<u64>,
     bytes_received: Option<u64>,
     total_retrans: Option<u32>,
+    reason: Option<&'static str>,
+    errno: Option<std::borrow::Cow<'static, str>>,
+    detail: Option<&'a str>,
+    srtt_us: Option<u32>,
+    min_rtt_us: Option<u32>,
+    connect_us: Option<u64>,
+    owner_from: Option<&'static str>,
+    drop_reason: Option<&'static str>,
+    count: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -120,6 +130,24 @@ fn push_ms(buf: &mut Vec<u8>, value: Option<f64>, width: usize) {
         None => text.push(b'-'),
     }
     push_right(buf, &text, width);
+}
+
+/// ` reason (ERRNO) detail` for the line that ends a connection; nothing otherwise.
+fn push_reason(buf: &mut Vec<u8>, story: &Story) {
+    let Some(reason) = story.reason else {
+        return;
+    };
+    buf.push(b' ');
+    buf.extend_from_slice(reason.name().as_bytes());
+    if let Some(errno) = story.errno {
+        buf.extend_from_slice(b" (");
+        buf.extend_from_slice(errno_name(errno).as_bytes());
+        buf.push(b')');
+    }
+    if let Some(detail) = &story.detail {
+        buf.push(b' ');
+        buf.extend_from_slice(detail.as_bytes());
+    }
 }
 
 fn as_str(bytes: &[u8]) -> &str {
@@ -194,13 +222,21 @@ impl Printer {
                 push_left(&mut line, b"NEW", STATE_WIDTH);
                 line.push(b' ');
                 push_right(&mut line, b"MS", 9);
+                line.extend_from_slice(b" REASON");
             }
             View::Lifetime => {
-                for (title, width) in [(&b"TX_BYTES"[..], 10), (b"RX_BYTES", 10), (b"RETRANS", 7)] {
+                for (title, width) in [
+                    (&b"TX_BYTES"[..], 10),
+                    (b"RX_BYTES", 10),
+                    (b"RETRANS", 7),
+                    (b"RTT", 8),
+                    (b"CONNECT", 8),
+                ] {
                     push_right(&mut line, title, width);
                     line.push(b' ');
                 }
                 push_right(&mut line, b"MS", 10);
+                line.extend_from_slice(b" REASON");
             }
         }
         line.push(b'\n');
@@ -213,10 +249,18 @@ impl Printer {
         out: &mut impl Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool> {
         let shown = match self.view {
-            View::Log => matches!(t.kind, TransitionKind::State | TransitionKind::Destroy),
-            View::Lifetime => t.kind == TransitionKind::Destroy,
+            View::Log => matches!(
+                t.kind,
+                TransitionKind::State
+                    | TransitionKind::Destroy
+                    | TransitionKind::Retransmit
+                    | TransitionKind::ConnectError
+                    | TransitionKind::Drop
+            ),
+            View::Lifetime => matches!(t.kind, TransitionKind::Destroy | TransitionKind::Drop),
             View::Table => false,
         };
         if !shown {
@@ -225,8 +269,8 @@ impl Printer {
         self.time.clear();
         self.time_text.push(&mut self.time, t.ts_ns);
         match self.format {
-            Format::JsonLines => self.write_json(out, t, applied)?,
-            Format::Text => self.write_text(out, t, applied)?,
+            Format::JsonLines => self.write_json(out, t, applied, story)?,
+            Format::Text => self.write_text(out, t, applied, story)?,
         }
         Ok(true)
     }
@@ -236,6 +280,7 @@ impl Printer {
         out: &mut impl Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<()> {
         let owner = applied.owner.as_ref();
         Self::push_endpoint(&mut self.local, &t.local, None);
@@ -246,6 +291,9 @@ impl Printer {
                 TransitionKind::Destroy => "destroy",
                 TransitionKind::Owner => "owner",
                 TransitionKind::Snapshot => "snapshot",
+                TransitionKind::Retransmit => "retransmit",
+                TransitionKind::ConnectError => "connect-failed",
+                TransitionKind::Drop => "drop",
             },
             time: as_str(&self.time),
             ts_ns: t.ts_ns,
@@ -271,7 +319,16 @@ impl Printer {
             lifetime_ms: applied.lifetime_ms,
             bytes_acked: t.close.map(|c| c.bytes_acked),
             bytes_received: t.close.map(|c| c.bytes_received),
-            total_retrans: t.close.map(|c| c.total_retrans),
+            total_retrans: t.close.map(|c| c.total_retrans).or(t.total_retrans),
+            reason: story.reason.map(|r| r.name()),
+            errno: story.errno.map(errno_name),
+            detail: story.detail.as_deref(),
+            srtt_us: t.close.and_then(|c| c.srtt_us),
+            min_rtt_us: t.close.and_then(|c| c.min_rtt_us),
+            connect_us: story.connect_us,
+            owner_from: story.owner_from_listener.then_some("listener"),
+            drop_reason: t.dropped.map(|d| d.reason),
+            count: t.dropped.map(|d| d.count),
         };
         self.line.clear();
         serde_json::to_writer(&mut self.line, &line)?;
@@ -284,6 +341,7 @@ impl Printer {
         out: &mut impl Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
@@ -293,6 +351,10 @@ impl Printer {
         match &applied.owner {
             Some(owner) => push_u64(&mut pid, owner.pid.into()),
             None => pid.push(b'-'),
+        }
+        // The listener's owner: the socket is not accepted (yet).
+        if story.owner_from_listener {
+            pid.push(b'*');
         }
         push_right(line, &pid, 7);
         line.push(b' ');
@@ -306,7 +368,7 @@ impl Printer {
         push_left(line, &self.remote, ADDRESS_WIDTH);
         line.push(b' ');
         match self.view {
-            View::Lifetime => {
+            View::Lifetime if t.kind == TransitionKind::Destroy => {
                 let close = t.close.unwrap_or_default();
                 for (value, width) in [
                     (close.bytes_acked, 10),
@@ -318,18 +380,42 @@ impl Printer {
                     push_right(line, &text, width);
                     line.push(b' ');
                 }
+                let us_as_ms = |us: u64| us as f64 / 1000.0;
+                push_ms(line, close.srtt_us.map(|us| us_as_ms(us.into())), 8);
+                line.push(b' ');
+                push_ms(line, story.connect_us.map(us_as_ms), 8);
+                line.push(b' ');
                 push_ms(line, applied.lifetime_ms, 10);
+                push_reason(line, story);
             }
             _ => {
                 push_left(line, t.old.kernel_name().as_bytes(), STATE_WIDTH);
                 line.extend_from_slice(b" -> ");
                 let new = match t.kind {
                     TransitionKind::Destroy => "DESTROYED",
+                    TransitionKind::Retransmit => "RETRANSMIT",
+                    TransitionKind::ConnectError => "CONNECT_FAILED",
+                    TransitionKind::Drop => "DROPPED",
                     _ => t.new.kernel_name(),
                 };
                 push_left(line, new.as_bytes(), STATE_WIDTH);
                 line.push(b' ');
-                push_ms(line, applied.ms_in_old_state, 9);
+                let ms = match t.kind {
+                    TransitionKind::State | TransitionKind::Destroy => applied.ms_in_old_state,
+                    _ => None,
+                };
+                push_ms(line, ms, 9);
+                push_reason(line, story);
+                if let Some(count) = t.total_retrans {
+                    line.extend_from_slice(b" retrans ");
+                    push_u64(line, count.into());
+                }
+                if let Some(dropped) = t.dropped {
+                    line.push(b' ');
+                    line.extend_from_slice(dropped.reason.as_bytes());
+                    line.push(b' ');
+                    push_u64(line, dropped.count);
+                }
             }
         }
         line.push(b'\n');

@@ -1,0 +1,106 @@
+//! A `sockwatch follow` run inside a test's namespace, and readers of what it printed.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Child, ChildStderr, Stdio},
+};
+
+use serde_json::Value;
+
+use crate::{sockwatch_bin, NetNs};
+
+/// A running `sockwatch follow`; killed and reaped if the test ends early.
+pub struct FollowRun {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+    /// What follow printed on stderr before it was attached (e.g. hooks it lacks).
+    pub startup: String,
+}
+
+impl FollowRun {
+    /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
+    pub fn start(ns: &NetNs, args: &[&str]) -> FollowRun {
+        FollowRun::start_with_env(ns, args, &[])
+    }
+
+    /// Like [`FollowRun::start`], with extra environment variables.
+    pub fn start_with_env(ns: &NetNs, args: &[&str], env: &[(&str, &str)]) -> FollowRun {
+        let mut child = ns
+            .command(sockwatch_bin())
+            .envs(env.iter().copied())
+            .arg("follow")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sockwatch follow");
+        let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+        let mut run = FollowRun {
+            child,
+            stderr,
+            startup: String::new(),
+        };
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = run
+                .stderr
+                .read_line(&mut line)
+                .expect("read follow's stderr");
+            assert!(n > 0, "sockwatch follow exited before attaching");
+            if line.contains("attached") {
+                return run;
+            }
+            run.startup.push_str(&line);
+            assert!(
+                !line.contains("sockwatch:"),
+                "sockwatch follow failed: {line}"
+            );
+        }
+    }
+
+    /// Stops follow with SIGINT; returns its stdout and the rest of its stderr.
+    pub fn interrupt(mut self) -> (String, String) {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut stdout);
+        }
+        let mut stderr = String::new();
+        let _ = self.stderr.read_to_string(&mut stderr);
+        let status = self.child.wait().expect("wait for follow");
+        assert!(status.success(), "follow exit status {status:?}: {stderr}");
+        (stdout, stderr)
+    }
+}
+
+impl Drop for FollowRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+/// The summary's "N lost" figure.
+pub fn lost(stderr: &str) -> u64 {
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("sockwatch follow:"))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" lost"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lost count in {summary}"))
+}

@@ -1,0 +1,302 @@
+//! End-to-end: `sockwatch follow` says why each connection ended, on the real kernel, in
+//! namespaces the tests make, both sides of each connection, IPv4 and IPv6.
+//!
+//! Each reason is also checked with the hook that tells it skipped (SOCKWATCH_SKIP_HOOKS, for
+//! tests only): follow must then say it lacks the hook and must not guess the reason.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::Stdio,
+    time::Duration,
+};
+
+use serde_json::Value;
+use sockwatch_tests::{
+    follow_run::{json_lines, lost, FollowRun},
+    privilege::can_run_namespace_tests,
+    NetNs,
+};
+
+const TCPEND: &str = env!("CARGO_BIN_EXE_tcpend");
+const SKIP: &str = "SOCKWATCH_SKIP_HOOKS";
+
+/// Runs `tcpend ARGS` in the namespace; returns its stdout. Panics when it fails.
+fn tcpend(ns: &NetNs, args: &[&str]) -> String {
+    let output = ns.command(TCPEND).args(args).output().expect("run tcpend");
+    assert!(
+        output.status.success(),
+        "tcpend {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The port of `name=ADDR:PORT` in tcpend's output.
+fn port_of(output: &str, name: &str) -> u64 {
+    output
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("{name}=")))
+        .and_then(|addr| addr.rsplit(':').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in {output}"))
+}
+
+/// Follows in `ns` (JSON) while `scenario` runs; returns the events and follow's stderr.
+fn follow_json(
+    ns: &NetNs,
+    skip: &str,
+    scenario: impl FnOnce() -> String,
+) -> (Vec<Value>, String, String) {
+    let follow = FollowRun::start_with_env(ns, &["--json"], &[(SKIP, skip)]);
+    let startup = follow.startup.clone();
+    let output = scenario();
+    std::thread::sleep(Duration::from_millis(300));
+    let (stdout, stderr) = follow.interrupt();
+    assert_eq!(lost(&stderr), 0, "{stderr}");
+    (json_lines(&stdout), startup, output)
+}
+
+/// The destroy event of the connection whose local port is `port` (not its listener's).
+fn destroy_of(events: &[Value], port: u64) -> &Value {
+    events
+        .iter()
+        .find(|e| e["type"] == "destroy" && e["local"]["port"] == port && e["remote"]["port"] != 0)
+        .unwrap_or_else(|| panic!("no destroy of local port {port} in {events:#?}"))
+}
+
+fn addresses() -> [&'static str; 2] {
+    ["127.0.0.1", "::1"]
+}
+
+#[test]
+fn a_fin_exchange_ends_normal_on_both_sides() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in addresses() {
+        let ns = NetNs::create();
+        let (events, _, output) = follow_json(&ns, "", || tcpend(&ns, &["normal", addr]));
+        for side in ["client", "server"] {
+            let end = destroy_of(&events, port_of(&output, side));
+            assert_eq!(end["reason"], "normal", "{side} {addr}: {end}");
+            assert_eq!(end["errno"], Value::Null, "{end}");
+            assert_eq!(end["comm"], "tcpend", "{end}");
+            // The kernel's counters include the FIN's sequence number (bytes_acked the active
+            // opener's SYN's too).
+            for counter in ["bytes_acked", "bytes_received"] {
+                let value = end[counter].as_u64().unwrap_or(0);
+                assert!((100..=102).contains(&value), "{counter}: {end}");
+            }
+            assert!(end["srtt_us"].as_u64().is_some(), "{end}");
+        }
+        let client = destroy_of(&events, port_of(&output, "client"));
+        assert!(client["connect_us"].as_u64().is_some(), "{client}");
+    }
+}
+
+#[test]
+fn without_the_reset_hook_a_quiet_end_is_unknown_and_said_once() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let (events, startup, output) = follow_json(&ns, "tcp_send_reset", || {
+        tcpend(&ns, &["normal", "127.0.0.1"])
+    });
+    assert_eq!(
+        startup
+            .lines()
+            .filter(|l| l.contains("tcp_send_reset"))
+            .count(),
+        1,
+        "{startup}"
+    );
+    let end = destroy_of(&events, port_of(&output, "client"));
+    assert_eq!(end["reason"], "unknown", "{end}");
+}
+
+#[test]
+fn so_linger_zero_is_reset_sent_with_its_bytes_and_reset_received_on_the_peer() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in addresses() {
+        let ns = NetNs::create();
+        let (events, _, output) = follow_json(&ns, "", || tcpend(&ns, &["abort", addr]));
+        let (client_port, server_port) = (port_of(&output, "client"), port_of(&output, "server"));
+        let client = destroy_of(&events, client_port);
+        assert_eq!(client["reason"], "reset-sent", "{addr}: {client}");
+        assert!(client["detail"].is_string(), "{client}");
+        // 5000 bytes and the SYN's sequence number (no FIN: the RST ended it).
+        assert_eq!(client["bytes_acked"], 5001, "{client}");
+        assert_eq!(client["bytes_received"], 2000, "{client}");
+        assert_eq!(client["remote"]["port"], server_port, "{client}");
+        assert_eq!(client["comm"], "tcpend", "{client}");
+        let server = destroy_of(&events, server_port);
+        assert_eq!(server["reason"], "reset-received", "{addr}: {server}");
+        assert_eq!(server["errno"], "ECONNRESET", "{server}");
+        assert_eq!(server["bytes_received"], 5000, "{server}");
+        assert_eq!(server["bytes_acked"], 2000, "{server}");
+        assert_eq!(server["comm"], "tcpend", "{server}");
+    }
+    // The resets come from their hooks, not from the state sequence.
+    let ns = NetNs::create();
+    let (events, _, output) = follow_json(&ns, "tcp_send_reset,tcp_receive_reset", || {
+        tcpend(&ns, &["abort", "127.0.0.1"])
+    });
+    for side in ["client", "server"] {
+        let end = destroy_of(&events, port_of(&output, side));
+        assert_eq!(end["reason"], "unknown", "{side}: {end}");
+    }
+}
+
+#[test]
+fn a_closed_port_is_refused_with_the_owner() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in addresses() {
+        let ns = NetNs::create();
+        let (events, _, _) = follow_json(&ns, "", || tcpend(&ns, &["refused", addr, "9"]));
+        let end = events
+            .iter()
+            .find(|e| e["type"] == "destroy" && e["remote"]["port"] == 9)
+            .unwrap_or_else(|| panic!("no destroy towards port 9: {events:#?}"));
+        assert_eq!(end["reason"], "refused", "{addr}: {end}");
+        assert_eq!(end["errno"], "ECONNREFUSED", "{end}");
+        assert_eq!(end["comm"], "tcpend", "{end}");
+    }
+    let ns = NetNs::create();
+    let (events, _, _) = follow_json(&ns, "tcp_receive_reset,inet_sk_error_report", || {
+        tcpend(&ns, &["refused", "127.0.0.1", "9"])
+    });
+    let end = events
+        .iter()
+        .find(|e| e["type"] == "destroy" && e["remote"]["port"] == 9)
+        .expect("destroy");
+    assert_eq!(end["reason"], "unknown", "{end}");
+}
+
+#[test]
+fn a_connect_with_no_route_is_unreachable_with_owner_and_destination() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in ["10.99.0.1", "2001:db8::1"] {
+        let ns = NetNs::create();
+        let (events, _, _) = follow_json(&ns, "", || tcpend(&ns, &["unreachable", addr, "80"]));
+        let attempt = events
+            .iter()
+            .find(|e| e["type"] == "connect-failed")
+            .unwrap_or_else(|| panic!("no connect-failed event: {events:#?}"));
+        assert_eq!(attempt["reason"], "unreachable", "{attempt}");
+        assert_eq!(attempt["errno"], "ENETUNREACH", "{attempt}");
+        assert_eq!(attempt["remote"]["address"], addr, "{attempt}");
+        assert_eq!(attempt["remote"]["port"], 80, "{attempt}");
+        assert_eq!(attempt["comm"], "tcpend", "{attempt}");
+        let end = events
+            .iter()
+            .find(|e| e["type"] == "destroy")
+            .unwrap_or_else(|| panic!("no destroy: {events:#?}"));
+        assert_eq!(end["reason"], "unreachable", "{end}");
+        assert_eq!(end["remote"]["address"], addr, "{end}");
+        assert_eq!(end["comm"], "tcpend", "{end}");
+    }
+    let ns = NetNs::create();
+    let (events, startup, _) = follow_json(&ns, "sys_exit_connect", || {
+        tcpend(&ns, &["unreachable", "10.99.0.1", "80"])
+    });
+    assert!(startup.contains("connect()"), "{startup}");
+    assert!(events.iter().all(|e| e["type"] != "connect-failed"));
+    let end = events
+        .iter()
+        .find(|e| e["type"] == "destroy")
+        .expect("destroy");
+    assert_eq!(end["reason"], "unknown", "{end}");
+}
+
+/// Runs `tcpend hold ADDR`, kills its client through sock_diag (`ss -K`) and returns tcpend's
+/// output.
+fn kill_held_connection(ns: &NetNs, addr: &str) -> String {
+    let mut hold = ns
+        .command(TCPEND)
+        .args(["hold", addr])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcpend hold");
+    let mut stdout = BufReader::new(hold.stdout.take().expect("piped"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("tcpend hold output");
+    let server_port = port_of(&first, "server");
+    let ss = ns.run("ss", ["-K", "-t", "dport", "=", &format!(":{server_port}")]);
+    assert!(ss.status.success(), "ss -K: {ss:?}");
+    let mut rest = String::new();
+    stdout.read_line(&mut rest).expect("tcpend hold result");
+    assert!(hold.wait().expect("wait tcpend").success(), "{rest}");
+    first
+}
+
+#[test]
+fn a_socket_killed_through_sock_diag_is_killed_and_its_peer_reset() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in addresses() {
+        let ns = NetNs::create();
+        let (events, _, output) = follow_json(&ns, "", || kill_held_connection(&ns, addr));
+        let client = destroy_of(&events, port_of(&output, "client"));
+        assert_eq!(client["reason"], "killed", "{addr}: {client}");
+        assert_eq!(client["errno"], "ECONNABORTED", "{client}");
+        let server = destroy_of(&events, port_of(&output, "server"));
+        assert_eq!(server["reason"], "reset-received", "{addr}: {server}");
+    }
+    let ns = NetNs::create();
+    let (events, _, output) = follow_json(&ns, "inet_sk_error_report", || {
+        kill_held_connection(&ns, "127.0.0.1")
+    });
+    let client = destroy_of(&events, port_of(&output, "client"));
+    assert_ne!(client["reason"], "killed", "{client}");
+}
+
+#[test]
+fn clients_of_a_full_listener_retransmit_their_syn_and_time_out() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in addresses() {
+        let ns = NetNs::create();
+        // TCP's sysctls live under net.ipv4 for both families.
+        for setting in ["net.ipv4.tcp_syncookies=0", "net.ipv4.tcp_syn_retries=1"] {
+            let out = ns.run("sysctl", ["-qw", setting]);
+            assert!(out.status.success(), "sysctl {setting}: {out:?}");
+        }
+        let follow = FollowRun::start(&ns, &["--json", "--retransmits"]);
+        let output = tcpend(&ns, &["overflow", addr, "4"]);
+        std::thread::sleep(Duration::from_millis(300));
+        let (stdout, stderr) = follow.interrupt();
+        assert_eq!(lost(&stderr), 0, "{stderr}");
+        let events = json_lines(&stdout);
+        let listener_port = port_of(&output, "listener");
+        let timed_out: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                e["type"] == "destroy"
+                    && e["remote"]["port"] == listener_port
+                    && e["reason"] == "timeout"
+            })
+            .collect();
+        assert!(!timed_out.is_empty(), "{addr}: {output} {events:#?}");
+        for end in &timed_out {
+            assert_eq!(end["errno"], "ETIMEDOUT", "{end}");
+            assert!(end["total_retrans"].as_u64() >= Some(1), "{end}");
+            assert_eq!(end["comm"], "tcpend", "{end}");
+        }
+        assert!(
+            events
+                .iter()
+                .any(|e| e["type"] == "retransmit" && e["remote"]["port"] == listener_port),
+            "no retransmit event: {events:#?}"
+        );
+        assert!(stderr.contains("timeout"), "summary by reason: {stderr}");
+    }
+}
