@@ -328,6 +328,8 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     event.family = call.family;
     event.dport = call.port;
     event.daddr = call.addr;
+    // By reference: a copy by value would put the event back on the stack.
+    #[allow(clippy::needless_borrows_for_generic_args)]
     let _ = FAILED_CONNECTS.insert(sk as u64, &*event, 0);
     send(event);
     0

@@ -212,6 +212,9 @@ fn a_filter_keeps_other_traffic_in_the_kernel() {
     }
     // "X filtered (X in the kernel)": everything filtered was filtered before the ring buffer.
     let filtered = stderr
+        .lines()
+        .find(|l| l.contains("filtered"))
+        .unwrap_or_else(|| panic!("no filtered count in {stderr}"))
         .split(", ")
         .find(|p| p.contains("filtered"))
         .unwrap_or_else(|| panic!("no filtered count in {stderr}"));

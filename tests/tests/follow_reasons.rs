@@ -298,5 +298,126 @@ fn clients_of_a_full_listener_retransmit_their_syn_and_time_out() {
             "no retransmit event: {events:#?}"
         );
         assert!(stderr.contains("timeout"), "summary by reason: {stderr}");
+        // The SYNs dropped at the full accept queue, against the listener and its owner.
+        let drops: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "drop" && e["local"]["port"] == listener_port)
+            .collect();
+        assert!(!drops.is_empty(), "no drop event: {events:#?}");
+        for drop in &drops {
+            assert_eq!(drop["drop_reason"], "listen-overflow", "{drop}");
+            assert!(drop["count"].as_u64() >= Some(1), "{drop}");
+            assert_eq!(drop["comm"], "tcpend", "{drop}");
+        }
+        assert!(
+            stderr.contains("listen-overflow"),
+            "summary of drops: {stderr}"
+        );
+        // The one client the queue took was never accepted: the listener's owner, marked.
+        let unaccepted = events
+            .iter()
+            .find(|e| {
+                e["type"] == "destroy"
+                    && e["local"]["port"] == listener_port
+                    && e["remote"]["port"] != 0
+            })
+            .unwrap_or_else(|| panic!("no destroy of the queued connection: {events:#?}"));
+        assert_eq!(unaccepted["owner_from"], "listener", "{unaccepted}");
+        assert_eq!(unaccepted["comm"], "tcpend", "{unaccepted}");
     }
+}
+
+/// Two namespaces joined by a veth pair: `near` 10.201.0.1/24 and `far` 10.201.0.2/24.
+struct Link {
+    near: NetNs,
+    far: NetNs,
+}
+
+impl Link {
+    fn new() -> Link {
+        let (near, far) = (NetNs::create(), NetNs::create());
+        let id = std::process::id() % 100_000;
+        let (a, b) = (format!("rt{id}a"), format!("rt{id}b"));
+        let ip = |args: &[&str]| {
+            let out = std::process::Command::new("ip")
+                .args(args)
+                .output()
+                .expect("run ip");
+            assert!(out.status.success(), "ip {args:?}: {out:?}");
+        };
+        ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+        ip(&["link", "set", &a, "netns", near.name()]);
+        ip(&["link", "set", &b, "netns", far.name()]);
+        for (ns, dev, addr) in [(&near, &a, "10.201.0.1/24"), (&far, &b, "10.201.0.2/24")] {
+            for args in [
+                vec!["addr", "add", addr, "dev", dev],
+                vec!["link", "set", dev, "up"],
+            ] {
+                let out = ns.run("ip", &args);
+                assert!(out.status.success(), "ip {args:?}: {out:?}");
+            }
+        }
+        Link { near, far }
+    }
+
+    /// Cuts or restores the far side's way back: a blackhole route to the near address
+    /// swallows its ACKs, so the near side's segments go unacknowledged and are retransmitted
+    /// (a link set down would make the near side's sends fail locally instead).
+    fn cut_return_path(&self, cut: bool) {
+        let verb = if cut { "add" } else { "del" };
+        let out = self
+            .far
+            .run("ip", ["route", verb, "blackhole", "10.201.0.1/32"]);
+        assert!(out.status.success(), "route {verb}: {out:?}");
+    }
+}
+
+#[test]
+fn data_in_flight_whose_acks_are_lost_is_retransmitted() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let link = Link::new();
+    let mut sink = link
+        .far
+        .command(TCPEND)
+        .args(["sink", "10.201.0.2", "7100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcpend sink");
+    let mut sink_out = BufReader::new(sink.stdout.take().expect("piped"));
+    let mut line = String::new();
+    sink_out.read_line(&mut line).expect("sink ready");
+    let follow = FollowRun::start(&link.near, &["--json", "--retransmits"]);
+    let mut sender = link
+        .near
+        .command(TCPEND)
+        .args(["send", "10.201.0.2", "7100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcpend send");
+    std::thread::sleep(Duration::from_millis(300));
+    link.cut_return_path(true);
+    std::thread::sleep(Duration::from_millis(1500));
+    link.cut_return_path(false);
+    assert!(sender.wait().expect("wait sender").success());
+    assert!(sink.wait().expect("wait sink").success());
+    let mut output = String::new();
+    std::io::Read::read_to_string(&mut sender.stdout.take().expect("piped"), &mut output)
+        .expect("sender output");
+    std::thread::sleep(Duration::from_millis(300));
+    let (stdout, stderr) = follow.interrupt();
+    assert_eq!(lost(&stderr), 0, "{stderr}");
+    let events = json_lines(&stdout);
+    let client_port = port_of(&output, "client");
+    let end = destroy_of(&events, client_port);
+    assert_eq!(end["reason"], "normal", "{end}");
+    let retransmits = end["total_retrans"].as_u64().unwrap_or(0);
+    assert!(retransmits >= 1, "{end}");
+    let shown = events
+        .iter()
+        .filter(|e| e["type"] == "retransmit" && e["local"]["port"] == client_port)
+        .count() as u64;
+    assert!(shown >= 1, "no retransmit events: {events:#?}");
+    assert!(end["min_rtt_us"].as_u64().is_some(), "{end}");
 }

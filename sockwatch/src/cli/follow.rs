@@ -87,6 +87,9 @@ pub fn run(args: FollowArgs) -> Result<ExitCode, String> {
     let _ = out.flush();
     if !summary.output_closed {
         eprintln!("{}", summary.line());
+        if let Some(reasons) = summary.reasons_line() {
+            eprintln!("{reasons}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

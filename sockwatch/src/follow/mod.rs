@@ -125,26 +125,28 @@ impl Summary {
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
         }
-        if !self.ends.is_empty() {
-            let ends: Vec<String> = self
-                .ends
-                .iter()
-                .map(|(reason, n)| format!("{} {n}", reason.name()))
-                .collect();
-            line.push_str(&format!("; ends: {}", ends.join(", ")));
-        }
-        if !self.drops.is_empty() {
-            let drops: Vec<String> = self
-                .drops
-                .iter()
-                .map(|(reason, n)| format!("{reason} {n}"))
-                .collect();
-            line.push_str(&format!("; listener drops: {}", drops.join(", ")));
-        }
         if let Some(reason) = &self.no_accept_owner {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
         }
         line
+    }
+
+    /// How connections ended and what listeners dropped, by reason (None when nothing ended).
+    pub fn reasons_line(&self) -> Option<String> {
+        if self.ends.is_empty() && self.drops.is_empty() {
+            return None;
+        }
+        let mut line = String::from("sockwatch follow: ends:");
+        for (reason, n) in &self.ends {
+            line.push_str(&format!(" {} {n}", reason.name()));
+        }
+        if !self.drops.is_empty() {
+            line.push_str("; listener drops:");
+            for (reason, n) in &self.drops {
+                line.push_str(&format!(" {reason} {n}"));
+            }
+        }
+        Some(line)
     }
 }
 

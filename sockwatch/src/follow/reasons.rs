@@ -158,8 +158,9 @@ pub struct Stories {
     pub ends_complete: bool,
     pub reset_reasons: ResetReasons,
     connect_us: CookieMap<u64>,
-    /// Children of a listener (LISTEN -> SYN_RECV seen) not yet destroyed.
-    accepted: CookieMap<()>,
+    /// Children of a listener (LISTEN -> SYN_RECV seen) not yet destroyed, with the
+    /// listener's owner then (the listener may close first).
+    accepted: CookieMap<Option<Owner>>,
     /// Owners of listening sockets by (netns, port).
     listeners: HashMap<(u32, u16), Owner>,
     /// Connections ended, by [`Reason::index`].
@@ -183,10 +184,11 @@ impl Stories {
         let mut story = Story::default();
         self.learn_listener(t, applied);
         if t.old == SockState::Listen && t.new == SockState::SynRecv {
-            self.accepted.insert(t.cookie, ());
+            let listener = self.listeners.get(&(t.netns, t.local.port())).copied();
+            self.accepted.insert(t.cookie, listener);
         }
-        if applied.owner.is_none() && self.accepted.contains_key(&t.cookie) {
-            if let Some(owner) = self.listeners.get(&(t.netns, t.local.port())) {
+        if applied.owner.is_none() {
+            if let Some(Some(owner)) = self.accepted.get(&t.cookie) {
                 applied.owner = Some(*owner);
                 story.owner_from_listener = true;
             }

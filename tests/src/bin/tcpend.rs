@@ -10,6 +10,9 @@
 //! - `unreachable`: connect to ADDR:PORT, which has no route: fails before any SYN.
 //! - `hold`: connect and wait until the connection is killed from outside (`ss -K`), then close
 //!   both ends.
+//! - `sink PORT`: accept one connection on ADDR:PORT, read it to its end, close.
+//! - `send PORT`: connect to ADDR:PORT, send 1 MiB over about a second, close (FIN), and
+//!   wait for the peer's close.
 //! - `overflow N`: a listener with backlog 0 that never accepts; N clients connect at once
 //!   (with syncookies off and tcp_syn_retries 1 the ones not queued time out in ~3 s).
 
@@ -127,6 +130,34 @@ fn main() {
                 other => fail(format!("expected ECONNABORTED: {other:?}")),
             }
             drop(server);
+        }
+        "sink" => {
+            let listener =
+                TcpListener::bind((addr, number(0))).unwrap_or_else(|e| fail(format!("bind: {e}")));
+            println!("listening");
+            let (mut server, _) = listener
+                .accept()
+                .unwrap_or_else(|e| fail(format!("accept: {e}")));
+            let mut all = Vec::new();
+            server
+                .read_to_end(&mut all)
+                .unwrap_or_else(|e| fail(format!("read: {e}")));
+            println!("received={}", all.len());
+        }
+        "send" => {
+            let mut client = TcpStream::connect((addr, number(0)))
+                .unwrap_or_else(|e| fail(format!("connect: {e}")));
+            let local = client.local_addr().map_or("?".into(), |a| a.to_string());
+            println!("client={local}");
+            for _ in 0..16 {
+                client
+                    .write_all(&[b'x'; 64 * 1024])
+                    .unwrap_or_else(|e| fail(format!("write: {e}")));
+                std::thread::sleep(Duration::from_millis(60));
+            }
+            client.shutdown(Shutdown::Write).ok();
+            let mut rest = Vec::new();
+            client.read_to_end(&mut rest).ok();
         }
         "overflow" => {
             let clients = number(4);
