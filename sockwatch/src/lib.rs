@@ -12,5 +12,5 @@ pub mod model;
 pub mod procs;
 pub mod render;
 pub mod select;
-pub mod services;
 pub mod source;
+pub mod system;

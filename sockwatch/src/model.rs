@@ -8,6 +8,13 @@ use std::net::IpAddr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Cookie(pub u64);
 
+/// The IP version of an inet socket (ss's -4 and -6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IpVersion {
+    V4,
+    V6,
+}
+
 /// A socket address family as ss selects and filters by it (`-f`, `inet6:` prefixes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
@@ -475,17 +482,17 @@ impl SocketRecord {
         }
     }
 
-    /// The IP family of an inet socket (4 or 6), None for the others.
-    pub fn ip_version(&self) -> Option<u8> {
+    /// The IP version of an inet socket, None for the others.
+    pub fn ip_version(&self) -> Option<IpVersion> {
         match self.local {
             Endpoint::Inet {
                 addr: IpAddr::V4(_),
                 ..
-            } => Some(4),
+            } => Some(IpVersion::V4),
             Endpoint::Inet {
                 addr: IpAddr::V6(_),
                 ..
-            } => Some(6),
+            } => Some(IpVersion::V6),
             _ => None,
         }
     }

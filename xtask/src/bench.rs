@@ -20,7 +20,7 @@ use std::{path::PathBuf, time::Instant};
 
 use crate::{
     bootstrap::{self, ensure},
-    tasks,
+    cargo,
 };
 
 /// The project's helper programs (tests/src/bin), built beside sockwatch.
@@ -95,13 +95,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         [flag] if flag == "--quick" => Plan::quick(),
         _ => return Err("usage: cargo xtask bench [--quick]".into()),
     };
-    if !tasks::is_root() {
+    if !cargo::is_root() {
         return Err("the bench needs root (network namespaces, eBPF tracers)".into());
     }
     let toolchain = ensure()?;
-    let sockwatch = tasks::build_release(&toolchain)?;
+    let sockwatch = cargo::build_release(&toolchain)?;
     say("building the load generators and the measuring launcher (tcphold, tcpchurn, rusage)");
-    bootstrap::run(&mut tasks::cargo(
+    bootstrap::run(&mut cargo::cargo(
         &toolchain,
         &[
             "build",
@@ -161,7 +161,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if plan.quick {
         say("quick run: BENCHMARKS.md left as it is (timings of a quick run mean nothing)");
     } else {
-        let path = tasks::workspace_root().join("BENCHMARKS.md");
+        let path = cargo::workspace_root().join("BENCHMARKS.md");
         let existing = std::fs::read_to_string(&path).unwrap_or_default();
         let notes = report::kept_notes(&existing);
         let text = report::document(

@@ -6,6 +6,8 @@
 
 mod bench;
 mod bootstrap;
+mod cargo;
+mod layers;
 mod soak;
 mod tasks;
 
@@ -21,6 +23,7 @@ commands:
   bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
   soak [--seconds N] [--cases N]
                    long runs: property tests with many cases, follow under churn
+  layers           check that no module of sockwatch or xtask imports in a cycle
   bootstrap        only install what the build needs";
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => tasks::test(),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("layers") => layers::check(),
         Some("bootstrap") => bootstrap::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

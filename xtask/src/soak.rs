@@ -10,7 +10,7 @@
 
 use crate::{
     bootstrap::{self, say},
-    tasks,
+    cargo,
 };
 
 const USAGE: &str = "usage: cargo xtask soak [--seconds N] [--cases N]
@@ -47,7 +47,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
     let toolchain = bootstrap::ensure()?;
-    let binary = tasks::build_release(&toolchain)?;
+    let binary = cargo::build_release(&toolchain)?;
 
     say(&format!(
         "property tests, {} cases each (release)",
@@ -55,7 +55,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ));
     let cases = options.cases.to_string();
     for target in [&["--test", "fuzz_inputs"][..], &["--lib", "fuzz_tests"][..]] {
-        let mut fuzz = tasks::cargo(&toolchain, &["test", "--release", "-p", "sockwatch"]);
+        let mut fuzz = cargo::cargo(&toolchain, &["test", "--release", "-p", "sockwatch"]);
         fuzz.args(target).env("PROPTEST_CASES", &cases);
         bootstrap::run(&mut fuzz)?;
     }
@@ -76,7 +76,7 @@ pub fn follow_soak(
     say(&format!(
         "follow under connection churn for {seconds} s (release)"
     ));
-    let mut soak = tasks::cargo(
+    let mut soak = cargo::cargo(
         toolchain,
         &[
             "test",

@@ -1,43 +1,11 @@
 //! The build, run and test tasks.
 
-use std::{
-    env,
-    path::{Path, PathBuf},
-    process::Command,
+use std::{env, process::Command};
+
+use crate::{
+    bootstrap::{self, say},
+    cargo::{build_release, cargo, is_root, workspace_root},
 };
-
-use crate::bootstrap::{self, say, Toolchain};
-
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workspace")
-        .to_path_buf()
-}
-
-/// A cargo command in the workspace, through rustup's proxy so that `+toolchain` works.
-pub(crate) fn cargo(toolchain: &Toolchain, args: &[&str]) -> Command {
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(workspace_root()).args(args);
-    toolchain.apply(&mut cmd);
-    cmd
-}
-
-fn release_binary() -> PathBuf {
-    let target = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("release/sockwatch")
-}
-
-pub(crate) fn build_release(toolchain: &Toolchain) -> Result<PathBuf, String> {
-    say("building sockwatch and its eBPF programs (release)");
-    bootstrap::run(&mut cargo(
-        toolchain,
-        &["build", "--release", "--quiet", "-p", "sockwatch"],
-    ))?;
-    Ok(release_binary())
-}
 
 pub fn build() -> Result<(), String> {
     let toolchain = bootstrap::ensure()?;
@@ -49,8 +17,7 @@ pub fn build() -> Result<(), String> {
 pub fn run(args: Vec<String>) -> Result<(), String> {
     let toolchain = bootstrap::ensure()?;
     let binary = build_release(&toolchain)?;
-    let is_root = effective_uid() == 0;
-    let mut cmd = if is_root {
+    let mut cmd = if is_root() {
         Command::new(&binary)
     } else if on_path("sudo") {
         say("not root: running sockwatch through sudo");
@@ -73,6 +40,7 @@ pub fn test() -> Result<(), String> {
     let toolchain = bootstrap::ensure()?;
     say("checking formatting (cargo fmt --check)");
     bootstrap::run(&mut cargo(&toolchain, &["fmt", "--all", "--", "--check"]))?;
+    crate::layers::check()?;
 
     say("linting user-space crates (cargo clippy --all-targets -D warnings)");
     // Clippy needs no eBPF object: skip that build (the placeholder keeps the crate compiling).
@@ -123,20 +91,4 @@ pub fn test() -> Result<(), String> {
 fn on_path(program: &str) -> bool {
     env::var_os("PATH")
         .is_some_and(|paths| env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
-pub(crate) fn is_root() -> bool {
-    effective_uid() == 0
-}
-
-fn effective_uid() -> u32 {
-    // /proc/self/status avoids a libc dependency for one call.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(u32::MAX)
 }

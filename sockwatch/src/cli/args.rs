@@ -1,6 +1,6 @@
 //! Command-line definitions: every flag, its help, and validation that needs no syscall.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 /// sockwatch: what sockets exist, what they are doing, who owns them, what just happened.
 #[derive(Debug, Parser)]
@@ -18,7 +18,7 @@ pub enum Command {
     /// Stream TCP state transitions live from eBPF (needs root or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN).
     Follow(FollowArgs),
     /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
-    Netstat(super::netstat::NetstatArgs),
+    Netstat(NetstatArgs),
 }
 
 /// ss's options. Filter words follow the options, as with ss:
@@ -231,6 +231,211 @@ pub struct FollowArgs {
     pub filter: Vec<String>,
 }
 
+/// netstat's options. Without -r, -i, -g or -s it lists sockets: connected ones by default,
+/// listening ones with -l, both with -a; internet (tcp, udp, raw) and unix sockets unless
+/// -t -u -w -x or an address family narrow it.
+#[derive(Debug, Args)]
+#[command(
+    version,
+    args_override_self = true,
+    after_help = "\
+FAMILIES (-A, comma-separated): inet (ip, tcpip), inet6 (ip6), unix.
+
+Exit status: 0 on success, 1 on errors (bad option, unsupported part of netstat, unreadable
+kernel data). With -c the listing repeats every second until interrupted."
+)]
+pub struct NetstatArgs {
+    /// Display the kernel routing table (IPv4; IPv6 with -6 or -A inet6).
+    #[arg(short = 'r', long = "route")]
+    pub route: bool,
+    /// Display the interface table (with -e in ifconfig's format).
+    #[arg(short = 'i', long = "interfaces")]
+    pub interfaces: bool,
+    /// Display multicast group memberships.
+    #[arg(short = 'g', long = "groups")]
+    pub groups: bool,
+    /// Display protocol statistics (with -t, -u, -w: only those protocols).
+    #[arg(short = 's', long = "statistics")]
+    pub statistics: bool,
+    /// With -s: the counters as one JSON object (section to counter to value).
+    #[arg(long)]
+    pub json: bool,
+    /// Don't truncate IP addresses.
+    #[arg(short = 'W', long = "wide")]
+    pub wide: bool,
+    /// Don't resolve names (hosts, ports, users).
+    #[arg(short = 'n', long = "numeric")]
+    pub numeric: bool,
+    /// Don't resolve host names.
+    #[arg(long = "numeric-hosts")]
+    pub numeric_hosts: bool,
+    /// Don't resolve port names.
+    #[arg(long = "numeric-ports")]
+    pub numeric_ports: bool,
+    /// Don't resolve user names.
+    #[arg(long = "numeric-users")]
+    pub numeric_users: bool,
+    /// Display other/more information (twice for more).
+    #[arg(short = 'e', long = "extend", action = ArgAction::Count)]
+    pub extend: u8,
+    /// Display PID/Program name for sockets.
+    #[arg(short = 'p', long = "programs")]
+    pub programs: bool,
+    /// Display timers.
+    #[arg(short = 'o', long = "timers")]
+    pub timers: bool,
+    /// Reprint the listing every second.
+    #[arg(short = 'c', long = "continuous")]
+    pub continuous: bool,
+    /// Display listening server sockets.
+    #[arg(short = 'l', long = "listening")]
+    pub listening: bool,
+    /// Display all sockets (default: connected).
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Display the Forwarding Information Base (the default, and the only table).
+    #[arg(short = 'F', long = "fib")]
+    pub fib: bool,
+    /// TCP sockets.
+    #[arg(short = 't', long = "tcp")]
+    pub tcp: bool,
+    /// UDP sockets.
+    #[arg(short = 'u', long = "udp")]
+    pub udp: bool,
+    /// Raw sockets.
+    #[arg(short = 'w', long = "raw")]
+    pub raw: bool,
+    /// Unix domain sockets (the unix address family).
+    #[arg(short = 'x', long = "unix")]
+    pub unix: bool,
+    /// IPv4 only (the inet address family).
+    #[arg(short = '4', long = "inet", visible_aliases = ["ip", "tcpip"])]
+    pub ipv4: bool,
+    /// IPv6 only (the inet6 address family).
+    #[arg(short = '6', long = "inet6")]
+    pub ipv6: bool,
+    /// Address families, comma-separated: inet, inet6, unix.
+    #[arg(short = 'A', long = "protocol", value_name = "FAMILIES")]
+    pub protocol: Vec<String>,
+    /// netstat options sockwatch does not support: rejected with a message.
+    #[arg(short = 'M', long = "masquerade", hide = true)]
+    pub masquerade: bool,
+    #[arg(short = 'C', long = "cache", hide = true)]
+    pub cache: bool,
+    #[arg(short = 'Z', long = "context", hide = true)]
+    pub context: bool,
+    #[arg(short = 'S', long = "sctp", hide = true)]
+    pub sctp: bool,
+    #[arg(short = 'U', long = "udplite", hide = true)]
+    pub udplite: bool,
+    #[arg(long, hide = true)]
+    pub ax25: bool,
+    #[arg(long, hide = true)]
+    pub x25: bool,
+    #[arg(long, hide = true)]
+    pub ipx: bool,
+    #[arg(long, hide = true)]
+    pub appletalk: bool,
+    #[arg(long, hide = true)]
+    pub ddp: bool,
+    #[arg(long, hide = true)]
+    pub netrom: bool,
+    #[arg(long, hide = true)]
+    pub rose: bool,
+    #[arg(long, hide = true)]
+    pub bluetooth: bool,
+}
+
+/// An address family netstat can be narrowed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressFamily {
+    Inet,
+    Inet6,
+    Unix,
+}
+
+impl AddressFamily {
+    /// netstat's family names (`-A` and its aliases); the ones sockwatch has no data for
+    /// are an error of their own.
+    pub fn parse(name: &str) -> Result<AddressFamily, String> {
+        match name {
+            "inet" | "ip" | "tcpip" => Ok(AddressFamily::Inet),
+            "inet6" | "ip6" => Ok(AddressFamily::Inet6),
+            "unix" => Ok(AddressFamily::Unix),
+            "ax25" | "x25" | "ipx" | "appletalk" | "ddp" | "netrom" | "rose" | "econet" | "ash"
+            | "bluetooth" => Err(format!(
+                "the {name} address family is not supported by sockwatch netstat"
+            )),
+            _ => Err(format!("unknown address family `{name}'")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressFamily::Inet => "inet",
+            AddressFamily::Inet6 => "inet6",
+            AddressFamily::Unix => "unix",
+        }
+    }
+}
+
+impl NetstatArgs {
+    /// The first netstat option sockwatch rejects, if any was given, with why when there is
+    /// more to say than "not supported".
+    pub fn unsupported_option(&self) -> Option<(&'static str, &'static str)> {
+        [
+            (
+                self.masquerade,
+                "-M (--masquerade)",
+                ": the kernel has had no masquerade table since 2.4",
+            ),
+            (
+                self.cache,
+                "-C (--cache)",
+                ": the kernel has had no IPv4 routing cache since 3.6",
+            ),
+            (self.context, "-Z (--context)", ""),
+            (self.sctp, "-S (--sctp)", ""),
+            (self.udplite, "-U (--udplite)", ""),
+            (self.ax25, "--ax25", ""),
+            (self.x25, "--x25", ""),
+            (self.ipx, "--ipx", ""),
+            (self.appletalk, "--appletalk", ""),
+            (self.ddp, "--ddp", ""),
+            (self.netrom, "--netrom", ""),
+            (self.rose, "--rose", ""),
+            (self.bluetooth, "--bluetooth", ""),
+        ]
+        .into_iter()
+        .find_map(|(given, option, why)| given.then_some((option, why)))
+    }
+
+    /// The address families named, in command-line order within each kind of option (as
+    /// netstat joins them; -r prints one table per name, in this order).
+    pub fn families(&self) -> Result<Vec<AddressFamily>, String> {
+        let mut families = Vec::new();
+        for list in &self.protocol {
+            for name in list.split(',').filter(|name| !name.is_empty()) {
+                families.push(AddressFamily::parse(name)?);
+            }
+        }
+        for (given, family) in [
+            (self.ipv4, AddressFamily::Inet),
+            (self.ipv6, AddressFamily::Inet6),
+            (self.unix, AddressFamily::Unix),
+        ] {
+            if given {
+                families.push(family);
+            }
+        }
+        Ok(families)
+    }
+
+    pub fn numeric_hosts(&self) -> bool {
+        self.numeric || self.numeric_hosts
+    }
+}
+
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
     let secs: f64 = text
         .parse()
@@ -251,8 +456,43 @@ fn parse_ring_kib(text: &str) -> Result<u32, String> {
     Ok(kib)
 }
 
+/// Parsing helpers for the tests of this step and the next.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Cli, Command, NetstatArgs, SnapshotArgs};
+    use clap::Parser;
+
+    fn parse(words: &[&str]) -> Command {
+        let argv = std::iter::once("sockwatch").chain(words.iter().copied());
+        Cli::try_parse_from(argv).expect("valid options").command
+    }
+
+    /// `sockwatch netstat WORDS`.
+    pub fn parse_netstat(words: &[&str]) -> NetstatArgs {
+        let argv: Vec<&str> = std::iter::once("netstat")
+            .chain(words.iter().copied())
+            .collect();
+        match parse(&argv) {
+            Command::Netstat(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    /// `sockwatch snapshot WORDS`.
+    pub fn parse_snapshot(words: &[&str]) -> SnapshotArgs {
+        let argv: Vec<&str> = std::iter::once("snapshot")
+            .chain(words.iter().copied())
+            .collect();
+        match parse(&argv) {
+            Command::Snapshot(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::parse_netstat;
     use super::*;
 
     #[test]
@@ -266,6 +506,36 @@ mod tests {
         assert_eq!(parse_ring_kib("64"), Ok(64));
         assert!(parse_ring_kib("3").is_err());
         assert!(parse_ring_kib("100").is_err());
+    }
+
+    #[test]
+    fn netstat_family_names() {
+        let args = parse_netstat(&["-A", "ip6,tcpip", "-x"]);
+        assert_eq!(
+            args.families(),
+            Ok(vec![
+                AddressFamily::Inet6,
+                AddressFamily::Inet,
+                AddressFamily::Unix
+            ])
+        );
+        assert_eq!(
+            parse_netstat(&["-A", "tcp"]).families(),
+            Err("unknown address family `tcp'".into())
+        );
+        assert!(parse_netstat(&["-A", "ipx"])
+            .families()
+            .is_err_and(|e| e.contains("not supported")));
+    }
+
+    #[test]
+    fn netstat_repeated_flags_and_counts() {
+        let args = parse_netstat(&["-ee", "-tt", "--numeric-hosts"]);
+        assert_eq!(args.extend, 2);
+        assert!(args.tcp && args.numeric_hosts() && !args.numeric_ports);
+        assert!(parse_netstat(&["-M"]).unsupported_option().is_some());
+        assert!(parse_netstat(&["-rC"]).unsupported_option().is_some());
+        assert!(parse_netstat(&["-rF"]).unsupported_option().is_none());
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! `sockwatch snapshot`: ss's command line to a selection, a filter and a renderer.
+//! `sockwatch snapshot`: list the configured selection through the filter to a renderer.
 
 use std::{
     fs::{File, OpenOptions},
-    io::{self, BufWriter, Read, Write},
+    io::{self, BufWriter, Write},
     os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
@@ -10,184 +10,51 @@ use std::{
 };
 
 use sockwatch::{
-    filter::{Filter, ParseContext},
     model::{Netid, SocketRecord},
     procs::{ProcsError, SocketOwners},
     render::{
         json, netstat,
-        ss::{self, OtherPortNames, SsLayout, SsWriter, SystemNames},
+        ss::{SsWriter, SystemNames},
         summary, ShowOptions,
     },
-    select::{Family, SelectOptions, Selection},
-    source::{self, sockstat::SockStats, Extensions, IpVersions, Query, StateMask},
+    select::Selection,
+    source::{self, sockstat::SockStats, Query},
 };
 
-use super::args::SnapshotArgs;
+use super::config::snapshot::{Format, SnapshotConfig, Source, Summary};
 
-fn show_options(args: &SnapshotArgs) -> ShowOptions {
-    ShowOptions {
-        numeric: args.numeric,
-        resolve: args.resolve,
-        timers: args.timers,
-        extended: args.extended,
-        memory: args.memory,
-        info: args.info,
-        processes: args.processes,
-        no_header: args.no_header,
-        oneline: args.oneline,
-    }
-}
-
-fn select_options(args: &SnapshotArgs, states: Option<u32>) -> Result<SelectOptions, String> {
-    let tables = [
-        (args.tcp, Netid::Tcp),
-        (args.udp, Netid::Udp),
-        (args.dccp, Netid::Dccp),
-        (args.raw, Netid::Raw),
-        (args.sctp, Netid::Sctp),
-        (args.mptcp, Netid::Mptcp),
-    ]
-    .into_iter()
-    .filter_map(|(given, netid)| given.then_some(netid))
-    .collect();
-    // -x and -0 select families in ss (with the family's default states), not tables.
-    let mut families: Vec<Family> = [
-        (args.ipv4, Family::Inet),
-        (args.ipv6, Family::Inet6),
-        (args.unix, Family::Unix),
-        (args.packet, Family::Packet),
-    ]
-    .into_iter()
-    .filter_map(|(given, family)| given.then_some(family))
-    .collect();
-    for name in &args.family {
-        families.push(Family::parse(name).map_err(|e| e.to_string())?);
-    }
-    Ok(SelectOptions {
-        tables,
-        families,
-        queries: args.query.clone(),
-        all: args.all,
-        listening: args.listening,
-        states,
-    })
-}
-
-/// The family addresses in the filter are read in (ss's "preferred family").
-/// (A bad `-f` name is reported by the selection; here it just names no family.)
-fn filter_family(args: &SnapshotArgs) -> Option<Family> {
-    let named = args.family.last().and_then(|f| Family::parse(f).ok());
-    named.or(if args.ipv6 {
-        Some(Family::Inet6)
-    } else if args.ipv4 {
-        Some(Family::Inet)
-    } else if args.packet {
-        Some(Family::Packet)
-    } else if args.unix {
-        Some(Family::Unix)
-    } else {
-        None
-    })
-}
-
-fn read_filter_file(path: &Path) -> Result<String, String> {
-    let mut text = String::new();
-    let result = if path == Path::new("-") {
-        io::stdin().read_to_string(&mut text)
-    } else {
-        File::open(path).and_then(|mut f| f.read_to_string(&mut text))
-    };
-    result
-        .map(|_| text)
-        .map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
-}
-
-pub fn run(args: SnapshotArgs) -> Result<ExitCode, String> {
-    if let Some(option) = args.unsupported_option() {
-        return Err(format!("the ss option {option} is not supported"));
-    }
-    if let Some(name) = &args.netns {
-        source::enter_netns(name).map_err(|e| e.to_string())?;
-    }
-    let show = show_options(&args);
-    let filter_text = args
-        .filter_file
-        .as_deref()
-        .map(read_filter_file)
-        .transpose()?;
-    let any_tables = args.tcp || args.udp || !args.query.is_empty();
-    let lookup = sockwatch::filter::SystemLookup;
-    let context = ParseContext {
-        family: filter_family(&args),
-        tcp_services: args.tcp || !any_tables,
-        udp_services: args.udp || !any_tables,
-        lookup: &lookup,
-    };
-    let filter =
-        Filter::parse(&args.filter, filter_text.as_deref(), &context).map_err(|e| e.to_string())?;
-    let selection = Selection::from_options(&select_options(&args, filter.states())?)
-        .map_err(|e| e.to_string())?;
-
+pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
+    let SnapshotConfig {
+        show,
+        filter,
+        selection,
+        query,
+        summary: summary_mode,
+        source,
+        format,
+    } = config;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    if args.summary {
+    if summary_mode != Summary::Off {
         let stats = SockStats::read().map_err(|e| e.to_string())?;
         write_or_quiet(summary::render_summary(&stats, &mut out).and_then(|_| out.flush()))?;
-        let selected_anything = args.tcp
-            || args.udp
-            || args.dccp
-            || args.raw
-            || args.unix
-            || args.sctp
-            || args.mptcp
-            || args.ipv4
-            || args.ipv6
-            || args.packet
-            || !args.family.is_empty()
-            || !args.query.is_empty();
-        if !selected_anything && args.filter.is_empty() {
+        if summary_mode == Summary::Only {
             return Ok(ExitCode::SUCCESS);
         }
     }
-
-    let query = Query::new(
-        selection.tables.iter().copied(),
-        IpVersions {
-            v4: selection.families.contains(&Family::Inet),
-            v6: selection.families.contains(&Family::Inet6),
-        },
-        StateMask(selection.states),
-        Extensions::for_display(&show, false),
-    );
-    let dump_file = args
-        .read
-        .clone()
-        .or_else(|| std::env::var_os("TCPDIAG_FILE").map(Into::into));
-    let dump_file = match (dump_file, &args.diag) {
-        (Some(path), _) => {
+    let dump_file = match source {
+        Source::DumpFile(path) => {
             let file =
                 File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             Some((path, file))
         }
-        (None, Some(path)) => return write_diag_dump(&selection, &query, path, &mut out),
-        (None, None) => None,
+        Source::WriteDump(path) => return write_diag_dump(&selection, &query, &path, &mut out),
+        Source::Kernel => None,
     };
     // ss shows a dump's sockets whatever the selected states: only the filter applies.
     let from_dump = dump_file.is_some();
     let keep = |record: &SocketRecord| {
         (from_dump || selection.wants_state(record.state)) && filter.matches(record)
-    };
-    let format = if args.json {
-        Format::Json
-    } else if args.netstat {
-        Format::Netstat(netstat_options(&args, &selection))
-    } else {
-        Format::Ss(SsLayout {
-            netid: selection.shows_netid(),
-            state: selection.shows_state(),
-            screen_width: ss::terminal_width(),
-            other_port_names: other_port_names(&selection),
-        })
     };
     let mut names = SystemNames::new();
     thread::scope(|scope| {
@@ -254,33 +121,6 @@ fn write_diag_dump(
     dump.flush()
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::NetstatOptions {
-    netstat::NetstatOptions {
-        listing: if args.all {
-            netstat::Listing::All
-        } else if args.listening {
-            netstat::Listing::OnlyServers
-        } else {
-            netstat::Listing::WithoutServers
-        },
-        inet: selection.tables.iter().any(|t| t.is_inet()),
-        unix: selection.tables.iter().any(|t| t.is_unix()),
-        numeric_hosts: args.numeric,
-        numeric_ports: args.numeric,
-        numeric_users: args.numeric,
-        wide: true,
-        extend: args.extended,
-        programs: args.processes,
-        timers: args.timers,
-    }
-}
-
-enum Format {
-    Ss(SsLayout),
-    Json,
-    Netstat(netstat::NetstatOptions),
 }
 
 /// Where kept records go: ss's table takes them as they stream in, so that no more than
@@ -393,19 +233,6 @@ impl<'scope> Owners<'scope> {
             Some(Err(err)) => Err(err),
             _ => Ok(()),
         }
-    }
-}
-
-/// ss names mptcp, sctp and dccp ports after the last of tcp, udp, raw it listed.
-fn other_port_names(selection: &Selection) -> OtherPortNames {
-    if selection.tables.contains(&Netid::Tcp) {
-        OtherPortNames::Tcp
-    } else if selection.tables.contains(&Netid::Udp) {
-        OtherPortNames::Udp
-    } else if selection.tables.contains(&Netid::Raw) {
-        OtherPortNames::Protocols
-    } else {
-        OtherPortNames::AnyTransport
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::*;
 use crate::{
     model::{Endpoint, Netid, SockState, UnixName},
-    services::Transport,
+    system::services::Transport,
 };
 
 /// Fixed answers in place of the system's.

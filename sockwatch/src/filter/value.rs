@@ -6,7 +6,7 @@ use std::{
     net::{IpAddr, Ipv6Addr},
 };
 
-use crate::services::Transport;
+use crate::system::services::Transport;
 
 use super::{
     ast::{AddrMatch, Family, HostCond, Prefix},

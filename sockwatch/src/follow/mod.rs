@@ -7,13 +7,11 @@
 
 pub mod clock;
 mod drops;
-mod live_view;
 pub mod reasons;
 pub mod recording;
-mod session;
+pub(crate) mod session;
 mod startup;
 pub mod table;
-pub mod view;
 
 use std::{io, io::Write, path::PathBuf, time::Duration};
 
@@ -25,16 +23,17 @@ use crate::event::ResetReasons;
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
+    model::IpVersion,
+    render::follow::{LiveView, Printer},
     source::SourceError,
 };
 use clock::WallClock;
-use live_view::LiveView;
 use reasons::Stories;
 use recording::{Recorder, RecordingError, Replay};
 use session::{EventFilter, Session, Stop};
 use table::LiveTable;
-use view::Printer;
-pub use view::{Format, View};
+
+pub use crate::render::follow::{Format, View};
 
 #[derive(Debug, Error)]
 pub enum FollowError {
@@ -64,8 +63,8 @@ pub struct FollowConfig {
     pub duration: Option<Duration>,
     /// Show every network namespace, not only the current one.
     pub all_netns: bool,
-    /// Only IPv4 (4) or IPv6 (6) sockets.
-    pub ip_version: Option<u8>,
+    /// Only IPv4 or only IPv6 sockets.
+    pub ip_version: Option<IpVersion>,
     /// Ring buffer size in bytes (0: the programs' default).
     pub ring_bytes: u32,
     /// The user's ss filter expression.
@@ -166,9 +165,9 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
     let mut filter = KernelFilter {
         netns,
         family: match config.ip_version {
-            Some(4) => AF_INET,
-            Some(6) => AF_INET6,
-            _ => 0,
+            Some(IpVersion::V4) => AF_INET,
+            Some(IpVersion::V6) => AF_INET6,
+            None => 0,
         },
         ..KernelFilter::default()
     };

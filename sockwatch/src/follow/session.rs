@@ -6,17 +6,16 @@ use std::{io, io::Write, net::SocketAddr};
 use sockwatch_common::{event_kind, SockEvent};
 
 use super::{
-    live_view::LiveView,
     reasons::{Reason, Stories, Story},
     recording::{Recorder, RecordingError},
     table::LiveTable,
-    view::Printer,
     Summary,
 };
 use crate::{
     event::{Transition, TransitionKind},
     filter::Filter,
     model::{Endpoint, Netid, SockState, SocketRecord},
+    render::follow::{LiveView, Printer},
 };
 
 /// Why a run stops.

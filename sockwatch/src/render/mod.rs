@@ -1,5 +1,6 @@
 //! Renderers: turn filtered socket records into text (ss, netstat) or JSON.
 
+pub mod follow;
 pub mod json;
 pub mod netstat;
 pub mod netstat_groups;

@@ -23,15 +23,19 @@
 use std::{
     cell::RefCell,
     collections::HashMap,
-    ffi::CStr,
     io::{self, Write},
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
 };
 
 use crate::{
-    model::{Endpoint, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
+    model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
     procs,
-    services::{Services, Transport},
+    system::{
+        hosts,
+        protocols::Protocols,
+        services::{Services, Transport},
+        users,
+    },
 };
 
 /// Which sockets netstat lists: the default leaves out servers, -l shows only them, -a all.
@@ -349,7 +353,7 @@ impl InetGroup {
         };
         Some(InetGroup {
             proto,
-            v6: record.ip_version()? == 6,
+            v6: record.ip_version()? == IpVersion::V6,
         })
     }
 
@@ -502,7 +506,6 @@ pub struct SystemNames {
     hosts: RefCell<HashMap<IpAddr, Option<String>>>,
     users: RefCell<HashMap<u32, Option<String>>>,
     programs: RefCell<HashMap<u32, Option<String>>>,
-    protocols: RefCell<Option<HashMap<u16, String>>>,
 }
 
 impl SystemNames {
@@ -516,27 +519,19 @@ impl Names for SystemNames {
         self.hosts
             .borrow_mut()
             .entry(addr)
-            .or_insert_with(|| reverse_lookup(addr))
+            .or_insert_with(|| hosts::name_of(addr))
             .clone()
     }
 
     fn network(&self, addr: Ipv4Addr) -> Option<String> {
-        network_name(addr)
+        hosts::network_name(addr)
     }
 
     fn service(&self, port: u16, proto: InetProto) -> Option<String> {
         let transport = match proto {
             InetProto::Tcp => Transport::Tcp,
             InetProto::Udp => Transport::Udp,
-            InetProto::Raw => {
-                let mut protocols = self.protocols.borrow_mut();
-                let protocols = protocols.get_or_insert_with(|| {
-                    std::fs::read_to_string("/etc/protocols")
-                        .map(|text| parse_protocols(&text))
-                        .unwrap_or_default()
-                });
-                return protocols.get(&port).cloned();
-            }
+            InetProto::Raw => return Protocols::system().last_name(port).map(str::to_string),
         };
         Services::system()
             .name_of(port, transport)
@@ -547,7 +542,7 @@ impl Names for SystemNames {
         self.users
             .borrow_mut()
             .entry(uid)
-            .or_insert_with(|| user_name(uid))
+            .or_insert_with(|| users::user_name(uid))
             .clone()
     }
 
@@ -558,112 +553,6 @@ impl Names for SystemNames {
             .or_insert_with(|| procs::program_name(pid))
             .clone()
     }
-}
-
-/// protocols(5): `name number [aliases]`. netstat keeps the last entry for a number.
-fn parse_protocols(text: &str) -> HashMap<u16, String> {
-    let mut names = HashMap::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or_default();
-        let mut words = line.split_whitespace();
-        if let (Some(name), Some(Ok(number))) = (words.next(), words.next().map(str::parse)) {
-            names.insert(number, name.to_string());
-        }
-    }
-    names
-}
-
-/// The host name for an address, None when the resolver has none.
-fn reverse_lookup(addr: IpAddr) -> Option<String> {
-    // SAFETY: all-zero sockaddr_in / sockaddr_in6 are valid values; we fill in what matters.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
-        IpAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: 0,
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(v4.octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr.
-            unsafe { std::ptr::write(std::ptr::from_mut(&mut storage).cast(), sin) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        IpAddr::V6(v6) => {
-            // SAFETY: as above.
-            let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_addr.s6_addr = v6.octets();
-            // SAFETY: as above.
-            unsafe { std::ptr::write(std::ptr::from_mut(&mut storage).cast(), sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    let mut host = [0 as libc::c_char; libc::NI_MAXHOST as usize];
-    // SAFETY: storage holds a sockaddr of `len` bytes; host is a writable buffer of its size;
-    // no service is asked for.
-    let rc = unsafe {
-        libc::getnameinfo(
-            std::ptr::from_ref(&storage).cast(),
-            len as libc::socklen_t,
-            host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
-            std::ptr::null_mut(),
-            0,
-            libc::NI_NAMEREQD,
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: getnameinfo succeeded, so host holds a NUL-terminated string.
-    let name = unsafe { CStr::from_ptr(host.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
-}
-
-/// The networks(5) name netstat's getnetbyaddr finds for an address.
-fn network_name(addr: Ipv4Addr) -> Option<String> {
-    // SAFETY: netent is plain data; zero is a valid value before the call fills it.
-    let mut entry: libc::netent = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::netent = std::ptr::null_mut();
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut h_errno = 0;
-    // SAFETY: every pointer is to a live, writable value of the right type and size.
-    let rc = unsafe {
-        libc::getnetbyaddr_r(
-            u32::from(addr),
-            libc::AF_INET,
-            &mut entry,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-            &mut h_errno,
-        )
-    };
-    if rc != 0 || result.is_null() || entry.n_name.is_null() {
-        return None;
-    }
-    // SAFETY: on success n_name points to a NUL-terminated string inside buf.
-    let name = unsafe { CStr::from_ptr(entry.n_name) };
-    Some(name.to_string_lossy().into_owned())
-}
-
-/// The passwd name of a uid.
-fn user_name(uid: u32) -> Option<String> {
-    // SAFETY: passwd is plain data; zero is a valid value before the call fills it.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: every pointer is to a live, writable value of the right type and size.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() || entry.pw_name.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_name points to a NUL-terminated string inside buf.
-    let name = unsafe { CStr::from_ptr(entry.pw_name) };
-    Some(name.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -1172,14 +1061,6 @@ mod tests {
         let names = SystemNames::new();
         assert_eq!(names.user(0).as_deref(), Some("root"));
         assert!(names.program(std::process::id()).is_some());
-    }
-
-    #[test]
-    fn parses_protocols_keeping_the_last_name() {
-        let names = parse_protocols("ip\t0\tIP\n# c\nhopopt\t0\tHOPOPT\nicmp 1 ICMP # x\nbad\n");
-        assert_eq!(names.get(&0).map(String::as_str), Some("hopopt"));
-        assert_eq!(names.get(&1).map(String::as_str), Some("icmp"));
-        assert_eq!(names.len(), 2);
     }
 
     /// `netstat -a`, captured from net-tools 2.10 (`|` marks line ends).

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::model::{Endpoint, Netid, SockState, SocketRecord, UnixName};
+use crate::model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, UnixName};
 
 /// A process holding sockets in its own network namespace until dropped.
 pub(super) struct SocketHolder {
@@ -297,7 +297,7 @@ fn state_mask_and_netids_narrow_the_snapshot() {
     assert!(
         records.iter().all(|r| r.netid == Netid::Tcp
             && r.state == SockState::Listen
-            && r.ip_version() == Some(4)
+            && r.ip_version() == Some(IpVersion::V4)
             && r.tcp.is_none()),
         "{records:#?}"
     );
@@ -344,10 +344,10 @@ fn reads_a_dump_written_by_ss_and_writes_one_ss_reads() {
     let mut ours = Vec::new();
     let mut tee = Vec::new();
     holder.within(|| snapshot_tee(&query, &mut tee, |r| ours.push(r)).unwrap());
-    assert!(ours.iter().any(|r| r.ip_version() == Some(6)));
+    assert!(ours.iter().any(|r| r.ip_version() == Some(IpVersion::V6)));
     let ours_v4: Vec<SocketRecord> = ours
         .iter()
-        .filter(|r| r.ip_version() == Some(4))
+        .filter(|r| r.ip_version() == Some(IpVersion::V4))
         .cloned()
         .collect();
     assert_eq!(endpoints(&from_ss), endpoints(&ours_v4));

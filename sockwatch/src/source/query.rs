@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use crate::model::{Netid, SockState};
-use crate::render::ShowOptions;
 
 /// A set of socket states as the kernel filters them: bit n stands for kernel state n.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,19 +57,6 @@ pub struct Extensions {
     pub tos: bool,
     /// Unix sockets' bound-file inode and device and pending connections (ss -e).
     pub unix_details: bool,
-}
-
-impl Extensions {
-    /// What ss asks the kernel for when showing `show` (`tos`: ss --tos, which ShowOptions
-    /// does not carry).
-    pub fn for_display(show: &ShowOptions, tos: bool) -> Self {
-        Extensions {
-            tcp_info: show.info,
-            memory: show.memory,
-            tos,
-            unix_details: show.extended,
-        }
-    }
 }
 
 /// A description of one snapshot.
@@ -140,16 +126,5 @@ mod tests {
         assert!(query.keeps(Netid::PacketRaw) && query.keeps(Netid::PacketDgram));
         assert!(query.keeps(Netid::UnixStream) && !query.keeps(Netid::UnixDgram));
         assert!(!query.wants(Netid::PacketRaw));
-    }
-
-    #[test]
-    fn extensions_follow_show_options() {
-        let show = ShowOptions {
-            info: true,
-            extended: true,
-            ..ShowOptions::default()
-        };
-        let ext = Extensions::for_display(&show, false);
-        assert!(ext.tcp_info && ext.unix_details && !ext.memory && !ext.tos);
     }
 }

@@ -16,8 +16,8 @@ use sockwatch::{
         ss::{self, Names, OtherPortNames, SsLayout},
         ShowOptions,
     },
-    services::Transport,
     source::{snapshot_from_dump, SourceError},
+    system::services::Transport,
 };
 
 use crate::common::{assert_clear_error, config, within};

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use sockwatch::{
     filter::{Filter, FilterError, Lookup, ParseContext, Position, SS_ALL},
     model::{Endpoint, Netid, SockState, SocketRecord, UnixName},
-    services::Transport,
+    system::services::Transport,
 };
 
 use crate::common::{assert_clear_error, config, within};

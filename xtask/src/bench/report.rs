@@ -68,7 +68,7 @@ fn read(path: &str) -> String {
 fn first_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
-        .current_dir(crate::tasks::workspace_root())
+        .current_dir(crate::cargo::workspace_root())
         .output()
         .ok()
         .and_then(|o| {

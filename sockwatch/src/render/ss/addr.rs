@@ -8,7 +8,7 @@ use super::names::Names;
 use super::table::{Col, Table};
 use super::{OtherPortNames, Printer};
 use crate::model::{Endpoint, Netid, SocketRecord, UnixName};
-use crate::services::Transport;
+use crate::system::services::Transport;
 
 /// Where a port's name comes from.
 #[derive(Clone, Copy)]

@@ -5,7 +5,9 @@
 use super::fmt;
 use super::names::Names;
 use super::Printer;
-use crate::model::{Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind};
+use crate::model::{
+    IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind,
+};
 
 impl<N: Names + ?Sized> Printer<'_, N> {
     pub(super) fn ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
@@ -35,7 +37,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         }
         if self.opts.extended {
             self.details(buf, record);
-            let is_v6 = record.ip_version() == Some(6);
+            let is_v6 = record.ip_version() == Some(IpVersion::V6);
             if let (Some(v6only), true) = (record.v6only, is_v6) {
                 buf.extend_from_slice(b" v6only:");
                 buf.push(if v6only { b'1' } else { b'0' });

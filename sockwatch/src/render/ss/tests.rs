@@ -19,7 +19,7 @@ use crate::model::{
     CongestionInfo, Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockState,
     SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName, UnixVfs,
 };
-use crate::services::{Services, Transport};
+use crate::system::services::{Services, Transport};
 
 fn inet_endpoint(text: &str) -> Endpoint {
     let (addr, port) = text.rsplit_once(':').unwrap();

@@ -12,15 +12,15 @@ use std::{
 
 use serde::Serialize;
 
-use super::{
-    clock::{TimeText, WallClock},
-    reasons::{errno_name, Story},
-    table::Applied,
-};
 use crate::{
     event::{Transition, TransitionKind},
+    follow::{
+        clock::{TimeText, WallClock},
+        reasons::{errno_name, Story},
+        table::Applied,
+    },
     render::ss::fmt::{push_ipv4, push_ipv6, push_u64},
-    services::{Services, Transport},
+    system::services::{Services, Transport},
 };
 
 /// Which view follow prints.

@@ -5,8 +5,12 @@ use std::{io, io::Write, net::SocketAddr};
 
 use serde::Serialize;
 
-use super::{clock::WallClock, session::EventFilter, table::LiveTable, view::Format, Summary};
-use crate::{model::Cookie, services::Transport};
+use super::Format;
+use crate::{
+    follow::{clock::WallClock, session::EventFilter, table::LiveTable, Summary},
+    model::Cookie,
+    system::services::Transport,
+};
 
 pub struct LiveView {
     pub format: Format,
@@ -40,7 +44,7 @@ impl LiveView {
     fn endpoint(&self, addr: &SocketAddr) -> String {
         let port = match (self.numeric, addr.port()) {
             (_, 0) => "*".to_string(),
-            (false, port) => crate::services::Services::system()
+            (false, port) => crate::system::services::Services::system()
                 .name_of(port, Transport::Tcp)
                 .map_or_else(|| port.to_string(), str::to_string),
             (true, port) => port.to_string(),
@@ -61,13 +65,13 @@ impl LiveView {
         summary: &Summary,
         now_ns: u64,
     ) -> io::Result<()> {
-        let mut rows: Vec<(&Cookie, &super::table::LiveSocket)> = table
+        let mut rows: Vec<(&Cookie, &crate::follow::table::LiveSocket)> = table
             .iter()
             .filter(|(_, s)| filter.matches_parts(s.state, s.state, s.local, s.remote))
             .collect();
         // Stable order between refreshes: by local then remote address.
         rows.sort_by_key(|(cookie, s)| (s.local, s.remote, **cookie));
-        let ms_in_state = |s: &super::table::LiveSocket| {
+        let ms_in_state = |s: &crate::follow::table::LiveSocket| {
             s.since_ns
                 .map(|since| now_ns.saturating_sub(since) as f64 / 1e6)
         };
