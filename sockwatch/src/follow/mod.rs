@@ -455,7 +455,13 @@ fn resync<W: Write>(session: &mut Session<'_, W>, lost: u64, netns: u32) -> Resu
     };
     session.show(&[marker])?;
     match startup::table_events(now, netns) {
-        Ok(events) => session.show(&events),
+        Ok(events) => {
+            session.show(&events)?;
+            // Lost destroys leave stories behind: keep those of sockets that still exist.
+            let table = &session.table;
+            session.stories.retain(|cookie| table.get(cookie).is_some());
+            Ok(())
+        }
         // The loss is reported either way; a failed rebuild leaves the table as it was.
         Err(_) => Ok(()),
     }

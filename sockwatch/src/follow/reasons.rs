@@ -9,7 +9,7 @@ use sockwatch_common::reason_flag;
 use super::table::{Applied, CookieMap};
 use crate::{
     event::{EndCause, Owner, ResetReasons, Transition, TransitionKind},
-    model::SockState,
+    model::{Cookie, SockState},
 };
 
 /// How a connection ended: the fixed vocabulary of docs/json-schema.md.
@@ -268,6 +268,12 @@ impl Stories {
         }
     }
 
+    /// Forgets the sockets `live` says are gone (after a loss, their destroys may be lost).
+    pub fn retain(&mut self, live: impl Fn(Cookie) -> bool) {
+        self.connect_us.retain(|&cookie, _| live(cookie));
+        self.accepted.retain(|&cookie, _| live(cookie));
+    }
+
     /// Listener drops so far, by drop reason.
     pub fn drops(&self) -> &[(&'static str, u64)] {
         &self.drops
@@ -319,6 +325,87 @@ mod tests {
             classify(&cause(CONNECT_FAILED, 22), true),
             Reason::Unreachable
         );
+    }
+
+    fn transition(old: SockState, new: SockState, kind: TransitionKind) -> Transition {
+        Transition {
+            ts_ns: 1,
+            cookie: Cookie(7),
+            kind,
+            old,
+            new,
+            local: "127.0.0.1:80".parse().expect("addr"),
+            remote: "127.0.0.1:5000".parse().expect("addr"),
+            netns: 1,
+            owner: None,
+            first_seen_ns: None,
+            close: None,
+            cause: None,
+            total_retrans: None,
+            dropped: None,
+        }
+    }
+
+    fn applied(owner: Option<Owner>) -> Applied {
+        Applied {
+            ms_in_old_state: Some(0.25),
+            lifetime_ms: None,
+            owner,
+            last_ends: None,
+        }
+    }
+
+    #[test]
+    fn unaccepted_children_carry_their_listeners_owner_marked() {
+        let mut stories = Stories::new(true, ResetReasons::default());
+        let owner = Owner {
+            pid: 9,
+            tid: 9,
+            uid: 0,
+            cgroup: 0,
+            comm: crate::event::Comm::new(b"nginx"),
+        };
+        let mut listen = transition(SockState::Close, SockState::Listen, TransitionKind::State);
+        listen.cookie = Cookie(1);
+        stories.observe(&mut listen, &mut applied(Some(owner)));
+        let mut child = transition(SockState::Listen, SockState::SynRecv, TransitionKind::State);
+        let mut child_applied = applied(None);
+        let story = stories.observe(&mut child, &mut child_applied);
+        assert!(story.owner_from_listener);
+        assert_eq!(child_applied.owner.map(|o| o.pid), Some(9));
+        // The listener closes first; the child still names its owner, and ends with a reason.
+        let mut close = transition(SockState::Listen, SockState::Close, TransitionKind::State);
+        close.cookie = Cookie(1);
+        stories.observe(&mut close, &mut applied(Some(owner)));
+        let mut end = transition(SockState::Close, SockState::Close, TransitionKind::Destroy);
+        end.cause = Some(cause(reason_flag::RST_SENT, 0));
+        end.remote = "0.0.0.0:0".parse().expect("addr");
+        let mut end_applied = applied(None);
+        end_applied.last_ends = Some((child.local, child.remote));
+        let story = stories.observe(&mut end, &mut end_applied);
+        assert!(story.owner_from_listener);
+        assert_eq!(story.reason, Some(Reason::ResetSent));
+        assert_eq!(end.remote, child.remote, "the table's last address");
+        assert_eq!(stories.tally(), vec![(Reason::ResetSent, 1)]);
+    }
+
+    #[test]
+    fn connect_latency_is_kept_until_the_end() {
+        let mut stories = Stories::new(true, ResetReasons::default());
+        let mut up = transition(
+            SockState::SynSent,
+            SockState::Established,
+            TransitionKind::State,
+        );
+        assert_eq!(
+            stories.observe(&mut up, &mut applied(None)).connect_us,
+            Some(250)
+        );
+        let mut end = transition(SockState::Close, SockState::Close, TransitionKind::Destroy);
+        end.cause = Some(cause(0, 0));
+        let story = stories.observe(&mut end, &mut applied(None));
+        assert_eq!(story.connect_us, Some(250));
+        assert_eq!(story.reason, Some(Reason::Normal));
     }
 
     #[test]
