@@ -115,11 +115,12 @@ pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
     let now = unsafe { counters(sk, &off) };
     let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
     note(cookie, |end| {
-        end.bytes_acked = now.bytes_acked;
-        end.bytes_received = now.bytes_received;
-        end.total_retrans = now.total_retrans;
-        end.srtt_us = now.srtt_us;
-        end.min_rtt_us = now.min_rtt_us;
+        *end = SockEnd {
+            rst_reason: end.rst_reason,
+            errno: end.errno,
+            reason_flags: end.reason_flags,
+            ..now
+        }
     });
     0
 }
