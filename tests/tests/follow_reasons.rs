@@ -435,3 +435,41 @@ fn data_in_flight_whose_acks_are_lost_is_retransmitted() {
     let end = destroy_of(&events, client_port);
     assert!(end["total_retrans"].as_u64() >= Some(1), "{end}");
 }
+
+#[test]
+fn io_uring_connect_and_accept_name_no_wrong_owner() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    for addr in addresses() {
+        let ns = NetNs::create();
+        let (events, _, output) = follow_json(&ns, "", || tcpend(&ns, &["uring", addr]));
+        let (client_port, server_port) = (port_of(&output, "client"), port_of(&output, "server"));
+        let of = |port: u64| -> Vec<&Value> {
+            events
+                .iter()
+                .filter(|e| e["local"]["port"] == port && e["remote"]["port"] != 0)
+                .collect()
+        };
+        let (client, server) = (of(client_port), of(server_port));
+        assert!(!client.is_empty() && !server.is_empty(), "{events:#?}");
+        let pid = client
+            .iter()
+            .find_map(|e| e["pid"].as_u64())
+            .unwrap_or_else(|| panic!("the io_uring connect names no owner: {client:#?}"));
+        // io_uring's connect runs in the caller's context: the connect hook names it.
+        for event in &client {
+            assert_eq!(event["pid"], pid, "{event}");
+            assert_eq!(event["owner_from"], Value::Null, "{event}");
+        }
+        // No accept syscall: the owner shown is the listener's, marked as such (or none).
+        for event in &server {
+            if !event["pid"].is_null() {
+                assert_eq!(event["pid"], pid, "{event}");
+                assert_eq!(event["owner_from"], "listener", "{event}");
+            }
+        }
+        assert_eq!(destroy_of(&events, server_port)["reason"], "normal");
+        assert_eq!(destroy_of(&events, client_port)["reason"], "normal");
+    }
+}
