@@ -11,7 +11,8 @@ const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
 /// A kernel task name (at most 15 bytes), kept inline: events arrive by the hundred thousand
-/// a second and must not allocate. Bytes that are not UTF-8 read as `?`.
+/// a second and must not allocate. The bytes are the kernel's, unchanged: a process may name
+/// itself anything but NUL, so views escape them (text) or carry them losslessly (JSON).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Comm {
     bytes: [u8; 16],
@@ -27,27 +28,20 @@ impl Comm {
             .min(15);
         let mut bytes = [0u8; 16];
         bytes[..end].copy_from_slice(&raw[..end]);
-        if std::str::from_utf8(&bytes[..end]).is_err() {
-            for b in &mut bytes[..end] {
-                if !b.is_ascii() {
-                    *b = b'?';
-                }
-            }
-        }
         Comm {
             bytes,
             len: end as u8,
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 
 impl std::fmt::Debug for Comm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.as_str())
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
     }
 }
 
@@ -281,7 +275,10 @@ mod tests {
         assert_eq!(t.new, SockState::SynSent);
         assert_eq!(t.local.to_string(), "127.0.0.1:40000");
         assert_eq!(t.remote.to_string(), "127.0.0.2:80");
-        assert_eq!(t.owner.as_ref().map(|o| o.comm.as_str()), Some("curl"));
+        assert_eq!(
+            t.owner.as_ref().map(|o| o.comm.as_bytes()),
+            Some(&b"curl"[..])
+        );
         assert_eq!(t.close, None);
     }
 
@@ -296,13 +293,13 @@ mod tests {
     }
 
     #[test]
-    fn comm_is_inline_and_always_text() {
-        assert_eq!(Comm::new(b"curl\0\0junk").as_str(), "curl");
+    fn comm_is_inline_and_keeps_the_kernels_bytes() {
+        assert_eq!(Comm::new(b"curl\0\0junk").as_bytes(), b"curl");
         assert_eq!(
-            Comm::new(b"a-very-long-task-name").as_str(),
-            "a-very-long-tas"
+            Comm::new(b"a-very-long-task-name").as_bytes(),
+            b"a-very-long-tas"
         );
-        assert_eq!(Comm::new(&[b'x', 0xff, b'y']).as_str(), "x?y");
+        assert_eq!(Comm::new(&[b'x', 0xff, b'\n']).as_bytes(), b"x\xff\n");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The `sockwatch` command: parse the command line, dispatch, turn errors into one line.
+//! Error text may quote paths, names and arguments from outside: it passes the escaper here,
+//! at the edge, so a message is always one line of visible characters.
 
 mod cli;
 
 use std::process::ExitCode;
 
 use clap::{error::ErrorKind, Parser};
+use sockwatch::render::escape::escape;
 
 fn main() -> ExitCode {
     let args = match cli::args::Cli::try_parse() {
@@ -22,14 +25,15 @@ fn main() -> ExitCode {
             // clap's first line names the problem; the usage lines after it are noise here.
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
-            eprintln!("sockwatch: {}", first.trim_start_matches("error: "));
+            let first = first.trim_start_matches("error: ");
+            eprintln!("sockwatch: {}", escape(first.as_bytes()));
             return ExitCode::from(cli::EXIT_ERROR);
         }
     };
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("sockwatch: {err}");
+            eprintln!("sockwatch: {}", escape(err.as_bytes()));
             ExitCode::from(cli::EXIT_ERROR)
         }
     }

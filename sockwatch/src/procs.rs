@@ -141,21 +141,47 @@ impl SocketOwners {
     }
 }
 
-/// Fills `users` of every record that has an inode, scanning /proc once for just those.
-pub fn attach_users(records: &mut [SocketRecord]) -> Result<(), ProcsError> {
-    let wanted: HashSet<u64> = records
-        .iter()
-        .map(|record| record.inode)
-        .filter(|&inode| inode != 0)
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
+/// The owners a listing shows (ss -p, netstat -p), from a /proc scan started on a scoped
+/// thread before the records come and waited for when the first record that can have owners
+/// arrives: the scan and the sock_diag dump run at once.
+pub struct OwnersScan<'scope> {
+    scan: Option<thread::ScopedJoinHandle<'scope, Result<SocketOwners, ProcsError>>>,
+    scanned: Option<Result<SocketOwners, ProcsError>>,
+}
+
+impl<'scope> OwnersScan<'scope> {
+    /// Starts the scan if `wanted`; otherwise records are left without owners.
+    pub fn start<'env>(wanted: bool, scope: &'scope thread::Scope<'scope, 'env>) -> Self {
+        OwnersScan {
+            scan: wanted.then(|| scope.spawn(|| SocketOwners::scan(None))),
+            scanned: None,
+        }
     }
-    let owners = SocketOwners::scan(Some(&wanted))?;
-    for record in records.iter_mut() {
-        record.users = owners.users_of(record.inode);
+
+    /// Fills in `record.users` (waiting for the scan the first time).
+    pub fn attach(&mut self, record: &mut SocketRecord) {
+        // Sockets without an inode (TIME-WAIT, request sockets) are in no fd table.
+        if record.inode == 0 {
+            return;
+        }
+        if let Some(scan) = self.scan.take() {
+            let scanned = scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            self.scanned = Some(scanned);
+        }
+        if let Some(Ok(owners)) = &self.scanned {
+            record.users = owners.users_of(record.inode);
+        }
     }
-    Ok(())
+
+    /// A failed scan is an error once a record needed it.
+    pub fn check(self) -> Result<(), ProcsError> {
+        match self.scanned {
+            Some(Err(err)) => Err(err),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat

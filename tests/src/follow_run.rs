@@ -1,4 +1,4 @@
-//! A `sockwatch follow` run inside a test's namespace, and readers of what it printed.
+//! `sockwatch follow` started in a namespace for a test, stopped as a user stops it.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -7,7 +7,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{sockwatch_bin, NetNs};
+use crate::{json::parse_lines, sockwatch_bin, NetNs};
 
 /// A running `sockwatch follow`; killed and reaped if the test ends early.
 pub struct FollowRun {
@@ -85,11 +85,13 @@ impl Drop for FollowRun {
     }
 }
 
+/// The lines after the `start` line of follow's JSON stream.
 pub fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
-        .collect()
+    let mut lines = parse_lines(stdout);
+    if lines.first().is_some_and(|l| l["type"] == "start") {
+        lines.remove(0);
+    }
+    lines
 }
 
 /// The summary's "N lost" figure.

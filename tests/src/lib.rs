@@ -10,6 +10,7 @@ pub mod compare;
 pub mod diff;
 pub mod fixture;
 pub mod follow_run;
+pub mod json;
 pub mod netns;
 pub mod normalize;
 pub mod privilege;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sockwatch_tests::{
     fixture::Fixture,
     follow_run::{json_lines, lost, FollowRun},
+    json::{follow_line_problems, inet_socket_key, snapshot_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs, SocketGroup,
 };
@@ -80,7 +81,7 @@ fn every_short_connection_shows_all_its_transitions_with_owners() {
             );
             for event in socket {
                 assert_eq!(event["comm"], "tcpchurn", "client owner: {event}");
-                assert_eq!(event["remote"]["port"], 7001, "{event}");
+                assert_eq!(event["peer"]["port"], 7001, "{event}");
             }
         } else if seq.first().map(|s| s.0.as_str()) == Some("LISTEN") {
             accepted += 1;
@@ -146,7 +147,7 @@ fn sockets_open_before_start_come_from_the_snapshot() {
         .expect("one table line");
     let sockets = first["sockets"].as_array().expect("sockets");
     assert!(
-        sockets.iter().any(|s| s["state"] == "ESTAB"),
+        sockets.iter().any(|s| s["state"] == "ESTABLISHED"),
         "established sockets in {first}"
     );
     // Owners come from /proc: every owned socket is the fixture's (a connection still in
@@ -154,7 +155,7 @@ fn sockets_open_before_start_come_from_the_snapshot() {
     assert!(
         sockets
             .iter()
-            .any(|s| s["state"] == "ESTAB" && s["comm"] == "sockfixture"),
+            .any(|s| s["state"] == "ESTABLISHED" && s["comm"] == "sockfixture"),
         "owners from /proc in {first}"
     );
     assert!(
@@ -187,7 +188,7 @@ fn sockets_open_before_start_come_from_the_snapshot() {
         .unwrap_or_else(|| panic!("a passive close of an owned socket in {stdout}"));
     assert_eq!(passive["comm"], "sockfixture", "{passive}");
     assert!(
-        passive["ms_in_old_state"].is_null(),
+        passive["in_old_state_ms"].is_null(),
         "time in state unknown for a socket older than follow: {passive}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -207,7 +208,7 @@ fn a_filter_keeps_other_traffic_in_the_kernel() {
     let events = json_lines(&stdout);
     assert!(!events.is_empty(), "matching events arrive");
     for event in &events {
-        let ports = [&event["local"]["port"], &event["remote"]["port"]];
+        let ports = [&event["local"]["port"], &event["peer"]["port"]];
         assert!(ports.contains(&&Value::from(7101)), "{event}");
     }
     // "X filtered (X in the kernel)": everything filtered was filtered before the ring buffer.
@@ -252,11 +253,16 @@ fn json_lines_parse_and_a_recording_replays_the_same_output() {
             .output()
             .expect("replay");
         assert!(replay.status.success(), "{replay:?}");
-        assert_eq!(
-            String::from_utf8_lossy(&replay.stdout),
-            live,
-            "replay of {view:?}"
+        // The same lines after the start line, which names the source.
+        let replayed = String::from_utf8_lossy(&replay.stdout);
+        let (live_start, live_rest) = live.split_once('\n').expect("a start line");
+        let (replay_start, replay_rest) = replayed.split_once('\n').expect("a start line");
+        assert!(live_start.contains(r#""source":"live""#), "{live_start}");
+        assert!(
+            replay_start.contains(r#""source":"recording""#),
+            "{replay_start}"
         );
+        assert_eq!(replay_rest, live_rest, "replay of {view:?}");
     }
     let _ = std::fs::remove_file(&recording);
 }
@@ -295,6 +301,7 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
     let reported: u64 = json_lines(&stdout)
         .iter()
         .filter(|e| e["type"] == "lost")
+        .inspect(|e| assert_eq!(follow_line_problems(e), Vec::<String>::new(), "{e}"))
         .map(|e| e["lost"].as_u64().expect("lost count"))
         .sum();
     assert!(lost(&stderr) > 0, "a 4 KiB ring must overflow: {stderr}");
@@ -322,15 +329,15 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
         .as_array()
         .expect("sockets")
         .iter()
-        .map(|s| format!("{} {} {}", s["state"], s["local"], s["remote"]))
-        .map(|s| s.replace('"', ""))
+        .map(inet_socket_key)
         .collect();
     in_table.sort();
     let snapshot = ns
         .command(sockwatch_bin())
         .args([
             "snapshot",
-            "-tanH",
+            "--json",
+            "-tan",
             "exclude",
             "time-wait",
             "exclude",
@@ -338,16 +345,7 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
         ])
         .output()
         .expect("snapshot");
-    let mut listed: Vec<String> = String::from_utf8_lossy(&snapshot.stdout)
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            // ss marks IPV6_V6ONLY sockets' "any" as [::]; events don't carry that option,
-            // so the live table prints every IPv6 "any" as *.
-            format!("{} {} {}", f[0], f[3], f[4]).replace("[::]", "*")
-        })
-        .collect();
-    listed.sort();
+    let listed = snapshot_socket_keys(&snapshot.stdout);
     assert_eq!(in_table, listed, "table after resync vs snapshot");
     let _ = std::fs::remove_dir_all(&dir);
 }

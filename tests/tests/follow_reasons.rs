@@ -13,6 +13,7 @@ use std::{
 use serde_json::Value;
 use sockwatch_tests::{
     follow_run::{json_lines, lost, FollowRun},
+    json::follow_line_problems,
     privilege::can_run_namespace_tests,
     NetNs,
 };
@@ -53,14 +54,19 @@ fn follow_json(
     std::thread::sleep(Duration::from_millis(300));
     let (stdout, stderr) = follow.interrupt();
     assert_eq!(lost(&stderr), 0, "{stderr}");
-    (json_lines(&stdout), startup, output)
+    let events = json_lines(&stdout);
+    for event in &events {
+        let problems = follow_line_problems(event);
+        assert!(problems.is_empty(), "{problems:?}: {event}");
+    }
+    (events, startup, output)
 }
 
 /// The destroy event of the connection whose local port is `port` (not its listener's).
 fn destroy_of(events: &[Value], port: u64) -> &Value {
     events
         .iter()
-        .find(|e| e["type"] == "destroy" && e["local"]["port"] == port && e["remote"]["port"] != 0)
+        .find(|e| e["type"] == "destroy" && e["local"]["port"] == port && e["peer"]["port"] != 0)
         .unwrap_or_else(|| panic!("no destroy of local port {port} in {events:#?}"))
 }
 
@@ -130,7 +136,7 @@ fn so_linger_zero_is_reset_sent_with_its_bytes_and_reset_received_on_the_peer() 
         // 5000 bytes and the SYN's sequence number (no FIN: the RST ended it).
         assert_eq!(client["bytes_acked"], 5001, "{client}");
         assert_eq!(client["bytes_received"], 2000, "{client}");
-        assert_eq!(client["remote"]["port"], server_port, "{client}");
+        assert_eq!(client["peer"]["port"], server_port, "{client}");
         assert_eq!(client["comm"], "tcpend", "{client}");
         let server = destroy_of(&events, server_port);
         assert_eq!(server["reason"], "reset-received", "{addr}: {server}");
@@ -160,7 +166,7 @@ fn a_closed_port_is_refused_with_the_owner() {
         let (events, _, _) = follow_json(&ns, "", || tcpend(&ns, &["refused", addr, "9"]));
         let end = events
             .iter()
-            .find(|e| e["type"] == "destroy" && e["remote"]["port"] == 9)
+            .find(|e| e["type"] == "destroy" && e["peer"]["port"] == 9)
             .unwrap_or_else(|| panic!("no destroy towards port 9: {events:#?}"));
         assert_eq!(end["reason"], "refused", "{addr}: {end}");
         assert_eq!(end["errno"], "ECONNREFUSED", "{end}");
@@ -172,7 +178,7 @@ fn a_closed_port_is_refused_with_the_owner() {
     });
     let end = events
         .iter()
-        .find(|e| e["type"] == "destroy" && e["remote"]["port"] == 9)
+        .find(|e| e["type"] == "destroy" && e["peer"]["port"] == 9)
         .expect("destroy");
     assert_eq!(end["reason"], "unknown", "{end}");
 }
@@ -191,15 +197,15 @@ fn a_connect_with_no_route_is_unreachable_with_owner_and_destination() {
             .unwrap_or_else(|| panic!("no connect-failed event: {events:#?}"));
         assert_eq!(attempt["reason"], "unreachable", "{attempt}");
         assert_eq!(attempt["errno"], "ENETUNREACH", "{attempt}");
-        assert_eq!(attempt["remote"]["address"], addr, "{attempt}");
-        assert_eq!(attempt["remote"]["port"], 80, "{attempt}");
+        assert_eq!(attempt["peer"]["address"], addr, "{attempt}");
+        assert_eq!(attempt["peer"]["port"], 80, "{attempt}");
         assert_eq!(attempt["comm"], "tcpend", "{attempt}");
         let end = events
             .iter()
             .find(|e| e["type"] == "destroy")
             .unwrap_or_else(|| panic!("no destroy: {events:#?}"));
         assert_eq!(end["reason"], "unreachable", "{end}");
-        assert_eq!(end["remote"]["address"], addr, "{end}");
+        assert_eq!(end["peer"]["address"], addr, "{end}");
         assert_eq!(end["comm"], "tcpend", "{end}");
     }
     let ns = NetNs::create();
@@ -281,7 +287,7 @@ fn clients_of_a_full_listener_retransmit_their_syn_and_time_out() {
             .iter()
             .filter(|e| {
                 e["type"] == "destroy"
-                    && e["remote"]["port"] == listener_port
+                    && e["peer"]["port"] == listener_port
                     && e["reason"] == "timeout"
             })
             .collect();
@@ -294,7 +300,7 @@ fn clients_of_a_full_listener_retransmit_their_syn_and_time_out() {
         assert!(
             events
                 .iter()
-                .any(|e| e["type"] == "retransmit" && e["remote"]["port"] == listener_port),
+                .any(|e| e["type"] == "retransmit" && e["peer"]["port"] == listener_port),
             "no retransmit event: {events:#?}"
         );
         assert!(stderr.contains("timeout"), "summary by reason: {stderr}");
@@ -319,7 +325,7 @@ fn clients_of_a_full_listener_retransmit_their_syn_and_time_out() {
             .find(|e| {
                 e["type"] == "destroy"
                     && e["local"]["port"] == listener_port
-                    && e["remote"]["port"] != 0
+                    && e["peer"]["port"] != 0
             })
             .unwrap_or_else(|| panic!("no destroy of the queued connection: {events:#?}"));
         assert_eq!(unaccepted["owner_from"], "listener", "{unaccepted}");
@@ -448,7 +454,7 @@ fn io_uring_connect_and_accept_name_no_wrong_owner() {
         let of = |port: u64| -> Vec<&Value> {
             events
                 .iter()
-                .filter(|e| e["local"]["port"] == port && e["remote"]["port"] != 0)
+                .filter(|e| e["local"]["port"] == port && e["peer"]["port"] != 0)
                 .collect()
         };
         let (client, server) = (of(client_port), of(server_port));

@@ -16,7 +16,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+use sockwatch_tests::{
+    json::{inet_socket_key, snapshot_socket_keys},
+    privilege::can_run_namespace_tests,
+    sockwatch_bin, NetNs,
+};
 
 /// The views of follow, by the options that select them.
 const VIEWS: [(&str, &[&str]); 3] = [
@@ -709,7 +713,8 @@ fn follow_survives_a_soak() {
         sockwatch_bin(),
         [
             "snapshot",
-            "-tanH",
+            "--json",
+            "-tan",
             "exclude",
             "time-wait",
             "exclude",
@@ -731,20 +736,12 @@ fn follow_survives_a_soak() {
         .as_array()
         .expect("sockets")
         .iter()
-        .map(|s| format!("{} {} {}", s["state"], s["local"], s["remote"]).replace('"', ""))
+        .map(inet_socket_key)
         .collect();
     in_table.sort();
     drop(held.stdin.take());
     let _ = held.wait();
-    let mut in_snapshot: Vec<String> = String::from_utf8_lossy(&listed.stdout)
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            // The live table prints every IPv6 "any" as * (events carry no IPV6_V6ONLY).
-            format!("{} {} {}", f[0], f[3], f[4]).replace("[::]", "*")
-        })
-        .collect();
-    in_snapshot.sort();
+    let in_snapshot = snapshot_socket_keys(&listed.stdout);
     assert_eq!(
         in_table, in_snapshot,
         "live table at the end vs a fresh snapshot"

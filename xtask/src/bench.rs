@@ -9,6 +9,7 @@ mod follow;
 mod load;
 mod measure;
 mod netns;
+mod netstat;
 mod peers;
 mod probe;
 mod report;
@@ -133,6 +134,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         netstat: peers.netstat.as_deref(),
     };
     let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
+    let netstat_tools = netstat::Tools {
+        sockwatch: &sockwatch,
+        netstat: peers.netstat.as_deref(),
+        ss: &peers.ss,
+    };
+    let (table, found) = netstat::run(&plan, &bins, &netstat_tools, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
     targets.extend(found);

@@ -124,7 +124,7 @@ pub struct SnapshotArgs {
     /// Switch to the named network namespace (as `ip netns`).
     #[arg(short = 'N', long = "net", value_name = "NSNAME")]
     pub netns: Option<String>,
-    /// One JSON document instead of text.
+    /// One JSON document instead of text (schema_version 1, see docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Read sockets from a dump file (written by -D or `ss -D`) instead of the kernel; the
@@ -188,7 +188,8 @@ pub struct FollowArgs {
     /// Redraw interval of --table, in seconds.
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
     pub interval: std::time::Duration,
-    /// JSON lines instead of text.
+    /// JSON lines instead of text: a `start` line, then one object per event, loss or
+    /// table refresh (docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Only connections that did not end `normal` (reset, refused, timeout, unreachable,

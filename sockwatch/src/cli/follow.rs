@@ -2,7 +2,10 @@
 
 use std::{io::Write, process::ExitCode};
 
-use sockwatch::follow::Follower;
+use sockwatch::{
+    follow::Follower,
+    render::{escape::escape, follow::FollowViews},
+};
 
 use super::config::follow::FollowPlan;
 
@@ -26,12 +29,13 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
                 follower
             }
         };
-        follower.run(&mut out).await
+        let mut views = FollowViews::new(follower.config(), follower.clock());
+        follower.run(&mut out, &mut views).await
     });
     let summary = summary.map_err(|e| e.to_string())?;
     let _ = out.flush();
     if !summary.output_closed {
-        eprintln!("{}", summary.line());
+        eprintln!("{}", escape(summary.line().as_bytes()));
         if let Some(reasons) = summary.reasons_line() {
             eprintln!("{reasons}");
         }

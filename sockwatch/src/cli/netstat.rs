@@ -10,12 +10,12 @@ use std::{
 };
 
 use sockwatch::{
-    procs,
-    render::{
-        netstat::{self as sockets, NetstatOptions, SystemNames},
-        netstat_groups, netstat_iface,
-        netstat_route::{self, RouteOptions},
-        netstat_stats::{self, StatsFamily, StatsFilter},
+    procs::OwnersScan,
+    render::netstat::{
+        groups as netstat_groups, iface as netstat_iface,
+        route::{self as netstat_route, RouteOptions},
+        stats::{self as netstat_stats, StatsFamily, StatsFilter},
+        NetstatOptions, SocketTables, SystemNames, INET_ORDER,
     },
     source::{self, groups, interfaces, routes, snmp::ProtocolCounters, Extensions},
 };
@@ -133,45 +133,78 @@ fn interface_table(
     delivered(written.and_then(|()| out.flush()))
 }
 
+/// The socket tables as netstat prints them: the internet table streams (each protocol is
+/// fetched in netstat's order and every record written as it comes, so memory does not grow
+/// with the number of sockets); the unix table needs all unix sockets at once.
 fn socket_tables(
     plan: &SocketPlan,
     options: &NetstatOptions,
     names: &SystemNames,
     out: &mut impl Write,
 ) -> Result<bool, String> {
-    let mut records = if plan.inet_table || plan.unix_table {
-        let selection = plan.selection()?;
-        source::selected_records(&selection, Extensions::default(), |_| true)
-            .map_err(|e| e.to_string())?
-    } else {
-        Vec::new()
-    };
-    if options.programs {
-        procs::attach_users(&mut records).map_err(|e| e.to_string())?;
-    }
-    // netstat's order: internet sockets, then group memberships, then unix sockets.
-    if !delivered(sockets::write_netstat(&mut *out, &records, options, names))? {
-        return Ok(false);
-    }
-    if plan.groups {
-        let mut memberships = Vec::new();
-        if plan.ipv4 {
-            memberships.extend(groups::ipv4_memberships().map_err(|e| e.to_string())?);
+    let tables = SocketTables::new(options, names);
+    thread::scope(|scope| {
+        // -p's /proc scan runs while the first dump does.
+        let mut owners = OwnersScan::start(options.programs, scope);
+        if plan.inet_table {
+            if !delivered(tables.write_inet_header(&mut *out))? {
+                return Ok(false);
+            }
+            for netid in INET_ORDER {
+                let Some(selection) = plan.inet_selection(netid)? else {
+                    continue;
+                };
+                let mut failed = None;
+                let query = source::query_for(&selection, Extensions::default());
+                source::snapshot(&query, |mut record| {
+                    if failed.is_none() && selection.wants_state(record.state) {
+                        owners.attach(&mut record);
+                        failed = tables.write_inet_record(&mut *out, &record).err();
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                if let Some(err) = failed {
+                    return delivered(Err(err));
+                }
+            }
         }
-        if plan.ipv6 {
-            memberships.extend(groups::ipv6_memberships().map_err(|e| e.to_string())?);
-        }
-        let written =
-            netstat_groups::write_groups(&mut *out, &memberships, options.numeric_hosts, names);
-        if !delivered(written)? {
+        // netstat's order: internet sockets, then group memberships, then unix sockets.
+        if plan.groups && !group_table(plan, options.numeric_hosts, names, out)? {
             return Ok(false);
         }
+        if let Some(selection) = plan.unix_selection()? {
+            let mut records = source::selected_records(&selection, Extensions::default(), |_| true)
+                .map_err(|e| e.to_string())?;
+            for record in &mut records {
+                owners.attach(record);
+            }
+            if !delivered(tables.write_unix(&mut *out, &records))? {
+                return Ok(false);
+            }
+        }
+        owners.check().map_err(|e| e.to_string())?;
+        delivered(out.flush())
+    })
+}
+
+/// -g's table of multicast group memberships.
+fn group_table(
+    plan: &SocketPlan,
+    numeric_hosts: bool,
+    names: &SystemNames,
+    out: &mut impl Write,
+) -> Result<bool, String> {
+    let mut memberships = Vec::new();
+    if plan.ipv4 {
+        memberships.extend(groups::ipv4_memberships().map_err(|e| e.to_string())?);
     }
-    let unix_only = NetstatOptions {
-        inet: false,
-        unix: plan.unix_table,
-        ..options.clone()
-    };
-    let written = sockets::write_netstat(&mut *out, &records, &unix_only, names);
-    delivered(written.and_then(|()| out.flush()))
+    if plan.ipv6 {
+        memberships.extend(groups::ipv6_memberships().map_err(|e| e.to_string())?);
+    }
+    delivered(netstat_groups::write_groups(
+        &mut *out,
+        &memberships,
+        numeric_hosts,
+        names,
+    ))
 }

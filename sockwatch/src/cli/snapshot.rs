@@ -6,12 +6,12 @@ use std::{
     os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
-    thread::{self, ScopedJoinHandle},
+    thread,
 };
 
 use sockwatch::{
     model::{Netid, SocketRecord},
-    procs::{ProcsError, SocketOwners},
+    procs::OwnersScan,
     render::{
         json, netstat,
         ss::{SsWriter, SystemNames},
@@ -59,7 +59,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     let mut names = SystemNames::new();
     thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
-        let mut owners = Owners::start(show.processes, scope);
+        let mut owners = OwnersScan::start(show.processes, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
         let mut accept = |mut record: SocketRecord| {
             if keep(&record) {
@@ -192,46 +192,6 @@ impl<'a, W: Write> Output<'a, W> {
                 options,
                 out,
             } => netstat::write_netstat(out, &records, options, &netstat::SystemNames::new()),
-        }
-    }
-}
-
-/// The owners ss -p shows, from a /proc scan started before the dump and waited for when
-/// the first record that can have owners comes.
-struct Owners<'scope> {
-    scan: Option<ScopedJoinHandle<'scope, Result<SocketOwners, ProcsError>>>,
-    scanned: Option<Result<SocketOwners, ProcsError>>,
-}
-
-impl<'scope> Owners<'scope> {
-    fn start<'env>(wanted: bool, scope: &'scope thread::Scope<'scope, 'env>) -> Self {
-        Owners {
-            scan: wanted.then(|| scope.spawn(|| SocketOwners::scan(None))),
-            scanned: None,
-        }
-    }
-
-    fn attach(&mut self, record: &mut SocketRecord) {
-        // Sockets without an inode (TIME-WAIT, request sockets) are in no fd table.
-        if record.inode == 0 {
-            return;
-        }
-        if let Some(scan) = self.scan.take() {
-            let scanned = scan
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            self.scanned = Some(scanned);
-        }
-        if let Some(Ok(owners)) = &self.scanned {
-            record.users = owners.users_of(record.inode);
-        }
-    }
-
-    /// A failed scan is an error once a record needed it.
-    fn check(self) -> Result<(), ProcsError> {
-        match self.scanned {
-            Some(Err(err)) => Err(err),
-            _ => Ok(()),
         }
     }
 }

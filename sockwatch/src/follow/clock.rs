@@ -58,6 +58,28 @@ impl WallClock {
         (tm.tm_hour, tm.tm_min, tm.tm_sec)
     }
 
+    /// Appends the wall-clock time of a monotonic timestamp as RFC 3339 UTC with
+    /// microseconds, `2026-12-06T14:20:45.123456Z` (JSON's `time`).
+    pub fn push_rfc3339(&self, buf: &mut Vec<u8>, monotonic_ns: u64) {
+        let (secs, micros) = self.split(monotonic_ns);
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let second_of_day = secs.rem_euclid(86_400);
+        push_digits(buf, year, 4);
+        buf.push(b'-');
+        push_digits(buf, month, 2);
+        buf.push(b'-');
+        push_digits(buf, day, 2);
+        buf.push(b'T');
+        push_digits(buf, second_of_day / 3600, 2);
+        buf.push(b':');
+        push_digits(buf, second_of_day / 60 % 60, 2);
+        buf.push(b':');
+        push_digits(buf, second_of_day % 60, 2);
+        buf.push(b'.');
+        push_digits(buf, i64::from(micros), 6);
+        buf.push(b'Z');
+    }
+
     /// Local time of day `HH:MM:SS.micros` for a monotonic timestamp.
     pub fn format(&self, monotonic_ns: u64) -> String {
         let mut text = TimeText::new(*self);
@@ -65,6 +87,39 @@ impl WallClock {
         text.push(&mut buf, monotonic_ns);
         String::from_utf8_lossy(&buf).into_owned()
     }
+}
+
+/// Year, month (1-12) and day (1-31) of a day counted from 1970-01-01 in the proleptic
+/// Gregorian calendar (H. Hinnant's days-to-civil algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Appends `value` in decimal, zero-padded to `width` digits.
+fn push_digits(buf: &mut Vec<u8>, value: i64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut rest = value.unsigned_abs();
+    let mut len = 0;
+    while rest > 0 || len < width {
+        digits[digits.len() - 1 - len] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
+    }
+    buf.extend_from_slice(&digits[digits.len() - len..]);
 }
 
 /// Writes times of day for many events: the time zone is consulted once a second.
@@ -122,5 +177,28 @@ mod tests {
         text.push(&mut buf, 1_000_000_000 * 3600 + 999_999_000);
         assert!(String::from_utf8(buf).expect("ASCII").ends_with(".999999"));
         assert_eq!(clock.format(1_000_000_000 * 3600 + 5_000), first);
+    }
+
+    #[test]
+    fn rfc3339_in_utc_with_microseconds() {
+        let rfc3339 = |offset_ns: i64, ns: u64| {
+            let mut buf = Vec::new();
+            WallClock::from_offset(offset_ns).push_rfc3339(&mut buf, ns);
+            String::from_utf8(buf).expect("ASCII")
+        };
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000Z");
+        // date -u -d @1796566845 +%FT%T: 2026-12-06T14:20:45
+        assert_eq!(
+            rfc3339(1_796_566_845_000_000_000, 123_456_789),
+            "2026-12-06T14:20:45.123456Z"
+        );
+        assert_eq!(
+            rfc3339(951_782_400_000_000_000, 0),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(
+            rfc3339(4_107_542_399_000_000_000, 999_999_999),
+            "2100-02-28T23:59:59.999999Z"
+        );
     }
 }

@@ -9,9 +9,10 @@ pub mod clock;
 mod drops;
 pub mod reasons;
 pub mod recording;
-pub(crate) mod session;
+mod session;
 mod startup;
 pub mod table;
+mod views;
 
 use std::{io, io::Write, path::PathBuf, time::Duration};
 
@@ -24,7 +25,6 @@ use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
     model::IpVersion,
-    render::follow::{LiveView, Printer},
     source::SourceError,
 };
 use clock::WallClock;
@@ -33,7 +33,7 @@ use recording::{Recorder, RecordingError, Replay};
 use session::{EventFilter, Session, Stop};
 use table::LiveTable;
 
-pub use crate::render::follow::{Format, View};
+pub use views::{Format, View, Views};
 
 #[derive(Debug, Error)]
 pub enum FollowError {
@@ -283,8 +283,23 @@ impl Follower {
         })
     }
 
-    /// Reads events until a signal, the deadline, the count or the recording's end.
-    pub async fn run<W: Write>(self, out: &mut W) -> Result<Summary, FollowError> {
+    /// The settings this follower runs with.
+    pub fn config(&self) -> &FollowConfig {
+        &self.config
+    }
+
+    /// The clock that turns event times into wall-clock times (a recording's, on replay).
+    pub fn clock(&self) -> WallClock {
+        self.clock
+    }
+
+    /// Reads events until a signal, the deadline, the count or the recording's end, and
+    /// shows them through `views`.
+    pub async fn run<W: Write>(
+        self,
+        out: &mut W,
+        views: &mut dyn Views,
+    ) -> Result<Summary, FollowError> {
         let Follower {
             config,
             mut signals,
@@ -297,15 +312,8 @@ impl Follower {
             Some(path) => Some(Recorder::create(path, clock.offset_ns())?),
             None => None,
         };
-        let live_view = (config.view == View::Table).then_some(LiveView {
-            format: config.format,
-            clock,
-            numeric: config.numeric,
-            clear: config.clear_screen,
-        });
         let mut session = Session {
-            printer: Printer::new(config.view, config.format, clock, config.numeric),
-            live_view,
+            views,
             table: LiveTable::default(),
             stories: match &input {
                 Input::Live(tracer) => Stories::new(
@@ -358,16 +366,17 @@ impl Follower {
             Input::Replay(_) => None,
         };
         let mut reported_lost = 0;
+        let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
-            .and_then(|_| print_header(&mut session));
+            .and_then(|_| Session::<W>::write(session.views.header(session.out, started_ns)));
         while stop.is_ok() {
             batch.clear();
             let step = match &mut input {
                 Input::Live(tracer) => {
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
-                        _ = redraw.tick(), if session.live_view.is_some() => Ok(session.refresh(WallClock::monotonic_ns())),
+                        _ = redraw.tick(), if session.views.is_table() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => {
                             // Listener drops reach no hook: their counters are polled.
                             if let Some(watch) = &mut drop_watch {
@@ -434,13 +443,6 @@ impl Follower {
         summary.drops = session.stories.drops().to_vec();
         Ok(summary)
     }
-}
-
-fn print_header<W: Write>(session: &mut Session<'_, W>) -> Result<(), Stop> {
-    if session.live_view.is_some() {
-        return Ok(());
-    }
-    Session::<W>::write(session.printer.header(session.out))
 }
 
 /// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag.

@@ -9,13 +9,13 @@ use super::{
     reasons::{Reason, Stories, Story},
     recording::{Recorder, RecordingError},
     table::LiveTable,
+    views::Views,
     Summary,
 };
 use crate::{
     event::{Transition, TransitionKind},
     filter::Filter,
     model::{Endpoint, Netid, SockState, SocketRecord},
-    render::follow::{LiveView, Printer},
 };
 
 /// Why a run stops.
@@ -57,7 +57,7 @@ impl EventFilter {
 
     /// Whether a socket that went from `old` to `new` between these ends matches; a socket
     /// that sits in one state passes `old == new`.
-    pub fn matches_parts(
+    fn matches_parts(
         &self,
         old: SockState,
         new: SockState,
@@ -84,8 +84,7 @@ impl EventFilter {
 }
 
 pub struct Session<'a, W: Write> {
-    pub printer: Printer,
-    pub live_view: Option<LiveView>,
+    pub views: &'a mut dyn Views,
     pub table: LiveTable,
     pub stories: Stories,
     pub filter: EventFilter,
@@ -114,7 +113,7 @@ impl<W: Write> Session<'_, W> {
                     continue;
                 }
                 event_kind::LOST => {
-                    self.lost(raw.bytes_acked)?;
+                    self.lost(raw.bytes_acked, raw.ts_ns)?;
                     continue;
                 }
                 _ => {}
@@ -140,11 +139,11 @@ impl<W: Write> Session<'_, W> {
                 self.summary.filtered += 1;
                 continue;
             }
-            if self.live_view.is_some() {
+            if self.views.is_table() {
                 continue;
             }
             let shown = self
-                .printer
+                .views
                 .transition(&mut *self.out, &transition, &applied, &story);
             if Self::write(shown)? {
                 self.count_shown()?;
@@ -162,20 +161,32 @@ impl<W: Write> Session<'_, W> {
     }
 
     /// Reports events the kernel could not deliver, inline and in the summary.
-    fn lost(&mut self, lost: u64) -> Result<(), Stop> {
+    fn lost(&mut self, lost: u64, ts_ns: u64) -> Result<(), Stop> {
         self.summary.lost += lost;
-        if self.live_view.is_none() {
-            Self::write(self.printer.lost(self.out, lost))?;
+        if !self.views.is_table() {
+            Self::write(self.views.lost(&mut *self.out, lost, ts_ns))?;
         }
         Ok(())
     }
 
     /// Redraws the live table view, when that is the view.
     pub fn refresh(&mut self, now_ns: u64) -> Result<(), Stop> {
-        let Some(view) = &self.live_view else {
+        if !self.views.is_table() {
             return Ok(());
-        };
-        Self::write(view.draw(self.out, &self.table, &self.filter, &self.summary, now_ns))?;
+        }
+        let mut rows: Vec<_> = self
+            .table
+            .iter()
+            .filter(|(_, s)| {
+                self.filter
+                    .matches_parts(s.state, s.state, s.local, s.remote)
+            })
+            .map(|(cookie, s)| (*cookie, s))
+            .collect();
+        Self::write(
+            self.views
+                .table(&mut *self.out, &mut rows, &self.summary, now_ns),
+        )?;
         self.count_shown()
     }
 }

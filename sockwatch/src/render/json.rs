@@ -1,16 +1,26 @@
-//! JSON output: one document `{"sockets":[...]}` per snapshot, one socket object per line,
-//! with the fields the ShowOptions ask for. Written straight to the output, socket by socket,
-//! so a large snapshot never exists as one JSON value in memory. docs/json-schema.md is the
-//! schema.
+//! JSON output, in sockwatch's one vocabulary (docs/json-schema.md, schema_version 1): the
+//! snapshot document `{"schema_version":1,"sockets":[...]}`, one socket object per line, with
+//! the keys the ShowOptions ask for, and the pieces every JSON output shares (endpoints,
+//! strings from outside sockwatch). Written straight to the output, socket by socket, so a
+//! large snapshot never exists as one JSON value in memory.
 
-use std::io::{self, Write};
+use std::{
+    fmt,
+    io::{self, Write},
+    net::{IpAddr, SocketAddr},
+};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::ShowOptions;
 use crate::model::{
-    Endpoint, SkMemInfo, SocketRecord, SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName,
+    Endpoint, Netid, SkMemInfo, SockState, SocketRecord, SocketUser, TcpInfo, Timer, TimerKind,
+    UnixName,
 };
+
+/// The version of the JSON vocabulary: the first key of a document, and of an NDJSON
+/// stream's `start` line. Keys are only ever added within one version.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// Writes `records` as one JSON document, ending with a newline.
 pub fn write_json<'a, W: Write>(
@@ -18,12 +28,67 @@ pub fn write_json<'a, W: Write>(
     records: impl IntoIterator<Item = &'a SocketRecord>,
     show: &ShowOptions,
 ) -> io::Result<()> {
-    out.write_all(b"{\"sockets\":[")?;
+    write!(out, "{{\"schema_version\":{SCHEMA_VERSION},\"sockets\":[")?;
     for (index, record) in records.into_iter().enumerate() {
         out.write_all(if index == 0 { b"\n" } else { b",\n" })?;
         serde_json::to_writer(&mut out, &SocketJson { record, show })?;
     }
     out.write_all(b"\n]}\n")
+}
+
+/// A string from outside sockwatch (comm, path, name) under `key`: its text, invalid UTF-8
+/// replaced by U+FFFD; when the bytes are not UTF-8, also their lowercase hex under
+/// `hex_key` (`<key>_hex`), so nothing is lost. `None` writes `null` and no twin.
+pub(crate) fn serialize_outside_text<M: SerializeMap>(
+    map: &mut M,
+    key: &'static str,
+    hex_key: &'static str,
+    bytes: Option<&[u8]>,
+) -> Result<(), M::Error> {
+    let Some(bytes) = bytes else {
+        return map.serialize_entry(key, &None::<&str>);
+    };
+    match std::str::from_utf8(bytes) {
+        Ok(text) => map.serialize_entry(key, text),
+        Err(_) => {
+            map.serialize_entry(key, &String::from_utf8_lossy(bytes))?;
+            map.serialize_entry(hex_key, &AsJsonString(Hex(bytes)))
+        }
+    }
+}
+
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// A Display value as a JSON string, written without an intermediate String.
+struct AsJsonString<T: fmt::Display>(T);
+
+impl<T: fmt::Display> Serialize for AsJsonString<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// An inet endpoint's shared keys: `address` (numeric text) and `port`.
+fn serialize_inet<M: SerializeMap>(map: &mut M, addr: IpAddr, port: u16) -> Result<(), M::Error> {
+    map.serialize_entry("address", &AsJsonString(addr))?;
+    map.serialize_entry("port", &port)
+}
+
+/// An inet endpoint as every JSON output writes it: `{"address": "127.0.0.1", "port": 80}`.
+pub(crate) struct InetJson(pub SocketAddr);
+
+impl Serialize for InetJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        serialize_inet(&mut map, self.0.ip(), self.0.port())?;
+        map.end()
+    }
 }
 
 struct SocketJson<'a> {
@@ -36,60 +101,44 @@ impl Serialize for SocketJson<'_> {
         let (r, show) = (self.record, self.show);
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("netid", r.netid.ss_name())?;
-        map.serialize_entry("state", r.state.ss_name())?;
-        map.serialize_entry("kernel_state", r.state.kernel_name())?;
+        map.serialize_entry("state", r.state.kernel_name())?;
+        // ss shows packet and netlink sockets as unconnected whatever their state.
+        let ss_state = if r.netid.is_packet() || r.netid == Netid::Netlink {
+            SockState::Close
+        } else {
+            r.state
+        };
+        map.serialize_entry("ss_state", ss_state.ss_name())?;
         map.serialize_entry("recv_q", &r.recv_q)?;
         map.serialize_entry("send_q", &r.send_q)?;
         map.serialize_entry("local", &EndpointJson(&r.local))?;
         map.serialize_entry("peer", &EndpointJson(&r.peer))?;
+        // Each option's keys are all present when it is given, null when not reported.
         if show.extended {
             map.serialize_entry("uid", &r.uid)?;
             map.serialize_entry("inode", &r.inode)?;
             map.serialize_entry("cookie", &r.cookie.0)?;
-            if let Some(sk) = r.sk_addr {
-                map.serialize_entry("sk", &sk)?;
-            }
-            if let Some(mark) = r.mark {
-                map.serialize_entry("mark", &mark)?;
-            }
-            if let Some(cgroup_id) = r.cgroup_id {
-                map.serialize_entry("cgroup_id", &cgroup_id)?;
-            }
-            if let Some(v6only) = r.v6only {
-                map.serialize_entry("v6only", &v6only)?;
-            }
-            if let Some(tos) = r.tos {
-                map.serialize_entry("tos", &tos)?;
-            }
-            if let Some(tclass) = r.tclass {
-                map.serialize_entry("tclass", &tclass)?;
-            }
-            if let Some(mask) = r.shutdown {
-                map.serialize_entry("shutdown", &ShutdownJson(mask))?;
-            }
+            map.serialize_entry("sk", &r.sk_addr)?;
+            map.serialize_entry("mark", &r.mark)?;
+            map.serialize_entry("cgroup_id", &r.cgroup_id)?;
+            map.serialize_entry("v6only", &r.v6only)?;
+            map.serialize_entry("tos", &r.tos)?;
+            map.serialize_entry("tclass", &r.tclass)?;
+            map.serialize_entry("shutdown", &r.shutdown.map(ShutdownJson))?;
         }
         if show.timers {
-            if let Some(timer) = &r.timer {
-                map.serialize_entry("timer", &TimerJson(timer))?;
-            }
+            map.serialize_entry("timer", &r.timer.as_ref().map(TimerJson))?;
         }
         if show.memory {
-            if let Some(meminfo) = &r.meminfo {
-                map.serialize_entry("skmem", &SkMemJson(meminfo))?;
-            }
+            map.serialize_entry("skmem", &r.meminfo.as_ref().map(SkMemJson))?;
         }
         if show.info {
-            if let Some(TcpExtra {
-                info, congestion, ..
-            }) = &r.tcp
-            {
-                if let Some(congestion) = congestion {
-                    map.serialize_entry("congestion", congestion)?;
-                }
-                if let Some(info) = info {
-                    map.serialize_entry("tcp_info", &TcpInfoJson(info))?;
-                }
-            }
+            let tcp = r.tcp.as_ref();
+            map.serialize_entry("congestion", &tcp.and_then(|t| t.congestion.as_ref()))?;
+            map.serialize_entry(
+                "tcp_info",
+                &tcp.and_then(|t| t.info.as_ref()).map(TcpInfoJson),
+            )?;
         }
         if show.processes {
             let users: Vec<UserJson> = r.users.iter().map(UserJson).collect();
@@ -106,16 +155,20 @@ impl Serialize for EndpointJson<'_> {
         let mut map = serializer.serialize_map(None)?;
         match self.0 {
             Endpoint::Inet { addr, port, scope } => {
-                map.serialize_entry("address", &addr.to_string())?;
-                map.serialize_entry("port", port)?;
-                if *scope != 0 {
-                    map.serialize_entry("ifindex", scope)?;
-                }
+                serialize_inet(&mut map, *addr, *port)?;
+                map.serialize_entry("ifindex", scope)?;
             }
             Endpoint::Unix { name, inode } => {
                 match name {
-                    Some(UnixName::Path(path)) => map.serialize_entry("path", path)?,
-                    Some(UnixName::Abstract(name)) => map.serialize_entry("abstract", name)?,
+                    Some(UnixName::Path(path)) => {
+                        serialize_outside_text(&mut map, "path", "path_hex", Some(path.as_bytes()))?
+                    }
+                    Some(UnixName::Abstract(name)) => serialize_outside_text(
+                        &mut map,
+                        "abstract",
+                        "abstract_hex",
+                        Some(name.as_bytes()),
+                    )?,
                     None => {}
                 }
                 map.serialize_entry("inode", inode)?;
@@ -187,8 +240,8 @@ struct UserJson<'a>(&'a SocketUser);
 
 impl Serialize for UserJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(3))?;
-        map.serialize_entry("comm", &self.0.comm)?;
+        let mut map = serializer.serialize_map(None)?;
+        serialize_outside_text(&mut map, "comm", "comm_hex", Some(self.0.comm.as_bytes()))?;
         map.serialize_entry("pid", &self.0.pid)?;
         map.serialize_entry("fd", &self.0.fd)?;
         map.end()
@@ -296,9 +349,8 @@ impl Serialize for TcpInfoJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for (name, end, value) in tcp_info_fields(self.0) {
-            if end <= self.0.len {
-                map.serialize_entry(name, &value)?;
-            }
+            // Fields past what the kernel sent are unknown, not 0.
+            map.serialize_entry(name, &(end <= self.0.len).then_some(value))?;
         }
         map.end()
     }
@@ -307,7 +359,7 @@ impl Serialize for TcpInfoJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Cookie, Netid, SockState};
+    use crate::model::{Cookie, TcpExtra};
     use serde_json::{json, Value};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -397,7 +449,7 @@ mod tests {
     fn empty_snapshot_is_valid() {
         assert_eq!(
             render(&[], &ShowOptions::default()),
-            json!({ "sockets": [] })
+            json!({ "schema_version": 1, "sockets": [] })
         );
     }
 
@@ -407,23 +459,15 @@ mod tests {
         let socket = &doc["sockets"][0];
         assert_eq!(
             keys(socket),
-            [
-                "kernel_state",
-                "local",
-                "netid",
-                "peer",
-                "recv_q",
-                "send_q",
-                "state"
-            ]
+            ["local", "netid", "peer", "recv_q", "send_q", "ss_state", "state"]
         );
         assert_eq!(socket["netid"], "tcp");
-        assert_eq!(socket["state"], "ESTAB");
-        assert_eq!(socket["kernel_state"], "ESTABLISHED");
+        assert_eq!(socket["state"], "ESTABLISHED");
+        assert_eq!(socket["ss_state"], "ESTAB");
         assert_eq!(socket["recv_q"], 1);
         assert_eq!(
             socket["local"],
-            json!({ "address": "127.0.0.1", "port": 22 })
+            json!({ "address": "127.0.0.1", "port": 22, "ifindex": 0 })
         );
         assert_eq!(
             socket["peer"],
@@ -457,8 +501,9 @@ mod tests {
         ] {
             assert!(socket.get(key).is_some(), "missing {key}");
         }
-        for absent in ["cgroup_id", "v6only", "tos", "tclass", "sk"] {
-            assert!(socket.get(absent).is_none(), "unexpected {absent}");
+        // Not reported by the kernel: present, null.
+        for unknown in ["cgroup_id", "v6only", "tos", "tclass", "sk"] {
+            assert_eq!(socket.get(unknown), Some(&Value::Null), "{unknown}");
         }
         assert_eq!(socket["inode"], 4242);
         assert_eq!(socket["cookie"], 77);
@@ -488,9 +533,15 @@ mod tests {
         assert_eq!(info["rtt"], 52);
         assert_eq!(info["rcv_space"], 65483);
         assert_eq!(info["delivery_rate_app_limited"], false);
-        assert!(info.get("total_retrans").is_none(), "past len 100");
-        assert!(info.get("pacing_rate").is_none());
-        assert_eq!(keys(info).len(), 33);
+        assert_eq!(info["total_retrans"], Value::Null, "past len 100");
+        assert_eq!(info["pacing_rate"], Value::Null);
+        assert_eq!(keys(info).len(), 61);
+        let known = info
+            .as_object()
+            .expect("object")
+            .values()
+            .filter(|v| !v.is_null());
+        assert_eq!(known.count(), 33);
 
         let mut full = tcp_record();
         if let Some(TcpExtra {
@@ -523,6 +574,7 @@ mod tests {
         assert_eq!(sockets.len(), 3);
         assert_eq!(sockets[0]["netid"], "u_str");
         assert_eq!(sockets[0]["state"], "LISTEN");
+        assert_eq!(sockets[0]["ss_state"], "LISTEN");
         assert_eq!(
             sockets[0]["local"],
             json!({ "path": "/run/x.sock", "inode": 5 })
@@ -572,5 +624,56 @@ mod tests {
             json!({ "protocol": 0, "portid": -4 })
         );
         assert_eq!(doc["sockets"][1]["netid"], "nl");
+        assert_eq!(doc["sockets"][1]["state"], "CLOSE");
+        assert_eq!(doc["sockets"][1]["ss_state"], "UNCONN");
+    }
+
+    #[test]
+    fn options_without_values_write_null() {
+        let mut record = unix_record(None);
+        record.users.clear();
+        let show = ShowOptions {
+            extended: true,
+            timers: true,
+            memory: true,
+            info: true,
+            ..ShowOptions::default()
+        };
+        let doc = render(&[record], &show);
+        let socket = &doc["sockets"][0];
+        for key in [
+            "timer",
+            "skmem",
+            "congestion",
+            "tcp_info",
+            "mark",
+            "shutdown",
+        ] {
+            assert_eq!(socket.get(key), Some(&Value::Null), "{key}");
+        }
+    }
+
+    fn outside(bytes: Option<&[u8]>) -> Value {
+        struct Text<'a>(Option<&'a [u8]>);
+        impl Serialize for Text<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(None)?;
+                serialize_outside_text(&mut map, "comm", "comm_hex", self.0)?;
+                map.end()
+            }
+        }
+        serde_json::to_value(Text(bytes)).expect("serializable")
+    }
+
+    #[test]
+    fn strings_from_outside_are_lossless() {
+        assert_eq!(outside(Some(b"curl")), json!({ "comm": "curl" }));
+        assert_eq!(outside(None), json!({ "comm": null }));
+        // Control characters stay (JSON escapes them); invalid UTF-8 gets its hex twin.
+        let hostile = outside(Some(b"\x1b]0;PWNED\n\x07\xff"));
+        assert_eq!(
+            hostile,
+            json!({ "comm": "\u{1b}]0;PWNED\n\u{7}\u{fffd}", "comm_hex": "1b5d303b50574e45440a07ff" })
+        );
     }
 }

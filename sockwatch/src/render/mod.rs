@@ -1,12 +1,9 @@
 //! Renderers: turn filtered socket records into text (ss, netstat) or JSON.
 
+pub mod escape;
 pub mod follow;
 pub mod json;
 pub mod netstat;
-pub mod netstat_groups;
-pub mod netstat_iface;
-pub mod netstat_route;
-pub mod netstat_stats;
 pub mod ss;
 pub mod summary;
 
@@ -32,4 +29,8 @@ pub struct ShowOptions {
     pub no_header: bool,
     /// -O: one socket per line (no continuation lines for -e/-m/-i).
     pub oneline: bool,
+    /// Escape strings from outside sockwatch (paths, process and host names) with
+    /// [`escape`]: set when the text goes to a terminal. A pipe or file gets them byte for
+    /// byte, as ss writes them.
+    pub escape: bool,
 }

@@ -2,12 +2,14 @@
 //! then one tab-indented line per group) and /proc/net/igmp6 (IPv6: one line per group).
 
 use std::{
-    io,
     net::{IpAddr, Ipv4Addr},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
-use super::interfaces::parse_hex_ipv6;
+use super::{
+    interfaces::parse_hex_ipv6,
+    proc_file::{self, ProcFileError},
+};
 
 /// One group a device has joined.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,21 +20,8 @@ pub struct Membership {
     pub group: IpAddr,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum GroupsError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}:{line}: {problem}", path.display())]
-    Format {
-        path: PathBuf,
-        line: usize,
-        problem: GroupLineProblem,
-    },
-}
+/// A memberships file that could not be read or parsed.
+pub type GroupsError = ProcFileError<GroupLineProblem>;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GroupLineProblem {
@@ -46,37 +35,18 @@ pub enum GroupLineProblem {
     Igmp6Line,
 }
 
-type LineError = (usize, GroupLineProblem);
+type LineError = proc_file::LineError<GroupLineProblem>;
 
 /// IPv4 memberships of the current network namespace (none when the file is missing).
 pub fn ipv4_memberships() -> Result<Vec<Membership>, GroupsError> {
-    read(Path::new("/proc/net/igmp"), parse_igmp)
+    proc_file::read_if_present(Path::new("/proc/net/igmp"), parse_igmp)
+        .map(Option::unwrap_or_default)
 }
 
 /// IPv6 memberships of the current network namespace (none when IPv6 is disabled).
 pub fn ipv6_memberships() -> Result<Vec<Membership>, GroupsError> {
-    read(Path::new("/proc/net/igmp6"), parse_igmp6)
-}
-
-fn read(
-    path: &Path,
-    parse: fn(&str) -> Result<Vec<Membership>, LineError>,
-) -> Result<Vec<Membership>, GroupsError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(GroupsError::Read {
-                path: path.into(),
-                source,
-            })
-        }
-    };
-    parse(&text).map_err(|(line, problem)| GroupsError::Format {
-        path: path.into(),
-        line,
-        problem,
-    })
+    proc_file::read_if_present(Path::new("/proc/net/igmp6"), parse_igmp6)
+        .map(Option::unwrap_or_default)
 }
 
 /// /proc/net/igmp: a header, then per device `idx<TAB>name : count querier` followed by

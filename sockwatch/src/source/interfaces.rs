@@ -8,8 +8,10 @@ use std::{
     io,
     net::{Ipv4Addr, Ipv6Addr},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
-    path::{Path, PathBuf},
+    path::Path,
 };
+
+use super::proc_file::{self, LineError, ProcFileError};
 
 /// A device's counters: the sixteen columns of /proc/net/dev.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,18 +85,8 @@ pub struct Inet6Address {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InterfaceError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}:{line}: {problem}", path.display())]
-    Format {
-        path: PathBuf,
-        line: usize,
-        problem: LineProblem,
-    },
+    #[error(transparent)]
+    File(#[from] ProcFileError<LineProblem>),
     #[error("cannot open a socket for interface ioctls: {0}")]
     Socket(#[source] io::Error),
     #[error("{request} on {name}: {source}")]
@@ -127,16 +119,7 @@ const PROC_NET_IF_INET6: &str = "/proc/net/if_inet6";
 /// Every device and IPv4 address label, in netstat's order ([`natural_order`]), with its
 /// settings. An interface that disappears while it is being asked about is left out.
 pub fn interfaces() -> Result<Vec<Interface>, InterfaceError> {
-    let dev_path = Path::new(PROC_NET_DEV);
-    let text = std::fs::read_to_string(dev_path).map_err(|source| InterfaceError::Read {
-        path: dev_path.into(),
-        source,
-    })?;
-    let devices = parse_proc_net_dev(&text).map_err(|(line, problem)| InterfaceError::Format {
-        path: dev_path.into(),
-        line,
-        problem,
-    })?;
+    let devices = proc_file::read(Path::new(PROC_NET_DEV), parse_proc_net_dev)?;
     let socket = IoctlSocket::open().map_err(InterfaceError::Socket)?;
     let labels = socket
         .ipv4_labels()
@@ -174,26 +157,14 @@ pub fn interfaces() -> Result<Vec<Interface>, InterfaceError> {
 
 /// The IPv6 addresses of every device; empty when IPv6 is disabled.
 pub fn inet6_addresses() -> Result<Vec<Inet6Address>, InterfaceError> {
-    let path = Path::new(PROC_NET_IF_INET6);
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(InterfaceError::Read {
-                path: path.into(),
-                source,
-            })
-        }
-    };
-    parse_if_inet6(&text).map_err(|(line, problem)| InterfaceError::Format {
-        path: path.into(),
-        line,
-        problem,
-    })
+    let addresses = proc_file::read_if_present(Path::new(PROC_NET_IF_INET6), parse_if_inet6)?;
+    Ok(addresses.unwrap_or_default())
 }
 
 /// /proc/net/dev: two header lines, then `name: 16 counters` per device.
-pub fn parse_proc_net_dev(text: &str) -> Result<Vec<(String, DeviceStats)>, (usize, LineProblem)> {
+pub fn parse_proc_net_dev(
+    text: &str,
+) -> Result<Vec<(String, DeviceStats)>, LineError<LineProblem>> {
     let mut devices = Vec::new();
     for (index, line) in text.lines().enumerate().skip(2) {
         let number = index + 1;
@@ -248,7 +219,7 @@ pub fn parse_proc_net_dev(text: &str) -> Result<Vec<(String, DeviceStats)>, (usi
 }
 
 /// /proc/net/if_inet6: `address(32 hex) index prefix_len scope flags device`, numbers in hex.
-pub fn parse_if_inet6(text: &str) -> Result<Vec<Inet6Address>, (usize, LineProblem)> {
+pub fn parse_if_inet6(text: &str) -> Result<Vec<Inet6Address>, LineError<LineProblem>> {
     let mut addresses = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;

@@ -19,6 +19,7 @@ mod meminfo;
 mod netlink_sock;
 mod netns;
 mod packet;
+mod proc_file;
 mod proc_raw;
 mod query;
 mod request;

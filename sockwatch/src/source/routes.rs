@@ -2,12 +2,14 @@
 //! line naming tab-separated columns) and /proc/net/ipv6_route (IPv6, fixed columns in hex).
 
 use std::{
-    io,
     net::{Ipv4Addr, Ipv6Addr},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
-use super::interfaces::parse_hex_ipv6;
+use super::{
+    interfaces::parse_hex_ipv6,
+    proc_file::{self, ProcFileError},
+};
 
 /// A line of /proc/net/route. Addresses are as the kernel stores them; numbers keep the
 /// kernel's value (netstat prints them as C ints).
@@ -69,21 +71,8 @@ pub mod flags {
     pub const LOCAL: u32 = 0x8000_0000;
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}:{line}: {problem}", path.display())]
-    Format {
-        path: PathBuf,
-        line: usize,
-        problem: RouteLineProblem,
-    },
-}
+/// A route file that could not be read or parsed.
+pub type RouteError = ProcFileError<RouteLineProblem>;
 
 /// What is wrong with a line of a route file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -98,28 +87,16 @@ pub enum RouteLineProblem {
     BadAddress(String),
 }
 
-type LineError = (usize, RouteLineProblem);
+type LineError = proc_file::LineError<RouteLineProblem>;
 
 /// The IPv4 main table of the current network namespace.
 pub fn ipv4_routes() -> Result<Vec<Ipv4Route>, RouteError> {
-    read(Path::new("/proc/net/route"), parse_ipv4_routes)
+    proc_file::read(Path::new("/proc/net/route"), parse_ipv4_routes)
 }
 
 /// The IPv6 routes of the current network namespace.
 pub fn ipv6_routes() -> Result<Vec<Ipv6Route>, RouteError> {
-    read(Path::new("/proc/net/ipv6_route"), parse_ipv6_routes)
-}
-
-fn read<T>(path: &Path, parse: fn(&str) -> Result<T, LineError>) -> Result<T, RouteError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RouteError::Read {
-        path: path.into(),
-        source,
-    })?;
-    parse(&text).map_err(|(line, problem)| RouteError::Format {
-        path: path.into(),
-        line,
-        problem,
-    })
+    proc_file::read(Path::new("/proc/net/ipv6_route"), parse_ipv6_routes)
 }
 
 /// /proc/net/route: columns found by their header names (Iface Destination Gateway Flags

@@ -5,10 +5,9 @@
 //!   carry their section as a prefix ending in the first `6` (`Ip6InReceives`, `Icmp6InMsgs`,
 //!   `Udp6InDatagrams`, `UdpLite6InErrors`); sctp's all belong to `Sctp`.
 
-use std::{
-    io,
-    path::{Path, PathBuf},
-};
+use std::path::Path;
+
+use super::proc_file::{self, ProcFileError};
 
 /// One counter as the kernel names it. Most counters are unsigned 64-bit, a few signed
 /// (`Tcp: MaxConn` is -1); i128 holds both exactly.
@@ -38,21 +37,8 @@ pub struct ProtocolCounters {
     pub snmp6: Option<Vec<Section>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SnmpError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}:{line}: {problem}", path.display())]
-    Format {
-        path: PathBuf,
-        line: usize,
-        problem: FormatProblem,
-    },
-}
+/// A counter file that could not be read or parsed.
+pub type SnmpError = ProcFileError<FormatProblem>;
 
 /// What is wrong with a line of a counter file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -75,8 +61,7 @@ pub enum FormatProblem {
     NotNameValue,
 }
 
-/// A FormatProblem at a 1-based line number of the text being parsed.
-type LineError = (usize, FormatProblem);
+type LineError = proc_file::LineError<FormatProblem>;
 
 impl ProtocolCounters {
     /// Reads the counters of the current network namespace from /proc/net.
@@ -86,41 +71,19 @@ impl ProtocolCounters {
 
     /// Reads `snmp` (required), `netstat`, `sctp/snmp` and `snmp6` (optional) from `dir`.
     pub fn read_from(dir: &Path) -> Result<ProtocolCounters, SnmpError> {
-        let snmp = read_optional(dir, "snmp", parse_paired)?;
-        let Some(snmp) = snmp else {
-            let path = dir.join("snmp");
-            let source = io::Error::from(io::ErrorKind::NotFound);
-            return Err(SnmpError::Read { path, source });
-        };
         Ok(ProtocolCounters {
-            snmp,
-            netstat: read_optional(dir, "netstat", parse_paired)?.unwrap_or_default(),
-            sctp: read_optional(dir, "sctp/snmp", |text| parse_named(text, |_| "Sctp"))?
-                .and_then(|sections| sections.into_iter().next()),
-            snmp6: read_optional(dir, "snmp6", |text| parse_named(text, snmp6_section))?,
+            snmp: proc_file::read(&dir.join("snmp"), parse_paired)?,
+            netstat: proc_file::read_if_present(&dir.join("netstat"), parse_paired)?
+                .unwrap_or_default(),
+            sctp: proc_file::read_if_present(&dir.join("sctp/snmp"), |text| {
+                parse_named(text, |_| "Sctp")
+            })?
+            .and_then(|sections| sections.into_iter().next()),
+            snmp6: proc_file::read_if_present(&dir.join("snmp6"), |text| {
+                parse_named(text, snmp6_section)
+            })?,
         })
     }
-}
-
-/// Parses `dir/name`; None when the file does not exist.
-fn read_optional(
-    dir: &Path,
-    name: &str,
-    parse: impl Fn(&str) -> Result<Vec<Section>, LineError>,
-) -> Result<Option<Vec<Section>>, SnmpError> {
-    let path = dir.join(name);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(SnmpError::Read { path, source }),
-    };
-    parse(&text)
-        .map(Some)
-        .map_err(|(line, problem)| SnmpError::Format {
-            path,
-            line,
-            problem,
-        })
 }
 
 /// The snmp and netstat layout: a names line and a values line per section. Blank lines

@@ -1,8 +1,14 @@
 //! The kernel's socket counters behind `ss -s`: /proc/net/sockstat and sockstat6 (sockets in
 //! use per protocol) and the CurrEstab counter of /proc/net/snmp.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::{
+    convert::Infallible,
+    path::{Path, PathBuf},
+};
+
+use super::proc_file::{self, ProcFileError};
+
+type LineError = proc_file::LineError<Infallible>;
 
 /// The counters ss's summary prints. Counters a file lacks stay 0, as in ss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,12 +38,9 @@ pub struct SockStats {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SockstatError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// The files are read whole; no line of them is an error (see [`SockStats::add_sockstat`]).
+    #[error(transparent)]
+    File(#[from] ProcFileError<Infallible>),
     #[error("{}: no {key} counter on its {section} lines", path.display())]
     MissingCounter {
         path: PathBuf,
@@ -57,27 +60,22 @@ impl SockStats {
     pub fn read_from(dir: &Path) -> Result<SockStats, SockstatError> {
         // Bytes that are not UTF-8 are one more kind of malformed value, skipped like the
         // others (as ss does), not a reason to print no summary at all.
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read(&path)
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .map_err(|source| SockstatError::Read { path, source })
-        };
         let mut stats = SockStats::default();
-        stats.add_sockstat(&read("sockstat")?);
-        match read("sockstat6") {
-            Ok(text) => stats.add_sockstat(&text),
-            Err(SockstatError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-            }
-            Err(err) => return Err(err),
-        }
-        let snmp = read("snmp")?;
-        stats.tcp_established = snmp_counter(&snmp, "Tcp:", "CurrEstab").ok_or_else(|| {
-            SockstatError::MissingCounter {
-                path: dir.join("snmp"),
-                section: "Tcp:",
-                key: "CurrEstab",
-            }
+        proc_file::read(&dir.join("sockstat"), |text| {
+            stats.add_sockstat(text);
+            Ok::<_, LineError>(())
+        })?;
+        proc_file::read_if_present(&dir.join("sockstat6"), |text| {
+            stats.add_sockstat(text);
+            Ok::<_, LineError>(())
+        })?;
+        let established = proc_file::read(&dir.join("snmp"), |text| {
+            Ok::<_, LineError>(snmp_counter(text, "Tcp:", "CurrEstab"))
+        })?;
+        stats.tcp_established = established.ok_or_else(|| SockstatError::MissingCounter {
+            path: dir.join("snmp"),
+            section: "Tcp:",
+            key: "CurrEstab",
         })?;
         Ok(stats)
     }
@@ -254,7 +252,7 @@ Udp: 5
         std::fs::remove_file(dir.join("sockstat")).unwrap();
         assert!(matches!(
             SockStats::read_from(&dir),
-            Err(SockstatError::Read { .. })
+            Err(SockstatError::File(ProcFileError::Read { .. }))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -68,8 +68,11 @@ proptest! {
                 prop_assert_eq!(t.old.kernel(), SockState::from_kernel(raw.old_state).kernel());
                 prop_assert_eq!(t.owner.is_some(), raw.pid != 0);
                 if let Some(owner) = &t.owner {
-                    prop_assert!(owner.comm.as_str().len() <= 15, "comm {:?}", owner.comm);
-                    prop_assert!(!owner.comm.as_str().contains('\0'));
+                    let comm = owner.comm.as_bytes();
+                    prop_assert!(comm.len() <= 15, "comm {:?}", owner.comm);
+                    prop_assert!(!comm.contains(&0));
+                    // The kernel's bytes, unchanged: views escape or hex them, never here.
+                    prop_assert_eq!(comm, &raw.comm[..comm.len()]);
                 }
                 prop_assert_eq!(t.close.is_some(), t.kind == TransitionKind::Destroy);
                 prop_assert_eq!(t.first_seen_ns.unwrap_or(0), raw.first_seen_ns);

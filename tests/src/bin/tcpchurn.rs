@@ -1,10 +1,11 @@
 //! Load generator: short TCP connections over loopback, as fast as they go.
 //!
-//! `tcpchurn [--connections N] [--threads T] [--seconds S] [--port P]`: listens on
-//! 127.0.0.1:P (an ephemeral port when 0), then T client threads each connect, send one byte,
-//! read the echoed byte and close, until N connections in all or S seconds. Accepting threads
-//! echo each byte back. Prints `connections=N seconds=S rate=R` at the end. Loopback only,
-//! bounded in count and time.
+//! `tcpchurn [--connections N] [--threads T] [--seconds S] [--port P] [--comm-hex HEX]`:
+//! listens on 127.0.0.1:P (an ephemeral port when 0), then T client threads each connect, send
+//! one byte, read the echoed byte and close, until N connections in all or S seconds.
+//! Accepting threads echo each byte back. `--comm-hex` names every thread with those bytes
+//! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). Prints
+//! `connections=N seconds=S rate=R` at the end. Loopback only, bounded in count and time.
 
 use std::{
     io::{Read, Write},
@@ -22,6 +23,27 @@ struct Options {
     threads: u64,
     seconds: f64,
     port: u16,
+    /// The task name every thread takes, when given.
+    comm: Option<Vec<u8>>,
+}
+
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Names the calling thread (at most 15 bytes are kept by the kernel).
+fn set_comm(name: &[u8]) {
+    let mut buf = [0u8; 16];
+    let len = name.len().min(15);
+    buf[..len].copy_from_slice(&name[..len]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from buf.
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr()) };
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -30,6 +52,7 @@ fn parse_options() -> Result<Options, String> {
         threads: 1,
         seconds: 60.0,
         port: 0,
+        comm: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -40,6 +63,7 @@ fn parse_options() -> Result<Options, String> {
             "--threads" => options.threads = value.parse().map_err(|_| bad())?,
             "--seconds" => options.seconds = value.parse().map_err(|_| bad())?,
             "--port" => options.port = value.parse().map_err(|_| bad())?,
+            "--comm-hex" => options.comm = Some(parse_hex(&value).ok_or_else(bad)?),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -77,6 +101,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Threads take their creator's name: every socket is this name's.
+    if let Some(comm) = &options.comm {
+        set_comm(comm);
+    }
     let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)) {
         Ok(l) => l,
         Err(e) => {

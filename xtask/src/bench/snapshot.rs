@@ -123,7 +123,7 @@ fn command(
 }
 
 /// The TCP sockets in the namespace, as ss counts them.
-fn count_sockets(ns: &BenchNs, launcher: &Launcher, ss: &Path) -> Result<u64, String> {
+pub(super) fn count_sockets(ns: &BenchNs, launcher: &Launcher, ss: &Path) -> Result<u64, String> {
     let mut command = launcher.command(Some(ns), ss);
     command.arg("-tan");
     let finished = measure(command, false)?;

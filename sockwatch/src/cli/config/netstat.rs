@@ -3,10 +3,10 @@
 
 use sockwatch::{
     model::Netid,
-    render::{
-        netstat::{Listing, NetstatOptions},
-        netstat_route::{RouteColumns, RouteOptions},
-        netstat_stats::{StatsFamily, StatsFilter},
+    render::netstat::{
+        route::{RouteColumns, RouteOptions},
+        stats::{StatsFamily, StatsFilter},
+        Listing, NetstatOptions,
     },
     select::{Family, SelectOptions, Selection},
 };
@@ -108,6 +108,7 @@ impl NetstatConfig {
                     extend: args.extend > 0,
                     programs: args.programs,
                     timers: args.timers,
+                    escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
                 },
             }
         };
@@ -189,38 +190,44 @@ impl SocketPlan {
         }
     }
 
-    /// The sockets to fetch: every state (netstat's -a/-l choice is the renderer's).
-    pub fn selection(&self) -> Result<Selection, String> {
-        let mut tables = Vec::new();
-        let mut families = Vec::new();
-        if self.inet_table {
-            for (wanted, netid) in [
-                (self.tcp, Netid::Tcp),
-                (self.udp, Netid::Udp),
-                (self.raw, Netid::Raw),
-            ] {
-                if wanted {
-                    tables.push(netid);
-                }
-            }
-            for (wanted, family) in [(self.ipv4, Family::Inet), (self.ipv6, Family::Inet6)] {
-                if wanted {
-                    families.push(family);
-                }
-            }
+    /// The sockets of one internet protocol to fetch for the internet table, in every state
+    /// (netstat's -a/-l choice is the renderer's); None when the plan leaves it out.
+    pub fn inet_selection(&self, netid: Netid) -> Result<Option<Selection>, String> {
+        let wanted = match netid {
+            Netid::Tcp => self.tcp,
+            Netid::Udp => self.udp,
+            Netid::Raw => self.raw,
+            _ => false,
+        };
+        if !self.inet_table || !wanted {
+            return Ok(None);
         }
-        if self.unix_table {
-            tables.extend([Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket]);
-            families.push(Family::Unix);
-        }
-        Selection::from_options(&SelectOptions {
-            tables,
-            families,
-            all: true,
-            ..SelectOptions::default()
-        })
-        .map_err(|e| e.to_string())
+        let families = [(self.ipv4, Family::Inet), (self.ipv6, Family::Inet6)]
+            .into_iter()
+            .filter_map(|(wanted, family)| wanted.then_some(family))
+            .collect();
+        every_state(vec![netid], families).map(Some)
     }
+
+    /// The unix sockets to fetch for the unix table, in every state; None when the plan
+    /// leaves the table out.
+    pub fn unix_selection(&self) -> Result<Option<Selection>, String> {
+        if !self.unix_table {
+            return Ok(None);
+        }
+        let tables = vec![Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
+        every_state(tables, vec![Family::Unix]).map(Some)
+    }
+}
+
+fn every_state(tables: Vec<Netid>, families: Vec<Family>) -> Result<Selection, String> {
+    Selection::from_options(&SelectOptions {
+        tables,
+        families,
+        all: true,
+        ..SelectOptions::default()
+    })
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -258,16 +265,28 @@ mod tests {
     }
 
     #[test]
-    fn selection_fetches_all_states_of_the_planned_tables() {
-        let selection = plan(&["-tu", "-4"]).selection().expect("valid");
+    fn selections_fetch_all_states_of_the_planned_tables() {
+        let p = plan(&["-tu", "-4"]);
+        let tcp = p
+            .inet_selection(Netid::Tcp)
+            .expect("valid")
+            .expect("tcp planned");
+        assert_eq!(tcp.tables.iter().copied().collect::<Vec<_>>(), [Netid::Tcp]);
         assert_eq!(
-            selection.tables.iter().copied().collect::<Vec<_>>(),
-            [Netid::Tcp, Netid::Udp]
-        );
-        assert_eq!(
-            selection.families.iter().copied().collect::<Vec<_>>(),
+            tcp.families.iter().copied().collect::<Vec<_>>(),
             [Family::Inet]
         );
-        assert_eq!(selection.states, sockwatch::select::SS_ALL);
+        assert_eq!(tcp.states, sockwatch::select::SS_ALL);
+        assert!(p.inet_selection(Netid::Udp).expect("valid").is_some());
+        assert!(p.inet_selection(Netid::Raw).expect("valid").is_none());
+        assert!(p.unix_selection().expect("valid").is_none());
+        let unix = plan(&["-x"])
+            .unix_selection()
+            .expect("valid")
+            .expect("unix planned");
+        assert_eq!(
+            unix.families.iter().copied().collect::<Vec<_>>(),
+            [Family::Unix]
+        );
     }
 }

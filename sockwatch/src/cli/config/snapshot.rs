@@ -146,6 +146,7 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         processes: args.processes,
         no_header: args.no_header,
         oneline: args.oneline,
+        escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }
 
@@ -257,6 +258,7 @@ fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::Netst
         extend: args.extended,
         programs: args.processes,
         timers: args.timers,
+        escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }
 

@@ -1,102 +1,31 @@
 //! `follow --table`: the live socket table, redrawn in place at an interval, as an ss-style
-//! table (or one JSON line a refresh).
+//! table (JSON lines are `json`'s).
 
-use std::{io, io::Write, net::SocketAddr};
+use std::io::{self, Write};
 
-use serde::Serialize;
-
-use super::Format;
+use super::{in_state_ms, log::push_left, push_tcp_endpoint};
 use crate::{
-    follow::{clock::WallClock, session::EventFilter, table::LiveTable, Summary},
+    follow::{clock::WallClock, table::LiveSocket, Summary},
     model::Cookie,
-    system::services::Transport,
+    render::{escape::push_escaped, ss::fmt::push_u64},
 };
 
 pub struct LiveView {
-    pub format: Format,
     pub clock: WallClock,
     pub numeric: bool,
     /// Clear the screen before each redraw (a terminal on stdout).
     pub clear: bool,
 }
 
-#[derive(Serialize)]
-struct JsonSocket<'a> {
-    cookie: u64,
-    state: &'static str,
-    local: String,
-    remote: String,
-    ms_in_state: Option<f64>,
-    pid: Option<u32>,
-    comm: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct JsonTable<'a> {
-    r#type: &'static str,
-    time: String,
-    events: u64,
-    lost: u64,
-    sockets: Vec<JsonSocket<'a>>,
-}
-
 impl LiveView {
-    fn endpoint(&self, addr: &SocketAddr) -> String {
-        let port = match (self.numeric, addr.port()) {
-            (_, 0) => "*".to_string(),
-            (false, port) => crate::system::services::Services::system()
-                .name_of(port, Transport::Tcp)
-                .map_or_else(|| port.to_string(), str::to_string),
-            (true, port) => port.to_string(),
-        };
-        // As ss prints them: IPv4 "any" as 0.0.0.0, IPv6 "any" as *.
-        match addr {
-            SocketAddr::V4(a) => format!("{}:{port}", a.ip()),
-            SocketAddr::V6(a) if a.ip().is_unspecified() => format!("*:{port}"),
-            SocketAddr::V6(a) => format!("[{}]:{port}", a.ip()),
-        }
-    }
-
+    /// Draws the sockets the filter kept, in the order given, as text.
     pub fn draw(
         &self,
         out: &mut impl Write,
-        table: &LiveTable,
-        filter: &EventFilter,
+        rows: &[(Cookie, &LiveSocket)],
         summary: &Summary,
         now_ns: u64,
     ) -> io::Result<()> {
-        let mut rows: Vec<(&Cookie, &crate::follow::table::LiveSocket)> = table
-            .iter()
-            .filter(|(_, s)| filter.matches_parts(s.state, s.state, s.local, s.remote))
-            .collect();
-        // Stable order between refreshes: by local then remote address.
-        rows.sort_by_key(|(cookie, s)| (s.local, s.remote, **cookie));
-        let ms_in_state = |s: &crate::follow::table::LiveSocket| {
-            s.since_ns
-                .map(|since| now_ns.saturating_sub(since) as f64 / 1e6)
-        };
-        if self.format == Format::JsonLines {
-            let line = JsonTable {
-                r#type: "table",
-                time: self.clock.format(now_ns),
-                events: summary.events,
-                lost: summary.lost,
-                sockets: rows
-                    .iter()
-                    .map(|(cookie, s)| JsonSocket {
-                        cookie: cookie.0,
-                        state: s.state.ss_name(),
-                        local: self.endpoint(&s.local),
-                        remote: self.endpoint(&s.remote),
-                        ms_in_state: ms_in_state(s),
-                        pid: s.owner.as_ref().map(|o| o.pid),
-                        comm: s.owner.as_ref().map(|o| o.comm.as_str()),
-                    })
-                    .collect(),
-            };
-            serde_json::to_writer(&mut *out, &line)?;
-            return writeln!(out);
-        }
         if self.clear {
             write!(out, "\x1b[H\x1b[2J")?;
         }
@@ -108,30 +37,54 @@ impl LiveView {
             summary.events,
             summary.lost
         )?;
-        let texts: Vec<(String, String)> = rows
+        let endpoints: Vec<(Vec<u8>, Vec<u8>)> = rows
             .iter()
-            .map(|(_, s)| (self.endpoint(&s.local), self.endpoint(&s.remote)))
+            .map(|(_, s)| {
+                let (mut local, mut remote) = (Vec::new(), Vec::new());
+                push_tcp_endpoint(&mut local, s.local, self.numeric);
+                push_tcp_endpoint(&mut remote, s.remote, self.numeric);
+                (local, remote)
+            })
             .collect();
-        let local_width = texts.iter().map(|t| t.0.len()).max().unwrap_or(0).max(18);
-        let remote_width = texts.iter().map(|t| t.1.len()).max().unwrap_or(0).max(17);
+        let local_width = endpoints
+            .iter()
+            .map(|e| e.0.len())
+            .max()
+            .unwrap_or(0)
+            .max(18);
+        let remote_width = endpoints
+            .iter()
+            .map(|e| e.1.len())
+            .max()
+            .unwrap_or(0)
+            .max(17);
         writeln!(
             out,
             "{:<12} {:<local_width$} {:<remote_width$} {:>10} Process",
             "State", "Local Address:Port", "Peer Address:Port", "ms"
         )?;
-        for ((_, s), (local, remote)) in rows.iter().zip(&texts) {
-            let ms = ms_in_state(s).map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
-            let process = s.owner.as_ref().map_or_else(String::new, |o| {
-                format!("(\"{}\",pid={})", o.comm.as_str(), o.pid)
+        let mut line = Vec::with_capacity(160);
+        for ((_, s), (local, remote)) in rows.iter().zip(&endpoints) {
+            line.clear();
+            push_left(&mut line, 12, |b| {
+                b.extend_from_slice(s.state.ss_name().as_bytes())
             });
-            writeln!(
-                out,
-                "{:<12} {:<local_width$} {:<remote_width$} {:>10} {process}",
-                s.state.ss_name(),
-                local,
-                remote,
-                ms
-            )?;
+            line.push(b' ');
+            push_left(&mut line, local_width, |b| b.extend_from_slice(local));
+            line.push(b' ');
+            push_left(&mut line, remote_width, |b| b.extend_from_slice(remote));
+            line.push(b' ');
+            let ms = in_state_ms(s, now_ns).map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
+            line.extend_from_slice(format!("{ms:>10} ").as_bytes());
+            if let Some(owner) = &s.owner {
+                line.extend_from_slice(b"(\"");
+                push_escaped(&mut line, owner.comm.as_bytes());
+                line.extend_from_slice(b"\",pid=");
+                push_u64(&mut line, owner.pid.into());
+                line.push(b')');
+            }
+            line.push(b'\n');
+            out.write_all(&line)?;
         }
         Ok(())
     }

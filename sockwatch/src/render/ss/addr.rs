@@ -8,6 +8,7 @@ use super::names::Names;
 use super::table::{Col, Table};
 use super::{OtherPortNames, Printer};
 use crate::model::{Endpoint, Netid, SocketRecord, UnixName};
+use crate::render::escape::{push_escaped, push_text};
 use crate::system::services::Transport;
 
 /// Where a port's name comes from.
@@ -34,11 +35,18 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             Endpoint::Unix { name, inode } => {
                 let buf = table.field(Col::Addr);
                 match name {
-                    Some(UnixName::Path(path)) => buf.extend_from_slice(path.as_bytes()),
+                    Some(UnixName::Path(path)) => {
+                        push_text(buf, path.as_bytes(), self.opts.escape);
+                    }
                     // ss shows every NUL of an abstract name, the leading one included, as '@'.
                     Some(UnixName::Abstract(name)) => {
                         buf.push(b'@');
+                        let start = buf.len();
                         buf.extend(name.bytes().map(|b| if b == 0 { b'@' } else { b }));
+                        if self.opts.escape {
+                            let raw = buf.split_off(start);
+                            push_escaped(buf, &raw);
+                        }
                     }
                     None => buf.push(b'*'),
                 }
@@ -95,23 +103,13 @@ impl<N: Names + ?Sized> Printer<'_, N> {
     /// An IP address; the IPv6 wildcard of a dual-stack socket is `*`, other IPv6
     /// addresses are bracketed unless -r found a name for them.
     fn inet_addr(&mut self, buf: &mut Vec<u8>, addr: IpAddr, v6only: bool) {
-        match addr {
-            IpAddr::V4(v4) => {
-                if !self.push_host_name(buf, addr) {
-                    fmt::push_ipv4(buf, v4);
-                }
-            }
-            IpAddr::V6(v6) if v6.is_unspecified() && !v6only => buf.push(b'*'),
-            IpAddr::V6(v6) => {
-                let start = buf.len();
-                if !self.push_host_name(buf, addr) {
-                    fmt::push_ipv6(buf, v6);
-                }
-                if buf[start..].contains(&b':') {
-                    buf.insert(start, b'[');
-                    buf.push(b']');
-                }
-            }
+        let dual_stack_wildcard = matches!(addr, IpAddr::V6(v6) if v6.is_unspecified() && !v6only);
+        let start = buf.len();
+        if dual_stack_wildcard || !self.push_host_name(buf, addr) {
+            fmt::push_ip(buf, addr, v6only);
+        } else if addr.is_ipv6() && buf[start..].contains(&b':') {
+            buf.insert(start, b'[');
+            buf.push(b']');
         }
     }
 
@@ -126,7 +124,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         };
         match self.names.host(addr) {
             Some(name) => {
-                buf.extend_from_slice(name.as_bytes());
+                push_text(buf, name.as_bytes(), self.opts.escape);
                 true
             }
             None => false,
@@ -193,7 +191,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
 
     fn interface(&mut self, buf: &mut Vec<u8>, ifindex: u32) {
         match self.names.interface(ifindex) {
-            Some(name) => buf.extend_from_slice(name.as_bytes()),
+            Some(name) => push_text(buf, name.as_bytes(), self.opts.escape),
             None => {
                 buf.extend_from_slice(b"if");
                 fmt::push_u64(buf, u64::from(ifindex));

@@ -8,6 +8,7 @@ use super::Printer;
 use crate::model::{
     IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind,
 };
+use crate::render::escape::push_text;
 
 impl<N: Names + ?Sized> Printer<'_, N> {
     pub(super) fn ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
@@ -146,7 +147,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 buf.push(b',');
             }
             buf.extend_from_slice(b"(\"");
-            buf.extend_from_slice(user.comm.as_bytes());
+            push_text(buf, user.comm.as_bytes(), self.opts.escape);
             buf.extend_from_slice(b"\",pid=");
             fmt::push_i64(buf, i64::from(user.pid as i32));
             buf.extend_from_slice(b",fd=");
@@ -174,7 +175,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         if let Some(id) = record.cgroup_id.filter(|id| *id != 0) {
             buf.extend_from_slice(b" cgroup:");
             match self.names.cgroup(id) {
-                Some(path) => buf.extend_from_slice(path.as_bytes()),
+                Some(path) => push_text(buf, path.as_bytes(), self.opts.escape),
                 None => {
                     buf.extend_from_slice(b"unreachable:");
                     fmt::push_hex(buf, id);

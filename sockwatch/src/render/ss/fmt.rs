@@ -3,7 +3,7 @@
 //! addresses as glibc's inet_ntop writes them.
 
 use std::io::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Appends `v` in decimal.
 pub fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
@@ -290,6 +290,21 @@ pub fn push_bw(buf: &mut Vec<u8>, bits_per_sec: f64, numeric: bool) {
         }
     }
     push_g(buf, bits_per_sec, 6);
+}
+
+/// An IP address as ss writes it numerically: IPv4 dotted (the wildcard as `0.0.0.0`), the
+/// IPv6 wildcard as `*` unless the socket is IPv6-only, other IPv6 addresses in brackets.
+/// Shared with follow's text views.
+pub fn push_ip(buf: &mut Vec<u8>, addr: IpAddr, v6only: bool) {
+    match addr {
+        IpAddr::V4(v4) => push_ipv4(buf, v4),
+        IpAddr::V6(v6) if v6.is_unspecified() && !v6only => buf.push(b'*'),
+        IpAddr::V6(v6) => {
+            buf.push(b'[');
+            push_ipv6(buf, v6);
+            buf.push(b']');
+        }
+    }
 }
 
 pub fn push_ipv4(buf: &mut Vec<u8>, addr: Ipv4Addr) {

@@ -5,8 +5,8 @@ use std::{
     net::IpAddr,
 };
 
-use super::netstat::Names;
-use super::netstat_route::{ipv4_name, ipv6_name, Ipv4Naming};
+use super::route::{ipv4_name, ipv6_name, Ipv4Naming};
+use super::Names;
 use crate::source::groups::Membership;
 
 /// netstat names group addresses as it names socket addresses: its netmask there is the
@@ -51,7 +51,7 @@ pub fn write_groups<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::netstat_route::tests::TestNames;
+    use crate::render::netstat::route::tests::TestNames;
     use crate::source::groups::{parse_igmp, parse_igmp6};
 
     #[test]

@@ -6,7 +6,10 @@ use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
 };
 
-use super::netstat::{ipv6_text, strip_v4_mapped_prefix, Names};
+use super::{
+    addr::{ipv6_text, strip_v4_mapped_prefix},
+    Names,
+};
 use crate::source::routes::{flags as rtf, Ipv4Route, Ipv6Route};
 
 /// The IPv4 table's columns: netstat shows MSS/Window/irtt by default, Metric/Ref/Use with

@@ -211,8 +211,8 @@ fn write_details(
         writeln!(out)?;
     }
     for address in inet6.iter().filter(|a| a.device == interface.name) {
-        let text = super::netstat::strip_v4_mapped_prefix(
-            super::netstat::ipv6_text(address.address),
+        let text = super::addr::strip_v4_mapped_prefix(
+            super::addr::ipv6_text(address.address),
             address.address,
         );
         writeln!(

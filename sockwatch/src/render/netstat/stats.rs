@@ -62,25 +62,26 @@ pub fn write_stats<W: Write>(
     Ok(())
 }
 
-/// The counters `write_stats` would print sections of, as one JSON object: section name to an
-/// object of every counter in it (zeros and the ones netstat has no sentence for included),
-/// in the kernel's order. Sections the filter leaves out are left out; unknown ones stay.
+/// The counters `write_stats` would print sections of, as one JSON object: `schema_version`
+/// first, then section name to an object of every counter in it (zeros and the ones netstat
+/// has no sentence for included), in the kernel's order. Sections the filter leaves out are
+/// left out; unknown ones stay.
 pub fn write_stats_json<W: Write>(
     mut out: W,
     counters: &ProtocolCounters,
     family: StatsFamily,
     filter: StatsFilter,
 ) -> io::Result<()> {
-    let mut first_section = true;
-    out.write_all(b"{")?;
+    write!(
+        out,
+        "{{\"schema_version\":{}",
+        crate::render::json::SCHEMA_VERSION
+    )?;
     for (section, tables) in printed_sections(counters, family) {
         if !filter.shows(tables, &section.name) {
             continue;
         }
-        if !first_section {
-            out.write_all(b",")?;
-        }
-        first_section = false;
+        out.write_all(b",")?;
         write_json_string(&mut out, &section.name)?;
         out.write_all(b":{")?;
         for (n, counter) in section.counters.iter().enumerate() {
@@ -1009,7 +1010,11 @@ Tcp:
         let value: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
         let mut sections: Vec<&String> = value.as_object().expect("object").keys().collect();
         sections.sort();
-        assert_eq!(sections, ["IcmpMsg", "IpExt", "Udp", "UdpLite"]);
+        assert_eq!(
+            sections,
+            ["IcmpMsg", "IpExt", "Udp", "UdpLite", "schema_version"]
+        );
+        assert_eq!(value["schema_version"], 1);
         assert_eq!(value["Udp"]["NoPorts"], 2);
         assert_eq!(value["Udp"]["MemErrors"], 0);
     }

@@ -1,0 +1,295 @@
+//! follow's JSON lines (docs/json-schema.md): a `start` line, then one object a line, each
+//! with a `type`: `transition`, `destroy`, `retransmit`, `connect-failed`, `drop`, `lost`,
+//! `table`. Keys follow sockwatch's one
+//! vocabulary; every key of a line type is always present, `null` when unknown.
+
+use std::io::{self, Write};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::{in_state_ms, View};
+use crate::{
+    event::{Owner, Transition, TransitionKind},
+    follow::{
+        clock::WallClock,
+        reasons::{errno_name, Story},
+        table::{Applied, LiveSocket},
+        Summary,
+    },
+    model::Cookie,
+    render::json::{serialize_outside_text, InetJson, SCHEMA_VERSION},
+};
+
+/// Writes JSON lines through one reused buffer.
+pub struct JsonLines {
+    clock: WallClock,
+    line: Vec<u8>,
+    time: Vec<u8>,
+}
+
+impl JsonLines {
+    pub fn new(clock: WallClock) -> JsonLines {
+        JsonLines {
+            clock,
+            line: Vec::with_capacity(512),
+            time: Vec::with_capacity(32),
+        }
+    }
+
+    /// `time` of a monotonic timestamp, as RFC 3339 text (ASCII) in `self.time`.
+    fn stamp(&mut self, ts_ns: u64) {
+        self.time.clear();
+        self.clock.push_rfc3339(&mut self.time, ts_ns);
+    }
+
+    fn write_line(
+        line: &mut Vec<u8>,
+        out: &mut impl Write,
+        value: &impl Serialize,
+    ) -> io::Result<()> {
+        line.clear();
+        serde_json::to_writer(&mut *line, value)?;
+        line.push(b'\n');
+        out.write_all(line)
+    }
+
+    /// The first line of every JSON stream.
+    pub fn start(
+        &mut self,
+        out: &mut impl Write,
+        view: View,
+        started_ns: Option<u64>,
+    ) -> io::Result<()> {
+        if let Some(ns) = started_ns {
+            self.stamp(ns);
+        }
+        let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        let start = StartJson {
+            view,
+            started: started_ns.map(|ns| (time, ns)),
+        };
+        Self::write_line(&mut self.line, out, &start)
+    }
+
+    /// A transition, retransmit or failed connect (log view), a destroyed socket or a
+    /// listener's drops (log and lifetime views).
+    pub fn event(
+        &mut self,
+        out: &mut impl Write,
+        t: &Transition,
+        applied: &Applied,
+        story: &Story,
+    ) -> io::Result<()> {
+        self.stamp(t.ts_ns);
+        let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        if t.kind == TransitionKind::Drop {
+            return Self::write_line(&mut self.line, out, &DropJson { time, t, applied });
+        }
+        let event = EventJson {
+            time,
+            t,
+            applied,
+            story,
+        };
+        Self::write_line(&mut self.line, out, &event)
+    }
+
+    pub fn lost(&mut self, out: &mut impl Write, lost: u64, ts_ns: u64) -> io::Result<()> {
+        self.stamp(ts_ns);
+        let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        Self::write_line(&mut self.line, out, &LostJson { time, ts_ns, lost })
+    }
+
+    /// One refresh of the live table.
+    pub fn table(
+        &mut self,
+        out: &mut impl Write,
+        rows: &[(Cookie, &LiveSocket)],
+        summary: &Summary,
+        now_ns: u64,
+    ) -> io::Result<()> {
+        self.stamp(now_ns);
+        let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        let table = TableJson {
+            time,
+            now_ns,
+            rows,
+            summary,
+        };
+        Self::write_line(&mut self.line, out, &table)
+    }
+}
+
+/// `pid`, `tid`, `uid`, `cgroup_id`, `comm` (and `comm_hex`), null when the owner is unknown.
+fn serialize_owner<M: SerializeMap>(map: &mut M, owner: Option<&Owner>) -> Result<(), M::Error> {
+    map.serialize_entry("pid", &owner.map(|o| o.pid))?;
+    map.serialize_entry("tid", &owner.map(|o| o.tid))?;
+    map.serialize_entry("uid", &owner.map(|o| o.uid))?;
+    map.serialize_entry("cgroup_id", &owner.map(|o| o.cgroup))?;
+    serialize_outside_text(map, "comm", "comm_hex", owner.map(|o| o.comm.as_bytes()))
+}
+
+struct StartJson<'a> {
+    view: View,
+    /// Wall-clock text and monotonic ns of a live start; None for a replay.
+    started: Option<(&'a str, u64)>,
+}
+
+impl Serialize for StartJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", "start")?;
+        map.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        let view = match self.view {
+            View::Log => "log",
+            View::Lifetime => "lifetime",
+            View::Table => "table",
+        };
+        map.serialize_entry("view", view)?;
+        let source = if self.started.is_some() {
+            "live"
+        } else {
+            "recording"
+        };
+        map.serialize_entry("source", source)?;
+        map.serialize_entry("time", &self.started.map(|(time, _)| time))?;
+        map.serialize_entry("ts_ns", &self.started.map(|(_, ns)| ns))?;
+        map.end()
+    }
+}
+
+struct EventJson<'a> {
+    time: &'a str,
+    t: &'a Transition,
+    applied: &'a Applied,
+    story: &'a Story,
+}
+
+impl Serialize for EventJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (t, applied, story) = (self.t, self.applied, self.story);
+        let close = t.close.as_ref();
+        let mut map = serializer.serialize_map(None)?;
+        let kind = match t.kind {
+            TransitionKind::Destroy => "destroy",
+            TransitionKind::Retransmit => "retransmit",
+            TransitionKind::ConnectError => "connect-failed",
+            _ => "transition",
+        };
+        map.serialize_entry("type", kind)?;
+        map.serialize_entry("time", self.time)?;
+        map.serialize_entry("ts_ns", &t.ts_ns)?;
+        map.serialize_entry("cookie", &t.cookie.0)?;
+        map.serialize_entry("netns", &t.netns)?;
+        serialize_owner(&mut map, applied.owner.as_ref())?;
+        map.serialize_entry("local", &InetJson(t.local))?;
+        map.serialize_entry("peer", &InetJson(t.remote))?;
+        map.serialize_entry("old_state", t.old.kernel_name())?;
+        map.serialize_entry("new_state", t.new.kernel_name())?;
+        map.serialize_entry("in_old_state_ms", &applied.ms_in_old_state)?;
+        map.serialize_entry("lifetime_ms", &applied.lifetime_ms)?;
+        map.serialize_entry("bytes_acked", &close.map(|c| c.bytes_acked))?;
+        map.serialize_entry("bytes_received", &close.map(|c| c.bytes_received))?;
+        let retrans = close.map(|c| c.total_retrans).or(t.total_retrans);
+        map.serialize_entry("total_retrans", &retrans)?;
+        map.serialize_entry("srtt_us", &close.and_then(|c| c.srtt_us))?;
+        map.serialize_entry("min_rtt_us", &close.and_then(|c| c.min_rtt_us))?;
+        map.serialize_entry("connect_us", &story.connect_us)?;
+        map.serialize_entry("reason", &story.reason.map(|r| r.name()))?;
+        map.serialize_entry("errno", &story.errno.map(errno_name))?;
+        map.serialize_entry("detail", &story.detail)?;
+        let owner_from = story.owner_from_listener.then_some("listener");
+        map.serialize_entry("owner_from", &owner_from)?;
+        map.end()
+    }
+}
+
+/// A listener's drops: the listener (cookie, owner, local address), why, how many.
+struct DropJson<'a> {
+    time: &'a str,
+    t: &'a Transition,
+    applied: &'a Applied,
+}
+
+impl Serialize for DropJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let t = self.t;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", "drop")?;
+        map.serialize_entry("time", self.time)?;
+        map.serialize_entry("ts_ns", &t.ts_ns)?;
+        map.serialize_entry("cookie", &t.cookie.0)?;
+        map.serialize_entry("netns", &t.netns)?;
+        serialize_owner(&mut map, self.applied.owner.as_ref())?;
+        map.serialize_entry("local", &InetJson(t.local))?;
+        map.serialize_entry("drop_reason", &t.dropped.map(|d| d.reason))?;
+        map.serialize_entry("count", &t.dropped.map(|d| d.count))?;
+        map.end()
+    }
+}
+
+struct LostJson<'a> {
+    time: &'a str,
+    ts_ns: u64,
+    lost: u64,
+}
+
+impl Serialize for LostJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("type", "lost")?;
+        map.serialize_entry("time", self.time)?;
+        map.serialize_entry("ts_ns", &self.ts_ns)?;
+        map.serialize_entry("lost", &self.lost)?;
+        map.end()
+    }
+}
+
+struct TableJson<'a> {
+    time: &'a str,
+    now_ns: u64,
+    rows: &'a [(Cookie, &'a LiveSocket)],
+    summary: &'a Summary,
+}
+
+impl Serialize for TableJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", "table")?;
+        map.serialize_entry("time", self.time)?;
+        map.serialize_entry("ts_ns", &self.now_ns)?;
+        map.serialize_entry("events", &self.summary.events)?;
+        map.serialize_entry("lost", &self.summary.lost)?;
+        let sockets: Vec<TableSocketJson> = self
+            .rows
+            .iter()
+            .map(|(cookie, socket)| TableSocketJson {
+                cookie: *cookie,
+                socket,
+                now_ns: self.now_ns,
+            })
+            .collect();
+        map.serialize_entry("sockets", &sockets)?;
+        map.end()
+    }
+}
+
+struct TableSocketJson<'a> {
+    cookie: Cookie,
+    socket: &'a LiveSocket,
+    now_ns: u64,
+}
+
+impl Serialize for TableSocketJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let s = self.socket;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("cookie", &self.cookie.0)?;
+        map.serialize_entry("state", s.state.kernel_name())?;
+        map.serialize_entry("local", &InetJson(s.local))?;
+        map.serialize_entry("peer", &InetJson(s.remote))?;
+        map.serialize_entry("in_state_ms", &in_state_ms(s, self.now_ns))?;
+        serialize_owner(&mut map, s.owner.as_ref())?;
+        map.end()
+    }
+}

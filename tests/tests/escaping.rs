@@ -1,0 +1,222 @@
+//! Strings sockwatch did not make (process names, unix socket paths, paths in errors) cannot
+//! drive a terminal or forge a line: follow's text views and error messages escape them,
+//! snapshot and netstat escape them on a terminal only and stay byte-identical to ss and
+//! netstat in a pipe.
+
+use std::{
+    ffi::OsStr,
+    fs::File,
+    os::{
+        fd::AsRawFd,
+        unix::{ffi::OsStrExt, net::UnixListener},
+    },
+    path::PathBuf,
+    process::Command,
+    time::Duration,
+};
+
+use sockwatch_tests::{
+    follow_run::FollowRun, privilege::can_run_namespace_tests, sockwatch_bin, NetNs, Run,
+};
+
+/// `\e]0;PWNED\n\a\xff`: sets the terminal title, breaks the line, rings, and is not UTF-8.
+const HOSTILE_COMM_HEX: &str = "1b5d303b50574e45440a07ff";
+const HOSTILE_COMM_ESCAPED: &str = r"\x1b]0;PWNED\n\x07\xff";
+
+/// The problems of text meant for a terminal: raw control bytes or invalid UTF-8.
+fn raw_bytes_in(text: &[u8]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(b) = text
+        .iter()
+        .find(|&&b| (b < 0x20 && b != b'\n' && b != b'\r') || b == 0x7f)
+    {
+        problems.push(format!("raw control byte {b:#04x}"));
+    }
+    if std::str::from_utf8(text).is_err() {
+        problems.push("invalid UTF-8".to_string());
+    }
+    problems
+}
+
+#[test]
+fn a_hostile_process_name_stays_one_escaped_line_in_every_text_view() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let recording = std::env::temp_dir().join(format!("{}-escape.events", ns.name()));
+    let recording_arg = recording.to_str().expect("UTF-8 temp path");
+    let views = [
+        (
+            "log",
+            FollowRun::start(&ns, &["-n", "--write", recording_arg]),
+        ),
+        ("lifetime", FollowRun::start(&ns, &["-n", "--lifetime"])),
+        (
+            "table",
+            FollowRun::start(&ns, &["-n", "--table", "--interval", "0.1"]),
+        ),
+    ];
+    // Connections for a second and a half, so the table redraws the listener a few times.
+    let churn = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args([
+            "--connections",
+            "1000000",
+            "--seconds",
+            "1.5",
+            "--port",
+            "7401",
+        ])
+        .args(["--comm-hex", HOSTILE_COMM_HEX])
+        .output()
+        .expect("run tcpchurn");
+    assert!(churn.status.success(), "tcpchurn: {churn:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut outputs: Vec<(&str, String)> = views
+        .into_iter()
+        .map(|(view, run)| (view, run.interrupt().0))
+        .collect();
+    let replay = Command::new(sockwatch_bin())
+        .args(["follow", "-n", "--read", recording_arg])
+        .output()
+        .expect("replay");
+    let _ = std::fs::remove_file(&recording);
+    assert!(replay.status.success(), "{replay:?}");
+    outputs.push((
+        "replay",
+        String::from_utf8_lossy(&replay.stdout).into_owned(),
+    ));
+
+    for (view, text) in &outputs {
+        let problems = raw_bytes_in(text.as_bytes());
+        assert!(problems.is_empty(), "{view}: {problems:?}:\n{text}");
+        let hostile: Vec<&str> = text.lines().filter(|l| l.contains("PWNED")).collect();
+        assert!(!hostile.is_empty(), "{view}: the process's lines:\n{text}");
+        for line in &hostile {
+            assert!(
+                line.contains(HOSTILE_COMM_ESCAPED),
+                "{view}: not escaped whole on one line: {line:?}"
+            );
+            assert!(line.contains(":7401"), "{view}: {line:?}");
+        }
+    }
+}
+
+/// A unix socket bound to `path` inside the namespace (setns on a thread of this process).
+fn bind_in(ns: &NetNs, path: PathBuf) -> UnixListener {
+    let netns = format!("/run/netns/{}", ns.name());
+    std::thread::spawn(move || {
+        let file = File::open(&netns).unwrap_or_else(|e| panic!("{netns}: {e}"));
+        // SAFETY: setns on a descriptor we own; it moves only this thread.
+        let status = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(status, 0, "setns: {}", std::io::Error::last_os_error());
+        UnixListener::bind(&path).unwrap_or_else(|e| panic!("bind {path:?}: {e}"))
+    })
+    .join()
+    .expect("the binding thread")
+}
+
+#[test]
+fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let dir = std::env::temp_dir().join(format!("{}-escape", ns.name()));
+    std::fs::create_dir_all(&dir).expect("socket dir");
+    let path = dir.join(OsStr::from_bytes(b"s\n\x1b[31mred"));
+    let _listener = bind_in(&ns, path);
+    // netstat cuts a path at white space (scanf's %s): this one keeps its ESC.
+    let _second = bind_in(&ns, dir.join(OsStr::from_bytes(b"e\x1b[32mgreen")));
+
+    // Through a pipe: the path byte for byte, exactly as ss prints it.
+    let ss = Run::ss(&ns, &["-xa"]);
+    let ours = Run::sockwatch(&ns, &["-xa"]);
+    assert!(
+        ss.success() && ours.success(),
+        "{:?} {:?}",
+        ss.output,
+        ours.output
+    );
+    assert!(
+        ours.output.stdout.windows(9).any(|w| w == b"s\n\x1b[31mre"),
+        "{}",
+        ours.stdout()
+    );
+    assert_eq!(ours.stdout(), ss.stdout(), "pipe output differs from ss");
+
+    // On a terminal (script(1) gives it a pty): escaped, one line.
+    let command = format!("{} snapshot -xa", sockwatch_bin().display());
+    let tty = ns
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert!(tty.status.success(), "{tty:?}");
+    let problems = raw_bytes_in(&tty.stdout);
+    assert!(
+        problems.is_empty(),
+        "{problems:?}: {:?}",
+        String::from_utf8_lossy(&tty.stdout)
+    );
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        text.lines().any(|l| l.contains(r"s\n\x1b[31mred")),
+        "escaped path on one line:\n{text}"
+    );
+
+    // netstat: the same, against net-tools' netstat through a pipe.
+    let netstat = ns.run("netstat", ["-xa"]);
+    let ours = ns.run(sockwatch_bin(), ["netstat", "-xa"]);
+    assert!(
+        netstat.status.success() && ours.status.success(),
+        "{netstat:?} {ours:?}"
+    );
+    assert!(
+        ours.stdout.windows(4).any(|w| w == b"e\x1b[3"),
+        "{}",
+        String::from_utf8_lossy(&ours.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&netstat.stdout),
+        "pipe output differs from netstat"
+    );
+    let command = format!("{} netstat -xa", sockwatch_bin().display());
+    let tty = ns
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert!(tty.status.success(), "{tty:?}");
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(raw_bytes_in(&tty.stdout).is_empty(), "{text:?}");
+    assert!(text.contains(r"e\x1b[32mgreen"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn error_messages_escape_the_paths_they_name() {
+    let hostile = OsStr::from_bytes(b"/nonexistent/\x1b[2J\nforged: \xff");
+    for args in [
+        &[OsStr::new("snapshot"), OsStr::new("-F"), hostile][..],
+        &[OsStr::new("follow"), OsStr::new("--read"), hostile][..],
+    ] {
+        let output = Command::new(sockwatch_bin())
+            .args(args)
+            .output()
+            .expect("run sockwatch");
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = &output.stderr;
+        let text = String::from_utf8_lossy(stderr);
+        assert!(raw_bytes_in(stderr).is_empty(), "{text:?}");
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        // The library formats paths with Path::display, so the invalid byte arrives as
+        // U+FFFD; the control characters are escaped at the CLI's edge.
+        assert!(
+            text.contains(r"/nonexistent/\x1b[2J\nforged: "),
+            "{args:?}: {text:?}"
+        );
+    }
+}
