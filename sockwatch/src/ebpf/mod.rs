@@ -116,12 +116,16 @@ const REASON_HOOKS: &[(&str, &str, bool, &str)] = &[
     ),
 ];
 
-/// Environment variable naming hooks not to attach (comma separated program names). For the
-/// end-to-end tests only: each reason's test proves its hook is what tells it.
+/// Environment variable naming reason hooks not to attach (comma separated program names, or
+/// `reasons` for all). For the end-to-end tests and the bench only: each reason's test proves
+/// its hook is what tells it, the bench measures what the hooks cost.
 pub const SKIP_HOOKS_ENV: &str = "SOCKWATCH_SKIP_HOOKS";
 
 fn skipped(name: &str) -> bool {
-    std::env::var(SKIP_HOOKS_ENV).is_ok_and(|list| list.split(',').any(|n| n.trim() == name))
+    std::env::var(SKIP_HOOKS_ENV).is_ok_and(|list| {
+        list.split(',')
+            .any(|n| n.trim() == name || n.trim() == "reasons")
+    })
 }
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
