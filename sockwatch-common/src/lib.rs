@@ -66,14 +66,15 @@ pub struct SockEvent {
     pub first_seen_ns: u64,
     /// cgroup id of the owning task (0: owner unknown).
     pub cgroup: u64,
-    /// tcp_sock.bytes_acked, filled on DESTROY and on the transition to CLOSE (on an abortive
-    /// close tcp_disconnect clears the counters after that transition, before DESTROY: the
-    /// kernel side keeps the larger of the two readings).
+    /// tcp_sock.bytes_acked, filled on DESTROY and on STATE events into CLOSE. A reset
+    /// (`tcp_disconnect`, e.g. SO_LINGER 0) zeroes the counters before the destroy, so the
+    /// transition into CLOSE carries what the connection had; user space keeps the larger (and
+    /// so does the kernel side for DESTROY when its reason hooks are attached).
     pub bytes_acked: u64,
-    /// tcp_sock.bytes_received, filled like `bytes_acked`.
+    /// tcp_sock.bytes_received, filled as `bytes_acked`.
     pub bytes_received: u64,
     /// tcp_sock.total_retrans (data, SYN and, for accepted sockets, SYN-ACK retransmits),
-    /// filled like `bytes_acked` and on RETRANSMIT.
+    /// filled as `bytes_acked` and on RETRANSMIT.
     pub total_retrans: u32,
     /// Inode number of the socket's network namespace.
     pub netns: u32,
@@ -186,7 +187,18 @@ pub struct KernelOffsets {
     pub valid: u32,
 }
 
+/// How many sockets the kernel side can hold admitted at once (see [`KernelFilter::admits`]).
+/// Past it a socket's admission fails: counted in [`counter::ADMIT_FULL`] and as lost, which
+/// makes user space rebuild its table.
+pub const ADMITTED_CAPACITY: u32 = 65_536;
+
 /// Kernel-side filter settings, set before load from the user's filter expression.
+///
+/// The family and the namespace never change in a socket's life and are checked on every
+/// event. Ports and states do change (an RST clears the remote port before the destroy), so
+/// they decide only a socket's *admission*: the first of its events that passes them (or its
+/// row in a start-up or resync listing, admitted by user space) admits the socket, and from
+/// then on every event of that socket and its destroy are sent.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelFilter {
@@ -202,15 +214,48 @@ pub struct KernelFilter {
     pub _pad2: u32,
 }
 
+impl KernelFilter {
+    /// Whether ports or states narrow what is sent, so sockets must be admitted one by one.
+    #[inline(always)]
+    pub fn needs_admission(&self) -> bool {
+        self.states != 0 || self.filter_ports != 0
+    }
+
+    /// Whether an event (or a listed socket, `old == new`) admits its socket: one of the two
+    /// states is wanted, and one of the two ports is listed (`port_listed` asks the PORTS set).
+    /// The one rule, shared by the eBPF programs and user space's listing.
+    #[inline(always)]
+    pub fn admits(
+        &self,
+        old_state: u8,
+        new_state: u8,
+        sport: u16,
+        dport: u16,
+        port_listed: impl Fn(u16) -> bool,
+    ) -> bool {
+        if self.states != 0 {
+            let bits = (1u32 << (old_state & 31)) | (1u32 << (new_state & 31));
+            if self.states & bits == 0 {
+                return false;
+            }
+        }
+        self.filter_ports == 0 || port_listed(sport) || port_listed(dport)
+    }
+}
+
 /// Index of the counters in the `COUNTERS` per-CPU array.
 pub mod counter {
     /// Events not sent because the ring buffer was full.
     pub const LOST: u32 = 0;
-    /// Events dropped by the kernel-side filter (family, ports, states).
+    /// Events dropped by the kernel-side filter (family, or a socket never admitted).
     pub const FILTERED: u32 = 1;
     /// Events of other network namespaces than the one followed.
     pub const OTHER_NETNS: u32 = 2;
-    pub const COUNT: u32 = 3;
+    /// Admissions refused because the admitted set was full (also counted in LOST).
+    pub const ADMIT_FULL: u32 = 3;
+    /// Hook runs the kernel skipped for recursion whose event a nested program sent.
+    pub const NESTED: u32 = 4;
+    pub const COUNT: u32 = 5;
 }
 
 #[cfg(feature = "user")]

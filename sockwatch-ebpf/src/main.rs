@@ -13,10 +13,12 @@ use aya_ebpf::{
         bpf_probe_read_kernel,
     },
     macros::{btf_tracepoint, map, tracepoint},
-    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     programs::{BtfTracePointContext, TracePointContext},
 };
-use sockwatch_common::{counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner};
+use sockwatch_common::{
+    counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner, ADMITTED_CAPACITY,
+};
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -83,6 +85,17 @@ static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT
 /// Ports of interest (local or remote, host order) when `FILTER.filter_ports` is 1.
 #[map]
 static PORTS: HashMap<u16, u8> = HashMap::with_max_entries(1024, 0);
+
+/// Sockets admitted by the kernel-side filter, by cookie (value unused): their every event
+/// and their destroy are sent whatever the filter says of their later states or cleared
+/// fields. Used only when ports or states narrow the filter; the destroy removes the entry.
+#[map]
+static ADMITTED: HashMap<u64, u8> = HashMap::with_max_entries(ADMITTED_CAPACITY, 0);
+
+/// Index 0 is 1 while user space lists sockets from sock_diag: every destroy is then sent,
+/// since a socket listed but not yet admitted may end before user space admits it.
+#[map]
+static LISTING: Array<u32> = Array::with_max_entries(1, 0);
 
 /// Owner of each socket seen in its owner's context, by cookie.
 #[map]
@@ -161,25 +174,46 @@ pub(crate) unsafe fn fill_addresses(
     true
 }
 
+/// Whether the socket of `event` is admitted (see [`KernelFilter`]): already, or by this
+/// event. Its destroy ends the admission.
 #[inline(always)]
-fn passes_filter(event: &SockEvent) -> bool {
-    let filter = filter();
-    if filter.family != 0 && filter.family != event.family {
+fn admitted(event: &SockEvent, filter: &KernelFilter) -> bool {
+    let cookie = event.cookie;
+    let destroy = event.kind == event_kind::DESTROY;
+    if ADMITTED.get_ptr(cookie).is_some() {
+        if destroy {
+            let _ = ADMITTED.remove(cookie);
+        }
+        return true;
+    }
+    if destroy && LISTING.get(0).is_some_and(|listing| *listing != 0) {
+        return true;
+    }
+    let port_listed = |port: u16| PORTS.get_ptr(port).is_some();
+    if !filter.admits(
+        event.old_state,
+        event.new_state,
+        event.sport,
+        event.dport,
+        port_listed,
+    ) {
         return false;
     }
-    if filter.states != 0 {
-        let bits = (1u32 << (event.old_state & 31)) | (1u32 << (event.new_state & 31));
-        if filter.states & bits == 0 {
-            return false;
-        }
-    }
-    if filter.filter_ports != 0 {
-        let known = unsafe { PORTS.get(event.sport).is_some() || PORTS.get(event.dport).is_some() };
-        if !known {
-            return false;
-        }
+    if !destroy && ADMITTED.insert(cookie, 1, 0).is_err() {
+        // The socket's later events may be dropped: a loss, which makes user space resync.
+        count(counter::ADMIT_FULL);
+        count(counter::LOST);
     }
     true
+}
+
+/// The connection's byte and retransmit counters. Read on the way into CLOSE too: a reset
+/// zeroes them before the destroy.
+#[inline(always)]
+unsafe fn read_counters(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets) {
+    event.bytes_acked = read(sk, off.tcp_bytes_acked);
+    event.bytes_received = read(sk, off.tcp_bytes_received);
+    event.total_retrans = read(sk, off.tcp_total_retrans);
 }
 
 #[inline(always)]
@@ -195,12 +229,13 @@ pub(crate) fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
 /// The one way out to user space: every event passes the namespace and user filters here.
 #[inline(always)]
 pub(crate) fn send(event: &SockEvent) {
-    let netns = filter().netns;
-    if netns != 0 && netns != event.netns {
+    let filter = filter();
+    if filter.netns != 0 && filter.netns != event.netns {
         count(counter::OTHER_NETNS);
         return;
     }
-    if !passes_filter(event) {
+    let family_wanted = filter.family == 0 || filter.family == event.family;
+    if !family_wanted || (filter.needs_admission() && !admitted(event, &filter)) {
         count(counter::FILTERED);
         return;
     }
@@ -220,11 +255,72 @@ pub(crate) fn send(event: &SockEvent) {
     }
 }
 
+/// Index of each tp_btf hook in `RUNNING`.
+const HOOK_SET_STATE: u32 = 0;
+const HOOK_DESTROY: u32 = 1;
+
+/// Per CPU and hook, 1 while the hook's main program runs. The kernel skips a tracing
+/// program that fires again on a CPU where it is already running (6.2+, counted in its
+/// `recursion_misses`): a softirq that interrupts a run in process context (e.g. the backlog
+/// processed by release_sock, with bottom halves enabled) and changes or destroys another
+/// socket would lose that event, and a lost destroy leaves a dead socket in the table. Each
+/// hook has a second, "nested" program that sends the event exactly when the main one is
+/// mid-run on this CPU. Kernels that do run nested programs clear the flag in the nested
+/// run of the main program, so the event is not sent twice.
+#[map]
+static RUNNING: PerCpuArray<u32> = PerCpuArray::with_max_entries(2, 0);
+
+#[inline(always)]
+fn set_running(hook: u32, value: u32) {
+    if let Some(slot) = RUNNING.get_ptr_mut(hook) {
+        unsafe { *slot = value };
+    }
+}
+
+#[inline(always)]
+fn main_program_running(hook: u32) -> bool {
+    RUNNING.get(hook).is_some_and(|running| *running != 0)
+}
+
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
+    set_running(HOOK_SET_STATE, 1);
+    on_set_state(&ctx);
+    set_running(HOOK_SET_STATE, 0);
+    0
+}
+
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn state_nested(ctx: BtfTracePointContext) -> i32 {
+    if main_program_running(HOOK_SET_STATE) {
+        count(counter::NESTED);
+        on_set_state(&ctx);
+    }
+    0
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+    set_running(HOOK_DESTROY, 1);
+    on_destroy(&ctx);
+    set_running(HOOK_DESTROY, 0);
+    0
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn destroy_nested(ctx: BtfTracePointContext) -> i32 {
+    if main_program_running(HOOK_DESTROY) {
+        count(counter::NESTED);
+        on_destroy(&ctx);
+    }
+    0
+}
+
+#[inline(always)]
+fn on_set_state(ctx: &BtfTracePointContext) {
     let off = offsets();
     if off.valid == 0 {
-        return 0;
+        return;
     }
     let sk: *const u8 = ctx.arg(0);
     let old_state: u64 = ctx.arg(1);
@@ -238,9 +334,12 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         ..SockEvent::default()
     };
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return 0;
+        return;
     }
     event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    if event.new_state == TCP_CLOSE {
+        unsafe { read_counters(&mut event, sk, &off) };
+    }
 
     // connect() and listen() make these two transitions in the caller's own context.
     let owner_context = event.old_state == TCP_CLOSE
@@ -253,14 +352,13 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         apply_owner(&mut event, owner);
     }
     send(&event);
-    0
 }
 
-#[btf_tracepoint(function = "tcp_destroy_sock")]
-pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
+#[inline(always)]
+fn on_destroy(ctx: &BtfTracePointContext) {
     let off = offsets();
     if off.valid == 0 {
-        return 0;
+        return;
     }
     let sk: *const u8 = ctx.arg(0);
     let mut event = SockEvent {
@@ -271,7 +369,7 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
         ..SockEvent::default()
     };
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return 0;
+        return;
     }
     event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
     unsafe { reasons::fill_end(&mut event, sk, &off) };
@@ -280,7 +378,6 @@ pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
         let _ = OWNERS.remove(event.cookie);
     }
     send(&event);
-    0
 }
 
 /// accept() and accept4() return the new socket's fd in the caller's context: the one

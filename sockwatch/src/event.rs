@@ -55,8 +55,8 @@ pub struct Owner {
     pub comm: Comm,
 }
 
-/// Totals the kernel had for a TCP socket when it was destroyed (for an abortive close, as they
-/// were before tcp_disconnect cleared them).
+/// Totals the kernel had for a TCP socket when it was destroyed, or when it entered CLOSE
+/// (a reset zeroes them in between).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseStats {
     pub bytes_acked: u64,
@@ -158,6 +158,7 @@ pub struct Transition {
     pub owner: Option<Owner>,
     /// When the kernel side first saw the socket (CLOCK_MONOTONIC ns), if it did.
     pub first_seen_ns: Option<u64>,
+    /// The connection's counters: on a destroy, and on a state change into CLOSE.
     pub close: Option<CloseStats>,
     /// How it ended, on Destroy and ConnectError.
     pub cause: Option<EndCause>,
@@ -199,6 +200,9 @@ impl Transition {
             ),
             other => return Err(DecodeError::Family(other)),
         };
+        let new = SockState::from_kernel(raw.new_state);
+        let has_counters = kind == TransitionKind::Destroy
+            || (kind == TransitionKind::State && new == SockState::Close);
         let owner = (raw.pid != 0).then(|| Owner {
             pid: raw.pid,
             tid: raw.tid,
@@ -211,13 +215,13 @@ impl Transition {
             cookie: Cookie(raw.cookie),
             kind,
             old: SockState::from_kernel(raw.old_state),
-            new: SockState::from_kernel(raw.new_state),
+            new,
             local: SocketAddr::new(local, raw.sport),
             remote: SocketAddr::new(remote, raw.dport),
             netns: raw.netns,
             owner,
             first_seen_ns: (raw.first_seen_ns != 0).then_some(raw.first_seen_ns),
-            close: (kind == TransitionKind::Destroy).then_some(CloseStats {
+            close: has_counters.then_some(CloseStats {
                 bytes_acked: raw.bytes_acked,
                 bytes_received: raw.bytes_received,
                 total_retrans: raw.total_retrans,

@@ -1,7 +1,12 @@
 //! End-to-end: `sockwatch follow` on the real kernel, in network namespaces the tests create.
 //! Every test here loads eBPF programs; under CI=true one that cannot run fails.
 
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Stdio},
+};
 
 use serde_json::Value;
 use sockwatch_tests::{
@@ -348,4 +353,231 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
     let listed = snapshot_socket_keys(&snapshot.stdout);
     assert_eq!(in_table, listed, "table after resync vs snapshot");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs tcpchurn in the namespace with every `reset_every`-th connection closed by RST
+/// (SO_LINGER 0): the kernel clears the remote port, the local address and the byte
+/// counters before it destroys such a socket.
+fn churn_with_resets(ns: &NetNs, connections: u32, port: u16, reset_every: u32) {
+    let output = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args(["--connections", &connections.to_string(), "--seconds", "60"])
+        .args(["--port", &port.to_string()])
+        .args(["--reset-every", &reset_every.to_string()])
+        .output()
+        .expect("run tcpchurn");
+    assert!(output.status.success(), "tcpchurn failed: {output:?}");
+}
+
+/// Starts tcphold in the namespace, holding `connections` loopback connections (and their
+/// listener) until its standard input closes; returns once they are all established.
+fn hold(ns: &NetNs, connections: u32) -> Child {
+    let mut held = ns
+        .command(env!("CARGO_BIN_EXE_tcphold"))
+        .args([
+            "--connections",
+            &connections.to_string(),
+            "--seconds",
+            "120",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcphold");
+    let mut ready = String::new();
+    BufReader::new(held.stdout.take().expect("tcphold stdout"))
+        .read_line(&mut ready)
+        .expect("tcphold ready line");
+    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    held
+}
+
+/// The sockets of the last `--table --json` line, as "STATE LOCAL REMOTE".
+fn last_table(stdout: &str) -> Vec<String> {
+    let last = json_lines(stdout).pop().expect("a table line");
+    let mut rows: Vec<String> = last["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .map(|s| format!("{} {} {}", s["state"], s["local"], s["peer"]).replace('"', ""))
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// A kernel-side port filter admits a socket at its first matching event; its end is then
+/// delivered even though a reset cleared the remote port first. The table keeps no dead
+/// socket and --lifetime shows every connection once.
+#[test]
+fn a_port_filter_keeps_the_end_of_connections_closed_by_reset() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    const CONNECTIONS: u32 = 1000;
+    let ns = NetNs::create();
+    let table = FollowRun::start(
+        &ns,
+        &[
+            "--table",
+            "--json",
+            "-n",
+            "--interval",
+            "0.2",
+            "dport = :7600",
+        ],
+    );
+    churn_with_resets(&ns, CONNECTIONS, 7600, 2);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (stdout, stderr) = table.interrupt();
+    assert_eq!(lost(&stderr), 0, "{stderr}");
+    // tcpchurn has exited: no socket with remote port 7600 is left (TIME-WAIT is not in
+    // the table).
+    assert_eq!(last_table(&stdout), Vec::<String>::new(), "{stderr}");
+
+    let lifetime = FollowRun::start(&ns, &["--lifetime", "--json", "dport = :7601"]);
+    churn_with_resets(&ns, 100, 7601, 2);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (stdout, stderr) = lifetime.interrupt();
+    let ends = json_lines(&stdout);
+    assert_eq!(ends.len(), 100, "one line a connection: {stdout}\n{stderr}");
+}
+
+/// After a reset the kernel has cleared the addresses and the counters before the destroy:
+/// --lifetime takes them from the socket's last transition, so every connection shows its
+/// real ends and the byte it sent and the byte it got back.
+#[test]
+fn lifetimes_of_connections_closed_by_reset_show_their_addresses_and_bytes() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let follow = FollowRun::start(&ns, &["--lifetime", "--json"]);
+    churn_with_resets(&ns, 100, 7602, 2);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (stdout, stderr) = follow.interrupt();
+    let clients: Vec<Value> = json_lines(&stdout)
+        .into_iter()
+        .filter(|e| e["comm"] == "tcpchurn" && e["local"]["port"] != 7602)
+        .collect();
+    // Clients and their accepted peers; the listener has no peer port.
+    let accepted = json_lines(&stdout)
+        .into_iter()
+        .filter(|e| e["local"]["port"] == 7602 && e["peer"]["port"] != 0)
+        .count();
+    assert_eq!(clients.len(), 100, "{stdout}\n{stderr}");
+    assert_eq!(accepted, 100, "{stdout}");
+    for end in &clients {
+        assert_eq!(end["local"]["address"], "127.0.0.1", "{end}");
+        assert_eq!(end["peer"]["port"], 7602, "{end}");
+        // The byte sent (and, as the kernel counts, the SYN), the echo received.
+        assert!(end["bytes_acked"].as_u64() >= Some(1), "{end}");
+        assert!(end["bytes_received"].as_u64() >= Some(1), "{end}");
+    }
+}
+
+/// A state filter admits a connection when it reaches the state; --lifetime then shows it
+/// at its end (both ends of each connection pass through ESTABLISHED, the listener never).
+#[test]
+fn lifetime_with_a_state_filter_shows_connections_that_reached_the_state() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let follow = FollowRun::start(&ns, &["--lifetime", "--json", "state", "established"]);
+    churn_with_resets(&ns, 100, 7603, 2);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (stdout, stderr) = follow.interrupt();
+    assert_eq!(json_lines(&stdout).len(), 200, "{stdout}\n{stderr}");
+}
+
+/// With --all-netns the table starts from, and is rebuilt after a loss from, every
+/// namespace in use: another namespace's connections stay in it.
+#[test]
+fn all_netns_lists_and_resyncs_every_namespace() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let watcher = NetNs::create();
+    let other = NetNs::create();
+    let mut held = hold(&other, 10);
+    let listed = other.run(sockwatch_bin(), ["snapshot", "-tane", "--json"]);
+    let cookies: Vec<Value> = serde_json::from_slice::<Value>(&listed.stdout)
+        .expect("snapshot JSON")["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .map(|s| s["cookie"].clone())
+        .collect();
+    assert_eq!(cookies.len(), 21, "10 pairs and a listener");
+
+    let follow = FollowRun::start(
+        &watcher,
+        &[
+            "--all-netns",
+            "--table",
+            "--json",
+            "-n",
+            "--ring-kib",
+            "4",
+            "--interval",
+            "0.2",
+        ],
+    );
+    let churn = watcher
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args(["--connections", "4000", "--threads", "2", "--seconds", "30"])
+        .output()
+        .expect("run tcpchurn");
+    assert!(churn.status.success(), "{churn:?}");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (stdout, stderr) = follow.interrupt();
+    drop(held.stdin.take());
+    let _ = held.wait();
+    assert!(lost(&stderr) > 0, "a 4 KiB ring must overflow: {stderr}");
+    let tables = json_lines(&stdout);
+    for (which, table) in [("first", tables.first()), ("last", tables.last())] {
+        let in_table: Vec<&Value> = table.expect("table lines")["sockets"]
+            .as_array()
+            .expect("sockets")
+            .iter()
+            .map(|s| &s["cookie"])
+            .collect();
+        let missing: Vec<&Value> = cookies.iter().filter(|c| !in_table.contains(c)).collect();
+        assert!(
+            missing.is_empty(),
+            "{which} table lacks {missing:?}: {stderr}"
+        );
+    }
+}
+
+/// The table holds only sockets whose events the kernel side sends: with a port filter, the
+/// sockets listed at start on other ports are left out, for their ends would never come.
+#[test]
+fn a_filtered_table_starts_only_with_sockets_it_can_keep_current() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut held = hold(&ns, 10);
+    let at_start = |filter: &[&str]| {
+        let run = ns
+            .command(sockwatch_bin())
+            .args(["follow", "--table", "--json", "--count", "1"])
+            .args(["--interval", "0.1"])
+            .args(filter)
+            .output()
+            .expect("run follow --table");
+        assert!(run.status.success(), "{run:?}");
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        stderr
+            .lines()
+            .flat_map(|line| line.split(", "))
+            .find_map(|part| part.strip_suffix(" at start"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no start count in {stderr}"))
+    };
+    assert_eq!(at_start(&[]), 21, "10 pairs and a listener");
+    assert_eq!(at_start(&["dport = :7700"]), 0);
+    drop(held.stdin.take());
+    let _ = held.wait();
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod bootstrap;
 mod cargo;
+mod install;
 mod layers;
 mod soak;
 mod tasks;
@@ -23,6 +24,9 @@ commands:
   bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
   soak [--seconds N] [--cases N]
                    long runs: property tests with many cases, follow under churn
+  install [--prefix DIR]
+                   build, then install the binary, the man page sockwatch(8) and the
+                   bash, zsh and fish completions below DIR (default /usr/local)
   layers           check that no module of sockwatch or xtask imports in a cycle
   bootstrap        only install what the build needs";
 
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("test") => tasks::test(),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("install") => install::run(&args[1..]),
         Some("layers") => layers::check(),
         Some("bootstrap") => bootstrap::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") => {

@@ -1,10 +1,20 @@
 //! Command-line definitions: every flag, its help, and validation that needs no syscall.
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-/// sockwatch: what sockets exist, what they are doing, who owns them, what just happened.
+/// What sockets exist, what they are doing, who owns them, and what just happened to them.
+///
+/// `sockwatch snapshot` lists sockets as ss(8) does, with its options, columns, states and
+/// filter language, read from the kernel's sock_diag interface. `sockwatch netstat` prints
+/// the same records, protocol counters, interfaces, routes and multicast groups as net-tools'
+/// netstat(8). `sockwatch follow` streams TCP state changes from eBPF programs on the
+/// kernel's state-change and socket-destroy hooks, joined to a sock_diag snapshot by socket
+/// cookie, and counts anything lost.
+///
+/// Exit status: 0 on success (a closed output pipe included), 1 on errors, each reported in
+/// one line on standard error.
 #[derive(Debug, Parser)]
-#[command(name = "sockwatch", version, about, long_about = None)]
+#[command(name = "sockwatch", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,6 +29,25 @@ pub enum Command {
     Follow(FollowArgs),
     /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
     Netstat(NetstatArgs),
+    /// Print the completion script for SHELL to standard output.
+    #[command(after_help = "\
+Load it for this shell with `source <(sockwatch completions bash)`; `cargo xtask install`
+puts all three where bash-completion, zsh and fish look for them.")]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page sockwatch(8) (roff) to standard output: `sockwatch man | man -l -`.
+    Man,
+}
+
+/// The shells `sockwatch completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// ss's options. Filter words follow the options, as with ss:
@@ -172,6 +201,13 @@ impl SnapshotArgs {
 #[command(after_help = "\
 The family, port and state parts of FILTER are applied in the kernel, so filtered-out
 traffic costs no ring-buffer space; the whole expression is applied again in user space.
+A socket is admitted by its first event (or its start-up row) that matches the port and state
+parts; from then on all its events and its end reach the table, whatever its later states
+(or a reset that clears its ports), so the table never keeps a dead socket. The filter
+decides what is shown: a log line for each matching event; with --lifetime, every connection
+that matched at some point (`--lifetime state established`: each connection that got
+established, at its end). At most 65,536 sockets are admitted at once; beyond that the
+events are counted as lost and the table is rebuilt.
 Sockets that exist at start are listed from sock_diag first and joined to later events by
 socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
 then rebuilt from sock_diag.
@@ -179,7 +215,8 @@ then rebuilt from sock_diag.
 Exit status: 0 when stopped by --count, --duration, a signal or a closed output; 1 on errors.
 A summary (events, lost, sockets seen) goes to standard error at the end.")]
 pub struct FollowArgs {
-    /// One line a finished connection (pid, comm, addresses, bytes each way, duration).
+    /// One line a finished connection (pid, comm, addresses, bytes each way, duration); a
+    /// connection closed by a reset shows what it had before the kernel cleared it.
     #[arg(long, conflicts_with = "table")]
     pub lifetime: bool,
     /// A refreshing ss-style table of the live sockets instead of an event log.
@@ -214,8 +251,8 @@ pub struct FollowArgs {
     /// Stop after SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub duration: Option<std::time::Duration>,
-    /// Watch every network namespace, not only sockwatch's own (the table starts from this
-    /// namespace's sockets).
+    /// Watch every network namespace, not only sockwatch's own (the table starts from, and
+    /// after a loss is rebuilt from, every namespace a process or /run/netns holds).
     #[arg(long)]
     pub all_netns: bool,
     /// Ring buffer size in KiB (a power of two, at least 4).
@@ -258,7 +295,8 @@ pub struct NetstatArgs {
     /// Display protocol statistics (with -t, -u, -w: only those protocols).
     #[arg(short = 's', long = "statistics")]
     pub statistics: bool,
-    /// With -s: the counters as one JSON object (section to counter to value).
+    /// With -s: the counters as one JSON object (schema_version, then section to counter to
+    /// value; docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
     /// Don't truncate IP addresses.

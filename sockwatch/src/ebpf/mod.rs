@@ -10,7 +10,7 @@ mod caps;
 mod tracefs;
 
 use aya::{
-    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader,
 };
@@ -60,6 +60,9 @@ pub struct Tracer {
     _ebpf: Ebpf,
     events: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
+    admission: Admission,
+    /// Descriptors (owned by `_ebpf`) of the programs whose skipped runs lose events.
+    program_fds: Vec<std::os::fd::RawFd>,
     /// Why the kernel refused the LSM hook, when it did: accepted sockets then have no owner
     /// until a close in the owner's context names it.
     pub accept_owner_unavailable: Option<String>,
@@ -185,6 +188,10 @@ impl Tracer {
         if config.ring_bytes != 0 {
             loader.map_max_entries("EVENTS", config.ring_bytes);
         }
+        if !config.filter.needs_admission() {
+            // Every socket is sent: the admitted set stays empty.
+            loader.map_max_entries("ADMITTED", 1);
+        }
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
@@ -202,8 +209,8 @@ impl Tracer {
             }
         }
 
-        for hook in ["inet_sock_set_state", "tcp_destroy_sock"] {
-            attach_tp_btf(&mut ebpf, hook, &kernel_btf)?;
+        for (name, hook) in TP_BTF_PROGRAMS {
+            attach_tp_btf(&mut ebpf, name, hook, &kernel_btf)?;
         }
         let accept_owner_unavailable = attach_accept_hooks(&mut ebpf).err().map(|e| e.to_string());
         let reasons = attach_reason_hooks(&mut ebpf, &kernel_btf, &btf);
@@ -224,10 +231,21 @@ impl Tracer {
                 .ok_or(LoadError::MissingMap("COUNTERS"))?,
         )
         .map_err(|e| map_error("COUNTERS", e))?;
+        let admission = Admission::take(&mut ebpf)?;
+        // A skipped run of a tp_btf program is covered by its nested twin; the accept hooks
+        // have none.
+        let program_fds = ebpf
+            .programs()
+            .filter(|(name, _)| !TP_BTF_PROGRAMS.iter().any(|(program, _)| program == name))
+            .filter_map(|(_, program)| program.fd().ok())
+            .map(|fd| std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd)))
+            .collect();
         Ok(Tracer {
             _ebpf: ebpf,
             events,
             counters,
+            admission,
+            program_fds,
             accept_owner_unavailable,
             reasons,
         })
@@ -269,17 +287,95 @@ impl Tracer {
             Ok(values.iter().sum())
         };
         Ok(KernelCounters {
-            lost: sum(counter::LOST)?,
+            lost: sum(counter::LOST)?.saturating_add(self.missed_runs()),
             filtered: sum(counter::FILTERED)?,
+            admit_full: sum(counter::ADMIT_FULL)?,
+            nested: sum(counter::NESTED)?,
         })
+    }
+
+    /// Runs of the programs the kernel skipped: a tracing program that fires again on a CPU
+    /// where it is already running (e.g. a softirq interrupting it) is not run, and its event
+    /// is lost. The kernel counts these per program (`recursion_misses` in fdinfo); the
+    /// tp_btf hooks' nested programs send what their main programs skip.
+    fn missed_runs(&self) -> u64 {
+        self.program_fds
+            .iter()
+            .filter_map(|fd| std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok())
+            .filter_map(|info| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix("recursion_misses:"))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+            .fold(0, u64::saturating_add)
+    }
+
+    /// From now until [`Tracer::end_listing`] every destroy is sent: a socket listed from
+    /// sock_diag but not yet admitted may end in between.
+    pub fn begin_listing(&mut self) -> Result<(), LoadError> {
+        self.admission.set_listing(1)
+    }
+
+    /// Admits the listed sockets (cookies) that the kernel-side filter wants, then ends the
+    /// listing window. Returns how many could not be admitted (the set is full).
+    pub fn end_listing(&mut self, cookies: impl Iterator<Item = u64>) -> Result<u64, LoadError> {
+        let mut refused = 0;
+        for cookie in cookies {
+            if self.admission.admitted.insert(cookie, 1, 0).is_err() {
+                refused += 1;
+            }
+        }
+        self.admission.set_listing(0)?;
+        Ok(refused)
+    }
+
+    /// Ends the admission of a socket whose destroy came while it was being admitted from a
+    /// listing (the kernel removes the others itself).
+    pub fn forget(&mut self, cookie: u64) {
+        // Absent is the usual answer: the kernel removed it on the destroy.
+        let _ = self.admission.admitted.remove(&cookie);
+    }
+}
+
+/// The maps through which user space admits listed sockets (see `KernelFilter`).
+struct Admission {
+    admitted: BpfHashMap<MapData, u64, u8>,
+    listing: Array<MapData, u32>,
+}
+
+impl Admission {
+    fn take(ebpf: &mut Ebpf) -> Result<Admission, LoadError> {
+        let admitted = BpfHashMap::try_from(
+            ebpf.take_map("ADMITTED")
+                .ok_or(LoadError::MissingMap("ADMITTED"))?,
+        )
+        .map_err(|e| map_error("ADMITTED", e))?;
+        let listing = Array::try_from(
+            ebpf.take_map("LISTING")
+                .ok_or(LoadError::MissingMap("LISTING"))?,
+        )
+        .map_err(|e| map_error("LISTING", e))?;
+        Ok(Admission { admitted, listing })
+    }
+
+    fn set_listing(&mut self, value: u32) -> Result<(), LoadError> {
+        self.listing
+            .set(0, value, 0)
+            .map_err(|e| map_error("LISTING", e))
     }
 }
 
 /// Counters the kernel side keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelCounters {
+    /// Events lost: the ring buffer was full, a program run was skipped, or a socket could
+    /// not be admitted.
     pub lost: u64,
     pub filtered: u64,
+    /// Admissions refused because the admitted set was full (within `lost`).
+    pub admit_full: u64,
+    /// Events the nested programs sent for runs the kernel skipped (not lost).
+    pub nested: u64,
 }
 
 /// A MissingHook error for `hook` from any error.
@@ -306,21 +402,25 @@ where
         .map_err(|e| missing_hook(hook.to_string())(&e))
 }
 
-fn attach_tp_btf(ebpf: &mut Ebpf, name: &str, btf: &AyaBtf) -> Result<(), LoadError> {
-    attach_program(ebpf, name, name, btf)
-}
+/// The tp_btf programs and their hooks. Each hook has a second program that sends the event
+/// when the kernel skips the first for recursion (see `RUNNING` in sockwatch-ebpf).
+const TP_BTF_PROGRAMS: [(&str, &str); 4] = [
+    ("inet_sock_set_state", "inet_sock_set_state"),
+    ("state_nested", "inet_sock_set_state"),
+    ("tcp_destroy_sock", "tcp_destroy_sock"),
+    ("destroy_nested", "tcp_destroy_sock"),
+];
 
-/// Attaches program `name` to tp_btf `tracepoint`.
-fn attach_program(
+fn attach_tp_btf(
     ebpf: &mut Ebpf,
     name: &str,
-    tracepoint: &str,
+    function: &str,
     btf: &AyaBtf,
 ) -> Result<(), LoadError> {
-    let hook = format!("tp_btf/{tracepoint}");
+    let hook = format!("tp_btf/{function}");
     let missing = missing_hook(hook.clone());
     let program: &mut BtfTracePoint = program(ebpf, name, &hook)?;
-    program.load(tracepoint, btf).map_err(|e| missing(&e))?;
+    program.load(function, btf).map_err(|e| missing(&e))?;
     program.attach().map_err(|e| missing(&e))?;
     Ok(())
 }
@@ -360,7 +460,7 @@ fn attach_reason_hooks(ebpf: &mut Ebpf, kernel_btf: &AyaBtf, btf: &btf::Btf) -> 
         let attached = if skipped(name) {
             Err(format!("skipped by {SKIP_HOOKS_ENV}"))
         } else {
-            attach_program(ebpf, name, hook, kernel_btf).map_err(|e| e.to_string())
+            attach_tp_btf(ebpf, name, hook, kernel_btf).map_err(|e| e.to_string())
         };
         if let Err(why) = attached {
             hooks

@@ -122,6 +122,40 @@ fn push_digits(buf: &mut Vec<u8>, value: i64, width: usize) {
     buf.extend_from_slice(&digits[digits.len() - len..]);
 }
 
+/// Writes RFC 3339 UTC times for many events: the date and time of day are computed once a
+/// second.
+pub struct UtcText {
+    clock: WallClock,
+    second: Option<i64>,
+    /// `YYYY-MM-DDTHH:MM:SS.` of `second`.
+    prefix: Vec<u8>,
+}
+
+impl UtcText {
+    pub fn new(clock: WallClock) -> UtcText {
+        UtcText {
+            clock,
+            second: None,
+            prefix: Vec::with_capacity(32),
+        }
+    }
+
+    /// Appends [`WallClock::push_rfc3339`]'s text.
+    pub fn push(&mut self, buf: &mut Vec<u8>, monotonic_ns: u64) {
+        let (secs, micros) = self.clock.split(monotonic_ns);
+        if self.second != Some(secs) {
+            self.prefix.clear();
+            self.clock.push_rfc3339(&mut self.prefix, monotonic_ns);
+            // Keep `...SS.`: drop the six digits and the Z.
+            self.prefix.truncate(self.prefix.len() - 7);
+            self.second = Some(secs);
+        }
+        buf.extend_from_slice(&self.prefix);
+        push_digits(buf, i64::from(micros), 6);
+        buf.push(b'Z');
+    }
+}
+
 /// Writes times of day for many events: the time zone is consulted once a second.
 pub struct TimeText {
     clock: WallClock,
@@ -200,5 +234,14 @@ mod tests {
             rfc3339(4_107_542_399_000_000_000, 999_999_999),
             "2100-02-28T23:59:59.999999Z"
         );
+        let clock = WallClock::from_offset(1_796_566_845_000_000_000);
+        let mut utc = UtcText::new(clock);
+        for ns in [123_456_789, 999_999_999, 1_000_000_001, 5] {
+            let mut cached = Vec::new();
+            utc.push(&mut cached, ns);
+            let mut direct = Vec::new();
+            clock.push_rfc3339(&mut direct, ns);
+            assert_eq!(cached, direct);
+        }
     }
 }

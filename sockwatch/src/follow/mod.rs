@@ -31,6 +31,7 @@ use clock::WallClock;
 use reasons::Stories;
 use recording::{Recorder, RecordingError, Replay};
 use session::{EventFilter, Session, Stop};
+use startup::Scope;
 use table::LiveTable;
 
 pub use views::{Format, View, Views};
@@ -45,6 +46,8 @@ pub enum FollowError {
     Signals(io::Error),
     #[error("cannot read this process's network namespace: {0}")]
     Netns(io::Error),
+    #[error("cannot enter the network namespace {}: {error}", path.display())]
+    EnterNetns { path: PathBuf, error: io::Error },
     #[error("listing the sockets that exist at start: {0}")]
     Snapshot(#[from] SourceError),
     #[error(transparent)]
@@ -102,6 +105,8 @@ pub struct Summary {
     pub output_closed: bool,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
+    /// Events sent by the nested programs for hook runs the kernel skipped (interrupted).
+    pub nested: u64,
     /// Connections that ended, by reason (reasons seen only).
     pub ends: Vec<(reasons::Reason, u64)>,
     /// Listener drops by drop reason.
@@ -123,6 +128,9 @@ impl Summary {
         }
         if self.undecodable > 0 {
             line.push_str(&format!(", {} undecodable", self.undecodable));
+        }
+        if self.nested > 0 {
+            line.push_str(&format!(", {} caught in nested runs", self.nested));
         }
         if let Some(reason) = &self.no_accept_owner {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
@@ -195,8 +203,86 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
     }
 }
 
+/// What the kernel side was told to send, kept to admit listed sockets by the same rule.
+struct KernelSide {
+    filter: KernelFilter,
+    ports: Vec<u16>,
+}
+
+impl KernelSide {
+    /// Whether a SNAPSHOT row's socket is one the kernel-side filter admits.
+    fn admits(&self, row: &SockEvent) -> bool {
+        let filter = &self.filter;
+        (filter.family == 0 || filter.family == row.family)
+            && filter.admits(row.new_state, row.new_state, row.sport, row.dport, |port| {
+                self.ports.contains(&port)
+            })
+    }
+}
+
+/// A live run's input: the programs, and what a listing must tell them.
+struct Live {
+    tracer: Tracer,
+    kernel: KernelSide,
+    scope: Scope,
+    /// When the last listing's admissions were made (CLOCK_MONOTONIC ns): a destroy from
+    /// before then may be of a socket user space admitted after the kernel removed it.
+    listing_ended_ns: u64,
+}
+
+impl Live {
+    /// Lists the sockets of `scope` from sock_diag as table events stamped `now_ns`, keeping
+    /// (and admitting) only those the kernel-side filter wants: the others' events, and their
+    /// ends, never come, so the table could not keep them current. A socket that cannot be
+    /// admitted (the set is full) adds a LOST marker.
+    fn list(&mut self, now_ns: u64) -> Result<Vec<SockEvent>, FollowError> {
+        let admission = self.kernel.filter.needs_admission();
+        if admission {
+            self.tracer.begin_listing()?;
+        }
+        let listed = startup::table_events(now_ns, self.scope);
+        let mut refused = 0;
+        if admission {
+            let cookies = listed
+                .iter()
+                .flatten()
+                .filter(|row| row.kind == event_kind::SNAPSHOT && self.kernel.admits(row));
+            refused = self.tracer.end_listing(cookies.map(|row| row.cookie))?;
+            self.listing_ended_ns = WallClock::monotonic_ns();
+        }
+        let mut events = listed?;
+        events.retain(|row| row.kind != event_kind::SNAPSHOT || self.kernel.admits(row));
+        if refused > 0 {
+            events.push(lost_marker(now_ns, refused, self.scope.own));
+        }
+        Ok(events)
+    }
+
+    /// Ends the admissions user space made for sockets whose destroy was queued meanwhile.
+    fn forget_ended(&mut self, batch: &[SockEvent]) {
+        if !self.kernel.filter.needs_admission() {
+            return;
+        }
+        for event in batch {
+            if event.kind == event_kind::DESTROY && event.ts_ns <= self.listing_ended_ns {
+                self.tracer.forget(event.cookie);
+            }
+        }
+    }
+}
+
+fn lost_marker(now_ns: u64, lost: u64, netns: u32) -> SockEvent {
+    SockEvent {
+        ts_ns: now_ns,
+        kind: event_kind::LOST,
+        bytes_acked: lost,
+        netns,
+        ..SockEvent::default()
+    }
+}
+
 enum Input {
-    Live(Box<Tracer>),
+    Live(Box<Live>),
     Replay(Replay),
 }
 
@@ -233,7 +319,6 @@ pub struct Follower {
     signals: StopSignals,
     input: Input,
     clock: WallClock,
-    netns: u32,
     /// The table's starting contents (REBUILD and SNAPSHOT events).
     initial: Vec<SockEvent>,
 }
@@ -248,15 +333,23 @@ impl Follower {
         let tracer = Tracer::load(&TracerConfig {
             ring_bytes: config.ring_bytes,
             filter,
-            ports,
+            ports: ports.clone(),
         })?;
-        let initial = startup::table_events(WallClock::monotonic_ns(), netns)?;
+        let mut live = Live {
+            tracer,
+            kernel: KernelSide { filter, ports },
+            scope: Scope {
+                own: netns,
+                all: config.all_netns,
+            },
+            listing_ended_ns: 0,
+        };
+        let initial = live.list(WallClock::monotonic_ns())?;
         Ok(Follower {
             config,
             signals,
-            input: Input::Live(Box::new(tracer)),
+            input: Input::Live(Box::new(live)),
             clock: WallClock::now(),
-            netns,
             initial,
         })
     }
@@ -264,7 +357,7 @@ impl Follower {
     /// What the kernel lacks of the hooks that tell why connections end, one line each.
     pub fn degraded(&self) -> &[String] {
         match &self.input {
-            Input::Live(tracer) => &tracer.reasons.missing,
+            Input::Live(live) => &live.tracer.reasons.missing,
             Input::Replay(_) => &[],
         }
     }
@@ -278,7 +371,6 @@ impl Follower {
             clock: WallClock::from_offset(replay.realtime_offset_ns),
             config,
             input: Input::Replay(replay),
-            netns: 0,
             initial: Vec::new(),
         })
     }
@@ -305,7 +397,6 @@ impl Follower {
             mut signals,
             mut input,
             clock,
-            netns,
             initial,
         } = self;
         let recorder = match &config.write {
@@ -317,8 +408,8 @@ impl Follower {
             table: LiveTable::default(),
             stories: match &input {
                 Input::Live(tracer) => Stories::new(
-                    tracer.reasons.ends_complete,
-                    tracer.reasons.reset_reasons.clone(),
+                    tracer.tracer.reasons.ends_complete,
+                    tracer.tracer.reasons.reset_reasons.clone(),
                 ),
                 // A recording does not say which hooks were attached: assume they all were.
                 Input::Replay(_) => Stories::new(true, ResetReasons::from_running_kernel()),
@@ -326,13 +417,14 @@ impl Follower {
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
+                per_socket: config.view == View::Lifetime,
                 failed: config.failed,
                 retransmits: config.retransmits,
             },
             recorder,
             summary: Summary {
                 no_accept_owner: match &input {
-                    Input::Live(tracer) => tracer.accept_owner_unavailable.clone(),
+                    Input::Live(live) => live.tracer.accept_owner_unavailable.clone(),
                     Input::Replay(_) => None,
                 },
                 ..Summary::default()
@@ -373,14 +465,16 @@ impl Follower {
         while stop.is_ok() {
             batch.clear();
             let step = match &mut input {
-                Input::Live(tracer) => {
+                Input::Live(live) => {
+                    let own_netns = live.scope.own;
+                    let tracer = &mut live.tracer;
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.views.is_table() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => {
                             // Listener drops reach no hook: their counters are polled.
                             if let Some(watch) = &mut drop_watch {
-                                batch.extend(watch.poll(WallClock::monotonic_ns(), netns).unwrap_or_default());
+                                batch.extend(watch.poll(WallClock::monotonic_ns(), own_netns).unwrap_or_default());
                             }
                             Ok(Ok(()))
                         }
@@ -399,10 +493,13 @@ impl Follower {
                 },
             };
             stop = step?.and_then(|_| session.show(&batch));
-            if let (Ok(()), Input::Live(tracer)) = (&stop, &mut input) {
-                let lost = tracer.counters()?.lost;
+            if let Input::Live(live) = &mut input {
+                live.forget_ended(&batch);
+            }
+            if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
+                let lost = live.tracer.counters()?.lost;
                 if lost > reported_lost {
-                    stop = resync(&mut session, lost - reported_lost, netns);
+                    stop = resync(&mut session, live, lost - reported_lost);
                     reported_lost = lost;
                 }
             }
@@ -414,19 +511,20 @@ impl Follower {
         if let Stop::Recording(e) = stop {
             return Err(FollowError::Recording(e));
         }
-        if let Input::Live(tracer) = &mut input {
+        if let Input::Live(live) = &mut input {
             // Events already queued when a signal or the deadline arrives happened while we
             // watched: show them.
             if matches!(stop, Stop::Signal | Stop::Deadline) {
                 batch.clear();
-                tracer.drain(&mut batch);
+                live.tracer.drain(&mut batch);
                 let _ = session.show(&batch);
             }
-            let counters = tracer.counters()?;
+            let counters = live.tracer.counters()?;
             if counters.lost > reported_lost {
-                let _ = resync(&mut session, counters.lost - reported_lost, netns);
+                let _ = resync(&mut session, live, counters.lost - reported_lost);
             }
             session.summary.filtered_in_kernel = counters.filtered;
+            session.summary.nested = counters.nested;
         }
         if matches!(stop, Stop::End) {
             // A replay ends with the table as it was at the recording's last event.
@@ -445,18 +543,12 @@ impl Follower {
     }
 }
 
-/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag.
-fn resync<W: Write>(session: &mut Session<'_, W>, lost: u64, netns: u32) -> Result<(), Stop> {
+/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag
+/// (every namespace watched).
+fn resync<W: Write>(session: &mut Session<'_, W>, live: &mut Live, lost: u64) -> Result<(), Stop> {
     let now = WallClock::monotonic_ns();
-    let marker = SockEvent {
-        ts_ns: now,
-        kind: event_kind::LOST,
-        bytes_acked: lost,
-        netns,
-        ..SockEvent::default()
-    };
-    session.show(&[marker])?;
-    match startup::table_events(now, netns) {
+    session.show(&[lost_marker(now, lost, live.scope.own)])?;
+    match live.list(now) {
         Ok(events) => {
             session.show(&events)?;
             // Lost destroys leave stories behind: keep those of sockets that still exist.

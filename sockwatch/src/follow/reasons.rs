@@ -179,8 +179,8 @@ impl Stories {
     }
 
     /// Learns from one applied transition: may fill the owner (`applied.owner`) from the
-    /// listener, and the addresses of a destroy from the table. Returns the story to show.
-    pub fn observe(&mut self, t: &mut Transition, applied: &mut Applied) -> Story {
+    /// listener. Returns the story to show.
+    pub fn observe(&mut self, t: &Transition, applied: &mut Applied) -> Story {
         let mut story = Story::default();
         self.learn_listener(t, applied);
         if t.old == SockState::Listen && t.new == SockState::SynRecv {
@@ -206,7 +206,6 @@ impl Stories {
             TransitionKind::Destroy => {
                 story.connect_us = self.connect_us.remove(&t.cookie);
                 self.accepted.remove(&t.cookie);
-                self.fill_addresses(t, applied);
                 self.end(t, &mut story);
             }
             TransitionKind::ConnectError => self.end(t, &mut story),
@@ -231,20 +230,6 @@ impl Stories {
             }
         } else if t.old == SockState::Listen && t.new == SockState::Close {
             self.listeners.remove(&key);
-        }
-    }
-
-    /// An abortive close clears the remote port and the local address before the destroy:
-    /// the table's last word is the real one.
-    fn fill_addresses(&self, t: &mut Transition, applied: &Applied) {
-        let Some((local, remote)) = applied.last_ends else {
-            return;
-        };
-        if t.local.ip().is_unspecified() {
-            t.local = local;
-        }
-        if t.remote.port() == 0 {
-            t.remote = remote;
         }
     }
 
@@ -351,7 +336,7 @@ mod tests {
             ms_in_old_state: Some(0.25),
             lifetime_ms: None,
             owner,
-            last_ends: None,
+            matched: false,
         }
     }
 
@@ -367,43 +352,39 @@ mod tests {
         };
         let mut listen = transition(SockState::Close, SockState::Listen, TransitionKind::State);
         listen.cookie = Cookie(1);
-        stories.observe(&mut listen, &mut applied(Some(owner)));
-        let mut child = transition(SockState::Listen, SockState::SynRecv, TransitionKind::State);
+        stories.observe(&listen, &mut applied(Some(owner)));
+        let child = transition(SockState::Listen, SockState::SynRecv, TransitionKind::State);
         let mut child_applied = applied(None);
-        let story = stories.observe(&mut child, &mut child_applied);
+        let story = stories.observe(&child, &mut child_applied);
         assert!(story.owner_from_listener);
         assert_eq!(child_applied.owner.map(|o| o.pid), Some(9));
         // The listener closes first; the child still names its owner, and ends with a reason.
         let mut close = transition(SockState::Listen, SockState::Close, TransitionKind::State);
         close.cookie = Cookie(1);
-        stories.observe(&mut close, &mut applied(Some(owner)));
+        stories.observe(&close, &mut applied(Some(owner)));
         let mut end = transition(SockState::Close, SockState::Close, TransitionKind::Destroy);
         end.cause = Some(cause(reason_flag::RST_SENT, 0));
-        end.remote = "0.0.0.0:0".parse().expect("addr");
-        let mut end_applied = applied(None);
-        end_applied.last_ends = Some((child.local, child.remote));
-        let story = stories.observe(&mut end, &mut end_applied);
+        let story = stories.observe(&end, &mut applied(None));
         assert!(story.owner_from_listener);
         assert_eq!(story.reason, Some(Reason::ResetSent));
-        assert_eq!(end.remote, child.remote, "the table's last address");
         assert_eq!(stories.tally(), vec![(Reason::ResetSent, 1)]);
     }
 
     #[test]
     fn connect_latency_is_kept_until_the_end() {
         let mut stories = Stories::new(true, ResetReasons::default());
-        let mut up = transition(
+        let up = transition(
             SockState::SynSent,
             SockState::Established,
             TransitionKind::State,
         );
         assert_eq!(
-            stories.observe(&mut up, &mut applied(None)).connect_us,
+            stories.observe(&up, &mut applied(None)).connect_us,
             Some(250)
         );
         let mut end = transition(SockState::Close, SockState::Close, TransitionKind::Destroy);
         end.cause = Some(cause(0, 0));
-        let story = stories.observe(&mut end, &mut applied(None));
+        let story = stories.observe(&end, &mut applied(None));
         assert_eq!(story.connect_us, Some(250));
         assert_eq!(story.reason, Some(Reason::Normal));
     }

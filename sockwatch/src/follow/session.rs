@@ -30,29 +30,35 @@ pub enum Stop {
     Recording(RecordingError),
 }
 
-/// The user's filter as follow applies it to events.
+/// The user's filter as follow applies it to events. It decides what is shown, never what
+/// the table forgets: every event updates the table first.
 pub struct EventFilter {
     pub filter: Option<Filter>,
     /// States from the filter's `state`/`exclude` words (bit n: kernel state n), if any.
     pub states: Option<u32>,
-    /// `--failed`: only the ends of connections that did not end `normal`.
+    /// Show an event when its socket matched at any earlier event or listing, not only when
+    /// the event itself matches (`--lifetime`: a connection whose life passed through what
+    /// the filter asks for is shown at its end).
+    pub per_socket: bool,
+    /// `--failed`: only the ends of connections that did not end `normal`, and drops.
     pub failed: bool,
     /// `--retransmits`: show retransmit events.
     pub retransmits: bool,
 }
 
 impl EventFilter {
-    fn matches(&self, t: &Transition, story: &Story) -> bool {
+    fn matches(&self, t: &Transition) -> bool {
+        self.matches_parts(t.old, t.new, t.local, t.remote)
+    }
+
+    /// Whether `--failed` and `--retransmits` let the event through.
+    fn shows(&self, t: &Transition, story: &Story) -> bool {
         if t.kind == TransitionKind::Retransmit && !self.retransmits {
             return false;
         }
-        if self.failed
-            && t.kind != TransitionKind::Drop
-            && story.reason.is_none_or(|r| r == Reason::Normal)
-        {
-            return false;
-        }
-        self.matches_parts(t.old, t.new, t.local, t.remote)
+        !self.failed
+            || t.kind == TransitionKind::Drop
+            || story.reason.is_some_and(|r| r != Reason::Normal)
     }
 
     /// Whether a socket that went from `old` to `new` between these ends matches; a socket
@@ -126,8 +132,13 @@ impl<W: Write> Session<'_, W> {
                 }
             };
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
-            let mut applied = self.table.apply(&transition);
-            let story = self.stories.observe(&mut transition, &mut applied);
+            // The table fills in what the kernel cleared before a destroy (after a reset).
+            let mut applied = self.table.apply(&mut transition);
+            let story = self.stories.observe(&transition, &mut applied);
+            let matches = self.filter.matches(&transition);
+            if matches {
+                self.table.mark_matched(transition.cookie);
+            }
             if transition.kind == TransitionKind::Snapshot {
                 if self.summary.events == 0 {
                     self.summary.sockets_at_start += 1;
@@ -135,7 +146,9 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             self.summary.events += 1;
-            if !self.filter.matches(&transition, &story) {
+            if !(matches || self.filter.per_socket && applied.matched)
+                || !self.filter.shows(&transition, &story)
+            {
                 self.summary.filtered += 1;
                 continue;
             }

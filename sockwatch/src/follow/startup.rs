@@ -3,27 +3,44 @@
 //!
 //! The sockets come back as [`SockEvent`]s of kind SNAPSHOT behind one REBUILD marker, so that
 //! the live table, the recording and a replay all take the same path.
+//!
+//! sock_diag answers for the network namespace of the socket that asks. With `--all-netns`
+//! every namespace in use is listed from a helper thread that enters it (setns), so that a
+//! rebuild never drops another namespace's sockets.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
+    fs::File,
     net::{IpAddr, SocketAddr},
+    os::{fd::AsRawFd, unix::fs::MetadataExt},
+    path::{Path, PathBuf},
 };
 
 use sockwatch_common::{event_kind, SockEvent};
 
+use super::FollowError;
 use crate::{
     model::{Endpoint, Netid, SockState, SocketRecord},
     procs::SocketOwners,
-    source::{self, Extensions, IpVersions, Query, SourceError, StateMask},
+    source::{self, Extensions, IpVersions, Query, StateMask},
 };
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
-/// Every full TCP socket of this network namespace, as SNAPSHOT events after a REBUILD marker,
-/// stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from /proc when it can be read;
-/// a socket whose owner cannot be found is still listed.
-pub fn table_events(now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceError> {
+/// Which network namespaces a listing covers.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    /// The namespace sockwatch runs in (its inode).
+    pub own: u32,
+    /// Every namespace in use, not only `own`.
+    pub all: bool,
+}
+
+/// Every full TCP socket of the namespaces in `scope`, as SNAPSHOT events after a REBUILD
+/// marker, stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from /proc when it can be
+/// read; a socket whose owner cannot be found is still listed.
+pub fn table_events(now_ns: u64, scope: Scope) -> Result<Vec<SockEvent>, FollowError> {
     let mini_sockets = [
         SockState::TimeWait,
         SockState::SynRecv,
@@ -42,16 +59,24 @@ pub fn table_events(now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceErr
     let mut events = vec![SockEvent {
         ts_ns: now_ns,
         kind: event_kind::REBUILD,
-        netns,
+        netns: scope.own,
         ..SockEvent::default()
     }];
     let mut inodes = Vec::new();
-    source::snapshot(&query, |record| {
-        if let Some(event) = snapshot_event(&record, now_ns, netns) {
-            events.push(event);
-            inodes.push(record.inode);
+    let mut list = |netns: u32| {
+        source::snapshot(&query, |record| {
+            if let Some(event) = snapshot_event(&record, now_ns, netns) {
+                events.push(event);
+                inodes.push(record.inode);
+            }
+        })
+    };
+    list(scope.own)?;
+    if scope.all {
+        for (netns, path) in other_namespaces(scope.own) {
+            in_namespace(&path, || list(netns))?;
         }
-    })?;
+    }
     // Attribution is best effort: a socket without a known owner is still in the table.
     let wanted: HashSet<u64> = inodes.iter().copied().collect();
     let owners = SocketOwners::scan(Some(&wanted)).unwrap_or_default();
@@ -66,6 +91,74 @@ pub fn table_events(now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceErr
         }
     }
     Ok(events)
+}
+
+/// The network namespaces other processes use, by inode, each with a path that enters it:
+/// every task's /proc/PID/task/TID/ns/net and the names under /run/netns (`ip netns`).
+fn other_namespaces(own: u32) -> HashMap<u32, PathBuf> {
+    let mut found = HashMap::new();
+    let mut add = |path: PathBuf| {
+        // A task may have exited since the listing of /proc: skip what is gone.
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let inode = meta.ino() as u32;
+            if inode != own {
+                found.entry(inode).or_insert(path);
+            }
+        }
+    };
+    let entries = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .collect::<Vec<_>>()
+    };
+    for named in entries(Path::new("/run/netns")) {
+        add(named);
+    }
+    for process in entries(Path::new("/proc")) {
+        let is_pid = process
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        if is_pid {
+            for task in entries(&process.join("task")) {
+                add(task.join("ns/net"));
+            }
+        }
+    }
+    found
+}
+
+/// Runs `list` on a helper thread inside the network namespace at `path` (setns changes only
+/// the calling thread, and a socket belongs to the namespace it was made in). A namespace
+/// that has gone in the meantime is skipped.
+fn in_namespace<E>(
+    path: &Path,
+    list: impl FnOnce() -> Result<E, source::SourceError> + Send,
+) -> Result<(), FollowError>
+where
+    E: Send,
+{
+    let Ok(file) = File::open(path) else {
+        return Ok(());
+    };
+    std::thread::scope(|threads| {
+        threads
+            .spawn(|| {
+                // SAFETY: setns(2) on a descriptor we own, for this helper thread only.
+                if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                    return Err(FollowError::EnterNetns {
+                        path: path.to_path_buf(),
+                        error: std::io::Error::last_os_error(),
+                    });
+                }
+                list().map(drop).map_err(FollowError::Snapshot)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {

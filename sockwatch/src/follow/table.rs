@@ -8,7 +8,7 @@ use std::{
 };
 
 use crate::{
-    event::{Owner, Transition, TransitionKind},
+    event::{CloseStats, Owner, Transition, TransitionKind},
     model::{Cookie, SockState},
 };
 
@@ -25,6 +25,11 @@ pub struct LiveSocket {
     pub owner: Option<Owner>,
     /// Whether an event (not only a listing) has named this socket.
     pub evented: bool,
+    /// Whether the user's filter matched one of its events or its listing row.
+    pub matched: bool,
+    /// The counters its transition into CLOSE carried (None outside CLOSE): a reset zeroes
+    /// them before the destroy.
+    pub counters_at_close: Option<CloseStats>,
 }
 
 /// What applying one transition changed.
@@ -37,9 +42,8 @@ pub struct Applied {
     /// The owner the table knows for this socket, which may come from an earlier event or the
     /// snapshot when the event itself ran outside the owner's context.
     pub owner: Option<Owner>,
-    /// On destroy: the addresses the table last knew (an abortive close clears the remote port
-    /// and local address before the destroy event reads them).
-    pub last_ends: Option<(SocketAddr, SocketAddr)>,
+    /// Whether the user's filter had matched the socket before this event.
+    pub matched: bool,
 }
 
 /// Cookies are kernel-unique 64-bit counters: one multiplication spreads them well enough,
@@ -81,6 +85,34 @@ fn ms_between(from_ns: u64, to_ns: u64) -> f64 {
     to_ns.saturating_sub(from_ns) as f64 / 1e6
 }
 
+/// `now` with the parts the kernel cleared (address unspecified, port 0) taken from `before`.
+fn fill_cleared(now: SocketAddr, before: SocketAddr) -> SocketAddr {
+    let ip = if now.ip().is_unspecified() {
+        before.ip()
+    } else {
+        now.ip()
+    };
+    let port = if now.port() == 0 {
+        before.port()
+    } else {
+        now.port()
+    };
+    SocketAddr::new(ip, port)
+}
+
+/// A destroy completed from what the table last knew of its socket: a reset
+/// (`tcp_disconnect`) clears the remote port, the local address and the counters before the
+/// kernel destroys the socket. Counters only grow within a connection, so the larger wins.
+fn complete_destroy(t: &mut Transition, socket: &LiveSocket) {
+    t.local = fill_cleared(t.local, socket.local);
+    t.remote = fill_cleared(t.remote, socket.remote);
+    if let (Some(close), Some(before)) = (&mut t.close, socket.counters_at_close) {
+        close.bytes_acked = close.bytes_acked.max(before.bytes_acked);
+        close.bytes_received = close.bytes_received.max(before.bytes_received);
+        close.total_retrans = close.total_retrans.max(before.total_retrans);
+    }
+}
+
 impl LiveTable {
     /// How many distinct sockets events have named.
     pub fn sockets_seen(&self) -> u64 {
@@ -103,6 +135,13 @@ impl LiveTable {
         self.sockets.iter()
     }
 
+    /// Records that the user's filter matched the socket (see [`LiveSocket::matched`]).
+    pub fn mark_matched(&mut self, cookie: Cookie) {
+        if let Some(socket) = self.sockets.get_mut(&cookie) {
+            socket.matched = true;
+        }
+    }
+
     /// Starts rebuilding the table from sock_diag: SNAPSHOT transitions that follow replace
     /// its contents.
     pub fn begin_rebuild(&mut self, listing_began_ns: u64) {
@@ -114,20 +153,20 @@ impl LiveTable {
     /// listing is newer. Only an owner it names is kept.
     fn apply_stale(&mut self, t: &Transition) -> Applied {
         let entry = self.sockets.get_mut(&t.cookie);
-        let owner = match entry {
+        let (owner, matched) = match entry {
             Some(socket) => {
                 if socket.owner.is_none() {
                     socket.owner = t.owner;
                 }
-                socket.owner
+                (socket.owner, socket.matched)
             }
-            None => t.owner,
+            None => (t.owner, false),
         };
         Applied {
             ms_in_old_state: None,
             lifetime_ms: None,
             owner,
-            last_ends: None,
+            matched,
         }
     }
 
@@ -146,18 +185,21 @@ impl LiveTable {
             remote: t.remote,
             owner,
             evented: before.as_ref().is_some_and(|b| b.evented),
+            matched: before.as_ref().is_some_and(|b| b.matched),
+            counters_at_close: None,
         };
         self.sockets.insert(t.cookie, socket);
         Applied {
             ms_in_old_state: None,
             lifetime_ms: None,
             owner,
-            last_ends: None,
+            matched: false,
         }
     }
 
-    /// Applies one event; destroyed sockets leave the table.
-    pub fn apply(&mut self, t: &Transition) -> Applied {
+    /// Applies one event; destroyed sockets leave the table. A destroy is completed with
+    /// what the kernel cleared before it (see [`complete_destroy`]).
+    pub fn apply(&mut self, t: &mut Transition) -> Applied {
         if t.kind == TransitionKind::Snapshot {
             return self.insert_snapshot(t);
         }
@@ -170,7 +212,7 @@ impl LiveTable {
                 owner: t
                     .owner
                     .or_else(|| self.sockets.get(&t.cookie).and_then(|s| s.owner)),
-                last_ends: None,
+                matched: false,
             };
         }
         if t.ts_ns < self.rebuilt_at_ns {
@@ -194,6 +236,8 @@ impl LiveTable {
             remote: t.remote,
             owner: None,
             evented: false,
+            matched: false,
+            counters_at_close: None,
         });
         if !entry.evented {
             entry.evented = true;
@@ -208,7 +252,7 @@ impl LiveTable {
         let ms_in_old_state = entry.since_ns.map(|since| ms_between(since, t.ts_ns));
         let lifetime_ms = entry.first_seen_ns.map(|first| ms_between(first, t.ts_ns));
         let owner = entry.owner;
-        let mut last_ends = None;
+        let matched = entry.matched;
         match t.kind {
             TransitionKind::State => {
                 entry.state = t.new;
@@ -216,9 +260,10 @@ impl LiveTable {
                 // Addresses fill in as the socket progresses (bind, connect).
                 entry.local = t.local;
                 entry.remote = t.remote;
+                entry.counters_at_close = t.close.filter(|_| t.new == SockState::Close);
             }
             TransitionKind::Destroy => {
-                last_ends = Some((entry.local, entry.remote));
+                complete_destroy(t, entry);
                 self.sockets.remove(&t.cookie);
             }
             TransitionKind::Owner
@@ -231,7 +276,7 @@ impl LiveTable {
             ms_in_old_state,
             lifetime_ms,
             owner,
-            last_ends,
+            matched,
         }
     }
 }
@@ -239,7 +284,6 @@ impl LiveTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::CloseStats;
 
     fn transition(ts_ns: u64, kind: TransitionKind, old: SockState, new: SockState) -> Transition {
         Transition {
@@ -268,14 +312,14 @@ mod tests {
     #[test]
     fn tracks_time_in_state_and_forgets_destroyed_sockets() {
         let mut table = LiveTable::default();
-        let first = table.apply(&transition(
+        let first = table.apply(&mut transition(
             1_000_000,
             TransitionKind::State,
             SockState::Close,
             SockState::SynSent,
         ));
         assert_eq!(first.ms_in_old_state, None);
-        let second = table.apply(&transition(
+        let second = table.apply(&mut transition(
             3_500_000,
             TransitionKind::State,
             SockState::SynSent,
@@ -286,7 +330,7 @@ mod tests {
             table.get(Cookie(7)).map(|s| s.state),
             Some(SockState::Established)
         );
-        let last = table.apply(&transition(
+        let last = table.apply(&mut transition(
             5_000_000,
             TransitionKind::Destroy,
             SockState::Close,
@@ -312,8 +356,8 @@ mod tests {
             cgroup: 0,
             comm: crate::event::Comm::new(b"curl"),
         });
-        table.apply(&connect);
-        let later = table.apply(&transition(
+        table.apply(&mut connect);
+        let later = table.apply(&mut transition(
             2,
             TransitionKind::State,
             SockState::SynSent,
@@ -328,19 +372,57 @@ mod tests {
         table.begin_rebuild(10_000_000);
         // Queued before the listing began: its socket's destroy was lost, and the listing
         // (which no longer has it) is newer.
-        table.apply(&transition(
+        table.apply(&mut transition(
             9_000_000,
             TransitionKind::State,
             SockState::SynSent,
             SockState::Established,
         ));
         assert!(table.is_empty());
-        table.apply(&transition(
+        table.apply(&mut transition(
             11_000_000,
             TransitionKind::State,
             SockState::Close,
             SockState::SynSent,
         ));
         assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn a_destroy_after_a_reset_takes_what_the_kernel_cleared_from_the_table() {
+        let mut table = LiveTable::default();
+        let mut close = transition(
+            2_000_000,
+            TransitionKind::State,
+            SockState::Established,
+            SockState::Close,
+        );
+        close.close = Some(CloseStats {
+            bytes_acked: 2,
+            bytes_received: 1,
+            total_retrans: 0,
+            ..CloseStats::default()
+        });
+        table.apply(&mut close);
+        table.mark_matched(Cookie(7));
+        // tcp_disconnect cleared the local address, the remote port and the counters.
+        let mut destroy = transition(
+            3_000_000,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        destroy.local = "0.0.0.0:5000".parse().expect("addr");
+        destroy.remote = "127.0.0.1:0".parse().expect("addr");
+        destroy.close = Some(CloseStats::default());
+        let applied = table.apply(&mut destroy);
+        assert!(applied.matched);
+        assert_eq!(destroy.local.to_string(), "127.0.0.1:5000");
+        assert_eq!(destroy.remote.to_string(), "127.0.0.1:80");
+        assert_eq!(
+            destroy.close.map(|c| (c.bytes_acked, c.bytes_received)),
+            Some((2, 1))
+        );
+        assert!(table.is_empty());
     }
 }

@@ -7,12 +7,15 @@
 use std::{
     fmt,
     io::{self, Write},
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
 };
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::ShowOptions;
+use super::{
+    ss::fmt::{push_ipv4, push_ipv6},
+    ShowOptions,
+};
 use crate::model::{
     Endpoint, Netid, SkMemInfo, SockState, SocketRecord, SocketUser, TcpInfo, Timer, TimerKind,
     UnixName,
@@ -74,19 +77,29 @@ impl<T: fmt::Display> Serialize for AsJsonString<T> {
     }
 }
 
-/// An inet endpoint's shared keys: `address` (numeric text) and `port`.
-fn serialize_inet<M: SerializeMap>(map: &mut M, addr: IpAddr, port: u16) -> Result<(), M::Error> {
-    map.serialize_entry("address", &AsJsonString(addr))?;
-    map.serialize_entry("port", &port)
+/// An IP address's numeric text (as `Display` writes it, faster) into `buf`, as a str.
+pub(crate) fn ip_text(buf: &mut Vec<u8>, addr: IpAddr) -> &str {
+    buf.clear();
+    match addr {
+        IpAddr::V4(v4) => push_ipv4(buf, v4),
+        IpAddr::V6(v6) => push_ipv6(buf, v6),
+    }
+    // push_ipv4 and push_ipv6 write ASCII only.
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
-/// An inet endpoint as every JSON output writes it: `{"address": "127.0.0.1", "port": 80}`.
-pub(crate) struct InetJson(pub SocketAddr);
+/// An inet endpoint as every JSON output writes it: `{"address": "127.0.0.1", "port": 80}`;
+/// `address` is [`ip_text`]'s.
+pub(crate) struct InetJson<'a> {
+    pub address: &'a str,
+    pub port: u16,
+}
 
-impl Serialize for InetJson {
+impl Serialize for InetJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(2))?;
-        serialize_inet(&mut map, self.0.ip(), self.0.port())?;
+        map.serialize_entry("address", self.address)?;
+        map.serialize_entry("port", &self.port)?;
         map.end()
     }
 }
@@ -155,7 +168,8 @@ impl Serialize for EndpointJson<'_> {
         let mut map = serializer.serialize_map(None)?;
         match self.0 {
             Endpoint::Inet { addr, port, scope } => {
-                serialize_inet(&mut map, *addr, *port)?;
+                map.serialize_entry("address", &AsJsonString(addr))?;
+                map.serialize_entry("port", port)?;
                 map.serialize_entry("ifindex", scope)?;
             }
             Endpoint::Unix { name, inode } => {

@@ -74,7 +74,9 @@ proptest! {
                     // The kernel's bytes, unchanged: views escape or hex them, never here.
                     prop_assert_eq!(comm, &raw.comm[..comm.len()]);
                 }
-                prop_assert_eq!(t.close.is_some(), t.kind == TransitionKind::Destroy);
+                // Counters come with a destroy, and with the change into CLOSE before it.
+                let into_close = t.kind == TransitionKind::State && t.new == SockState::Close;
+                prop_assert_eq!(t.close.is_some(), t.kind == TransitionKind::Destroy || into_close);
                 prop_assert_eq!(t.first_seen_ns.unwrap_or(0), raw.first_seen_ns);
             }
         }

@@ -1,15 +1,17 @@
 //! Load generator: short TCP connections over loopback, as fast as they go.
 //!
-//! `tcpchurn [--connections N] [--threads T] [--seconds S] [--port P] [--comm-hex HEX]`:
-//! listens on 127.0.0.1:P (an ephemeral port when 0), then T client threads each connect, send
-//! one byte, read the echoed byte and close, until N connections in all or S seconds.
-//! Accepting threads echo each byte back. `--comm-hex` names every thread with those bytes
+//! `tcpchurn [--connections N] [--threads T] [--seconds S] [--port P] [--reset-every K]
+//! [--comm-hex HEX]`: listens on 127.0.0.1:P (an ephemeral port when 0), then T client threads
+//! each connect, send one byte, read the echoed byte and close, until N connections in all or S
+//! seconds. Accepting threads echo each byte back. With K > 0 every K-th connection is closed by
+//! a reset (SO_LINGER 0) instead of a FIN. `--comm-hex` names every thread with those bytes
 //! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). Prints
 //! `connections=N seconds=S rate=R` at the end. Loopback only, bounded in count and time.
 
 use std::{
     io::{Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    os::fd::AsRawFd,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -23,6 +25,7 @@ struct Options {
     threads: u64,
     seconds: f64,
     port: u16,
+    reset_every: u64,
     /// The task name every thread takes, when given.
     comm: Option<Vec<u8>>,
 }
@@ -53,6 +56,7 @@ fn parse_options() -> Result<Options, String> {
         seconds: 60.0,
         port: 0,
         comm: None,
+        reset_every: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -64,6 +68,7 @@ fn parse_options() -> Result<Options, String> {
             "--seconds" => options.seconds = value.parse().map_err(|_| bad())?,
             "--port" => options.port = value.parse().map_err(|_| bad())?,
             "--comm-hex" => options.comm = Some(parse_hex(&value).ok_or_else(bad)?),
+            "--reset-every" => options.reset_every = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -85,11 +90,31 @@ fn serve(listener: TcpListener) {
     }
 }
 
-fn one_connection(addr: SocketAddr) -> std::io::Result<()> {
+fn one_connection(addr: SocketAddr, reset: bool) -> std::io::Result<()> {
     let mut stream = TcpStream::connect(addr)?;
     stream.write_all(b"x")?;
     let mut byte = [0u8; 1];
     stream.read_exact(&mut byte)?;
+    if reset {
+        // SO_LINGER with a zero timeout: close() sends RST and skips TIME-WAIT.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt on the stream's own descriptor with a correctly sized value.
+        let rc = unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
     Ok(())
 }
 
@@ -136,18 +161,21 @@ fn main() {
     let workers: Vec<_> = (0..options.threads)
         .map(|_| {
             let (issued, done, failed) = (issued.clone(), done.clone(), failed.clone());
-            let limit = options.connections;
-            thread::spawn(move || {
-                while issued.fetch_add(1, Ordering::Relaxed) < limit && Instant::now() < deadline {
-                    match one_connection(addr) {
-                        Ok(()) => {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            eprintln!("tcpchurn: connection failed: {e}");
-                            failed.store(true, Ordering::Relaxed);
-                            return;
-                        }
+            let (limit, reset_every) = (options.connections, options.reset_every);
+            thread::spawn(move || loop {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= limit || Instant::now() >= deadline {
+                    return;
+                }
+                let reset = reset_every > 0 && n % reset_every == 0;
+                match one_connection(addr, reset) {
+                    Ok(()) => {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        eprintln!("tcpchurn: connection failed: {e}");
+                        failed.store(true, Ordering::Relaxed);
+                        return;
                     }
                 }
             })

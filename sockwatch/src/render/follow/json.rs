@@ -11,35 +11,39 @@ use super::{in_state_ms, View};
 use crate::{
     event::{Owner, Transition, TransitionKind},
     follow::{
-        clock::WallClock,
+        clock::{UtcText, WallClock},
         reasons::{errno_name, Story},
         table::{Applied, LiveSocket},
         Summary,
     },
     model::Cookie,
-    render::json::{serialize_outside_text, InetJson, SCHEMA_VERSION},
+    render::json::{ip_text, serialize_outside_text, InetJson, SCHEMA_VERSION},
 };
 
 /// Writes JSON lines through one reused buffer.
 pub struct JsonLines {
-    clock: WallClock,
+    utc: UtcText,
     line: Vec<u8>,
     time: Vec<u8>,
+    local: Vec<u8>,
+    peer: Vec<u8>,
 }
 
 impl JsonLines {
     pub fn new(clock: WallClock) -> JsonLines {
         JsonLines {
-            clock,
+            utc: UtcText::new(clock),
             line: Vec::with_capacity(512),
             time: Vec::with_capacity(32),
+            local: Vec::with_capacity(48),
+            peer: Vec::with_capacity(48),
         }
     }
 
     /// `time` of a monotonic timestamp, as RFC 3339 text (ASCII) in `self.time`.
     fn stamp(&mut self, ts_ns: u64) {
         self.time.clear();
-        self.clock.push_rfc3339(&mut self.time, ts_ns);
+        self.utc.push(&mut self.time, ts_ns);
     }
 
     fn write_line(
@@ -82,16 +86,28 @@ impl JsonLines {
     ) -> io::Result<()> {
         self.stamp(t.ts_ns);
         let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        let local = ip_text(&mut self.local, t.local.ip());
         if t.kind == TransitionKind::Drop {
-            return Self::write_line(&mut self.line, out, &DropJson { time, t, applied });
+            return Self::write_line(
+                &mut self.line,
+                out,
+                &DropJson {
+                    time,
+                    local,
+                    t,
+                    applied,
+                },
+            );
         }
-        let event = EventJson {
+        let line = EventJson {
             time,
+            local,
+            peer: ip_text(&mut self.peer, t.remote.ip()),
             t,
             applied,
             story,
         };
-        Self::write_line(&mut self.line, out, &event)
+        Self::write_line(&mut self.line, out, &line)
     }
 
     pub fn lost(&mut self, out: &mut impl Write, lost: u64, ts_ns: u64) -> io::Result<()> {
@@ -160,6 +176,9 @@ impl Serialize for StartJson<'_> {
 
 struct EventJson<'a> {
     time: &'a str,
+    /// Numeric text of the local and peer addresses.
+    local: &'a str,
+    peer: &'a str,
     t: &'a Transition,
     applied: &'a Applied,
     story: &'a Story,
@@ -182,8 +201,16 @@ impl Serialize for EventJson<'_> {
         map.serialize_entry("cookie", &t.cookie.0)?;
         map.serialize_entry("netns", &t.netns)?;
         serialize_owner(&mut map, applied.owner.as_ref())?;
-        map.serialize_entry("local", &InetJson(t.local))?;
-        map.serialize_entry("peer", &InetJson(t.remote))?;
+        let local = InetJson {
+            address: self.local,
+            port: t.local.port(),
+        };
+        map.serialize_entry("local", &local)?;
+        let peer = InetJson {
+            address: self.peer,
+            port: t.remote.port(),
+        };
+        map.serialize_entry("peer", &peer)?;
         map.serialize_entry("old_state", t.old.kernel_name())?;
         map.serialize_entry("new_state", t.new.kernel_name())?;
         map.serialize_entry("in_old_state_ms", &applied.ms_in_old_state)?;
@@ -207,6 +234,8 @@ impl Serialize for EventJson<'_> {
 /// A listener's drops: the listener (cookie, owner, local address), why, how many.
 struct DropJson<'a> {
     time: &'a str,
+    /// Numeric text of the listener's address.
+    local: &'a str,
     t: &'a Transition,
     applied: &'a Applied,
 }
@@ -221,7 +250,11 @@ impl Serialize for DropJson<'_> {
         map.serialize_entry("cookie", &t.cookie.0)?;
         map.serialize_entry("netns", &t.netns)?;
         serialize_owner(&mut map, self.applied.owner.as_ref())?;
-        map.serialize_entry("local", &InetJson(t.local))?;
+        let local = InetJson {
+            address: self.local,
+            port: t.local.port(),
+        };
+        map.serialize_entry("local", &local)?;
         map.serialize_entry("drop_reason", &t.dropped.map(|d| d.reason))?;
         map.serialize_entry("count", &t.dropped.map(|d| d.count))?;
         map.end()
@@ -286,8 +319,14 @@ impl Serialize for TableSocketJson<'_> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("cookie", &self.cookie.0)?;
         map.serialize_entry("state", s.state.kernel_name())?;
-        map.serialize_entry("local", &InetJson(s.local))?;
-        map.serialize_entry("peer", &InetJson(s.remote))?;
+        let mut text = Vec::with_capacity(48);
+        for (key, addr) in [("local", s.local), ("peer", s.remote)] {
+            let end = InetJson {
+                address: ip_text(&mut text, addr.ip()),
+                port: addr.port(),
+            };
+            map.serialize_entry(key, &end)?;
+        }
         map.serialize_entry("in_state_ms", &in_state_ms(s, self.now_ns))?;
         serialize_owner(&mut map, s.owner.as_ref())?;
         map.end()

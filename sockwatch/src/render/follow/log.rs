@@ -275,7 +275,6 @@ mod tests {
         let applied = Applied {
             ms_in_old_state: None,
             lifetime_ms: None,
-            last_ends: None,
             owner: Some(Owner {
                 pid: 42,
                 tid: 42,
@@ -283,6 +282,7 @@ mod tests {
                 cgroup: 0,
                 comm: Comm::new(b"\x1b]0;PWNED\n\x07\xff"),
             }),
+            matched: true,
         };
         let mut text = LogText::new(WallClock::from_offset(0), true);
         let mut out = Vec::new();
