@@ -98,15 +98,6 @@ impl ResetReasons {
         ResetReasons { names }
     }
 
-    /// The running kernel's names (for a replay: the recording's kernel is likely this one);
-    /// empty when its BTF is unreadable.
-    pub fn from_running_kernel() -> ResetReasons {
-        let names = crate::ebpf::btf::Btf::from_sys_fs()
-            .ok()
-            .and_then(|btf| btf.enum_values("sk_rst_reason").ok().flatten());
-        ResetReasons::new(names.unwrap_or_default())
-    }
-
     pub fn name(&self, value: u32) -> Option<&str> {
         self.names
             .iter()

@@ -84,6 +84,15 @@ pub struct ReasonHooks {
     pub reset_reasons: ResetReasons,
 }
 
+/// The running kernel's reset reasons (for a replay: the recording's kernel is likely this
+/// one); empty when its BTF is unreadable.
+pub fn running_kernel_reset_reasons() -> ResetReasons {
+    let names = btf::Btf::from_sys_fs()
+        .ok()
+        .and_then(|btf| btf.enum_values("sk_rst_reason").ok().flatten());
+    ResetReasons::new(names.unwrap_or_default())
+}
+
 /// The reason hooks (tp_btf): program name, hook, whether it tells how connections end, and
 /// what is lost without it.
 const REASON_HOOKS: &[(&str, &str, bool, &str)] = &[

@@ -20,7 +20,6 @@ use sockwatch_common::{event_kind, KernelFilter, SockEvent};
 use thiserror::Error;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::event::ResetReasons;
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
@@ -412,7 +411,7 @@ impl Follower {
                     tracer.tracer.reasons.reset_reasons.clone(),
                 ),
                 // A recording does not say which hooks were attached: assume they all were.
-                Input::Replay(_) => Stories::new(true, ResetReasons::from_running_kernel()),
+                Input::Replay(_) => Stories::new(true, crate::ebpf::running_kernel_reset_reasons()),
             },
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
