@@ -18,6 +18,7 @@
 //! - `overflow N`: a listener with backlog 0 that never accepts; N clients connect at once
 //!   (with syncookies off and tcp_syn_retries 1 the ones not queued time out in ~3 s).
 
+use sockwatch_tests::sockopt;
 use std::{
     io::{ErrorKind, Read, Write},
     net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream},
@@ -28,26 +29,6 @@ use std::{
 fn fail(message: String) -> ! {
     eprintln!("tcpend: {message}");
     std::process::exit(1)
-}
-
-fn linger_zero(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt with a valid fd and a linger struct of the size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        fail(format!("SO_LINGER: {}", std::io::Error::last_os_error()));
-    }
 }
 
 fn pair(addr: IpAddr) -> (TcpStream, TcpStream) {
@@ -100,7 +81,7 @@ fn main() {
             let (mut client, mut server) = pair(addr);
             exchange(&mut client, &mut server, 5000);
             exchange(&mut server, &mut client, 2000);
-            linger_zero(&client);
+            sockopt::linger_zero(&client).unwrap_or_else(|e| fail(format!("SO_LINGER: {e}")));
             drop(client);
             let mut buf = [0u8; 16];
             match server.read(&mut buf) {
