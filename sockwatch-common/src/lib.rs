@@ -53,7 +53,7 @@ pub mod reason_flag {
     pub const CONNECT_FAILED: u16 = 8;
 }
 
-/// One record on the ring buffer (and in recordings): 144 bytes, 8-aligned, no implicit
+/// One record on the ring buffer (and in recordings): 152 bytes, 8-aligned, no implicit
 /// padding. Changing the layout changes the recording format.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,7 +61,14 @@ pub struct SockEvent {
     /// `bpf_ktime_get_ns()` when the event fired (CLOCK_MONOTONIC, ns).
     pub ts_ns: u64,
     /// The socket cookie: the same number sock_diag reports, the key joining both sources.
+    /// Where the programs cannot make the kernel generate a cookie (tracing programs before
+    /// Linux 5.12), a socket that has none yet carries its stand-in `alias` here instead.
     pub cookie: u64,
+    /// The socket's stand-in key ([`ALIAS_BIT`] set, derived from the socket's address mixed
+    /// with a per-run secret), when the cookie comes from the socket's field rather than
+    /// `bpf_get_socket_cookie`; 0 otherwise. An event carrying both a cookie and its alias lets
+    /// user space move what it learnt under the alias to the cookie.
+    pub alias: u64,
     /// When the programs first saw this socket (0: not seen before this event).
     pub first_seen_ns: u64,
     /// cgroup id of the owning task (0: owner unknown).
@@ -112,7 +119,7 @@ pub struct SockEvent {
     pub reason_flags: u16,
 }
 
-const _: () = assert!(core::mem::size_of::<SockEvent>() == 144);
+const _: () = assert!(core::mem::size_of::<SockEvent>() == 152);
 
 /// What the kernel side learns about one socket's end before it is destroyed, by cookie.
 #[repr(C)]
@@ -129,6 +136,9 @@ pub struct SockEnd {
     pub reason_flags: u16,
     pub _pad: u32,
 }
+
+/// Set in every stand-in key: real cookies are counters that never reach it.
+pub const ALIAS_BIT: u64 = 1 << 63;
 
 /// Who owns a socket, remembered by the kernel side from a moment it ran in the owner's context.
 #[repr(C)]
@@ -167,8 +177,8 @@ pub struct KernelOffsets {
     pub tcp_bytes_acked: u32,
     pub tcp_bytes_received: u32,
     pub tcp_total_retrans: u32,
-    /// `struct sock_common` -> `skc_cookie` (the cookie once generated; the programs generate it on the
-    /// first state change they see).
+    /// `struct sock_common` -> `skc_cookie`: the cookie once something generated it (sock_diag,
+    /// `bpf_get_socket_cookie`), else 0.
     pub sk_cookie: u32,
     /// The path from the current task to an fd's socket: task_struct.files, files_struct.fdt,
     /// fdtable.fd and max_fds, file.private_data, socket.sk.
@@ -266,4 +276,33 @@ mod pod {
     unsafe impl aya::Pod for super::SockEnd {}
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::KernelFilter {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KernelFilter;
+
+    const ESTABLISHED: u8 = 1;
+    const FIN_WAIT1: u8 = 4;
+    const CLOSE: u8 = 7;
+
+    #[test]
+    fn admission_needs_a_wanted_state_and_a_listed_port() {
+        let states = KernelFilter {
+            states: 1 << ESTABLISHED,
+            ..KernelFilter::default()
+        };
+        assert!(states.needs_admission());
+        // Leaving the state still admits (its old state is wanted); later states do not.
+        assert!(states.admits(ESTABLISHED, FIN_WAIT1, 1, 2, |_| false));
+        assert!(!states.admits(FIN_WAIT1, CLOSE, 1, 2, |_| false));
+        let ports = KernelFilter {
+            filter_ports: 1,
+            ..KernelFilter::default()
+        };
+        assert!(ports.admits(CLOSE, CLOSE, 40000, 443, |p| p == 443));
+        // A reset cleared the remote port: no admission from this event alone.
+        assert!(!ports.admits(CLOSE, CLOSE, 40000, 0, |p| p == 443));
+        assert!(!KernelFilter::default().needs_admission());
+    }
 }

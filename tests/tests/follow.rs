@@ -392,7 +392,7 @@ fn hold(ns: &NetNs, connections: u32) -> Child {
     held
 }
 
-/// The sockets of the last `--table --json` line, as "STATE LOCAL REMOTE".
+/// The sockets of the last `--table --json` line, as "STATE LOCAL PEER".
 fn last_table(stdout: &str) -> Vec<String> {
     let last = json_lines(stdout).pop().expect("a table line");
     let mut rows: Vec<String> = last["sockets"]

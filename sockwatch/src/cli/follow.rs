@@ -22,8 +22,8 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
             Some(path) => Follower::replay(config, path)?,
             None => {
                 let follower = Follower::start(config)?;
-                for line in follower.degraded() {
-                    eprintln!("sockwatch follow: {line}");
+                for notice in follower.notices() {
+                    eprintln!("sockwatch follow: {notice}");
                 }
                 eprintln!("sockwatch follow: attached; Ctrl-C to stop");
                 follower

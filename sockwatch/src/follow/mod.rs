@@ -77,11 +77,16 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// Clear the screen between table redraws.
     pub clear_screen: bool,
+    /// Print the kernel verifier's log of every program the kernel refused.
+    pub verbose: bool,
     /// Only the ends of connections that did not end `normal` (and queue drops).
     pub failed: bool,
     /// Show retransmit events in the log.
     pub retransmits: bool,
 }
+
+/// The hook feature whose absence the summary line repeats.
+const ACCEPT_OWNERS: &str = "owners of accepted sockets";
 
 /// Why follow stopped and what it saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -333,6 +338,7 @@ impl Follower {
             ring_bytes: config.ring_bytes,
             filter,
             ports: ports.clone(),
+            verbose: config.verbose,
         })?;
         let mut live = Live {
             tracer,
@@ -353,11 +359,18 @@ impl Follower {
         })
     }
 
-    /// What the kernel lacks of the hooks that tell why connections end, one line each.
-    pub fn degraded(&self) -> &[String] {
+    /// One line for each feature this kernel cannot serve and each compromise the loader
+    /// made, to say at start.
+    pub fn notices(&self) -> Vec<String> {
         match &self.input {
-            Input::Live(live) => &live.tracer.reasons.missing,
-            Input::Replay(_) => &[],
+            Input::Live(live) => live
+                .tracer
+                .degraded
+                .iter()
+                .map(ToString::to_string)
+                .chain(live.tracer.compromises.iter().map(|c| c.to_string()))
+                .collect(),
+            Input::Replay(_) => Vec::new(),
         }
     }
 
@@ -423,7 +436,10 @@ impl Follower {
             recorder,
             summary: Summary {
                 no_accept_owner: match &input {
-                    Input::Live(live) => live.tracer.accept_owner_unavailable.clone(),
+                    Input::Live(live) => live
+                        .tracer
+                        .degraded(ACCEPT_OWNERS)
+                        .map(|d| d.reason.clone()),
                     Input::Replay(_) => None,
                 },
                 ..Summary::default()

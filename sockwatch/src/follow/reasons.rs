@@ -328,6 +328,7 @@ mod tests {
             cause: None,
             total_retrans: None,
             dropped: None,
+            alias: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Recordings of the event stream (`follow --write FILE`) and their replay (`--read FILE`).
 //!
 //! Format: a 16-byte magic, the CLOCK_REALTIME - CLOCK_MONOTONIC offset (i64 ns, little
-//! endian) so a replay prints the same times, then raw [`SockEvent`] records (144 bytes each since v2,
+//! endian) so a replay prints the same times, then raw [`SockEvent`] records (152 bytes each,
 //! native layout) exactly as follow processed them: kernel events, the table's SNAPSHOT and
 //! REBUILD records and LOST markers. A replay through any view gives the live run's output.
 

@@ -52,17 +52,7 @@ pub enum Mode {
 
 impl NetstatConfig {
     pub fn new(args: &NetstatArgs) -> Result<NetstatConfig, String> {
-        if let Some((option, why)) = args.unsupported_option() {
-            return Err(format!("the netstat option {option} is not supported{why}"));
-        }
-        let families = args.families()?;
-        let modes = [args.route, args.interfaces, args.statistics];
-        if modes.into_iter().filter(|&given| given).count() > 1 {
-            return Err("only one of -r, -i and -s can be given".into());
-        }
-        if args.json && !args.statistics {
-            return Err("--json goes with -s (--statistics)".into());
-        }
+        let families = args.checked_families()?;
         let mode = if args.statistics {
             statistics(args, &families)?
         } else if args.route {

@@ -187,7 +187,12 @@ struct EventJson<'a> {
 impl Serialize for EventJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (t, applied, story) = (self.t, self.applied, self.story);
-        let close = t.close.as_ref();
+        // The schema gives the totals on destroy lines only (a transition into CLOSE carries
+        // them too, for the table to complete a destroy after a reset).
+        let close = t
+            .close
+            .as_ref()
+            .filter(|_| t.kind == TransitionKind::Destroy);
         let mut map = serializer.serialize_map(None)?;
         let kind = match t.kind {
             TransitionKind::Destroy => "destroy",
