@@ -218,7 +218,7 @@ fn lists_every_family_in_a_private_namespace() {
         .iter()
         .find(|r| {
             matches!(&r.local, Endpoint::Unix { name: Some(UnixName::Abstract(n)), .. }
-                if n == "sockwatch-live")
+                if n == b"sockwatch-live")
                 && r.state == SockState::Listen
         })
         .expect("the unix listener");
