@@ -252,6 +252,13 @@ pub struct FollowArgs {
     /// table refresh (docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
+    /// Only connections that did not end `normal` (reset, refused, timeout, unreachable,
+    /// killed, unknown): the lines that end them.
+    #[arg(long)]
+    pub failed: bool,
+    /// Also show a line for each TCP retransmit (the per-connection count is always kept).
+    #[arg(long)]
+    pub retransmits: bool,
     /// Don't resolve service names.
     #[arg(short = 'n', long)]
     pub numeric: bool,

@@ -36,6 +36,9 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
     }
     if !finished.summary.output_closed {
         eprintln!("{}", escape(finished.summary.line().as_bytes()));
+        if let Some(reasons) = finished.summary.reasons_line() {
+            eprintln!("{reasons}");
+        }
     }
     // A writer thread still blocked on a stalled reader ends with the process.
     Ok(ExitCode::SUCCESS)
