@@ -18,7 +18,10 @@ pub fn run(plan: ServePlan) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let summary = runtime
-        .block_on(serve::run(follow, serve, |bound| {
+        .block_on(serve::run(follow, serve, |bound, notices| {
+            for notice in notices {
+                eprintln!("sockwatch serve: {notice}");
+            }
             eprintln!(
                 "sockwatch serve: listening on http://{bound} (/metrics{events}, /healthz); Ctrl-C to stop"
             );

@@ -11,9 +11,9 @@ pub mod metrics;
 
 use std::{
     collections::HashMap,
+    io::{self, Write},
     net::{IpAddr, SocketAddr},
     sync::Arc,
-    time::Instant,
 };
 
 use thiserror::Error;
@@ -23,9 +23,9 @@ use crate::{
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::WallClock,
-        sink::FollowSink,
-        table::{Applied, LiveTable},
-        FollowConfig, FollowError, Follower, Summary, Views,
+        reasons::Story,
+        table::{Applied, LiveSocket, LiveTable},
+        FollowConfig, FollowError, Follower, Output, Summary, Views,
     },
     model::{Cookie, SockState},
     render::follow::FollowViews,
@@ -44,6 +44,8 @@ pub enum ServeError {
     },
     #[error("cannot start the HTTP thread: {0}")]
     Thread(std::io::Error),
+    #[error("cannot set up the event loop's output (/dev/null): {0}")]
+    Output(std::io::Error),
     #[error(transparent)]
     Follow(#[from] FollowError),
 }
@@ -72,43 +74,41 @@ struct OpenConnection {
     owner: OwnerLabels,
 }
 
-/// Turns follow's events into metric updates and /events lines.
-pub struct MetricsSink {
+/// Turns follow's events into metric updates and /events lines: the views of a run that
+/// prints nothing.
+pub struct ServeViews {
     metrics: Arc<Metrics>,
     hub: Arc<EventHub>,
     /// follow --json's writer, for /events' lines.
-    views: FollowViews,
+    json: FollowViews,
     line: Vec<u8>,
     identities: IdentityResolver,
     processes: LabelCap,
     containers: LabelCap,
     namespaces: LabelCap,
     open: HashMap<Cookie, OpenConnection>,
-    /// Owners of listening sockets by (netns, port): an accepted connection is established
-    /// before accept() names its owner, so it takes its listener's.
-    listeners: HashMap<(u32, u16), Owner>,
-    states_updated: Option<Instant>,
+    /// Events were lost since the last look at the table: destroys may be among them.
+    lost_since_watch: bool,
 }
 
-impl MetricsSink {
+impl ServeViews {
     pub fn new(
         metrics: Arc<Metrics>,
         hub: Arc<EventHub>,
-        views: FollowViews,
+        json: FollowViews,
         max_label_values: usize,
-    ) -> MetricsSink {
-        MetricsSink {
+    ) -> ServeViews {
+        ServeViews {
             metrics,
             hub,
-            views,
+            json,
             line: Vec::with_capacity(512),
             identities: IdentityResolver::default(),
             processes: LabelCap::new(max_label_values),
             containers: LabelCap::new(max_label_values),
             namespaces: LabelCap::new(max_label_values),
             open: HashMap::new(),
-            listeners: HashMap::new(),
-            states_updated: None,
+            lost_since_watch: false,
         }
     }
 
@@ -136,14 +136,10 @@ impl MetricsSink {
         }
     }
 
+    /// An accepted connection is established before accept() names its owner: the owner is
+    /// then its listener's (follow's story fills it in).
     fn opened(&mut self, t: &Transition, applied: &Applied, direction: &'static str) {
-        let owner = match direction {
-            "accept" => applied
-                .owner
-                .or_else(|| self.listeners.get(&(t.netns, t.local.port())).copied()),
-            _ => applied.owner,
-        };
-        let owner = self.owner_labels(owner.as_ref(), t.netns);
+        let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
         self.metrics
             .opened
             .get_or_create(&ConnLabels {
@@ -201,18 +197,7 @@ impl MetricsSink {
     }
 
     fn count(&mut self, t: &Transition, applied: &Applied) {
-        let listener_key = (t.netns, t.local.port());
         match (t.kind, t.old, t.new) {
-            (TransitionKind::Snapshot, _, SockState::Listen)
-            | (TransitionKind::State, _, SockState::Listen)
-            | (TransitionKind::Owner, SockState::Listen, _) => {
-                if let Some(owner) = applied.owner {
-                    self.listeners.insert(listener_key, owner);
-                }
-            }
-            (TransitionKind::State, SockState::Listen, SockState::Close) => {
-                self.listeners.remove(&listener_key);
-            }
             (TransitionKind::State, SockState::SynSent, SockState::Established) => {
                 self.opened(t, applied, "connect");
             }
@@ -234,15 +219,13 @@ impl MetricsSink {
         }
     }
 
-    fn publish(
-        &mut self,
-        write: impl FnOnce(&mut FollowViews, &mut Vec<u8>) -> std::io::Result<()>,
-    ) {
+    /// Queues the line `write` makes for /events' readers, when there are any.
+    fn publish(&mut self, write: impl FnOnce(&mut FollowViews, &mut Vec<u8>) -> io::Result<()>) {
         if !self.hub.has_readers() {
             return;
         }
         self.line.clear();
-        if write(&mut self.views, &mut self.line).is_ok() && !self.line.is_empty() {
+        if write(&mut self.json, &mut self.line).is_ok() && !self.line.is_empty() {
             let dropped = self.hub.publish(&self.line);
             if dropped > 0 {
                 self.metrics
@@ -256,39 +239,60 @@ impl MetricsSink {
     }
 }
 
-impl FollowSink for MetricsSink {
-    fn transition(&mut self, t: &Transition, applied: &Applied) {
-        if t.kind != TransitionKind::Snapshot {
-            self.metrics.events.inc();
-        }
-        self.count(t, applied);
-        self.publish(|views, line| views.transition(line, t, applied).map(|_| ()));
+impl Views for ServeViews {
+    fn header(&mut self, _: &mut dyn Write, _: Option<u64>) -> io::Result<()> {
+        Ok(())
     }
 
-    fn lost(&mut self, lost: u64) {
+    fn transition(
+        &mut self,
+        _: &mut dyn Write,
+        t: &Transition,
+        applied: &Applied,
+        story: &Story,
+    ) -> io::Result<bool> {
+        self.metrics.events.inc();
+        self.count(t, applied);
+        self.publish(|json, line| json.transition(line, t, applied, story).map(|_| ()));
+        Ok(false)
+    }
+
+    fn lost(&mut self, _: &mut dyn Write, lost: u64, ts_ns: u64) -> io::Result<()> {
+        self.lost_since_watch = true;
         self.metrics
             .events_lost
             .get_or_create(&LostLabels { stage: "kernel" })
             .inc_by(lost);
-        self.publish(|views, line| views.lost(line, lost, WallClock::monotonic_ns()));
+        self.publish(|json, line| json.lost(line, lost, ts_ns));
+        Ok(())
     }
 
-    fn table(&mut self, table: &LiveTable, _summary: &Summary) {
-        // Counting states walks the whole table: once a second is plenty for a gauge.
-        if self
-            .states_updated
-            .is_some_and(|at| at.elapsed().as_millis() < 1000)
-        {
-            return;
-        }
-        self.states_updated = Some(Instant::now());
+    fn is_table(&self) -> bool {
+        false
+    }
+
+    fn table(
+        &mut self,
+        _: &mut dyn Write,
+        _: &mut [(Cookie, &LiveSocket)],
+        _: &Summary,
+        _: u64,
+    ) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn watches_table(&self) -> bool {
+        true
+    }
+
+    fn watch(&mut self, table: &LiveTable, rows: &[(Cookie, &LiveSocket)]) {
         let mut counts = [0i64; 16];
-        for (_, socket) in table.iter() {
+        for (_, socket) in rows {
             counts[usize::from(socket.state.kernel()) & 15] += 1;
         }
         metrics::set_socket_states(&self.metrics, &counts);
         // A connection whose destruction was lost is no longer in the table: forget it.
-        if self.open.len() > table.len() {
+        if std::mem::take(&mut self.lost_since_watch) {
             self.open.retain(|cookie, _| table.get(*cookie).is_some());
         }
     }
@@ -305,11 +309,12 @@ pub fn is_loopback(ip: IpAddr) -> bool {
 }
 
 /// Binds the listener, loads the programs, starts HTTP on its own thread, then processes
-/// events until a signal. Calls `ready` once everything is up.
+/// events until a signal. Calls `ready` with the bound address and the start-up notices
+/// (features this kernel lacks) once everything is up.
 pub async fn run(
     follow: FollowConfig,
     serve: ServeConfig,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr, &[String]),
 ) -> Result<Summary, ServeError> {
     let listener = std::net::TcpListener::bind(serve.listen)
         .and_then(|l| l.set_nonblocking(true).map(|_| l))
@@ -330,12 +335,12 @@ pub async fn run(
         address: bound,
         source,
     })?;
-    let follower = Follower::start(follow)?;
     // The first line of every /events stream: follow --json's start line for this run.
     let mut start_line = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = FollowViews::new(follower.config(), follower.clock())
+    let _ = FollowViews::new(&follow, WallClock::now())
         .header(&mut start_line, Some(WallClock::monotonic_ns()));
+    let follower = Follower::start(follow)?;
     let metrics = Arc::new(Metrics::default());
     let hub = Arc::new(EventHub::default());
     let endpoints = Arc::new(http::Endpoints {
@@ -350,8 +355,21 @@ pub async fn run(
         .name("sockwatch-http".into())
         .spawn(move || http_runtime.block_on(http::serve(listener, endpoints)))
         .map_err(ServeError::Thread)?;
-    let views = FollowViews::new(follower.config(), follower.clock());
-    let mut sink = MetricsSink::new(metrics, hub, views, serve.max_label_values);
-    ready(bound);
-    Ok(follower.run_into(&mut sink).await?)
+    // serve prints no events: the run loop's output goes nowhere.
+    let mut out = std::fs::File::options()
+        .write(true)
+        .open("/dev/null")
+        .and_then(Output::new)
+        .map_err(ServeError::Output)?;
+    ready(bound, &follower.notices());
+    let finished = follower
+        .run(&mut out, |config, clock| {
+            let json = FollowViews::new(config, clock);
+            ServeViews::new(metrics, hub, json, serve.max_label_values)
+        })
+        .await;
+    match finished.error {
+        Some(error) => Err(error.into()),
+        None => Ok(finished.summary),
+    }
 }

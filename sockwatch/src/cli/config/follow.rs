@@ -80,6 +80,8 @@ impl FollowPlan {
             clear_screen: std::io::stdout().is_terminal(),
             container: args.container,
             verbose: args.verbose,
+            failed: args.failed,
+            retransmits: args.retransmits,
         };
         Ok(FollowPlan {
             config,

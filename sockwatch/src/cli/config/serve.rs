@@ -50,6 +50,8 @@ impl ServePlan {
             // serve labels metrics with containers itself; /events keeps follow --json's keys.
             container: false,
             verbose: false,
+            failed: false,
+            retransmits: false,
         };
         let serve = ServeConfig {
             listen: args.listen,

@@ -19,6 +19,7 @@ use crate::{
     event::{Transition, TransitionKind},
     follow::{
         clock::WallClock,
+        reasons::Story,
         table::{Applied, LiveSocket},
         FollowConfig, Format, Summary, View, Views,
     },
@@ -73,10 +74,18 @@ impl Views for FollowViews {
         mut out: &mut dyn Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool> {
         let shown = match self.view {
-            View::Log => matches!(t.kind, TransitionKind::State | TransitionKind::Destroy),
-            View::Lifetime => t.kind == TransitionKind::Destroy,
+            View::Log => matches!(
+                t.kind,
+                TransitionKind::State
+                    | TransitionKind::Destroy
+                    | TransitionKind::Retransmit
+                    | TransitionKind::ConnectError
+                    | TransitionKind::Drop
+            ),
+            View::Lifetime => matches!(t.kind, TransitionKind::Destroy | TransitionKind::Drop),
             View::Table => false,
         };
         if !shown {
@@ -88,8 +97,10 @@ impl Views for FollowViews {
             .map(|resolver| resolver.identify(applied.owner.as_ref(), t.netns));
         let identity = identity.as_ref();
         match self.format {
-            Format::JsonLines => self.json.event(&mut out, t, applied, identity)?,
-            Format::Text => self.text.event(&mut out, self.view, t, applied, identity)?,
+            Format::JsonLines => self.json.event(&mut out, t, applied, story, identity)?,
+            Format::Text => self
+                .text
+                .event(&mut out, self.view, t, applied, story, identity)?,
         }
         Ok(true)
     }
