@@ -28,7 +28,14 @@ pub struct SockEvent {
     /// `bpf_ktime_get_ns()` when the event fired (CLOCK_MONOTONIC, ns).
     pub ts_ns: u64,
     /// The socket cookie: the same number sock_diag reports, the key joining both sources.
+    /// Where the programs cannot make the kernel generate a cookie (tracing programs before
+    /// Linux 5.12), a socket that has none yet carries its stand-in `alias` here instead.
     pub cookie: u64,
+    /// The socket's stand-in key ([`ALIAS_BIT`] set, derived from the socket's address mixed
+    /// with a per-run secret), when the cookie comes from the socket's field rather than
+    /// `bpf_get_socket_cookie`; 0 otherwise. An event carrying both a cookie and its alias lets
+    /// user space move what it learnt under the alias to the cookie.
+    pub alias: u64,
     /// When the programs first saw this socket (0: not seen before this event).
     pub first_seen_ns: u64,
     /// cgroup id of the owning task (0: owner unknown).
@@ -65,6 +72,9 @@ pub struct SockEvent {
     /// Owner's command name, NUL padded.
     pub comm: [u8; 16],
 }
+
+/// Set in every stand-in key: real cookies are counters that never reach it.
+pub const ALIAS_BIT: u64 = 1 << 63;
 
 /// Who owns a socket, remembered by the kernel side from a moment it ran in the owner's context.
 #[repr(C)]
@@ -103,8 +113,8 @@ pub struct KernelOffsets {
     pub tcp_bytes_acked: u32,
     pub tcp_bytes_received: u32,
     pub tcp_total_retrans: u32,
-    /// `struct sock_common` -> `skc_cookie` (the cookie once generated; the programs generate it on the
-    /// first state change they see).
+    /// `struct sock_common` -> `skc_cookie`: the cookie once something generated it (sock_diag,
+    /// `bpf_get_socket_cookie`), else 0.
     pub sk_cookie: u32,
     /// The path from the current task to an fd's socket: task_struct.files, files_struct.fdt,
     /// fdtable.fd and max_fds, file.private_data, socket.sk.

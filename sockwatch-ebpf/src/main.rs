@@ -8,7 +8,7 @@ use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
         bpf_get_current_task, bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns,
-        bpf_probe_read_kernel,
+        bpf_probe_read_kernel, bpf_probe_read_kernel_buf,
     },
     macros::{btf_tracepoint, map, tracepoint},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
@@ -16,6 +16,7 @@ use aya_ebpf::{
 };
 use sockwatch_common::{
     counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner, ADMITTED_CAPACITY,
+    ALIAS_BIT,
 };
 
 const AF_INET: u16 = 2;
@@ -70,6 +71,11 @@ static FILTER: KernelFilter = KernelFilter {
     _pad2: 0,
 };
 
+/// Per-run secret mixed into stand-in keys, written by user space before load: the keys name
+/// sockets without handing their kernel addresses to user space.
+#[no_mangle]
+static ALIAS_SALT: u64 = 0;
+
 /// Ring buffer size is set by user space at load time; this is the default.
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(8 * 1024 * 1024, 0);
@@ -92,7 +98,8 @@ static ADMITTED: HashMap<u64, u8> = HashMap::with_max_entries(ADMITTED_CAPACITY,
 #[map]
 static LISTING: Array<u32> = Array::with_max_entries(1, 0);
 
-/// Owner of each socket seen in its owner's context, by cookie.
+/// Owner of each socket seen in its owner's context, by [`SockIdent::key`]: the cookie, or the
+/// stand-in key where the cookie may appear mid-life.
 #[map]
 static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
 
@@ -105,6 +112,69 @@ fn offsets() -> KernelOffsets {
 #[inline(always)]
 fn filter() -> KernelFilter {
     unsafe { core::ptr::read_volatile(&FILTER) }
+}
+
+/// How a program names a socket: its cookie, and its stand-in key.
+struct SockIdent {
+    /// The sock_diag cookie, or the alias while the socket has none.
+    cookie: u64,
+    /// Stable for the socket's life; 0 when the cookie comes from the helper (and so is
+    /// stable itself).
+    alias: u64,
+}
+
+/// Where the cookie comes from, chosen per program variant: the loader probes which variant
+/// the kernel accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CookieSource {
+    /// `bpf_get_socket_cookie`, which generates the cookie (tracing programs, Linux 5.12+).
+    Helper,
+    /// The socket's `skc_cookie` field: 0 until something (e.g. a sock_diag dump) generated it.
+    Field,
+}
+
+#[inline(always)]
+fn alias_of(sk: *const u8) -> u64 {
+    let salt = unsafe { core::ptr::read_volatile(&ALIAS_SALT) };
+    // The verifier forbids arithmetic on a typed socket pointer: copy it out as a number.
+    let address: u64 =
+        unsafe { bpf_probe_read_kernel(&sk as *const *const u8 as *const u64) }.unwrap_or(0);
+    (address ^ salt) | ALIAS_BIT
+}
+
+#[inline(always)]
+unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -> SockIdent {
+    if source == CookieSource::Helper {
+        return SockIdent {
+            cookie: bpf_get_socket_cookie(sk as *mut _),
+            alias: 0,
+        };
+    }
+    let alias = alias_of(sk);
+    let cookie: u64 = read(sk, off.sk_cookie);
+    SockIdent {
+        cookie: if cookie != 0 { cookie } else { alias },
+        alias,
+    }
+}
+
+impl SockIdent {
+    /// Writes the key fields of `event`.
+    #[inline(always)]
+    fn stamp(&self, event: &mut SockEvent) {
+        event.cookie = self.cookie;
+        event.alias = self.alias;
+    }
+
+    /// The key of per-socket kernel maps (OWNERS): stable for the socket's life.
+    #[inline(always)]
+    fn key(&self) -> u64 {
+        if self.alias != 0 {
+            self.alias
+        } else {
+            self.cookie
+        }
+    }
 }
 
 #[inline(always)]
@@ -153,8 +223,10 @@ unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffse
             event.daddr[..4].copy_from_slice(&dst);
         }
         AF_INET6 => {
-            event.saddr = read(sk, off.skc_v6_rcv_saddr);
-            event.daddr = read(sk, off.skc_v6_daddr);
+            // Straight into the event: a temporary per address would cost the stack 32 bytes.
+            let at = |offset: u32| sk.add(offset as usize);
+            let _ = bpf_probe_read_kernel_buf(at(off.skc_v6_rcv_saddr), &mut event.saddr);
+            let _ = bpf_probe_read_kernel_buf(at(off.skc_v6_daddr), &mut event.daddr);
         }
         _ => return false,
     }
@@ -274,40 +346,81 @@ fn main_program_running(hook: u32) -> bool {
 
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
-    set_running(HOOK_SET_STATE, 1);
-    on_set_state(&ctx);
-    set_running(HOOK_SET_STATE, 0);
-    0
+    state_main(&ctx, CookieSource::Helper)
 }
 
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn state_nested(ctx: BtfTracePointContext) -> i32 {
-    if main_program_running(HOOK_SET_STATE) {
-        count(counter::NESTED);
-        on_set_state(&ctx);
-    }
-    0
+    state_nested_run(&ctx, CookieSource::Helper)
+}
+
+/// The same pair for kernels whose tracing programs may not call `bpf_get_socket_cookie`.
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn state_field(ctx: BtfTracePointContext) -> i32 {
+    state_main(&ctx, CookieSource::Field)
+}
+
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn state_field_nested(ctx: BtfTracePointContext) -> i32 {
+    state_nested_run(&ctx, CookieSource::Field)
 }
 
 #[btf_tracepoint(function = "tcp_destroy_sock")]
 pub fn tcp_destroy_sock(ctx: BtfTracePointContext) -> i32 {
-    set_running(HOOK_DESTROY, 1);
-    on_destroy(&ctx);
-    set_running(HOOK_DESTROY, 0);
-    0
+    destroy_main(&ctx, CookieSource::Helper)
 }
 
 #[btf_tracepoint(function = "tcp_destroy_sock")]
 pub fn destroy_nested(ctx: BtfTracePointContext) -> i32 {
-    if main_program_running(HOOK_DESTROY) {
+    destroy_nested_run(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn destroy_field(ctx: BtfTracePointContext) -> i32 {
+    destroy_main(&ctx, CookieSource::Field)
+}
+
+#[btf_tracepoint(function = "tcp_destroy_sock")]
+pub fn destroy_field_nested(ctx: BtfTracePointContext) -> i32 {
+    destroy_nested_run(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn state_main(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
+    set_running(HOOK_SET_STATE, 1);
+    on_set_state(ctx, source);
+    set_running(HOOK_SET_STATE, 0);
+    0
+}
+
+#[inline(always)]
+fn state_nested_run(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
+    if main_program_running(HOOK_SET_STATE) {
         count(counter::NESTED);
-        on_destroy(&ctx);
+        on_set_state(ctx, source);
     }
     0
 }
 
 #[inline(always)]
-fn on_set_state(ctx: &BtfTracePointContext) {
+fn destroy_main(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
+    set_running(HOOK_DESTROY, 1);
+    on_destroy(ctx, source);
+    set_running(HOOK_DESTROY, 0);
+    0
+}
+
+#[inline(always)]
+fn destroy_nested_run(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
+    if main_program_running(HOOK_DESTROY) {
+        count(counter::NESTED);
+        on_destroy(ctx, source);
+    }
+    0
+}
+
+#[inline(always)]
+fn on_set_state(ctx: &BtfTracePointContext, source: CookieSource) {
     let off = offsets();
     if off.valid == 0 {
         return;
@@ -326,7 +439,8 @@ fn on_set_state(ctx: &BtfTracePointContext) {
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
         return;
     }
-    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    let ident = unsafe { sock_ident(sk, &off, source) };
+    ident.stamp(&mut event);
     if event.new_state == TCP_CLOSE {
         unsafe { read_counters(&mut event, sk, &off) };
     }
@@ -336,16 +450,16 @@ fn on_set_state(ctx: &BtfTracePointContext) {
         && (event.new_state == TCP_SYN_SENT || event.new_state == TCP_LISTEN);
     if owner_context {
         let owner = current_owner(now);
-        let _ = OWNERS.insert(event.cookie, owner, 0);
+        let _ = OWNERS.insert(ident.key(), owner, 0);
         apply_owner(&mut event, &owner);
-    } else if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+    } else if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
         apply_owner(&mut event, owner);
     }
     send(&event);
 }
 
 #[inline(always)]
-fn on_destroy(ctx: &BtfTracePointContext) {
+fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) {
     let off = offsets();
     if off.valid == 0 {
         return;
@@ -361,11 +475,13 @@ fn on_destroy(ctx: &BtfTracePointContext) {
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
         return;
     }
-    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    let ident = unsafe { sock_ident(sk, &off, source) };
+    ident.stamp(&mut event);
     unsafe { read_counters(&mut event, sk, &off) };
-    if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+    if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
         apply_owner(&mut event, owner);
-        let _ = OWNERS.remove(event.cookie);
+        // The address may be reused by a new socket: its owner must not be inherited.
+        let _ = OWNERS.remove(ident.key());
     }
     send(&event);
 }
@@ -402,22 +518,25 @@ fn on_accept_exit(ctx: &TracePointContext) {
     if sk.is_null() {
         return;
     }
-    let cookie: u64 = unsafe { read(sk, off.sk_cookie) };
-    if cookie == 0 {
-        return;
-    }
     let now = unsafe { bpf_ktime_get_ns() };
     let owner = current_owner(now);
     let mut event = SockEvent {
         ts_ns: now,
-        cookie,
         kind: event_kind::OWNER,
         ..SockEvent::default()
     };
     if !unsafe { fill_addresses(&mut event, sk, &off) } {
         return;
     }
-    let _ = OWNERS.insert(cookie, owner, 0);
+    // Classic tracepoints may not call bpf_get_socket_cookie on any kernel: read the field.
+    let ident = unsafe { sock_ident(sk, &off, CookieSource::Field) };
+    ident.stamp(&mut event);
+    // The state-change programs key owners by cookie where they may call the helper, by
+    // alias where they read the field: file the owner under both (the unused one ages out).
+    if ident.cookie != ident.alias {
+        let _ = OWNERS.insert(ident.cookie, owner, 0);
+    }
+    let _ = OWNERS.insert(ident.alias, owner, 0);
     apply_owner(&mut event, &owner);
     let state: u8 = unsafe { read(sk, off.skc_state) };
     event.old_state = state;

@@ -83,6 +83,9 @@ pub struct Transition {
     /// CLOCK_MONOTONIC time of the event, ns.
     pub ts_ns: u64,
     pub cookie: Cookie,
+    /// The stand-in key the kernel side used for this socket before it had a cookie (kernels
+    /// whose tracing programs cannot generate cookies), when the event carries one.
+    pub alias: Option<Cookie>,
     pub kind: TransitionKind,
     pub old: SockState,
     pub new: SockState,
@@ -139,6 +142,7 @@ impl Transition {
         Ok(Transition {
             ts_ns: raw.ts_ns,
             cookie: Cookie(raw.cookie),
+            alias: (raw.alias != 0).then_some(Cookie(raw.alias)),
             kind,
             old: SockState::from_kernel(raw.old_state),
             new,

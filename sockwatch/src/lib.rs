@@ -4,6 +4,7 @@
 //! source (sock_diag, /proc, dump files, the eBPF ring buffer) -> [`model`] records and events
 //! -> [`filter`] -> table -> [`render`] (ss text, netstat text, JSON).
 
+pub mod bounded;
 pub mod ebpf;
 pub mod event;
 pub mod filter;

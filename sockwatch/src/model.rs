@@ -434,6 +434,8 @@ pub struct SocketRecord {
     pub cgroup_id: Option<u64>,
     pub tos: Option<u8>,
     pub tclass: Option<u8>,
+    /// The net_cls class id (INET_DIAG_CLASS_ID, sent with the traffic class).
+    pub class_id: Option<u32>,
     pub v6only: Option<bool>,
     /// Netlink and packet sockets: the socket's "sk" address ss prints with -e.
     pub sk_addr: Option<u64>,
@@ -472,6 +474,7 @@ impl SocketRecord {
             cgroup_id: None,
             tos: None,
             tclass: None,
+            class_id: None,
             v6only: None,
             sk_addr: None,
             unix_vfs: None,

@@ -188,7 +188,9 @@ impl<'scope> OwnersScan<'scope> {
 /// reads at most 511 bytes), without its directory when it is an absolute path. Empty for
 /// kernel threads and zombies; None when the process has gone.
 pub fn program_name(pid: u32) -> Option<String> {
-    let cmdline = fs::read(Path::new("/proc").join(pid.to_string()).join("cmdline")).ok()?;
+    let cmdline =
+        crate::bounded::read_bytes(Path::new("/proc").join(pid.to_string()).join("cmdline"))
+            .ok()?;
     Some(program_name_from_cmdline(&cmdline))
 }
 
@@ -321,7 +323,7 @@ fn parse_socket_link(target: &[u8]) -> Option<u64> {
 /// it ends at the first ')'. /proc/PID/comm holds the same unescaped name, cheaper to read.
 /// Empty when the process has gone.
 fn read_comm(root: &Path, pid: u32) -> String {
-    let Ok(raw) = fs::read(root.join(pid.to_string()).join("comm")) else {
+    let Ok(raw) = crate::bounded::read_bytes(root.join(pid.to_string()).join("comm")) else {
         return String::new();
     };
     let name = raw.strip_suffix(b"\n").unwrap_or(&raw);

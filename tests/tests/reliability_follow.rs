@@ -151,10 +151,14 @@ impl Follow {
             stdout,
             programs: BTreeSet::new(),
         };
-        match follow.stderr.recv_timeout(ATTACH_LIMIT) {
-            Ok(line) if line.contains("attached") => {}
-            Ok(line) => panic!("follow {args:?} did not attach: {line}"),
-            Err(_) => panic!("follow {args:?}: no \"attached\" line within {ATTACH_LIMIT:?}"),
+        // One line for each feature the kernel cannot serve may come first.
+        loop {
+            match follow.stderr.recv_timeout(ATTACH_LIMIT) {
+                Ok(line) if line.contains("attached") => break,
+                Ok(line) if line.contains(": unavailable on this kernel (") => {}
+                Ok(line) => panic!("follow {args:?} did not attach: {line}"),
+                Err(_) => panic!("follow {args:?}: no \"attached\" line within {ATTACH_LIMIT:?}"),
+            }
         }
         follow.programs = programs_held_by(follow.child.id());
         follow

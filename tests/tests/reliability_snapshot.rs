@@ -490,3 +490,128 @@ fn odd_sockstat_content_is_read_as_ss_reads_it() {
     }
     eprintln!("snmp without CurrEstab: {}, {stderr:?}", output.status);
 }
+
+/// The peak RSS in KiB that the `rusage` launcher reports on `stderr`, and the rest of it.
+fn split_rusage(stderr: &[u8]) -> (Option<u64>, Vec<String>) {
+    let text = String::from_utf8_lossy(stderr);
+    let mut peak = None;
+    let mut rest = Vec::new();
+    for line in text.lines() {
+        match line.strip_prefix("rusage: ") {
+            Some(fields) => {
+                peak = fields
+                    .split(' ')
+                    .find_map(|f| f.strip_prefix("max_rss_kib="))
+                    .and_then(|v| v.parse().ok())
+            }
+            None => rest.push(line.to_string()),
+        }
+    }
+    (peak, rest)
+}
+
+/// Inputs without end or with absurd lengths (`-F /dev/zero`, TCPDIAG_FILE=/dev/urandom, a
+/// dump header declaring 1 GiB, /proc files that are /dev/zero) end in one line and status 1,
+/// with memory bounded by a constant whatever the input holds.
+#[test]
+fn endless_and_absurd_inputs_end_in_one_line_in_bounded_memory() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let dir = TempDir::new("endless");
+    let huge_header = dir.0.join("huge-header");
+    // nlmsghdr: length 0x40000010, type SOCK_DIAG_BY_FAMILY, then nothing.
+    let mut header = 0x4000_0010u32.to_ne_bytes().to_vec();
+    header.extend_from_slice(&20u16.to_ne_bytes());
+    header.extend_from_slice(&[0; 10]);
+    fs::write(&huge_header, &header).expect("write");
+    let rusage = env!("CARGO_BIN_EXE_rusage");
+    let bin = sockwatch_bin();
+    let huge = huge_header.to_string_lossy().into_owned();
+    let measured = |command: &mut std::process::Command| {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.output().expect("run rusage")
+    };
+    // (what, peak limit in MiB, output)
+    let mut runs: Vec<(String, u64, Output)> = Vec::new();
+    let files: [(&str, &[&str]); 5] = [
+        ("-F /dev/zero", &["snapshot", "-tan", "-F", "/dev/zero"]),
+        ("-F /dev/urandom", &["snapshot", "-F", "/dev/urandom"]),
+        ("--read /dev/zero", &["snapshot", "--read", "/dev/zero"]),
+        (
+            "--read /dev/urandom",
+            &["snapshot", "--read", "/dev/urandom"],
+        ),
+        ("--read huge header", &["snapshot", "--read", &huge]),
+    ];
+    for (what, args) in files {
+        let output = measured(ns.command(rusage).arg(&bin).args(args));
+        runs.push((what.into(), 16, output));
+    }
+    let output = measured(
+        ns.command(rusage)
+            .arg(&bin)
+            .args(["snapshot", "-F", "-"])
+            .stdin(fs::File::open("/dev/zero").expect("open /dev/zero")),
+    );
+    runs.push(("-F - < /dev/zero".into(), 16, output));
+    for file in ["/dev/urandom", "/dev/zero", &*huge] {
+        let output = measured(
+            ns.command(rusage)
+                .arg(&bin)
+                .arg("snapshot")
+                .env("TCPDIAG_FILE", file),
+        );
+        runs.push((format!("TCPDIAG_FILE={file}"), 16, output));
+    }
+    // /proc files that never end: each read is capped (16 MiB), then refused.
+    let proc_cases: [(&str, &[&str]); 5] = [
+        ("net/snmp", &["snapshot", "-s"]),
+        ("thread-self/net/raw", &["snapshot", "-w"]),
+        ("net/snmp", &["netstat", "-s"]),
+        ("net/route", &["netstat", "-rn"]),
+        ("net/dev", &["netstat", "-i"]),
+    ];
+    for (file, args) in proc_cases {
+        let fake = TempDir::new("endless-proc");
+        let path = fake.0.join(file);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::os::unix::fs::symlink("/dev/zero", &path).expect("symlink");
+        for other in ["net/sockstat", "net/snmp"] {
+            let other = fake.0.join(other);
+            if fs::symlink_metadata(&other).is_err() {
+                fs::create_dir_all(other.parent().expect("a parent")).expect("mkdir");
+                fs::write(other, "").expect("write");
+            }
+        }
+        let output = measured(
+            ns.command("unshare")
+                .args(["-m", "sh", "-c", "mount --bind \"$0\" /proc && exec \"$@\""])
+                .arg(&fake.0)
+                .arg(rusage)
+                .arg(&bin)
+                .args(args),
+        );
+        runs.push((format!("/proc/{file} = /dev/zero, {args:?}"), 48, output));
+    }
+    let mut failures = Vec::new();
+    for (what, limit_mib, output) in &runs {
+        let (peak, stderr) = split_rusage(&output.stderr);
+        let clean = output.status.code() == Some(1)
+            && output.stdout.is_empty()
+            && stderr.len() == 1
+            && stderr[0].starts_with("sockwatch: ")
+            && peak.is_some_and(|kib| kib <= limit_mib << 10);
+        if clean {
+            eprintln!("{what}: {} (peak {} KiB)", stderr[0], peak.unwrap_or(0));
+        } else {
+            failures.push(format!(
+                "{what}: {}, peak {peak:?} KiB (limit {limit_mib} MiB), stderr {stderr:?}, stdout {:?}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout)
+            ));
+        }
+    }
+    assert_all_passed("endless inputs", runs.len(), &failures);
+}

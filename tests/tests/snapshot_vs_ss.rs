@@ -38,6 +38,9 @@ option_sets! {
     tcp_listening_processes => ["-tlpn"];
     tcp_processes => ["-tanp"];
     tcp_no_header => ["-tanH"];
+    inet_tos => ["-tuan", "--tos"];
+    inet_cgroup => ["-tuan", "--cgroup"];
+    inet_tos_cgroup_extended_oneline => ["-tuaneO", "--tos", "--cgroup"];
     tcp_extended => ["-tane"];
     tcp_timers => ["-tano"];
     tcp_memory => ["-tanm"];
@@ -251,6 +254,9 @@ const BAD_OPTIONS: &[&[&str]] = &[
     &["-N", "sw-no-such-namespace"],
     &["-F", "/nonexistent/filter"],
     &["-D"],
+    // Without SELinux (this machine), ss refuses -Z and -z.
+    &["-tZ"],
+    &["-z"],
 ];
 
 #[test]

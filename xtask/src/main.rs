@@ -8,6 +8,7 @@ mod bench;
 mod bootstrap;
 mod cargo;
 mod install;
+mod kernels;
 mod layers;
 mod soak;
 mod tasks;
@@ -21,6 +22,9 @@ commands:
   build            bootstrap the eBPF toolchain, build sockwatch (release)
   run -- ARGS      build, then run `sockwatch ARGS` (as root, through sudo when needed)
   test             fmt, clippy, unit tests and end-to-end tests (as CI runs them)
+  kernels [SERIES...]
+                   boot Debian 11's 5.10, Debian 12's 6.1 and 6.12 under QEMU and run
+                   sockwatch's checks in each (SERIES: e.g. 5.10; default all)
   bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
   soak [--seconds N] [--cases N]
                    long runs: property tests with many cases, follow under churn
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
             tasks::run(rest)
         }
         Some("test") => tasks::test(),
+        Some("kernels") => kernels::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("install") => install::run(&args[1..]),

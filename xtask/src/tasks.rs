@@ -37,55 +37,108 @@ pub fn run(args: Vec<String>) -> Result<(), String> {
 }
 
 pub fn test() -> Result<(), String> {
-    let toolchain = bootstrap::ensure()?;
-    say("checking formatting (cargo fmt --check)");
-    bootstrap::run(&mut cargo(&toolchain, &["fmt", "--all", "--", "--check"]))?;
-    crate::layers::check()?;
+    let mut phases = Phases::default();
+    let toolchain = phases.time("bootstrap", bootstrap::ensure)?;
+    phases.time("fmt", || {
+        say("checking formatting (cargo fmt --check)");
+        bootstrap::run(&mut cargo(&toolchain, &["fmt", "--all", "--", "--check"]))
+    })?;
+    phases.time("layers", crate::layers::check)?;
 
-    say("linting user-space crates (cargo clippy --all-targets -D warnings)");
-    // Clippy needs no eBPF object: skip that build (the placeholder keeps the crate compiling).
-    let mut clippy = cargo(
-        &toolchain,
-        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
-    );
-    clippy.env("AYA_BUILD_SKIP", "1");
-    bootstrap::run(&mut clippy)?;
+    phases.time("clippy", || {
+        say("linting user-space crates (cargo clippy --all-targets -D warnings)");
+        // Clippy needs no eBPF object: skip that build (the placeholder keeps the crate compiling).
+        let mut clippy = cargo(
+            &toolchain,
+            &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+        );
+        clippy.env("AYA_BUILD_SKIP", "1");
+        bootstrap::run(&mut clippy)
+    })?;
 
-    say("linting the eBPF crate (bpfel-unknown-none)");
-    let ebpf_clippy = format!("+{}", toolchain.name);
-    let mut clippy = cargo(
-        &toolchain,
-        &[
-            &ebpf_clippy,
-            "clippy",
-            "--quiet",
-            "-p",
-            "sockwatch-ebpf",
-            "--target",
-            "bpfel-unknown-none",
-            "-Z",
-            "build-std=core",
-            "--release",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    );
-    clippy.env(
-        "CARGO_TARGET_DIR",
-        workspace_root().join("target/ebpf-clippy"),
-    );
-    bootstrap::run(&mut clippy)?;
+    phases.time("clippy (eBPF)", || {
+        say("linting the eBPF crate (bpfel-unknown-none)");
+        let ebpf_clippy = format!("+{}", toolchain.name);
+        let mut clippy = cargo(
+            &toolchain,
+            &[
+                &ebpf_clippy,
+                "clippy",
+                "--quiet",
+                "-p",
+                "sockwatch-ebpf",
+                "--target",
+                "bpfel-unknown-none",
+                "-Z",
+                "build-std=core",
+                "--release",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        );
+        clippy.env(
+            "CARGO_TARGET_DIR",
+            workspace_root().join("target/ebpf-clippy"),
+        );
+        bootstrap::run(&mut clippy)
+    })?;
 
-    let binary = build_release(&toolchain)?;
-    say("running unit and end-to-end tests (release)");
-    let mut tests = cargo(&toolchain, &["test", "--release"]);
-    tests.env("SOCKWATCH_BIN", &binary);
-    bootstrap::run(&mut tests)?;
-    crate::bench::run(&["--quick".to_string()])?;
-    crate::soak::follow_soak(&toolchain, &binary, 120)?;
+    let binary = phases.time("build", || build_release(&toolchain))?;
+    phases.time("tests", || {
+        say("running unit and end-to-end tests (release)");
+        let mut tests = cargo(&toolchain, &["test", "--release"]);
+        tests.env("SOCKWATCH_BIN", &binary);
+        bootstrap::run(&mut tests)
+    })?;
+    phases.time("kernels", || crate::kernels::check(&binary, &[]))?;
+    phases.time("bench --quick", || {
+        crate::bench::run(&["--quick".to_string()])
+    })?;
+    phases.time("soak", || {
+        crate::soak::follow_soak(&toolchain, &binary, 120)
+    })?;
+    phases.report();
     say("all checks passed");
     Ok(())
+}
+
+/// How long each phase of `cargo xtask test` took, said as each ends and once at the end.
+#[derive(Default)]
+struct Phases {
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn time<T>(
+        &mut self,
+        name: &'static str,
+        phase: impl FnOnce() -> Result<T, String>,
+    ) -> Result<T, String> {
+        let started = std::time::Instant::now();
+        let result = phase();
+        let took = started.elapsed();
+        self.done.push((name, took));
+        say(&format!("phase {name}: {:.1} s", took.as_secs_f64()));
+        if result.is_err() {
+            self.report();
+        }
+        result
+    }
+
+    fn report(&self) {
+        let total: std::time::Duration = self.done.iter().map(|(_, took)| *took).sum();
+        let each: Vec<String> = self
+            .done
+            .iter()
+            .map(|(name, took)| format!("{name} {:.0} s", took.as_secs_f64()))
+            .collect();
+        say(&format!(
+            "phase times: {} (total {:.0} s)",
+            each.join(", "),
+            total.as_secs_f64()
+        ));
+    }
 }
 
 fn on_path(program: &str) -> bool {

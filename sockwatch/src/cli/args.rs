@@ -60,7 +60,14 @@ and groups (all, connected, synchronized, bucket, big); terms sport, dport, src,
 !=, <, >, <=, >= and eq, neq, lt, gt, le, ge), dev, fwmark, cgroup, inode, autobound; joined with
 and/or/not, &&/||/!, parentheses.
 
-Exit status: 0 on success, 1 on errors (bad option or filter, unreadable dump file).")]
+The filter is also compiled to inet_diag bytecode, so the kernel sends only TCP and UDP sockets
+that may match; user space applies the whole filter to what it sends. Filter files are read up
+to 64 KiB, dump file messages up to the kernel's 32 KiB.
+
+Not yet: -b, -T, --inet-sockopt, --tipcinfo, and the vsock, tipc and xdp families.
+
+Exit status: 0 on success (and when -E ends on a signal or a closed output), 1 on errors (bad
+option or filter, unreadable dump file, SOCK_DESTROY refused).")]
 pub struct SnapshotArgs {
     /// Print help.
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
@@ -163,15 +170,28 @@ pub struct SnapshotArgs {
     /// Print the sockets in netstat's columns.
     #[arg(long)]
     pub netstat: bool,
-    /// ss options sockwatch does not support (-K, -E, -Z, -z, -b, -T): rejected with a message.
-    #[arg(short = 'K', long = "kill", hide = true)]
+    /// Show TOS, traffic class and class id of inet sockets.
+    #[arg(long)]
+    pub tos: bool,
+    /// Show the cgroup of inet sockets.
+    #[arg(long)]
+    pub cgroup: bool,
+    /// Forcibly close the inet sockets the filter selects (SOCK_DESTROY: needs root and a
+    /// kernel with CONFIG_INET_DIAG_DESTROY) and show those closed; other sockets are shown.
+    #[arg(short = 'K', long = "kill")]
     pub kill: bool,
-    #[arg(short = 'E', long = "events", hide = true)]
+    /// Continually display TCP and UDP sockets as they are destroyed (from sock_diag's
+    /// destroy announcements), until a signal or a closed output.
+    #[arg(short = 'E', long = "events")]
     pub events: bool,
-    #[arg(short = 'Z', long = "context", hide = true)]
+    /// Display task SELinux security contexts (as ss: without SELinux, says so and exits 1;
+    /// with SELinux enabled sockwatch does not show contexts yet).
+    #[arg(short = 'Z', long = "context")]
     pub context: bool,
-    #[arg(short = 'z', long = "contexts", hide = true)]
+    /// Display task and socket SELinux security contexts (as -Z).
+    #[arg(short = 'z', long = "contexts")]
     pub contexts: bool,
+    /// ss options sockwatch does not support yet (-b, -T): rejected with a message.
     #[arg(short = 'b', long = "bpf", hide = true)]
     pub bpf: bool,
     #[arg(short = 'T', long = "threads", hide = true)]
@@ -185,10 +205,8 @@ impl SnapshotArgs {
     /// The ss option that sockwatch rejects, if one was given.
     pub fn unsupported_option(&self) -> Option<&'static str> {
         [
-            (self.kill, "-K (--kill)"),
-            (self.events, "-E (--events): use `sockwatch follow`"),
-            (self.context, "-Z (--context)"),
-            (self.contexts, "-z (--contexts)"),
+            (self.context, "-Z (--context) with SELinux enabled"),
+            (self.contexts, "-z (--contexts) with SELinux enabled"),
             (self.bpf, "-b (--bpf)"),
             (self.threads, "-T (--threads)"),
         ]
@@ -257,6 +275,10 @@ pub struct FollowArgs {
     /// Replay a recording made with --write through any view (no privileges needed).
     #[arg(long, value_name = "FILE")]
     pub read: Option<std::path::PathBuf>,
+    /// Print the kernel verifier's log of every program the kernel refused (otherwise it goes
+    /// to a file, named in the error, when follow cannot run).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443 or sport = :80`.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,

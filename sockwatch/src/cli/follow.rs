@@ -22,6 +22,9 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
             Some(path) => Follower::replay(config, path)?,
             None => {
                 let follower = Follower::start(config)?;
+                for notice in follower.notices() {
+                    eprintln!("sockwatch follow: {notice}");
+                }
                 eprintln!("sockwatch follow: attached; Ctrl-C to stop");
                 follower
             }

@@ -6,10 +6,12 @@ use std::{
     os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
+    sync::atomic::{AtomicBool, Ordering},
     thread,
 };
 
 use sockwatch::{
+    filter::Filter,
     model::{Netid, SocketRecord},
     procs::OwnersScan,
     render::{
@@ -18,7 +20,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::Selection,
-    source::{self, sockstat::SockStats, Query},
+    source::{self, sockstat::SockStats, DestroyEvents, Destroyed, Query, Wait},
 };
 
 use super::config::snapshot::{Format, SnapshotConfig, Source, Summary};
@@ -32,7 +34,12 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         summary: summary_mode,
         source,
         format,
+        kill,
+        events,
     } = config;
+    if events {
+        return follow_destroyed(&show, &filter, &selection, &query, &format, kill);
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     if summary_mode != Summary::Off {
@@ -56,16 +63,37 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     let keep = |record: &SocketRecord| {
         (from_dump || selection.wants_state(record.state)) && filter.matches(record)
     };
+    // -K: sockets are closed from a sock_diag socket of their own while the dump runs; a
+    // dump file's sockets are only shown.
+    let mut killer = match kill && !from_dump {
+        true => Some(source::Destroyer::open().map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let mut kill_failed = None;
     let mut names = SystemNames::new();
     thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
         let mut owners = OwnersScan::start(show.processes, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
         let mut accept = |mut record: SocketRecord| {
-            if keep(&record) {
-                owners.attach(&mut record);
-                output.push(record);
+            // The whole filter has judged the socket before it is closed: nothing it does
+            // not select is ever killed.
+            if kill_failed.is_some() || !keep(&record) {
+                return;
             }
+            if let Some(killer) = killer.as_mut() {
+                match killer.destroy(&record) {
+                    Ok(Destroyed::Closed | Destroyed::NotInet) => {}
+                    // Not closable, or gone already: ss does not show it.
+                    Ok(Destroyed::NotClosed) => return,
+                    Err(err) => {
+                        kill_failed = Some(err);
+                        return;
+                    }
+                }
+            }
+            owners.attach(&mut record);
+            output.push(record);
         };
         match dump_file {
             Some((path, file)) => {
@@ -82,7 +110,122 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         owners.check().map_err(|e| e.to_string())?;
         write_or_quiet(output.finish())
     })?;
+    if let Some(err) = kill_failed {
+        write_or_quiet(out.flush())?;
+        return Err(match err.kernel_errno() {
+            Some(errno) => format!(
+                "SOCK_DESTROY answers: {}",
+                io::Error::from_raw_os_error(errno)
+            ),
+            None => err.to_string(),
+        });
+    }
     write_or_quiet(out.flush())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Set by SIGINT, SIGTERM or SIGHUP during -E.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Catches the signals that end -E, without SA_RESTART: a wait they interrupt returns.
+fn catch_stop_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic; the struct is fully initialised.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = request_stop as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Whether standard output is a pipe or socket whose reader has gone.
+fn output_closed() -> bool {
+    let mut poll = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+    ready > 0 && poll.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// ss -E: every TCP or UDP socket the kernel destroys from now on that the filter selects,
+/// printed as it goes (the header with the first), until a signal or a closed output.
+fn follow_destroyed(
+    show: &ShowOptions,
+    filter: &Filter,
+    selection: &Selection,
+    query: &Query,
+    format: &Format,
+    kill: bool,
+) -> Result<ExitCode, String> {
+    let Format::Ss(layout) = format else {
+        return Err("-E (--events) prints ss's table: --json and --netstat do not apply".into());
+    };
+    catch_stop_signals();
+    let tables = &selection.tables;
+    let subscribed = DestroyEvents::subscribe(
+        tables.contains(&Netid::Tcp),
+        tables.contains(&Netid::Udp),
+        query.ip,
+    )
+    .map_err(|e| e.to_string())?;
+    let Some(mut events) = subscribed else {
+        return Err("-E (--events) follows TCP and UDP sockets only".into());
+    };
+    let mut killer = match kill {
+        true => Some(source::Destroyer::open().map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let stdout = io::stdout();
+    let mut names = SystemNames::new();
+    let mut writer = SsWriter::new(show, layout, &mut names, BufWriter::new(stdout.lock()));
+    let mut destroyed = Vec::new();
+    while !STOP.load(Ordering::Relaxed) {
+        if events
+            .wait(&mut |record| destroyed.push(record))
+            .map_err(|e| e.to_string())?
+            == Wait::Idle
+        {
+            if output_closed() {
+                break;
+            }
+            continue;
+        }
+        for record in destroyed.drain(..) {
+            // As ss: the filter, not the states (a destroyed socket is CLOSE by now).
+            if !filter.matches(&record) {
+                continue;
+            }
+            if let Some(killer) = killer.as_mut() {
+                match killer.destroy(&record) {
+                    Ok(Destroyed::NotClosed) => continue,
+                    Ok(_) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            let written = writer
+                .write_record(&record)
+                .and_then(|_| writer.render_now());
+            match written {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+                other => other.map_err(|e| format!("writing output: {e}"))?,
+            }
+        }
+    }
+    if events.lost_overflows > 0 {
+        eprintln!(
+            "sockwatch: {} announcements of destroyed sockets were lost (the kernel's queue overflowed)",
+            events.lost_overflows
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -123,8 +266,8 @@ fn write_diag_dump(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where kept records go: ss's table takes them as they stream in, so that no more than
-/// ss's own print batch is ever held; JSON and netstat output need them all first.
+/// Where kept records go: ss's table and the JSON document take them as they stream in,
+/// so that no more than ss's own print batch is ever held; netstat output needs them all.
 enum Output<'a, W: Write> {
     Ss {
         // Boxed: the table is large beside the other variants.
@@ -133,9 +276,9 @@ enum Output<'a, W: Write> {
         failed: Option<io::Error>,
     },
     Json {
-        records: Vec<SocketRecord>,
-        show: &'a ShowOptions,
-        out: &'a mut W,
+        writer: json::JsonWriter<'a, &'a mut W>,
+        /// The first write error; records after it are dropped.
+        failed: Option<io::Error>,
     },
     Netstat {
         records: Vec<SocketRecord>,
@@ -157,9 +300,8 @@ impl<'a, W: Write> Output<'a, W> {
                 failed: None,
             },
             Format::Json => Output::Json {
-                records: Vec::new(),
-                show,
-                out,
+                writer: json::JsonWriter::new(out, show),
+                failed: None,
             },
             Format::Netstat(options) => Output::Netstat {
                 records: Vec::new(),
@@ -175,8 +317,12 @@ impl<'a, W: Write> Output<'a, W> {
                 writer,
                 failed: failed @ None,
             } => *failed = writer.write_record(&record).err(),
-            Output::Ss { .. } => {}
-            Output::Json { records, .. } | Output::Netstat { records, .. } => records.push(record),
+            Output::Json {
+                writer,
+                failed: failed @ None,
+            } => *failed = writer.write_record(&record).err(),
+            Output::Ss { .. } | Output::Json { .. } => {}
+            Output::Netstat { records, .. } => records.push(record),
         }
     }
 
@@ -186,7 +332,10 @@ impl<'a, W: Write> Output<'a, W> {
                 failed: Some(err), ..
             } => Err(err),
             Output::Ss { writer, .. } => writer.finish().map(drop),
-            Output::Json { records, show, out } => json::write_json(out, &records, show),
+            Output::Json {
+                failed: Some(err), ..
+            } => Err(err),
+            Output::Json { writer, .. } => writer.finish().map(drop),
             Output::Netstat {
                 records,
                 options,

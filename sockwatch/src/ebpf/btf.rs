@@ -3,6 +3,10 @@
 //! aya-ebpf has no CO-RE relocations, so the programs read kernel structs at offsets that user
 //! space looks up here and hands over as globals. Only what that needs is parsed: struct and
 //! union members, and the typedef/qualifier chains leading to them.
+//!
+//! The file is read once, here. aya needs the kernel's BTF only to name the tracepoints its
+//! tp_btf programs attach to (the type id of `btf_trace_<name>`); its full parse costs ~13 MB
+//! and ~12 ms, so it gets [`Btf::trace_types`], a blob holding just those typedefs at their ids.
 
 use thiserror::Error;
 
@@ -11,6 +15,7 @@ const HEADER_LEN: usize = 24;
 const TYPE_LEN: usize = 12;
 
 const KIND_INT: u32 = 1;
+const KIND_PTR: u32 = 2;
 const KIND_ARRAY: u32 = 3;
 const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
@@ -51,10 +56,15 @@ struct Member {
 /// A BTF blob, indexed but not decoded: the few lookups follow needs decode on demand, so
 /// the kernel's ~100,000 types cost an offset each rather than a parsed tree.
 pub struct Btf {
-    types: Vec<u8>,
-    strings: Vec<u8>,
-    /// Byte offset of each type record in `types`; index = type id - 1.
+    data: Vec<u8>,
+    /// Where the type and string sections sit in `data`.
+    types_at: std::ops::Range<usize>,
+    strings_at: std::ops::Range<usize>,
+    /// Byte offset of each type record in the type section; index = type id - 1.
     offsets: Vec<u32>,
+    /// Struct ids looked up so far: each lookup is a scan of every type, and follow asks for
+    /// the same few structs ~20 times.
+    struct_ids: std::cell::RefCell<Vec<(String, Option<u32>)>>,
 }
 
 /// One type record's fixed part.
@@ -81,37 +91,36 @@ impl Btf {
             path: path.into(),
             reason: e.to_string(),
         })?;
-        Btf::parse(&data)
+        Btf::parse(data)
     }
 
-    pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
+    pub fn parse(data: Vec<u8>) -> Result<Btf, BtfError> {
         if data.len() < HEADER_LEN || u16::from_le_bytes([data[0], data[1]]) != MAGIC {
             return Err(BtfError::Malformed(
                 "bad magic (only little-endian BTF is read)",
             ));
         }
-        let hdr_len = u32_at(data, 4)? as usize;
-        let type_off = u32_at(data, 8)? as usize;
-        let type_len = u32_at(data, 12)? as usize;
-        let str_off = u32_at(data, 16)? as usize;
-        let str_len = u32_at(data, 20)? as usize;
+        let hdr_len = u32_at(&data, 4)? as usize;
+        let type_off = u32_at(&data, 8)? as usize;
+        let type_len = u32_at(&data, 12)? as usize;
+        let str_off = u32_at(&data, 16)? as usize;
+        let str_len = u32_at(&data, 20)? as usize;
         let section = |off: usize, len: usize| {
             let start = hdr_len.checked_add(off)?;
-            data.get(start..start.checked_add(len)?)
+            let end = start.checked_add(len)?;
+            (end <= data.len()).then_some(start..end)
         };
-        let types = section(type_off, type_len)
-            .ok_or(BtfError::Malformed("type section"))?
-            .to_vec();
-        let strings = section(str_off, str_len)
-            .ok_or(BtfError::Malformed("string section"))?
-            .to_vec();
+        let types_at = section(type_off, type_len).ok_or(BtfError::Malformed("type section"))?;
+        let strings_at = section(str_off, str_len).ok_or(BtfError::Malformed("string section"))?;
         let mut btf = Btf {
-            types,
-            strings,
+            data,
+            types_at,
+            strings_at,
             offsets: Vec::new(),
+            struct_ids: Default::default(),
         };
         let mut at = 0;
-        while at < btf.types.len() {
+        while at < btf.types().len() {
             btf.offsets.push(at as u32);
             let record = btf.record_at(at)?;
             let extra = match record.kind {
@@ -126,14 +135,23 @@ impl Btf {
         Ok(btf)
     }
 
+    fn types(&self) -> &[u8] {
+        &self.data[self.types_at.clone()]
+    }
+
+    fn strings(&self) -> &[u8] {
+        &self.data[self.strings_at.clone()]
+    }
+
     fn record_at(&self, at: usize) -> Result<Record, BtfError> {
-        let info = u32_at(&self.types, at + 4)?;
+        let types = self.types();
+        let info = u32_at(types, at + 4)?;
         Ok(Record {
-            name_off: u32_at(&self.types, at)?,
+            name_off: u32_at(types, at)?,
             kind: (info >> 24) & 0x1f,
             kind_flag: info >> 31 == 1,
             vlen: (info & 0xffff) as usize,
-            size_or_type: u32_at(&self.types, at + 8)?,
+            size_or_type: u32_at(types, at + 8)?,
             extra_at: at + TYPE_LEN,
         })
     }
@@ -146,13 +164,13 @@ impl Btf {
         }
     }
 
-    /// The first struct named `name`: vmlinux's own definition.
-    fn struct_id(&self, name: &str) -> Result<Option<u32>, BtfError> {
+    /// The first type of `kind` named `name`: vmlinux's own definition.
+    fn type_id(&self, kind: u32, name: &str) -> Result<Option<u32>, BtfError> {
         for (index, &at) in self.offsets.iter().enumerate() {
             let record = self.record_at(at as usize)?;
-            if record.kind == KIND_STRUCT
+            if record.kind == kind
                 && record.name_off != 0
-                && string_at(&self.strings, record.name_off)? == name
+                && string_at(self.strings(), record.name_off)? == name
             {
                 return Ok(Some(index as u32 + 1));
             }
@@ -160,19 +178,65 @@ impl Btf {
         Ok(None)
     }
 
+    fn struct_id(&self, name: &str) -> Result<Option<u32>, BtfError> {
+        if let Some((_, id)) = self.struct_ids.borrow().iter().find(|(n, _)| n == name) {
+            return Ok(*id);
+        }
+        let id = self.type_id(KIND_STRUCT, name)?;
+        self.struct_ids.borrow_mut().push((name.to_string(), id));
+        Ok(id)
+    }
+
+    /// Whether the kernel has the tracepoint `name` for tp_btf programs.
+    pub fn has_trace_type(&self, name: &str) -> Result<bool, BtfError> {
+        Ok(self
+            .type_id(KIND_TYPEDEF, &format!("btf_trace_{name}"))?
+            .is_some())
+    }
+
+    /// A BTF blob in which the typedefs `btf_trace_<name>` of the given tracepoints sit at
+    /// their ids in this BTF, every other id holding a nameless placeholder: all aya needs to
+    /// attach tp_btf programs, at a fraction of a full parse. Tracepoints the kernel lacks are
+    /// left out (attaching them then fails with their name).
+    pub fn trace_types(&self, tracepoints: &[&str]) -> Result<Vec<u8>, BtfError> {
+        let mut found = Vec::new();
+        for name in tracepoints {
+            let typedef = format!("btf_trace_{name}");
+            if let Some(id) = self.type_id(KIND_TYPEDEF, &typedef)? {
+                found.push((id, typedef));
+            }
+        }
+        found.sort();
+        let mut strings = vec![0u8];
+        let mut types = Vec::new();
+        let mut next_id = 1;
+        for (id, typedef) in found {
+            // Placeholders: pointers to void, the smallest record aya accepts.
+            while next_id < id {
+                push_record(&mut types, 0, KIND_PTR, 0);
+                next_id += 1;
+            }
+            push_record(&mut types, strings.len() as u32, KIND_TYPEDEF, 0);
+            strings.extend_from_slice(typedef.as_bytes());
+            strings.push(0);
+            next_id += 1;
+        }
+        Ok(blob(&types, &strings))
+    }
+
     fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
         (0..record.vlen)
             .map(|i| {
                 let m = record.extra_at + i * 12;
-                let offset = u32_at(&self.types, m + 8)?;
+                let offset = u32_at(self.types(), m + 8)?;
                 let (bit_offset, bitfield_size) = if record.kind_flag {
                     (offset & 0xff_ffff, offset >> 24)
                 } else {
                     (offset, 0)
                 };
                 Ok(Member {
-                    name_off: u32_at(&self.types, m)?,
-                    type_id: u32_at(&self.types, m + 4)?,
+                    name_off: u32_at(self.types(), m)?,
+                    type_id: u32_at(self.types(), m + 4)?,
                     bit_offset,
                     bitfield_size,
                 })
@@ -234,7 +298,7 @@ impl Btf {
                         .ok_or(BtfError::Malformed("member offset overflows"))?;
                     return Ok(Some((found, total)));
                 }
-            } else if string_at(&self.strings, member.name_off)? == name {
+            } else if string_at(self.strings(), member.name_off)? == name {
                 return Ok(Some((member, member.bit_offset)));
             }
         }
@@ -259,6 +323,32 @@ impl Btf {
     }
 }
 
+/// A BTF blob: header, then the type and string sections.
+fn blob(types: &[u8], strings: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(HEADER_LEN + types.len() + strings.len());
+    blob.extend_from_slice(&MAGIC.to_le_bytes());
+    blob.extend_from_slice(&[1, 0]);
+    for word in [
+        HEADER_LEN as u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        blob.extend_from_slice(&word.to_le_bytes());
+    }
+    blob.extend_from_slice(types);
+    blob.extend_from_slice(strings);
+    blob
+}
+
+/// One type record with no kind-specific data.
+fn push_record(types: &mut Vec<u8>, name_off: u32, kind: u32, size_or_type: u32) {
+    for word in [name_off, kind << 24, size_or_type] {
+        types.extend_from_slice(&word.to_le_bytes());
+    }
+}
+
 fn string_at(strings: &[u8], offset: u32) -> Result<&str, BtfError> {
     let rest = strings
         .get(offset as usize..)
@@ -272,9 +362,9 @@ mod tests {
     use super::*;
 
     /// A BTF blob with: 1 int, 2 struct inner { int a; int b; }, 3 struct outer { int x;
-    /// union { struct inner in; } ; }, 4 typedef outer_t -> 3.
+    /// union { struct inner in; } ; }, 4 typedef btf_trace_x -> 3.
     fn sample() -> Vec<u8> {
-        let strings = b"\0int\0inner\0a\0b\0outer\0x\0in\0outer_t\0";
+        let strings = b"\0int\0inner\0a\0b\0outer\0x\0in\0btf_trace_x\0";
         let name = |s: &str| {
             let needle = format!("\0{s}\0");
             strings
@@ -294,30 +384,16 @@ mod tests {
         push(&[name("a"), 1, 0, name("b"), 1, 32]);
         push(&[name("outer"), (KIND_STRUCT << 24) | 2, 12]);
         push(&[name("x"), 1, 0, 0, 5, 32]);
-        push(&[name("outer_t"), KIND_TYPEDEF << 24, 3]);
+        push(&[name("btf_trace_x"), KIND_TYPEDEF << 24, 3]);
         // 5: anonymous union { struct inner in; }
         push(&[0, (KIND_UNION << 24) | 1, 8]);
         push(&[name("in"), 2, 0]);
-        let mut blob = Vec::new();
-        blob.extend_from_slice(&MAGIC.to_le_bytes());
-        blob.extend_from_slice(&[1, 0]);
-        for word in [
-            HEADER_LEN as u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            blob.extend_from_slice(&word.to_le_bytes());
-        }
-        blob.extend_from_slice(&types);
-        blob.extend_from_slice(strings);
-        blob
+        blob(&types, strings)
     }
 
     #[test]
     fn finds_fields_through_anonymous_members() {
-        let btf = Btf::parse(&sample()).expect("valid sample");
+        let btf = Btf::parse(sample()).expect("valid sample");
         assert_eq!(btf.field_offset("inner", "b"), Ok(4));
         assert_eq!(btf.field_offset("outer", "x"), Ok(0));
         assert_eq!(btf.field_offset("outer", "in.b"), Ok(8));
@@ -335,15 +411,27 @@ mod tests {
     }
 
     #[test]
+    fn trace_types_keep_the_typedef_ids_for_aya() {
+        let btf = Btf::parse(sample()).expect("valid sample");
+        assert_eq!(btf.has_trace_type("x"), Ok(true));
+        assert_eq!(btf.has_trace_type("missing"), Ok(false));
+        let blob = btf.trace_types(&["x", "missing"]).expect("blob");
+        let slim = Btf::parse(blob.clone()).expect("the blob is BTF");
+        assert_eq!(slim.type_id(KIND_TYPEDEF, "btf_trace_x"), Ok(Some(4)));
+        assert_eq!(slim.offsets.len(), 4);
+        assert!(aya::Btf::parse(&blob, aya::Endianness::default()).is_ok());
+    }
+
+    #[test]
     fn rejects_truncated_and_garbage_blobs() {
         let blob = sample();
         for len in 0..blob.len() {
             // Any prefix either parses (and answers lookups) or is an error: never a panic.
-            if let Ok(btf) = Btf::parse(&blob[..len]) {
+            if let Ok(btf) = Btf::parse(blob[..len].to_vec()) {
                 let _ = btf.field_offset("outer", "in.b");
             }
         }
-        assert!(Btf::parse(b"not btf at all, just some bytes").is_err());
+        assert!(Btf::parse(b"not btf at all, just some bytes".to_vec()).is_err());
     }
 
     #[test]

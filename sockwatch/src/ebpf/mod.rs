@@ -1,19 +1,24 @@
 //! Loading sockwatch's eBPF programs and reading what they send.
 //!
 //! The programs (crate `sockwatch-ebpf`) are compiled into this binary. Loading them means:
-//! check privileges, take field offsets from the kernel's BTF, set the kernel-side filter,
-//! attach to the TCP state-change and socket-destroy hooks (and, where the kernel allows it, the
-//! LSM hook that names the owner of accepted sockets), then read the ring buffer.
+//! check privileges, read the kernel's BTF once (field offsets for the programs, tracepoint ids
+//! for aya), set the kernel-side filter, then attach each hook of [`hooks::HOOKS`] through the
+//! first candidate program the kernel accepts, and read the ring buffer.
 
 pub mod btf;
 mod caps;
+pub mod hooks;
 mod tracefs;
+mod verifier;
+
+use std::path::PathBuf;
 
 use aya::{
     maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
-    Btf as AyaBtf, Ebpf, EbpfLoader,
+    Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
 };
+use hooks::{Attach, Candidate, Hook, HOOKS};
 use sockwatch_common::{counter, KernelFilter, KernelOffsets, SockEvent};
 use thiserror::Error;
 use tokio::io::{unix::AsyncFd, Interest};
@@ -32,10 +37,13 @@ pub enum LoadError {
     Btf(#[from] btf::BtfError),
     #[error("loading the eBPF programs failed: {0}")]
     Load(String),
-    #[error("cannot attach the tracepoints that name accepted sockets' owners: {0}")]
-    Tracefs(String),
-    #[error("this kernel has no {hook} hook for BPF ({reason})")]
-    MissingHook { hook: String, reason: String },
+    #[error("{}", required_hook_message(feature, refusals, log))]
+    RequiredHook {
+        feature: &'static str,
+        refusals: Vec<verifier::Refusal>,
+        /// Where the verifier's logs were written, when the kernel gave any.
+        log: Option<PathBuf>,
+    },
     #[error("the eBPF map {0} is missing from the programs")]
     MissingMap(&'static str),
     #[error("reading eBPF map {map}: {reason}")]
@@ -50,6 +58,27 @@ pub struct TracerConfig {
     pub filter: KernelFilter,
     /// Ports of interest when `filter.filter_ports` is set.
     pub ports: Vec<u16>,
+    /// Print the verifier's log of every program the kernel refused (else it goes to a file
+    /// when follow cannot run).
+    pub verbose: bool,
+}
+
+/// A feature this kernel cannot serve: follow runs without it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Degraded {
+    pub feature: &'static str,
+    /// Why, in one line (the kernel's refusal of the last candidate).
+    pub reason: String,
+}
+
+impl std::fmt::Display for Degraded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: unavailable on this kernel ({})",
+            self.feature, self.reason
+        )
+    }
 }
 
 /// The loaded and attached programs. Dropping it detaches everything.
@@ -58,15 +87,16 @@ pub struct Tracer {
     _ebpf: Ebpf,
     events: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
+    /// Features this kernel cannot serve.
+    pub degraded: Vec<Degraded>,
+    /// What the candidates the kernel made follow take cost (one line each).
+    pub compromises: Vec<&'static str>,
     admission: Admission,
     /// Descriptors (owned by `_ebpf`) of the programs whose skipped runs lose events.
     program_fds: Vec<std::os::fd::RawFd>,
     /// The last count of skipped runs and when it was read: counters are asked for after
     /// every batch, the count changes rarely and costs file reads.
     missed: std::cell::Cell<Option<(std::time::Instant, u64)>>,
-    /// Why the kernel refused the LSM hook, when it did: accepted sockets then have no owner
-    /// until a close in the owner's context names it.
-    pub accept_owner_unavailable: Option<String>,
 }
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
@@ -108,17 +138,26 @@ impl Tracer {
         if !missing.is_empty() {
             return Err(LoadError::Privileges(missing.join(", ")));
         }
-        let offsets = kernel_offsets(&btf::Btf::from_sys_fs()?)?;
-        let kernel_btf = AyaBtf::from_sys_fs().map_err(|e| btf::BtfError::Unreadable {
-            path: "/sys/kernel/btf/vmlinux".into(),
-            reason: e.to_string(),
-        })?;
+        raise_memlock_limit();
+        // The one read of the kernel's BTF: offsets for the programs, and the tracepoint ids
+        // aya needs in a small blob of their own; the file's bytes are freed before loading.
+        let (offsets, trace_btf) = {
+            let kernel = btf::Btf::from_sys_fs()?;
+            let offsets = kernel_offsets(&kernel)?;
+            let blob = kernel.trace_types(&hooks::tp_btf_tracepoints())?;
+            (offsets, blob)
+        };
+        let trace_btf = AyaBtf::parse(&trace_btf, Endianness::default())
+            .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))?;
+        let salt = alias_salt();
 
-        let mut loader = EbpfLoader::new();
+        let mut loader = loader_without_kernel_btf();
+        // No CO-RE relocations in the object: aya needs no kernel BTF to load it.
         loader
-            .btf(Some(&kernel_btf))
+            .btf(None)
             .override_global("OFFSETS", &offsets, true)
-            .override_global("FILTER", &config.filter, true);
+            .override_global("FILTER", &config.filter, true)
+            .override_global("ALIAS_SALT", &salt, true);
         if config.ring_bytes != 0 {
             loader.map_max_entries("EVENTS", config.ring_bytes);
         }
@@ -143,10 +182,17 @@ impl Tracer {
             }
         }
 
-        for (name, hook) in TP_BTF_PROGRAMS {
-            attach_tp_btf(&mut ebpf, name, hook, &kernel_btf)?;
+        let mut degraded = Vec::new();
+        let mut compromises = Vec::new();
+        for hook in HOOKS {
+            match attach_hook(&mut ebpf, hook, &trace_btf, config.verbose)? {
+                Ok(candidate) => compromises.extend(candidate.compromise),
+                Err(reason) => degraded.push(Degraded {
+                    feature: hook.feature,
+                    reason,
+                }),
+            }
         }
-        let accept_owner_unavailable = attach_accept_hooks(&mut ebpf).err().map(|e| e.to_string());
 
         let events = RingBuf::try_from(
             ebpf.take_map("EVENTS")
@@ -166,10 +212,10 @@ impl Tracer {
         .map_err(|e| map_error("COUNTERS", e))?;
         let admission = Admission::take(&mut ebpf)?;
         // A skipped run of a tp_btf program is covered by its nested twin; the accept hooks
-        // have none.
+        // have none. Programs the kernel did not take have no descriptor.
         let program_fds = ebpf
             .programs()
-            .filter(|(name, _)| !TP_BTF_PROGRAMS.iter().any(|(program, _)| program == name))
+            .filter(|(name, _)| !hooks::has_nested_twin(name))
             .filter_map(|(_, program)| program.fd().ok())
             .map(|fd| std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd)))
             .collect();
@@ -177,11 +223,17 @@ impl Tracer {
             _ebpf: ebpf,
             events,
             counters,
+            degraded,
+            compromises,
             admission,
             program_fds,
             missed: std::cell::Cell::new(None),
-            accept_owner_unavailable,
         })
+    }
+
+    /// Why `feature` is unavailable, when it is.
+    pub fn degraded(&self, feature: &str) -> Option<&Degraded> {
+        self.degraded.iter().find(|d| d.feature == feature)
     }
 
     /// Waits until events are ready, then appends every queued event to `out`.
@@ -321,65 +373,147 @@ pub struct KernelCounters {
     pub nested: u64,
 }
 
-/// A MissingHook error for `hook` from any error.
-fn missing_hook(hook: String) -> impl Fn(&dyn std::error::Error) -> LoadError {
-    move |err| LoadError::MissingHook {
-        hook: hook.clone(),
-        reason: error_chain(err),
-    }
-}
-
-/// The program named `name` in the object, as the program type `P`.
-fn program<'a, P>(ebpf: &'a mut Ebpf, name: &str, hook: &str) -> Result<&'a mut P, LoadError>
-where
-    &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
-{
-    let program = ebpf
-        .program_mut(name)
-        .ok_or_else(|| LoadError::MissingHook {
-            hook: hook.to_string(),
-            reason: format!("program {name} not in the object"),
-        })?;
-    program
-        .try_into()
-        .map_err(|e| missing_hook(hook.to_string())(&e))
-}
-
-/// The tp_btf programs and their hooks. Each hook has a second program that sends the event
-/// when the kernel skips the first for recursion (see `RUNNING` in sockwatch-ebpf).
-const TP_BTF_PROGRAMS: [(&str, &str); 4] = [
-    ("inet_sock_set_state", "inet_sock_set_state"),
-    ("state_nested", "inet_sock_set_state"),
-    ("tcp_destroy_sock", "tcp_destroy_sock"),
-    ("destroy_nested", "tcp_destroy_sock"),
-];
-
-fn attach_tp_btf(
+/// Attaches `hook` through the first candidate the kernel accepts. Ok(Err(reason)): an
+/// optional hook no candidate serves; a required one is an error naming every refusal.
+fn attach_hook(
     ebpf: &mut Ebpf,
-    name: &str,
-    function: &str,
+    hook: &Hook,
     btf: &AyaBtf,
-) -> Result<(), LoadError> {
-    let hook = format!("tp_btf/{function}");
-    let missing = missing_hook(hook.clone());
-    let program: &mut BtfTracePoint = program(ebpf, name, &hook)?;
-    program.load(function, btf).map_err(|e| missing(&e))?;
-    program.attach().map_err(|e| missing(&e))?;
+    verbose: bool,
+) -> Result<Result<&'static Candidate, String>, LoadError> {
+    let mut refusals = Vec::new();
+    for candidate in hook.candidates {
+        match attach_candidate(ebpf, candidate, btf) {
+            Ok(()) => {
+                if verbose {
+                    verifier::print(&refusals);
+                }
+                return Ok(Ok(candidate));
+            }
+            Err(refusal) => refusals.push(refusal),
+        }
+    }
+    if verbose {
+        verifier::print(&refusals);
+    }
+    if hook.required {
+        let log = verifier::save(&refusals);
+        return Err(LoadError::RequiredHook {
+            feature: hook.feature,
+            refusals,
+            log,
+        });
+    }
+    let last = refusals.last().map(|r| r.cause.clone());
+    Ok(Err(last.unwrap_or_else(|| "no program for it".into())))
+}
+
+fn attach_candidate(
+    ebpf: &mut Ebpf,
+    candidate: &Candidate,
+    btf: &AyaBtf,
+) -> Result<(), verifier::Refusal> {
+    for program in candidate.programs {
+        let refusal = |cause: String, log: Option<String>| verifier::Refusal {
+            program: program.name,
+            hook: program.attach.name(),
+            cause,
+            log,
+        };
+        let found = ebpf
+            .program_mut(program.name)
+            .ok_or_else(|| refusal("not in sockwatch's eBPF object".into(), None))?;
+        let attached = match program.attach {
+            Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(found).and_then(|p| {
+                p.load(function, btf)?;
+                p.attach().map(drop)
+            }),
+            Attach::TracePoint(category, name) => {
+                tracefs::ensure_mounted().map_err(|e| refusal(e, None))?;
+                <&mut TracePoint>::try_from(found).and_then(|p| {
+                    p.load()?;
+                    p.attach(category, name).map(drop)
+                })
+            }
+        };
+        attached.map_err(|e| {
+            let (cause, log) = verifier::explain(&e, program.attach);
+            refusal(cause, log)
+        })?;
+    }
     Ok(())
 }
 
-/// The syscall exit tracepoints that name the owner of accepted sockets. Classic tracepoints
-/// need tracefs: mount it when the system has not.
-fn attach_accept_hooks(ebpf: &mut Ebpf) -> Result<(), LoadError> {
-    tracefs::ensure_mounted().map_err(LoadError::Tracefs)?;
-    for name in ["sys_exit_accept4", "sys_exit_accept"] {
-        let hook = format!("syscalls/{name}");
-        let missing = missing_hook(hook.clone());
-        let program: &mut TracePoint = program(ebpf, name, &hook)?;
-        program.load().map_err(|e| missing(&e))?;
-        program.attach("syscalls", name).map_err(|e| missing(&e))?;
+/// One line for a required hook no candidate could serve.
+fn required_hook_message(
+    feature: &str,
+    refusals: &[verifier::Refusal],
+    log: &Option<PathBuf>,
+) -> String {
+    let mut line = format!("this kernel cannot serve follow's {feature}: ");
+    let each: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+    line.push_str(&each.join("; "));
+    if let Some(path) = log {
+        line.push_str(&format!(" (verifier log: {})", path.display()));
     }
-    Ok(())
+    line
+}
+
+/// 5.10 and earlier charge BPF maps to RLIMIT_MEMLOCK (often 8 MiB or less, short of the ring
+/// buffer and owner table): lift it as far as allowed. Later kernels count maps in the memory
+/// cgroup instead and ignore this limit.
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit/getrlimit with valid pointers to rlimit structs.
+    unsafe {
+        if libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) == 0 {
+            return;
+        }
+        let mut current = unlimited;
+        if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut current) == 0 {
+            current.rlim_cur = current.rlim_max;
+            libc::setrlimit(libc::RLIMIT_MEMLOCK, &current);
+        }
+    }
+}
+
+/// A secret for this run, mixed into the programs' stand-in keys (see sockwatch-common).
+fn alias_salt() -> u64 {
+    let mut salt = [0u8; 8];
+    // SAFETY: getrandom into a buffer of the given length.
+    let got = unsafe { libc::getrandom(salt.as_mut_ptr().cast(), salt.len(), 0) };
+    if got != salt.len() as isize {
+        // Without randomness the keys are still distinct, only less opaque.
+        return u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    u64::from_ne_bytes(salt)
+}
+
+/// An `EbpfLoader` that has not parsed the kernel's BTF. aya's `EbpfLoader::new()` always
+/// parses /sys/kernel/btf/vmlinux in full (~13 MB and ~12 ms, more than the rest of follow's
+/// start), though sockwatch hands it what it needs. So build it on a short-lived thread with
+/// its own filesystem view (unshare(CLONE_FS)) rooted at /sys/kernel/btf, where that path does
+/// not resolve: the parse fails at once and nothing else in the process sees the change.
+/// Without CAP_SYS_CHROOT this is the plain loader.
+fn loader_without_kernel_btf() -> EbpfLoader<'static> {
+    let on_own_root = || {
+        let root = c"/sys/kernel/btf";
+        // SAFETY: unshare and chroot with a valid NUL-terminated path; chroot is tried only
+        // once CLONE_FS is unshared, so it changes this thread's view alone. Failing either
+        // leaves the plain loader.
+        unsafe {
+            if libc::unshare(libc::CLONE_FS) == 0 {
+                libc::chroot(root.as_ptr());
+            }
+        }
+        EbpfLoader::new()
+    };
+    std::thread::spawn(on_own_root)
+        .join()
+        .unwrap_or_else(|_| EbpfLoader::new())
 }
 
 fn map_error(map: &'static str, err: impl std::error::Error) -> LoadError {

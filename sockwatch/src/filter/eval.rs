@@ -48,7 +48,7 @@ impl KernelCheck {
     }
 }
 
-fn any_leaf(expr: &Expr, test: &dyn Fn(&Expr) -> bool) -> bool {
+pub(super) fn any_leaf(expr: &Expr, test: &dyn Fn(&Expr) -> bool) -> bool {
     match expr {
         Expr::All(terms) | Expr::Any(terms) => terms.iter().any(|term| any_leaf(term, test)),
         Expr::Not(term) => any_leaf(term, test),
@@ -199,9 +199,17 @@ impl<'r> Subject<'r> {
             Expr::Dev { index, .. } => self.iface == *index,
             Expr::Mark { value, mask, .. } => self.inet_only(self.rec.mark) & mask == *value,
             Expr::Cgroup { id, .. } => self.inet_only(self.rec.cgroup_id) == *id,
-            // The kernel's test is "port not bound explicitly", which records do not carry;
-            // ss's own test (below) stands in for it.
-            Expr::Autobound { ephemeral } => self.autobound(*ephemeral),
+            // The kernel's test is "port not bound explicitly" (no SOCK_BINDPORT_LOCK),
+            // which holds for every TIME-WAIT and request socket: it reads the lock from
+            // full sockets only, the ones it sends a shutdown state for. For full sockets
+            // records do not carry the lock, and ss's own test (below) stands in for it.
+            Expr::Autobound { ephemeral } => {
+                let kernel_sees_no_lock = judge == Judge::Kernel
+                    && self.is_inet()
+                    && !self.rec.from_proc
+                    && self.rec.shutdown.is_none();
+                kernel_sees_no_lock || self.autobound(*ephemeral)
+            }
         }
     }
 

@@ -16,6 +16,7 @@
 //! cgroup ids), asked through [`Lookup`]; matching is pure.
 
 mod ast;
+mod bytecode;
 mod cnum;
 mod error;
 mod eval;
@@ -30,6 +31,7 @@ mod value;
 use crate::model::SocketRecord;
 
 pub use ast::{AddrMatch, Expr, Family, HostCond, Prefix, Side};
+pub use bytecode::BytecodeSupport;
 pub use error::{ErrorKind, FilterError, Position};
 pub use hint::KernelHint;
 pub use lookup::{Lookup, SystemLookup};
@@ -145,6 +147,25 @@ impl Filter {
         self.expr
             .as_ref()
             .is_none_or(|expr| eval::matches(expr, self.kernel, rec))
+    }
+
+    /// inet_diag bytecode (INET_DIAG_REQ_BYTECODE) for the tests the kernel can make, so a
+    /// dump sends only inet sockets that may match; None when it would narrow nothing.
+    /// Every socket it lets through still goes through [`Filter::matches`].
+    pub fn inet_diag_bytecode(&self, support: BytecodeSupport) -> Option<Vec<u8>> {
+        bytecode::compile(self.expr.as_ref()?, self.kernel, support)
+    }
+
+    /// Whether the expression tests marks or cgroups: the tests whose support
+    /// [`BytecodeSupport`] says must be probed first.
+    pub fn tests_marks_or_cgroups(&self) -> (bool, bool) {
+        let Some(expr) = &self.expr else {
+            return (false, false);
+        };
+        (
+            eval::any_leaf(expr, &|leaf| matches!(leaf, Expr::Mark { .. })),
+            eval::any_leaf(expr, &|leaf| matches!(leaf, Expr::Cgroup { .. })),
+        )
     }
 
     /// What a matching inet socket must look like, for filtering in the kernel.

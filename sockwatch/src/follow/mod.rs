@@ -74,7 +74,12 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// Clear the screen between table redraws.
     pub clear_screen: bool,
+    /// Print the kernel verifier's log of every program the kernel refused.
+    pub verbose: bool,
 }
+
+/// The hook feature whose absence the summary line repeats.
+const ACCEPT_OWNERS: &str = "owners of accepted sockets";
 
 /// Why follow stopped and what it saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -304,6 +309,7 @@ impl Follower {
             ring_bytes: config.ring_bytes,
             filter,
             ports: ports.clone(),
+            verbose: config.verbose,
         })?;
         let mut live = Live {
             tracer,
@@ -322,6 +328,21 @@ impl Follower {
             clock: WallClock::now(),
             initial,
         })
+    }
+
+    /// One line for each feature this kernel cannot serve and each compromise the loader
+    /// made, to say at start.
+    pub fn notices(&self) -> Vec<String> {
+        match &self.input {
+            Input::Live(live) => live
+                .tracer
+                .degraded
+                .iter()
+                .map(ToString::to_string)
+                .chain(live.tracer.compromises.iter().map(|c| c.to_string()))
+                .collect(),
+            Input::Replay(_) => Vec::new(),
+        }
     }
 
     /// Opens a recording made with `--write`; no privileges needed.
@@ -376,7 +397,10 @@ impl Follower {
             recorder,
             summary: Summary {
                 no_accept_owner: match &input {
-                    Input::Live(live) => live.tracer.accept_owner_unavailable.clone(),
+                    Input::Live(live) => live
+                        .tracer
+                        .degraded(ACCEPT_OWNERS)
+                        .map(|d| d.reason.clone()),
                     Input::Replay(_) => None,
                 },
                 ..Summary::default()

@@ -1,7 +1,7 @@
 //! Recordings of the event stream (`follow --write FILE`) and their replay (`--read FILE`).
 //!
 //! Format: a 16-byte magic, the CLOCK_REALTIME - CLOCK_MONOTONIC offset (i64 ns, little
-//! endian) so a replay prints the same times, then raw [`SockEvent`] records (128 bytes each,
+//! endian) so a replay prints the same times, then raw [`SockEvent`] records (136 bytes each,
 //! native layout) exactly as follow processed them: kernel events, the table's SNAPSHOT and
 //! REBUILD records and LOST markers. A replay through any view gives the live run's output.
 
@@ -137,7 +137,7 @@ impl Replay {
                 }
             }
             self.offset += RECORD as u64;
-            // SAFETY: any 128 bytes are a valid SockEvent (plain integers and byte arrays).
+            // SAFETY: any RECORD bytes are a valid SockEvent (plain integers and byte arrays).
             out.push(unsafe { std::ptr::read_unaligned(record.as_ptr().cast::<SockEvent>()) });
         }
         Ok(true)
@@ -185,7 +185,7 @@ mod tests {
         let mut out = Vec::new();
         assert!(matches!(
             replay.read_batch(&mut out, 10),
-            Err(RecordingError::Truncated { offset: 152, .. })
+            Err(RecordingError::Truncated { offset: 160, .. })
         ));
         std::fs::write(&dir, b"garbage").expect("garbage");
         assert!(matches!(

@@ -197,11 +197,23 @@ impl LiveTable {
         }
     }
 
+    /// A socket known under its stand-in key got its cookie: file it under the cookie.
+    fn adopt_cookie(&mut self, alias: Cookie, cookie: Cookie) {
+        if alias != cookie {
+            if let Some(socket) = self.sockets.remove(&alias) {
+                self.sockets.entry(cookie).or_insert(socket);
+            }
+        }
+    }
+
     /// Applies one event; destroyed sockets leave the table. A destroy is completed with
     /// what the kernel cleared before it (see [`complete_destroy`]).
     pub fn apply(&mut self, t: &mut Transition) -> Applied {
         if t.kind == TransitionKind::Snapshot {
             return self.insert_snapshot(t);
+        }
+        if let Some(alias) = t.alias {
+            self.adopt_cookie(alias, t.cookie);
         }
         if t.ts_ns < self.rebuilt_at_ns {
             return self.apply_stale(t);
@@ -273,6 +285,7 @@ mod tests {
         Transition {
             ts_ns,
             cookie: Cookie(7),
+            alias: None,
             kind,
             old,
             new,
@@ -365,6 +378,38 @@ mod tests {
             SockState::Close,
             SockState::SynSent,
         ));
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn a_socket_known_by_its_alias_moves_to_its_cookie() {
+        let alias = Cookie(sockwatch_common::ALIAS_BIT | 0x1234);
+        let mut table = LiveTable::default();
+        let mut connect = transition(
+            1_000_000,
+            TransitionKind::State,
+            SockState::Close,
+            SockState::SynSent,
+        );
+        connect.cookie = alias;
+        connect.alias = Some(alias);
+        table.apply(&mut connect);
+        assert!(table.get(alias).is_some());
+        // A sock_diag listing generated the cookie: later events carry both.
+        let mut established = transition(
+            3_000_000,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Established,
+        );
+        established.alias = Some(alias);
+        let applied = table.apply(&mut established);
+        assert_eq!(applied.ms_in_old_state, Some(2.0));
+        assert!(table.get(alias).is_none());
+        assert_eq!(
+            table.get(Cookie(7)).map(|s| s.state),
+            Some(SockState::Established)
+        );
         assert_eq!(table.len(), 1);
     }
 

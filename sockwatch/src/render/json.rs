@@ -27,16 +27,61 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Writes `records` as one JSON document, ending with a newline.
 pub fn write_json<'a, W: Write>(
-    mut out: W,
+    out: W,
     records: impl IntoIterator<Item = &'a SocketRecord>,
     show: &ShowOptions,
 ) -> io::Result<()> {
-    write!(out, "{{\"schema_version\":{SCHEMA_VERSION},\"sockets\":[")?;
-    for (index, record) in records.into_iter().enumerate() {
-        out.write_all(if index == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut out, &SocketJson { record, show })?;
+    let mut writer = JsonWriter::new(out, show);
+    for record in records {
+        writer.write_record(record)?;
     }
-    out.write_all(b"\n]}\n")
+    writer.finish().map(drop)
+}
+
+/// [`write_json`] one record at a time, for records that stream in: each socket's object
+/// is written as it comes, so memory stays bounded however many sockets there are.
+pub struct JsonWriter<'a, W: Write> {
+    out: W,
+    show: &'a ShowOptions,
+    written: usize,
+}
+
+impl<'a, W: Write> JsonWriter<'a, W> {
+    pub fn new(out: W, show: &'a ShowOptions) -> Self {
+        JsonWriter {
+            out,
+            show,
+            written: 0,
+        }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        write!(
+            self.out,
+            "{{\"schema_version\":{SCHEMA_VERSION},\"sockets\":["
+        )
+    }
+
+    pub fn write_record(&mut self, record: &SocketRecord) -> io::Result<()> {
+        if self.written == 0 {
+            self.start()?;
+        }
+        self.out
+            .write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
+        self.written += 1;
+        let show = self.show;
+        serde_json::to_writer(&mut self.out, &SocketJson { record, show })?;
+        Ok(())
+    }
+
+    /// Closes the document and hands the output back.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.written == 0 {
+            self.start()?;
+        }
+        self.out.write_all(b"\n]}\n")?;
+        Ok(self.out)
+    }
 }
 
 /// A string from outside sockwatch (comm, path, name) under `key`: its text, invalid UTF-8

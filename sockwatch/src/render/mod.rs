@@ -29,6 +29,10 @@ pub struct ShowOptions {
     pub no_header: bool,
     /// -O: one socket per line (no continuation lines for -e/-m/-i).
     pub oneline: bool,
+    /// --tos: TOS, traffic class and net_cls class id of inet sockets.
+    pub tos: bool,
+    /// --cgroup: the cgroup of inet sockets.
+    pub cgroup: bool,
     /// Escape strings from outside sockwatch (paths, process and host names) with
     /// [`escape`]: set when the text goes to a terminal. A pipe or file gets them byte for
     /// byte, as ss writes them.

@@ -119,6 +119,13 @@ impl<'a, W: Write, N: Names + ?Sized> SsWriter<'a, W, N> {
         Ok(())
     }
 
+    /// Prints what is buffered now and flushes the output, as ss's -E does after each
+    /// socket (column widths keep growing from one print to the next, as in ss).
+    pub fn render_now(&mut self) -> io::Result<()> {
+        self.table.finish(&mut self.out)?;
+        self.out.flush()
+    }
+
     /// Prints what is still buffered and hands the output back.
     pub fn finish(mut self) -> io::Result<W> {
         self.table.finish(&mut self.out)?;

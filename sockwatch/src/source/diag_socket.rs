@@ -82,6 +82,28 @@ impl DiagSocket {
     }
 }
 
+impl DiagSocket {
+    /// Sends a request that asks for an acknowledgement (NLM_F_ACK) and waits for it: Ok
+    /// for a zero error code, [`SourceError::Kernel`] with the kernel's errno otherwise.
+    pub fn acknowledged(&mut self, request: &Request) -> Result<(), SourceError> {
+        let seq = request_seq(request)?;
+        let target = request.target;
+        self.fetch(request, |datagram| {
+            for message in wire::messages(datagram) {
+                let message =
+                    message.map_err(|reason| SourceError::Malformed { target, reason })?;
+                if message.seq == seq && message.kind == NLMSG_ERROR {
+                    return match message.kernel_errno() {
+                        Some(errno) => Err(SourceError::Kernel { target, errno }),
+                        None => Ok(Progress::Done),
+                    };
+                }
+            }
+            Ok(Progress::More)
+        })
+    }
+}
+
 /// The sequence number a request's replies carry.
 pub(super) fn request_seq(request: &Request) -> Result<u32, SourceError> {
     wire::message(&request.bytes)

@@ -12,7 +12,9 @@ use std::io::{self, BufReader, Read};
 
 use super::error::{DecodeError, DumpError, SourceError};
 use super::inet;
-use super::wire::{self, align4, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP};
+use super::wire::{
+    self, align4, MAX_DUMP_MESSAGE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP,
+};
 use crate::model::{Netid, SocketRecord};
 
 /// Decodes a dump file up to its first NLMSG_DONE, handing each socket to `sink` in file
@@ -44,7 +46,16 @@ pub fn snapshot_from_dump(
             let reason = DecodeError::MessageLength { len, left: got };
             return Err(DumpError::Malformed { offset, reason }.into());
         }
-        // Read through `take` so a garbage length costs no more memory than the file has.
+        // The kernel never sends more in one message; a larger length is garbage, refused
+        // before anything is read, so memory stays bounded whatever the file holds.
+        if len > MAX_DUMP_MESSAGE {
+            return Err(DumpError::TooLong {
+                offset,
+                len,
+                limit: MAX_DUMP_MESSAGE,
+            }
+            .into());
+        }
         let body = (len - NLMSG_HDRLEN) as u64;
         let got = (&mut reader)
             .take(body)
@@ -188,11 +199,27 @@ mod tests {
             DumpError::Malformed { offset: 0, .. }
         ));
 
-        // A huge length: truncated, without allocating gigabytes.
+        // A length no kernel sends: refused before reading on.
         let mut huge = socket(22);
-        huge[..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        huge[..4].copy_from_slice(&0x4000_0010u32.to_ne_bytes());
+        let err = dump_error(&huge);
         assert!(matches!(
-            dump_error(&huge),
+            err,
+            DumpError::TooLong {
+                offset: 0,
+                len: 0x4000_0010,
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "byte 0: message length 1073741840 is longer than the 32768 bytes a sock_diag dump message can be"
+        );
+        // The largest length the kernel could send is read on (here: cut short).
+        let mut largest = socket(22);
+        largest[..4].copy_from_slice(&(MAX_DUMP_MESSAGE as u32).to_ne_bytes());
+        assert!(matches!(
+            dump_error(&largest),
             DumpError::Truncated { offset: 0 }
         ));
 
@@ -216,7 +243,7 @@ mod tests {
         // Text is not a dump.
         assert!(matches!(
             dump_error(b"this is not a netlink dump at all, no sir\n"),
-            DumpError::Truncated { .. } | DumpError::Malformed { .. }
+            DumpError::Truncated { .. } | DumpError::Malformed { .. } | DumpError::TooLong { .. }
         ));
 
         // Deterministic noise of many lengths: always an error or records, never a panic.

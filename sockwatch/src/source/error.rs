@@ -63,6 +63,14 @@ pub enum DumpError {
     MissingDone { offset: u64 },
     #[error("byte {offset}: {reason}")]
     Malformed { offset: u64, reason: DecodeError },
+    #[error(
+        "byte {offset}: message length {len} is longer than the {limit} bytes a sock_diag dump message can be"
+    )]
+    TooLong {
+        offset: u64,
+        len: usize,
+        limit: usize,
+    },
     #[error("byte {offset}: the kernel answered the dumped request with: {}",
         io::Error::from_raw_os_error(*errno))]
     Kernel { offset: u64, errno: i32 },

@@ -24,6 +24,7 @@ const INET_DIAG_SKMEMINFO: u16 = 7;
 const INET_DIAG_SHUTDOWN: u16 = 8;
 const INET_DIAG_SKV6ONLY: u16 = 11;
 const INET_DIAG_MARK: u16 = 15;
+const INET_DIAG_CLASS_ID: u16 = 17;
 const INET_DIAG_CGROUP_ID: u16 = 21;
 
 const AF_INET: u8 = libc::AF_INET as u8;
@@ -115,6 +116,7 @@ pub(super) fn decode(payload: &[u8], netid: Netid) -> Result<SocketRecord, Decod
             INET_DIAG_SHUTDOWN => record.shutdown = first_u8(data),
             INET_DIAG_TOS => record.tos = first_u8(data),
             INET_DIAG_TCLASS => record.tclass = first_u8(data),
+            INET_DIAG_CLASS_ID => record.class_id = first_u32(data),
             INET_DIAG_SKV6ONLY => record.v6only = first_u8(data).map(|v| v != 0),
             INET_DIAG_MARK => record.mark = first_u32(data),
             INET_DIAG_CGROUP_ID => record.cgroup_id = first_u64(data),

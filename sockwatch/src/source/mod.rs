@@ -5,9 +5,14 @@
 //! Endpoints are shaped as ss shows them; the decoder modules (inet, unix, packet,
 //! netlink_sock) say how for each family.
 
+#[cfg(test)]
+mod bytecode_live_tests;
+mod bytecode_probe;
+mod destroy;
 mod diag_socket;
 mod dump;
 mod error;
+mod events;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod groups;
@@ -32,8 +37,11 @@ mod tcp_info;
 mod unix;
 mod wire;
 
+pub use bytecode_probe::kernel_accepts_bytecode;
+pub use destroy::{Destroyed, Destroyer};
 pub use dump::snapshot_from_dump;
 pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
+pub use events::{DestroyEvents, Wait};
 pub use netns::{enter_netns, enter_netns_path};
 pub use query::{Extensions, IpVersions, Query, StateMask};
 pub use selected::{query_for, selected_records};

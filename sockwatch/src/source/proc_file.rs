@@ -4,7 +4,7 @@
 //! problem on its line, not a failure to read.
 
 use std::{
-    fs, io,
+    io,
     path::{Path, PathBuf},
 };
 
@@ -56,8 +56,9 @@ pub fn read_if_present<T, P>(
     }
 }
 
+/// Bounded: a /proc file that never ends (a fake /proc) costs at most TEXT_LIMIT bytes.
 fn read_text(path: &Path) -> io::Result<String> {
-    fs::read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    crate::bounded::read_bytes(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn parse_text<T, P>(
@@ -75,6 +76,7 @@ fn parse_text<T, P>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[derive(Debug, PartialEq, Eq, thiserror::Error)]
     #[error("not a number")]

@@ -48,12 +48,19 @@ pub(super) fn parse(
     states: StateMask,
     sink: &mut impl FnMut(SocketRecord),
 ) -> Result<(), SourceError> {
-    for (index, line) in reader.lines().enumerate().skip(1) {
-        let line = line.map_err(|source| SourceError::ProcRead {
-            path: path.to_path_buf(),
-            source,
+    let mut reader = reader;
+    let mut line = String::new();
+    for index in 0.. {
+        let read = crate::bounded::read_line(&mut reader, &mut line).map_err(|source| {
+            SourceError::ProcRead {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
-        if line.trim().is_empty() {
+        if read.is_none() {
+            break;
+        }
+        if index == 0 || line.trim().is_empty() {
             continue;
         }
         let record = parse_line(&line, v6).map_err(|reason| SourceError::ProcParse {

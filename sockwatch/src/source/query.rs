@@ -66,6 +66,9 @@ pub struct Query {
     pub ip: IpVersions,
     pub states: StateMask,
     pub extensions: Extensions,
+    /// inet_diag bytecode sent with the TCP and UDP requests, so the kernel sends only the
+    /// sockets it accepts ([`crate::filter::Filter::inet_diag_bytecode`]).
+    pub bytecode: Option<Vec<u8>>,
 }
 
 impl Query {
@@ -80,6 +83,7 @@ impl Query {
             ip,
             states,
             extensions,
+            bytecode: None,
         }
     }
 

@@ -4,7 +4,9 @@
 //! netlink_diag requests, which that crate lacks, are laid out here (linux/packet_diag.h,
 //! linux/netlink_diag.h).
 
-use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NLM_F_DUMP, NLM_F_REQUEST};
+use std::net::IpAddr;
+
+use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_sock_diag::{
     constants::{
         AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, IPPROTO_DCCP, IPPROTO_SCTP, IPPROTO_TCP,
@@ -18,12 +20,13 @@ use netlink_packet_sock_diag::{
 use super::error::Target;
 use super::query::{Extensions, StateMask};
 use super::wire::NLMSG_HDRLEN;
-use crate::model::Netid;
+use crate::model::{Endpoint, Netid, SocketRecord};
 
 /// IPPROTO_MPTCP does not fit the request's u8 protocol field: it travels in an
 /// INET_DIAG_REQ_PROTOCOL attribute instead.
 const IPPROTO_MPTCP: u32 = 262;
 const INET_DIAG_REQ_PROTOCOL: u16 = 3;
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
 
 const UDIAG_SHOW_UID: u32 = 0x40;
 
@@ -84,12 +87,14 @@ fn encode(message: SockDiagMessage, seq: u32) -> Vec<u8> {
 }
 
 /// A dump request for one inet protocol over one IP version; None for netids sock_diag's
-/// inet requests do not cover.
+/// inet requests do not cover. `bytecode` goes with TCP and UDP requests, whose kernel
+/// handlers run it on every socket (the others ignore it).
 pub(super) fn inet(
     netid: Netid,
     v6: bool,
     states: StateMask,
     ext: &Extensions,
+    bytecode: Option<&[u8]>,
     seq: u32,
 ) -> Option<Request> {
     let protocol = ip_protocol(netid)?;
@@ -109,7 +114,10 @@ pub(super) fn inet(
     };
     let mut bytes = encode(SockDiagMessage::InetRequest(request), seq);
     if protocol_field == 0 {
-        append_u32_attribute(&mut bytes, INET_DIAG_REQ_PROTOCOL, protocol);
+        append_attribute(&mut bytes, INET_DIAG_REQ_PROTOCOL, &protocol.to_ne_bytes());
+    }
+    if let Some(program) = bytecode.filter(|_| matches!(netid, Netid::Tcp | Netid::Udp)) {
+        append_attribute(&mut bytes, INET_DIAG_REQ_BYTECODE, program);
     }
     Some(Request {
         target: Target::Inet { netid, v6 },
@@ -117,13 +125,76 @@ pub(super) fn inet(
     })
 }
 
-/// Appends a u32 attribute to an encoded message and fixes up the message length.
-fn append_u32_attribute(message: &mut Vec<u8>, kind: u16, value: u32) {
-    message.extend_from_slice(&8u16.to_ne_bytes());
+/// Appends an attribute (`value`: a multiple of 4 bytes long, at most 65531) to an encoded
+/// message and fixes up the message length.
+fn append_attribute(message: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    message.extend_from_slice(&(4 + value.len() as u16).to_ne_bytes());
     message.extend_from_slice(&kind.to_ne_bytes());
-    message.extend_from_slice(&value.to_ne_bytes());
+    message.extend_from_slice(value);
     let len = message.len() as u32;
     message[..4].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// A SOCK_DESTROY request for one inet socket, named by its sock_diag id (addresses, ports,
+/// interface, cookie) as the dump gave it; None for sockets sock_diag cannot name (raw
+/// sockets read from /proc, netids it does not serve, MPTCP whose protocol needs an
+/// attribute the destroy path does not read).
+pub(super) fn destroy(record: &SocketRecord, seq: u32) -> Option<Request> {
+    const SOCK_DESTROY: u16 = 21;
+    const BODY_LEN: usize = 56;
+    let protocol = u8::try_from(ip_protocol(record.netid)?).ok()?;
+    let (
+        Endpoint::Inet {
+            addr: local,
+            port: sport,
+            scope,
+        },
+        Endpoint::Inet {
+            addr: peer,
+            port: dport,
+            ..
+        },
+    ) = (&record.local, &record.peer)
+    else {
+        return None;
+    };
+    if record.from_proc {
+        return None;
+    }
+    let (family, v6) = match local {
+        IpAddr::V4(_) => (AF_INET, false),
+        IpAddr::V6(_) => (AF_INET6, true),
+    };
+    let raw = |addr: &IpAddr| match addr {
+        IpAddr::V4(v4) => {
+            let mut bytes = [0; 16];
+            bytes[..4].copy_from_slice(&v4.octets());
+            bytes
+        }
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    let mut bytes = Vec::with_capacity(NLMSG_HDRLEN + BODY_LEN);
+    bytes.extend_from_slice(&((NLMSG_HDRLEN + BODY_LEN) as u32).to_ne_bytes());
+    bytes.extend_from_slice(&SOCK_DESTROY.to_ne_bytes());
+    bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    bytes.extend_from_slice(&seq.to_ne_bytes());
+    bytes.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    bytes.extend_from_slice(&[family, protocol, 0, 0]);
+    bytes.extend_from_slice(&0u32.to_ne_bytes()); // states: unused
+    bytes.extend_from_slice(&sport.to_be_bytes());
+    bytes.extend_from_slice(&dport.to_be_bytes());
+    bytes.extend_from_slice(&raw(local));
+    bytes.extend_from_slice(&raw(peer));
+    bytes.extend_from_slice(&scope.to_ne_bytes());
+    bytes.extend_from_slice(&(record.cookie.0 as u32).to_ne_bytes());
+    bytes.extend_from_slice(&((record.cookie.0 >> 32) as u32).to_ne_bytes());
+    Some(Request {
+        target: Target::Inet {
+            netid: record.netid,
+            v6,
+        },
+        bytes,
+    })
 }
 
 /// A dump request for all unix sockets in `states`.
@@ -208,7 +279,7 @@ mod tests {
             tcp_info: true,
             ..Extensions::default()
         };
-        let request = inet(Netid::Tcp, true, StateMask(1 << 10), &ext, 9).unwrap();
+        let request = inet(Netid::Tcp, true, StateMask(1 << 10), &ext, None, 9).unwrap();
         let body = body(&request);
         assert_eq!(body.len(), 56); // struct inet_diag_req_v2
         assert_eq!(&body[..2], &[AF_INET6, IPPROTO_TCP]);
@@ -224,6 +295,7 @@ mod tests {
             false,
             StateMask::ALL,
             &Extensions::default(),
+            Some(&[1, 4, 8, 0]),
             9,
         );
         let body = body(&request.unwrap());
@@ -236,7 +308,68 @@ mod tests {
 
     #[test]
     fn raw_is_not_a_sock_diag_request() {
-        assert!(inet(Netid::Raw, false, StateMask::ALL, &Extensions::default(), 9).is_none());
+        assert!(inet(
+            Netid::Raw,
+            false,
+            StateMask::ALL,
+            &Extensions::default(),
+            None,
+            9
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn tcp_and_udp_requests_carry_the_bytecode() {
+        let program = [6, 4, 8, 0]; // AUTO
+        for netid in [Netid::Tcp, Netid::Udp] {
+            let request = inet(
+                netid,
+                false,
+                StateMask::ALL,
+                &Extensions::default(),
+                Some(&program),
+                9,
+            );
+            let body = body(&request.unwrap());
+            assert_eq!(body.len(), 56 + 8);
+            let attr = prefix::<8>(&body[56..], "").unwrap();
+            assert_eq!(u32_at(attr, 0), 8 | u32::from(INET_DIAG_REQ_BYTECODE) << 16);
+            assert_eq!(&attr[4..], &program);
+        }
+    }
+
+    #[test]
+    fn destroy_names_the_socket_by_its_diag_id() {
+        let mut record = SocketRecord::new(
+            Netid::Tcp,
+            crate::model::SockState::Established,
+            Endpoint::Inet {
+                addr: "127.0.0.1".parse().unwrap(),
+                port: 7000,
+                scope: 3,
+            },
+            Endpoint::Inet {
+                addr: "127.0.0.2".parse().unwrap(),
+                port: 40000,
+                scope: 0,
+            },
+        );
+        record.cookie = crate::model::Cookie(0x1_0000_0002);
+        let request = destroy(&record, 9).unwrap();
+        let (message, _) = message(&request.bytes).unwrap();
+        assert_eq!(message.kind, 21);
+        let body = prefix::<56>(message.payload, "").unwrap();
+        assert_eq!(&body[..2], &[AF_INET, IPPROTO_TCP]);
+        assert_eq!(&body[8..12], &[0x1b, 0x58, 0x9c, 0x40]);
+        assert_eq!(&body[12..16], &[127, 0, 0, 1]);
+        assert_eq!(&body[28..32], &[127, 0, 0, 2]);
+        assert_eq!(
+            (u32_at(body, 40), u32_at(body, 44), u32_at(body, 48)),
+            (3, 2, 1)
+        );
+        record.from_proc = true;
+        assert!(destroy(&record, 9).is_none());
     }
 
     #[test]

@@ -118,7 +118,10 @@ fn plan(query: &Query) -> Vec<Step> {
         let mut half = |v6: bool, wanted: bool| {
             let seq = next_seq();
             wanted
-                .then(|| request::inet(netid, v6, query.states, &query.extensions, seq))
+                .then(|| {
+                    let program = query.bytecode.as_deref();
+                    request::inet(netid, v6, query.states, &query.extensions, program, seq)
+                })
                 .flatten()
         };
         let (request, then) = match (half(false, query.ip.v4), half(true, query.ip.v6)) {

@@ -8,6 +8,9 @@ pub(super) const NLMSG_HDRLEN: usize = 16;
 pub(super) const NLMSG_NOOP: u16 = 1;
 pub(super) const NLMSG_ERROR: u16 = 2;
 pub(super) const NLMSG_DONE: u16 = 3;
+/// The longest message a sock_diag dump can hold: the kernel builds dump datagrams of at
+/// most 32 KiB (netlink_dump caps its buffer there), and a message never spans two.
+pub(super) const MAX_DUMP_MESSAGE: usize = 32 << 10;
 /// The flag bits netlink keeps in an attribute's type field.
 const NLA_TYPE_MASK: u16 = 0x3fff;
 

@@ -11,7 +11,7 @@ use std::{
 
 /// Where the cgroup2 file system is mounted, from /proc/self/mounts.
 pub fn cgroup2_mount() -> Option<PathBuf> {
-    cgroup2_mount_in(&fs::read(Path::new("/proc/self/mounts")).ok()?)
+    cgroup2_mount_in(&crate::bounded::read_bytes("/proc/self/mounts").ok()?)
 }
 
 /// The first cgroup2 mount point of a mounts(5) table (`device dir type options ...`,

@@ -3,7 +3,7 @@
 /// /proc/sys/net/ipv4/ip_local_port_range, or 1024-4999 (ss's fallback) when it cannot be
 /// read.
 pub fn ephemeral_ports() -> (u16, u16) {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+    crate::bounded::read_text("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|text| parse_port_range(&text))
         .unwrap_or((1024, 4999))

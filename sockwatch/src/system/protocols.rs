@@ -31,7 +31,7 @@ impl Protocols {
     pub fn system() -> &'static Protocols {
         static SYSTEM: OnceLock<Protocols> = OnceLock::new();
         SYSTEM.get_or_init(|| {
-            std::fs::read_to_string("/etc/protocols")
+            crate::bounded::read_text("/etc/protocols")
                 .map(|text| Protocols::parse(&text))
                 .unwrap_or_default()
         })

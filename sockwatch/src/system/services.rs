@@ -68,7 +68,7 @@ impl Services {
     pub fn system() -> &'static Services {
         static SYSTEM: OnceLock<Services> = OnceLock::new();
         SYSTEM.get_or_init(|| {
-            std::fs::read_to_string("/etc/services")
+            crate::bounded::read_text("/etc/services")
                 .map(|text| Services::parse(&text))
                 .unwrap_or_default()
         })

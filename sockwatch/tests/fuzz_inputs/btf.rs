@@ -155,7 +155,7 @@ fn blob(types: &[GenType], lower_only: bool) -> Vec<u8> {
 
 /// Parses `bytes`; when they parse, makes every lookup of [`LOOKUPS`]. Returns the errors seen.
 fn parse_and_look_up(bytes: Vec<u8>) -> Vec<BtfError> {
-    match Btf::parse(&bytes) {
+    match Btf::parse(bytes) {
         Err(error) => vec![error],
         Ok(btf) => LOOKUPS
             .iter()
@@ -253,7 +253,7 @@ fn offsets_that_overflow_are_an_error() {
         },
     ];
     let bytes = blob(&types, false);
-    let btf = Btf::parse(&bytes).expect("well-formed blob");
+    let btf = Btf::parse(bytes).expect("well-formed blob");
     match btf.field_offset("sock", "a") {
         Err(error) => assert_clear_error("overflowing offsets", &error),
         Ok(offset) => panic!("offset {offset} from bit offsets that overflow u32"),
@@ -286,7 +286,7 @@ fn prefixes_of_the_kernel_btf_are_rejected_clearly() {
     ];
     for cut in cuts {
         let bytes = kernel[..cut].to_vec();
-        let result = within("kernel BTF prefix", move || Btf::parse(&bytes).map(|_| ()));
+        let result = within("kernel BTF prefix", move || Btf::parse(bytes).map(|_| ()));
         match result {
             Ok(()) => assert_eq!(cut, len, "a prefix of {cut} bytes parsed"),
             Err(error) => assert_clear_error("kernel BTF prefix", &error),

@@ -64,6 +64,7 @@ impl FollowPlan {
             write: args.write,
             interval: args.interval,
             clear_screen: std::io::stdout().is_terminal(),
+            verbose: args.verbose,
         };
         Ok(FollowPlan {
             config,

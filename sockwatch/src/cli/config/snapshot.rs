@@ -3,12 +3,13 @@
 
 use std::{
     fs::File,
-    io::{self, Read},
+    io,
     path::{Path, PathBuf},
 };
 
 use sockwatch::{
-    filter::{Filter, ParseContext, SystemLookup},
+    bounded,
+    filter::{BytecodeSupport, Filter, ParseContext, SystemLookup},
     model::Netid,
     render::{
         netstat,
@@ -31,6 +32,10 @@ pub struct SnapshotConfig {
     pub summary: Summary,
     pub source: Source,
     pub format: Format,
+    /// -K: close every inet socket the filter selects (SOCK_DESTROY), showing those closed.
+    pub kill: bool,
+    /// -E: follow destroyed sockets instead of listing.
+    pub events: bool,
 }
 
 /// ss -s: the socket counts, alone or before the listing.
@@ -61,6 +66,10 @@ pub enum Format {
 
 impl SnapshotConfig {
     pub fn new(args: &SnapshotArgs) -> Result<SnapshotConfig, String> {
+        if (args.context || args.contexts) && !selinux_enabled() {
+            // ss's own words, and its exit status 1.
+            return Err("SELinux is not enabled.".into());
+        }
         if let Some(option) = args.unsupported_option() {
             return Err(format!("the ss option {option} is not supported"));
         }
@@ -86,11 +95,13 @@ impl SnapshotConfig {
             .map_err(|e| e.to_string())?;
         let selection = Selection::from_options(&select_options(args, filter.states())?)
             .map_err(|e| e.to_string())?;
-        let query = Query::new(
+        // An IP version no socket of which can match is not dumped at all.
+        let possible = filter.kernel_hint(selection.states);
+        let mut query = Query::new(
             selection.tables.iter().copied(),
             IpVersions {
-                v4: selection.families.contains(&Family::Inet),
-                v6: selection.families.contains(&Family::Inet6),
+                v4: selection.families.contains(&Family::Inet) && possible.ipv4,
+                v6: selection.families.contains(&Family::Inet6) && possible.ipv6,
             },
             StateMask(selection.states),
             extensions(args),
@@ -111,6 +122,9 @@ impl SnapshotConfig {
             (None, Some(path)) => Source::WriteDump(path.clone()),
             (None, None) => Source::Kernel,
         };
+        if !matches!(source, Source::DumpFile(_)) {
+            query.bytecode = kernel_program(&filter)?;
+        }
         let format = if args.json {
             Format::Json
         } else if args.netstat {
@@ -131,6 +145,8 @@ impl SnapshotConfig {
             summary,
             source,
             format,
+            kill: args.kill,
+            events: args.events,
         })
     }
 }
@@ -146,8 +162,15 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         processes: args.processes,
         no_header: args.no_header,
         oneline: args.oneline,
+        tos: args.tos,
+        cgroup: args.cgroup,
         escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
+}
+
+/// Whether SELinux is on, as libselinux's is_selinux_enabled() sees it: selinuxfs mounted.
+fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 /// What ss asks the kernel for, given what it shows.
@@ -155,7 +178,7 @@ fn extensions(args: &SnapshotArgs) -> Extensions {
     Extensions {
         tcp_info: args.info,
         memory: args.memory,
-        tos: false,
+        tos: args.tos,
         unix_details: args.extended,
     }
 }
@@ -228,16 +251,34 @@ fn filter_family(args: &SnapshotArgs) -> Option<Family> {
     })
 }
 
+/// The longest filter file read: far more than any expression a person writes, and a
+/// bound on what `-F /dev/zero` or an endless pipe can make sockwatch hold.
+const FILTER_FILE_LIMIT: u64 = 64 << 10;
+
 fn read_filter_file(path: &Path) -> Result<String, String> {
-    let mut text = String::new();
     let result = if path == Path::new("-") {
-        io::stdin().read_to_string(&mut text)
+        bounded::read_text_from(io::stdin().lock(), FILTER_FILE_LIMIT)
     } else {
-        File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+        File::open(path).and_then(|f| bounded::read_text_from(f, FILTER_FILE_LIMIT))
     };
-    result
-        .map(|_| text)
-        .map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
+    result.map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
+}
+
+/// The filter as inet_diag bytecode, so the kernel sends only sockets that may match, with
+/// the tests this kernel accepts from this process (probed only when the filter has them).
+fn kernel_program(filter: &Filter) -> Result<Option<Vec<u8>>, String> {
+    let (marks, cgroups) = filter.tests_marks_or_cgroups();
+    let accepts = |wanted: bool, probe: &[u8]| {
+        if !wanted {
+            return Ok(false);
+        }
+        source::kernel_accepts_bytecode(probe).map_err(|e| e.to_string())
+    };
+    let support = BytecodeSupport {
+        marks: accepts(marks, &BytecodeSupport::MARK_PROBE)?,
+        cgroups: accepts(cgroups, &BytecodeSupport::CGROUP_PROBE)?,
+    };
+    Ok(filter.inet_diag_bytecode(support))
 }
 
 fn netstat_options(args: &SnapshotArgs, selection: &Selection) -> netstat::NetstatOptions {

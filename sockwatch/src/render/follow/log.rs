@@ -199,6 +199,7 @@ mod tests {
         let t = Transition {
             ts_ns: 1_000,
             cookie: Cookie(1),
+            alias: None,
             kind: TransitionKind::State,
             old: SockState::Close,
             new: SockState::SynSent,

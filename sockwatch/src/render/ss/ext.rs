@@ -47,6 +47,22 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 shutdown_text(buf, mask);
             }
         }
+        if self.opts.tos {
+            let values = [
+                (&b" tos:"[..], record.tos.map(u64::from)),
+                (b" tclass:", record.tclass.map(u64::from)),
+                (b" class_id:", record.class_id.map(u64::from)),
+            ];
+            for (label, value) in values {
+                if let Some(value) = value {
+                    buf.extend_from_slice(label);
+                    alternate_hex(buf, value);
+                }
+            }
+        }
+        if let Some(id) = record.cgroup_id.filter(|_| self.opts.cgroup) {
+            self.cgroup_text(buf, id);
+        }
         if self.opts.memory || (self.opts.info && record.netid != Netid::Udp) {
             if !self.opts.oneline {
                 buf.extend_from_slice(b"\n\t");
@@ -173,16 +189,29 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             fmt::push_hex(buf, u64::from(mark));
         }
         if let Some(id) = record.cgroup_id.filter(|id| *id != 0) {
-            buf.extend_from_slice(b" cgroup:");
-            match self.names.cgroup(id) {
-                Some(path) => push_text(buf, path.as_bytes(), self.opts.escape),
-                None => {
-                    buf.extend_from_slice(b"unreachable:");
-                    fmt::push_hex(buf, id);
-                }
+            self.cgroup_text(buf, id);
+        }
+    }
+
+    /// ` cgroup:PATH`, or `unreachable:ID` (hex) for an id not under the cgroup2 mount.
+    fn cgroup_text(&mut self, buf: &mut Vec<u8>, id: u64) {
+        buf.extend_from_slice(b" cgroup:");
+        match self.names.cgroup(id) {
+            Some(path) => push_text(buf, path.as_bytes(), self.opts.escape),
+            None => {
+                buf.extend_from_slice(b"unreachable:");
+                fmt::push_hex(buf, id);
             }
         }
     }
+}
+
+/// C's `%#x`: `0x` and hex digits, but a bare `0` for zero.
+fn alternate_hex(buf: &mut Vec<u8>, value: u64) {
+    if value != 0 {
+        buf.extend_from_slice(b"0x");
+    }
+    fmt::push_hex(buf, value);
 }
 
 /// ` timer:(name,time left,retransmits)`.

@@ -78,7 +78,7 @@ impl Names for SystemNames {
         self.processes
             .entry(pid)
             .or_insert_with(|| {
-                std::fs::read(format!("/proc/{pid}/stat"))
+                crate::bounded::read_bytes(format!("/proc/{pid}/stat"))
                     .ok()
                     .and_then(|stat| comm_from_stat(&stat))
             })

@@ -154,7 +154,7 @@ fn options(flags: &str) -> ShowOptions {
         processes: flags.contains('p'),
         no_header: flags.contains('H'),
         oneline: flags.contains('O'),
-        escape: false,
+        ..ShowOptions::default()
     }
 }
 

@@ -1,0 +1,181 @@
+//! The kernel hooks follow's programs use, each with the programs that can serve it, best first.
+//!
+//! What a kernel supports is learnt by asking it: the loader tries each candidate (load, then
+//! attach) until the kernel accepts one, never guessing from the version. A hook with no
+//! candidate left either stops follow (`required`) or degrades its one feature, which follow
+//! names in one line at start. A new hook is one entry here plus its programs.
+
+/// Where a program attaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// A BTF-typed tracepoint (tp_btf/NAME): typed arguments, needs kernel BTF.
+    TpBtf(&'static str),
+    /// A classic tracepoint (CATEGORY/NAME): needs tracefs.
+    TracePoint(&'static str, &'static str),
+}
+
+impl Attach {
+    /// The hook as the kernel's documentation names it, e.g. `tp_btf/inet_sock_set_state`.
+    pub fn name(&self) -> String {
+        match self {
+            Attach::TpBtf(name) => format!("tp_btf/{name}"),
+            Attach::TracePoint(category, name) => format!("{category}/{name}"),
+        }
+    }
+}
+
+/// One program of the object and where it attaches.
+#[derive(Clone, Copy, Debug)]
+pub struct Program {
+    /// The program's function name in sockwatch-ebpf.
+    pub name: &'static str,
+    pub attach: Attach,
+}
+
+/// One way of serving a hook: programs that must all load and attach.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate {
+    pub programs: &'static [Program],
+    /// What taking this candidate instead of the first costs, said in one line at start.
+    pub compromise: Option<&'static str>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Hook {
+    /// The feature the hook serves, as users know it ("owners of accepted sockets").
+    pub feature: &'static str,
+    /// Whether follow cannot run without it.
+    pub required: bool,
+    pub candidates: &'static [Candidate],
+}
+
+const fn tp_btf(name: &'static str, function: &'static str) -> Program {
+    Program {
+        name,
+        attach: Attach::TpBtf(function),
+    }
+}
+
+/// Said when the state-change programs read cookies from the socket (tracing programs may call
+/// bpf_get_socket_cookie only from Linux 5.12).
+const FIELD_COOKIE: &str = "socket cookies are read from the socket (this kernel's tracing \
+    programs may not call bpf_get_socket_cookie): a socket opened while follow runs carries a \
+    stand-in key until something lists it through sock_diag";
+
+/// Each tp_btf hook has a second, "nested" program that sends the event when the kernel skips
+/// the first for recursion (see `RUNNING` in sockwatch-ebpf); both load or neither.
+pub const HOOKS: &[Hook] = &[
+    Hook {
+        feature: "TCP state changes",
+        required: true,
+        candidates: &[
+            Candidate {
+                programs: &[
+                    tp_btf("inet_sock_set_state", "inet_sock_set_state"),
+                    tp_btf("state_nested", "inet_sock_set_state"),
+                ],
+                compromise: None,
+            },
+            Candidate {
+                programs: &[
+                    tp_btf("state_field", "inet_sock_set_state"),
+                    tp_btf("state_field_nested", "inet_sock_set_state"),
+                ],
+                compromise: Some(FIELD_COOKIE),
+            },
+        ],
+    },
+    Hook {
+        feature: "socket destruction",
+        required: true,
+        candidates: &[
+            Candidate {
+                programs: &[
+                    tp_btf("tcp_destroy_sock", "tcp_destroy_sock"),
+                    tp_btf("destroy_nested", "tcp_destroy_sock"),
+                ],
+                compromise: None,
+            },
+            Candidate {
+                programs: &[
+                    tp_btf("destroy_field", "tcp_destroy_sock"),
+                    tp_btf("destroy_field_nested", "tcp_destroy_sock"),
+                ],
+                // Said once, for the state changes.
+                compromise: None,
+            },
+        ],
+    },
+    Hook {
+        feature: "owners of accepted sockets",
+        required: false,
+        candidates: &[Candidate {
+            programs: &[
+                Program {
+                    name: "sys_exit_accept4",
+                    attach: Attach::TracePoint("syscalls", "sys_exit_accept4"),
+                },
+                Program {
+                    name: "sys_exit_accept",
+                    attach: Attach::TracePoint("syscalls", "sys_exit_accept"),
+                },
+            ],
+            compromise: None,
+        }],
+    },
+];
+
+/// Whether `program` is a tp_btf program, whose runs the kernel skips for recursion are sent
+/// by its nested twin.
+pub fn has_nested_twin(program: &str) -> bool {
+    HOOKS
+        .iter()
+        .flat_map(|hook| hook.candidates)
+        .flat_map(|candidate| candidate.programs)
+        .any(|p| p.name == program && matches!(p.attach, Attach::TpBtf(_)))
+}
+
+/// Every tp_btf tracepoint the hooks may attach to (aya needs their BTF type ids).
+pub fn tp_btf_tracepoints() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = HOOKS
+        .iter()
+        .flat_map(|hook| hook.candidates)
+        .flat_map(|candidate| candidate.programs)
+        .filter_map(|program| match program.attach {
+            Attach::TpBtf(name) => Some(name),
+            Attach::TracePoint(..) => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hook_has_a_candidate_and_distinct_programs() {
+        let mut programs = Vec::new();
+        for hook in HOOKS {
+            assert!(!hook.candidates.is_empty(), "{}", hook.feature);
+            assert!(
+                hook.candidates[0].compromise.is_none(),
+                "the best candidate of {} costs nothing",
+                hook.feature
+            );
+            for candidate in hook.candidates {
+                programs.extend(candidate.programs.iter().map(|p| p.name));
+            }
+        }
+        let count = programs.len();
+        programs.sort_unstable();
+        programs.dedup();
+        assert_eq!(programs.len(), count, "a program serves one candidate");
+        assert_eq!(
+            tp_btf_tracepoints(),
+            vec!["inet_sock_set_state", "tcp_destroy_sock"]
+        );
+    }
+}

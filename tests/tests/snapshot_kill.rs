@@ -1,0 +1,122 @@
+//! `sockwatch snapshot -K` against `ss -K`: in a namespace of its own, connections to two
+//! listeners; sockwatch kills those to one, ss those to the other. Each must print the
+//! sockets it closed as `ss FILTER` listed them just before, close exactly those (both ends
+//! gone, checked with ss), and leave every other socket alone.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+
+/// Three connections to each of two listeners, held until stdin closes.
+const HOLDER: &str = r#"
+import socket, sys
+keep = []
+for port in (7000, 7001):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", port)); l.listen(8); keep.append(l)
+    for _ in range(3):
+        c = socket.create_connection(("127.0.0.1", port)); a, _ = l.accept(); keep += [c, a]
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+fn stdout(output: std::process::Output) -> String {
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+fn ss(ns: &NetNs, args: &[&str]) -> String {
+    stdout(ns.run("ss", args))
+}
+
+/// The data lines of an `ss -tn` listing.
+fn rows(listing: &str) -> Vec<&str> {
+    listing.lines().skip(1).collect()
+}
+
+/// Waits until the namespace's TCP sockets on `port` (either end) are gone.
+fn gone(ns: &NetNs, port: &str) -> Result<(), String> {
+    let filter = format!("sport = :{port} or dport = :{port}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = ss(ns, &["-tnH", "state", "connected", &filter]);
+        if left.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(left);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+struct Holder(Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn kill_closes_exactly_what_the_filter_selects_like_ss() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut child = ns
+        .command("python3")
+        .args(["-c", HOLDER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("holder output");
+    assert_eq!(ready.trim(), "ready");
+    let _holder = Holder(child);
+
+    let before = ss(&ns, &["-tan"]);
+    assert_eq!(rows(&before).len(), 2 + 2 * 6, "{before}");
+    let mut killed = Vec::new();
+    for (tool, port) in [("sockwatch", "7000"), ("ss", "7001")] {
+        let filter = format!("dport = :{port}");
+        let expected = ss(&ns, &["-tn", &filter]);
+        let printed = match tool {
+            "ss" => ss(&ns, &["-K", "-tn", &filter]),
+            _ => stdout(ns.run(sockwatch_bin(), ["snapshot", "-K", "-tn", &filter])),
+        };
+        assert_eq!(printed, expected, "{tool} -K -tn '{filter}'");
+        assert_eq!(rows(&printed).len(), 3, "{printed}");
+        // Both ends: the killed clients and, reset by them, their accepted peers.
+        if let Err(left) = gone(&ns, port) {
+            panic!("{tool} -K left connected sockets on port {port}:\n{left}");
+        }
+        killed.push(port);
+        // Everything else untouched: both listeners, the other port's connections.
+        let now = ss(&ns, &["-tan"]);
+        let expected_rows = 2 + 6 * (2 - killed.len());
+        assert_eq!(rows(&now).len(), expected_rows, "after {tool}:\n{now}");
+        assert_eq!(
+            rows(&ss(&ns, &["-ltn"])).len(),
+            2,
+            "the listeners must survive"
+        );
+    }
+    // A filter that selects nothing closes nothing; sockets the kernel cannot close (unix
+    // ones here, without -t) are listed as ss lists them.
+    let listeners = ss(&ns, &["-ltn"]);
+    let printed = stdout(ns.run(sockwatch_bin(), ["snapshot", "-K", "-tn", "sport = :1"]));
+    assert_eq!(printed, ss(&ns, &["-tn", "sport = :1"]));
+    assert_eq!(ss(&ns, &["-ltn"]), listeners);
+    let printed = stdout(ns.run(sockwatch_bin(), ["snapshot", "-K", "-x"]));
+    assert_eq!(printed, ss(&ns, &["-K", "-x"]));
+}
