@@ -10,6 +10,7 @@ pub mod event;
 pub mod filter;
 pub mod follow;
 pub mod model;
+pub mod owner_only;
 pub mod procs;
 pub mod render;
 pub mod select;

@@ -145,7 +145,7 @@ pub struct SnapshotArgs {
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
-    /// output). A new FILE is readable by its owner only.
+    /// output). FILE ends up readable by its owner only (mode 0600), also when it existed.
     #[arg(short = 'D', long = "diag", value_name = "FILE")]
     pub diag: Option<std::path::PathBuf>,
     /// Read the filter from FILE (`-` for standard input).
@@ -269,7 +269,7 @@ pub struct FollowArgs {
     /// Ring buffer size in KiB (a power of two, at least 4).
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
-    /// Record the event stream to FILE (mode 0600), for --read.
+    /// Record the event stream to FILE (mode 0600, also when it existed), for --read.
     #[arg(long, value_name = "FILE", conflicts_with = "read")]
     pub write: Option<std::path::PathBuf>,
     /// Replay a recording made with --write through any view (no privileges needed).

@@ -1,9 +1,8 @@
 //! `sockwatch snapshot`: list the configured selection through the filter to a renderer.
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::{self, BufWriter, Write},
-    os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
     sync::atomic::{AtomicBool, Ordering},
@@ -252,12 +251,7 @@ fn write_diag_dump(
         write_or_quiet(out.flush())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+    let file = sockwatch::owner_only::create(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let mut dump = BufWriter::new(file);
     source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;

@@ -6,9 +6,8 @@
 //! REBUILD records and LOST markers. A replay through any view gives the live run's output.
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::{self, BufReader, BufWriter, Read, Write},
-    os::unix::fs::OpenOptionsExt,
     path::Path,
 };
 
@@ -41,16 +40,10 @@ pub struct Recorder {
 impl Recorder {
     /// Creates FILE (mode 0600: it names processes and connections) and writes the header.
     pub fn create(path: &Path, realtime_offset_ns: i64) -> Result<Recorder, RecordingError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|source| RecordingError::Create {
-                path: path.display().to_string(),
-                source,
-            })?;
+        let file = crate::owner_only::create(path).map_err(|source| RecordingError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
         out.write_all(MAGIC).map_err(RecordingError::Write)?;
         out.write_all(&realtime_offset_ns.to_le_bytes())
