@@ -203,6 +203,51 @@ fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
     let _ = holder.wait();
 }
 
+#[test]
+fn netstat_escapes_hostile_interface_names_on_a_terminal_only() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    // A device name may hold any byte but NUL, '/', ':' and white space.
+    let name = OsStr::from_bytes(b"e\x1b[31m\x07");
+    let added = ns.run(
+        "ip",
+        [
+            OsStr::new("link"),
+            OsStr::new("add"),
+            name,
+            OsStr::new("type"),
+            OsStr::new("veth"),
+            OsStr::new("peer"),
+            OsStr::new("name"),
+            OsStr::new("plain0"),
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    for args in [["-ia"], ["-iea"]] {
+        let netstat = ns.run("netstat", args);
+        let ours = ns.run(sockwatch_bin(), ["netstat"].into_iter().chain(args));
+        assert!(
+            netstat.status.success() && ours.status.success(),
+            "{netstat:?} {ours:?}"
+        );
+        assert!(ours.stdout.windows(7).any(|w| w == b"e\x1b[31m\x07"));
+        assert_eq!(ours.stdout, netstat.stdout, "{args:?}: pipe output differs");
+
+        let command = format!("{} netstat {}", sockwatch_bin().display(), args[0]);
+        let tty = ns
+            .command("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .expect("run script");
+        assert!(tty.status.success(), "{tty:?}");
+        let text = String::from_utf8_lossy(&tty.stdout);
+        assert!(raw_bytes_in(&tty.stdout).is_empty(), "{args:?}: {text:?}");
+        assert!(text.contains(r"e\x1b[31m\x07"), "{args:?}: {text}");
+    }
+}
+
 /// A unix socket bound to `path` inside the namespace (setns on a thread of this process).
 fn bind_in(ns: &NetNs, path: PathBuf) -> UnixListener {
     let netns = format!("/run/netns/{}", ns.name());
