@@ -6,6 +6,7 @@
 
 pub mod bounded;
 pub mod ebpf;
+pub mod escape;
 pub mod event;
 pub mod filter;
 pub mod follow;

@@ -23,9 +23,12 @@ use crate::model::{SocketRecord, SocketUser};
 /// Why process attribution could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcsError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", crate::escape::Escaped::path(path))]
     Read { path: PathBuf, source: io::Error },
-    #[error("{} is not a proc filesystem (is /proc mounted?)", path.display())]
+    #[error(
+        "{} is not a proc filesystem (is /proc mounted?)",
+        crate::escape::Escaped::path(path)
+    )]
     NotProcfs { path: PathBuf },
 }
 

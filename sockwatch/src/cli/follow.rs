@@ -2,10 +2,7 @@
 
 use std::{io::Write, process::ExitCode};
 
-use sockwatch::{
-    follow::Follower,
-    render::{escape::escape, follow::FollowViews},
-};
+use sockwatch::{escape::escape_message, follow::Follower, render::follow::FollowViews};
 
 use super::config::follow::FollowPlan;
 
@@ -35,7 +32,7 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
     let summary = summary.map_err(|e| e.to_string())?;
     let _ = out.flush();
     if !summary.output_closed {
-        eprintln!("{}", escape(summary.line().as_bytes()));
+        eprintln!("{}", escape_message(&summary.line()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -41,7 +41,7 @@ impl Recorder {
     /// Creates FILE (mode 0600: it names processes and connections) and writes the header.
     pub fn create(path: &Path, realtime_offset_ns: i64) -> Result<Recorder, RecordingError> {
         let file = crate::owner_only::create(path).map_err(|source| RecordingError::Create {
-            path: path.display().to_string(),
+            path: crate::escape::Escaped::path(path).to_string(),
             source,
         })?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
@@ -77,7 +77,7 @@ pub struct Replay {
 
 impl Replay {
     pub fn open(path: &Path) -> Result<Replay, RecordingError> {
-        let name = path.display().to_string();
+        let name = crate::escape::Escaped::path(path).to_string();
         let file = File::open(path).map_err(|source| RecordingError::Open {
             path: name.clone(),
             source,

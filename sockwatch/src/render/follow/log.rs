@@ -5,12 +5,13 @@ use std::io::{self, Write};
 
 use super::{push_tcp_endpoint, View};
 use crate::{
+    escape::push_escaped,
     event::{Transition, TransitionKind},
     follow::{
         clock::{TimeText, WallClock},
         table::Applied,
     },
-    render::{escape::push_escaped, ss::fmt::push_u64},
+    render::ss::fmt::push_u64,
 };
 
 const TIME_WIDTH: usize = 15;

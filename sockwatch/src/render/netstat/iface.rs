@@ -7,7 +7,7 @@ use std::{
 };
 
 use crate::{
-    render::escape::escape,
+    escape::escape,
     source::interfaces::{DeviceStats, Inet6Address, Interface},
 };
 

@@ -5,10 +5,10 @@
 use super::fmt;
 use super::names::Names;
 use super::Printer;
+use crate::escape::push_text;
 use crate::model::{
     IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind,
 };
-use crate::render::escape::push_text;
 
 impl<N: Names + ?Sized> Printer<'_, N> {
     pub(super) fn ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
