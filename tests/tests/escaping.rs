@@ -377,7 +377,12 @@ fn error_messages_escape_the_paths_they_name() {
         &[OsStr::new("snapshot"), OsStr::new("-F"), hostile][..],
         &[OsStr::new("follow"), OsStr::new("--read"), hostile][..],
         &[OsStr::new("snapshot"), OsStr::new("--read"), hostile][..],
-        &[OsStr::new("snapshot"), OsStr::new("-t"), OsStr::new("-D"), hostile][..],
+        &[
+            OsStr::new("snapshot"),
+            OsStr::new("-t"),
+            OsStr::new("-D"),
+            hostile,
+        ][..],
     ] {
         let output = Command::new(sockwatch_bin())
             .args(args)

@@ -255,11 +255,11 @@ fn write_diag_dump(
         return Ok(ExitCode::SUCCESS);
     }
     let file = sockwatch::owner_only::create(path)
-        .map_err(|e| format!("cannot create {}: {e}", Escaped::path(&path)))?;
+        .map_err(|e| format!("cannot create {}: {e}", Escaped::path(path)))?;
     let mut dump = BufWriter::new(file);
     source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
     dump.flush()
-        .map_err(|e| format!("cannot write {}: {e}", Escaped::path(&path)))?;
+        .map_err(|e| format!("cannot write {}: {e}", Escaped::path(path)))?;
     Ok(ExitCode::SUCCESS)
 }
 
