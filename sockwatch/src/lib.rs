@@ -7,10 +7,12 @@
 pub mod bounded;
 pub mod container;
 pub mod ebpf;
+pub mod escape;
 pub mod event;
 pub mod filter;
 pub mod follow;
 pub mod model;
+pub mod owner_only;
 pub mod procs;
 pub mod render;
 pub mod select;

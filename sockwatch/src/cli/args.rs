@@ -147,7 +147,7 @@ pub struct SnapshotArgs {
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
-    /// output). A new FILE is readable by its owner only.
+    /// output). FILE ends up readable by its owner only (mode 0600), also when it existed.
     #[arg(short = 'D', long = "diag", value_name = "FILE")]
     pub diag: Option<std::path::PathBuf>,
     /// Read the filter from FILE (`-` for standard input).

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use sockwatch::{render::escape::escape, serve};
+use sockwatch::{escape::escape, serve};
 
 use super::config::serve::ServePlan;
 

@@ -48,7 +48,10 @@ pub enum FollowError {
     Signals(io::Error),
     #[error("cannot read this process's network namespace: {0}")]
     Netns(io::Error),
-    #[error("cannot enter the network namespace {}: {error}", path.display())]
+    #[error(
+        "cannot enter the network namespace {}: {error}",
+        crate::escape::Escaped::path(path)
+    )]
     EnterNetns { path: PathBuf, error: io::Error },
     #[error("listing the sockets that exist at start: {0}")]
     Snapshot(#[from] SourceError),

@@ -6,13 +6,14 @@ use std::io::{self, Write};
 use super::{push_tcp_endpoint, View};
 use crate::{
     container::OwnerIdentity,
+    escape::push_escaped,
     event::{Transition, TransitionKind},
     follow::{
         clock::{TimeText, WallClock},
         reasons::{errno_name, Story},
         table::Applied,
     },
-    render::{escape::push_escaped, ss::fmt::push_u64},
+    render::ss::fmt::push_u64,
 };
 
 const TIME_WIDTH: usize = 15;
