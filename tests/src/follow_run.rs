@@ -112,3 +112,14 @@ pub fn lost(stderr: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no lost count in {summary}"))
 }
+
+/// follow's summary line (`sockwatch follow: N events, ...`); a line of ends by reason may
+/// follow it.
+pub fn summary_line(stderr: &[String]) -> String {
+    stderr
+        .iter()
+        .rev()
+        .find(|line| line.contains(" events, "))
+        .cloned()
+        .unwrap_or_default()
+}

@@ -17,7 +17,7 @@ use std::{
 };
 
 use sockwatch_tests::{
-    follow_run::FollowRun,
+    follow_run::{summary_line, FollowRun},
     json::{inet_socket_key, snapshot_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs,
@@ -384,7 +384,8 @@ fn every_view_stops_cleanly_on_each_signal() {
                 "{case}: {:?}",
                 stopped.stderr
             );
-            let last = stopped.stderr.last().map(String::as_str).unwrap_or("");
+            let last = summary_line(&stopped.stderr);
+            let last = last.as_str();
             let events = summary_events(last)
                 .unwrap_or_else(|| panic!("{case}: no summary line last: {:?}", stopped.stderr));
             assert!(
@@ -493,7 +494,7 @@ fn an_unmounted_tracefs_is_mounted_or_explained() {
             "{who}: {:?}",
             stopped.stderr
         );
-        let summary = stopped.stderr.last().cloned().unwrap_or_default();
+        let summary = summary_line(&stopped.stderr);
         assert!(
             summary_events(&summary).is_some(),
             "{who}: {:?}",
@@ -742,7 +743,7 @@ fn follow_survives_a_soak() {
             "{view}: {:?}",
             stopped.stderr
         );
-        let summary = stopped.stderr.last().cloned().unwrap_or_default();
+        let summary = summary_line(&stopped.stderr);
         assert!(
             summary_events(&summary).is_some(),
             "{view}: {:?}",
