@@ -195,6 +195,8 @@ pub fn current_netns() -> io::Result<u32> {
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
+/// Events shown between two hand-overs to the output's writer thread.
+const SHOWN_AT_ONCE: usize = 1024;
 /// How often queued events are read when the kernel has not woken the reader.
 const DRAIN_EVERY_MS: u64 = 10;
 
@@ -560,7 +562,33 @@ impl Follower {
                 }
             };
             stop = match step {
-                Ok(step) => step.and_then(|_| session.show(&batch)),
+                Ok(Ok(())) => {
+                    // A batch can hold a whole ring buffer: its output goes to the writers a
+                    // slice at a time, so memory stays in proportion to a slice, not the ring.
+                    let mut shown = Ok(());
+                    let mut slices = batch.chunks(SHOWN_AT_ONCE).peekable();
+                    while let Some(slice) = slices.next() {
+                        shown = session.show(slice);
+                        if shown.is_err() || slices.peek().is_none() {
+                            break;
+                        }
+                        let sent = tokio::select! {
+                            sent = send_outputs(session.out, &mut session.recorder) => sent,
+                            _ = signals.recv() => Err(Stop::Signal),
+                            _ = &mut deadline => Err(Stop::Deadline),
+                        };
+                        if let Err(stop) = sent {
+                            // What the kernel sent is still shown; the writers' patience at
+                            // the end decides what reaches the output.
+                            shown = slices
+                                .try_for_each(|rest| session.show(rest))
+                                .and(Err(stop));
+                            break;
+                        }
+                    }
+                    shown
+                }
+                Ok(Err(stop)) => Err(stop),
                 Err(e) => {
                     error = Some(e);
                     break;
