@@ -5,6 +5,7 @@
 //! -> [`filter`] -> table -> [`render`] (ss text, netstat text, JSON).
 
 pub mod bounded;
+pub mod container;
 pub mod ebpf;
 pub mod escape;
 pub mod event;
@@ -15,5 +16,6 @@ pub mod owner_only;
 pub mod procs;
 pub mod render;
 pub mod select;
+pub mod serve;
 pub mod source;
 pub mod system;
