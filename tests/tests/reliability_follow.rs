@@ -17,7 +17,6 @@ use std::{
 };
 
 use sockwatch_tests::{
-    follow_run::FollowRun,
     json::{inet_socket_key, snapshot_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs,
