@@ -567,7 +567,12 @@ fn a_signal_ends_follow_writing_to_a_stalled_reader() {
             elapsed < SIGNAL_LIMIT,
             "{case}: ended {elapsed:?} after the signal"
         );
-        let summary = stderr.last().cloned().unwrap_or_default();
+        // The summary line (a line of ends by reason may follow it).
+        let summary = stderr
+            .iter()
+            .find(|l| l.contains(" events, "))
+            .cloned()
+            .unwrap_or_default();
         assert!(
             summary.contains("bytes of output not written"),
             "{case}: {stderr:?}"
@@ -634,7 +639,12 @@ fn a_signal_ends_follow_recording_into_a_stalled_pipe() {
             elapsed < SIGNAL_LIMIT,
             "{name}: ended {elapsed:?} after the signal"
         );
-        let summary = stderr.last().cloned().unwrap_or_default();
+        // The summary line (a line of ends by reason may follow it).
+        let summary = stderr
+            .iter()
+            .find(|l| l.contains(" events, "))
+            .cloned()
+            .unwrap_or_default();
         assert!(
             summary.contains("bytes of the recording not written"),
             "{name}: {stderr:?}"
