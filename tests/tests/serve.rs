@@ -97,6 +97,8 @@ impl Serve {
                 return serve;
             }
             assert!(!line.starts_with("sockwatch:"), "serve failed: {line}");
+            // The unit's capabilities attach every hook: no feature said to be missing.
+            assert!(!line.contains("unavailable"), "serve degraded: {line}");
         }
     }
 
@@ -422,27 +424,33 @@ fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
         churn_ended,
         &["direction", "reason"],
     );
-    let expected: BTreeMap<Vec<String>, f64> = ["accept", "connect"]
-        .into_iter()
-        .map(|d| {
-            (
-                vec![d.to_string(), "unknown".to_string()],
-                f64::from(CONNECTIONS),
-            )
-        })
-        .collect();
-    assert_eq!(closed, expected);
+    for direction in ["accept", "connect"] {
+        let ended: f64 = closed
+            .iter()
+            .filter(|(key, _)| key[0] == direction)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(ended, f64::from(CONNECTIONS), "{direction}: {closed:?}");
+    }
+    assert!(
+        closed.keys().all(|key| key[1] != "unknown"),
+        "every hook is attached here: {closed:?}"
+    );
 
+    // Each refused attempt counts as a failed connect, refused.
     let failed = settled_counters(
         &prometheus,
         &ns,
         "sockwatch_connections_failed_total{process=\"refuser\"}",
         churn_ended,
-        &["direction"],
+        &["direction", "reason"],
     );
     assert_eq!(
         failed,
-        BTreeMap::from([(vec!["connect".to_string()], f64::from(REFUSED))])
+        BTreeMap::from([(
+            vec!["connect".to_string(), "refused".to_string()],
+            f64::from(REFUSED)
+        )])
     );
     let lost = settled_counters(
         &prometheus,
@@ -480,17 +488,30 @@ fn prometheus_sees_a_known_churn_by_process_with_exact_counts() {
         .count();
     assert_eq!(churn_connects, CONNECTIONS as usize);
 
+    // follow --lifetime saw the same ends for the same reasons: the churn's by direction
+    // (its client's side has the server's port as peer), the refuser's attempts.
     let (lifetime, _) = lifetime.interrupt();
-    let finished: f64 = lifetime
+    let destroys: Vec<Value> = lifetime
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l["type"] == "destroy" && l["comm"] == "tcpchurn" && l["peer"]["port"] != 0)
-        .count() as f64;
-    assert_eq!(
-        finished,
-        closed.values().sum::<f64>(),
-        "follow --lifetime disagrees"
-    );
+        .filter(|l| l["type"] == "destroy" && l["peer"]["port"] != 0)
+        .collect();
+    let mut ends: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+    for line in destroys.iter().filter(|l| l["comm"] == "tcpchurn") {
+        let direction = if line["peer"]["port"] == 7101 {
+            "connect"
+        } else {
+            "accept"
+        };
+        let reason = line["reason"].as_str().unwrap_or("null").to_string();
+        *ends.entry(vec![direction.to_string(), reason]).or_default() += 1.0;
+    }
+    assert_eq!(ends, closed, "follow --lifetime disagrees");
+    let refused = destroys
+        .iter()
+        .filter(|l| l["comm"] == "refuser" && l["reason"] == "refused")
+        .count();
+    assert_eq!(refused, REFUSED as usize, "follow --lifetime: {destroys:?}");
 
     let check = run_ok(ns.command("sh").args([
         "-c",

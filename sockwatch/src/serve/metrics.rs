@@ -15,7 +15,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{model::SockState, source::snmp::ProtocolCounters};
+use crate::model::SockState;
 
 /// The label value that stands for every value past the cap.
 pub const OTHER: &str = "other";
@@ -68,10 +68,20 @@ pub struct ConnLabels {
     pub owner: OwnerLabels,
 }
 
+/// A connection's end: closed after it was established, or a connect that failed.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ClosedLabels {
+pub struct EndLabels {
     pub direction: &'static str,
-    /// Why the connection ended; `unknown` until the kernel side reports reasons.
+    /// Why it ended, follow's reason (`normal`, `reset-sent`, `refused`, ...; `unknown` when
+    /// the kernel lacks a hook that would tell).
+    pub reason: &'static str,
+    #[prometheus(flatten)]
+    pub owner: OwnerLabels,
+}
+
+/// A listener's drops: why (`listen-overflow`, `syn-queue-overflow`, `other`) and whose.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DropLabels {
     pub reason: &'static str,
     #[prometheus(flatten)]
     pub owner: OwnerLabels,
@@ -112,9 +122,10 @@ type HistogramFamily = Family<DirectionLabels, Histogram, fn() -> Histogram>;
 pub struct Metrics {
     registry: Registry,
     pub opened: Family<ConnLabels, Counter>,
-    pub closed: Family<ClosedLabels, Counter>,
-    pub failed: Family<ConnLabels, Counter>,
+    pub closed: Family<EndLabels, Counter>,
+    pub failed: Family<EndLabels, Counter>,
     pub retransmits: Family<OwnerLabels, Counter>,
+    pub listen_drops: Family<DropLabels, Counter>,
     pub sockets: Family<StateLabels, Gauge>,
     pub events_lost: Family<LostLabels, Counter>,
     pub events: Counter,
@@ -134,20 +145,26 @@ impl Default for Metrics {
         let closed = Family::default();
         registry.register(
             "sockwatch_connections_closed",
-            "Connections counted as opened that the kernel has since destroyed",
+            "Connections counted as opened that the kernel has since destroyed, by why they ended",
             Family::clone(&closed),
         );
         let failed = Family::default();
         registry.register(
             "sockwatch_connections_failed",
-            "Connection attempts that ended before ESTABLISHED (SYN_SENT to CLOSE)",
+            "Connects that failed before ESTABLISHED (after SYN_SENT, or before any SYN), by why",
             Family::clone(&failed),
         );
         let retransmits = Family::default();
         registry.register(
             "sockwatch_retransmits",
-            "TCP segments retransmitted, from the totals of destroyed sockets",
+            "TCP segments retransmitted (data, SYN, SYN-ACK), as they happen and from each socket's total at its end",
             Family::clone(&retransmits),
+        );
+        let listen_drops = Family::default();
+        registry.register(
+            "sockwatch_listen_drops",
+            "SYNs and handshake ACKs listeners dropped (full accept or SYN queue), by listener owner",
+            Family::clone(&listen_drops),
         );
         let sockets = Family::default();
         registry.register(
@@ -190,6 +207,7 @@ impl Default for Metrics {
             closed,
             failed,
             retransmits,
+            listen_drops,
             sockets,
             events_lost,
             events,
@@ -216,8 +234,7 @@ impl Metrics {
     }
 }
 
-/// Read at each scrape: sockwatch's own CPU time and memory, and the namespace's listen-queue
-/// drops (the kernel counts those per namespace, not per socket).
+/// Read at each scrape: sockwatch's own CPU time and memory.
 #[derive(Debug)]
 struct SystemCollector;
 
@@ -245,13 +262,6 @@ fn parse_own_usage(stat: &str, ticks_per_second: f64, page_bytes: i64) -> Option
     Some((cpu, field(24)? * page_bytes))
 }
 
-fn listen_drops() -> Option<u64> {
-    let counters = ProtocolCounters::read().ok()?;
-    let tcp_ext = counters.netstat.iter().find(|s| s.name == "TcpExt")?;
-    let drops = tcp_ext.counters.iter().find(|c| c.name == "ListenDrops")?;
-    u64::try_from(drops.value).ok()
-}
-
 impl Collector for SystemCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         if let Some((cpu, rss)) = own_usage() {
@@ -268,15 +278,6 @@ impl Collector for SystemCollector {
                 "sockwatch's resident memory",
                 None,
                 gauge.metric_type(),
-            )?)?;
-        }
-        if let Some(drops) = listen_drops() {
-            let counter = ConstCounter::new(drops);
-            counter.encode(encoder.encode_descriptor(
-                "sockwatch_listen_queue_drops",
-                "Connections dropped at full listen queues in sockwatch's network namespace (TcpExt ListenDrops)",
-                None,
-                counter.metric_type(),
             )?)?;
         }
         Ok(())

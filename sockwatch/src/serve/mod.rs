@@ -10,7 +10,6 @@ pub mod http;
 pub mod metrics;
 
 use std::{
-    collections::HashMap,
     io::{self, Write},
     net::{IpAddr, SocketAddr},
     sync::Arc,
@@ -23,8 +22,8 @@ use crate::{
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::WallClock,
-        reasons::Story,
-        table::{Applied, LiveSocket, LiveTable},
+        reasons::{Reason, Story},
+        table::{Applied, CookieMap, LiveSocket, LiveTable},
         FollowConfig, FollowError, Follower, Output, Summary, Views,
     },
     model::{Cookie, SockState},
@@ -32,7 +31,7 @@ use crate::{
 };
 use events::EventHub;
 use metrics::{
-    ClosedLabels, ConnLabels, DirectionLabels, LabelCap, LostLabels, Metrics, OwnerLabels,
+    ConnLabels, DirectionLabels, DropLabels, EndLabels, LabelCap, LostLabels, Metrics, OwnerLabels,
 };
 
 #[derive(Debug, Error)]
@@ -67,11 +66,17 @@ impl ServeConfig {
     }
 }
 
-/// The labels and direction of a connection counted as opened, kept until it is destroyed so
-/// that its close is counted under the same labels.
-struct OpenConnection {
-    direction: &'static str,
-    owner: OwnerLabels,
+/// What serve keeps of one connection it saw begin (or retransmit), until its destroy.
+#[derive(Default)]
+struct Connection {
+    /// A connect() in SYN_SENT: if it ends before ESTABLISHED, the connect failed.
+    attempt: bool,
+    /// Once established: the direction and labels it was counted opened under, for its
+    /// close to be counted under the same.
+    opened: Option<(&'static str, OwnerLabels)>,
+    /// The kernel's retransmit total already counted; None when the socket predates serve
+    /// (what it retransmitted before is not serve's to count).
+    retransmits: Option<u32>,
 }
 
 /// Turns follow's events into metric updates and /events lines: the views of a run that
@@ -86,7 +91,7 @@ pub struct ServeViews {
     processes: LabelCap,
     containers: LabelCap,
     namespaces: LabelCap,
-    open: HashMap<Cookie, OpenConnection>,
+    connections: CookieMap<Connection>,
     /// Events were lost since the last look at the table: destroys may be among them.
     lost_since_watch: bool,
 }
@@ -107,7 +112,7 @@ impl ServeViews {
             processes: LabelCap::new(max_label_values),
             containers: LabelCap::new(max_label_values),
             namespaces: LabelCap::new(max_label_values),
-            open: HashMap::new(),
+            connections: CookieMap::default(),
             lost_since_watch: false,
         }
     }
@@ -138,7 +143,13 @@ impl ServeViews {
 
     /// An accepted connection is established before accept() names its owner: the owner is
     /// then its listener's (follow's story fills it in).
-    fn opened(&mut self, t: &Transition, applied: &Applied, direction: &'static str) {
+    fn opened(
+        &mut self,
+        t: &Transition,
+        applied: &Applied,
+        story: &Story,
+        direction: &'static str,
+    ) {
         let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
         self.metrics
             .opened
@@ -147,74 +158,125 @@ impl ServeViews {
                 owner: owner.clone(),
             })
             .inc();
-        if direction == "connect" {
-            if let Some(ms) = applied.ms_in_old_state {
+        if let Some(us) = story.connect_us {
+            self.metrics
+                .connect_latency
+                .get_or_create(&DirectionLabels { direction })
+                .observe(us as f64 / 1e6);
+        }
+        let connection = self.connections.entry(t.cookie).or_default();
+        connection.attempt = false;
+        connection.opened = Some((direction, owner));
+    }
+
+    /// Counts the retransmits a socket's total shows beyond what was counted. `counted` None:
+    /// the socket predates serve; only the retransmit this event reports is new.
+    fn retransmitted(&mut self, t: &Transition, applied: &Applied, total: u32, event: bool) {
+        let connection = self.connections.get(&t.cookie);
+        let counted = connection.and_then(|c| c.retransmits);
+        let new = match counted {
+            Some(counted) => total.saturating_sub(counted),
+            None => u32::from(event),
+        };
+        if new == 0 {
+            return;
+        }
+        let owner = match connection.and_then(|c| c.opened.as_ref()) {
+            Some((_, owner)) => owner.clone(),
+            None => self.owner_labels(applied.owner.as_ref(), t.netns),
+        };
+        self.metrics
+            .retransmits
+            .get_or_create(&owner)
+            .inc_by(new.into());
+        if event {
+            self.connections.entry(t.cookie).or_default().retransmits = Some(total);
+        }
+    }
+
+    fn destroyed(&mut self, t: &Transition, applied: &Applied, story: &Story) {
+        if let Some(close) = t.close {
+            self.retransmitted(t, applied, close.total_retrans, false);
+        }
+        let Some(connection) = self.connections.remove(&t.cookie) else {
+            return;
+        };
+        let reason = story.reason.map_or(Reason::Unknown.name(), Reason::name);
+        if let Some((direction, owner)) = connection.opened {
+            if let Some(ms) = applied.lifetime_ms {
                 self.metrics
-                    .connect_latency
+                    .duration
                     .get_or_create(&DirectionLabels { direction })
                     .observe(ms / 1e3);
             }
+            self.metrics
+                .closed
+                .get_or_create(&EndLabels {
+                    direction,
+                    reason,
+                    owner,
+                })
+                .inc();
+        } else if connection.attempt {
+            self.connect_failed(t, applied, reason);
         }
-        self.open
-            .insert(t.cookie, OpenConnection { direction, owner });
     }
 
-    fn destroyed(&mut self, t: &Transition, applied: &Applied) {
-        let open = self.open.remove(&t.cookie);
-        let retransmits = t.close.map_or(0, |c| u64::from(c.total_retrans));
-        let Some(open) = open else {
-            if retransmits > 0 {
-                let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
-                self.metrics
-                    .retransmits
-                    .get_or_create(&owner)
-                    .inc_by(retransmits);
-            }
-            return;
-        };
-        if retransmits > 0 {
-            self.metrics
-                .retransmits
-                .get_or_create(&open.owner)
-                .inc_by(retransmits);
-        }
-        if let Some(ms) = applied.lifetime_ms {
-            self.metrics
-                .duration
-                .get_or_create(&DirectionLabels {
-                    direction: open.direction,
-                })
-                .observe(ms / 1e3);
-        }
+    fn connect_failed(&mut self, t: &Transition, applied: &Applied, reason: &'static str) {
+        let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
         self.metrics
-            .closed
-            .get_or_create(&ClosedLabels {
-                direction: open.direction,
-                reason: "unknown",
-                owner: open.owner,
+            .failed
+            .get_or_create(&EndLabels {
+                direction: "connect",
+                reason,
+                owner,
             })
             .inc();
     }
 
-    fn count(&mut self, t: &Transition, applied: &Applied) {
+    fn count(&mut self, t: &Transition, applied: &Applied, story: &Story) {
         match (t.kind, t.old, t.new) {
+            // Born while serve watches: every retransmit is serve's to count.
+            (TransitionKind::State, SockState::Close, SockState::SynSent) => {
+                let connection = self.connections.entry(t.cookie).or_default();
+                connection.attempt = true;
+                connection.retransmits = Some(0);
+            }
+            (TransitionKind::State, SockState::Listen, SockState::SynRecv) => {
+                self.connections.entry(t.cookie).or_default().retransmits = Some(0);
+            }
             (TransitionKind::State, SockState::SynSent, SockState::Established) => {
-                self.opened(t, applied, "connect");
+                self.opened(t, applied, story, "connect");
             }
             (TransitionKind::State, SockState::SynRecv, SockState::Established) => {
-                self.opened(t, applied, "accept");
+                self.opened(t, applied, story, "accept");
             }
-            (TransitionKind::State, SockState::SynSent, SockState::Close) => {
-                let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
-                self.metrics
-                    .failed
-                    .get_or_create(&ConnLabels {
-                        direction: "connect",
-                        owner,
-                    })
-                    .inc();
+            (TransitionKind::Retransmit, ..) => {
+                if let Some(total) = t.total_retrans {
+                    self.retransmitted(t, applied, total, true);
+                }
             }
-            (TransitionKind::Destroy, ..) => self.destroyed(t, applied),
+            // connect() failed before any SYN: its socket's destroy is not counted again.
+            (TransitionKind::ConnectError, ..) => {
+                if let Some(connection) = self.connections.get_mut(&t.cookie) {
+                    connection.attempt = false;
+                }
+                let reason = story.reason.map_or(Reason::Unknown.name(), Reason::name);
+                self.connect_failed(t, applied, reason);
+            }
+            (TransitionKind::Drop, ..) => {
+                if let Some(dropped) = t.dropped {
+                    let owner = self.owner_labels(applied.owner.as_ref(), t.netns);
+                    self.metrics
+                        .listen_drops
+                        .get_or_create(&DropLabels {
+                            reason: dropped.reason,
+                            owner,
+                        })
+                        .inc_by(dropped.count);
+                }
+            }
+            (TransitionKind::Destroy, ..) => self.destroyed(t, applied, story),
             _ => {}
         }
     }
@@ -252,8 +314,11 @@ impl Views for ServeViews {
         story: &Story,
     ) -> io::Result<bool> {
         self.metrics.events.inc();
-        self.count(t, applied);
-        self.publish(|json, line| json.transition(line, t, applied, story).map(|_| ()));
+        self.count(t, applied, story);
+        // /events is follow --json's log, which shows retransmits only when asked for.
+        if t.kind != TransitionKind::Retransmit {
+            self.publish(|json, line| json.transition(line, t, applied, story).map(|_| ()));
+        }
         Ok(false)
     }
 
@@ -293,7 +358,8 @@ impl Views for ServeViews {
         metrics::set_socket_states(&self.metrics, &counts);
         // A connection whose destruction was lost is no longer in the table: forget it.
         if std::mem::take(&mut self.lost_since_watch) {
-            self.open.retain(|cookie, _| table.get(*cookie).is_some());
+            self.connections
+                .retain(|cookie, _| table.get(*cookie).is_some());
         }
     }
 }

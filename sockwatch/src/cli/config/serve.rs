@@ -51,7 +51,8 @@ impl ServePlan {
             container: false,
             verbose: false,
             failed: false,
-            retransmits: false,
+            // Retransmit events reach the metrics; /events leaves them out, as follow --json.
+            retransmits: true,
         };
         let serve = ServeConfig {
             listen: args.listen,
