@@ -405,11 +405,14 @@ pub struct PacketRing {
     pub features: u32,
 }
 
-/// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...).
+/// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...);
+/// with threads (ss -T) one entry a (process, thread, fd).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketUser {
     pub comm: String,
     pub pid: u32,
+    /// The thread, when threads were asked for.
+    pub tid: Option<u32>,
     pub fd: u32,
 }
 

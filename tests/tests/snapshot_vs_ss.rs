@@ -37,6 +37,9 @@ option_sets! {
     tcp_listening => ["-ltn"];
     tcp_listening_processes => ["-tlpn"];
     tcp_processes => ["-tanp"];
+    tcp_threads => ["-tanT"];
+    tcp_threads_processes => ["-tlnpT"];
+    tcp_threads_long => ["--tcp", "--all", "--threads"];
     tcp_no_header => ["-tanH"];
     inet_tos => ["-tuan", "--tos"];
     inet_cgroup => ["-tuan", "--cgroup"];
@@ -70,6 +73,7 @@ option_sets! {
     unix_listening => ["-xl"];
     unix_extended_memory => ["-xaem"];
     unix_processes => ["-xap"];
+    unix_threads => ["-xaT"];
     unix_oneline => ["-xaO"];
     unix_stream_only => ["-a", "-A", "unix_stream"];
     unix_dgram_only => ["-a", "-A", "unix_dgram"];
@@ -77,6 +81,7 @@ option_sets! {
     // Packet
     packet_all => ["-0a"];
     packet_processes => ["-0ap"];
+    packet_threads => ["-0aT"];
     packet_extended => ["-0ae"];
     packet_extended_oneline => ["-0aeO"];
     // ss's packet_diag reader ignores the socket type: either table lists every packet socket.

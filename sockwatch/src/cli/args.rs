@@ -64,7 +64,7 @@ The filter is also compiled to inet_diag bytecode, so the kernel sends only TCP 
 that may match; user space applies the whole filter to what it sends. Filter files are read up
 to 64 KiB, dump file messages up to the kernel's 32 KiB.
 
-Not yet: -b, -T, --inet-sockopt, --tipcinfo, and the vsock, tipc and xdp families.
+Not yet: -b, --inet-sockopt, --tipcinfo, and the vsock, tipc and xdp families.
 
 Exit status: 0 on success (and when -E ends on a signal or a closed output), 1 on errors (bad
 option or filter, unreadable dump file, SOCK_DESTROY refused).")]
@@ -191,10 +191,11 @@ pub struct SnapshotArgs {
     /// Display task and socket SELinux security contexts (as -Z).
     #[arg(short = 'z', long = "contexts")]
     pub contexts: bool,
-    /// ss options sockwatch does not support yet (-b, -T): rejected with a message.
+    /// ss options sockwatch does not support yet (-b): rejected with a message.
     #[arg(short = 'b', long = "bpf", hide = true)]
     pub bpf: bool,
-    #[arg(short = 'T', long = "threads", hide = true)]
+    /// Show the threads using the socket: `tid=` beside each pid (implies -p).
+    #[arg(short = 'T', long = "threads")]
     pub threads: bool,
     /// The filter: [ state STATE-FILTER ] [ EXPRESSION ].
     #[arg(value_name = "FILTER", allow_hyphen_values = false)]
@@ -208,7 +209,6 @@ impl SnapshotArgs {
             (self.context, "-Z (--context) with SELinux enabled"),
             (self.contexts, "-z (--contexts) with SELinux enabled"),
             (self.bpf, "-b (--bpf)"),
-            (self.threads, "-T (--threads)"),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))

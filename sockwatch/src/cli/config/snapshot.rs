@@ -36,6 +36,8 @@ pub struct SnapshotConfig {
     pub kill: bool,
     /// -E: follow destroyed sockets instead of listing.
     pub events: bool,
+    /// -T: the processes column lists threads.
+    pub threads: bool,
 }
 
 /// ss -s: the socket counts, alone or before the listing.
@@ -147,6 +149,7 @@ impl SnapshotConfig {
             format,
             kill: args.kill,
             events: args.events,
+            threads: args.threads,
         })
     }
 }
@@ -159,7 +162,8 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         extended: args.extended,
         memory: args.memory,
         info: args.info,
-        processes: args.processes,
+        // ss -T implies -p.
+        processes: args.processes || args.threads,
         no_header: args.no_header,
         oneline: args.oneline,
         tos: args.tos,

@@ -69,6 +69,7 @@ fn socket(
         .map(|fd| SocketUser {
             comm: "python3".to_string(),
             pid: 4369,
+            tid: None,
             fd,
         })
         .into_iter()

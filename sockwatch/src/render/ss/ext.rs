@@ -151,7 +151,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         }
     }
 
-    /// ` users:(("comm",pid=N,fd=M),...)` with -p.
+    /// ` users:(("comm",pid=N,fd=M),...)` with -p; `pid=N,tid=T,fd=M` with -T.
     fn users(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
         // ss matches processes by inode; a socket without one has none.
         if !self.opts.processes || record.users.is_empty() || record.inode == 0 {
@@ -166,6 +166,10 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             push_text(buf, user.comm.as_bytes(), self.opts.escape);
             buf.extend_from_slice(b"\",pid=");
             fmt::push_i64(buf, i64::from(user.pid as i32));
+            if let Some(tid) = user.tid {
+                buf.extend_from_slice(b",tid=");
+                fmt::push_i64(buf, i64::from(tid as i32));
+            }
             buf.extend_from_slice(b",fd=");
             fmt::push_i64(buf, i64::from(user.fd as i32));
             buf.push(b')');

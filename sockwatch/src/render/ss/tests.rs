@@ -95,6 +95,7 @@ fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
     SocketUser {
         comm: comm.to_string(),
         pid,
+        tid: None,
         fd,
     }
 }
