@@ -23,6 +23,12 @@ pub enum Family {
     Unix,
     Packet,
     Netlink,
+    /// AF_VSOCK, AF_TIPC and AF_XDP: selectable as ss does; their sockets are listed only
+    /// where the kernel has no diag module for them (none then) until their replies are
+    /// decoded.
+    Vsock,
+    Tipc,
+    Xdp,
 }
 
 impl Family {
@@ -59,6 +65,10 @@ pub enum Netid {
     PacketRaw,
     PacketDgram,
     Netlink,
+    VsockStream,
+    VsockDgram,
+    Tipc,
+    Xdp,
 }
 
 impl Netid {
@@ -77,6 +87,10 @@ impl Netid {
             Netid::PacketRaw => "p_raw",
             Netid::PacketDgram => "p_dgr",
             Netid::Netlink => "nl",
+            Netid::VsockStream => "v_str",
+            Netid::VsockDgram => "v_dgr",
+            Netid::Tipc => "tipc",
+            Netid::Xdp => "xdp",
         }
     }
 

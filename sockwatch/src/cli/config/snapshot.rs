@@ -221,6 +221,9 @@ fn select_options(args: &SnapshotArgs, states: Option<u32>) -> Result<SelectOpti
         (args.ipv6, Family::Inet6),
         (args.unix, Family::Unix),
         (args.packet, Family::Packet),
+        (args.vsock, Family::Vsock),
+        (args.tipc, Family::Tipc),
+        (args.xdp, Family::Xdp),
     ]
     .into_iter()
     .filter_map(|(given, family)| given.then_some(family))

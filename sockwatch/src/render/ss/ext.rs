@@ -21,6 +21,8 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp | Netid::Sctp | Netid::Dccp => {
                 self.inet_ext(buf, record)
             }
+            // Never listed: their replies are not decoded.
+            Netid::VsockStream | Netid::VsockDgram | Netid::Tipc | Netid::Xdp => {}
         }
     }
 
