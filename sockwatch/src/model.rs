@@ -423,7 +423,9 @@ pub struct PacketRing {
 /// with threads (ss -T) one entry a (process, thread, fd).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketUser {
-    pub comm: String,
+    /// The kernel's bytes, unchanged: a process may name itself anything but NUL, so text
+    /// views escape them on a terminal (ss prints them raw) and JSON adds `comm_hex`.
+    pub comm: Vec<u8>,
     pub pid: u32,
     /// The thread, when threads were asked for.
     pub tid: Option<u32>,

@@ -16,7 +16,7 @@ use std::{
     io::{self, Write},
     os::{fd::AsRawFd, unix::ffi::OsStrExt},
     path::{Path, PathBuf},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     thread,
 };
 
@@ -25,9 +25,12 @@ use crate::model::{SocketRecord, SocketUser};
 /// Why process attribution could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcsError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", crate::escape::Escaped::path(path))]
     Read { path: PathBuf, source: io::Error },
-    #[error("{} is not a proc filesystem (is /proc mounted?)", path.display())]
+    #[error(
+        "{} is not a proc filesystem (is /proc mounted?)",
+        crate::escape::Escaped::path(path)
+    )]
     NotProcfs { path: PathBuf },
 }
 
@@ -43,7 +46,9 @@ pub struct SocketOwners {
     single: HashMap<u64, Owner>,
     /// Sockets several pairs hold: all of them, in ss's order.
     shared: HashMap<u64, Vec<Owner>>,
-    comms: HashMap<(u32, Option<u32>), String>,
+    comms: HashMap<(u32, Option<u32>), Vec<u8>>,
+    /// Some process's fd table could not be read (another user's, without root).
+    unreadable_processes: bool,
 }
 
 /// One (process, fd) pair holding a socket open; with threads, one (process, thread, fd).
@@ -78,14 +83,19 @@ impl SocketOwners {
         threads: bool,
     ) -> Result<SocketOwners, ProcsError> {
         let pids = list_pids(root)?;
+        let unreadable = AtomicBool::new(false);
         let fd_tables = run_parallel(&pids, |&pid, out| {
             let tids = match threads {
                 true => list_tids(root, pid).into_iter().map(Some).collect(),
                 false => vec![None],
             };
             for tid in tids {
-                if let Some(fds) = list_fds(&task_dir(root, pid, tid)) {
-                    out.push(FdTable { pid, tid, fds });
+                match list_fds(&task_dir(root, pid, tid)) {
+                    Ok(fds) => out.push(FdTable { pid, tid, fds }),
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                        unreadable.store(true, Ordering::Relaxed);
+                    }
+                    Err(_) => {}
                 }
             }
         });
@@ -104,7 +114,10 @@ impl SocketOwners {
         });
         drop(chunks);
         drop(fd_tables);
-        Ok(SocketOwners::from_hits(root, hits))
+        Ok(SocketOwners {
+            unreadable_processes: unreadable.into_inner(),
+            ..SocketOwners::from_hits(root, hits)
+        })
     }
 
     /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by thread
@@ -125,6 +138,14 @@ impl SocketOwners {
                 fd: owner.fd,
             })
             .collect()
+    }
+
+    /// Whether every socket found is held by process `pid` alone (true when none was found).
+    fn held_only_by(&self, pid: u32) -> bool {
+        self.single
+            .values()
+            .chain(self.shared.values().flatten())
+            .all(|owner| owner.pid == pid)
     }
 
     /// How many sockets have owners.
@@ -205,13 +226,36 @@ impl<'scope> OwnersScan<'scope> {
         }
     }
 
-    /// A failed scan is an error once a record needed it.
-    pub fn check(self) -> Result<(), ProcsError> {
-        match self.scanned {
-            Some(Err(err)) => Err(err),
-            _ => Ok(()),
+    /// What the scan could not see (waiting for it if no record needed it). A failed scan
+    /// is an error once a record needed it.
+    pub fn check(self) -> Result<Unseen, ProcsError> {
+        let needed = self.scanned.is_some();
+        let scanned = match (self.scanned, self.scan) {
+            (Some(scanned), _) => scanned,
+            (None, Some(scan)) => scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            (None, None) => return Ok(Unseen::Nothing),
+        };
+        match scanned {
+            Ok(owners) if !owners.unreadable_processes => Ok(Unseen::Nothing),
+            // This process's own sockets (its sock_diag socket) are no one else's answer.
+            Ok(owners) if owners.held_only_by(std::process::id()) => Ok(Unseen::Everything),
+            Ok(_) => Ok(Unseen::SomeProcesses),
+            Err(err) if needed => Err(err),
+            Err(_) => Ok(Unseen::Nothing),
         }
     }
+}
+
+/// What a scan of /proc could not see (net-tools' netstat -p says so on stderr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    Nothing,
+    /// Some processes' fd tables were unreadable; others named their sockets.
+    SomeProcesses,
+    /// Some fd tables were unreadable and no socket's owner could be found.
+    Everything,
 }
 
 /// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat
@@ -302,15 +346,14 @@ fn list_tids(root: &Path, pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// The open fds of the task at `dir`; None when it vanished or its fds are not ours to read.
-fn list_fds(dir: &Path) -> Option<Vec<u32>> {
-    let entries = fs::read_dir(dir.join("fd")).ok()?;
-    Some(
-        entries
-            .map_while(Result::ok)
-            .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
-            .collect(),
-    )
+/// The open fds of the task at `dir`; an error when it vanished or its fds are not ours to
+/// read.
+fn list_fds(dir: &Path) -> io::Result<Vec<u32>> {
+    let entries = fs::read_dir(dir.join("fd"))?;
+    Ok(entries
+        .map_while(Result::ok)
+        .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
+        .collect())
 }
 
 fn read_socket_links(
@@ -368,13 +411,13 @@ fn parse_socket_link(target: &[u8]) -> Option<u64> {
 /// The task's name as ss prints it: ss reads it from its stat file with `%*d (%[^)])`, so it
 /// ends at the first ')'. The comm file holds the same unescaped name, cheaper to read.
 /// Empty when the task has gone.
-fn read_comm(dir: &Path) -> String {
+fn read_comm(dir: &Path) -> Vec<u8> {
     let Ok(raw) = crate::bounded::read_bytes(dir.join("comm")) else {
-        return String::new();
+        return Vec::new();
     };
     let name = raw.strip_suffix(b"\n").unwrap_or(&raw);
     let name = name.split(|&b| b == b')').next().unwrap_or_default();
-    String::from_utf8_lossy(name).into_owned()
+    name.to_vec()
 }
 
 /// `/proc/PID`, or with a thread `/proc/PID/task/TID`.
@@ -459,7 +502,7 @@ mod tests {
 
     fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
         SocketUser {
-            comm: comm.to_string(),
+            comm: comm.as_bytes().to_vec(),
             pid,
             tid: None,
             fd,
@@ -592,6 +635,15 @@ mod tests {
     }
 
     #[test]
+    fn comm_keeps_the_kernels_bytes() {
+        let root = ScratchDir::new("rawcomm");
+        root.process(7, "placeholder", &[(3, "socket:[99]")]);
+        fs::write(root.0.join("7/comm"), b"x\xff\x1b]0;\n\n").expect("write comm");
+        let owners = SocketOwners::scan_at(&root.0, None, false).expect("scan");
+        assert_eq!(owners.users_of(99)[0].comm, b"x\xff\x1b]0;\n");
+    }
+
+    #[test]
     fn finds_our_own_socket_in_real_proc() {
         use std::os::{fd::AsRawFd, unix::fs::MetadataExt, unix::net::UnixDatagram};
 
@@ -605,7 +657,12 @@ mod tests {
         let comm = read_comm(&Path::new("/proc").join(std::process::id().to_string()));
         assert_eq!(
             owners.users_of(inode),
-            [user(&comm, std::process::id(), fd)]
+            [SocketUser {
+                comm,
+                pid: std::process::id(),
+                tid: None,
+                fd
+            }]
         );
         assert_eq!(owners.len(), 1);
     }

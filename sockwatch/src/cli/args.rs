@@ -29,6 +29,8 @@ pub enum Command {
     Follow(FollowArgs),
     /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
     Netstat(NetstatArgs),
+    /// Run as an agent: Prometheus metrics on /metrics, follow's JSON events on /events.
+    Serve(ServeArgs),
     /// Print the completion script for SHELL to standard output.
     #[command(after_help = "\
 Load it for this shell with `source <(sockwatch completions bash)`; `cargo xtask install`
@@ -162,7 +164,7 @@ pub struct SnapshotArgs {
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
-    /// output). A new FILE is readable by its owner only.
+    /// output). FILE ends up readable by its owner only (mode 0600), also when it existed.
     #[arg(short = 'D', long = "diag", value_name = "FILE")]
     pub diag: Option<std::path::PathBuf>,
     /// Read the filter from FILE (`-` for standard input).
@@ -247,8 +249,13 @@ Sockets that exist at start are listed from sock_diag first and joined to later 
 socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
 then rebuilt from sock_diag.
 
-Exit status: 0 when stopped by --count, --duration, a signal or a closed output; 1 on errors.
-A summary (events, lost, sockets seen) goes to standard error at the end.")]
+SIGINT, SIGTERM and SIGHUP end every view within a second, even when blocked on a FIFO or a
+reader that stopped reading; output not written by then is counted in the summary. A recording
+cut inside a record replays every whole record, then names the offset of the damage.
+
+Exit status: 0 when stopped by --count, --duration, a signal or a closed output (EPIPE); 1 on
+errors, including any other write error on standard output or on --write's file, and a damaged
+or foreign recording. A summary (events, lost, sockets seen) goes to standard error at the end.")]
 pub struct FollowArgs {
     /// One line a finished connection (pid, comm, addresses, bytes each way, duration); a
     /// connection closed by a reset shows what it had before the kernel cleared it.
@@ -257,13 +264,25 @@ pub struct FollowArgs {
     /// A refreshing ss-style table of the live sockets instead of an event log.
     #[arg(long)]
     pub table: bool,
-    /// Redraw interval of --table, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    /// Redraw interval of --table, in seconds (0.05 to 86400).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub interval: std::time::Duration,
     /// JSON lines instead of text: a `start` line, then one object per event, loss or
     /// table refresh (docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
+    /// Only connections that did not end `normal` (reset, refused, timeout, unreachable,
+    /// killed, unknown): the lines that end them.
+    #[arg(long)]
+    pub failed: bool,
+    /// Also show a line for each TCP retransmit (the per-connection count is always kept).
+    #[arg(long)]
+    pub retransmits: bool,
+    /// Show each owner's container: a CONTAINER column (the id's first 12 characters), or
+    /// the JSON keys cgroup_path, container_id, pod_uid and netns_name (event log and
+    /// --lifetime).
+    #[arg(long, conflicts_with = "table")]
+    pub container: bool,
     /// Don't resolve service names.
     #[arg(short = 'n', long)]
     pub numeric: bool,
@@ -273,8 +292,8 @@ pub struct FollowArgs {
     /// Only IPv6 sockets.
     #[arg(short = '6', long)]
     pub ipv6: bool,
-    /// Stop after N lines (refreshes with --table).
-    #[arg(long, value_name = "N")]
+    /// Stop after N lines (refreshes with --table); at least 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Stop after SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
@@ -286,7 +305,7 @@ pub struct FollowArgs {
     /// Ring buffer size in KiB (a power of two, at least 4).
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
-    /// Record the event stream to FILE (mode 0600), for --read.
+    /// Record the event stream to FILE (mode 0600, also over an existing file), for --read.
     #[arg(long, value_name = "FILE", conflicts_with = "read")]
     pub write: Option<std::path::PathBuf>,
     /// Replay a recording made with --write through any view (no privileges needed).
@@ -524,12 +543,74 @@ impl NetstatArgs {
     }
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Endpoints (GET only; none changes anything):
+  /metrics  Prometheus text, or OpenMetrics when the scraper asks for it: connections opened,
+            closed and failed by direction, process, container, pod and netns; sockets by
+            state; retransmits; events lost; connection duration and connect latency
+            histograms; sockwatch's own CPU and memory.
+  /events   follow --json's lines (a start line first), for a log shipper to tail. Served on
+            loopback; beyond loopback only with --events. A reader that falls behind loses
+            lines (counted, and a `lost` line tells it), never slowing event processing.
+  /healthz  `ok` while serve runs (no token needed).
+
+Needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_PTRACE to name the owners of sockets
+that exist at start); see deploy/ for a systemd unit and a Kubernetes DaemonSet.
+
+Exit status: 0 when stopped by a signal; 1 on errors.")]
+pub struct ServeArgs {
+    /// Address and port to serve HTTP on (loopback unless told otherwise).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// Serve /events even when --listen is not a loopback address.
+    #[arg(long)]
+    pub events: bool,
+    /// Require `Authorization: Bearer TOKEN` on /metrics and /events, TOKEN being the first
+    /// line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Distinct values kept for each of the process, container and netns labels; later values
+    /// are counted under `other`.
+    #[arg(long, value_name = "N", default_value = "200", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_label_values: u32,
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+    /// Watch every network namespace, not only sockwatch's own.
+    #[arg(long)]
+    pub all_netns: bool,
+    /// Ring buffer size in KiB (a power of two, at least 4).
+    #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
+    pub ring_kib: Option<u32>,
+    /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ]; what it leaves out is not counted.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
     std::time::Duration::try_from_secs_f64(secs)
         .map_err(|_| format!("'{text}' is not a valid duration"))
+}
+
+/// Redraws faster than this only flood the terminal.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+const MAX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = parse_seconds(text)?;
+    if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
+        return Err(format!(
+            "the interval must be from 0.05 to 86400 seconds, not {text}"
+        ));
+    }
+    Ok(interval)
 }
 
 fn parse_ring_kib(text: &str) -> Result<u32, String> {
@@ -591,6 +672,14 @@ mod tests {
         );
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("1e300").is_err());
+        for refused in ["0", "1e-10", "1e-9", "0.049", "86401", "inf", "NaN", "-0"] {
+            assert!(parse_interval(refused).is_err(), "{refused}");
+        }
+        assert_eq!(
+            parse_interval("0.05"),
+            Ok(std::time::Duration::from_millis(50))
+        );
         assert_eq!(parse_ring_kib("64"), Ok(64));
         assert!(parse_ring_kib("3").is_err());
         assert!(parse_ring_kib("100").is_err());

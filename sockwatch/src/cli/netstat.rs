@@ -10,7 +10,7 @@ use std::{
 };
 
 use sockwatch::{
-    procs::OwnersScan,
+    procs::{OwnersScan, Unseen},
     render::netstat::{
         groups as netstat_groups, iface as netstat_iface,
         route::{self as netstat_route, RouteOptions},
@@ -41,7 +41,11 @@ pub fn run(config: NetstatConfig) -> Result<ExitCode, String> {
             Mode::Routes { families, options } => {
                 route_tables(families, *options, &names, &mut out)?
             }
-            Mode::Interfaces { all, details } => interface_table(*all, *details, first, &mut out)?,
+            Mode::Interfaces {
+                all,
+                details,
+                escape,
+            } => interface_table(*all, *details, *escape, first, &mut out)?,
             Mode::Sockets { plan, options } => socket_tables(plan, options, &names, &mut out)?,
         };
         if !written || !config.continuous {
@@ -108,6 +112,7 @@ fn route_tables(
 fn interface_table(
     all: bool,
     details: bool,
+    escape: bool,
     first: bool,
     out: &mut impl Write,
 ) -> Result<bool, String> {
@@ -125,9 +130,9 @@ fn interface_table(
     let title = if first { netstat_iface::TITLE } else { "" };
     let written = out.write_all(title.as_bytes()).and_then(|()| {
         if details {
-            netstat_iface::write_interface_details(&mut *out, &listed, &inet6)
+            netstat_iface::write_interface_details(&mut *out, &listed, &inet6, escape)
         } else {
-            netstat_iface::write_interface_table(&mut *out, &listed)
+            netstat_iface::write_interface_table(&mut *out, &listed, escape)
         }
     });
     delivered(written.and_then(|()| out.flush()))
@@ -182,7 +187,19 @@ fn socket_tables(
                 return Ok(false);
             }
         }
-        owners.check().map_err(|e| e.to_string())?;
+        // net-tools' own words on stderr, so a script that expects them finds them.
+        match owners.check().map_err(|e| e.to_string())? {
+            Unseen::Nothing => {}
+            Unseen::SomeProcesses => eprintln!(
+                "(Not all processes could be identified, non-owned process info\n \
+                 will not be shown, you would have to be root to see it all.)"
+            ),
+            Unseen::Everything => eprintln!(
+                "(No info could be read for \"-p\": geteuid()={} but you should be root.)",
+                // SAFETY: geteuid cannot fail.
+                unsafe { libc::geteuid() }
+            ),
+        }
         delivered(out.flush())
     })
 }
