@@ -23,6 +23,12 @@ pub enum Family {
     Unix,
     Packet,
     Netlink,
+    /// AF_VSOCK, AF_TIPC and AF_XDP: selectable as ss does; their sockets are listed only
+    /// where the kernel has no diag module for them (none then) until their replies are
+    /// decoded.
+    Vsock,
+    Tipc,
+    Xdp,
 }
 
 impl Family {
@@ -59,6 +65,10 @@ pub enum Netid {
     PacketRaw,
     PacketDgram,
     Netlink,
+    VsockStream,
+    VsockDgram,
+    Tipc,
+    Xdp,
 }
 
 impl Netid {
@@ -77,6 +87,10 @@ impl Netid {
             Netid::PacketRaw => "p_raw",
             Netid::PacketDgram => "p_dgr",
             Netid::Netlink => "nl",
+            Netid::VsockStream => "v_str",
+            Netid::VsockDgram => "v_dgr",
+            Netid::Tipc => "tipc",
+            Netid::Xdp => "xdp",
         }
     }
 
@@ -405,13 +419,16 @@ pub struct PacketRing {
     pub features: u32,
 }
 
-/// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...).
+/// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...);
+/// with threads (ss -T) one entry a (process, thread, fd).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketUser {
     /// The kernel's bytes, unchanged: a process may name itself anything but NUL, so text
     /// views escape them on a terminal (ss prints them raw) and JSON adds `comm_hex`.
     pub comm: Vec<u8>,
     pub pid: u32,
+    /// The thread, when threads were asked for.
+    pub tid: Option<u32>,
     pub fd: u32,
 }
 

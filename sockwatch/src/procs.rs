@@ -6,6 +6,8 @@
 //! first each process's fd numbers are listed, then the links are read in chunks that worker
 //! threads claim one at a time. Processes and fds that vanish mid-scan, and ones we may not
 //! read, are skipped quietly: on a live system that is normal, and ss does the same.
+//! With threads (ss -T) each task's fd table (`/proc/PID/task/TID/fd`) is read instead, and
+//! every thread is an owner of its own.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -44,43 +46,65 @@ pub struct SocketOwners {
     single: HashMap<u64, Owner>,
     /// Sockets several pairs hold: all of them, in ss's order.
     shared: HashMap<u64, Vec<Owner>>,
-    comms: HashMap<u32, Vec<u8>>,
+    comms: HashMap<(u32, Option<u32>), Vec<u8>>,
     /// Some process's fd table could not be read (another user's, without root).
     unreadable_processes: bool,
 }
 
-/// One (process, fd) pair holding a socket open.
+/// One (process, fd) pair holding a socket open; with threads, one (process, thread, fd).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Owner {
     pid: u32,
+    tid: Option<u32>,
     fd: u32,
 }
 
 impl SocketOwners {
     /// Scans /proc, which must be a procfs mount. With `wanted`, only those inodes are kept.
     pub fn scan(wanted: Option<&HashSet<u64>>) -> Result<SocketOwners, ProcsError> {
+        SocketOwners::scan_tasks(wanted, false)
+    }
+
+    /// As [`SocketOwners::scan`]; with `threads`, owners are threads (ss -T).
+    pub fn scan_tasks(
+        wanted: Option<&HashSet<u64>>,
+        threads: bool,
+    ) -> Result<SocketOwners, ProcsError> {
         let root = Path::new("/proc");
         check_procfs(root)?;
-        SocketOwners::scan_at(root, wanted)
+        SocketOwners::scan_at(root, wanted, threads)
     }
 
     /// Scans a proc tree at `root` without checking what filesystem it is (for ss's
     /// PROC_ROOT, and for tests).
-    pub fn scan_at(root: &Path, wanted: Option<&HashSet<u64>>) -> Result<SocketOwners, ProcsError> {
+    pub fn scan_at(
+        root: &Path,
+        wanted: Option<&HashSet<u64>>,
+        threads: bool,
+    ) -> Result<SocketOwners, ProcsError> {
         let pids = list_pids(root)?;
         let unreadable = AtomicBool::new(false);
-        let fd_tables = run_parallel(&pids, |&pid, out| match list_fds(root, pid) {
-            Ok(fds) => out.push(FdTable { pid, fds }),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                unreadable.store(true, Ordering::Relaxed);
+        let fd_tables = run_parallel(&pids, |&pid, out| {
+            let tids = match threads {
+                true => list_tids(root, pid).into_iter().map(Some).collect(),
+                false => vec![None],
+            };
+            for tid in tids {
+                match list_fds(&task_dir(root, pid, tid)) {
+                    Ok(fds) => out.push(FdTable { pid, tid, fds }),
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                        unreadable.store(true, Ordering::Relaxed);
+                    }
+                    Err(_) => {}
+                }
             }
-            Err(_) => {}
         });
         let chunks: Vec<FdChunk> = fd_tables
             .iter()
             .flat_map(|table| {
                 table.fds.chunks(CHUNK_FDS).map(|fds| FdChunk {
                     pid: table.pid,
+                    tid: table.tid,
                     fds,
                 })
             })
@@ -96,9 +120,10 @@ impl SocketOwners {
         })
     }
 
-    /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by fd,
-    /// both descending. (ss prepends to a hash chain while walking /proc and each fd
-    /// directory in ascending order, so it prints them reversed.)
+    /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by thread
+    /// (with threads), then by fd, all descending. (ss prepends to a hash chain while walking
+    /// /proc, each task directory and each fd directory in ascending order, so it prints them
+    /// reversed.)
     pub fn users_of(&self, inode: u64) -> Vec<SocketUser> {
         let owners = match self.single.get(&inode) {
             Some(owner) => std::slice::from_ref(owner),
@@ -107,8 +132,9 @@ impl SocketOwners {
         owners
             .iter()
             .map(|owner| SocketUser {
-                comm: self.comms.get(&owner.pid).cloned().unwrap_or_default(),
+                comm: (self.comms.get(&(owner.pid, owner.tid)).cloned()).unwrap_or_default(),
                 pid: owner.pid,
+                tid: owner.tid,
                 fd: owner.fd,
             })
             .collect()
@@ -139,12 +165,13 @@ impl SocketOwners {
         for hit in hits {
             let owner = Owner {
                 pid: hit.pid,
+                tid: hit.tid,
                 fd: hit.fd,
             };
             owners
                 .comms
-                .entry(hit.pid)
-                .or_insert_with(|| read_comm(root, hit.pid));
+                .entry((hit.pid, hit.tid))
+                .or_insert_with(|| read_comm(&task_dir(root, hit.pid, hit.tid)));
             if let Some(shared) = owners.shared.get_mut(&hit.inode) {
                 shared.push(owner);
             } else if let Some(first) = owners.single.remove(&hit.inode) {
@@ -170,9 +197,14 @@ pub struct OwnersScan<'scope> {
 
 impl<'scope> OwnersScan<'scope> {
     /// Starts the scan if `wanted`; otherwise records are left without owners.
-    pub fn start<'env>(wanted: bool, scope: &'scope thread::Scope<'scope, 'env>) -> Self {
+    /// With `threads`, the owners are threads (ss -T).
+    pub fn start<'env>(
+        wanted: bool,
+        threads: bool,
+        scope: &'scope thread::Scope<'scope, 'env>,
+    ) -> Self {
         OwnersScan {
-            scan: wanted.then(|| scope.spawn(|| SocketOwners::scan(None))),
+            scan: wanted.then(|| scope.spawn(move || SocketOwners::scan_tasks(None, threads))),
             scanned: None,
         }
     }
@@ -246,15 +278,18 @@ fn program_name_from_cmdline(cmdline: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
 
-/// One process's open fd numbers, in the order /proc lists them (ascending).
+/// One process's (or with threads, one thread's) open fd numbers, in the order /proc lists
+/// them (ascending).
 struct FdTable {
     pid: u32,
+    tid: Option<u32>,
     fds: Vec<u32>,
 }
 
-/// A run of one process's fds whose links one worker reads.
+/// A run of one fd table's fds whose links one worker reads.
 struct FdChunk<'a> {
     pid: u32,
+    tid: Option<u32>,
     fds: &'a [u32],
 }
 
@@ -262,6 +297,7 @@ struct FdChunk<'a> {
 struct SocketLink {
     inode: u64,
     pid: u32,
+    tid: Option<u32>,
     fd: u32,
 }
 
@@ -299,9 +335,21 @@ fn list_pids(root: &Path) -> Result<Vec<u32>, ProcsError> {
     Ok(pids)
 }
 
-/// The process's open fds; None when it vanished or its fds are not ours to read.
-fn list_fds(root: &Path, pid: u32) -> io::Result<Vec<u32>> {
-    let entries = fs::read_dir(fd_dir(root, pid))?;
+/// The process's threads, ascending as /proc lists them; none when it vanished.
+fn list_tids(root: &Path, pid: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir(root.join(pid.to_string()).join("task")) else {
+        return Vec::new();
+    };
+    entries
+        .map_while(Result::ok)
+        .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
+        .collect()
+}
+
+/// The open fds of the task at `dir`; an error when it vanished or its fds are not ours to
+/// read.
+fn list_fds(dir: &Path) -> io::Result<Vec<u32>> {
+    let entries = fs::read_dir(dir.join("fd"))?;
     Ok(entries
         .map_while(Result::ok)
         .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
@@ -315,7 +363,7 @@ fn read_socket_links(
     out: &mut Vec<SocketLink>,
 ) {
     // Reading links relative to the open directory spares a path walk through /proc per fd.
-    let Ok(dir) = File::open(fd_dir(root, chunk.pid)) else {
+    let Ok(dir) = File::open(task_dir(root, chunk.pid, chunk.tid).join("fd")) else {
         return;
     };
     for &fd in chunk.fds {
@@ -326,6 +374,7 @@ fn read_socket_links(
             out.push(SocketLink {
                 inode,
                 pid: chunk.pid,
+                tid: chunk.tid,
                 fd,
             });
         }
@@ -359,11 +408,11 @@ fn parse_socket_link(target: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// The process name as ss prints it: ss reads it from /proc/PID/stat with `%*d (%[^)])`, so
-/// it ends at the first ')'. /proc/PID/comm holds the same unescaped name, cheaper to read.
-/// Empty when the process has gone.
-fn read_comm(root: &Path, pid: u32) -> Vec<u8> {
-    let Ok(raw) = crate::bounded::read_bytes(root.join(pid.to_string()).join("comm")) else {
+/// The task's name as ss prints it: ss reads it from its stat file with `%*d (%[^)])`, so it
+/// ends at the first ')'. The comm file holds the same unescaped name, cheaper to read.
+/// Empty when the task has gone.
+fn read_comm(dir: &Path) -> Vec<u8> {
+    let Ok(raw) = crate::bounded::read_bytes(dir.join("comm")) else {
         return Vec::new();
     };
     let name = raw.strip_suffix(b"\n").unwrap_or(&raw);
@@ -371,8 +420,13 @@ fn read_comm(root: &Path, pid: u32) -> Vec<u8> {
     name.to_vec()
 }
 
-fn fd_dir(root: &Path, pid: u32) -> PathBuf {
-    root.join(pid.to_string()).join("fd")
+/// `/proc/PID`, or with a thread `/proc/PID/task/TID`.
+fn task_dir(root: &Path, pid: u32, tid: Option<u32>) -> PathBuf {
+    let process = root.join(pid.to_string());
+    match tid {
+        Some(tid) => process.join("task").join(tid.to_string()),
+        None => process,
+    }
 }
 
 /// A decimal directory entry name (a pid or an fd); None for the others.
@@ -450,6 +504,7 @@ mod tests {
         SocketUser {
             comm: comm.as_bytes().to_vec(),
             pid,
+            tid: None,
             fd,
         }
     }
@@ -503,7 +558,7 @@ mod tests {
         fs::create_dir_all(root.0.join("31")).expect("process without fd dir");
         fs::create_dir_all(root.0.join("self")).expect("non-pid entry");
 
-        let owners = SocketOwners::scan_at(&root.0, None).expect("scan");
+        let owners = SocketOwners::scan_at(&root.0, None, false).expect("scan");
         assert_eq!(
             owners.users_of(42),
             [
@@ -516,9 +571,36 @@ mod tests {
         assert_eq!(owners.users_of(1), []);
 
         let wanted = HashSet::from([7]);
-        let owners = SocketOwners::scan_at(&root.0, Some(&wanted)).expect("scan");
+        let owners = SocketOwners::scan_at(&root.0, Some(&wanted), false).expect("scan");
         assert_eq!(owners.users_of(42), []);
         assert_eq!(owners.users_of(7), [user("nginx", 100, 5)]);
+    }
+
+    #[test]
+    fn threads_are_owners_of_their_own_as_ss_t_shows() {
+        let root = ScratchDir::new("threads");
+        root.process(100, "main", &[(3, "socket:[42]")]);
+        for (tid, comm) in [(100, "main"), (105, "worker"), (101, "io")] {
+            let task = root.0.join("100/task").join(tid.to_string());
+            fs::create_dir_all(task.join("fd")).expect("create task fd dir");
+            fs::write(task.join("comm"), format!("{comm}\n")).expect("write comm");
+            symlink("socket:[42]", task.join("fd/3")).expect("symlink");
+        }
+        let thread = |comm: &str, tid| SocketUser {
+            tid: Some(tid),
+            ..user(comm, 100, 3)
+        };
+        let owners = SocketOwners::scan_at(&root.0, None, true).expect("scan");
+        assert_eq!(
+            owners.users_of(42),
+            [
+                thread("worker", 105),
+                thread("io", 101),
+                thread("main", 100)
+            ]
+        );
+        let owners = SocketOwners::scan_at(&root.0, None, false).expect("scan");
+        assert_eq!(owners.users_of(42), [user("main", 100, 3)]);
     }
 
     #[test]
@@ -531,7 +613,7 @@ mod tests {
         let fds: Vec<(u32, &str)> = targets.iter().map(|(fd, t)| (*fd, t.as_str())).collect();
         root.process(5, "big", &fds);
 
-        let owners = SocketOwners::scan_at(&root.0, None).expect("scan");
+        let owners = SocketOwners::scan_at(&root.0, None, false).expect("scan");
         let odd = owners.users_of(2);
         assert_eq!(odd.len(), usize::try_from(count / 2).expect("small"));
         assert!(odd.windows(2).all(|pair| pair[0].fd > pair[1].fd));
@@ -540,7 +622,7 @@ mod tests {
 
     #[test]
     fn missing_root_is_an_error() {
-        let err = SocketOwners::scan_at(Path::new("/nonexistent-proc"), None).unwrap_err();
+        let err = SocketOwners::scan_at(Path::new("/nonexistent-proc"), None, false).unwrap_err();
         assert!(matches!(err, ProcsError::Read { .. }), "{err}");
     }
 
@@ -557,7 +639,7 @@ mod tests {
         let root = ScratchDir::new("rawcomm");
         root.process(7, "placeholder", &[(3, "socket:[99]")]);
         fs::write(root.0.join("7/comm"), b"x\xff\x1b]0;\n\n").expect("write comm");
-        let owners = SocketOwners::scan_at(&root.0, None).expect("scan");
+        let owners = SocketOwners::scan_at(&root.0, None, false).expect("scan");
         assert_eq!(owners.users_of(99)[0].comm, b"x\xff\x1b]0;\n");
     }
 
@@ -572,12 +654,13 @@ mod tests {
             .ino();
         let owners = SocketOwners::scan(Some(&HashSet::from([inode]))).expect("scan /proc");
 
-        let comm = read_comm(Path::new("/proc"), std::process::id());
+        let comm = read_comm(&Path::new("/proc").join(std::process::id().to_string()));
         assert_eq!(
             owners.users_of(inode),
             [SocketUser {
                 comm,
                 pid: std::process::id(),
+                tid: None,
                 fd
             }]
         );

@@ -14,13 +14,19 @@ const fn bit(state: SockState) -> u32 {
     1 << state as u32
 }
 
-const FAMILIES: [Family; 5] = [
+const FAMILIES: [Family; 8] = [
     Family::Inet,
     Family::Inet6,
     Family::Unix,
     Family::Packet,
     Family::Netlink,
+    Family::Vsock,
+    Family::Tipc,
+    Family::Xdp,
 ];
+
+/// ss's TIPC_SS_CONN: the states a tipc socket is listed in by default.
+const TIPC_CONN: u32 = bit(SockState::Established) | bit(SockState::Listen) | bit(SockState::Close);
 
 impl Family {
     /// `-f` names.
@@ -31,7 +37,9 @@ impl Family {
             "link" => Ok(Family::Packet),
             "unix" => Ok(Family::Unix),
             "netlink" => Ok(Family::Netlink),
-            "tipc" | "vsock" | "xdp" => Err(SelectError::Unsupported(name.into())),
+            "vsock" => Ok(Family::Vsock),
+            "tipc" => Ok(Family::Tipc),
+            "xdp" => Ok(Family::Xdp),
             _ => Err(SelectError::Family(name.into())),
         }
     }
@@ -50,12 +58,16 @@ impl Family {
             Family::Unix => &[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket],
             Family::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
             Family::Netlink => &[Netid::Netlink],
+            Family::Vsock => &[Netid::VsockStream, Netid::VsockDgram],
+            Family::Tipc => &[Netid::Tipc],
+            Family::Xdp => &[Netid::Xdp],
         }
     }
 
     fn default_states(self) -> u32 {
         match self {
-            Family::Packet | Family::Netlink => bit(SockState::Close),
+            Family::Packet | Family::Netlink | Family::Xdp => bit(SockState::Close),
+            Family::Tipc => TIPC_CONN,
             _ => SS_CONN,
         }
     }
@@ -69,16 +81,22 @@ fn table_families(netid: Netid) -> &'static [Family] {
     } else if netid.is_packet() {
         &[Family::Packet]
     } else {
-        &[Family::Netlink]
+        match netid {
+            Netid::VsockStream | Netid::VsockDgram => &[Family::Vsock],
+            Netid::Tipc => &[Family::Tipc],
+            Netid::Xdp => &[Family::Xdp],
+            _ => &[Family::Netlink],
+        }
     }
 }
 
 fn table_default_states(netid: Netid) -> u32 {
     match netid {
         Netid::Udp | Netid::Raw => bit(SockState::Established),
-        Netid::UnixDgram | Netid::PacketRaw | Netid::PacketDgram | Netid::Netlink => {
+        Netid::UnixDgram | Netid::PacketRaw | Netid::PacketDgram | Netid::Netlink | Netid::Xdp => {
             bit(SockState::Close)
         }
+        Netid::Tipc => TIPC_CONN,
         _ => SS_CONN,
     }
 }
@@ -100,6 +118,9 @@ fn query_tables(name: &str) -> Result<&'static [Netid], SelectError> {
             PacketDgram,
             Netlink,
             Sctp,
+            VsockStream,
+            VsockDgram,
+            Xdp,
         ],
         "inet" => &[Udp, Dccp, Tcp, Mptcp, Sctp, Raw],
         "udp" => &[Udp],
@@ -116,9 +137,11 @@ fn query_tables(name: &str) -> Result<&'static [Netid], SelectError> {
         "packet_raw" | "p_raw" => &[PacketRaw],
         "packet_dgram" | "p_dgr" => &[PacketDgram],
         "netlink" => &[Netlink],
-        "tipc" | "vsock" | "vsock_stream" | "v_str" | "vsock_dgram" | "v_dgr" | "xdp" => {
-            return Err(SelectError::Unsupported(name.into()))
-        }
+        "tipc" => &[Tipc],
+        "vsock" => &[VsockStream, VsockDgram],
+        "vsock_stream" | "v_str" => &[VsockStream],
+        "vsock_dgram" | "v_dgr" => &[VsockDgram],
+        "xdp" => &[Xdp],
         _ => return Err(SelectError::Query(name.into())),
     })
 }
@@ -129,8 +152,6 @@ pub enum SelectError {
     Family(String),
     #[error("\"{0}\" is illegal socket table id")]
     Query(String),
-    #[error("{0} sockets are not supported by sockwatch")]
-    Unsupported(String),
 }
 
 /// ss's selection options, as given on the command line.
@@ -349,6 +370,40 @@ mod tests {
             Family::parse("nope"),
             Err(SelectError::Family("nope".into()))
         );
+    }
+
+    #[test]
+    fn vsock_tipc_xdp_as_ss_selects_them() {
+        let vsock = select(SelectOptions {
+            families: vec![Family::Vsock],
+            ..Default::default()
+        });
+        assert_eq!(
+            vsock.tables,
+            BTreeSet::from([Netid::VsockStream, Netid::VsockDgram])
+        );
+        assert!(vsock.shows_netid() && vsock.shows_state());
+        let xdp = select(SelectOptions {
+            families: vec![Family::Xdp],
+            ..Default::default()
+        });
+        assert!(!xdp.shows_netid() && !xdp.shows_state());
+        let tipc = select(SelectOptions {
+            families: vec![Family::Tipc],
+            ..Default::default()
+        });
+        assert_eq!(tipc.states, TIPC_CONN);
+        // -A starts from the connected states whatever the table's own defaults.
+        let queried = select(SelectOptions {
+            queries: vec!["xdp".into()],
+            ..Default::default()
+        });
+        assert_eq!(queried.tables, BTreeSet::from([Netid::Xdp]));
+        assert!(queried.shows_state());
+        // ss's "all" has vsock and xdp but not tipc.
+        let all = select(SelectOptions::default());
+        assert!(all.tables.contains(&Netid::Xdp) && !all.tables.contains(&Netid::Tipc));
+        assert_eq!(Family::parse("vsock"), Ok(Family::Vsock));
     }
 
     #[test]

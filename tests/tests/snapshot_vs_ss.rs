@@ -37,6 +37,9 @@ option_sets! {
     tcp_listening => ["-ltn"];
     tcp_listening_processes => ["-tlpn"];
     tcp_processes => ["-tanp"];
+    tcp_threads => ["-tanT"];
+    tcp_threads_processes => ["-tlnpT"];
+    tcp_threads_long => ["--tcp", "--all", "--threads"];
     tcp_no_header => ["-tanH"];
     inet_tos => ["-tuan", "--tos"];
     inet_cgroup => ["-tuan", "--cgroup"];
@@ -70,6 +73,7 @@ option_sets! {
     unix_listening => ["-xl"];
     unix_extended_memory => ["-xaem"];
     unix_processes => ["-xap"];
+    unix_threads => ["-xaT"];
     unix_oneline => ["-xaO"];
     unix_stream_only => ["-a", "-A", "unix_stream"];
     unix_dgram_only => ["-a", "-A", "unix_dgram"];
@@ -77,6 +81,7 @@ option_sets! {
     // Packet
     packet_all => ["-0a"];
     packet_processes => ["-0ap"];
+    packet_threads => ["-0aT"];
     packet_extended => ["-0ae"];
     packet_extended_oneline => ["-0aeO"];
     // ss's packet_diag reader ignores the socket type: either table lists every packet socket.
@@ -104,6 +109,49 @@ option_sets! {
     mptcp => ["-Man"];
     // Summary
     summary => ["-s"];
+}
+
+/// vsock, tipc and xdp: this kernel has none of their diag modules, so ss prints its header
+/// (whose columns depend on the tables and states chosen) and nothing on stderr.
+#[test]
+fn families_without_diag_modules() {
+    let Some(bed) = testbed() else { return };
+    let arg_sets: &[&[&str]] = &[
+        &["--vsock"],
+        &["-a", "--vsock"],
+        &["--tipc"],
+        &["-a", "--tipc", "--tipcinfo"],
+        &["-l", "--tipc"],
+        &["--xdp"],
+        &["-an", "--xdp"],
+        &["-f", "vsock"],
+        &["-f", "tipc"],
+        &["-f", "xdp"],
+        &["-A", "vsock_stream"],
+        &["-A", "v_dgr"],
+        &["-A", "vsock,!v_str"],
+        &["-A", "tipc"],
+        &["-A", "xdp"],
+        &["-an", "-A", "xdp,tcp"],
+        &["-tn", "--vsock"],
+        &["-H", "--vsock"],
+        &["--vsock", "src", "1:2"],
+        &["-tan", "--tipcinfo"],
+    ];
+    let mut failures = Vec::new();
+    for args in arg_sets {
+        let (ss, sockwatch) = (Run::ss(bed.ns(), args), Run::sockwatch(bed.ns(), args));
+        if let Err(report) = check_same(&ss, &sockwatch, Masks::for_args(args)) {
+            failures.push(report);
+        } else if ss.stderr() != sockwatch.stderr() {
+            failures.push(format!(
+                "{args:?}: stderr {:?} from ss, {:?} from sockwatch",
+                ss.stderr(),
+                sockwatch.stderr()
+            ));
+        }
+    }
+    assert_all_passed("vsock, tipc and xdp option sets", arg_sets.len(), &failures);
 }
 
 #[test]

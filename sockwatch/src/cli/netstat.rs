@@ -150,7 +150,7 @@ fn socket_tables(
     let tables = SocketTables::new(options, names);
     thread::scope(|scope| {
         // -p's /proc scan runs while the first dump does.
-        let mut owners = OwnersScan::start(options.programs, scope);
+        let mut owners = OwnersScan::start(options.programs, false, scope);
         if plan.inet_table {
             if !delivered(tables.write_inet_header(&mut *out))? {
                 return Ok(false);

@@ -36,6 +36,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         format,
         kill,
         events,
+        threads,
     } = config;
     if events {
         return follow_destroyed(&show, &filter, &selection, &query, &format, kill);
@@ -73,7 +74,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     let mut names = SystemNames::new();
     thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
-        let mut owners = OwnersScan::start(show.processes, scope);
+        let mut owners = OwnersScan::start(show.processes, threads, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
         let mut accept = |mut record: SocketRecord| {
             // The whole filter has judged the socket before it is closed: nothing it does

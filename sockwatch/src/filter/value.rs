@@ -33,6 +33,9 @@ pub(super) fn host_cond(
         Some(Family::Packet) => packet_cond(rest, port_only, ctx)?,
         Some(Family::Netlink) => netlink_cond(rest, port_only)?,
         Some(Family::Inet | Family::Inet6) | None => inet_cond(rest, port_only, family, ctx)?,
+        // No socket of these families is ever listed (see select.rs): their addresses
+        // are read as ss reads what it has no parser of its own for.
+        Some(Family::Vsock | Family::Tipc | Family::Xdp) => inet_cond(rest, port_only, None, ctx)?,
     };
     let cond = HostCond {
         text: text.to_string(),

@@ -299,6 +299,9 @@ impl Serialize for UserJson<'_> {
         let mut map = serializer.serialize_map(None)?;
         serialize_outside_text(&mut map, "comm", "comm_hex", Some(&self.0.comm))?;
         map.serialize_entry("pid", &self.0.pid)?;
+        if let Some(tid) = self.0.tid {
+            map.serialize_entry("tid", &tid)?;
+        }
         map.serialize_entry("fd", &self.0.fd)?;
         map.end()
     }
@@ -466,6 +469,7 @@ mod tests {
         r.users = vec![SocketUser {
             comm: b"sshd".to_vec(),
             pid: 10,
+            tid: None,
             fd: 3,
         }];
         r

@@ -247,6 +247,56 @@ pub(super) fn packet(seq: u32) -> Request {
     }
 }
 
+const AF_VSOCK: u8 = 40;
+const AF_TIPC: u8 = 30;
+const AF_XDP: u8 = 44;
+
+/// XDP_SHOW_INFO | XDP_SHOW_RING_CFG | XDP_SHOW_UMEM | XDP_SHOW_MEMINFO | XDP_SHOW_STATS.
+const XDP_SHOW_ALL: u32 = 0x1f;
+
+/// A sock_diag dump request: the header, then the family's request struct `body`.
+fn family_request(body: &[u8], seq: u32) -> Vec<u8> {
+    let len = NLMSG_HDRLEN + body.len();
+    let mut bytes = Vec::with_capacity(len);
+    bytes.extend_from_slice(&(len as u32).to_ne_bytes());
+    bytes.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    bytes.extend_from_slice(&seq.to_ne_bytes());
+    bytes.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// `struct vsock_diag_req` (linux/vm_sockets_diag.h): family, protocol, pad, states,
+/// inode, show, cookie.
+pub(super) fn vsock(states: StateMask, seq: u32) -> Request {
+    let mut body = vec![AF_VSOCK, 0, 0, 0];
+    body.extend_from_slice(&states.0.to_ne_bytes());
+    body.extend_from_slice(&[0; 16]);
+    Request {
+        target: Target::Vsock,
+        bytes: family_request(&body, seq),
+    }
+}
+
+/// `struct tipc_sock_diag_req` (linux/tipc_sockets_diag.h): family, protocol, pad, states.
+pub(super) fn tipc(states: StateMask, seq: u32) -> Request {
+    let mut body = vec![AF_TIPC, 0, 0, 0];
+    body.extend_from_slice(&states.0.to_ne_bytes());
+    Request {
+        target: Target::Tipc,
+        bytes: family_request(&body, seq),
+    }
+}
+
+/// `struct xdp_diag_req` (linux/xdp_diag.h), packet_diag's layout, asking for everything.
+pub(super) fn xdp(seq: u32) -> Request {
+    Request {
+        target: Target::Xdp,
+        bytes: simple_request(AF_XDP, 0, XDP_SHOW_ALL, seq),
+    }
+}
+
 /// A dump request for all netlink sockets, with groups and queue lengths.
 pub(super) fn netlink(seq: u32) -> Request {
     Request {
@@ -286,6 +336,26 @@ mod tests {
         // INFO (bit 1), VEGASINFO (bit 2), CONG (bit 3), SHUTDOWN (bit 7)
         assert_eq!(body[2], 1 << 1 | 1 << 2 | 1 << 3 | 1 << 7);
         assert_eq!(u32_at(prefix::<8>(&body, "").unwrap(), 4), 1 << 10);
+    }
+
+    #[test]
+    fn vsock_tipc_xdp_request_layouts() {
+        let vsock = vsock(StateMask(0x12), 9);
+        assert_eq!(vsock.target, Target::Vsock);
+        let vsock = body(&vsock);
+        assert_eq!(vsock.len(), 24); // struct vsock_diag_req
+        assert_eq!(&vsock[..4], &[40, 0, 0, 0]);
+        assert_eq!(u32_at(prefix::<8>(&vsock, "").unwrap(), 4), 0x12);
+        let tipc = tipc(StateMask(0x8a), 9);
+        assert_eq!(tipc.target, Target::Tipc);
+        let tipc = body(&tipc);
+        assert_eq!(tipc.len(), 8); // struct tipc_sock_diag_req
+        assert_eq!(&tipc[..4], &[30, 0, 0, 0]);
+        assert_eq!(u32_at(prefix::<8>(&tipc, "").unwrap(), 4), 0x8a);
+        let xdp = body(&xdp(9));
+        assert_eq!(xdp.len(), 20); // struct xdp_diag_req
+        assert_eq!(&xdp[..4], &[44, 0, 0, 0]);
+        assert_eq!(u32_at(prefix::<12>(&xdp, "").unwrap(), 8), XDP_SHOW_ALL);
     }
 
     #[test]

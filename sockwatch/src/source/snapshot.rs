@@ -1,6 +1,8 @@
 //! One snapshot: a dump request per family and protocol the query names, each reply
 //! decoded as it streams in and handed to the caller's sink, in ss's order (netlink,
-//! packet, unix, raw, udp, tcp, dccp, sctp, mptcp; IPv4 before IPv6). The dumps are
+//! packet, unix, raw, udp, tcp, dccp, sctp, vsock, tipc, xdp, mptcp; IPv4 before IPv6).
+//! vsock, tipc and xdp are asked for as ss asks; a kernel without their diag module
+//! (the usual case) has none to list, and a socket one does send is an error, not dropped. The dumps are
 //! received on a thread of their own while the caller's thread decodes; a protocol's IPv6
 //! half is fetched on a third while its IPv4 half streams, then decoded after it.
 
@@ -15,7 +17,8 @@ use super::request::{self, Request};
 use super::{inet, netlink_sock, packet, proc_raw, unix};
 use crate::model::{Netid, SockState, SocketRecord};
 
-/// Inet protocols in the order ss lists them (raw comes from /proc, before these).
+/// Inet protocols in the order ss lists them (raw comes from /proc, before these; vsock,
+/// tipc and xdp between sctp and mptcp).
 const INET_ORDER: [Netid; 5] = [
     Netid::Udp,
     Netid::Tcp,
@@ -72,6 +75,8 @@ enum Decoder {
     Packet,
     Unix,
     Inet(Netid),
+    /// vsock, tipc, xdp.
+    Undecoded,
 }
 
 /// One step of a snapshot, in output order.
@@ -115,6 +120,23 @@ fn plan(query: &Query) -> Vec<Step> {
         steps.push(Step::ProcRaw);
     }
     for netid in INET_ORDER.into_iter().filter(|&n| query.wants(n)) {
+        if netid == Netid::Mptcp {
+            if query.wants(Netid::VsockStream) || query.wants(Netid::VsockDgram) {
+                steps.push(dump(
+                    request::vsock(query.states, next_seq()),
+                    Decoder::Undecoded,
+                ));
+            }
+            if query.wants(Netid::Tipc) {
+                steps.push(dump(
+                    request::tipc(query.states, next_seq()),
+                    Decoder::Undecoded,
+                ));
+            }
+            if query.wants(Netid::Xdp) && unconnected_wanted {
+                steps.push(dump(request::xdp(next_seq()), Decoder::Undecoded));
+            }
+        }
         let mut half = |v6: bool, wanted: bool| {
             let seq = next_seq();
             wanted
@@ -325,6 +347,7 @@ fn decode(
         Decoder::Unix => unix::decode(payload)?,
         Decoder::Packet => packet::decode(payload)?,
         Decoder::Netlink => Some(netlink_sock::decode(payload)?),
+        Decoder::Undecoded => return Err(DecodeError::Undecoded),
     };
     // One unix or packet dump covers all socket types; keep those asked for.
     if let Some(record) = record.filter(|r| query.keeps(r.netid)) {
@@ -349,6 +372,9 @@ fn settle(
         Target::Inet { netid, .. } if !matches!(netid, Netid::Tcp | Netid::Udp) => &[netid],
         Target::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
         Target::Netlink => &[Netid::Netlink],
+        Target::Vsock => &[Netid::VsockStream, Netid::VsockDgram],
+        Target::Tipc => &[Netid::Tipc],
+        Target::Xdp => &[Netid::Xdp],
         _ => return Err(err),
     };
     if !err.kernel_errno().is_some_and(means_unsupported) {
@@ -401,6 +427,55 @@ mod tests {
             recycled.try_iter().count(),
             replies.try_iter().count(),
         )
+    }
+
+    #[test]
+    fn vsock_tipc_xdp_are_asked_in_ss_order_and_never_dropped() {
+        let query = Query::new(
+            [
+                Netid::Mptcp,
+                Netid::Xdp,
+                Netid::Tipc,
+                Netid::VsockDgram,
+                Netid::Sctp,
+            ],
+            crate::source::IpVersions::BOTH,
+            crate::source::StateMask::ALL,
+            crate::source::Extensions::default(),
+        );
+        let targets: Vec<Target> = plan(&query)
+            .iter()
+            .filter_map(|step| match step {
+                Step::Dump { request, .. } => Some(request.target),
+                Step::ProcRaw => None,
+            })
+            .collect();
+        let sctp = Target::Inet {
+            netid: Netid::Sctp,
+            v6: false,
+        };
+        let mptcp = Target::Inet {
+            netid: Netid::Mptcp,
+            v6: false,
+        };
+        assert_eq!(
+            targets,
+            [sctp, Target::Vsock, Target::Tipc, Target::Xdp, mptcp]
+        );
+        // A kernel without the module refuses the dump: nothing to list.
+        let mut coverage = Coverage::default();
+        let refused = Err(SourceError::Kernel {
+            target: Target::Vsock,
+            errno: libc::ENOENT,
+        });
+        settle(&query, &mut coverage, Target::Vsock, refused).unwrap();
+        assert_eq!(coverage.unsupported, [Netid::VsockDgram]);
+        // A kernel with it sends sockets: said, not dropped.
+        let mut sink = |_| panic!("nothing is decoded");
+        assert_eq!(
+            decode(&[0; 32], Decoder::Undecoded, &query, &mut sink),
+            Err(DecodeError::Undecoded)
+        );
     }
 
     #[test]

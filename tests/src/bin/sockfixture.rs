@@ -112,6 +112,15 @@ fn run() -> Result<()> {
         }
     }
     settle(&settled)?;
+    // Threads of their own names share every socket: what ss -T lists per thread.
+    for name in ["fixture-idle-a", "fixture-idle-b"] {
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(|| loop {
+                thread::park();
+            })
+            .doing(|| format!("starting thread {name}"))?;
+    }
 
     let mut stdout = io::stdout();
     writeln!(stdout, "{READY}")

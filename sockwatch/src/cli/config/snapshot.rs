@@ -37,6 +37,8 @@ pub struct SnapshotConfig {
     pub kill: bool,
     /// -E: follow destroyed sockets instead of listing.
     pub events: bool,
+    /// -T: the processes column lists threads.
+    pub threads: bool,
 }
 
 /// ss -s: the socket counts, alone or before the listing.
@@ -148,6 +150,7 @@ impl SnapshotConfig {
             format,
             kill: args.kill,
             events: args.events,
+            threads: args.threads,
         })
     }
 }
@@ -160,7 +163,8 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         extended: args.extended,
         memory: args.memory,
         info: args.info,
-        processes: args.processes,
+        // ss -T implies -p.
+        processes: args.processes || args.threads,
         no_header: args.no_header,
         oneline: args.oneline,
         tos: args.tos,
@@ -218,6 +222,9 @@ fn select_options(args: &SnapshotArgs, states: Option<u32>) -> Result<SelectOpti
         (args.ipv6, Family::Inet6),
         (args.unix, Family::Unix),
         (args.packet, Family::Packet),
+        (args.vsock, Family::Vsock),
+        (args.tipc, Family::Tipc),
+        (args.xdp, Family::Xdp),
     ]
     .into_iter()
     .filter_map(|(given, family)| given.then_some(family))

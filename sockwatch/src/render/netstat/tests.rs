@@ -69,6 +69,7 @@ fn socket(
         .map(|fd| SocketUser {
             comm: b"python3".to_vec(),
             pid: 4369,
+            tid: None,
             fd,
         })
         .into_iter()

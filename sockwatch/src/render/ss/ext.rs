@@ -21,6 +21,8 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp | Netid::Sctp | Netid::Dccp => {
                 self.inet_ext(buf, record)
             }
+            // Never listed: their replies are not decoded.
+            Netid::VsockStream | Netid::VsockDgram | Netid::Tipc | Netid::Xdp => {}
         }
     }
 
@@ -151,7 +153,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         }
     }
 
-    /// ` users:(("comm",pid=N,fd=M),...)` with -p.
+    /// ` users:(("comm",pid=N,fd=M),...)` with -p; `pid=N,tid=T,fd=M` with -T.
     fn users(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
         // ss matches processes by inode; a socket without one has none.
         if !self.opts.processes || record.users.is_empty() || record.inode == 0 {
@@ -166,6 +168,10 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             push_text(buf, &user.comm, self.opts.escape);
             buf.extend_from_slice(b"\",pid=");
             fmt::push_i64(buf, i64::from(user.pid as i32));
+            if let Some(tid) = user.tid {
+                buf.extend_from_slice(b",tid=");
+                fmt::push_i64(buf, i64::from(tid as i32));
+            }
             buf.extend_from_slice(b",fd=");
             fmt::push_i64(buf, i64::from(user.fd as i32));
             buf.push(b')');

@@ -95,6 +95,7 @@ fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
     SocketUser {
         comm: comm.as_bytes().to_vec(),
         pid,
+        tid: None,
         fd,
     }
 }
