@@ -464,6 +464,9 @@ impl Follower {
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
         let mut reported_lost = 0;
+        // A rebuild whose listing failed: the table may hold sockets that are gone, so the
+        // next loss check lists again.
+        let mut rebuild_pending = false;
         let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
@@ -516,8 +519,11 @@ impl Follower {
             }
             if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
                 match live.tracer.counters() {
-                    Ok(counters) if counters.lost > reported_lost => {
-                        stop = resync(&mut session, live, counters.lost - reported_lost);
+                    Ok(counters) if counters.lost > reported_lost || rebuild_pending => {
+                        let lost = counters.lost - reported_lost;
+                        stop = resync(&mut session, live, lost).map(|rebuilt| {
+                            rebuild_pending = !rebuilt;
+                        });
                         reported_lost = counters.lost;
                     }
                     Ok(_) => {}
@@ -548,13 +554,19 @@ impl Follower {
             }
             match live.tracer.counters() {
                 Ok(counters) => {
-                    if counters.lost > reported_lost {
+                    if counters.lost > reported_lost || rebuild_pending {
                         let _ = resync(&mut session, live, counters.lost - reported_lost);
                     }
                     session.summary.filtered_in_kernel = counters.filtered;
                     session.summary.nested = counters.nested;
                 }
                 Err(e) => error = error.or(Some(e.into())),
+            }
+            // The last redraw may predate the end: a rebuild (seconds long on a loaded
+            // machine) or the events since the last tick. The table shown last is the
+            // table follow ended with.
+            if matches!(stop, Stop::Signal | Stop::Deadline) {
+                let _ = session.refresh(WallClock::monotonic_ns());
             }
         }
         if matches!(
@@ -647,14 +659,21 @@ pub struct Finished {
     pub error: Option<FollowError>,
 }
 
-/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag
-/// (every namespace watched).
-fn resync<W: Write>(session: &mut Session<'_, W>, live: &mut Live, lost: u64) -> Result<(), Stop> {
+/// After a loss the table may be wrong: report the loss (when there is a new one), then
+/// rebuild the table from sock_diag (every namespace watched). Ok(false) when the listing
+/// failed and the table is left as it was.
+fn resync<W: Write>(
+    session: &mut Session<'_, W>,
+    live: &mut Live,
+    lost: u64,
+) -> Result<bool, Stop> {
     let now = WallClock::monotonic_ns();
-    session.show(&[lost_marker(now, lost, live.scope.own)])?;
+    if lost > 0 {
+        session.show(&[lost_marker(now, lost, live.scope.own)])?;
+    }
     match live.list(now) {
-        Ok(events) => session.show(&events),
-        // The loss is reported either way; a failed rebuild leaves the table as it was.
-        Err(_) => Ok(()),
+        Ok(events) => session.show(&events).map(|_| true),
+        // The loss is reported either way; the caller lists again at its next check.
+        Err(_) => Ok(false),
     }
 }
