@@ -532,6 +532,12 @@ fn all_netns_lists_and_resyncs_every_namespace() {
         .map(|s| s["cookie"].clone())
         .collect();
     assert_eq!(cookies.len(), 21, "10 pairs and a listener");
+    // Other tests' namespaces come and go meanwhile; `ip netns add` creates its /run/netns
+    // entry as an empty file before it bind-mounts the namespace on it (and `ip netns
+    // delete` unmounts before it removes). Such an entry made the listing fail (setns:
+    // EINVAL) at start or at a rebuild; it stays here for the whole run.
+    let half_made = Path::new("/run/netns").join(format!("{}-half-made", watcher.name()));
+    std::fs::write(&half_made, b"").expect("a half-made /run/netns entry");
 
     let follow = FollowRun::start(
         &watcher,
@@ -554,6 +560,7 @@ fn all_netns_lists_and_resyncs_every_namespace() {
     assert!(churn.status.success(), "{churn:?}");
     std::thread::sleep(std::time::Duration::from_millis(800));
     let (stdout, stderr) = follow.interrupt();
+    let _ = std::fs::remove_file(&half_made);
     drop(held.stdin.take());
     let _ = held.wait();
     assert!(lost(&stderr) > 0, "a 4 KiB ring must overflow: {stderr}");
