@@ -224,6 +224,30 @@ impl Btf {
         Ok(blob(&types, &strings))
     }
 
+    /// The values and names of enum `name` (ENUM or ENUM64 with values that fit a u32),
+    /// or None when the kernel has no such enum.
+    pub fn enum_values(&self, name: &str) -> Result<Option<Vec<(u32, String)>>, BtfError> {
+        for &at in &self.offsets {
+            let record = self.record_at(at as usize)?;
+            if !matches!(record.kind, KIND_ENUM | KIND_ENUM64)
+                || record.name_off == 0
+                || string_at(self.strings(), record.name_off)? != name
+            {
+                continue;
+            }
+            let stride = if record.kind == KIND_ENUM { 8 } else { 12 };
+            let values = (0..record.vlen)
+                .map(|i| {
+                    let at = record.extra_at + i * stride;
+                    let name = string_at(self.strings(), u32_at(self.types(), at)?)?;
+                    Ok((u32_at(self.types(), at + 4)?, name.to_string()))
+                })
+                .collect::<Result<Vec<_>, BtfError>>()?;
+            return Ok(Some(values));
+        }
+        Ok(None)
+    }
+
     fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
         (0..record.vlen)
             .map(|i| {
@@ -432,6 +456,22 @@ mod tests {
             }
         }
         assert!(Btf::parse(b"not btf at all, just some bytes".to_vec()).is_err());
+    }
+
+    /// The reset reasons follow names come from the running kernel's BTF, where it has them.
+    #[test]
+    fn running_kernel_reset_reason_names_are_readable() {
+        let btf = match Btf::from_sys_fs() {
+            Ok(btf) => btf,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
+            Err(e) => return eprintln!("SKIPPED: {e}"),
+        };
+        let resets = btf.enum_values("sk_rst_reason").expect("readable");
+        if let Some(resets) = resets {
+            assert!(resets
+                .iter()
+                .any(|(_, name)| name == "SK_RST_REASON_NOT_SPECIFIED"));
+        }
     }
 
     /// The offsets follow hands the programs equal those bpftool (Debian's package, its own

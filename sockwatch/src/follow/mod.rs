@@ -6,7 +6,9 @@
 //! then the queued events are applied on top (for each cookie the newer word wins).
 
 pub mod clock;
+mod drops;
 mod output;
+pub mod reasons;
 pub mod recording;
 mod session;
 mod startup;
@@ -28,6 +30,7 @@ use crate::{
 use clock::WallClock;
 use output::Delivery;
 pub use output::Output;
+use reasons::Stories;
 use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
 use startup::Scope;
@@ -45,7 +48,10 @@ pub enum FollowError {
     Signals(io::Error),
     #[error("cannot read this process's network namespace: {0}")]
     Netns(io::Error),
-    #[error("cannot enter the network namespace {}: {error}", path.display())]
+    #[error(
+        "cannot enter the network namespace {}: {error}",
+        crate::escape::Escaped::path(path)
+    )]
     EnterNetns { path: PathBuf, error: io::Error },
     #[error("listing the sockets that exist at start: {0}")]
     Snapshot(#[from] SourceError),
@@ -79,8 +85,14 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// Clear the screen between table redraws.
     pub clear_screen: bool,
+    /// Show each owner's container (cgroup path, container id, pod UID, namespace name).
+    pub container: bool,
     /// Print the kernel verifier's log of every program the kernel refused.
     pub verbose: bool,
+    /// Only the ends of connections that did not end `normal` (and queue drops).
+    pub failed: bool,
+    /// Show retransmit events in the log.
+    pub retransmits: bool,
 }
 
 /// The hook feature whose absence the summary line repeats.
@@ -113,6 +125,10 @@ pub struct Summary {
     pub no_accept_owner: Option<String>,
     /// Events sent by the nested programs for hook runs the kernel skipped (interrupted).
     pub nested: u64,
+    /// Connections that ended, by reason (reasons seen only).
+    pub ends: Vec<(reasons::Reason, u64)>,
+    /// Listener drops by drop reason.
+    pub drops: Vec<(&'static str, u64)>,
 }
 
 impl Summary {
@@ -150,6 +166,24 @@ impl Summary {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
         }
         line
+    }
+
+    /// How connections ended and what listeners dropped, by reason (None when nothing ended).
+    pub fn reasons_line(&self) -> Option<String> {
+        if self.ends.is_empty() && self.drops.is_empty() {
+            return None;
+        }
+        let mut line = String::from("sockwatch follow: ends:");
+        for (reason, n) in &self.ends {
+            line.push_str(&format!(" {} {n}", reason.name()));
+        }
+        if !self.drops.is_empty() {
+            line.push_str("; listener drops:");
+            for (reason, n) in &self.drops {
+                line.push_str(&format!(" {reason} {n}"));
+            }
+        }
+        Some(line)
     }
 }
 
@@ -428,10 +462,20 @@ impl Follower {
         let mut session = Session {
             views: &mut views,
             table: LiveTable::default(),
+            stories: match &input {
+                Input::Live(tracer) => Stories::new(
+                    tracer.tracer.reasons.ends_complete,
+                    tracer.tracer.reasons.reset_reasons.clone(),
+                ),
+                // A recording does not say which hooks were attached: assume they all were.
+                Input::Replay(_) => Stories::new(true, crate::ebpf::running_kernel_reset_reasons()),
+            },
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
                 per_socket: config.view == View::Lifetime,
+                failed: config.failed,
+                retransmits: config.retransmits,
             },
             recorder,
             summary: Summary {
@@ -463,6 +507,10 @@ impl Follower {
         drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
+        let mut drop_watch = match &input {
+            Input::Live(_) => drops::DropWatch::start().ok(),
+            Input::Replay(_) => None,
+        };
         let mut reported_lost = 0;
         // A rebuild whose listing failed: the table may hold sockets that are gone, so the
         // next loss check lists again.
@@ -476,11 +524,18 @@ impl Follower {
             batch.clear();
             let step = match &mut input {
                 Input::Live(live) => {
+                    let own_netns = live.scope.own;
                     let tracer = &mut live.tracer;
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
-                        _ = redraw.tick(), if session.views.is_table() => Ok(session.refresh(WallClock::monotonic_ns())),
-                        _ = loss_check.tick() => Ok(Ok(())),
+                        _ = redraw.tick(), if session.views.is_table() || session.views.watches_table() => Ok(session.refresh(WallClock::monotonic_ns())),
+                        _ = loss_check.tick() => {
+                            // Listener drops reach no hook: their counters are polled.
+                            if let Some(watch) = &mut drop_watch {
+                                batch.extend(watch.poll(WallClock::monotonic_ns(), own_netns).unwrap_or_default());
+                            }
+                            Ok(Ok(()))
+                        }
                         _ = drain.tick() => {
                             tracer.drain(&mut batch);
                             Ok(Ok(()))
@@ -578,6 +633,8 @@ impl Follower {
         }
         let mut summary = std::mem::take(&mut session.summary);
         summary.sockets_seen = session.table.sockets_seen();
+        summary.ends = session.stories.tally();
+        summary.drops = session.stories.drops().to_vec();
         let stop = match stop {
             Stop::Recording(e) => {
                 error = error.or(Some(e.into()));
@@ -672,7 +729,13 @@ fn resync<W: Write>(
         session.show(&[lost_marker(now, lost, live.scope.own)])?;
     }
     match live.list(now) {
-        Ok(events) => session.show(&events).map(|_| true),
+        Ok(events) => {
+            session.show(&events)?;
+            // Lost destroys leave stories behind: keep those of sockets that still exist.
+            let table = &session.table;
+            session.stories.retain(|cookie| table.get(cookie).is_some());
+            Ok(true)
+        }
         // The loss is reported either way; the caller lists again at its next check.
         Err(_) => Ok(false),
     }

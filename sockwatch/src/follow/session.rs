@@ -7,6 +7,7 @@ use sockwatch_common::{event_kind, SockEvent};
 
 use super::{
     output::Delivery,
+    reasons::{Reason, Stories, Story},
     recording::{Recorder, RecordingError},
     table::LiveTable,
     views::Views,
@@ -53,11 +54,25 @@ pub struct EventFilter {
     /// the event itself matches (`--lifetime`: a connection whose life passed through what
     /// the filter asks for is shown at its end).
     pub per_socket: bool,
+    /// `--failed`: only the ends of connections that did not end `normal`, and drops.
+    pub failed: bool,
+    /// `--retransmits`: show retransmit events.
+    pub retransmits: bool,
 }
 
 impl EventFilter {
     fn matches(&self, t: &Transition) -> bool {
         self.matches_parts(t.old, t.new, t.local, t.remote)
+    }
+
+    /// Whether `--failed` and `--retransmits` let the event through.
+    fn shows(&self, t: &Transition, story: &Story) -> bool {
+        if t.kind == TransitionKind::Retransmit && !self.retransmits {
+            return false;
+        }
+        !self.failed
+            || t.kind == TransitionKind::Drop
+            || story.reason.is_some_and(|r| r != Reason::Normal)
     }
 
     /// Whether a socket that went from `old` to `new` between these ends matches; a socket
@@ -91,6 +106,7 @@ impl EventFilter {
 pub struct Session<'a, W: Write> {
     pub views: &'a mut dyn Views,
     pub table: LiveTable,
+    pub stories: Stories,
     pub filter: EventFilter,
     pub recorder: Option<Recorder>,
     pub summary: Summary,
@@ -137,7 +153,8 @@ impl<W: Write> Session<'_, W> {
             };
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
             // The table fills in what the kernel cleared before a destroy (after a reset).
-            let applied = self.table.apply(&mut transition);
+            let mut applied = self.table.apply(&mut transition);
+            let story = self.stories.observe(&transition, &mut applied);
             let matches = self.filter.matches(&transition);
             if matches {
                 self.table.mark_matched(transition.cookie);
@@ -149,14 +166,18 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             self.summary.events += 1;
-            if !(matches || self.filter.per_socket && applied.matched) {
+            if !(matches || self.filter.per_socket && applied.matched)
+                || !self.filter.shows(&transition, &story)
+            {
                 self.summary.filtered += 1;
                 continue;
             }
             if self.views.is_table() {
                 continue;
             }
-            let shown = self.views.transition(&mut *self.out, &transition, &applied);
+            let shown = self
+                .views
+                .transition(&mut *self.out, &transition, &applied, &story);
             if Self::write(shown)? {
                 self.count_shown()?;
             }
@@ -182,9 +203,11 @@ impl<W: Write> Session<'_, W> {
         Ok(())
     }
 
-    /// Redraws the live table view, when that is the view.
+    /// Redraws the live table view, when that is the view; offers the table to a view that
+    /// watches it.
     pub fn refresh(&mut self, now_ns: u64) -> Result<(), Stop> {
-        if !self.views.is_table() {
+        let watches = self.views.watches_table();
+        if !self.views.is_table() && !watches {
             return Ok(());
         }
         let mut rows: Vec<_> = self
@@ -196,6 +219,10 @@ impl<W: Write> Session<'_, W> {
             })
             .map(|(cookie, s)| (*cookie, s))
             .collect();
+        if watches {
+            self.views.watch(&self.table, &rows);
+            return Ok(());
+        }
         Self::write(
             self.views
                 .table(&mut *self.out, &mut rows, &self.summary, now_ns),

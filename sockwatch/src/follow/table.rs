@@ -67,7 +67,7 @@ impl Hasher for CookieHasher {
     }
 }
 
-type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+pub(crate) type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
 
 #[derive(Debug, Default)]
 pub struct LiveTable {
@@ -224,6 +224,18 @@ impl LiveTable {
         if t.kind == TransitionKind::Snapshot {
             return self.insert_snapshot(t);
         }
+        if matches!(t.kind, TransitionKind::ConnectError | TransitionKind::Drop) {
+            // Reports about a socket that change nothing in the table: a connect() that sent no
+            // SYN (its destroy ends the story), a listener's drops.
+            return Applied {
+                ms_in_old_state: None,
+                lifetime_ms: None,
+                owner: t
+                    .owner
+                    .or_else(|| self.sockets.get(&t.cookie).and_then(|s| s.owner)),
+                matched: false,
+            };
+        }
         if let Some(alias) = t.alias {
             self.adopt_cookie(alias, t.cookie);
         }
@@ -278,7 +290,11 @@ impl LiveTable {
                 complete_destroy(t, entry);
                 self.sockets.remove(&t.cookie);
             }
-            TransitionKind::Owner | TransitionKind::Snapshot => {}
+            TransitionKind::Owner
+            | TransitionKind::Snapshot
+            | TransitionKind::Retransmit
+            | TransitionKind::ConnectError
+            | TransitionKind::Drop => {}
         }
         Applied {
             ms_in_old_state,
@@ -310,7 +326,11 @@ mod tests {
                 bytes_acked: 1,
                 bytes_received: 1,
                 total_retrans: 0,
+                ..CloseStats::default()
             }),
+            cause: None,
+            total_retrans: None,
+            dropped: None,
         }
     }
 
@@ -438,6 +458,7 @@ mod tests {
             bytes_acked: 2,
             bytes_received: 1,
             total_retrans: 0,
+            ..CloseStats::default()
         });
         table.apply(&mut close);
         table.mark_matched(Cookie(7));

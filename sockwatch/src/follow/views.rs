@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 
 use super::{
-    table::{Applied, LiveSocket},
+    reasons::Story,
+    table::{Applied, LiveSocket, LiveTable},
     Summary,
 };
 use crate::{event::Transition, model::Cookie};
@@ -33,12 +34,14 @@ pub trait Views {
     /// live run started; None for a replay.
     fn header(&mut self, out: &mut dyn Write, started_ns: Option<u64>) -> io::Result<()>;
 
-    /// Prints one transition if the view shows it; says whether it did.
+    /// Prints one transition if the view shows it; says whether it did. `story`: why the
+    /// connection ended, its latency and owner source, where they apply.
     fn transition(
         &mut self,
         out: &mut dyn Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool>;
 
     /// Reports events the kernel could not deliver, noticed at `ts_ns`.
@@ -55,4 +58,13 @@ pub trait Views {
         summary: &Summary,
         now_ns: u64,
     ) -> io::Result<()>;
+
+    /// Whether the view keeps figures of the table without printing it (serve's gauges): it
+    /// is then offered the table at each interval through [`Views::watch`].
+    fn watches_table(&self) -> bool {
+        false
+    }
+
+    /// The table as it stands, and the sockets in it the filter keeps (`rows`).
+    fn watch(&mut self, _table: &LiveTable, _rows: &[(Cookie, &LiveSocket)]) {}
 }

@@ -5,13 +5,13 @@
 //! each connect, send one byte, read the echoed byte and close, until N connections in all or S
 //! seconds. Accepting threads echo each byte back. With K > 0 every K-th connection is closed by
 //! a reset (SO_LINGER 0) instead of a FIN. `--comm-hex` names every thread with those bytes
-//! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). Prints
+//! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). With `--connections
+//! 0` it only listens, for S seconds (a named socket for the listing tests). Prints
 //! `connections=N seconds=S rate=R` at the end. Loopback only, bounded in count and time.
 
 use std::{
     io::{Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
-    os::fd::AsRawFd,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -96,24 +96,8 @@ fn one_connection(addr: SocketAddr, reset: bool) -> std::io::Result<()> {
     let mut byte = [0u8; 1];
     stream.read_exact(&mut byte)?;
     if reset {
-        // SO_LINGER with a zero timeout: close() sends RST and skips TIME-WAIT.
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: setsockopt on the stream's own descriptor with a correctly sized value.
-        let rc = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&linger as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        // close() then sends RST and skips TIME-WAIT.
+        sockwatch_tests::sockopt::linger_zero(&stream)?;
     }
     Ok(())
 }
@@ -183,6 +167,9 @@ fn main() {
         .collect();
     for worker in workers {
         let _ = worker.join();
+    }
+    if options.connections == 0 {
+        thread::sleep(deadline.saturating_duration_since(Instant::now()));
     }
     let seconds = started.elapsed().as_secs_f64();
     let done = done.load(Ordering::Relaxed);

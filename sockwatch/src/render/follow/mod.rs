@@ -15,9 +15,11 @@ use std::{
 };
 
 use crate::{
+    container::{IdentityResolver, OwnerIdentity},
     event::{Transition, TransitionKind},
     follow::{
         clock::WallClock,
+        reasons::Story,
         table::{Applied, LiveSocket},
         FollowConfig, Format, Summary, View, Views,
     },
@@ -36,6 +38,8 @@ pub struct FollowViews {
     text: LogText,
     json: JsonLines,
     table: LiveView,
+    /// --container: each owner's cgroup, container, pod and namespace name.
+    identities: Option<IdentityResolver>,
 }
 
 impl FollowViews {
@@ -50,6 +54,7 @@ impl FollowViews {
                 numeric: config.numeric,
                 clear: config.clear_screen,
             },
+            identities: config.container.then(IdentityResolver::default),
         }
     }
 }
@@ -58,7 +63,9 @@ impl Views for FollowViews {
     fn header(&mut self, mut out: &mut dyn Write, started_ns: Option<u64>) -> io::Result<()> {
         match self.format {
             Format::JsonLines => self.json.start(&mut out, self.view, started_ns),
-            Format::Text => self.text.header(&mut out, self.view),
+            Format::Text => self
+                .text
+                .header(&mut out, self.view, self.identities.is_some()),
         }
     }
 
@@ -67,18 +74,33 @@ impl Views for FollowViews {
         mut out: &mut dyn Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool> {
         let shown = match self.view {
-            View::Log => matches!(t.kind, TransitionKind::State | TransitionKind::Destroy),
-            View::Lifetime => t.kind == TransitionKind::Destroy,
+            View::Log => matches!(
+                t.kind,
+                TransitionKind::State
+                    | TransitionKind::Destroy
+                    | TransitionKind::Retransmit
+                    | TransitionKind::ConnectError
+                    | TransitionKind::Drop
+            ),
+            View::Lifetime => matches!(t.kind, TransitionKind::Destroy | TransitionKind::Drop),
             View::Table => false,
         };
         if !shown {
             return Ok(false);
         }
+        let identity: Option<OwnerIdentity> = self
+            .identities
+            .as_mut()
+            .map(|resolver| resolver.identify(applied.owner.as_ref(), t.netns));
+        let identity = identity.as_ref();
         match self.format {
-            Format::JsonLines => self.json.event(&mut out, t, applied)?,
-            Format::Text => self.text.event(&mut out, self.view, t, applied)?,
+            Format::JsonLines => self.json.event(&mut out, t, applied, story, identity)?,
+            Format::Text => self
+                .text
+                .event(&mut out, self.view, t, applied, story, identity)?,
         }
         Ok(true)
     }
