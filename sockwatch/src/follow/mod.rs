@@ -514,6 +514,9 @@ impl Follower {
             Input::Replay(_) => None,
         };
         let mut reported_lost = 0;
+        // A rebuild whose listing failed: the table may hold sockets that are gone, so the
+        // next loss check lists again.
+        let mut rebuild_pending = false;
         let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
@@ -599,8 +602,11 @@ impl Follower {
             }
             if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
                 match live.tracer.counters() {
-                    Ok(counters) if counters.lost > reported_lost => {
-                        stop = resync(&mut session, live, counters.lost - reported_lost);
+                    Ok(counters) if counters.lost > reported_lost || rebuild_pending => {
+                        let lost = counters.lost - reported_lost;
+                        stop = resync(&mut session, live, lost).map(|rebuilt| {
+                            rebuild_pending = !rebuilt;
+                        });
                         reported_lost = counters.lost;
                     }
                     Ok(_) => {}
@@ -631,13 +637,19 @@ impl Follower {
             }
             match live.tracer.counters() {
                 Ok(counters) => {
-                    if counters.lost > reported_lost {
+                    if counters.lost > reported_lost || rebuild_pending {
                         let _ = resync(&mut session, live, counters.lost - reported_lost);
                     }
                     session.summary.filtered_in_kernel = counters.filtered;
                     session.summary.nested = counters.nested;
                 }
                 Err(e) => error = error.or(Some(e.into())),
+            }
+            // The last redraw may predate the end: a rebuild (seconds long on a loaded
+            // machine) or the events since the last tick. The table shown last is the
+            // table follow ended with.
+            if matches!(stop, Stop::Signal | Stop::Deadline) {
+                let _ = session.refresh(WallClock::monotonic_ns());
             }
         }
         if matches!(
@@ -732,20 +744,27 @@ pub struct Finished {
     pub error: Option<FollowError>,
 }
 
-/// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag
-/// (every namespace watched).
-fn resync<W: Write>(session: &mut Session<'_, W>, live: &mut Live, lost: u64) -> Result<(), Stop> {
+/// After a loss the table may be wrong: report the loss (when there is a new one), then
+/// rebuild the table from sock_diag (every namespace watched). Ok(false) when the listing
+/// failed and the table is left as it was.
+fn resync<W: Write>(
+    session: &mut Session<'_, W>,
+    live: &mut Live,
+    lost: u64,
+) -> Result<bool, Stop> {
     let now = WallClock::monotonic_ns();
-    session.show(&[lost_marker(now, lost, live.scope.own)])?;
+    if lost > 0 {
+        session.show(&[lost_marker(now, lost, live.scope.own)])?;
+    }
     match live.list(now) {
         Ok(events) => {
             session.show(&events)?;
             // Lost destroys leave stories behind: keep those of sockets that still exist.
             let table = &session.table;
             session.stories.retain(|cookie| table.get(cookie).is_some());
-            Ok(())
+            Ok(true)
         }
-        // The loss is reported either way; a failed rebuild leaves the table as it was.
-        Err(_) => Ok(()),
+        // The loss is reported either way; the caller lists again at its next check.
+        Err(_) => Ok(false),
     }
 }

@@ -73,8 +73,16 @@ pub fn table_events(now_ns: u64, scope: Scope) -> Result<Vec<SockEvent>, FollowE
     };
     list(scope.own)?;
     if scope.all {
-        for (netns, path) in other_namespaces(scope.own) {
-            in_namespace(&path, || list(netns))?;
+        let mut listed = HashSet::from([scope.own]);
+        for path in other_namespaces(scope.own).into_values() {
+            in_namespace(&path, |netns| {
+                // The path may name another namespace by now (a task's id reused): list
+                // each namespace once, under the inode actually entered.
+                if listed.insert(netns) {
+                    list(netns)?;
+                }
+                Ok(())
+            })?;
         }
     }
     // Attribution is best effort: a socket without a known owner is still in the table.
@@ -132,16 +140,20 @@ fn other_namespaces(own: u32) -> HashMap<u32, PathBuf> {
 }
 
 /// Runs `list` on a helper thread inside the network namespace at `path` (setns changes only
-/// the calling thread, and a socket belongs to the namespace it was made in). A namespace
-/// that has gone in the meantime is skipped.
-fn in_namespace<E>(
+/// the calling thread, and a socket belongs to the namespace it was made in), handing it the
+/// namespace's inode. Namespaces come and go while they are listed: one gone in the meantime
+/// is skipped, and so is a path that is not (or no longer) a network namespace, such as a
+/// /run/netns entry that `ip netns add` has created but not yet bind-mounted, or that
+/// `ip netns delete` has unmounted but not yet removed.
+fn in_namespace(
     path: &Path,
-    list: impl FnOnce() -> Result<E, source::SourceError> + Send,
-) -> Result<(), FollowError>
-where
-    E: Send,
-{
+    list: impl FnOnce(u32) -> Result<(), source::SourceError> + Send,
+) -> Result<(), FollowError> {
     let Ok(file) = File::open(path) else {
+        return Ok(());
+    };
+    // The open descriptor holds the namespace: its inode stays the one listed.
+    let Ok(meta) = file.metadata() else {
         return Ok(());
     };
     std::thread::scope(|threads| {
@@ -149,12 +161,16 @@ where
             .spawn(|| {
                 // SAFETY: setns(2) on a descriptor we own, for this helper thread only.
                 if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                    let error = std::io::Error::last_os_error();
+                    if error.raw_os_error() == Some(libc::EINVAL) {
+                        return Ok(());
+                    }
                     return Err(FollowError::EnterNetns {
                         path: path.to_path_buf(),
-                        error: std::io::Error::last_os_error(),
+                        error,
                     });
                 }
-                list().map(drop).map_err(FollowError::Snapshot)
+                list(meta.ino() as u32).map_err(FollowError::Snapshot)
             })
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
