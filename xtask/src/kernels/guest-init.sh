@@ -13,6 +13,9 @@ mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 ip link set lo up
 cd /tmp
+# A heartbeat with the guest's uptime: a slow guest (TCG on a loaded machine) and a hung one
+# read differently in the console log.
+(while sleep 30; do echo "sockwatch-guest: alive at $(cut -d ' ' -f 1 /proc/uptime) s"; done) &
 
 failed=0
 pass() { echo "sockwatch-check: PASS $*"; }
@@ -95,11 +98,14 @@ start_follow() {
 	shift
 	sockwatch follow -n "$@" >"$out" 2>"$out.err" &
 	follow_pid=$!
-	for _ in $(seq 1 600); do
+	# By the clock: under TCG on a loaded machine each round of this loop is slow.
+	deadline=$(($(date +%s) + 120))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
 		grep -q attached "$out.err" && return 0
-		kill -0 "$follow_pid" 2>/dev/null || break
-		sleep 0.1
+		kill -0 "$follow_pid" 2>/dev/null || return 1
+		sleep 0.2
 	done
+	kill -INT "$follow_pid" 2>/dev/null
 	return 1
 }
 
