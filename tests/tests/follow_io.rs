@@ -16,7 +16,9 @@ use std::{
 };
 
 use sockwatch_common::{event_kind, SockEvent, RECORDING_FORMAT_VERSION};
-use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+use sockwatch_tests::{
+    follow_run::summary_line, privilege::can_run_namespace_tests, sockwatch_bin, NetNs,
+};
 
 /// A view ends within a second of a signal; the margin is for a loaded test machine.
 const SIGNAL_LIMIT: Duration = Duration::from_millis(1500);
@@ -208,7 +210,7 @@ fn the_summary_counts_crafted_recordings_right() {
         fs::write(&path, recording(events)).expect("write the recording");
         let ran = run(sockwatch(&["follow", "--json", "--read"]).arg(&path));
         assert_eq!(ran.status.code(), Some(0), "{:?}", ran.stderr);
-        ran.stderr.last().cloned().unwrap_or_default()
+        summary_line(&ran.stderr)
     };
     let lost = SockEvent {
         kind: event_kind::LOST,
@@ -567,7 +569,7 @@ fn a_signal_ends_follow_writing_to_a_stalled_reader() {
             elapsed < SIGNAL_LIMIT,
             "{case}: ended {elapsed:?} after the signal"
         );
-        let summary = stderr.last().cloned().unwrap_or_default();
+        let summary = summary_line(&stderr);
         assert!(
             summary.contains("bytes of output not written"),
             "{case}: {stderr:?}"
@@ -634,7 +636,7 @@ fn a_signal_ends_follow_recording_into_a_stalled_pipe() {
             elapsed < SIGNAL_LIMIT,
             "{name}: ended {elapsed:?} after the signal"
         );
-        let summary = stderr.last().cloned().unwrap_or_default();
+        let summary = summary_line(&stderr);
         assert!(
             summary.contains("bytes of the recording not written"),
             "{name}: {stderr:?}"

@@ -6,6 +6,7 @@ mod config;
 mod docs;
 mod follow;
 mod netstat;
+mod serve;
 mod snapshot;
 
 use std::{
@@ -14,7 +15,9 @@ use std::{
 };
 
 use args::{Cli, Command};
-use config::{follow::FollowPlan, netstat::NetstatConfig, snapshot::SnapshotConfig};
+use config::{
+    follow::FollowPlan, netstat::NetstatConfig, serve::ServePlan, snapshot::SnapshotConfig,
+};
 
 /// Exit status for errors a user can meet (bad options, no privileges, kernel lacks a hook).
 pub const EXIT_ERROR: u8 = 1;
@@ -24,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Follow(args) => follow::run(FollowPlan::new(args)?),
         Command::Netstat(args) => netstat::run(NetstatConfig::new(&args)?),
         Command::Snapshot(args) => snapshot::run(SnapshotConfig::new(&args)?),
+        Command::Serve(args) => serve::run(ServePlan::new(args)?),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             docs::write_completions(shell, &mut out);

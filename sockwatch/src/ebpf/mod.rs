@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use aya::{
     maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
-    programs::{BtfTracePoint, TracePoint},
+    programs::{BtfTracePoint, Program, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
 };
 use hooks::{Attach, Candidate, Hook, HOOKS};
@@ -86,7 +86,7 @@ impl std::fmt::Display for Degraded {
 /// The loaded and attached programs. Dropping it detaches everything.
 pub struct Tracer {
     /// Owns the programs and their links: dropping it detaches everything.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
     events: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
     /// Features this kernel cannot serve.
@@ -94,7 +94,7 @@ pub struct Tracer {
     /// What the candidates the kernel made follow take cost (one line each).
     pub compromises: Vec<&'static str>,
     admission: Admission,
-    /// Descriptors (owned by `_ebpf`) of the programs whose skipped runs lose events.
+    /// Descriptors (owned by `ebpf`) of the programs whose skipped runs lose events.
     program_fds: Vec<std::os::fd::RawFd>,
     /// The last count of skipped runs and when it was read: counters are asked for after
     /// every batch, the count changes rarely and costs file reads.
@@ -176,6 +176,30 @@ pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
         tcp_rtt_min: btf.field_offset("tcp_sock", "rtt_min")?,
         valid: 1,
     })
+}
+
+impl Drop for Tracer {
+    /// Each detach waits out the kernel's RCU grace periods (unregistering a classic
+    /// tracepoint synchronizes twice), so a dozen programs detached one after another take
+    /// seconds on a busy machine. Detached side by side the waits overlap, and a signal still
+    /// ends follow within a second.
+    fn drop(&mut self) {
+        std::thread::scope(|scope| {
+            for (_, program) in self.ebpf.programs_mut() {
+                scope.spawn(move || detach(program));
+            }
+        });
+    }
+}
+
+/// Detaches and unloads one program; what cannot be undone now the kernel undoes when the
+/// process's descriptors close.
+fn detach(program: &mut Program) {
+    let _ = match program {
+        Program::BtfTracePoint(program) => program.unload(),
+        Program::TracePoint(program) => program.unload(),
+        _ => Ok(()),
+    };
 }
 
 impl Tracer {
@@ -281,7 +305,7 @@ impl Tracer {
             .map(|fd| std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd)))
             .collect();
         Ok(Tracer {
-            _ebpf: ebpf,
+            ebpf,
             events,
             counters,
             degraded,
@@ -519,7 +543,10 @@ fn required_hook_message(
     let each: Vec<String> = refusals.iter().map(ToString::to_string).collect();
     line.push_str(&each.join("; "));
     if let Some(path) = log {
-        line.push_str(&format!(" (verifier log: {})", path.display()));
+        line.push_str(&format!(
+            " (verifier log: {})",
+            crate::escape::Escaped::path(path)
+        ));
     }
     line
 }

@@ -4,4 +4,5 @@
 
 pub mod follow;
 pub mod netstat;
+pub mod serve;
 pub mod snapshot;
