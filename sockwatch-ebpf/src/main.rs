@@ -139,7 +139,7 @@ enum CookieSource {
 }
 
 #[inline(always)]
-fn alias_of(sk: *const u8) -> u64 {
+pub(crate) fn alias_of(sk: *const u8) -> u64 {
     let salt = unsafe { core::ptr::read_volatile(&ALIAS_SALT) };
     // The verifier forbids arithmetic on a typed socket pointer: copy it out as a number.
     let address: u64 =

@@ -17,8 +17,8 @@ use aya_ebpf::{
 use sockwatch_common::{event_kind, reason_flag, KernelOffsets, SockEnd, SockEvent};
 
 use crate::{
-    apply_owner, current_owner, fill_addresses, offsets, read, send, socket_of_fd, AF_INET,
-    AF_INET6, IPPROTO_TCP, OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+    alias_of, apply_owner, current_owner, fill_addresses, offsets, read, send, socket_of_fd,
+    AF_INET, AF_INET6, IPPROTO_TCP, OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
 };
 
 const TCP_TIME_WAIT: u8 = 6;
@@ -164,12 +164,30 @@ pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &Kernel
 
 #[btf_tracepoint(function = "tcp_send_reset")]
 pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
-    let off = offsets();
     let sk: *const u8 = ctx.arg(0);
+    let off = offsets();
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
-    let reason: u64 = ctx.arg(2);
+    note_reset_sent(sk, ctx.arg(2));
+    0
+}
+
+/// The same for kernels whose tcp_send_reset has no reason argument (before Linux 6.10): the
+/// verifier refuses the first program there, as it reads a third argument.
+#[btf_tracepoint(function = "tcp_send_reset")]
+pub fn tcp_send_reset_no_reason(ctx: BtfTracePointContext) -> i32 {
+    let sk: *const u8 = ctx.arg(0);
+    let off = offsets();
+    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+        return 0;
+    }
+    note_reset_sent(sk, 0);
+    0
+}
+
+#[inline(always)]
+fn note_reset_sent(sk: *const u8, reason: u64) {
     let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
     note(cookie, |end| {
         // The first RST is the one that ended it.
@@ -178,7 +196,6 @@ pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
             end.rst_reason = reason as u32;
         }
     });
-    0
 }
 
 #[btf_tracepoint(function = "tcp_receive_reset")]
@@ -300,9 +317,12 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
     let cookie: u64 = unsafe { read(sk, off.sk_cookie) };
-    // A SYN left when the connect hook named an owner for this cookie: the socket's own
-    // story (RST, error report) tells why it failed.
-    if state != TCP_CLOSE || (cookie != 0 && unsafe { OWNERS.get(cookie) }.is_some()) {
+    // A SYN left when the connect hook named an owner for this socket: the socket's own
+    // story (RST, error report) tells why it failed. That hook keys the owner by the cookie,
+    // or where cookies are read from the socket (before 5.12) by its stand-in key: a socket
+    // whose cookie was never generated reads 0 here.
+    let owned = |key: u64| key != 0 && unsafe { OWNERS.get(key) }.is_some();
+    if state != TCP_CLOSE || owned(cookie) || owned(alias_of(sk)) {
         return 0;
     }
     // The event is built in a per-CPU slot: with the fd walk it would not fit the stack.

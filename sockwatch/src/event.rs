@@ -98,6 +98,11 @@ impl ResetReasons {
         ResetReasons { names }
     }
 
+    /// Whether the kernel names no reset reasons (its tcp_send_reset has no reason: < 6.10).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     pub fn name(&self, value: u32) -> Option<&str> {
         self.names
             .iter()

@@ -94,7 +94,9 @@ pub fn test() -> Result<(), String> {
         tests.env("SOCKWATCH_BIN", &binary);
         bootstrap::run(&mut tests)
     })?;
-    phases.time("kernels", || crate::kernels::check(&binary, &[]))?;
+    phases.time("kernels", || {
+        crate::kernels::check(&toolchain, &binary, &[])
+    })?;
     phases.time("bench --quick", || {
         crate::bench::run(&["--quick".to_string()])
     })?;

@@ -127,10 +127,19 @@ pub const HOOKS: &[Hook] = &[
     Hook {
         feature: RESETS_SENT,
         required: false,
-        candidates: &[Candidate {
-            programs: &[tp_btf("tcp_send_reset", "tcp_send_reset")],
-            compromise: None,
-        }],
+        candidates: &[
+            Candidate {
+                programs: &[tp_btf("tcp_send_reset", "tcp_send_reset")],
+                compromise: None,
+            },
+            Candidate {
+                programs: &[tp_btf("tcp_send_reset_no_reason", "tcp_send_reset")],
+                compromise: Some(
+                    "reset reasons (the detail of reset-sent): unavailable on this kernel \
+                     (tcp_send_reset has no reason field)",
+                ),
+            },
+        ],
     },
     Hook {
         feature: RESETS_RECEIVED,

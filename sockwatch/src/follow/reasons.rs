@@ -245,11 +245,16 @@ impl Stories {
         story.reason = Some(reason);
         story.errno = (cause.errno != 0).then_some(cause.errno);
         if reason == Reason::ResetSent {
-            story.detail = cause.rst_reason.map(|value| {
-                self.reset_reasons
-                    .name(value)
-                    .map_or_else(|| format!("reset reason {value}"), str::to_string)
-            });
+            // A kernel without `enum sk_rst_reason` has a tcp_send_reset without a reason:
+            // there is no detail to give (the loader said so at start).
+            story.detail = cause
+                .rst_reason
+                .filter(|_| !self.reset_reasons.is_empty())
+                .map(|value| {
+                    self.reset_reasons
+                        .name(value)
+                        .map_or_else(|| format!("reset reason {value}"), str::to_string)
+                });
         }
     }
 
@@ -402,5 +407,24 @@ mod tests {
         let names = ResetReasons::new(vec![(3, "SK_RST_REASON_TCP_ABORT_ON_CLOSE".into())]);
         assert_eq!(names.name(3), Some("tcp-abort-on-close"));
         assert_eq!(names.name(4), None);
+    }
+
+    #[test]
+    fn reset_sent_has_a_detail_only_where_the_kernel_names_reasons() {
+        let mut end = transition(SockState::Close, SockState::Close, TransitionKind::Destroy);
+        end.cause = Some(EndCause {
+            flags: reason_flag::RST_SENT,
+            errno: 0,
+            rst_reason: Some(3),
+        });
+        let named = ResetReasons::new(vec![(3, "SK_RST_REASON_TCP_ABORT_ON_CLOSE".into())]);
+        let mut stories = Stories::new(true, named);
+        let story = stories.observe(&end, &mut applied(None));
+        assert_eq!(story.detail.as_deref(), Some("tcp-abort-on-close"));
+        // Before 6.10: no enum in the kernel's BTF, no reason argument to read.
+        let mut stories = Stories::new(true, ResetReasons::default());
+        let story = stories.observe(&end, &mut applied(None));
+        assert_eq!(story.reason, Some(Reason::ResetSent));
+        assert_eq!(story.detail, None);
     }
 }
