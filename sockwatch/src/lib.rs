@@ -15,3 +15,4 @@ pub mod render;
 pub mod select;
 pub mod source;
 pub mod system;
+pub mod top;

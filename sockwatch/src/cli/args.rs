@@ -29,6 +29,9 @@ pub enum Command {
     Follow(FollowArgs),
     /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
     Netstat(NetstatArgs),
+    /// A live, sortable view of TCP connections and the processes behind them, short-lived
+    /// connections counted (interactive like top(1); -b for batch frames).
+    Top(TopArgs),
     /// Print the completion script for SHELL to standard output.
     #[command(after_help = "\
 Load it for this shell with `source <(sockwatch completions bash)`; `cargo xtask install`
@@ -284,6 +287,46 @@ pub struct FollowArgs {
     pub filter: Vec<String>,
 }
 
+/// top's options. Rates come from tcp_info counters of successive sock_diag listings; with
+/// the privileges follow needs (root, or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN), its eBPF
+/// events add the connections that opened and closed between two refreshes. Without them
+/// top shows what sock_diag alone can, and its header says so.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+KEYS: < and > move the sort column, i inverts it, / types an ss filter (Enter applies, Esc
+cancels; an error shows in the status line), c p r show connections, processes or remote
+ends, space pauses, ? shows help, q or Ctrl-C quits.
+
+When standard output is not a terminal, top prints batch text frames as with -b.")]
+pub struct TopArgs {
+    /// Batch mode: print frames as text (or JSON with --json) to standard output.
+    #[arg(short = 'b', long)]
+    pub batch: bool,
+    /// Stop after N frames.
+    #[arg(short = 'n', long = "frames", value_name = "N")]
+    pub frames: Option<u64>,
+    /// Refresh every SECS seconds (fractions allowed, at least 0.05).
+    #[arg(short = 'd', long = "delay", value_name = "SECS", default_value = "1", value_parser = parse_delay)]
+    pub delay: std::time::Duration,
+    /// With -b: one JSON document a frame, one a line (docs/json-schema.md).
+    #[arg(long, requires = "batch")]
+    pub json: bool,
+    /// What the rows are at start: connections, processes or remotes.
+    #[arg(short = 'g', long = "group", value_enum, default_value = "connections")]
+    pub group: TopGroup,
+    /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443`.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+/// What top's rows are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TopGroup {
+    Connections,
+    Processes,
+    Remotes,
+}
+
 /// netstat's options. Without -r, -i, -g or -s it lists sockets: connected ones by default,
 /// listening ones with -l, both with -a; internet (tcp, udp, raw) and unix sockets unless
 /// -t -u -w -x or an address family narrow it.
@@ -513,6 +556,16 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
     std::time::Duration::try_from_secs_f64(secs)
         .map_err(|_| format!("'{text}' is not a valid duration"))
+}
+
+fn parse_delay(text: &str) -> Result<std::time::Duration, String> {
+    let delay = parse_seconds(text)?;
+    if delay < std::time::Duration::from_millis(50) {
+        return Err(format!(
+            "the delay must be at least 0.05 seconds, not {text}"
+        ));
+    }
+    Ok(delay)
 }
 
 fn parse_ring_kib(text: &str) -> Result<u32, String> {

@@ -7,6 +7,7 @@ mod docs;
 mod follow;
 mod netstat;
 mod snapshot;
+mod top;
 
 use std::{
     io::{self, Write},
@@ -14,7 +15,7 @@ use std::{
 };
 
 use args::{Cli, Command};
-use config::{follow::FollowPlan, netstat::NetstatConfig, snapshot::SnapshotConfig};
+use config::{follow::FollowPlan, netstat::NetstatConfig, snapshot::SnapshotConfig, top::TopPlan};
 
 /// Exit status for errors a user can meet (bad options, no privileges, kernel lacks a hook).
 pub const EXIT_ERROR: u8 = 1;
@@ -24,6 +25,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Follow(args) => follow::run(FollowPlan::new(args)?),
         Command::Netstat(args) => netstat::run(NetstatConfig::new(&args)?),
         Command::Snapshot(args) => snapshot::run(SnapshotConfig::new(&args)?),
+        Command::Top(args) => top::run(TopPlan::new(args)?),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             docs::write_completions(shell, &mut out);

@@ -5,3 +5,4 @@
 pub mod follow;
 pub mod netstat;
 pub mod snapshot;
+pub mod top;

@@ -1,0 +1,408 @@
+//! top's aggregation: per-connection rates from the tcp_info counters of two sock_diag
+//! listings, plus what follow's events said happened in between (connections opened,
+//! failed and closed, with the final counters of those that ended), summarised per process
+//! and per remote end: never one row a short-lived connection.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::BuildHasherDefault,
+    net::SocketAddr,
+};
+
+use super::frame::{Connection, Frame, Group, Process, Rates, Totals};
+use crate::{
+    event::{CloseStats, Transition, TransitionKind},
+    filter::{Filter, SS_ALL},
+    follow::table::CookieHasher,
+    model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
+};
+
+type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+
+/// A connect that never got an answer it liked (SYN-SENT to CLOSE).
+pub const CONNECT_FAILED: &str = "connect-failed";
+/// An established connection the kernel closed without the FIN handshake (a reset either way).
+pub const RESET: &str = "reset";
+
+/// A connection's counters at the last listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counters {
+    rx: u64,
+    tx: u64,
+    retrans: u32,
+}
+
+impl Counters {
+    /// What happened between `before` and `self` (counters only grow within a connection).
+    fn since(self, before: Counters) -> Counters {
+        Counters {
+            rx: self.rx.saturating_sub(before.rx),
+            tx: self.tx.saturating_sub(before.tx),
+            retrans: self.retrans.saturating_sub(before.retrans),
+        }
+    }
+}
+
+/// What a process or a remote end did over the interval, from the events and the deltas.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Flow {
+    open: u64,
+    opened: u64,
+    closed: u64,
+    failures: BTreeMap<&'static str, u64>,
+    rx: u64,
+    tx: u64,
+    retrans: u64,
+}
+
+impl Flow {
+    fn add(&mut self, c: Counters) {
+        self.rx += c.rx;
+        self.tx += c.tx;
+        self.retrans += u64::from(c.retrans);
+    }
+}
+
+/// What the events said since the last frame.
+#[derive(Debug, Default)]
+struct Churn {
+    opened: u64,
+    closed: u64,
+    failures: BTreeMap<&'static str, u64>,
+    by_process: HashMap<Option<Process>, Flow>,
+    by_remote: HashMap<SocketAddr, Flow>,
+    /// Bytes and retransmits of connections that ended.
+    ended: Counters,
+}
+
+impl Churn {
+    fn flows(&mut self, process: &Option<Process>, remote: SocketAddr) -> [&mut Flow; 2] {
+        let by_process = self.by_process.entry(process.clone()).or_default();
+        let by_remote = self.by_remote.entry(remote).or_default();
+        [by_process, by_remote]
+    }
+}
+
+/// top's running state between frames.
+#[derive(Debug, Default)]
+pub struct Engine {
+    /// Each socket's counters at the last listing.
+    previous: CookieMap<Counters>,
+    /// Counters of sockets the last listing no longer had, for one more frame: their
+    /// destroy may be read (within milliseconds) after the listing that missed them.
+    vanished: CookieMap<Counters>,
+    /// When top saw each socket appear (sockets of the first listing have no birth).
+    born: CookieMap<u64>,
+    /// Owners the events named, for sockets that are still open.
+    event_owners: CookieMap<Process>,
+    churn: Churn,
+    /// Whether follow's events feed the engine (with CAP_BPF and friends).
+    events: bool,
+    lost: u64,
+    /// CLOCK_MONOTONIC ns of the last listing; None before the first.
+    last_ns: Option<u64>,
+    filter: Option<Filter>,
+}
+
+fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
+    match endpoint {
+        Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
+        _ => None,
+    }
+}
+
+fn per_s(count: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        count as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+fn rates(c: Counters, secs: f64) -> Rates {
+    Rates {
+        rx_bytes: per_s(c.rx, secs),
+        tx_bytes: per_s(c.tx, secs),
+        retransmits: per_s(u64::from(c.retrans), secs),
+    }
+}
+
+fn flow_rates(flow: &Flow, secs: f64) -> Rates {
+    rates(
+        Counters {
+            rx: flow.rx,
+            tx: flow.tx,
+            retrans: u32::try_from(flow.retrans).unwrap_or(u32::MAX),
+        },
+        secs,
+    )
+}
+
+impl Engine {
+    /// `events`: whether follow's events will be handed to [`Engine::transition`].
+    pub fn new(filter: Option<Filter>, events: bool) -> Engine {
+        Engine {
+            filter,
+            events,
+            ..Engine::default()
+        }
+    }
+
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// A new filter applies from the next frame on (what was counted stays counted).
+    pub fn set_filter(&mut self, filter: Option<Filter>) {
+        self.filter = filter;
+    }
+
+    pub fn has_events(&self) -> bool {
+        self.events
+    }
+
+    fn admits(&self, record: &SocketRecord) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(record))
+    }
+
+    fn states(&self) -> u32 {
+        self.filter
+            .as_ref()
+            .and_then(Filter::states)
+            .unwrap_or(SS_ALL)
+    }
+
+    /// Counts one event from follow. `owner`: the process follow's table knows for it.
+    pub fn transition(&mut self, t: &Transition, owner: Option<Process>) {
+        if let Some(process) = &owner {
+            self.event_owners.insert(t.cookie, process.clone());
+        }
+        let record = SocketRecord::new(
+            Netid::Tcp,
+            t.new,
+            Endpoint::Inet {
+                addr: t.local.ip(),
+                port: t.local.port(),
+                scope: 0,
+            },
+            Endpoint::Inet {
+                addr: t.remote.ip(),
+                port: t.remote.port(),
+                scope: 0,
+            },
+        );
+        let admitted = self.admits(&record);
+        let states = self.states();
+        let in_states = |state: SockState| states & (1 << state.kernel()) != 0;
+        match (t.kind, t.old, t.new) {
+            (
+                TransitionKind::State,
+                SockState::SynSent | SockState::SynRecv,
+                SockState::Established,
+            ) if admitted && in_states(SockState::Established) => {
+                self.churn.opened += 1;
+                for flow in self.churn.flows(&owner, t.remote) {
+                    flow.opened += 1;
+                }
+            }
+            (TransitionKind::State, old, SockState::Close) if admitted && in_states(old) => {
+                let reason = match old {
+                    SockState::SynSent => Some(CONNECT_FAILED),
+                    SockState::Established => Some(RESET),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    *self.churn.failures.entry(reason).or_default() += 1;
+                    for flow in self.churn.flows(&owner, t.remote) {
+                        *flow.failures.entry(reason).or_default() += 1;
+                    }
+                }
+            }
+            (TransitionKind::Destroy, old, _) => {
+                self.event_owners.remove(&t.cookie);
+                // The part of its final counters the last listing had not seen yet.
+                let before = self
+                    .previous
+                    .remove(&t.cookie)
+                    .or_else(|| self.vanished.remove(&t.cookie))
+                    .unwrap_or_default();
+                self.born.remove(&t.cookie);
+                if old == SockState::Listen || !admitted {
+                    return;
+                }
+                let close = t.close.unwrap_or(CloseStats::default());
+                let ended = Counters {
+                    rx: close.bytes_received,
+                    tx: close.bytes_acked,
+                    retrans: close.total_retrans,
+                }
+                .since(before);
+                self.churn.closed += 1;
+                self.churn.ended.rx += ended.rx;
+                self.churn.ended.tx += ended.tx;
+                self.churn.ended.retrans += ended.retrans;
+                for flow in self.churn.flows(&owner, t.remote) {
+                    flow.closed += 1;
+                    flow.add(ended);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts events the kernel could not deliver.
+    pub fn lost(&mut self, lost: u64) {
+        self.lost += lost;
+    }
+
+    /// Takes the first listing: the counters the first frame's rates start from.
+    pub fn prime(&mut self, records: &[SocketRecord], now_ns: u64) {
+        self.previous = records
+            .iter()
+            .filter_map(|r| counters(r).map(|c| (r.cookie, c)))
+            .collect();
+        self.last_ns = Some(now_ns);
+        self.churn = Churn::default();
+    }
+
+    /// Builds a frame from a new listing of the TCP sockets (owners in `users` where /proc
+    /// named them) and the events since the last one.
+    pub fn frame(
+        &mut self,
+        records: &[SocketRecord],
+        now_ns: u64,
+        degraded: Option<String>,
+    ) -> Frame {
+        let first = self.last_ns.is_none();
+        let secs = self
+            .last_ns
+            .map_or(0.0, |last| now_ns.saturating_sub(last) as f64 / 1e9);
+        let churn = std::mem::take(&mut self.churn);
+        let mut by_process = churn.by_process;
+        let mut by_remote = churn.by_remote;
+        let mut by_state: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut connections = Vec::new();
+        let mut next = CookieMap::default();
+        let mut total = churn.ended;
+        let states = self.states();
+        for record in records {
+            let (Some(local), Some(peer)) = (inet(&record.local), inet(&record.peer)) else {
+                continue;
+            };
+            let now = counters(record);
+            let before = self.previous.get(&record.cookie).copied();
+            if let Some(now) = now {
+                next.insert(record.cookie, now);
+            }
+            if !first && before.is_none() {
+                self.born.entry(record.cookie).or_insert(now_ns);
+            }
+            if !self.admits(record) || states & (1 << record.state.kernel()) == 0 {
+                continue;
+            }
+            *by_state.entry(record.state.kernel()).or_default() += 1;
+            if record.state == SockState::Listen {
+                continue;
+            }
+            // A socket the last listing did not have is new: all its bytes are this
+            // interval's (the first frame has no interval).
+            let delta = match (now, before) {
+                (Some(now), Some(before)) => now.since(before),
+                (Some(now), None) if !first => now,
+                _ => Counters::default(),
+            };
+            total.rx += delta.rx;
+            total.tx += delta.tx;
+            total.retrans += delta.retrans;
+            let process = self.event_owners.get(&record.cookie).cloned().or_else(|| {
+                record.users.first().map(|user| Process {
+                    pid: user.pid,
+                    comm: user.comm.as_bytes().to_vec(),
+                })
+            });
+            for flow in [
+                by_process.entry(process.clone()).or_default(),
+                by_remote.entry(peer).or_default(),
+            ] {
+                flow.open += 1;
+                flow.add(delta);
+            }
+            connections.push(Connection {
+                cookie: record.cookie,
+                state: record.state,
+                local,
+                peer,
+                process,
+                rates: rates(delta, secs),
+                srtt_ms: record
+                    .tcp
+                    .as_ref()
+                    .and_then(|tcp| tcp.info.as_ref())
+                    .map(|info| f64::from(info.rtt) / 1000.0),
+                age_ms: self
+                    .born
+                    .get(&record.cookie)
+                    .map(|&born| now_ns.saturating_sub(born) as f64 / 1e6),
+            });
+        }
+        let previous = std::mem::replace(&mut self.previous, next);
+        self.vanished = previous
+            .into_iter()
+            .filter(|(cookie, _)| !self.previous.contains_key(cookie))
+            .collect();
+        self.born
+            .retain(|cookie, _| self.previous.contains_key(cookie));
+        self.event_owners
+            .retain(|cookie, _| self.previous.contains_key(cookie));
+        self.last_ns = Some(now_ns);
+        let events = self.events;
+        Frame {
+            ts_ns: now_ns,
+            interval_ms: secs * 1e3,
+            degraded,
+            totals: Totals {
+                by_state: by_state
+                    .into_iter()
+                    .map(|(state, n)| (SockState::from_kernel(state), n))
+                    .collect(),
+                opened_per_s: events.then(|| per_s(churn.opened, secs)),
+                closed_per_s: events.then(|| per_s(churn.closed, secs)),
+                failures: events.then(|| churn.failures.into_iter().collect()),
+                events_lost: events.then_some(self.lost),
+                rates: rates(total, secs),
+            },
+            connections,
+            processes: by_process
+                .into_iter()
+                .map(|(k, f)| group(k, f, events, secs))
+                .collect(),
+            remotes: by_remote
+                .into_iter()
+                .map(|(k, f)| group(k, f, events, secs))
+                .collect(),
+        }
+    }
+}
+
+/// A group's row from its flow; `events`: whether the events fed the churn counts.
+fn group<K>(key: K, flow: Flow, events: bool, secs: f64) -> Group<K> {
+    Group {
+        key,
+        open: flow.open,
+        opened_per_s: events.then(|| per_s(flow.opened, secs)),
+        closed_per_s: events.then(|| per_s(flow.closed, secs)),
+        rates: flow_rates(&flow, secs),
+        failures: flow.failures.into_iter().collect(),
+    }
+}
+
+/// A socket's tcp_info counters, when the kernel sent tcp_info (not for TIME-WAIT or
+/// request sockets).
+fn counters(record: &SocketRecord) -> Option<Counters> {
+    let info = record.tcp.as_ref()?.info.as_ref()?;
+    Some(Counters {
+        rx: info.bytes_received,
+        tx: info.bytes_acked,
+        retrans: info.total_retrans,
+    })
+}
