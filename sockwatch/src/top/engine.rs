@@ -406,3 +406,229 @@ fn counters(record: &SocketRecord) -> Option<Counters> {
         retrans: info.total_retrans,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::model::{SocketUser, TcpExtra, TcpInfo};
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    fn endpoint(a: SocketAddr) -> Endpoint {
+        Endpoint::Inet {
+            addr: a.ip(),
+            port: a.port(),
+            scope: 0,
+        }
+    }
+
+    fn record(cookie: u64, state: SockState, rx: u64, tx: u64, pid: u32) -> SocketRecord {
+        let mut r = SocketRecord::new(
+            Netid::Tcp,
+            state,
+            endpoint(addr(&format!("127.0.0.1:{}", 40000 + cookie))),
+            endpoint(addr("127.0.0.2:80")),
+        );
+        r.cookie = Cookie(cookie);
+        r.inode = cookie;
+        r.tcp = Some(TcpExtra {
+            info: Some(TcpInfo {
+                bytes_received: rx,
+                bytes_acked: tx,
+                rtt: 1500,
+                ..TcpInfo::default()
+            }),
+            ..TcpExtra::default()
+        });
+        r.users = vec![SocketUser {
+            comm: "curl".into(),
+            pid,
+            fd: 3,
+        }];
+        r
+    }
+
+    fn transition(cookie: u64, kind: TransitionKind, old: SockState, new: SockState) -> Transition {
+        Transition {
+            ts_ns: 0,
+            cookie: Cookie(cookie),
+            alias: None,
+            kind,
+            old,
+            new,
+            local: addr("127.0.0.1:50000"),
+            remote: addr("127.0.0.2:80"),
+            netns: 0,
+            owner: None,
+            first_seen_ns: None,
+            close: None,
+        }
+    }
+
+    fn curl() -> Option<Process> {
+        Some(Process {
+            pid: 7,
+            comm: b"curl".to_vec(),
+        })
+    }
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn rates_are_counter_deltas_over_the_interval() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[record(1, SockState::Established, 100, 50, 7)], SEC);
+        let frame = engine.frame(
+            &[
+                record(1, SockState::Established, 2100, 1050, 7),
+                // New since the last listing: all its bytes are this interval's.
+                record(2, SockState::Established, 400, 0, 7),
+            ],
+            3 * SEC,
+            None,
+        );
+        assert_eq!(frame.interval_ms, 2000.0);
+        let one = frame
+            .connections
+            .iter()
+            .find(|c| c.cookie == Cookie(1))
+            .unwrap();
+        assert_eq!(one.rates.rx_bytes, 1000.0);
+        assert_eq!(one.rates.tx_bytes, 500.0);
+        assert_eq!(one.srtt_ms, Some(1.5));
+        assert_eq!(one.age_ms, None, "it existed at start");
+        let two = frame
+            .connections
+            .iter()
+            .find(|c| c.cookie == Cookie(2))
+            .unwrap();
+        assert_eq!(two.rates.rx_bytes, 200.0);
+        assert_eq!(two.age_ms, Some(0.0));
+        assert_eq!(frame.totals.rates.rx_bytes, 1200.0);
+        assert_eq!(frame.processes.len(), 1);
+        assert_eq!(frame.processes[0].open, 2);
+        assert_eq!(frame.processes[0].key, curl());
+    }
+
+    #[test]
+    fn short_connections_count_once_each_in_their_process_and_remote() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[record(1, SockState::Established, 100, 0, 7)], 0);
+        // 30 connections that began and ended between two listings, and one that failed.
+        for cookie in 100..130 {
+            let open = transition(
+                cookie,
+                TransitionKind::State,
+                SockState::SynSent,
+                SockState::Established,
+            );
+            engine.transition(&open, curl());
+            let mut end = transition(
+                cookie,
+                TransitionKind::Destroy,
+                SockState::Close,
+                SockState::Close,
+            );
+            end.close = Some(CloseStats {
+                bytes_acked: 10,
+                bytes_received: 20,
+                total_retrans: 1,
+            });
+            engine.transition(&end, curl());
+        }
+        let fail = transition(
+            200,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Close,
+        );
+        engine.transition(&fail, curl());
+        // The listed socket ended too: only what the listing had not seen counts.
+        let mut end = transition(
+            1,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        end.close = Some(CloseStats {
+            bytes_acked: 0,
+            bytes_received: 150,
+            total_retrans: 0,
+        });
+        engine.transition(&end, curl());
+        let frame = engine.frame(&[], SEC, None);
+        assert!(frame.connections.is_empty());
+        assert_eq!(frame.totals.opened_per_s, Some(30.0));
+        assert_eq!(frame.totals.closed_per_s, Some(31.0));
+        assert_eq!(frame.totals.failures, Some(vec![(CONNECT_FAILED, 1)]));
+        assert_eq!(frame.totals.rates.rx_bytes, 30.0 * 20.0 + 50.0);
+        assert_eq!(frame.totals.rates.retransmits, 30.0);
+        assert_eq!(frame.processes.len(), 1, "one row for all of them");
+        let group = &frame.processes[0];
+        assert_eq!((group.open, group.opened_per_s), (0, Some(30.0)));
+        assert_eq!(group.failures, vec![(CONNECT_FAILED, 1)]);
+        assert_eq!(frame.remotes.len(), 1);
+        assert_eq!(frame.remotes[0].key, addr("127.0.0.2:80"));
+        // The next interval starts from nothing.
+        let frame = engine.frame(&[], 2 * SEC, None);
+        assert_eq!(frame.totals.opened_per_s, Some(0.0));
+        assert!(frame.processes.is_empty());
+    }
+
+    #[test]
+    fn a_destroy_read_after_the_listing_that_missed_it_is_not_counted_twice() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[record(1, SockState::Established, 1000, 0, 7)], 0);
+        engine.frame(&[], SEC, None);
+        let mut end = transition(
+            1,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        end.close = Some(CloseStats {
+            bytes_acked: 0,
+            bytes_received: 1100,
+            total_retrans: 0,
+        });
+        engine.transition(&end, curl());
+        let frame = engine.frame(&[], 2 * SEC, None);
+        assert_eq!(frame.totals.rates.rx_bytes, 100.0);
+    }
+
+    #[test]
+    fn the_filter_decides_what_is_shown_and_counted() {
+        let filter = Filter::parse_args(&["dport", "=", ":443"]).unwrap();
+        let mut engine = Engine::new(Some(filter), true);
+        engine.prime(&[], 0);
+        let open = transition(
+            5,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Established,
+        );
+        engine.transition(&open, curl());
+        let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
+        assert!(frame.connections.is_empty() && frame.processes.is_empty());
+        assert_eq!(frame.totals.opened_per_s, Some(0.0));
+        assert!(frame.totals.by_state.is_empty());
+    }
+
+    #[test]
+    fn without_events_churn_is_unknown_not_zero() {
+        let mut engine = Engine::new(None, false);
+        engine.prime(&[], 0);
+        let frame = engine.frame(&[record(1, SockState::Listen, 0, 0, 7)], SEC, None);
+        assert_eq!(frame.totals.opened_per_s, None);
+        assert_eq!(frame.totals.events_lost, None);
+        assert_eq!(frame.totals.by_state, vec![(SockState::Listen, 1)]);
+        assert!(
+            frame.connections.is_empty(),
+            "listeners are counted, not rows"
+        );
+    }
+}

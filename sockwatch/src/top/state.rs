@@ -306,3 +306,125 @@ impl AppState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        model::{Cookie, SockState},
+        top::frame::{Frame, Totals},
+    };
+
+    fn connection(port: u16, rx: f64, srtt: Option<f64>) -> Connection {
+        Connection {
+            cookie: Cookie(u64::from(port)),
+            state: SockState::Established,
+            local: format!("127.0.0.1:{port}").parse().unwrap(),
+            peer: "127.0.0.2:80".parse().unwrap(),
+            process: None,
+            rates: Rates {
+                rx_bytes: rx,
+                ..Rates::default()
+            },
+            srtt_ms: srtt,
+            age_ms: None,
+        }
+    }
+
+    fn frame() -> Frame {
+        Frame {
+            ts_ns: 0,
+            interval_ms: 1000.0,
+            degraded: None,
+            totals: Totals::default(),
+            connections: vec![
+                connection(1, 10.0, Some(3.0)),
+                connection(2, 30.0, None),
+                connection(3, 20.0, Some(1.0)),
+            ],
+            processes: Vec::new(),
+            remotes: Vec::new(),
+        }
+    }
+
+    fn ports(frame: &Frame) -> Vec<u16> {
+        frame.connections.iter().map(|c| c.local.port()).collect()
+    }
+
+    #[test]
+    fn rows_sort_by_bytes_received_first_and_the_keys_move_and_invert() {
+        let mut state = AppState::new(Grouping::Connections, String::new());
+        let mut f = frame();
+        state.sort(&mut f);
+        assert_eq!(ports(&f), [2, 3, 1]);
+        assert_eq!(state.key(Key::Char('i')), Outcome::Redraw);
+        state.sort(&mut f);
+        assert_eq!(ports(&f), [1, 3, 2]);
+        // RX, TX, RETRANS, then SRTT: unknown sorts below every known value.
+        for _ in 0..3 {
+            state.key(Key::Char('>'));
+        }
+        assert_eq!(state.sort_column(), Column::Srtt);
+        state.key(Key::Char('i'));
+        state.sort(&mut f);
+        assert_eq!(ports(&f), [1, 3, 2]);
+        for _ in 0..20 {
+            state.key(Key::Char('<'));
+        }
+        assert_eq!(state.sort_column(), Column::Local);
+        state.sort(&mut f);
+        assert_eq!(ports(&f), [3, 2, 1]);
+    }
+
+    #[test]
+    fn grouping_keys_switch_rows_and_reset_the_sort() {
+        let mut state = AppState::new(Grouping::Connections, String::new());
+        state.key(Key::Char('p'));
+        assert_eq!(state.grouping, Grouping::Processes);
+        assert_eq!(state.sort_column(), Column::Rx);
+        state.key(Key::Char('r'));
+        assert_eq!(state.grouping.columns()[0], Column::Peer);
+        state.key(Key::Char(' '));
+        assert!(state.paused);
+        state.key(Key::Char('?'));
+        assert!(state.help);
+        assert_eq!(
+            state.key(Key::Char('q')),
+            Outcome::Redraw,
+            "a key closes help"
+        );
+        assert_eq!(state.key(Key::Char('q')), Outcome::Quit);
+        assert_eq!(state.key(Key::Interrupt), Outcome::Quit);
+    }
+
+    #[test]
+    fn a_typed_filter_is_handed_back_and_a_bad_one_keeps_the_old() {
+        let mut state = AppState::new(Grouping::Connections, "dport = :22".into());
+        state.key(Key::Char('/'));
+        assert_eq!(state.editing.as_deref(), Some("dport = :22"));
+        for _ in 0..2 {
+            state.key(Key::Backspace);
+        }
+        state.key(Key::Char('4'));
+        state.key(Key::Char('4'));
+        state.key(Key::Char('3'));
+        assert_eq!(
+            state.key(Key::Char('q')),
+            Outcome::Redraw,
+            "q is text while typing"
+        );
+        state.key(Key::Backspace);
+        let Outcome::Filter(text) = state.key(Key::Enter) else {
+            panic!("Enter hands the filter back");
+        };
+        assert_eq!(text, "dport = :443");
+        state.filter_result(text.clone(), Err("bad".into()));
+        assert_eq!(state.filter_text, "dport = :22");
+        assert!(state.status.as_deref().unwrap().contains("bad"));
+        state.filter_result(text, Ok(()));
+        assert_eq!(state.filter_text, "dport = :443");
+        state.key(Key::Char('/'));
+        assert_eq!(state.key(Key::Escape), Outcome::Redraw);
+        assert_eq!(state.editing, None);
+    }
+}

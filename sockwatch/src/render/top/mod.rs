@@ -190,3 +190,50 @@ pub fn header(frame: &Frame, state: &AppState) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        model::{Cookie, SockState},
+        top::frame::{Connection, Totals},
+    };
+
+    #[test]
+    fn rates_and_ages_read_short() {
+        assert_eq!(bytes_per_s(812.0), "812");
+        assert_eq!(bytes_per_s(12.5 * 1024.0), "12.5K");
+        assert_eq!(bytes_per_s(3.0 * 1024.0 * 1024.0), "3.0M");
+        assert_eq!(age(42_000.0), "42s");
+        assert_eq!(age(185_000.0), "3m05s");
+        assert_eq!(age(7_800_000.0), "2h10m");
+    }
+
+    #[test]
+    fn comms_are_escaped_for_the_terminal() {
+        let frame = Frame {
+            ts_ns: 0,
+            interval_ms: 1000.0,
+            degraded: None,
+            totals: Totals::default(),
+            connections: vec![Connection {
+                cookie: Cookie(1),
+                state: SockState::Established,
+                local: "127.0.0.1:1".parse().unwrap(),
+                peer: "127.0.0.1:2".parse().unwrap(),
+                process: Some(Process {
+                    pid: 9,
+                    comm: b"\x1b]0;x\x07".to_vec(),
+                }),
+                rates: Rates::default(),
+                srtt_ms: None,
+                age_ms: None,
+            }],
+            processes: Vec::new(),
+            remotes: Vec::new(),
+        };
+        let cells = rows(&frame, Grouping::Connections);
+        assert_eq!(cells[0][3], "9/\\x1b]0;x\\x07");
+        assert_eq!(cells[0][2], "ESTAB");
+    }
+}
