@@ -95,6 +95,10 @@ pub struct Engine {
     born: CookieMap<u64>,
     /// Owners the events named, for sockets that are still open.
     event_owners: CookieMap<Process>,
+    /// Accepted connections established before accept() named their process (the handshake
+    /// completes in softirq): their open is credited to the process at accept, or to no
+    /// process at the next frame.
+    unowned_opens: CookieMap<()>,
     churn: Churn,
     /// Whether follow's events feed the engine (with CAP_BPF and friends).
     events: bool,
@@ -172,6 +176,21 @@ impl Engine {
             .unwrap_or(SS_ALL)
     }
 
+    /// Whether sockets in `state` are connection rows: listeners never are (they are
+    /// counted in the header); TIME-WAIT ones only when the filter's states ask for them, as
+    /// churn leaves thousands of them with nothing left to show.
+    fn is_row(&self, state: SockState) -> bool {
+        match state {
+            SockState::Listen => false,
+            SockState::TimeWait => self
+                .filter
+                .as_ref()
+                .and_then(Filter::states)
+                .is_some_and(|states| states & (1 << state.kernel()) != 0),
+            _ => true,
+        }
+    }
+
     /// Counts one event from follow. `owner`: the process follow's table knows for it.
     pub fn transition(&mut self, t: &Transition, owner: Option<Process>) {
         if let Some(process) = &owner {
@@ -201,8 +220,17 @@ impl Engine {
                 SockState::Established,
             ) if admitted && in_states(SockState::Established) => {
                 self.churn.opened += 1;
-                for flow in self.churn.flows(&owner, t.remote) {
-                    flow.opened += 1;
+                self.churn.by_remote.entry(t.remote).or_default().opened += 1;
+                match &owner {
+                    Some(_) => self.churn.by_process.entry(owner).or_default().opened += 1,
+                    None => {
+                        self.unowned_opens.insert(t.cookie, ());
+                    }
+                }
+            }
+            (TransitionKind::Owner, ..) => {
+                if self.unowned_opens.remove(&t.cookie).is_some() {
+                    self.churn.by_process.entry(owner).or_default().opened += 1;
                 }
             }
             (TransitionKind::State, old, SockState::Close) if admitted && in_states(old) => {
@@ -220,6 +248,13 @@ impl Engine {
             }
             (TransitionKind::Destroy, old, _) => {
                 self.event_owners.remove(&t.cookie);
+                if self.unowned_opens.remove(&t.cookie).is_some() {
+                    self.churn
+                        .by_process
+                        .entry(owner.clone())
+                        .or_default()
+                        .opened += 1;
+                }
                 // The part of its final counters the last listing had not seen yet.
                 let before = self
                     .previous
@@ -277,6 +312,11 @@ impl Engine {
         let secs = self
             .last_ns
             .map_or(0.0, |last| now_ns.saturating_sub(last) as f64 / 1e9);
+        if !self.unowned_opens.is_empty() {
+            let unowned = self.unowned_opens.len() as u64;
+            self.unowned_opens.clear();
+            self.churn.by_process.entry(None).or_default().opened += unowned;
+        }
         let churn = std::mem::take(&mut self.churn);
         let mut by_process = churn.by_process;
         let mut by_remote = churn.by_remote;
@@ -301,7 +341,7 @@ impl Engine {
                 continue;
             }
             *by_state.entry(record.state.kernel()).or_default() += 1;
-            if record.state == SockState::Listen {
+            if !self.is_row(record.state) {
                 continue;
             }
             // A socket the last listing did not have is new: all its bytes are this
@@ -577,6 +617,48 @@ mod tests {
         let frame = engine.frame(&[], 2 * SEC, None);
         assert_eq!(frame.totals.opened_per_s, Some(0.0));
         assert!(frame.processes.is_empty());
+    }
+
+    #[test]
+    fn accepted_connections_are_credited_to_the_process_that_accepts_them() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[], 0);
+        for cookie in [1, 2] {
+            let open = transition(
+                cookie,
+                TransitionKind::State,
+                SockState::SynRecv,
+                SockState::Established,
+            );
+            engine.transition(&open, None);
+        }
+        let accept = transition(
+            1,
+            TransitionKind::Owner,
+            SockState::Established,
+            SockState::Established,
+        );
+        engine.transition(&accept, curl());
+        let frame = engine.frame(&[], SEC, None);
+        let opened = |key: Option<Process>| {
+            let group = frame.processes.iter().find(|g| g.key == key).unwrap();
+            group.opened_per_s
+        };
+        assert_eq!(opened(curl()), Some(1.0));
+        assert_eq!(opened(None), Some(1.0), "never accepted in the interval");
+        assert_eq!(frame.remotes[0].opened_per_s, Some(2.0));
+    }
+
+    #[test]
+    fn time_wait_sockets_are_rows_only_when_the_filter_asks() {
+        let listing = [record(1, SockState::TimeWait, 0, 0, 7)];
+        let mut engine = Engine::new(None, true);
+        let frame = engine.frame(&listing, 0, None);
+        assert!(frame.connections.is_empty());
+        assert_eq!(frame.totals.by_state, vec![(SockState::TimeWait, 1)]);
+        let filter = Filter::parse_args(&["state", "time-wait"]).unwrap();
+        let mut engine = Engine::new(Some(filter), true);
+        assert_eq!(engine.frame(&listing, 0, None).connections.len(), 1);
     }
 
     #[test]
