@@ -9,7 +9,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// the same records, protocol counters, interfaces, routes and multicast groups as net-tools'
 /// netstat(8). `sockwatch follow` streams TCP state changes from eBPF programs on the
 /// kernel's state-change and socket-destroy hooks, joined to a sock_diag snapshot by socket
-/// cookie, and counts anything lost.
+/// cookie, and counts anything lost. `sockwatch top` shows live connections and the
+/// processes behind them, sorted, filtered and grouped with keys, short-lived ones counted.
 ///
 /// Exit status: 0 on success (a closed output pipe included), 1 on errors, each reported in
 /// one line on standard error.

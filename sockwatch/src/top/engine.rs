@@ -11,7 +11,7 @@ use std::{
 
 use super::frame::{Connection, Frame, Group, Process, Rates, Totals};
 use crate::{
-    event::{CloseStats, Transition, TransitionKind},
+    event::{Transition, TransitionKind},
     filter::{Filter, SS_ALL},
     follow::table::CookieHasher,
     model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
@@ -228,10 +228,8 @@ impl Engine {
                     }
                 }
             }
-            (TransitionKind::Owner, ..) => {
-                if self.unowned_opens.remove(&t.cookie).is_some() {
-                    self.churn.by_process.entry(owner).or_default().opened += 1;
-                }
+            (TransitionKind::Owner, ..) if self.unowned_opens.remove(&t.cookie).is_some() => {
+                self.churn.by_process.entry(owner).or_default().opened += 1;
             }
             (TransitionKind::State, old, SockState::Close) if admitted && in_states(old) => {
                 let reason = match old {
@@ -265,7 +263,7 @@ impl Engine {
                 if old == SockState::Listen || !admitted {
                     return;
                 }
-                let close = t.close.unwrap_or(CloseStats::default());
+                let close = t.close.unwrap_or_default();
                 let ended = Counters {
                     rx: close.bytes_received,
                     tx: close.bytes_acked,
@@ -452,7 +450,10 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::model::{SocketUser, TcpExtra, TcpInfo};
+    use crate::{
+        event::CloseStats,
+        model::{SocketUser, TcpExtra, TcpInfo},
+    };
 
     fn addr(text: &str) -> SocketAddr {
         text.parse().unwrap()
