@@ -19,9 +19,42 @@ pub mod event_kind {
     pub const REBUILD: u8 = 5;
     /// The kernel lost events; `bytes_acked` holds how many.
     pub const LOST: u8 = 6;
+    /// The kernel retransmitted a segment of the socket (`tcp:tcp_retransmit_skb`);
+    /// `total_retrans` is the socket's count so far, the state is in `old_state`/`new_state`.
+    pub const RETRANSMIT: u8 = 7;
+    /// connect() failed before any SYN left (no route, no local address, ...): the event names
+    /// the caller as owner, the destination it asked for as remote address, and `errno`.
+    /// `cookie` is 0 when the socket never got one.
+    pub const CONNECT_ERROR: u8 = 8;
+    /// User space only: a listener's drop counter rose (see `follow/drops.rs`). The listener
+    /// is the socket; `bytes_acked` holds how many, `reason_flags` a [`super::drop_reason`].
+    pub const DROP: u8 = 9;
 }
 
-/// One record on the ring buffer.
+/// Why a listener dropped SYNs or handshake ACKs (in a DROP event's `reason_flags`).
+pub mod drop_reason {
+    /// The accept queue was full (TcpExt ListenOverflows rose).
+    pub const LISTEN_OVERFLOW: u16 = 1;
+    /// The SYN queue was full (TcpExt TCPReqQFullDrop rose).
+    pub const SYN_QUEUE_OVERFLOW: u16 = 2;
+    /// The listener's sk_drops rose with neither queue counter: another drop.
+    pub const OTHER: u16 = 3;
+}
+
+/// Bits of [`SockEvent::reason_flags`]: what the kernel told about how a connection ended.
+pub mod reason_flag {
+    /// This socket sent a RST (`tcp:tcp_send_reset`); `rst_reason` names why.
+    pub const RST_SENT: u16 = 1;
+    /// The peer's RST reached this socket (`tcp:tcp_receive_reset`).
+    pub const RST_RECEIVED: u16 = 2;
+    /// ... and the socket was in SYN_SENT then: the RST answered our SYN.
+    pub const RST_IN_SYN_SENT: u16 = 4;
+    /// connect() failed before any SYN left (see `event_kind::CONNECT_ERROR`).
+    pub const CONNECT_FAILED: u16 = 8;
+}
+
+/// One record on the ring buffer (and in recordings): 152 bytes, 8-aligned, no implicit
+/// padding. Changing the layout changes the recording format.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SockEvent {
@@ -42,11 +75,13 @@ pub struct SockEvent {
     pub cgroup: u64,
     /// tcp_sock.bytes_acked, filled on DESTROY and on STATE events into CLOSE. A reset
     /// (`tcp_disconnect`, e.g. SO_LINGER 0) zeroes the counters before the destroy, so the
-    /// transition into CLOSE carries what the connection had; user space keeps the larger.
+    /// transition into CLOSE carries what the connection had; user space keeps the larger (and
+    /// so does the kernel side for DESTROY when its reason hooks are attached).
     pub bytes_acked: u64,
     /// tcp_sock.bytes_received, filled as `bytes_acked`.
     pub bytes_received: u64,
-    /// tcp_sock.total_retrans, filled as `bytes_acked`.
+    /// tcp_sock.total_retrans (data, SYN and, for accepted sockets, SYN-ACK retransmits),
+    /// filled as `bytes_acked` and on RETRANSMIT.
     pub total_retrans: u32,
     /// Inode number of the socket's network namespace.
     pub netns: u32,
@@ -71,7 +106,79 @@ pub struct SockEvent {
     pub daddr: [u8; 16],
     /// Owner's command name, NUL padded.
     pub comm: [u8; 16],
+    /// Smoothed and minimum round-trip time in microseconds (tcp_sock.srtt_us >> 3 and
+    /// rtt_min), filled like `bytes_acked`; 0 when never measured.
+    pub srtt_us: u32,
+    pub min_rtt_us: u32,
+    /// The kernel's reset reason (`enum sk_rst_reason`) when [`reason_flag::RST_SENT`] is set.
+    pub rst_reason: u32,
+    /// The last error the kernel reported to the socket (`sock:inet_sk_error_report`, e.g.
+    /// ECONNREFUSED), or connect()'s error for CONNECT_ERROR; 0 when none. Filled on DESTROY.
+    pub errno: u16,
+    /// [`reason_flag`] bits, filled on DESTROY.
+    pub reason_flags: u16,
 }
+
+/// What the kernel side learns about one socket's end before it is destroyed, by cookie.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockEnd {
+    /// Counters read at the transition to CLOSE (see [`SockEvent::bytes_acked`]).
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub total_retrans: u32,
+    pub srtt_us: u32,
+    pub min_rtt_us: u32,
+    pub rst_reason: u32,
+    pub errno: u16,
+    pub reason_flags: u16,
+    pub _pad: u32,
+}
+
+/// Version of the recording format (`follow --write`): raw [`SockEvent`] records. Bump it with
+/// any change to `SockEvent`'s layout or to the meaning of a field; a replay refuses a recording
+/// of another version.
+pub const RECORDING_FORMAT_VERSION: u32 = 3;
+
+/// `SockEvent`'s size and fields when [`RECORDING_FORMAT_VERSION`] was last bumped. A layout
+/// change that forgets the bump stops the build here (a field added, removed or renamed breaks
+/// the exhaustive pattern, a resized one the size): bump the version, then update both.
+const RECORDED_EVENT_SIZE: usize = 152;
+const _: () = assert!(
+    core::mem::size_of::<SockEvent>() == RECORDED_EVENT_SIZE,
+    "SockEvent's layout changed: bump RECORDING_FORMAT_VERSION and RECORDED_EVENT_SIZE"
+);
+const _: fn(SockEvent) = |event| {
+    let SockEvent {
+        ts_ns: _,
+        cookie: _,
+        alias: _,
+        first_seen_ns: _,
+        cgroup: _,
+        bytes_acked: _,
+        bytes_received: _,
+        total_retrans: _,
+        srtt_us: _,
+        min_rtt_us: _,
+        rst_reason: _,
+        errno: _,
+        reason_flags: _,
+        netns: _,
+        pid: _,
+        tid: _,
+        uid: _,
+        family: _,
+        sport: _,
+        dport: _,
+        kind: _,
+        old_state: _,
+        new_state: _,
+        _pad: _,
+        saddr: _,
+        daddr: _,
+        comm: _,
+    } = event;
+};
 
 /// Set in every stand-in key: real cookies are counters that never reach it.
 pub const ALIAS_BIT: u64 = 1 << 63;
@@ -124,6 +231,11 @@ pub struct KernelOffsets {
     pub fdtable_max_fds: u32,
     pub file_private_data: u32,
     pub socket_sk: u32,
+    /// `struct sock` -> `sk_err`; `struct tcp_sock` -> `srtt_us`, `rtt_min` (a struct minmax
+    /// whose first sample's `v` is the current minimum).
+    pub sk_err: u32,
+    pub tcp_srtt_us: u32,
+    pub tcp_rtt_min: u32,
     /// Set to 1 by user space once the other fields are filled.
     pub valid: u32,
 }
@@ -204,6 +316,7 @@ mod pod {
     // SAFETY: plain-old-data structs, every bit pattern valid, no padding left implicit.
     unsafe impl aya::Pod for super::SockEvent {}
     unsafe impl aya::Pod for super::SockOwner {}
+    unsafe impl aya::Pod for super::SockEnd {}
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::KernelFilter {}
 }

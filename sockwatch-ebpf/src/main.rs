@@ -4,6 +4,8 @@
 #![no_std]
 #![no_main]
 
+mod reasons;
+
 use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
@@ -57,6 +59,9 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     fdtable_max_fds: 0,
     file_private_data: 0,
     socket_sk: 0,
+    sk_err: 0,
+    tcp_srtt_us: 0,
+    tcp_rtt_min: 0,
     valid: 0,
 };
 
@@ -101,10 +106,10 @@ static LISTING: Array<u32> = Array::with_max_entries(1, 0);
 /// Owner of each socket seen in its owner's context, by [`SockIdent::key`]: the cookie, or the
 /// stand-in key where the cookie may appear mid-life.
 #[map]
-static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
+pub(crate) static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
 
 #[inline(always)]
-fn offsets() -> KernelOffsets {
+pub(crate) fn offsets() -> KernelOffsets {
     // Volatile: the value is patched into .rodata at load time; stop the compiler from folding it.
     unsafe { core::ptr::read_volatile(&OFFSETS) }
 }
@@ -185,13 +190,13 @@ fn count(index: u32) {
 }
 
 #[inline(always)]
-unsafe fn read<T: Copy + Default>(base: *const u8, offset: u32) -> T {
+pub(crate) unsafe fn read<T: Copy + Default>(base: *const u8, offset: u32) -> T {
     bpf_probe_read_kernel(base.add(offset as usize) as *const T).unwrap_or_default()
 }
 
 /// The calling task, as an owner record.
 #[inline(always)]
-fn current_owner(now: u64) -> SockOwner {
+pub(crate) fn current_owner(now: u64) -> SockOwner {
     let pid_tgid = bpf_get_current_pid_tgid();
     SockOwner {
         first_seen_ns: now,
@@ -206,7 +211,11 @@ fn current_owner(now: u64) -> SockOwner {
 
 /// Fills the address part of `event` from the socket; false when it is not TCP over IP.
 #[inline(always)]
-unsafe fn fill_addresses(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets) -> bool {
+pub(crate) unsafe fn fill_addresses(
+    event: &mut SockEvent,
+    sk: *const u8,
+    off: &KernelOffsets,
+) -> bool {
     let protocol: u16 = read(sk, off.sk_protocol);
     if protocol != IPPROTO_TCP {
         return false;
@@ -280,7 +289,7 @@ unsafe fn read_counters(event: &mut SockEvent, sk: *const u8, off: &KernelOffset
 }
 
 #[inline(always)]
-fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
+pub(crate) fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
     event.first_seen_ns = owner.first_seen_ns;
     event.cgroup = owner.cgroup;
     event.pid = owner.pid;
@@ -289,8 +298,9 @@ fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
     event.comm = owner.comm;
 }
 
+/// The one way out to user space: every event passes the namespace and user filters here.
 #[inline(always)]
-fn send(event: &SockEvent) {
+pub(crate) fn send(event: &SockEvent) {
     let filter = filter();
     if filter.netns != 0 && filter.netns != event.netns {
         count(counter::OTHER_NETNS);
@@ -477,7 +487,7 @@ fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) {
     }
     let ident = unsafe { sock_ident(sk, &off, source) };
     ident.stamp(&mut event);
-    unsafe { read_counters(&mut event, sk, &off) };
+    unsafe { reasons::fill_end(&mut event, sk, &off) };
     if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
         apply_owner(&mut event, owner);
         // The address may be reused by a new socket: its owner must not be inherited.
@@ -502,7 +512,7 @@ pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
 }
 
 /// Offset of `long ret` in the syscalls:sys_exit_* record (after the common header and nr).
-const SYS_EXIT_RET: usize = 16;
+pub(crate) const SYS_EXIT_RET: usize = 16;
 
 #[inline(always)]
 fn on_accept_exit(ctx: &TracePointContext) {
@@ -546,7 +556,7 @@ fn on_accept_exit(ctx: &TracePointContext) {
 
 /// The `struct sock` behind file descriptor `fd` of the current task, or null.
 #[inline(always)]
-unsafe fn socket_of_fd(fd: u64, off: &KernelOffsets) -> *const u8 {
+pub(crate) unsafe fn socket_of_fd(fd: u64, off: &KernelOffsets) -> *const u8 {
     let task = bpf_get_current_task() as *const u8;
     let files: *const u8 = read(task, off.task_files);
     if files.is_null() {

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
-use sockwatch_common::{event_kind, SockEvent};
+use sockwatch_common::{drop_reason, event_kind, reason_flag, SockEvent};
 
 use crate::model::{Cookie, SockState};
 
@@ -62,6 +62,48 @@ pub struct CloseStats {
     pub bytes_acked: u64,
     pub bytes_received: u64,
     pub total_retrans: u32,
+    /// Smoothed and minimum RTT in microseconds; None when never measured.
+    pub srtt_us: Option<u32>,
+    pub min_rtt_us: Option<u32>,
+}
+
+/// What the kernel told about how a socket ended (on DESTROY and CONNECT_ERROR events).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndCause {
+    /// `sockwatch_common::reason_flag` bits.
+    pub flags: u16,
+    /// The last error the kernel reported to the socket (0: none).
+    pub errno: u16,
+    /// `enum sk_rst_reason` of the RST this socket sent, when it sent one.
+    pub rst_reason: Option<u32>,
+}
+
+/// The kernel's reset reasons (`enum sk_rst_reason`, from its BTF: they differ across kernels)
+/// by value, as lowercase-hyphenated names (`SK_RST_REASON_TCP_ABORT_ON_CLOSE` ->
+/// `tcp-abort-on-close`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResetReasons {
+    names: Vec<(u32, String)>,
+}
+
+impl ResetReasons {
+    pub fn new(kernel: Vec<(u32, String)>) -> ResetReasons {
+        let names = kernel
+            .into_iter()
+            .map(|(value, name)| {
+                let short = name.strip_prefix("SK_RST_REASON_").unwrap_or(&name);
+                (value, short.to_ascii_lowercase().replace('_', "-"))
+            })
+            .collect();
+        ResetReasons { names }
+    }
+
+    pub fn name(&self, value: u32) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(v, _)| *v == value)
+            .map(|(_, name)| name.as_str())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +117,20 @@ pub enum TransitionKind {
     Owner,
     /// The socket existed when the table was built from sock_diag (state in `new`).
     Snapshot,
+    /// The kernel retransmitted a segment (state unchanged).
+    Retransmit,
+    /// connect() failed before any SYN left; `remote` is the destination asked for.
+    ConnectError,
+    /// The listener dropped SYNs or handshake ACKs (`dropped` says how many and why).
+    Drop,
+}
+
+/// Drops a listener's counter showed since the last look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    pub count: u64,
+    /// `listen-overflow`, `syn-queue-overflow` or `other`.
+    pub reason: &'static str,
 }
 
 /// One thing that happened to one socket.
@@ -98,6 +154,12 @@ pub struct Transition {
     pub first_seen_ns: Option<u64>,
     /// The connection's counters: on a destroy, and on a state change into CLOSE.
     pub close: Option<CloseStats>,
+    /// How it ended, on Destroy and ConnectError.
+    pub cause: Option<EndCause>,
+    /// The socket's retransmit count so far, on Retransmit.
+    pub total_retrans: Option<u32>,
+    /// On Drop.
+    pub dropped: Option<Dropped>,
 }
 
 /// Why a raw event could not be decoded.
@@ -116,6 +178,9 @@ impl Transition {
             event_kind::DESTROY => TransitionKind::Destroy,
             event_kind::OWNER => TransitionKind::Owner,
             event_kind::SNAPSHOT => TransitionKind::Snapshot,
+            event_kind::RETRANSMIT => TransitionKind::Retransmit,
+            event_kind::CONNECT_ERROR => TransitionKind::ConnectError,
+            event_kind::DROP => TransitionKind::Drop,
             other => return Err(DecodeError::Kind(other)),
         };
         let (local, remote) = match raw.family {
@@ -155,6 +220,24 @@ impl Transition {
                 bytes_acked: raw.bytes_acked,
                 bytes_received: raw.bytes_received,
                 total_retrans: raw.total_retrans,
+                srtt_us: (raw.srtt_us != 0).then_some(raw.srtt_us),
+                min_rtt_us: (raw.min_rtt_us != 0).then_some(raw.min_rtt_us),
+            }),
+            cause: matches!(kind, TransitionKind::Destroy | TransitionKind::ConnectError)
+                .then_some(EndCause {
+                    flags: raw.reason_flags,
+                    errno: raw.errno,
+                    rst_reason: (raw.reason_flags & reason_flag::RST_SENT != 0)
+                        .then_some(raw.rst_reason),
+                }),
+            total_retrans: (kind == TransitionKind::Retransmit).then_some(raw.total_retrans),
+            dropped: (kind == TransitionKind::Drop).then_some(Dropped {
+                count: raw.bytes_acked,
+                reason: match raw.reason_flags {
+                    drop_reason::LISTEN_OVERFLOW => "listen-overflow",
+                    drop_reason::SYN_QUEUE_OVERFLOW => "syn-queue-overflow",
+                    _ => "other",
+                },
             }),
         })
     }

@@ -204,13 +204,14 @@ pub enum Endpoint {
     Netlink { protocol: u8, portid: i64 },
 }
 
-/// A unix socket address.
+/// A unix socket address, as the kernel's bytes: a process may bind any bytes but NUL (and
+/// any bytes at all in an abstract name), so views escape them or carry them as bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UnixName {
     /// A filesystem path.
-    Path(String),
+    Path(Vec<u8>),
     /// An abstract name, without the leading NUL (ss prints it with a leading `@`).
-    Abstract(String),
+    Abstract(Vec<u8>),
 }
 
 /// A TCP timer, from inet_diag_msg.idiag_timer/expires/retrans.

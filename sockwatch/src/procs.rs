@@ -14,7 +14,7 @@ use std::{
     io::{self, Write},
     os::{fd::AsRawFd, unix::ffi::OsStrExt},
     path::{Path, PathBuf},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     thread,
 };
 
@@ -42,6 +42,8 @@ pub struct SocketOwners {
     /// Sockets several pairs hold: all of them, in ss's order.
     shared: HashMap<u64, Vec<Owner>>,
     comms: HashMap<u32, String>,
+    /// Some process's fd table could not be read (another user's, without root).
+    unreadable_processes: bool,
 }
 
 /// One (process, fd) pair holding a socket open.
@@ -63,10 +65,13 @@ impl SocketOwners {
     /// PROC_ROOT, and for tests).
     pub fn scan_at(root: &Path, wanted: Option<&HashSet<u64>>) -> Result<SocketOwners, ProcsError> {
         let pids = list_pids(root)?;
-        let fd_tables = run_parallel(&pids, |&pid, out| {
-            if let Some(fds) = list_fds(root, pid) {
-                out.push(FdTable { pid, fds });
+        let unreadable = AtomicBool::new(false);
+        let fd_tables = run_parallel(&pids, |&pid, out| match list_fds(root, pid) {
+            Ok(fds) => out.push(FdTable { pid, fds }),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                unreadable.store(true, Ordering::Relaxed);
             }
+            Err(_) => {}
         });
         let chunks: Vec<FdChunk> = fd_tables
             .iter()
@@ -82,7 +87,10 @@ impl SocketOwners {
         });
         drop(chunks);
         drop(fd_tables);
-        Ok(SocketOwners::from_hits(root, hits))
+        Ok(SocketOwners {
+            unreadable_processes: unreadable.into_inner(),
+            ..SocketOwners::from_hits(root, hits)
+        })
     }
 
     /// The (process, fd) pairs holding the socket open, in ss's order: by pid, then by fd,
@@ -101,6 +109,14 @@ impl SocketOwners {
                 fd: owner.fd,
             })
             .collect()
+    }
+
+    /// Whether every socket found is held by process `pid` alone (true when none was found).
+    fn held_only_by(&self, pid: u32) -> bool {
+        self.single
+            .values()
+            .chain(self.shared.values().flatten())
+            .all(|owner| owner.pid == pid)
     }
 
     /// How many sockets have owners.
@@ -175,13 +191,36 @@ impl<'scope> OwnersScan<'scope> {
         }
     }
 
-    /// A failed scan is an error once a record needed it.
-    pub fn check(self) -> Result<(), ProcsError> {
-        match self.scanned {
-            Some(Err(err)) => Err(err),
-            _ => Ok(()),
+    /// What the scan could not see (waiting for it if no record needed it). A failed scan
+    /// is an error once a record needed it.
+    pub fn check(self) -> Result<Unseen, ProcsError> {
+        let needed = self.scanned.is_some();
+        let scanned = match (self.scanned, self.scan) {
+            (Some(scanned), _) => scanned,
+            (None, Some(scan)) => scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            (None, None) => return Ok(Unseen::Nothing),
+        };
+        match scanned {
+            Ok(owners) if !owners.unreadable_processes => Ok(Unseen::Nothing),
+            // This process's own sockets (its sock_diag socket) are no one else's answer.
+            Ok(owners) if owners.held_only_by(std::process::id()) => Ok(Unseen::Everything),
+            Ok(_) => Ok(Unseen::SomeProcesses),
+            Err(err) if needed => Err(err),
+            Err(_) => Ok(Unseen::Nothing),
         }
     }
+}
+
+/// What a scan of /proc could not see (net-tools' netstat -p says so on stderr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    Nothing,
+    /// Some processes' fd tables were unreadable; others named their sockets.
+    SomeProcesses,
+    /// Some fd tables were unreadable and no socket's owner could be found.
+    Everything,
 }
 
 /// The program name netstat -p shows beside the pid: argv[0] from /proc/PID/cmdline (netstat
@@ -258,14 +297,12 @@ fn list_pids(root: &Path) -> Result<Vec<u32>, ProcsError> {
 }
 
 /// The process's open fds; None when it vanished or its fds are not ours to read.
-fn list_fds(root: &Path, pid: u32) -> Option<Vec<u32>> {
-    let entries = fs::read_dir(fd_dir(root, pid)).ok()?;
-    Some(
-        entries
-            .map_while(Result::ok)
-            .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
-            .collect(),
-    )
+fn list_fds(root: &Path, pid: u32) -> io::Result<Vec<u32>> {
+    let entries = fs::read_dir(fd_dir(root, pid))?;
+    Ok(entries
+        .map_while(Result::ok)
+        .filter_map(|entry| parse_number(entry.file_name().as_bytes()))
+        .collect())
 }
 
 fn read_socket_links(

@@ -5,19 +5,29 @@ use std::{
     process::{Child, ChildStderr, Stdio},
 };
 
-use crate::{sockwatch_bin, NetNs};
+use serde_json::Value;
+
+use crate::{json::parse_lines, sockwatch_bin, NetNs};
 
 /// A running `sockwatch follow`; killed and reaped if the test ends early.
 pub struct FollowRun {
     child: Child,
     stderr: BufReader<ChildStderr>,
+    /// What follow printed on stderr before it was attached (e.g. hooks it lacks).
+    pub startup: String,
 }
 
 impl FollowRun {
     /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
     pub fn start(ns: &NetNs, args: &[&str]) -> FollowRun {
+        FollowRun::start_with_env(ns, args, &[])
+    }
+
+    /// Like [`FollowRun::start`], with extra environment variables.
+    pub fn start_with_env(ns: &NetNs, args: &[&str], env: &[(&str, &str)]) -> FollowRun {
         let mut child = ns
             .command(sockwatch_bin())
+            .envs(env.iter().copied())
             .arg("follow")
             .args(args)
             .stdout(Stdio::piped())
@@ -25,7 +35,11 @@ impl FollowRun {
             .spawn()
             .expect("start sockwatch follow");
         let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
-        let mut run = FollowRun { child, stderr };
+        let mut run = FollowRun {
+            child,
+            stderr,
+            startup: String::new(),
+        };
         let mut line = String::new();
         loop {
             line.clear();
@@ -37,6 +51,7 @@ impl FollowRun {
             if line.contains("attached") {
                 return run;
             }
+            run.startup.push_str(&line);
             assert!(
                 !line.contains("sockwatch:"),
                 "sockwatch follow failed: {line}"
@@ -68,4 +83,26 @@ impl Drop for FollowRun {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The lines after the `start` line of follow's JSON stream.
+pub fn json_lines(stdout: &str) -> Vec<Value> {
+    let mut lines = parse_lines(stdout);
+    if lines.first().is_some_and(|l| l["type"] == "start") {
+        lines.remove(0);
+    }
+    lines
+}
+
+/// The summary's "N lost" figure.
+pub fn lost(stderr: &str) -> u64 {
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("sockwatch follow:"))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" lost"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lost count in {summary}"))
 }

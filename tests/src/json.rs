@@ -178,7 +178,7 @@ pub fn follow_line_problems(line: &Value) -> Vec<String> {
             ],
             &[],
         ),
-        "transition" | "destroy" => {
+        "transition" | "destroy" | "retransmit" | "connect-failed" => {
             let mut keys = vec![
                 ("type", STRING),
                 ("time", STRING),
@@ -194,6 +194,13 @@ pub fn follow_line_problems(line: &Value) -> Vec<String> {
                 ("bytes_acked", NUMBER_OR_NULL),
                 ("bytes_received", NUMBER_OR_NULL),
                 ("total_retrans", NUMBER_OR_NULL),
+                ("srtt_us", NUMBER_OR_NULL),
+                ("min_rtt_us", NUMBER_OR_NULL),
+                ("connect_us", NUMBER_OR_NULL),
+                ("reason", STRING_OR_NULL),
+                ("errno", STRING_OR_NULL),
+                ("detail", STRING_OR_NULL),
+                ("owner_from", STRING_OR_NULL),
             ];
             keys.extend_from_slice(OWNER);
             let mut problems = object_problems(what, line, &keys, COMM_HEX);
@@ -201,6 +208,22 @@ pub fn follow_line_problems(line: &Value) -> Vec<String> {
                 problems.extend(object_problems(end, &line[end], FOLLOW_INET, &[]));
             }
             problems.extend(state_problems(what, line, &["old_state", "new_state"]));
+            problems
+        }
+        "drop" => {
+            let mut keys = vec![
+                ("type", STRING),
+                ("time", STRING),
+                ("ts_ns", NUMBER),
+                ("cookie", NUMBER),
+                ("netns", NUMBER),
+                ("local", OBJECT),
+                ("drop_reason", STRING),
+                ("count", NUMBER),
+            ];
+            keys.extend_from_slice(OWNER);
+            let mut problems = object_problems(what, line, &keys, COMM_HEX);
+            problems.extend(object_problems("local", &line["local"], FOLLOW_INET, &[]));
             problems
         }
         "lost" => object_problems(

@@ -129,6 +129,8 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
     let _listener = bind_in(&ns, path);
     // netstat cuts a path at white space (scanf's %s): this one keeps its ESC.
     let _second = bind_in(&ns, dir.join(OsStr::from_bytes(b"e\x1b[32mgreen")));
+    // Not UTF-8: ss and netstat print the byte as it is.
+    let _third = bind_in(&ns, dir.join(OsStr::from_bytes(b"x\xffy")));
 
     // Through a pipe: the path byte for byte, exactly as ss prints it.
     let ss = Run::ss(&ns, &["-xa"]);
@@ -144,7 +146,33 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
         "{}",
         ours.stdout()
     );
-    assert_eq!(ours.stdout(), ss.stdout(), "pipe output differs from ss");
+    assert_eq!(
+        ours.output.stdout, ss.output.stdout,
+        "pipe output differs from ss"
+    );
+    assert!(ours.output.stdout.windows(3).any(|w| w == b"x\xffy"));
+
+    // JSON: the text, and the bytes in path_hex.
+    let json = Run::sockwatch(&ns, &["--json", "-xa"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.output.stdout).expect("JSON");
+    let hex: String = dir
+        .join(OsStr::from_bytes(b"x\xffy"))
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        doc["sockets"]
+            .as_array()
+            .expect("sockets")
+            .iter()
+            .any(|s| s["local"]["path_hex"] == hex.as_str()
+                && s["local"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("x\u{fffd}y"))),
+        "{doc}"
+    );
 
     // On a terminal (script(1) gives it a pty): escaped, one line.
     let command = format!("{} snapshot -xa", sockwatch_bin().display());
@@ -165,6 +193,7 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
         text.lines().any(|l| l.contains(r"s\n\x1b[31mred")),
         "escaped path on one line:\n{text}"
     );
+    assert!(text.contains(r"x\xffy"), "{text}");
 
     // netstat: the same, against net-tools' netstat through a pipe.
     let netstat = ns.run("netstat", ["-xa"]);
@@ -179,8 +208,7 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
         String::from_utf8_lossy(&ours.stdout)
     );
     assert_eq!(
-        String::from_utf8_lossy(&ours.stdout),
-        String::from_utf8_lossy(&netstat.stdout),
+        ours.stdout, netstat.stdout,
         "pipe output differs from netstat"
     );
     let command = format!("{} netstat -xa", sockwatch_bin().display());
@@ -193,6 +221,7 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
     let text = String::from_utf8_lossy(&tty.stdout);
     assert!(raw_bytes_in(&tty.stdout).is_empty(), "{text:?}");
     assert!(text.contains(r"e\x1b[32mgreen"), "{text}");
+    assert!(text.contains(r"x\xffy"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

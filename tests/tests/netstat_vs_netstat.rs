@@ -441,6 +441,61 @@ fn unsupported_and_bad_options_are_one_line_errors() {
     assert_all_passed("rejected option sets", sets.len(), &failures);
 }
 
+/// As an unprivileged user, `-p` warns on stderr in net-tools' own words: "(No info could
+/// be read ...)" when no process of the user holds a socket, "(Not all processes could be
+/// identified ...)" when one does.
+#[test]
+fn programs_as_an_unprivileged_user_warn_like_netstat() {
+    let Some(bed) = testbed() else { return };
+    const NOBODY: [&str; 4] = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    let stderr_of = |program: &str, args: &[&str]| {
+        let mut command = bed.ns().command("setpriv");
+        command.args(NOBODY).arg(program).args(args);
+        let output = command.output().expect("run setpriv");
+        assert!(output.status.success(), "{program} {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let sockwatch_bin = sockwatch_bin();
+    let sockwatch_bin = sockwatch_bin.to_str().expect("UTF-8 path");
+    let compare = |case: &str| {
+        for args in [&["-tanp"][..], &["-tulnp"], &["-xap"]] {
+            let mut own_args = vec!["netstat"];
+            own_args.extend_from_slice(args);
+            let want = stderr_of("netstat", args);
+            let got = stderr_of(sockwatch_bin, &own_args);
+            assert!(
+                !want.is_empty(),
+                "{case}: netstat {args:?} printed no warning"
+            );
+            assert_eq!(got, want, "{case}: netstat {args:?}");
+        }
+    };
+    compare("no socket of nobody's");
+
+    let mut holder = bed
+        .ns()
+        .command("setpriv")
+        .args(NOBODY)
+        .args([
+            // Not through PATH: root's may hold shims nobody cannot run.
+            "/usr/bin/python3",
+            "-c",
+            "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint('ready',flush=True)\nsys.stdin.read()",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("a socket held by nobody");
+    let mut ready = String::new();
+    BufReader::new(holder.stdout.as_mut().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("holder ready");
+    assert_eq!(ready.trim(), "ready");
+    compare("a socket of nobody's");
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+}
+
 #[test]
 fn templates_mask_only_moving_numbers() {
     let t = template("a 1 x\nb (5.00/0/0)\n", "a 2 x\nb (4.99/0/0)\n").expect("same shape");

@@ -10,7 +10,7 @@ mod load;
 mod measure;
 mod netns;
 mod netstat;
-mod peers;
+pub(crate) mod peers;
 mod probe;
 mod report;
 mod snapshot;

@@ -57,7 +57,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for target in [&["--test", "fuzz_inputs"][..], &["--lib", "fuzz_tests"][..]] {
         let mut fuzz = cargo::cargo(&toolchain, &["test", "--release", "-p", "sockwatch"]);
         fuzz.args(target).env("PROPTEST_CASES", &cases);
-        bootstrap::run(&mut fuzz)?;
+        cargo::run_selected_tests(&mut fuzz, &format!("property tests ({})", target.join(" ")))?;
     }
 
     follow_soak(&toolchain, &binary, options.seconds)?;
@@ -94,7 +94,7 @@ pub fn follow_soak(
     );
     soak.env("SOCKWATCH_BIN", binary)
         .env("SOCKWATCH_SOAK_SECONDS", seconds.to_string());
-    bootstrap::run(&mut soak)
+    cargo::run_selected_tests(&mut soak, "the follow soak").map(drop)
 }
 
 #[cfg(test)]

@@ -85,6 +85,8 @@ pub fn test() -> Result<(), String> {
     })?;
 
     let binary = phases.time("build", || build_release(&toolchain))?;
+    // The BTF offsets test compares sockwatch's reading of the kernel's BTF with bpftool's.
+    crate::bench::peers::ensure_program("bpftool", "bpftool")?;
     phases.time("tests", || {
         say("running unit and end-to-end tests (release)");
         let mut tests = cargo(&toolchain, &["test", "--release"]);

@@ -234,8 +234,13 @@ Sockets that exist at start are listed from sock_diag first and joined to later 
 socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
 then rebuilt from sock_diag.
 
-Exit status: 0 when stopped by --count, --duration, a signal or a closed output; 1 on errors.
-A summary (events, lost, sockets seen) goes to standard error at the end.")]
+SIGINT, SIGTERM and SIGHUP end every view within a second, even when blocked on a FIFO or a
+reader that stopped reading; output not written by then is counted in the summary. A recording
+cut inside a record replays every whole record, then names the offset of the damage.
+
+Exit status: 0 when stopped by --count, --duration, a signal or a closed output (EPIPE); 1 on
+errors, including any other write error on standard output or on --write's file, and a damaged
+or foreign recording. A summary (events, lost, sockets seen) goes to standard error at the end.")]
 pub struct FollowArgs {
     /// One line a finished connection (pid, comm, addresses, bytes each way, duration); a
     /// connection closed by a reset shows what it had before the kernel cleared it.
@@ -244,13 +249,20 @@ pub struct FollowArgs {
     /// A refreshing ss-style table of the live sockets instead of an event log.
     #[arg(long)]
     pub table: bool,
-    /// Redraw interval of --table, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    /// Redraw interval of --table, in seconds (0.05 to 86400).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub interval: std::time::Duration,
     /// JSON lines instead of text: a `start` line, then one object per event, loss or
     /// table refresh (docs/json-schema.md).
     #[arg(long)]
     pub json: bool,
+    /// Only connections that did not end `normal` (reset, refused, timeout, unreachable,
+    /// killed, unknown): the lines that end them.
+    #[arg(long)]
+    pub failed: bool,
+    /// Also show a line for each TCP retransmit (the per-connection count is always kept).
+    #[arg(long)]
+    pub retransmits: bool,
     /// Don't resolve service names.
     #[arg(short = 'n', long)]
     pub numeric: bool,
@@ -260,8 +272,8 @@ pub struct FollowArgs {
     /// Only IPv6 sockets.
     #[arg(short = '6', long)]
     pub ipv6: bool,
-    /// Stop after N lines (refreshes with --table).
-    #[arg(long, value_name = "N")]
+    /// Stop after N lines (refreshes with --table); at least 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Stop after SECS seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
@@ -273,7 +285,7 @@ pub struct FollowArgs {
     /// Ring buffer size in KiB (a power of two, at least 4).
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
-    /// Record the event stream to FILE (mode 0600), for --read.
+    /// Record the event stream to FILE (mode 0600, also over an existing file), for --read.
     #[arg(long, value_name = "FILE", conflicts_with = "read")]
     pub write: Option<std::path::PathBuf>,
     /// Replay a recording made with --write through any view (no privileges needed).
@@ -306,8 +318,8 @@ pub struct TopArgs {
     /// Stop after N frames.
     #[arg(short = 'n', long = "frames", value_name = "N")]
     pub frames: Option<u64>,
-    /// Refresh every SECS seconds (fractions allowed, at least 0.05).
-    #[arg(short = 'd', long = "delay", value_name = "SECS", default_value = "1", value_parser = parse_delay)]
+    /// Refresh every SECS seconds (fractions allowed, 0.05 to 86400).
+    #[arg(short = 'd', long = "delay", value_name = "SECS", default_value = "1", value_parser = parse_interval)]
     pub delay: std::time::Duration,
     /// With -b: one JSON document a frame, one a line (docs/json-schema.md).
     #[arg(long, requires = "batch")]
@@ -559,14 +571,18 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|_| format!("'{text}' is not a valid duration"))
 }
 
-fn parse_delay(text: &str) -> Result<std::time::Duration, String> {
-    let delay = parse_seconds(text)?;
-    if delay < std::time::Duration::from_millis(50) {
+/// Redraws faster than this only flood the terminal.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+const MAX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = parse_seconds(text)?;
+    if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval) {
         return Err(format!(
-            "the delay must be at least 0.05 seconds, not {text}"
+            "the interval must be from 0.05 to 86400 seconds, not {text}"
         ));
     }
-    Ok(delay)
+    Ok(interval)
 }
 
 fn parse_ring_kib(text: &str) -> Result<u32, String> {
@@ -628,6 +644,14 @@ mod tests {
         );
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("1e300").is_err());
+        for refused in ["0", "1e-10", "1e-9", "0.049", "86401", "inf", "NaN", "-0"] {
+            assert!(parse_interval(refused).is_err(), "{refused}");
+        }
+        assert_eq!(
+            parse_interval("0.05"),
+            Ok(std::time::Duration::from_millis(50))
+        );
         assert_eq!(parse_ring_kib("64"), Ok(64));
         assert!(parse_ring_kib("3").is_err());
         assert!(parse_ring_kib("100").is_err());

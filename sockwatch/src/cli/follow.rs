@@ -1,9 +1,9 @@
 //! `sockwatch follow`: run the configured follower, print the summary line.
 
-use std::{io::Write, process::ExitCode};
+use std::process::ExitCode;
 
 use sockwatch::{
-    follow::Follower,
+    follow::{FollowError, Follower, Output},
     render::{escape::escape, follow::FollowViews},
 };
 
@@ -15,9 +15,8 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let summary = runtime.block_on(async {
+    let mut out = Output::stdout().map_err(|e| format!("cannot set up standard output: {e}"))?;
+    let finished = runtime.block_on(async {
         let follower = match &replay {
             Some(path) => Follower::replay(config, path)?,
             None => {
@@ -29,13 +28,18 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
                 follower
             }
         };
-        let mut views = FollowViews::new(follower.config(), follower.clock());
-        follower.run(&mut out, &mut views).await
+        Ok::<_, FollowError>(follower.run(&mut out, FollowViews::new).await)
     });
-    let summary = summary.map_err(|e| e.to_string())?;
-    let _ = out.flush();
-    if !summary.output_closed {
-        eprintln!("{}", escape(summary.line().as_bytes()));
+    let finished = finished.map_err(|e| e.to_string())?;
+    if let Some(error) = finished.error {
+        return Err(error.to_string());
     }
+    if !finished.summary.output_closed {
+        eprintln!("{}", escape(finished.summary.line().as_bytes()));
+        if let Some(reasons) = finished.summary.reasons_line() {
+            eprintln!("{reasons}");
+        }
+    }
+    // A writer thread still blocked on a stalled reader ends with the process.
     Ok(ExitCode::SUCCESS)
 }

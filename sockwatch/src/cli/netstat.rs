@@ -10,7 +10,7 @@ use std::{
 };
 
 use sockwatch::{
-    procs::OwnersScan,
+    procs::{OwnersScan, Unseen},
     render::netstat::{
         groups as netstat_groups, iface as netstat_iface,
         route::{self as netstat_route, RouteOptions},
@@ -182,7 +182,19 @@ fn socket_tables(
                 return Ok(false);
             }
         }
-        owners.check().map_err(|e| e.to_string())?;
+        // net-tools' own words on stderr, so a script that expects them finds them.
+        match owners.check().map_err(|e| e.to_string())? {
+            Unseen::Nothing => {}
+            Unseen::SomeProcesses => eprintln!(
+                "(Not all processes could be identified, non-owned process info\n \
+                 will not be shown, you would have to be root to see it all.)"
+            ),
+            Unseen::Everything => eprintln!(
+                "(No info could be read for \"-p\": geteuid()={} but you should be root.)",
+                // SAFETY: geteuid cannot fail.
+                unsafe { libc::geteuid() }
+            ),
+        }
         delivered(out.flush())
     })
 }

@@ -224,6 +224,30 @@ impl Btf {
         Ok(blob(&types, &strings))
     }
 
+    /// The values and names of enum `name` (ENUM or ENUM64 with values that fit a u32),
+    /// or None when the kernel has no such enum.
+    pub fn enum_values(&self, name: &str) -> Result<Option<Vec<(u32, String)>>, BtfError> {
+        for &at in &self.offsets {
+            let record = self.record_at(at as usize)?;
+            if !matches!(record.kind, KIND_ENUM | KIND_ENUM64)
+                || record.name_off == 0
+                || string_at(self.strings(), record.name_off)? != name
+            {
+                continue;
+            }
+            let stride = if record.kind == KIND_ENUM { 8 } else { 12 };
+            let values = (0..record.vlen)
+                .map(|i| {
+                    let at = record.extra_at + i * stride;
+                    let name = string_at(self.strings(), u32_at(self.types(), at)?)?;
+                    Ok((u32_at(self.types(), at + 4)?, name.to_string()))
+                })
+                .collect::<Result<Vec<_>, BtfError>>()?;
+            return Ok(Some(values));
+        }
+        Ok(None)
+    }
+
     fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
         (0..record.vlen)
             .map(|i| {
@@ -434,16 +458,208 @@ mod tests {
         assert!(Btf::parse(b"not btf at all, just some bytes".to_vec()).is_err());
     }
 
+    /// The reset reasons follow names come from the running kernel's BTF, where it has them.
     #[test]
-    fn running_kernel_has_the_fields_follow_reads() {
+    fn running_kernel_reset_reason_names_are_readable() {
         let btf = match Btf::from_sys_fs() {
             Ok(btf) => btf,
             Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
             Err(e) => return eprintln!("SKIPPED: {e}"),
         };
-        let offsets = crate::ebpf::kernel_offsets(&btf).expect("offsets");
-        // struct sock_common starts struct sock; skc_family sits in its first 32 bytes.
-        assert!(offsets.skc_family < 32);
-        assert!(offsets.tcp_bytes_acked > offsets.sk_protocol);
+        let resets = btf.enum_values("sk_rst_reason").expect("readable");
+        if let Some(resets) = resets {
+            assert!(resets
+                .iter()
+                .any(|(_, name)| name == "SK_RST_REASON_NOT_SPECIFIED"));
+        }
+    }
+
+    /// The offsets follow hands the programs equal those bpftool (Debian's package, its own
+    /// BTF reader) finds in the running kernel's BTF. `cargo xtask test` installs bpftool.
+    #[test]
+    fn running_kernel_offsets_match_bpftool() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        let btf = match Btf::from_sys_fs() {
+            Ok(btf) => btf,
+            Err(e) if ci => panic!("{e}"),
+            Err(e) => return eprintln!("SKIPPED: {e}"),
+        };
+        let reference = match bpftool::Dump::of_running_kernel() {
+            Ok(dump) => dump,
+            Err(e) if ci => panic!("{e} (CI=true: not skipping)"),
+            Err(e) => return eprintln!("SKIPPED: {e}"),
+        };
+        let o = crate::ebpf::kernel_offsets(&btf).expect("offsets");
+        let fields = [
+            (o.skc_family, "sock", "__sk_common.skc_family"),
+            (o.skc_state, "sock", "__sk_common.skc_state"),
+            (o.inet_sport, "inet_sock", "inet_sport"),
+            (o.skc_dport, "sock", "__sk_common.skc_dport"),
+            (o.skc_rcv_saddr, "sock", "__sk_common.skc_rcv_saddr"),
+            (o.skc_daddr, "sock", "__sk_common.skc_daddr"),
+            (o.skc_v6_rcv_saddr, "sock", "__sk_common.skc_v6_rcv_saddr"),
+            (o.skc_v6_daddr, "sock", "__sk_common.skc_v6_daddr"),
+            (o.skc_net, "sock", "__sk_common.skc_net"),
+            (o.sk_protocol, "sock", "sk_protocol"),
+            (o.net_ns_inum, "net", "ns.inum"),
+            (o.tcp_bytes_acked, "tcp_sock", "bytes_acked"),
+            (o.tcp_bytes_received, "tcp_sock", "bytes_received"),
+            (o.tcp_total_retrans, "tcp_sock", "total_retrans"),
+            (o.sk_cookie, "sock", "__sk_common.skc_cookie"),
+            (o.task_files, "task_struct", "files"),
+            (o.files_fdt, "files_struct", "fdt"),
+            (o.fdtable_fd, "fdtable", "fd"),
+            (o.fdtable_max_fds, "fdtable", "max_fds"),
+            (o.file_private_data, "file", "private_data"),
+            (o.socket_sk, "socket", "sk"),
+        ];
+        for (ours, strukt, path) in fields {
+            assert_eq!(
+                Some(ours),
+                reference.offset(strukt, path),
+                "{strukt}.{path}: sockwatch's offset against bpftool's"
+            );
+        }
+    }
+
+    /// bpftool's raw BTF listing, read only as far as struct members go.
+    mod bpftool {
+        use std::collections::HashMap;
+
+        struct Type {
+            kind: String,
+            /// The referenced type of a typedef or qualifier.
+            target: Option<u32>,
+            /// Members: name, type id, bit offset.
+            members: Vec<(String, u32, u32)>,
+        }
+
+        pub struct Dump {
+            types: HashMap<u32, Type>,
+            structs: HashMap<String, u32>,
+        }
+
+        fn value<T: std::str::FromStr>(words: &str, key: &str) -> Option<T> {
+            words
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .and_then(|v| v.parse().ok())
+        }
+
+        impl Dump {
+            pub fn of_running_kernel() -> Result<Dump, String> {
+                let args = [
+                    "btf",
+                    "dump",
+                    "file",
+                    "/sys/kernel/btf/vmlinux",
+                    "format",
+                    "raw",
+                ];
+                let output = ["bpftool", "/usr/sbin/bpftool"]
+                    .iter()
+                    .find_map(|program| {
+                        std::process::Command::new(program).args(args).output().ok()
+                    })
+                    .ok_or("bpftool (Debian's bpftool package) is not installed")?;
+                if !output.status.success() {
+                    return Err(format!(
+                        "bpftool btf dump failed: {}",
+                        String::from_utf8_lossy(&output.stderr)
+                    ));
+                }
+                Ok(Dump::parse(&String::from_utf8_lossy(&output.stdout)))
+            }
+
+            fn parse(text: &str) -> Dump {
+                let mut types = HashMap::new();
+                let mut structs = HashMap::new();
+                let mut current = None;
+                for line in text.lines() {
+                    if let Some(member) = line.strip_prefix('\t') {
+                        let (Some(id), Some(name)) = (current, member.split('\'').nth(1)) else {
+                            continue;
+                        };
+                        let (Some(ty), Some(bits)) =
+                            (value(member, "type_id="), value(member, "bits_offset="))
+                        else {
+                            continue;
+                        };
+                        if let Some(t) = types.get_mut(&id) {
+                            let t: &mut Type = t;
+                            t.members.push((name.to_string(), ty, bits));
+                        }
+                        continue;
+                    }
+                    let Some(rest) = line.strip_prefix('[') else {
+                        continue;
+                    };
+                    let Some((id, rest)) = rest.split_once("] ") else {
+                        continue;
+                    };
+                    let Ok(id) = id.parse::<u32>() else { continue };
+                    let kind = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let name = rest.split('\'').nth(1).unwrap_or("");
+                    if kind == "STRUCT" && value::<u32>(rest, "size=").is_some_and(|s| s > 0) {
+                        structs.entry(name.to_string()).or_insert(id);
+                    }
+                    types.insert(
+                        id,
+                        Type {
+                            kind,
+                            target: value(rest, "type_id="),
+                            members: Vec::new(),
+                        },
+                    );
+                    current = Some(id);
+                }
+                Dump { types, structs }
+            }
+
+            /// The struct or union a type id names, through typedefs and qualifiers.
+            fn resolve(&self, mut id: u32) -> Option<&Type> {
+                loop {
+                    let t = self.types.get(&id)?;
+                    match t.kind.as_str() {
+                        "STRUCT" | "UNION" => return Some(t),
+                        "TYPEDEF" | "CONST" | "VOLATILE" | "RESTRICT" | "TYPE_TAG" => {
+                            id = t.target?
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+
+            /// The bit offset and type of `name` in `t`, looking into anonymous members.
+            fn member(&self, t: &Type, name: &str) -> Option<(u32, u32)> {
+                for (member, ty, bits) in &t.members {
+                    if member == name {
+                        return Some((*bits, *ty));
+                    }
+                    if member == "(anon)" {
+                        let inner = self.resolve(*ty)?;
+                        if let Some((more, found)) = self.member(inner, name) {
+                            return Some((bits + more, found));
+                        }
+                    }
+                }
+                None
+            }
+
+            /// The byte offset of a dotted member path in a struct.
+            pub fn offset(&self, strukt: &str, path: &str) -> Option<u32> {
+                let mut t = self.types.get(self.structs.get(strukt)?)?;
+                let mut bits = 0;
+                let mut parts = path.split('.').peekable();
+                while let Some(part) = parts.next() {
+                    let (more, ty) = self.member(t, part)?;
+                    bits += more;
+                    if parts.peek().is_some() {
+                        t = self.resolve(ty)?;
+                    }
+                }
+                Some(bits / 8)
+            }
+        }
     }
 }

@@ -123,7 +123,86 @@ pub const HOOKS: &[Hook] = &[
             compromise: None,
         }],
     },
+    // Why connections end: each optional, one feature each (docs/follow-reasons.md).
+    Hook {
+        feature: RESETS_SENT,
+        required: false,
+        candidates: &[Candidate {
+            programs: &[tp_btf("tcp_send_reset", "tcp_send_reset")],
+            compromise: None,
+        }],
+    },
+    Hook {
+        feature: RESETS_RECEIVED,
+        required: false,
+        candidates: &[Candidate {
+            programs: &[tp_btf("tcp_receive_reset", "tcp_receive_reset")],
+            compromise: None,
+        }],
+    },
+    Hook {
+        feature: SOCKET_ERRORS,
+        required: false,
+        candidates: &[Candidate {
+            programs: &[tp_btf("inet_sk_error_report", "inet_sk_error_report")],
+            compromise: None,
+        }],
+    },
+    Hook {
+        feature: RETRANSMIT_EVENTS,
+        required: false,
+        candidates: &[Candidate {
+            programs: &[tp_btf("tcp_retransmit_skb", "tcp_retransmit_skb")],
+            compromise: None,
+        }],
+    },
+    Hook {
+        feature: COUNTERS_AT_CLOSE,
+        required: false,
+        candidates: &[Candidate {
+            programs: &[tp_btf("keep_counters_at_close", "inet_sock_set_state")],
+            compromise: None,
+        }],
+    },
+    Hook {
+        feature: CONNECT_ERRORS,
+        required: false,
+        candidates: &[Candidate {
+            programs: &[
+                Program {
+                    name: "sys_enter_connect",
+                    attach: Attach::TracePoint("syscalls", "sys_enter_connect"),
+                },
+                Program {
+                    name: "sys_exit_connect",
+                    attach: Attach::TracePoint("syscalls", "sys_exit_connect"),
+                },
+            ],
+            compromise: None,
+        }],
+    },
 ];
+
+/// The features of the hooks that tell why connections end: without any of these a quiet end
+/// reads `unknown`, not `normal` (see docs/follow-reasons.md).
+pub const ENDS_FEATURES: [&str; 4] = [RESETS_SENT, RESETS_RECEIVED, SOCKET_ERRORS, CONNECT_ERRORS];
+/// Every feature of the reason hooks (what `SOCKWATCH_SKIP_HOOKS=reasons` turns off).
+pub const REASON_FEATURES: [&str; 6] = [
+    RESETS_SENT,
+    RESETS_RECEIVED,
+    SOCKET_ERRORS,
+    RETRANSMIT_EVENTS,
+    COUNTERS_AT_CLOSE,
+    CONNECT_ERRORS,
+];
+const RETRANSMIT_EVENTS: &str = "retransmit events (the per-connection count stays)";
+const COUNTERS_AT_CLOSE: &str =
+    "bytes and retransmits of connections closed by reset, from the kernel side";
+const RESETS_SENT: &str = "resets this host sent (reason reset-sent)";
+const RESETS_RECEIVED: &str = "resets received (reasons reset-received, refused)";
+const SOCKET_ERRORS: &str =
+    "errors reported to sockets (errno; reasons timeout, unreachable, killed)";
+const CONNECT_ERRORS: &str = "connect() failing before a SYN (reason unreachable, with owner)";
 
 /// Whether `program` is a tp_btf program, whose runs the kernel skips for recursion are sent
 /// by its nested twin.
@@ -175,7 +254,14 @@ mod tests {
         assert_eq!(programs.len(), count, "a program serves one candidate");
         assert_eq!(
             tp_btf_tracepoints(),
-            vec!["inet_sock_set_state", "tcp_destroy_sock"]
+            vec![
+                "inet_sk_error_report",
+                "inet_sock_set_state",
+                "tcp_destroy_sock",
+                "tcp_receive_reset",
+                "tcp_retransmit_skb",
+                "tcp_send_reset",
+            ]
         );
     }
 }

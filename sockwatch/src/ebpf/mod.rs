@@ -20,6 +20,8 @@ use aya::{
 };
 use hooks::{Attach, Candidate, Hook, HOOKS};
 use sockwatch_common::{counter, KernelFilter, KernelOffsets, SockEvent};
+
+use crate::event::ResetReasons;
 use thiserror::Error;
 use tokio::io::{unix::AsyncFd, Interest};
 
@@ -97,6 +99,50 @@ pub struct Tracer {
     /// The last count of skipped runs and when it was read: counters are asked for after
     /// every batch, the count changes rarely and costs file reads.
     missed: std::cell::Cell<Option<(std::time::Instant, u64)>>,
+    /// Whether every hook that tells how connections end is attached, and the kernel's reset
+    /// reasons.
+    pub reasons: ReasonHooks,
+}
+
+/// What follow needs to name why connections end.
+#[derive(Clone, Debug, Default)]
+pub struct ReasonHooks {
+    /// Whether every hook a connection's end needs (resets sent and received, errors reported
+    /// to sockets, failed connects) is attached: without them a quiet end is `unknown`.
+    pub ends_complete: bool,
+    /// The kernel's `enum sk_rst_reason`, from its BTF (empty when it has none).
+    pub reset_reasons: ResetReasons,
+}
+
+/// The running kernel's reset reasons (for a replay: the recording's kernel is likely this
+/// one); empty when its BTF is unreadable.
+pub fn running_kernel_reset_reasons() -> ResetReasons {
+    let names = btf::Btf::from_sys_fs()
+        .ok()
+        .and_then(|btf| btf.enum_values("sk_rst_reason").ok().flatten());
+    ResetReasons::new(names.unwrap_or_default())
+}
+
+/// Environment variable naming reason hooks not to attach (comma separated program names, or
+/// `reasons` for all). For the end-to-end tests and the bench only: each reason's test proves
+/// its hook is what tells it, the bench measures what the hooks cost.
+pub const SKIP_HOOKS_ENV: &str = "SOCKWATCH_SKIP_HOOKS";
+
+/// Whether the tests asked for this reason hook to be left out.
+fn skipped(hook: &Hook) -> bool {
+    if !hooks::REASON_FEATURES.contains(&hook.feature) {
+        return false;
+    }
+    std::env::var(SKIP_HOOKS_ENV).is_ok_and(|list| {
+        list.split(',').map(str::trim).any(|name| {
+            name == "reasons"
+                || hook
+                    .candidates
+                    .iter()
+                    .flat_map(|c| c.programs)
+                    .any(|p| p.name == name)
+        })
+    })
 }
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
@@ -125,6 +171,9 @@ pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
         fdtable_max_fds: btf.field_offset("fdtable", "max_fds")?,
         file_private_data: btf.field_offset("file", "private_data")?,
         socket_sk: btf.field_offset("socket", "sk")?,
+        sk_err: sock("sk_err")?,
+        tcp_srtt_us: btf.field_offset("tcp_sock", "srtt_us")?,
+        tcp_rtt_min: btf.field_offset("tcp_sock", "rtt_min")?,
         valid: 1,
     })
 }
@@ -141,11 +190,12 @@ impl Tracer {
         raise_memlock_limit();
         // The one read of the kernel's BTF: offsets for the programs, and the tracepoint ids
         // aya needs in a small blob of their own; the file's bytes are freed before loading.
-        let (offsets, trace_btf) = {
+        let (offsets, trace_btf, reset_reasons) = {
             let kernel = btf::Btf::from_sys_fs()?;
             let offsets = kernel_offsets(&kernel)?;
             let blob = kernel.trace_types(&hooks::tp_btf_tracepoints())?;
-            (offsets, blob)
+            let resets = kernel.enum_values("sk_rst_reason")?.unwrap_or_default();
+            (offsets, blob, ResetReasons::new(resets))
         };
         let trace_btf = AyaBtf::parse(&trace_btf, Endianness::default())
             .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))?;
@@ -185,6 +235,13 @@ impl Tracer {
         let mut degraded = Vec::new();
         let mut compromises = Vec::new();
         for hook in HOOKS {
+            if skipped(hook) {
+                degraded.push(Degraded {
+                    feature: hook.feature,
+                    reason: format!("skipped by {SKIP_HOOKS_ENV}"),
+                });
+                continue;
+            }
             match attach_hook(&mut ebpf, hook, &trace_btf, config.verbose)? {
                 Ok(candidate) => compromises.extend(candidate.compromise),
                 Err(reason) => degraded.push(Degraded {
@@ -193,6 +250,10 @@ impl Tracer {
                 }),
             }
         }
+
+        let ends_complete = !degraded
+            .iter()
+            .any(|d| hooks::ENDS_FEATURES.contains(&d.feature));
 
         let events = RingBuf::try_from(
             ebpf.take_map("EVENTS")
@@ -228,6 +289,10 @@ impl Tracer {
             admission,
             program_fds,
             missed: std::cell::Cell::new(None),
+            reasons: ReasonHooks {
+                ends_complete,
+                reset_reasons,
+            },
         })
     }
 

@@ -173,11 +173,14 @@ impl<'r> Subject<'r> {
             Endpoint::Unix {
                 name: Some(UnixName::Path(path)),
                 ..
-            } => Some(path.clone()),
+            } => Some(String::from_utf8_lossy(path).into_owned()),
             Endpoint::Unix {
                 name: Some(UnixName::Abstract(name)),
                 ..
-            } => Some(format!("@{}", name.replace('\0', "@"))),
+            } => Some(format!(
+                "@{}",
+                String::from_utf8_lossy(name).replace('\0', "@")
+            )),
             _ => None,
         }
     }

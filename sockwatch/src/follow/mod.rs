@@ -6,6 +6,9 @@
 //! then the queued events are applied on top (for each cookie the newer word wins).
 
 pub mod clock;
+mod drops;
+mod output;
+pub mod reasons;
 pub mod recording;
 mod session;
 mod startup;
@@ -25,7 +28,10 @@ use crate::{
     source::SourceError,
 };
 use clock::WallClock;
-use recording::{Recorder, RecordingError, Replay};
+use output::Delivery;
+pub use output::Output;
+use reasons::Stories;
+use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
 use startup::Scope;
 use table::LiveTable;
@@ -48,6 +54,8 @@ pub enum FollowError {
     Snapshot(#[from] SourceError),
     #[error(transparent)]
     Recording(#[from] RecordingError),
+    #[error("writing standard output: {0}")]
+    Output(io::Error),
 }
 
 /// Everything follow needs to know, built by the CLI.
@@ -76,6 +84,10 @@ pub struct FollowConfig {
     pub clear_screen: bool,
     /// Print the kernel verifier's log of every program the kernel refused.
     pub verbose: bool,
+    /// Only the ends of connections that did not end `normal` (and queue drops).
+    pub failed: bool,
+    /// Show retransmit events in the log.
+    pub retransmits: bool,
 }
 
 /// The hook feature whose absence the summary line repeats.
@@ -100,10 +112,18 @@ pub struct Summary {
     pub sockets_at_start: u64,
     /// Output closed by the reader (e.g. `| head`).
     pub output_closed: bool,
+    /// Bytes of output its reader had not taken when a signal ended the run.
+    pub unwritten_bytes: u64,
+    /// Bytes of the recording (`--write`) not written when a signal ended the run.
+    pub unwritten_recording_bytes: u64,
     /// Why accepted sockets' owners are unknown, when they are.
     pub no_accept_owner: Option<String>,
     /// Events sent by the nested programs for hook runs the kernel skipped (interrupted).
     pub nested: u64,
+    /// Connections that ended, by reason (reasons seen only).
+    pub ends: Vec<(reasons::Reason, u64)>,
+    /// Listener drops by drop reason.
+    pub drops: Vec<(&'static str, u64)>,
 }
 
 impl Summary {
@@ -125,10 +145,40 @@ impl Summary {
         if self.nested > 0 {
             line.push_str(&format!(", {} caught in nested runs", self.nested));
         }
+        if self.unwritten_bytes > 0 {
+            line.push_str(&format!(
+                ", {} bytes of output not written (the reader was not reading)",
+                self.unwritten_bytes
+            ));
+        }
+        if self.unwritten_recording_bytes > 0 {
+            line.push_str(&format!(
+                ", {} bytes of the recording not written",
+                self.unwritten_recording_bytes
+            ));
+        }
         if let Some(reason) = &self.no_accept_owner {
             line.push_str(&format!(" (owners of accepted sockets unknown: {reason})"));
         }
         line
+    }
+
+    /// How connections ended and what listeners dropped, by reason (None when nothing ended).
+    pub fn reasons_line(&self) -> Option<String> {
+        if self.ends.is_empty() && self.drops.is_empty() {
+            return None;
+        }
+        let mut line = String::from("sockwatch follow: ends:");
+        for (reason, n) in &self.ends {
+            line.push_str(&format!(" {} {n}", reason.name()));
+        }
+        if !self.drops.is_empty() {
+            line.push_str("; listener drops:");
+            for (reason, n) in &self.drops {
+                line.push_str(&format!(" {reason} {n}"));
+            }
+        }
+        Some(line)
     }
 }
 
@@ -258,7 +308,7 @@ fn lost_marker(now_ns: u64, lost: u64, netns: u32) -> SockEvent {
 
 enum Input {
     Live(Box<Live>),
-    Replay(Replay),
+    Replay(ReplayFeed),
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught from the start (a signal while the programs load must
@@ -345,54 +395,82 @@ impl Follower {
         }
     }
 
-    /// Opens a recording made with `--write`; no privileges needed.
+    /// Opens a recording made with `--write` (on its own thread: a FIFO may have no writer
+    /// yet); no privileges needed.
     pub fn replay(config: FollowConfig, path: &std::path::Path) -> Result<Follower, FollowError> {
         let signals = StopSignals::install()?;
-        let replay = Replay::open(path)?;
+        let feed = ReplayFeed::spawn(path)?;
         Ok(Follower {
             signals,
-            clock: WallClock::from_offset(replay.realtime_offset_ns),
+            // The recording's own clock, once its header is read.
+            clock: WallClock::from_offset(0),
             config,
-            input: Input::Replay(replay),
+            input: Input::Replay(feed),
             initial: Vec::new(),
         })
     }
 
-    /// The settings this follower runs with.
-    pub fn config(&self) -> &FollowConfig {
-        &self.config
-    }
-
-    /// The clock that turns event times into wall-clock times (a recording's, on replay).
-    pub fn clock(&self) -> WallClock {
-        self.clock
-    }
-
-    /// Reads events until a signal, the deadline, the count or the recording's end, and
-    /// shows them through `views`.
-    pub async fn run<W: Write>(
+    /// Reads events until a signal, the deadline, the count or the recording's end, shows
+    /// them through the views `make_views` builds (given the clock that turns event times
+    /// into wall-clock times: a recording's, on replay), then waits for `out` to be written
+    /// (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]).
+    pub async fn run<V: Views>(
         self,
-        out: &mut W,
-        views: &mut dyn Views,
-    ) -> Result<Summary, FollowError> {
+        out: &mut Output,
+        make_views: impl FnOnce(&FollowConfig, WallClock) -> V,
+    ) -> Finished {
         let Follower {
             config,
             mut signals,
             mut input,
-            clock,
+            mut clock,
             initial,
         } = self;
+        let deadline = tokio::time::sleep(
+            config
+                .duration
+                .unwrap_or(Duration::from_secs(u32::MAX.into())),
+        );
+        tokio::pin!(deadline);
+        let failed = |error: FollowError| Finished {
+            summary: Summary::default(),
+            error: Some(error),
+        };
+        if let Input::Replay(feed) = &mut input {
+            tokio::select! {
+                opened = feed.opened() => match opened {
+                    Ok(offset) => clock = WallClock::from_offset(offset),
+                    Err(e) => return failed(e.into()),
+                },
+                _ = signals.recv() => return Finished::default(),
+                _ = &mut deadline => return Finished::default(),
+            }
+        }
         let recorder = match &config.write {
-            Some(path) => Some(Recorder::create(path, clock.offset_ns())?),
+            Some(path) => match Recorder::create(path, clock.offset_ns()) {
+                Ok(recorder) => Some(recorder),
+                Err(e) => return failed(e.into()),
+            },
             None => None,
         };
+        let mut views = make_views(&config, clock);
         let mut session = Session {
-            views,
+            views: &mut views,
             table: LiveTable::default(),
+            stories: match &input {
+                Input::Live(tracer) => Stories::new(
+                    tracer.tracer.reasons.ends_complete,
+                    tracer.tracer.reasons.reset_reasons.clone(),
+                ),
+                // A recording does not say which hooks were attached: assume they all were.
+                Input::Replay(_) => Stories::new(true, crate::ebpf::running_kernel_reset_reasons()),
+            },
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
                 per_socket: config.view == View::Lifetime,
+                failed: config.failed,
+                retransmits: config.retransmits,
             },
             recorder,
             summary: Summary {
@@ -407,15 +485,10 @@ impl Follower {
             },
             count: config.count,
             last_ts_ns: 0,
+            rebuilds: 0,
             out,
         };
 
-        let deadline = tokio::time::sleep(
-            config
-                .duration
-                .unwrap_or(Duration::from_secs(u32::MAX.into())),
-        );
-        tokio::pin!(deadline);
         let mut redraw = tokio::time::interval(config.interval);
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // Losses can happen after the last event we read: look at the kernel's counter at
@@ -429,53 +502,92 @@ impl Follower {
         drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
+        let mut drop_watch = match &input {
+            Input::Live(_) => drops::DropWatch::start().ok(),
+            Input::Replay(_) => None,
+        };
         let mut reported_lost = 0;
         let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
-            .and_then(|_| Session::<W>::write(session.views.header(session.out, started_ns)));
+            .and_then(|_| Session::<Output>::write(session.views.header(session.out, started_ns)));
+        let mut error = None;
         while stop.is_ok() {
             batch.clear();
             let step = match &mut input {
                 Input::Live(live) => {
+                    let own_netns = live.scope.own;
                     let tracer = &mut live.tracer;
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.views.is_table() => Ok(session.refresh(WallClock::monotonic_ns())),
-                        _ = loss_check.tick() => Ok(Ok(())),
+                        _ = loss_check.tick() => {
+                            // Listener drops reach no hook: their counters are polled.
+                            if let Some(watch) = &mut drop_watch {
+                                batch.extend(watch.poll(WallClock::monotonic_ns(), own_netns).unwrap_or_default());
+                            }
+                            Ok(Ok(()))
+                        }
                         _ = drain.tick() => {
                             tracer.drain(&mut batch);
                             Ok(Ok(()))
                         }
+                        delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
+                        e = recording_broken(&mut session.recorder) => Ok(Err(Stop::Recording(e))),
                         _ = signals.recv() => Ok(Err(Stop::Signal)),
                         _ = &mut deadline => Ok(Err(Stop::Deadline)),
                     }
                 }
-                Input::Replay(replay) => match replay.read_batch(&mut batch, 4096) {
-                    Ok(true) => Ok(Ok(())),
-                    Ok(false) => Ok(Err(Stop::End)),
-                    Err(e) => Err(FollowError::Recording(e)),
-                },
+                Input::Replay(feed) => {
+                    tokio::select! {
+                        next = feed.next() => match next {
+                            Some(Ok(events)) => {
+                                batch = events;
+                                Ok(Ok(()))
+                            }
+                            Some(Err(e)) => Ok(Err(Stop::Recording(e))),
+                            None => Ok(Err(Stop::End)),
+                        },
+                        delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
+                        _ = signals.recv() => Ok(Err(Stop::Signal)),
+                        _ = &mut deadline => Ok(Err(Stop::Deadline)),
+                    }
+                }
             };
-            stop = step?.and_then(|_| session.show(&batch));
+            stop = match step {
+                Ok(step) => step.and_then(|_| session.show(&batch)),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
             if let Input::Live(live) = &mut input {
                 live.forget_ended(&batch);
             }
             if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
-                let lost = live.tracer.counters()?.lost;
-                if lost > reported_lost {
-                    stop = resync(&mut session, live, lost - reported_lost);
-                    reported_lost = lost;
+                match live.tracer.counters() {
+                    Ok(counters) if counters.lost > reported_lost => {
+                        stop = resync(&mut session, live, counters.lost - reported_lost);
+                        reported_lost = counters.lost;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        error = Some(e.into());
+                        break;
+                    }
                 }
             }
             if stop.is_ok() {
-                stop = Session::<W>::write(session.out.flush());
+                // Waiting here while the reader is behind is what slows the input down (the
+                // kernel counts what then no longer fits the ring buffer as lost).
+                stop = tokio::select! {
+                    sent = send_outputs(session.out, &mut session.recorder) => sent,
+                    _ = signals.recv() => Err(Stop::Signal),
+                    _ = &mut deadline => Err(Stop::Deadline),
+                };
             }
         }
         let stop = stop.err().unwrap_or(Stop::End);
-        if let Stop::Recording(e) = stop {
-            return Err(FollowError::Recording(e));
-        }
         if let Input::Live(live) = &mut input {
             // Events already queued when a signal or the deadline arrives happened while we
             // watched: show them.
@@ -484,26 +596,107 @@ impl Follower {
                 live.tracer.drain(&mut batch);
                 let _ = session.show(&batch);
             }
-            let counters = live.tracer.counters()?;
-            if counters.lost > reported_lost {
-                let _ = resync(&mut session, live, counters.lost - reported_lost);
+            match live.tracer.counters() {
+                Ok(counters) => {
+                    if counters.lost > reported_lost {
+                        let _ = resync(&mut session, live, counters.lost - reported_lost);
+                    }
+                    session.summary.filtered_in_kernel = counters.filtered;
+                    session.summary.nested = counters.nested;
+                }
+                Err(e) => error = error.or(Some(e.into())),
             }
-            session.summary.filtered_in_kernel = counters.filtered;
-            session.summary.nested = counters.nested;
         }
-        if matches!(stop, Stop::End) {
-            // A replay ends with the table as it was at the recording's last event.
+        if matches!(
+            stop,
+            Stop::End | Stop::Recording(RecordingError::Truncated { .. })
+        ) {
+            // A replay ends with the table as it was at the recording's last (whole) event.
             let _ = session.refresh(session.last_ts_ns);
         }
-        let _ = session.out.flush();
-        if let Some(recorder) = &mut session.recorder {
-            recorder.flush()?;
-        }
-        let mut summary = session.summary;
-        summary.output_closed = matches!(stop, Stop::OutputClosed);
+        let mut summary = std::mem::take(&mut session.summary);
         summary.sockets_seen = session.table.sockets_seen();
-        Ok(summary)
+        summary.ends = session.stories.tally();
+        summary.drops = session.stories.drops().to_vec();
+        let stop = match stop {
+            Stop::Recording(e) => {
+                error = error.or(Some(e.into()));
+                Stop::End
+            }
+            other => other,
+        };
+        let patience = matches!(stop, Stop::Signal).then_some(PATIENCE_AFTER_SIGNAL);
+        let out = &mut *session.out;
+        let recorder = &mut session.recorder;
+        let finished = tokio::select! {
+            finished = finish_outputs(out, recorder, patience) => Some(finished),
+            _ = signals.recv(), if patience.is_none() => None,
+        };
+        let (delivery, recorded) = match finished {
+            Some(finished) => finished,
+            None => finish_outputs(out, recorder, Some(PATIENCE_AFTER_SIGNAL)).await,
+        };
+        let delivery = match stop {
+            Stop::OutputClosed => Delivery::Closed,
+            Stop::Output(e) => Delivery::Failed(e),
+            _ => delivery,
+        };
+        match delivery {
+            Delivery::Complete => {}
+            Delivery::Closed => summary.output_closed = true,
+            Delivery::Failed(e) => error = error.or(Some(FollowError::Output(e))),
+            Delivery::Unwritten(bytes) => summary.unwritten_bytes = bytes,
+        }
+        match recorded {
+            Ok(bytes) => summary.unwritten_recording_bytes = bytes,
+            Err(e) => error = error.or(Some(e.into())),
+        }
+        Finished { summary, error }
     }
+}
+
+/// Hands the output and the recording to their writer threads, waiting while either is behind.
+async fn send_outputs(out: &mut Output, recorder: &mut Option<Recorder>) -> Result<(), Stop> {
+    out.send().await.map_err(Stop::from)?;
+    if let Some(recorder) = recorder {
+        recorder.send().await.map_err(Stop::Recording)?;
+    }
+    Ok(())
+}
+
+/// Completes when the recording's writer failed; never without a recording.
+async fn recording_broken(recorder: &mut Option<Recorder>) -> RecordingError {
+    match recorder {
+        Some(recorder) => recorder.broken().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes what is left of the output and the recording, both at once.
+async fn finish_outputs(
+    out: &mut Output,
+    recorder: &mut Option<Recorder>,
+    patience: Option<Duration>,
+) -> (Delivery, Result<u64, RecordingError>) {
+    let recorded = async {
+        match recorder {
+            Some(recorder) => recorder.finish(patience).await,
+            None => Ok(0),
+        }
+    };
+    tokio::join!(out.finish(patience), recorded)
+}
+
+/// How long the output may still take to reach its reader once a signal arrived: the run
+/// ends within a second of the signal whatever the reader does.
+const PATIENCE_AFTER_SIGNAL: Duration = Duration::from_millis(500);
+
+/// How a run ended: its summary, and the error that ended it, if one did (the summary then
+/// still counts what was processed before).
+#[derive(Debug, Default)]
+pub struct Finished {
+    pub summary: Summary,
+    pub error: Option<FollowError>,
 }
 
 /// After a loss the table may be wrong: report the loss, then rebuild it from sock_diag
@@ -512,7 +705,13 @@ fn resync<W: Write>(session: &mut Session<'_, W>, live: &mut Live, lost: u64) ->
     let now = WallClock::monotonic_ns();
     session.show(&[lost_marker(now, lost, live.scope.own)])?;
     match live.list(now) {
-        Ok(events) => session.show(&events),
+        Ok(events) => {
+            session.show(&events)?;
+            // Lost destroys leave stories behind: keep those of sockets that still exist.
+            let table = &session.table;
+            session.stories.retain(|cookie| table.get(cookie).is_some());
+            Ok(())
+        }
         // The loss is reported either way; a failed rebuild leaves the table as it was.
         Err(_) => Ok(()),
     }

@@ -6,6 +6,8 @@ use std::{io, io::Write, net::SocketAddr};
 use sockwatch_common::{event_kind, SockEvent};
 
 use super::{
+    output::Delivery,
+    reasons::{Reason, Stories, Story},
     recording::{Recorder, RecordingError},
     table::LiveTable,
     views::Views,
@@ -25,8 +27,21 @@ pub enum Stop {
     Count,
     /// The replayed recording ended.
     End,
+    /// The reader of standard output went away (EPIPE): a quiet end.
     OutputClosed,
+    /// Writing standard output failed otherwise (ENOSPC, EIO, ...): an error.
+    Output(io::Error),
     Recording(RecordingError),
+}
+
+impl From<Delivery> for Stop {
+    fn from(delivery: Delivery) -> Stop {
+        match delivery {
+            Delivery::Closed => Stop::OutputClosed,
+            Delivery::Failed(e) => Stop::Output(e),
+            Delivery::Complete | Delivery::Unwritten(_) => Stop::End,
+        }
+    }
 }
 
 /// The user's filter as follow applies it to events. It decides what is shown, never what
@@ -39,11 +54,25 @@ pub struct EventFilter {
     /// the event itself matches (`--lifetime`: a connection whose life passed through what
     /// the filter asks for is shown at its end).
     pub per_socket: bool,
+    /// `--failed`: only the ends of connections that did not end `normal`, and drops.
+    pub failed: bool,
+    /// `--retransmits`: show retransmit events.
+    pub retransmits: bool,
 }
 
 impl EventFilter {
     fn matches(&self, t: &Transition) -> bool {
         self.matches_parts(t.old, t.new, t.local, t.remote)
+    }
+
+    /// Whether `--failed` and `--retransmits` let the event through.
+    fn shows(&self, t: &Transition, story: &Story) -> bool {
+        if t.kind == TransitionKind::Retransmit && !self.retransmits {
+            return false;
+        }
+        !self.failed
+            || t.kind == TransitionKind::Drop
+            || story.reason.is_some_and(|r| r != Reason::Normal)
     }
 
     /// Whether a socket that went from `old` to `new` between these ends matches; a socket
@@ -77,28 +106,35 @@ impl EventFilter {
 pub struct Session<'a, W: Write> {
     pub views: &'a mut dyn Views,
     pub table: LiveTable,
+    pub stories: Stories,
     pub filter: EventFilter,
     pub recorder: Option<Recorder>,
     pub summary: Summary,
     pub count: Option<u64>,
     /// The newest event time seen: "now" when replaying a recording.
     pub last_ts_ns: u64,
+    /// Table rebuilds begun: only the first one's sockets are "at start".
+    pub rebuilds: u64,
     pub out: &'a mut W,
 }
 
 impl<W: Write> Session<'_, W> {
     pub fn write<T>(result: io::Result<T>) -> Result<T, Stop> {
-        result.map_err(|_| Stop::OutputClosed)
+        result.map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => Stop::OutputClosed,
+            _ => Stop::Output(e),
+        })
     }
 
     /// Processes one batch: record it, update the table, print what the view shows.
     pub fn show(&mut self, batch: &[SockEvent]) -> Result<(), Stop> {
         if let Some(recorder) = &mut self.recorder {
-            recorder.write(batch).map_err(Stop::Recording)?;
+            recorder.write(batch);
         }
         for raw in batch {
             match raw.kind {
                 event_kind::REBUILD => {
+                    self.rebuilds += 1;
                     self.table.begin_rebuild(raw.ts_ns);
                     continue;
                 }
@@ -117,26 +153,31 @@ impl<W: Write> Session<'_, W> {
             };
             self.last_ts_ns = self.last_ts_ns.max(transition.ts_ns);
             // The table fills in what the kernel cleared before a destroy (after a reset).
-            let applied = self.table.apply(&mut transition);
+            let mut applied = self.table.apply(&mut transition);
+            let story = self.stories.observe(&transition, &mut applied);
             let matches = self.filter.matches(&transition);
             if matches {
                 self.table.mark_matched(transition.cookie);
             }
             if transition.kind == TransitionKind::Snapshot {
-                if self.summary.events == 0 {
+                if self.rebuilds <= 1 {
                     self.summary.sockets_at_start += 1;
                 }
                 continue;
             }
             self.summary.events += 1;
-            if !(matches || self.filter.per_socket && applied.matched) {
+            if !(matches || self.filter.per_socket && applied.matched)
+                || !self.filter.shows(&transition, &story)
+            {
                 self.summary.filtered += 1;
                 continue;
             }
             if self.views.is_table() {
                 continue;
             }
-            let shown = self.views.transition(&mut *self.out, &transition, &applied);
+            let shown = self
+                .views
+                .transition(&mut *self.out, &transition, &applied, &story);
             if Self::write(shown)? {
                 self.count_shown()?;
             }
@@ -154,7 +195,8 @@ impl<W: Write> Session<'_, W> {
 
     /// Reports events the kernel could not deliver, inline and in the summary.
     fn lost(&mut self, lost: u64, ts_ns: u64) -> Result<(), Stop> {
-        self.summary.lost += lost;
+        // Counts come from the kernel or from a recording, which may be crafted.
+        self.summary.lost = self.summary.lost.saturating_add(lost);
         if !self.views.is_table() {
             Self::write(self.views.lost(&mut *self.out, lost, ts_ns))?;
         }

@@ -67,7 +67,7 @@ impl Hasher for CookieHasher {
     }
 }
 
-type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+pub(crate) type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
 
 #[derive(Debug, Default)]
 pub struct LiveTable {
@@ -151,16 +151,28 @@ impl LiveTable {
 
     /// What an event older than the last rebuild tells without changing the table: the
     /// listing is newer. Only an owner it names is kept.
+    /// It still counts as seen: a listed socket at its first event, an unlisted one (it ended
+    /// before the listing) at its end, unless the table before the rebuild had counted it.
     fn apply_stale(&mut self, t: &Transition) -> Applied {
         let entry = self.sockets.get_mut(&t.cookie);
         let (owner, matched) = match entry {
             Some(socket) => {
+                if !socket.evented {
+                    socket.evented = true;
+                    self.evented += 1;
+                }
                 if socket.owner.is_none() {
                     socket.owner = t.owner;
                 }
                 (socket.owner, socket.matched)
             }
-            None => (t.owner, false),
+            None => {
+                let counted = self.previous.get(&t.cookie).is_some_and(|b| b.evented);
+                if t.kind == TransitionKind::Destroy && !counted {
+                    self.evented += 1;
+                }
+                (t.owner, false)
+            }
         };
         Applied {
             ms_in_old_state: None,
@@ -211,6 +223,18 @@ impl LiveTable {
     pub fn apply(&mut self, t: &mut Transition) -> Applied {
         if t.kind == TransitionKind::Snapshot {
             return self.insert_snapshot(t);
+        }
+        if matches!(t.kind, TransitionKind::ConnectError | TransitionKind::Drop) {
+            // Reports about a socket that change nothing in the table: a connect() that sent no
+            // SYN (its destroy ends the story), a listener's drops.
+            return Applied {
+                ms_in_old_state: None,
+                lifetime_ms: None,
+                owner: t
+                    .owner
+                    .or_else(|| self.sockets.get(&t.cookie).and_then(|s| s.owner)),
+                matched: false,
+            };
         }
         if let Some(alias) = t.alias {
             self.adopt_cookie(alias, t.cookie);
@@ -266,7 +290,11 @@ impl LiveTable {
                 complete_destroy(t, entry);
                 self.sockets.remove(&t.cookie);
             }
-            TransitionKind::Owner | TransitionKind::Snapshot => {}
+            TransitionKind::Owner
+            | TransitionKind::Snapshot
+            | TransitionKind::Retransmit
+            | TransitionKind::ConnectError
+            | TransitionKind::Drop => {}
         }
         Applied {
             ms_in_old_state,
@@ -298,7 +326,11 @@ mod tests {
                 bytes_acked: 1,
                 bytes_received: 1,
                 total_retrans: 0,
+                ..CloseStats::default()
             }),
+            cause: None,
+            total_retrans: None,
+            dropped: None,
         }
     }
 
@@ -426,6 +458,7 @@ mod tests {
             bytes_acked: 2,
             bytes_received: 1,
             total_retrans: 0,
+            ..CloseStats::default()
         });
         table.apply(&mut close);
         table.mark_matched(Cookie(7));

@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::{
+    reasons::Story,
     table::{Applied, LiveSocket},
     Summary,
 };
@@ -33,12 +34,14 @@ pub trait Views {
     /// live run started; None for a replay.
     fn header(&mut self, out: &mut dyn Write, started_ns: Option<u64>) -> io::Result<()>;
 
-    /// Prints one transition if the view shows it; says whether it did.
+    /// Prints one transition if the view shows it; says whether it did. `story`: why the
+    /// connection ended, its latency and owner source, where they apply.
     fn transition(
         &mut self,
         out: &mut dyn Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool>;
 
     /// Reports events the kernel could not deliver, noticed at `ts_ns`.

@@ -220,14 +220,11 @@ impl Serialize for EndpointJson<'_> {
             Endpoint::Unix { name, inode } => {
                 match name {
                     Some(UnixName::Path(path)) => {
-                        serialize_outside_text(&mut map, "path", "path_hex", Some(path.as_bytes()))?
+                        serialize_outside_text(&mut map, "path", "path_hex", Some(path))?
                     }
-                    Some(UnixName::Abstract(name)) => serialize_outside_text(
-                        &mut map,
-                        "abstract",
-                        "abstract_hex",
-                        Some(name.as_bytes()),
-                    )?,
+                    Some(UnixName::Abstract(name)) => {
+                        serialize_outside_text(&mut map, "abstract", "abstract_hex", Some(name))?
+                    }
                     None => {}
                 }
                 map.serialize_entry("inode", inode)?;
@@ -624,8 +621,8 @@ mod tests {
             ..ShowOptions::default()
         };
         let records = [
-            unix_record(Some(UnixName::Path("/run/x.sock".to_string()))),
-            unix_record(Some(UnixName::Abstract("name\"q".to_string()))),
+            unix_record(Some(UnixName::Path("/run/x.sock".into()))),
+            unix_record(Some(UnixName::Abstract("name\"q".into()))),
             unix_record(None),
         ];
         let doc = render(&records, &show);
@@ -722,6 +719,18 @@ mod tests {
             }
         }
         serde_json::to_value(Text(bytes)).expect("serializable")
+    }
+
+    #[test]
+    fn unix_paths_that_are_not_utf8_carry_their_bytes() {
+        let doc = render(
+            &[unix_record(Some(UnixName::Path(b"/tmp/\xff\n".to_vec())))],
+            &ShowOptions::default(),
+        );
+        assert_eq!(
+            doc["sockets"][0]["local"],
+            json!({ "path": "/tmp/\u{fffd}\n", "path_hex": "2f746d702fff0a", "inode": 5 })
+        );
     }
 
     #[test]

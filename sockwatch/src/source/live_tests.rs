@@ -1,6 +1,7 @@
 //! Tests against the running kernel, as root: a python3 process in a fresh network
 //! namespace (`unshare -n`) makes sockets, and a test thread enters that namespace to list
-//! them. Skipped with a message when not root or when unshare/python3 are missing.
+//! them. Without root they pass through the end-to-end tests' privilege gate: skipped with a
+//! `SKIPPED:` line, or failed under CI=true.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -8,6 +9,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use sockwatch_tests::privilege::can_run_namespace_tests;
 
 use super::*;
 use crate::model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, UnixName};
@@ -22,8 +25,7 @@ impl SocketHolder {
     /// "ready" once its sockets exist, then waits for stdin to close. None when this test
     /// cannot run here (the reason is printed).
     pub fn start(script: &str) -> Option<SocketHolder> {
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped: needs root for a private network namespace");
+        if !can_run_namespace_tests() {
             return None;
         }
         let spawned = Command::new("unshare")
@@ -37,13 +39,7 @@ impl SocketHolder {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                eprintln!("skipped: cannot run unshare: {e}");
-                return None;
-            }
-        };
+        let mut child = spawned.expect("run unshare (util-linux)");
         let mut line = String::new();
         let stdout = child.stdout.as_mut().expect("piped stdout");
         BufReader::new(stdout)
@@ -218,7 +214,7 @@ fn lists_every_family_in_a_private_namespace() {
         .iter()
         .find(|r| {
             matches!(&r.local, Endpoint::Unix { name: Some(UnixName::Abstract(n)), .. }
-                if n == "sockwatch-live")
+                if n == b"sockwatch-live")
                 && r.state == SockState::Listen
         })
         .expect("the unix listener");
@@ -382,16 +378,12 @@ impl Drop for NamedNetns {
 
 #[test]
 fn enters_a_named_namespace() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to create a named namespace");
+    if !can_run_namespace_tests() {
         return;
     }
     let netns = NamedNetns(format!("sockwatch-test-{}", std::process::id()));
     let made = Command::new("ip").args(["netns", "add", &netns.0]).status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("skipped: ip netns add failed");
-        return;
-    }
+    assert!(made.is_ok_and(|s| s.success()), "ip netns add failed");
     let own = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
     let (inside, records) = std::thread::scope(|scope| {
         scope

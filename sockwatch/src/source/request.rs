@@ -365,7 +365,7 @@ mod tests {
         assert_eq!(&body[12..16], &[127, 0, 0, 1]);
         assert_eq!(&body[28..32], &[127, 0, 0, 2]);
         assert_eq!(
-            (u32_at(body, 40), u32_at(body, 44), u32_at(body, 48)),
+            (u32_at(body, 44), u32_at(body, 48), u32_at(body, 52)),
             (3, 2, 1)
         );
         record.from_proc = true;

@@ -34,12 +34,10 @@ fn netid(socket_type: u8) -> Option<Netid> {
 fn name(raw: &[u8]) -> Option<UnixName> {
     match raw.split_first() {
         None => None,
-        Some((0, rest)) => Some(UnixName::Abstract(
-            String::from_utf8_lossy(rest).into_owned(),
-        )),
+        Some((0, rest)) => Some(UnixName::Abstract(rest.to_vec())),
         Some(_) => {
             let path = raw.split(|&b| b == 0).next().unwrap_or_default();
-            Some(UnixName::Path(String::from_utf8_lossy(path).into_owned()))
+            Some(UnixName::Path(path.to_vec()))
         }
     }
 }

@@ -19,11 +19,6 @@ use crate::{
 
 type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
 
-/// A connect that never got an answer it liked (SYN-SENT to CLOSE).
-pub const CONNECT_FAILED: &str = "connect-failed";
-/// An established connection the kernel closed without the FIN handshake (a reset either way).
-pub const RESET: &str = "reset";
-
 /// A connection's counters at the last listing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Counters {
@@ -191,8 +186,15 @@ impl Engine {
         }
     }
 
-    /// Counts one event from follow. `owner`: the process follow's table knows for it.
-    pub fn transition(&mut self, t: &Transition, owner: Option<Process>) {
+    /// Counts one event from follow. `owner`: the process follow's table knows for it;
+    /// `failure`: why its connection ended, when this event ends it otherwise than normally
+    /// (follow's reasons: `refused`, `reset-received`, ...).
+    pub fn transition(
+        &mut self,
+        t: &Transition,
+        owner: Option<Process>,
+        failure: Option<&'static str>,
+    ) {
         if let Some(process) = &owner {
             self.event_owners.insert(t.cookie, process.clone());
         }
@@ -211,6 +213,12 @@ impl Engine {
             },
         );
         let admitted = self.admits(&record);
+        if let (Some(reason), true) = (failure, admitted) {
+            *self.churn.failures.entry(reason).or_default() += 1;
+            for flow in self.churn.flows(&owner, t.remote) {
+                *flow.failures.entry(reason).or_default() += 1;
+            }
+        }
         let states = self.states();
         let in_states = |state: SockState| states & (1 << state.kernel()) != 0;
         match (t.kind, t.old, t.new) {
@@ -230,19 +238,6 @@ impl Engine {
             }
             (TransitionKind::Owner, ..) if self.unowned_opens.remove(&t.cookie).is_some() => {
                 self.churn.by_process.entry(owner).or_default().opened += 1;
-            }
-            (TransitionKind::State, old, SockState::Close) if admitted && in_states(old) => {
-                let reason = match old {
-                    SockState::SynSent => Some(CONNECT_FAILED),
-                    SockState::Established => Some(RESET),
-                    _ => None,
-                };
-                if let Some(reason) = reason {
-                    *self.churn.failures.entry(reason).or_default() += 1;
-                    for flow in self.churn.flows(&owner, t.remote) {
-                        *flow.failures.entry(reason).or_default() += 1;
-                    }
-                }
             }
             (TransitionKind::Destroy, old, _) => {
                 self.event_owners.remove(&t.cookie);
@@ -507,6 +502,9 @@ mod tests {
             owner: None,
             first_seen_ns: None,
             close: None,
+            cause: None,
+            total_retrans: None,
+            dropped: None,
         }
     }
 
@@ -567,7 +565,7 @@ mod tests {
                 SockState::SynSent,
                 SockState::Established,
             );
-            engine.transition(&open, curl());
+            engine.transition(&open, curl(), None);
             let mut end = transition(
                 cookie,
                 TransitionKind::Destroy,
@@ -578,16 +576,17 @@ mod tests {
                 bytes_acked: 10,
                 bytes_received: 20,
                 total_retrans: 1,
+                ..CloseStats::default()
             });
-            engine.transition(&end, curl());
+            engine.transition(&end, curl(), None);
         }
         let fail = transition(
             200,
-            TransitionKind::State,
-            SockState::SynSent,
+            TransitionKind::Destroy,
+            SockState::Close,
             SockState::Close,
         );
-        engine.transition(&fail, curl());
+        engine.transition(&fail, curl(), Some("refused"));
         // The listed socket ended too: only what the listing had not seen counts.
         let mut end = transition(
             1,
@@ -599,19 +598,20 @@ mod tests {
             bytes_acked: 0,
             bytes_received: 150,
             total_retrans: 0,
+            ..CloseStats::default()
         });
-        engine.transition(&end, curl());
+        engine.transition(&end, curl(), None);
         let frame = engine.frame(&[], SEC, None);
         assert!(frame.connections.is_empty());
         assert_eq!(frame.totals.opened_per_s, Some(30.0));
-        assert_eq!(frame.totals.closed_per_s, Some(31.0));
-        assert_eq!(frame.totals.failures, Some(vec![(CONNECT_FAILED, 1)]));
+        assert_eq!(frame.totals.closed_per_s, Some(32.0));
+        assert_eq!(frame.totals.failures, Some(vec![("refused", 1)]));
         assert_eq!(frame.totals.rates.rx_bytes, 30.0 * 20.0 + 50.0);
         assert_eq!(frame.totals.rates.retransmits, 30.0);
         assert_eq!(frame.processes.len(), 1, "one row for all of them");
         let group = &frame.processes[0];
         assert_eq!((group.open, group.opened_per_s), (0, Some(30.0)));
-        assert_eq!(group.failures, vec![(CONNECT_FAILED, 1)]);
+        assert_eq!(group.failures, vec![("refused", 1)]);
         assert_eq!(frame.remotes.len(), 1);
         assert_eq!(frame.remotes[0].key, addr("127.0.0.2:80"));
         // The next interval starts from nothing.
@@ -631,7 +631,7 @@ mod tests {
                 SockState::SynRecv,
                 SockState::Established,
             );
-            engine.transition(&open, None);
+            engine.transition(&open, None, None);
         }
         let accept = transition(
             1,
@@ -639,7 +639,7 @@ mod tests {
             SockState::Established,
             SockState::Established,
         );
-        engine.transition(&accept, curl());
+        engine.transition(&accept, curl(), None);
         let frame = engine.frame(&[], SEC, None);
         let opened = |key: Option<Process>| {
             let group = frame.processes.iter().find(|g| g.key == key).unwrap();
@@ -677,8 +677,9 @@ mod tests {
             bytes_acked: 0,
             bytes_received: 1100,
             total_retrans: 0,
+            ..CloseStats::default()
         });
-        engine.transition(&end, curl());
+        engine.transition(&end, curl(), None);
         let frame = engine.frame(&[], 2 * SEC, None);
         assert_eq!(frame.totals.rates.rx_bytes, 100.0);
     }
@@ -694,7 +695,7 @@ mod tests {
             SockState::SynSent,
             SockState::Established,
         );
-        engine.transition(&open, curl());
+        engine.transition(&open, curl(), None);
         let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
         assert!(frame.connections.is_empty() && frame.processes.is_empty());
         assert_eq!(frame.totals.opened_per_s, Some(0.0));

@@ -54,6 +54,8 @@ impl Top {
             interval: config.interval,
             clear_screen: false,
             verbose: false,
+            failed: false,
+            retransmits: false,
         };
         let (follower, degraded) = match Follower::start(follow) {
             Ok(follower) => (Some(follower), None),

@@ -6,6 +6,7 @@ use super::{engine::Engine, frame::Process};
 use crate::{
     event::Transition,
     follow::{
+        reasons::{Reason, Story},
         table::{Applied, LiveSocket},
         Summary, Views,
     },
@@ -26,12 +27,18 @@ impl Views for EventTap {
         _: &mut dyn Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool> {
         let owner = applied.owner.or(t.owner).map(|owner| Process {
             pid: owner.pid,
             comm: owner.comm.as_bytes().to_vec(),
         });
-        self.engine.borrow_mut().transition(t, owner);
+        // A connection that ended any other way than the FIN exchange failed.
+        let failure = story
+            .reason
+            .filter(|&reason| reason != Reason::Normal)
+            .map(Reason::name);
+        self.engine.borrow_mut().transition(t, owner, failure);
         Ok(false)
     }
 

@@ -11,7 +11,6 @@
 use std::{
     io::{Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
-    os::fd::AsRawFd,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -96,24 +95,8 @@ fn one_connection(addr: SocketAddr, reset: bool) -> std::io::Result<()> {
     let mut byte = [0u8; 1];
     stream.read_exact(&mut byte)?;
     if reset {
-        // SO_LINGER with a zero timeout: close() sends RST and skips TIME-WAIT.
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: setsockopt on the stream's own descriptor with a correctly sized value.
-        let rc = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&linger as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        // close() then sends RST and skips TIME-WAIT.
+        sockwatch_tests::sockopt::linger_zero(&stream)?;
     }
     Ok(())
 }

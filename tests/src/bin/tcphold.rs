@@ -186,29 +186,7 @@ fn worker(index: u64, options: &Options) -> Result<(), String> {
 /// SO_LINGER 0: closing resets the connection instead of leaving it in TIME_WAIT, so a holder
 /// that exits leaves nothing behind in the namespace.
 fn abort_on_close(stream: &TcpStream) -> Result<(), String> {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads `size_of::<linger>()` bytes from the struct passed by pointer.
-    let r = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot set SO_LINGER: {}",
-            std::io::Error::last_os_error()
-        ))
-    }
+    sockwatch_tests::sockopt::linger_zero(stream).map_err(|e| format!("cannot set SO_LINGER: {e}"))
 }
 
 /// Raises the soft descriptor limit to the hard one.

@@ -56,6 +56,16 @@ pub fn ensure() -> Result<Peers, String> {
     Ok(peers)
 }
 
+/// `program` from Debian's `package`, installed when missing (the install is said in one
+/// line); Err when it still cannot be found.
+pub(crate) fn ensure_program(program: &str, package: &str) -> Result<PathBuf, String> {
+    if find(program).is_none() {
+        install(&[package]);
+    }
+    find(program)
+        .ok_or_else(|| format!("{program} ({package}) is not installed and could not be installed"))
+}
+
 /// apt-get install; on failure once more after apt-get update (a stale or empty package list).
 fn install(packages: &[&str]) {
     let list = packages.join(" ");

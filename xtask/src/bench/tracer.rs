@@ -23,6 +23,9 @@ const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Tracer {
     Sockwatch,
     SockwatchJson,
+    /// `sockwatch follow` without the hooks that tell why connections end: their cost is the
+    /// difference to [`Tracer::Sockwatch`].
+    SockwatchNoReasons,
     Tcpstates,
     Tcplife,
 }
@@ -32,6 +35,7 @@ impl Tracer {
         match self {
             Tracer::Sockwatch => "sockwatch follow",
             Tracer::SockwatchJson => "sockwatch follow --json",
+            Tracer::SockwatchNoReasons => "sockwatch follow, reason hooks off",
             Tracer::Tcpstates => "tcpstates",
             Tracer::Tcplife => "tcplife",
         }
@@ -40,7 +44,7 @@ impl Tracer {
     /// Header lines printed before the first event.
     fn header_lines(self) -> usize {
         match self {
-            Tracer::Sockwatch | Tracer::SockwatchJson => 0,
+            Tracer::Sockwatch | Tracer::SockwatchJson | Tracer::SockwatchNoReasons => 0,
             Tracer::Tcpstates | Tracer::Tcplife => 1,
         }
     }
@@ -57,7 +61,7 @@ impl Programs<'_> {
     /// Whether this tracer can run here (its peer program is installed).
     pub fn available(&self, tracer: Tracer) -> bool {
         match tracer {
-            Tracer::Sockwatch | Tracer::SockwatchJson => true,
+            Tracer::Sockwatch | Tracer::SockwatchJson | Tracer::SockwatchNoReasons => true,
             Tracer::Tcpstates => self.peers.tcpstates.is_some(),
             Tracer::Tcplife => self.peers.tcplife.is_some(),
         }
@@ -69,11 +73,15 @@ impl Programs<'_> {
     /// a terminal; sockwatch writes each batch of events when it is read.
     fn command(&self, tracer: Tracer, ns: &BenchNs, line_buffered: bool) -> Option<Command> {
         let peer = match tracer {
-            Tracer::Sockwatch | Tracer::SockwatchJson => {
+            Tracer::Sockwatch | Tracer::SockwatchJson | Tracer::SockwatchNoReasons => {
                 let mut command = self.launcher.command(Some(ns), self.sockwatch);
                 command.arg("follow");
                 if tracer == Tracer::SockwatchJson {
                     command.arg("--json");
+                }
+                if tracer == Tracer::SockwatchNoReasons {
+                    // The test-only switch of docs/follow-reasons.md: every reason hook off.
+                    command.env("SOCKWATCH_SKIP_HOOKS", "reasons");
                 }
                 return Some(command);
             }
@@ -121,10 +129,12 @@ impl Running {
             needle: Some(token.to_string()),
         });
         let attached_line = match tracer {
-            Tracer::Sockwatch | Tracer::SockwatchJson => Some(LineWatch {
-                skip: 0,
-                needle: Some("attached".into()),
-            }),
+            Tracer::Sockwatch | Tracer::SockwatchJson | Tracer::SockwatchNoReasons => {
+                Some(LineWatch {
+                    skip: 0,
+                    needle: Some("attached".into()),
+                })
+            }
             Tracer::Tcpstates | Tracer::Tcplife => None,
         };
         let mut process = Process::spawn(
@@ -147,7 +157,9 @@ impl Running {
             first_event,
         };
         match tracer {
-            Tracer::Sockwatch | Tracer::SockwatchJson => running.await_line(attached)?,
+            Tracer::Sockwatch | Tracer::SockwatchJson | Tracer::SockwatchNoReasons => {
+                running.await_line(attached)?
+            }
             Tracer::Tcpstates | Tracer::Tcplife => running.await_perf_buffers()?,
         }
         Ok(running)
@@ -209,13 +221,14 @@ impl Running {
             finished.success(label)?;
         }
         let lost = match self.tracer {
-            Tracer::Sockwatch | Tracer::SockwatchJson => sockwatch_lost(&finished.stderr)
-                .ok_or_else(|| {
+            Tracer::Sockwatch | Tracer::SockwatchJson | Tracer::SockwatchNoReasons => {
+                sockwatch_lost(&finished.stderr).ok_or_else(|| {
                     format!(
                         "{label} printed no summary line: {}",
                         finished.stderr.trim()
                     )
-                })?,
+                })?
+            }
             Tracer::Tcpstates | Tracer::Tcplife => libbpf_tools_lost(&finished.stderr),
         };
         Ok(Stopped {

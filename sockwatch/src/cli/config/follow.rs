@@ -65,6 +65,8 @@ impl FollowPlan {
             interval: args.interval,
             clear_screen: std::io::stdout().is_terminal(),
             verbose: args.verbose,
+            failed: args.failed,
+            retransmits: args.retransmits,
         };
         Ok(FollowPlan {
             config,

@@ -1,5 +1,6 @@
 //! follow's JSON lines (docs/json-schema.md): a `start` line, then one object a line, each
-//! with a `type`: `transition`, `destroy`, `lost`, `table`. Keys follow sockwatch's one
+//! with a `type`: `transition`, `destroy`, `retransmit`, `connect-failed`, `drop`, `lost`,
+//! `table`. Keys follow sockwatch's one
 //! vocabulary; every key of a line type is always present, `null` when unknown.
 
 use std::io::{self, Write};
@@ -11,6 +12,7 @@ use crate::{
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::{UtcText, WallClock},
+        reasons::{errno_name, Story},
         table::{Applied, LiveSocket},
         Summary,
     },
@@ -73,20 +75,37 @@ impl JsonLines {
         Self::write_line(&mut self.line, out, &start)
     }
 
-    /// A transition (log view) or a destroyed socket (log and lifetime views).
+    /// A transition, retransmit or failed connect (log view), a destroyed socket or a
+    /// listener's drops (log and lifetime views).
     pub fn event(
         &mut self,
         out: &mut impl Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<()> {
         self.stamp(t.ts_ns);
+        let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        let local = ip_text(&mut self.local, t.local.ip());
+        if t.kind == TransitionKind::Drop {
+            return Self::write_line(
+                &mut self.line,
+                out,
+                &DropJson {
+                    time,
+                    local,
+                    t,
+                    applied,
+                },
+            );
+        }
         let line = EventJson {
-            time: std::str::from_utf8(&self.time).unwrap_or_default(),
-            local: ip_text(&mut self.local, t.local.ip()),
+            time,
+            local,
             peer: ip_text(&mut self.peer, t.remote.ip()),
             t,
             applied,
+            story,
         };
         Self::write_line(&mut self.line, out, &line)
     }
@@ -162,11 +181,12 @@ struct EventJson<'a> {
     peer: &'a str,
     t: &'a Transition,
     applied: &'a Applied,
+    story: &'a Story,
 }
 
 impl Serialize for EventJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (t, applied) = (self.t, self.applied);
+        let (t, applied, story) = (self.t, self.applied, self.story);
         // The schema gives the totals on destroy lines only (a transition into CLOSE carries
         // them too, for the table to complete a destroy after a reset).
         let close = t
@@ -176,6 +196,8 @@ impl Serialize for EventJson<'_> {
         let mut map = serializer.serialize_map(None)?;
         let kind = match t.kind {
             TransitionKind::Destroy => "destroy",
+            TransitionKind::Retransmit => "retransmit",
+            TransitionKind::ConnectError => "connect-failed",
             _ => "transition",
         };
         map.serialize_entry("type", kind)?;
@@ -200,7 +222,46 @@ impl Serialize for EventJson<'_> {
         map.serialize_entry("lifetime_ms", &applied.lifetime_ms)?;
         map.serialize_entry("bytes_acked", &close.map(|c| c.bytes_acked))?;
         map.serialize_entry("bytes_received", &close.map(|c| c.bytes_received))?;
-        map.serialize_entry("total_retrans", &close.map(|c| c.total_retrans))?;
+        let retrans = close.map(|c| c.total_retrans).or(t.total_retrans);
+        map.serialize_entry("total_retrans", &retrans)?;
+        map.serialize_entry("srtt_us", &close.and_then(|c| c.srtt_us))?;
+        map.serialize_entry("min_rtt_us", &close.and_then(|c| c.min_rtt_us))?;
+        map.serialize_entry("connect_us", &story.connect_us)?;
+        map.serialize_entry("reason", &story.reason.map(|r| r.name()))?;
+        map.serialize_entry("errno", &story.errno.map(errno_name))?;
+        map.serialize_entry("detail", &story.detail)?;
+        let owner_from = story.owner_from_listener.then_some("listener");
+        map.serialize_entry("owner_from", &owner_from)?;
+        map.end()
+    }
+}
+
+/// A listener's drops: the listener (cookie, owner, local address), why, how many.
+struct DropJson<'a> {
+    time: &'a str,
+    /// Numeric text of the listener's address.
+    local: &'a str,
+    t: &'a Transition,
+    applied: &'a Applied,
+}
+
+impl Serialize for DropJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let t = self.t;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", "drop")?;
+        map.serialize_entry("time", self.time)?;
+        map.serialize_entry("ts_ns", &t.ts_ns)?;
+        map.serialize_entry("cookie", &t.cookie.0)?;
+        map.serialize_entry("netns", &t.netns)?;
+        serialize_owner(&mut map, self.applied.owner.as_ref())?;
+        let local = InetJson {
+            address: self.local,
+            port: t.local.port(),
+        };
+        map.serialize_entry("local", &local)?;
+        map.serialize_entry("drop_reason", &t.dropped.map(|d| d.reason))?;
+        map.serialize_entry("count", &t.dropped.map(|d| d.count))?;
         map.end()
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     event::{Transition, TransitionKind},
     follow::{
         clock::{TimeText, WallClock},
+        reasons::{errno_name, Story},
         table::Applied,
     },
     render::{escape::push_escaped, ss::fmt::push_u64},
@@ -61,6 +62,24 @@ fn push_title(buf: &mut Vec<u8>, title: &[u8]) {
     buf.extend_from_slice(title);
 }
 
+/// ` reason (ERRNO) detail` on the line that ends a connection; nothing otherwise.
+fn push_reason(buf: &mut Vec<u8>, story: &Story) {
+    let Some(reason) = story.reason else {
+        return;
+    };
+    buf.push(b' ');
+    buf.extend_from_slice(reason.name().as_bytes());
+    if let Some(errno) = story.errno {
+        buf.extend_from_slice(b" (");
+        buf.extend_from_slice(errno_name(errno).as_bytes());
+        buf.push(b')');
+    }
+    if let Some(detail) = &story.detail {
+        buf.push(b' ');
+        buf.extend_from_slice(detail.as_bytes());
+    }
+}
+
 pub struct LogText {
     time_text: TimeText,
     numeric: bool,
@@ -98,26 +117,35 @@ impl LogText {
                 push_left(line, STATE_WIDTH, |b| push_title(b, b"NEW"));
                 line.push(b' ');
                 push_right(line, 9, |b| push_title(b, b"MS"));
+                line.extend_from_slice(b" REASON");
             }
             View::Lifetime => {
-                for (title, width) in [(&b"TX_BYTES"[..], 10), (b"RX_BYTES", 10), (b"RETRANS", 7)] {
+                for (title, width) in [
+                    (&b"TX_BYTES"[..], 10),
+                    (b"RX_BYTES", 10),
+                    (b"RETRANS", 7),
+                    (b"RTT", 8),
+                    (b"CONNECT", 8),
+                ] {
                     push_right(line, width, |b| push_title(b, title));
                     line.push(b' ');
                 }
                 push_right(line, 10, |b| push_title(b, b"MS"));
+                line.extend_from_slice(b" REASON");
             }
         }
         line.push(b'\n');
         out.write_all(line)
     }
 
-    /// One transition (log) or finished connection (lifetime).
+    /// One transition (log) or finished connection (lifetime); a listener's drops in either.
     pub fn event(
         &mut self,
         out: &mut impl Write,
         view: View,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<()> {
         let numeric = self.numeric;
         let line = &mut self.line;
@@ -125,9 +153,15 @@ impl LogText {
         push_left(line, TIME_WIDTH, |b| self.time_text.push(b, t.ts_ns));
         line.push(b' ');
         let owner = applied.owner.as_ref();
-        push_right(line, PID_WIDTH, |b| match owner {
-            Some(owner) => push_u64(b, owner.pid.into()),
-            None => b.push(b'-'),
+        push_right(line, PID_WIDTH, |b| {
+            match owner {
+                Some(owner) => push_u64(b, owner.pid.into()),
+                None => b.push(b'-'),
+            }
+            // The listener's owner: the socket is not accepted (yet).
+            if story.owner_from_listener {
+                b.push(b'*');
+            }
         });
         line.push(b' ');
         push_left(line, COMM_WIDTH, |b| match owner {
@@ -143,7 +177,7 @@ impl LogText {
             push_tcp_endpoint(b, t.remote, numeric)
         });
         line.push(b' ');
-        if view == View::Lifetime {
+        if view == View::Lifetime && t.kind == TransitionKind::Destroy {
             let close = t.close.unwrap_or_default();
             for (value, width) in [
                 (close.bytes_acked, 10),
@@ -153,7 +187,15 @@ impl LogText {
                 push_right(line, width, |b| push_u64(b, value));
                 line.push(b' ');
             }
+            let us_as_ms = |us: u64| us as f64 / 1000.0;
+            push_right(line, 8, |b| {
+                push_ms(b, close.srtt_us.map(|us| us_as_ms(us.into())))
+            });
+            line.push(b' ');
+            push_right(line, 8, |b| push_ms(b, story.connect_us.map(us_as_ms)));
+            line.push(b' ');
             push_right(line, 10, |b| push_ms(b, applied.lifetime_ms));
+            push_reason(line, story);
         } else {
             push_left(line, STATE_WIDTH, |b| {
                 push_title(b, t.old.kernel_name().as_bytes())
@@ -161,11 +203,29 @@ impl LogText {
             line.extend_from_slice(b" -> ");
             let new = match t.kind {
                 TransitionKind::Destroy => "DESTROYED",
+                TransitionKind::Retransmit => "RETRANSMIT",
+                TransitionKind::ConnectError => "CONNECT_FAILED",
+                TransitionKind::Drop => "DROPPED",
                 _ => t.new.kernel_name(),
             };
             push_left(line, STATE_WIDTH, |b| push_title(b, new.as_bytes()));
             line.push(b' ');
-            push_right(line, 9, |b| push_ms(b, applied.ms_in_old_state));
+            let ms = match t.kind {
+                TransitionKind::State | TransitionKind::Destroy => applied.ms_in_old_state,
+                _ => None,
+            };
+            push_right(line, 9, |b| push_ms(b, ms));
+            push_reason(line, story);
+            if let Some(count) = t.total_retrans {
+                line.extend_from_slice(b" retrans ");
+                push_u64(line, count.into());
+            }
+            if let Some(dropped) = t.dropped {
+                line.push(b' ');
+                line.extend_from_slice(dropped.reason.as_bytes());
+                line.push(b' ');
+                push_u64(line, dropped.count);
+            }
         }
         line.push(b'\n');
         out.write_all(line)
@@ -209,6 +269,9 @@ mod tests {
             owner: None,
             first_seen_ns: None,
             close: None,
+            cause: None,
+            total_retrans: None,
+            dropped: None,
         };
         let applied = Applied {
             ms_in_old_state: None,
@@ -224,7 +287,7 @@ mod tests {
         };
         let mut text = LogText::new(WallClock::from_offset(0), true);
         let mut out = Vec::new();
-        text.event(&mut out, View::Log, &t, &applied)
+        text.event(&mut out, View::Log, &t, &applied, &Story::default())
             .expect("to a Vec");
         let line = String::from_utf8(out).expect("escaped text is UTF-8");
         assert_eq!(line.matches('\n').count(), 1, "{line:?}");

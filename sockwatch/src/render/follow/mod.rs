@@ -18,6 +18,7 @@ use crate::{
     event::{Transition, TransitionKind},
     follow::{
         clock::WallClock,
+        reasons::Story,
         table::{Applied, LiveSocket},
         FollowConfig, Format, Summary, View, Views,
     },
@@ -67,18 +68,26 @@ impl Views for FollowViews {
         mut out: &mut dyn Write,
         t: &Transition,
         applied: &Applied,
+        story: &Story,
     ) -> io::Result<bool> {
         let shown = match self.view {
-            View::Log => matches!(t.kind, TransitionKind::State | TransitionKind::Destroy),
-            View::Lifetime => t.kind == TransitionKind::Destroy,
+            View::Log => matches!(
+                t.kind,
+                TransitionKind::State
+                    | TransitionKind::Destroy
+                    | TransitionKind::Retransmit
+                    | TransitionKind::ConnectError
+                    | TransitionKind::Drop
+            ),
+            View::Lifetime => matches!(t.kind, TransitionKind::Destroy | TransitionKind::Drop),
             View::Table => false,
         };
         if !shown {
             return Ok(false);
         }
         match self.format {
-            Format::JsonLines => self.json.event(&mut out, t, applied)?,
-            Format::Text => self.text.event(&mut out, self.view, t, applied)?,
+            Format::JsonLines => self.json.event(&mut out, t, applied, story)?,
+            Format::Text => self.text.event(&mut out, self.view, t, applied, story)?,
         }
         Ok(true)
     }

@@ -329,7 +329,14 @@ impl<'a> SocketTables<'a> {
             if self.options.programs {
                 write!(out, " {:<PROGRAM_WIDTH$}", self.text(&self.program(record)))?;
             }
-            writeln!(out, " {}", self.text(&unix_path(&record.local)))?;
+            let path = unix_path(&record.local);
+            out.write_all(b" ")?;
+            if self.options.escape {
+                out.write_all(escape(&path).as_bytes())?;
+            } else {
+                out.write_all(&path)?;
+            }
+            out.write_all(b"\n")?;
         }
         Ok(())
     }
@@ -453,8 +460,8 @@ fn unix_state_name(state: SockState) -> &'static str {
 
 /// The Path column as netstat shows it: /proc/net/unix writes an abstract name with `@` for
 /// each NUL byte, and netstat reads the path with scanf's `%s`, so it ends at white space.
-fn unix_path(local: &Endpoint) -> String {
-    let full = match local {
+fn unix_path(local: &Endpoint) -> Vec<u8> {
+    let full: Vec<u8> = match local {
         Endpoint::Unix {
             name: Some(UnixName::Path(path)),
             ..
@@ -462,13 +469,15 @@ fn unix_path(local: &Endpoint) -> String {
         Endpoint::Unix {
             name: Some(UnixName::Abstract(name)),
             ..
-        } => format!("@{}", name.replace('\0', "@")),
-        _ => String::new(),
+        } => std::iter::once(b'@')
+            .chain(name.iter().map(|&b| if b == 0 { b'@' } else { b }))
+            .collect(),
+        _ => Vec::new(),
     };
-    full.split(|c: char| c.is_ascii_whitespace() || c == '\x0b')
+    full.split(|b| b.is_ascii_whitespace() || *b == b'\x0b')
         .next()
         .unwrap_or_default()
-        .to_string()
+        .to_vec()
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.

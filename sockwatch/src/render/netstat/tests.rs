@@ -84,7 +84,7 @@ fn socket(
 fn captured_records() -> Vec<SocketRecord> {
     use Netid::{Raw, Tcp, Udp, UnixDgram, UnixStream};
     use SockState::{Close, Established, Listen, TimeWait};
-    let path = || Some(UnixName::Path("/tmp/procs-bench/sock".to_string()));
+    let path = || Some(UnixName::Path("/tmp/procs-bench/sock".into()));
     let mut records = vec![
         socket(
             UnixStream,
@@ -113,10 +113,7 @@ fn captured_records() -> Vec<SocketRecord> {
         socket(
             UnixDgram,
             Close,
-            unix(
-                Some(UnixName::Abstract("abstract name".to_string())),
-                1033379,
-            ),
+            unix(Some(UnixName::Abstract("abstract name".into())), 1033379),
             unix(None, 0),
             1033379,
             Some(20),

@@ -36,13 +36,13 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 let buf = table.field(Col::Addr);
                 match name {
                     Some(UnixName::Path(path)) => {
-                        push_text(buf, path.as_bytes(), self.opts.escape);
+                        push_text(buf, path, self.opts.escape);
                     }
                     // ss shows every NUL of an abstract name, the leading one included, as '@'.
                     Some(UnixName::Abstract(name)) => {
                         buf.push(b'@');
                         let start = buf.len();
-                        buf.extend(name.bytes().map(|b| if b == 0 { b'@' } else { b }));
+                        buf.extend(name.iter().map(|&b| if b == 0 { b'@' } else { b }));
                         if self.opts.escape {
                             let raw = buf.split_off(start);
                             push_escaped(buf, &raw);

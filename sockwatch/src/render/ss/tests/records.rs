@@ -1551,7 +1551,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -1575,7 +1575,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -1587,7 +1587,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -1599,7 +1599,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -1635,7 +1635,7 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -1647,7 +1647,9 @@ pub fn q_all_an() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )
@@ -1755,7 +1757,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726751,
                 1726750,
             )
@@ -1790,7 +1792,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/stream.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/stream.sock".into())),
                 1726749,
                 0,
             )
@@ -1809,7 +1811,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Established,
-                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/dgram.sock".into())),
                 1726756,
                 0,
             )
@@ -1828,7 +1830,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixSeqpacket,
                 SockState::Listen,
-                Some(UnixName::Path("/tmp/rx/sock/seq.sock".to_string())),
+                Some(UnixName::Path("/tmp/rx/sock/seq.sock".into())),
                 1726759,
                 0,
             )
@@ -1873,7 +1875,7 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixDgram,
                 SockState::Close,
-                Some(UnixName::Abstract("ab@cd".replace('@', "\0"))),
+                Some(UnixName::Abstract("ab@cd".replace('@', "\0").into())),
                 1726757,
                 0,
             )
@@ -1888,7 +1890,9 @@ pub fn q_xanoemip() -> Vec<SocketRecord> {
             ..unix(
                 Netid::UnixStream,
                 SockState::Listen,
-                Some(UnixName::Abstract("golden-abstract".replace('@', "\0"))),
+                Some(UnixName::Abstract(
+                    "golden-abstract".replace('@', "\0").into(),
+                )),
                 1726753,
                 0,
             )

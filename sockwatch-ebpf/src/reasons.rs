@@ -1,0 +1,337 @@
+//! Why connections end: the kernel's own word on resets, errors reported to the socket,
+//! retransmits and connect() calls that fail before a SYN leaves. Each hook only notes what it
+//! saw in a per-cookie record; the socket's DESTROY event carries the sum, so user space gets
+//! no extra event per packet (RETRANSMIT and CONNECT_ERROR are rare by nature).
+//!
+//! Every program here is optional: user space attaches what the kernel has and says in one line
+//! what it lacks.
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_socket_cookie, bpf_ktime_get_ns, bpf_probe_read_user,
+    },
+    macros::{btf_tracepoint, map, tracepoint},
+    maps::{LruHashMap, PerCpuArray},
+    programs::{BtfTracePointContext, TracePointContext},
+};
+use sockwatch_common::{event_kind, reason_flag, KernelOffsets, SockEnd, SockEvent};
+
+use crate::{
+    apply_owner, current_owner, fill_addresses, offsets, read, send, socket_of_fd, AF_INET,
+    AF_INET6, IPPROTO_TCP, OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+};
+
+const TCP_TIME_WAIT: u8 = 6;
+const TCP_NEW_SYN_RECV: u8 = 12;
+const EINPROGRESS: i64 = 115;
+const EALREADY: i64 = 114;
+const EISCONN: i64 = 106;
+
+/// What each live socket's end looks like so far, by cookie.
+#[map]
+static ENDS: LruHashMap<u64, SockEnd> = LruHashMap::with_max_entries(262_144, 0);
+
+/// A connect() in flight: the socket's fd and the destination the caller asked for.
+#[derive(Clone, Copy, Default)]
+struct ConnectCall {
+    fd: u64,
+    family: u16,
+    port: u16,
+    _pad: u32,
+    addr: [u8; 16],
+}
+
+#[map]
+static CONNECTS: LruHashMap<u32, ConnectCall> = LruHashMap::with_max_entries(16_384, 0);
+
+/// A connect() that failed before any SYN, by `struct sock` address: such a socket has no
+/// cookie yet (no hook saw it), so its DESTROY is joined to the attempt by address. The value
+/// is the CONNECT_ERROR event sent then (owner, destination, errno).
+#[map]
+static SCRATCH: PerCpuArray<SockEvent> = PerCpuArray::with_max_entries(1, 0);
+
+#[map]
+static FAILED_CONNECTS: LruHashMap<u64, SockEvent> = LruHashMap::with_max_entries(16_384, 0);
+
+/// Applies `note` to the cookie's record, creating it when missing.
+#[inline(always)]
+fn note(cookie: u64, note: impl FnOnce(&mut SockEnd)) {
+    match ENDS.get_ptr_mut(cookie) {
+        Some(end) => note(unsafe { &mut *end }),
+        None => {
+            let mut end = SockEnd::default();
+            note(&mut end);
+            let _ = ENDS.insert(cookie, end, 0);
+        }
+    }
+}
+
+/// A full TCP socket (not a request or time-wait mini socket, not a listener), or null.
+#[inline(always)]
+unsafe fn full_socket(sk: *const u8, off: &KernelOffsets) -> bool {
+    if sk.is_null() {
+        return false;
+    }
+    let protocol: u16 = read(sk, off.sk_protocol);
+    let state: u8 = read(sk, off.skc_state);
+    protocol == IPPROTO_TCP && !matches!(state, TCP_TIME_WAIT | TCP_NEW_SYN_RECV | TCP_LISTEN)
+}
+
+/// The counters and RTTs as they are now.
+#[inline(always)]
+unsafe fn counters(sk: *const u8, off: &KernelOffsets) -> SockEnd {
+    // struct minmax { struct minmax_sample { u32 t; u32 v; } s[3]; }: s[0].v.
+    let min_rtt: u32 = read(sk, off.tcp_rtt_min + 4);
+    SockEnd {
+        bytes_acked: read(sk, off.tcp_bytes_acked),
+        bytes_received: read(sk, off.tcp_bytes_received),
+        total_retrans: read(sk, off.tcp_total_retrans),
+        srtt_us: read::<u32>(sk, off.tcp_srtt_us) >> 3,
+        min_rtt_us: if min_rtt == u32::MAX { 0 } else { min_rtt },
+        ..SockEnd::default()
+    }
+}
+
+#[inline(always)]
+fn put_counters(event: &mut SockEvent, now: &SockEnd) {
+    event.bytes_acked = now.bytes_acked;
+    event.bytes_received = now.bytes_received;
+    event.total_retrans = now.total_retrans;
+    event.srtt_us = now.srtt_us;
+    event.min_rtt_us = now.min_rtt_us;
+}
+
+/// A second program on the state-change hook, with a stack of its own: at the transition to
+/// CLOSE it keeps the counters for DESTROY, since on an abortive close tcp_disconnect clears
+/// them right after this transition.
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
+    let new_state: u64 = ctx.arg(2);
+    let off = offsets();
+    let sk: *const u8 = ctx.arg(0);
+    if new_state != u64::from(TCP_CLOSE) || off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+        return 0;
+    }
+    let now = unsafe { counters(sk, &off) };
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    note(cookie, |end| {
+        *end = SockEnd {
+            rst_reason: end.rst_reason,
+            errno: end.errno,
+            reason_flags: end.reason_flags,
+            ..now
+        }
+    });
+    0
+}
+
+/// At DESTROY: the counters (the larger of now and the transition to CLOSE) and everything the
+/// reason hooks noted; forgets the socket.
+#[inline(always)]
+pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets) {
+    put_counters(event, &counters(sk, off));
+    if let Some(end) = ENDS.get(event.cookie) {
+        event.bytes_acked = event.bytes_acked.max(end.bytes_acked);
+        event.bytes_received = event.bytes_received.max(end.bytes_received);
+        event.total_retrans = event.total_retrans.max(end.total_retrans);
+        if event.srtt_us == 0 {
+            event.srtt_us = end.srtt_us;
+        }
+        if event.min_rtt_us == 0 {
+            event.min_rtt_us = end.min_rtt_us;
+        }
+        event.rst_reason = end.rst_reason;
+        event.errno = end.errno;
+        event.reason_flags = end.reason_flags;
+        let _ = ENDS.remove(event.cookie);
+    }
+    let key = sk as u64;
+    if let Some(failed) = FAILED_CONNECTS.get(key) {
+        event.errno = failed.errno;
+        event.reason_flags |= reason_flag::CONNECT_FAILED;
+        event.first_seen_ns = failed.first_seen_ns;
+        event.cgroup = failed.cgroup;
+        event.pid = failed.pid;
+        event.tid = failed.tid;
+        event.uid = failed.uid;
+        event.comm = failed.comm;
+        event.family = failed.family;
+        event.dport = failed.dport;
+        event.daddr = failed.daddr;
+        let _ = FAILED_CONNECTS.remove(key);
+    }
+}
+
+#[btf_tracepoint(function = "tcp_send_reset")]
+pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
+    let off = offsets();
+    let sk: *const u8 = ctx.arg(0);
+    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+        return 0;
+    }
+    let reason: u64 = ctx.arg(2);
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    note(cookie, |end| {
+        // The first RST is the one that ended it.
+        if end.reason_flags & reason_flag::RST_SENT == 0 {
+            end.reason_flags |= reason_flag::RST_SENT;
+            end.rst_reason = reason as u32;
+        }
+    });
+    0
+}
+
+#[btf_tracepoint(function = "tcp_receive_reset")]
+pub fn tcp_receive_reset(ctx: BtfTracePointContext) -> i32 {
+    let off = offsets();
+    let sk: *const u8 = ctx.arg(0);
+    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+        return 0;
+    }
+    let state: u8 = unsafe { read(sk, off.skc_state) };
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    note(cookie, |end| {
+        end.reason_flags |= reason_flag::RST_RECEIVED;
+        if state == TCP_SYN_SENT {
+            end.reason_flags |= reason_flag::RST_IN_SYN_SENT;
+        }
+    });
+    0
+}
+
+#[btf_tracepoint(function = "inet_sk_error_report")]
+pub fn inet_sk_error_report(ctx: BtfTracePointContext) -> i32 {
+    let off = offsets();
+    let sk: *const u8 = ctx.arg(0);
+    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+        return 0;
+    }
+    let errno: i32 = unsafe { read(sk, off.sk_err) };
+    if errno <= 0 {
+        return 0;
+    }
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    note(cookie, |end| end.errno = errno as u16);
+    0
+}
+
+#[btf_tracepoint(function = "tcp_retransmit_skb")]
+pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> i32 {
+    let off = offsets();
+    let sk: *const u8 = ctx.arg(0);
+    if off.valid == 0 || sk.is_null() {
+        return 0;
+    }
+    let state: u8 = unsafe { read(sk, off.skc_state) };
+    let mut event = SockEvent {
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        kind: event_kind::RETRANSMIT,
+        old_state: state,
+        new_state: state,
+        ..SockEvent::default()
+    };
+    if !unsafe { fill_addresses(&mut event, sk, &off) } {
+        return 0;
+    }
+    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    // The kernel counts this retransmit after the tracepoint.
+    event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) } + 1;
+    if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+        apply_owner(&mut event, owner);
+    }
+    send(&event);
+    0
+}
+
+/// Offsets in the syscalls:sys_enter_connect record: fd, then the user's sockaddr pointer.
+const SYS_ENTER_FD: usize = 16;
+const SYS_ENTER_ADDR: usize = 24;
+
+#[tracepoint]
+pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
+    let fd: u64 = unsafe { ctx.read_at(SYS_ENTER_FD) }.unwrap_or(u64::MAX);
+    let addr: u64 = unsafe { ctx.read_at(SYS_ENTER_ADDR) }.unwrap_or(0);
+    if addr == 0 {
+        return 0;
+    }
+    let user = addr as *const u8;
+    let mut call = ConnectCall {
+        fd,
+        ..ConnectCall::default()
+    };
+    unsafe {
+        call.family = bpf_probe_read_user(user as *const u16).unwrap_or(0);
+        call.port = u16::from_be(bpf_probe_read_user(user.add(2) as *const u16).unwrap_or(0));
+        match call.family {
+            AF_INET => {
+                let v4: [u8; 4] =
+                    bpf_probe_read_user(user.add(4) as *const [u8; 4]).unwrap_or_default();
+                call.addr[..4].copy_from_slice(&v4);
+            }
+            AF_INET6 => {
+                call.addr = bpf_probe_read_user(user.add(8) as *const [u8; 16]).unwrap_or_default();
+            }
+            _ => return 0,
+        }
+    }
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let _ = CONNECTS.insert(tid, call, 0);
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let Some(call) = (unsafe { CONNECTS.get(tid) }).copied() else {
+        return 0;
+    };
+    let _ = CONNECTS.remove(tid);
+    let ret: i64 = unsafe { ctx.read_at(SYS_EXIT_RET) }.unwrap_or(0);
+    if ret >= 0 || ret == -EINPROGRESS || ret == -EALREADY || ret == -EISCONN {
+        return 0;
+    }
+    let off = offsets();
+    if off.valid == 0 {
+        return 0;
+    }
+    let sk = unsafe { socket_of_fd(call.fd, &off) };
+    if sk.is_null() {
+        return 0;
+    }
+    let state: u8 = unsafe { read(sk, off.skc_state) };
+    let cookie: u64 = unsafe { read(sk, off.sk_cookie) };
+    // A SYN left when the connect hook named an owner for this cookie: the socket's own
+    // story (RST, error report) tells why it failed.
+    if state != TCP_CLOSE || (cookie != 0 && unsafe { OWNERS.get(cookie) }.is_some()) {
+        return 0;
+    }
+    // The event is built in a per-CPU slot: with the fd walk it would not fit the stack.
+    let Some(slot) = SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    let event = unsafe {
+        core::ptr::write_bytes(slot, 0, 1);
+        &mut *slot
+    };
+    let now = unsafe { bpf_ktime_get_ns() };
+    event.ts_ns = now;
+    event.cookie = cookie;
+    event.kind = event_kind::CONNECT_ERROR;
+    event.old_state = TCP_CLOSE;
+    event.new_state = TCP_CLOSE;
+    event.errno = (-ret) as u16;
+    event.reason_flags = reason_flag::CONNECT_FAILED;
+    if !unsafe { fill_addresses(event, sk, &off) } {
+        return 0;
+    }
+    apply_owner(event, &current_owner(now));
+    // The destination the caller asked for.
+    event.family = call.family;
+    event.dport = call.port;
+    event.daddr = call.addr;
+    // By reference: a copy by value would put the event back on the stack.
+    #[allow(clippy::needless_borrows_for_generic_args)]
+    let _ = FAILED_CONNECTS.insert(sk as u64, &*event, 0);
+    send(event);
+    0
+}
