@@ -21,7 +21,7 @@ use ratatui::{
     Terminal,
 };
 use sockwatch::{
-    follow::clock::WallClock,
+    follow::{clock::WallClock, Output},
     render::top::{json, text, tui},
     top::{
         frame::Frame,
@@ -35,7 +35,7 @@ use tokio::{
     time::{interval_at, Instant, MissedTickBehavior},
 };
 
-use super::config::top::{parse_filter, Output, TopPlan};
+use super::config::top::{parse_filter, Show, TopPlan};
 
 pub fn run(plan: TopPlan) -> Result<ExitCode, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -101,20 +101,22 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
         engine,
         sampler,
     } = top;
-    let clock = follower.as_ref().map_or_else(WallClock::now, |f| f.clock());
-    let mut tap = EventTap {
+    let clock = WallClock::now();
+    let tap = EventTap {
         engine: engine.clone(),
     };
-    let mut sink = io::sink();
     let events = async {
-        match follower {
-            Some(follower) => follower
-                .run(&mut sink, &mut tap)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            None => std::future::pending().await,
-        }
+        let Some(follower) = follower else {
+            return std::future::pending().await;
+        };
+        // The tap writes nothing: follow's output goes nowhere.
+        let mut nowhere = std::fs::File::options()
+            .write(true)
+            .open("/dev/null")
+            .and_then(Output::new)
+            .map_err(|e| format!("cannot open /dev/null: {e}"))?;
+        let finished = follower.run(&mut nowhere, |_, _| tap).await;
+        finished.error.map_or(Ok(()), |e| Err(e.to_string()))
     };
     let refresher = Refresher {
         engine,
@@ -123,9 +125,9 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
     };
     let state = AppState::new(plan.grouping, plan.filter_text);
     let shown = async {
-        match plan.output {
-            Output::Screen => screen(refresher, state, plan.delay).await,
-            output => batch(refresher, state, plan.delay, plan.frames, output, clock).await,
+        match plan.show {
+            Show::Screen => screen(refresher, state, plan.delay).await,
+            show => batch(refresher, state, plan.delay, plan.frames, show, clock).await,
         }
     };
     tokio::select! {
@@ -140,7 +142,7 @@ async fn batch(
     state: AppState,
     delay: Duration,
     frames: Option<u64>,
-    output: Output,
+    show: Show,
     clock: WallClock,
 ) -> Result<(), String> {
     refresher.prime()?;
@@ -152,8 +154,8 @@ async fn batch(
     while frames.is_none_or(|n| shown < n) {
         ticks.tick().await;
         let frame = refresher.frame(&state)?;
-        let written = match output {
-            Output::Json => json::write_frame(&mut out, &frame, &clock),
+        let written = match show {
+            Show::Json => json::write_frame(&mut out, &frame, &clock),
             _ => text::write_frame(&mut out, &frame, &state),
         }
         .and_then(|()| out.flush());

@@ -11,14 +11,14 @@ use crate::cli::args::{TopArgs, TopGroup};
 
 /// How top shows its frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
+pub enum Show {
     Screen,
     Text,
     Json,
 }
 
 pub struct TopPlan {
-    pub output: Output,
+    pub show: Show,
     pub frames: Option<u64>,
     pub delay: Duration,
     pub grouping: Grouping,
@@ -48,16 +48,16 @@ impl TopPlan {
     pub fn new(args: TopArgs) -> Result<TopPlan, String> {
         let filter = parse_filter(&args.filter)?;
         // Without a terminal there is no screen to draw: batch text (documented in --help).
-        let output = match (args.batch, args.json) {
-            (true, true) => Output::Json,
-            (true, false) => Output::Text,
+        let show = match (args.batch, args.json) {
+            (true, true) => Show::Json,
+            (true, false) => Show::Text,
             (false, _) if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-                Output::Screen
+                Show::Screen
             }
-            (false, _) => Output::Text,
+            (false, _) => Show::Text,
         };
         Ok(TopPlan {
-            output,
+            show,
             frames: args.frames,
             delay: args.delay,
             grouping: match args.group {
