@@ -22,6 +22,7 @@ use ratatui::{
 };
 use sockwatch::{
     follow::{clock::WallClock, Output},
+    model::SocketRecord,
     render::top::{json, text, tui},
     top::{
         frame::Frame,
@@ -54,16 +55,23 @@ struct Refresher {
 }
 
 impl Refresher {
+    fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
+        let engine = self.engine.borrow();
+        self.sampler
+            .list(now_ns, |cookie| engine.knows_owner(cookie))
+            .map_err(|e| e.to_string())
+    }
+
     fn prime(&mut self) -> Result<(), String> {
         let now = WallClock::monotonic_ns();
-        let records = self.sampler.list(now).map_err(|e| e.to_string())?;
+        let records = self.list(now)?;
         self.engine.borrow_mut().prime(&records, now);
         Ok(())
     }
 
     fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
         let now = WallClock::monotonic_ns();
-        let records = self.sampler.list(now).map_err(|e| e.to_string())?;
+        let records = self.list(now)?;
         let mut frame = self
             .engine
             .borrow_mut()

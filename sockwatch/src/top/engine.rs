@@ -156,6 +156,11 @@ impl Engine {
         self.filter = filter;
     }
 
+    /// Whether the events named the owner of this socket.
+    pub fn knows_owner(&self, cookie: Cookie) -> bool {
+        self.event_owners.contains_key(&cookie)
+    }
+
     pub fn has_events(&self) -> bool {
         self.events
     }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::{
-    model::{Netid, SocketRecord, SocketUser},
+    model::{Cookie, Netid, SocketRecord, SocketUser},
     procs::SocketOwners,
     source::{snapshot, Extensions, IpVersions, Query, SourceError, StateMask},
 };
@@ -39,13 +39,18 @@ impl Default for Sampler {
 }
 
 impl Sampler {
-    /// Lists the TCP sockets now, owners attached where known.
-    pub fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, SourceError> {
+    /// Lists the TCP sockets now, owners attached where /proc named them. `evented`: whether
+    /// the events already named a socket's owner (those need no scan).
+    pub fn list(
+        &mut self,
+        now_ns: u64,
+        evented: impl Fn(Cookie) -> bool,
+    ) -> Result<Vec<SocketRecord>, SourceError> {
         let mut records = Vec::new();
         snapshot(&self.query, |record| records.push(record))?;
         let unknown = records
             .iter()
-            .any(|r| r.inode != 0 && !self.owners.contains_key(&r.inode));
+            .any(|r| r.inode != 0 && !self.owners.contains_key(&r.inode) && !evented(r.cookie));
         let due = self
             .last_scan_ns
             .is_none_or(|last| now_ns.saturating_sub(last) >= RESCAN_NS);
