@@ -5,14 +5,18 @@
 //! -> [`filter`] -> table -> [`render`] (ss text, netstat text, JSON).
 
 pub mod bounded;
+pub mod container;
 pub mod ebpf;
+pub mod escape;
 pub mod event;
 pub mod filter;
 pub mod follow;
 pub mod model;
+pub mod owner_only;
 pub mod procs;
 pub mod render;
 pub mod select;
+pub mod serve;
 pub mod source;
 pub mod system;
 pub mod top;

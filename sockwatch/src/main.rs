@@ -7,7 +7,7 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::{error::ErrorKind, Parser};
-use sockwatch::render::escape::escape;
+use sockwatch::escape::escape_message;
 
 fn main() -> ExitCode {
     let args = match cli::args::Cli::try_parse() {
@@ -26,14 +26,14 @@ fn main() -> ExitCode {
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
             let first = first.trim_start_matches("error: ");
-            eprintln!("sockwatch: {}", escape(first.as_bytes()));
+            eprintln!("sockwatch: {}", escape_message(first));
             return ExitCode::from(cli::EXIT_ERROR);
         }
     };
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("sockwatch: {}", escape(err.as_bytes()));
+            eprintln!("sockwatch: {}", escape_message(&err));
             ExitCode::from(cli::EXIT_ERROR)
         }
     }

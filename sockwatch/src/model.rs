@@ -408,7 +408,9 @@ pub struct PacketRing {
 /// The process holding a socket open: one entry a (process, fd) pair, as ss's users:(...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketUser {
-    pub comm: String,
+    /// The kernel's bytes, unchanged: a process may name itself anything but NUL, so text
+    /// views escape them on a terminal (ss prints them raw) and JSON adds `comm_hex`.
+    pub comm: Vec<u8>,
     pub pid: u32,
     pub fd: u32,
 }

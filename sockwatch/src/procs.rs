@@ -23,9 +23,12 @@ use crate::model::{SocketRecord, SocketUser};
 /// Why process attribution could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcsError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", crate::escape::Escaped::path(path))]
     Read { path: PathBuf, source: io::Error },
-    #[error("{} is not a proc filesystem (is /proc mounted?)", path.display())]
+    #[error(
+        "{} is not a proc filesystem (is /proc mounted?)",
+        crate::escape::Escaped::path(path)
+    )]
     NotProcfs { path: PathBuf },
 }
 
@@ -41,7 +44,7 @@ pub struct SocketOwners {
     single: HashMap<u64, Owner>,
     /// Sockets several pairs hold: all of them, in ss's order.
     shared: HashMap<u64, Vec<Owner>>,
-    comms: HashMap<u32, String>,
+    comms: HashMap<u32, Vec<u8>>,
     /// Some process's fd table could not be read (another user's, without root).
     unreadable_processes: bool,
 }
@@ -359,13 +362,13 @@ fn parse_socket_link(target: &[u8]) -> Option<u64> {
 /// The process name as ss prints it: ss reads it from /proc/PID/stat with `%*d (%[^)])`, so
 /// it ends at the first ')'. /proc/PID/comm holds the same unescaped name, cheaper to read.
 /// Empty when the process has gone.
-fn read_comm(root: &Path, pid: u32) -> String {
+fn read_comm(root: &Path, pid: u32) -> Vec<u8> {
     let Ok(raw) = crate::bounded::read_bytes(root.join(pid.to_string()).join("comm")) else {
-        return String::new();
+        return Vec::new();
     };
     let name = raw.strip_suffix(b"\n").unwrap_or(&raw);
     let name = name.split(|&b| b == b')').next().unwrap_or_default();
-    String::from_utf8_lossy(name).into_owned()
+    name.to_vec()
 }
 
 fn fd_dir(root: &Path, pid: u32) -> PathBuf {
@@ -445,7 +448,7 @@ mod tests {
 
     fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
         SocketUser {
-            comm: comm.to_string(),
+            comm: comm.as_bytes().to_vec(),
             pid,
             fd,
         }
@@ -550,6 +553,15 @@ mod tests {
     }
 
     #[test]
+    fn comm_keeps_the_kernels_bytes() {
+        let root = ScratchDir::new("rawcomm");
+        root.process(7, "placeholder", &[(3, "socket:[99]")]);
+        fs::write(root.0.join("7/comm"), b"x\xff\x1b]0;\n\n").expect("write comm");
+        let owners = SocketOwners::scan_at(&root.0, None).expect("scan");
+        assert_eq!(owners.users_of(99)[0].comm, b"x\xff\x1b]0;\n");
+    }
+
+    #[test]
     fn finds_our_own_socket_in_real_proc() {
         use std::os::{fd::AsRawFd, unix::fs::MetadataExt, unix::net::UnixDatagram};
 
@@ -563,7 +575,11 @@ mod tests {
         let comm = read_comm(Path::new("/proc"), std::process::id());
         assert_eq!(
             owners.users_of(inode),
-            [user(&comm, std::process::id(), fd)]
+            [SocketUser {
+                comm,
+                pid: std::process::id(),
+                fd
+            }]
         );
         assert_eq!(owners.len(), 1);
     }

@@ -20,14 +20,20 @@ pub struct FollowRun {
 impl FollowRun {
     /// Starts `sockwatch follow ARGS` in the namespace and waits until its programs are attached.
     pub fn start(ns: &NetNs, args: &[&str]) -> FollowRun {
-        FollowRun::start_with_env(ns, args, &[])
+        FollowRun::start_with(ns.command(sockwatch_bin()), args)
     }
 
     /// Like [`FollowRun::start`], with extra environment variables.
     pub fn start_with_env(ns: &NetNs, args: &[&str], env: &[(&str, &str)]) -> FollowRun {
-        let mut child = ns
-            .command(sockwatch_bin())
-            .envs(env.iter().copied())
+        let mut command = ns.command(sockwatch_bin());
+        command.envs(env.iter().copied());
+        FollowRun::start_with(command, args)
+    }
+
+    /// As [`FollowRun::start`], with `sockwatch` run by `command` (e.g. under nsenter,
+    /// which, unlike `ip netns exec`, keeps the host's /sys and its cgroup mounts).
+    pub fn start_with(mut command: std::process::Command, args: &[&str]) -> FollowRun {
+        let mut child = command
             .arg("follow")
             .args(args)
             .stdout(Stdio::piped())

@@ -103,6 +103,151 @@ fn a_hostile_process_name_stays_one_escaped_line_in_every_text_view() {
     }
 }
 
+/// Waits until a socket listens on `port` in `ns`.
+fn wait_for_listener(ns: &NetNs, port: u16) {
+    let wanted = format!("sport = :{port}");
+    for _ in 0..100 {
+        let ss = ns.run("ss", ["-Htln", &wanted]);
+        if !ss.stdout.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing listens on :{port}");
+}
+
+#[test]
+fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    // Only listens (no connections), so ss and sockwatch see the same sockets.
+    let mut holder = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args(["--connections", "0", "--seconds", "20", "--port", "7402"])
+        .args(["--comm-hex", HOSTILE_COMM_HEX])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start tcpchurn");
+    wait_for_listener(&ns, 7402);
+    let hostile_raw = b"\x1b]0;PWNED\n\x07\xff";
+
+    // Through a pipe: ss's bytes exactly (ss prints the name raw).
+    let ss = Run::ss(&ns, &["-tanp"]);
+    let ours = Run::sockwatch(&ns, &["-tanp"]);
+    assert!(
+        ss.success() && ours.success(),
+        "{:?} {:?}",
+        ss.output,
+        ours.output
+    );
+    assert!(
+        ours.output
+            .stdout
+            .windows(hostile_raw.len())
+            .any(|w| w == hostile_raw),
+        "{:?}",
+        ours.stdout()
+    );
+    assert_eq!(
+        ours.output.stdout, ss.output.stdout,
+        "pipe output differs from ss"
+    );
+
+    // JSON: the text, and the raw bytes in comm_hex.
+    let json = Run::sockwatch(&ns, &["--json", "-tanp"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.output.stdout).expect("JSON");
+    let users: Vec<&serde_json::Value> = doc["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .filter_map(|s| s["users"].as_array())
+        .flatten()
+        .collect();
+    assert!(
+        users
+            .iter()
+            .any(|u| u["comm_hex"] == HOSTILE_COMM_HEX
+                && u["comm"] == "\u{1b}]0;PWNED\n\u{7}\u{fffd}"),
+        "{doc}"
+    );
+
+    // On a terminal: escaped, on one line.
+    let command = format!("{} snapshot -tanp", sockwatch_bin().display());
+    let tty = ns
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert!(tty.status.success(), "{tty:?}");
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(raw_bytes_in(&tty.stdout).is_empty(), "{text:?}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(":7402") && l.contains(HOSTILE_COMM_ESCAPED)),
+        "{text}"
+    );
+
+    // follow's table lists the listener from its start-up listing, escaped.
+    let table = FollowRun::start(&ns, &["-n", "--table", "--interval", "0.1"]);
+    std::thread::sleep(Duration::from_millis(400));
+    let (text, _) = table.interrupt();
+    assert!(raw_bytes_in(text.as_bytes()).is_empty(), "{text:?}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(":7402") && l.contains(HOSTILE_COMM_ESCAPED)),
+        "{text}"
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn netstat_escapes_hostile_interface_names_on_a_terminal_only() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    // A device name may hold any byte but NUL, '/', ':' and white space.
+    let name = OsStr::from_bytes(b"e\x1b[31m\x07");
+    let added = ns.run(
+        "ip",
+        [
+            OsStr::new("link"),
+            OsStr::new("add"),
+            name,
+            OsStr::new("type"),
+            OsStr::new("veth"),
+            OsStr::new("peer"),
+            OsStr::new("name"),
+            OsStr::new("plain0"),
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    for args in [["-ia"], ["-iea"]] {
+        let netstat = ns.run("netstat", args);
+        let ours = ns.run(sockwatch_bin(), ["netstat"].into_iter().chain(args));
+        assert!(
+            netstat.status.success() && ours.status.success(),
+            "{netstat:?} {ours:?}"
+        );
+        assert!(ours.stdout.windows(7).any(|w| w == b"e\x1b[31m\x07"));
+        assert_eq!(ours.stdout, netstat.stdout, "{args:?}: pipe output differs");
+
+        let command = format!("{} netstat {}", sockwatch_bin().display(), args[0]);
+        let tty = ns
+            .command("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .expect("run script");
+        assert!(tty.status.success(), "{tty:?}");
+        let text = String::from_utf8_lossy(&tty.stdout);
+        assert!(raw_bytes_in(&tty.stdout).is_empty(), "{args:?}: {text:?}");
+        assert!(text.contains(r"e\x1b[31m\x07"), "{args:?}: {text}");
+    }
+}
+
 /// A unix socket bound to `path` inside the namespace (setns on a thread of this process).
 fn bind_in(ns: &NetNs, path: PathBuf) -> UnixListener {
     let netns = format!("/run/netns/{}", ns.name());
@@ -231,6 +376,13 @@ fn error_messages_escape_the_paths_they_name() {
     for args in [
         &[OsStr::new("snapshot"), OsStr::new("-F"), hostile][..],
         &[OsStr::new("follow"), OsStr::new("--read"), hostile][..],
+        &[OsStr::new("snapshot"), OsStr::new("--read"), hostile][..],
+        &[
+            OsStr::new("snapshot"),
+            OsStr::new("-t"),
+            OsStr::new("-D"),
+            hostile,
+        ][..],
     ] {
         let output = Command::new(sockwatch_bin())
             .args(args)
@@ -241,10 +393,9 @@ fn error_messages_escape_the_paths_they_name() {
         let text = String::from_utf8_lossy(stderr);
         assert!(raw_bytes_in(stderr).is_empty(), "{text:?}");
         assert_eq!(text.lines().count(), 1, "{text:?}");
-        // The library formats paths with Path::display, so the invalid byte arrives as
-        // U+FFFD; the control characters are escaped at the CLI's edge.
+        // The path's own bytes, escaped: the invalid byte too, not U+FFFD.
         assert!(
-            text.contains(r"/nonexistent/\x1b[2J\nforged: "),
+            text.contains(r"/nonexistent/\x1b[2J\nforged: \xff"),
             "{args:?}: {text:?}"
         );
     }

@@ -17,6 +17,7 @@ use std::{
 };
 
 use sockwatch_tests::{
+    follow_run::FollowRun,
     json::{inet_socket_key, snapshot_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs,
@@ -846,4 +847,24 @@ fn summary_lines_are_recognised() {
         summary_events("sockwatch follow: attached; Ctrl-C to stop"),
         None
     );
+}
+
+/// `--write` over a world-readable file that was there leaves it 0600: the recording names
+/// processes and connections.
+#[test]
+fn a_recording_over_an_existing_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let path = std::env::temp_dir().join(format!("{}-existing.events", ns.name()));
+    fs::write(&path, b"someone else's notes").expect("create");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let run = FollowRun::start(&ns, &["-n", "--write", path.to_str().expect("UTF-8 path")]);
+    run.interrupt();
+    let mode = fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
+    let _ = fs::remove_file(&path);
+    assert_eq!(mode, 0o600);
 }

@@ -246,8 +246,8 @@ fn mode_of(path: &Path) -> u32 {
     fs::metadata(path).expect("stat").mode() & 0o777
 }
 
-/// `-D FILE` creates FILE for its owner only (0600, whatever the umask lets through); a file
-/// that exists keeps the mode its owner chose; `-D -` writes to standard output; and the dump
+/// `-D FILE` creates FILE for its owner only (0600, whatever the umask lets through), and
+/// narrows a file that was there to 0600 too (follow --write does the same); `-D -` writes to standard output; and the dump
 /// reads back (`--read`) as the same listing as the live one.
 #[test]
 fn dump_files_are_private_and_read_back() {
@@ -275,13 +275,13 @@ fn dump_files_are_private_and_read_back() {
         assert_eq!(mode_of(&dump), 0o600, "dump made under umask {umask}");
     }
 
-    // A file the user made readable on purpose stays so.
+    // A world-readable file that was there: the dump names connections, so 0600 as well.
     let shared = dir.0.join("shared.dump");
     fs::write(&shared, b"").expect("create");
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o644)).expect("chmod");
     let output = dump_with_umask("022", &shared);
     assert!(output.status.success(), "{:?}", stderr_lines(&output));
-    assert_eq!(mode_of(&shared), 0o644);
+    assert_eq!(mode_of(&shared), 0o600);
 
     // As nobody, in a directory anyone may write: the file is nobody's, 0600.
     let sockwatch = public_sockwatch(&dir);

@@ -88,6 +88,7 @@ pub fn test() -> Result<(), String> {
     // The BTF offsets test compares sockwatch's reading of the kernel's BTF with bpftool's.
     crate::bench::peers::ensure_program("bpftool", "bpftool")?;
     phases.time("tests", || {
+        ensure_test_programs()?;
         say("running unit and end-to-end tests (release)");
         let mut tests = cargo(&toolchain, &["test", "--release"]);
         tests.env("SOCKWATCH_BIN", &binary);
@@ -103,6 +104,30 @@ pub fn test() -> Result<(), String> {
     phases.report();
     say("all checks passed");
     Ok(())
+}
+
+/// serve's tests scrape with a real Prometheus (Debian's package, which brings promtool)
+/// and read HTTP with curl.
+fn ensure_test_programs() -> Result<(), String> {
+    if ["prometheus", "promtool", "curl"]
+        .iter()
+        .all(|p| on_path(p))
+    {
+        return Ok(());
+    }
+    say(
+        "installing prometheus and curl with apt-get (serve's tests scrape with a real Prometheus)",
+    );
+    let apt = |args: &[&str]| bootstrap::run(Command::new("apt-get").args(args));
+    apt(&["update", "-qq"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "prometheus",
+        "curl",
+    ])
 }
 
 /// How long each phase of `cargo xtask test` took, said as each ends and once at the end.

@@ -33,6 +33,8 @@ pub enum Command {
     /// A live, sortable view of TCP connections and the processes behind them, short-lived
     /// connections counted (interactive like top(1); -b for batch frames).
     Top(TopArgs),
+    /// Run as an agent: Prometheus metrics on /metrics, follow's JSON events on /events.
+    Serve(ServeArgs),
     /// Print the completion script for SHELL to standard output.
     #[command(after_help = "\
 Load it for this shell with `source <(sockwatch completions bash)`; `cargo xtask install`
@@ -149,7 +151,7 @@ pub struct SnapshotArgs {
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
-    /// output). A new FILE is readable by its owner only.
+    /// output). FILE ends up readable by its owner only (mode 0600), also when it existed.
     #[arg(short = 'D', long = "diag", value_name = "FILE")]
     pub diag: Option<std::path::PathBuf>,
     /// Read the filter from FILE (`-` for standard input).
@@ -263,6 +265,11 @@ pub struct FollowArgs {
     /// Also show a line for each TCP retransmit (the per-connection count is always kept).
     #[arg(long)]
     pub retransmits: bool,
+    /// Show each owner's container: a CONTAINER column (the id's first 12 characters), or
+    /// the JSON keys cgroup_path, container_id, pod_uid and netns_name (event log and
+    /// --lifetime).
+    #[arg(long, conflicts_with = "table")]
+    pub container: bool,
     /// Don't resolve service names.
     #[arg(short = 'n', long)]
     pub numeric: bool,
@@ -561,6 +568,54 @@ impl NetstatArgs {
         }
         Ok(families)
     }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Endpoints (GET only; none changes anything):
+  /metrics  Prometheus text, or OpenMetrics when the scraper asks for it: connections opened,
+            closed and failed by direction, process, container, pod and netns; sockets by
+            state; retransmits; events lost; connection duration and connect latency
+            histograms; sockwatch's own CPU and memory.
+  /events   follow --json's lines (a start line first), for a log shipper to tail. Served on
+            loopback; beyond loopback only with --events. A reader that falls behind loses
+            lines (counted, and a `lost` line tells it), never slowing event processing.
+  /healthz  `ok` while serve runs (no token needed).
+
+Needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_PTRACE to name the owners of sockets
+that exist at start); see deploy/ for a systemd unit and a Kubernetes DaemonSet.
+
+Exit status: 0 when stopped by a signal; 1 on errors.")]
+pub struct ServeArgs {
+    /// Address and port to serve HTTP on (loopback unless told otherwise).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// Serve /events even when --listen is not a loopback address.
+    #[arg(long)]
+    pub events: bool,
+    /// Require `Authorization: Bearer TOKEN` on /metrics and /events, TOKEN being the first
+    /// line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Distinct values kept for each of the process, container and netns labels; later values
+    /// are counted under `other`.
+    #[arg(long, value_name = "N", default_value = "200", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_label_values: u32,
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+    /// Watch every network namespace, not only sockwatch's own.
+    #[arg(long)]
+    pub all_netns: bool,
+    /// Ring buffer size in KiB (a power of two, at least 4).
+    #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
+    pub ring_kib: Option<u32>,
+    /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ]; what it leaves out is not counted.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use sockwatch::{
+    escape::escape_message,
     follow::{FollowError, Follower, Output},
-    render::{escape::escape, follow::FollowViews},
+    render::follow::FollowViews,
 };
 
 use super::config::follow::FollowPlan;
@@ -35,7 +36,7 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
         return Err(error.to_string());
     }
     if !finished.summary.output_closed {
-        eprintln!("{}", escape(finished.summary.line().as_bytes()));
+        eprintln!("{}", escape_message(&finished.summary.line()));
         if let Some(reasons) = finished.summary.reasons_line() {
             eprintln!("{reasons}");
         }

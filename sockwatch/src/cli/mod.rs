@@ -6,6 +6,7 @@ mod config;
 mod docs;
 mod follow;
 mod netstat;
+mod serve;
 mod snapshot;
 mod top;
 
@@ -15,7 +16,10 @@ use std::{
 };
 
 use args::{Cli, Command};
-use config::{follow::FollowPlan, netstat::NetstatConfig, snapshot::SnapshotConfig, top::TopPlan};
+use config::{
+    follow::FollowPlan, netstat::NetstatConfig, serve::ServePlan, snapshot::SnapshotConfig,
+    top::TopPlan,
+};
 
 /// Exit status for errors a user can meet (bad options, no privileges, kernel lacks a hook).
 pub const EXIT_ERROR: u8 = 1;
@@ -26,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Netstat(args) => netstat::run(NetstatConfig::new(&args)?),
         Command::Snapshot(args) => snapshot::run(SnapshotConfig::new(&args)?),
         Command::Top(args) => top::run(TopPlan::new(args)?),
+        Command::Serve(args) => serve::run(ServePlan::new(args)?),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             docs::write_completions(shell, &mut out);

@@ -41,7 +41,11 @@ pub fn run(config: NetstatConfig) -> Result<ExitCode, String> {
             Mode::Routes { families, options } => {
                 route_tables(families, *options, &names, &mut out)?
             }
-            Mode::Interfaces { all, details } => interface_table(*all, *details, first, &mut out)?,
+            Mode::Interfaces {
+                all,
+                details,
+                escape,
+            } => interface_table(*all, *details, *escape, first, &mut out)?,
             Mode::Sockets { plan, options } => socket_tables(plan, options, &names, &mut out)?,
         };
         if !written || !config.continuous {
@@ -108,6 +112,7 @@ fn route_tables(
 fn interface_table(
     all: bool,
     details: bool,
+    escape: bool,
     first: bool,
     out: &mut impl Write,
 ) -> Result<bool, String> {
@@ -125,9 +130,9 @@ fn interface_table(
     let title = if first { netstat_iface::TITLE } else { "" };
     let written = out.write_all(title.as_bytes()).and_then(|()| {
         if details {
-            netstat_iface::write_interface_details(&mut *out, &listed, &inet6)
+            netstat_iface::write_interface_details(&mut *out, &listed, &inet6, escape)
         } else {
-            netstat_iface::write_interface_table(&mut *out, &listed)
+            netstat_iface::write_interface_table(&mut *out, &listed, escape)
         }
     });
     delivered(written.and_then(|()| out.flush()))

@@ -1,9 +1,8 @@
 //! `sockwatch snapshot`: list the configured selection through the filter to a renderer.
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::{self, BufWriter, Write},
-    os::unix::fs::OpenOptionsExt,
     path::Path,
     process::ExitCode,
     sync::atomic::{AtomicBool, Ordering},
@@ -11,6 +10,7 @@ use std::{
 };
 
 use sockwatch::{
+    escape::Escaped,
     filter::Filter,
     model::{Netid, SocketRecord},
     procs::OwnersScan,
@@ -51,8 +51,8 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     }
     let dump_file = match source {
         Source::DumpFile(path) => {
-            let file =
-                File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            let file = File::open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", Escaped::path(&path)))?;
             Some((path, file))
         }
         Source::WriteDump(path) => return write_diag_dump(&selection, &query, &path, &mut out),
@@ -99,7 +99,9 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
             Some((path, file)) => {
                 source::snapshot_from_dump(file, &mut accept).map_err(|e| match e {
                     // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
-                    source::SourceError::Dump(e) => format!("dump file {}: {e}", path.display()),
+                    source::SourceError::Dump(e) => {
+                        format!("dump file {}: {e}", Escaped::path(&path))
+                    }
                     e => e.to_string(),
                 })
             }
@@ -252,17 +254,12 @@ fn write_diag_dump(
         write_or_quiet(out.flush())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let file = sockwatch::owner_only::create(path)
+        .map_err(|e| format!("cannot create {}: {e}", Escaped::path(path)))?;
     let mut dump = BufWriter::new(file);
     source::snapshot_tee(&tcp_only, &mut dump, |_| {}).map_err(|e| e.to_string())?;
     dump.flush()
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot write {}: {e}", Escaped::path(path)))?;
     Ok(ExitCode::SUCCESS)
 }
 

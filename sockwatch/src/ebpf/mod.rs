@@ -519,7 +519,10 @@ fn required_hook_message(
     let each: Vec<String> = refusals.iter().map(ToString::to_string).collect();
     line.push_str(&each.join("; "));
     if let Some(path) = log {
-        line.push_str(&format!(" (verifier log: {})", path.display()));
+        line.push_str(&format!(
+            " (verifier log: {})",
+            crate::escape::Escaped::path(path)
+        ));
     }
     line
 }

@@ -48,7 +48,10 @@ pub enum FollowError {
     Signals(io::Error),
     #[error("cannot read this process's network namespace: {0}")]
     Netns(io::Error),
-    #[error("cannot enter the network namespace {}: {error}", path.display())]
+    #[error(
+        "cannot enter the network namespace {}: {error}",
+        crate::escape::Escaped::path(path)
+    )]
     EnterNetns { path: PathBuf, error: io::Error },
     #[error("listing the sockets that exist at start: {0}")]
     Snapshot(#[from] SourceError),
@@ -82,6 +85,8 @@ pub struct FollowConfig {
     pub interval: Duration,
     /// Clear the screen between table redraws.
     pub clear_screen: bool,
+    /// Show each owner's container (cgroup path, container id, pod UID, namespace name).
+    pub container: bool,
     /// Print the kernel verifier's log of every program the kernel refused.
     pub verbose: bool,
     /// Only the ends of connections that did not end `normal` (and queue drops).
@@ -520,7 +525,7 @@ impl Follower {
                     let tracer = &mut live.tracer;
                     tokio::select! {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
-                        _ = redraw.tick(), if session.views.is_table() => Ok(session.refresh(WallClock::monotonic_ns())),
+                        _ = redraw.tick(), if session.views.is_table() || session.views.watches_table() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => {
                             // Listener drops reach no hook: their counters are polled.
                             if let Some(watch) = &mut drop_watch {

@@ -8,9 +8,8 @@
 //! (Version 1 had no record size: its header was the magic and the offset.)
 
 use std::{
-    fs::{File, OpenOptions, Permissions},
+    fs::File,
     io::{self, BufReader, Read},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::Path,
     time::Duration,
 };
@@ -70,23 +69,12 @@ impl Recorder {
     /// Creates FILE, or empties an existing one, readable by its owner only (it names
     /// processes and connections), and writes the header.
     pub fn create(path: &Path, realtime_offset_ns: i64) -> Result<Recorder, RecordingError> {
-        let name = path.display().to_string();
+        let name = crate::escape::Escaped::path(path).to_string();
         let create_error = |source| RecordingError::Create {
             path: name.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(create_error)?;
-        // The mode above applies to a new file only; a pipe has no mode of its own to set.
-        if file.metadata().is_ok_and(|m| m.is_file()) {
-            file.set_permissions(Permissions::from_mode(0o600))
-                .map_err(create_error)?;
-        }
+        let file = crate::owner_only::create(path).map_err(create_error)?;
         let mut out = Output::new(file).map_err(create_error)?;
         out.extend(MAGIC_PREFIX);
         out.extend(format!("{RECORDING_FORMAT_VERSION}\n").as_bytes());
@@ -155,7 +143,7 @@ pub struct Replay {
 impl Replay {
     /// Opens a recording and checks its header (this blocks on a FIFO until a writer comes).
     pub fn open(path: &Path) -> Result<Replay, RecordingError> {
-        let name = path.display().to_string();
+        let name = crate::escape::Escaped::path(path).to_string();
         let file = File::open(path).map_err(|source| RecordingError::Open {
             path: name.clone(),
             source,
@@ -290,7 +278,7 @@ impl ReplayFeed {
                 }
             });
         spawned.map_err(|source| RecordingError::Open {
-            path: path.display().to_string(),
+            path: crate::escape::Escaped::path(path).to_string(),
             source,
         })?;
         Ok(ReplayFeed { opened, batches })
@@ -329,6 +317,8 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::{fs::Permissions, os::unix::fs::PermissionsExt};
+
     use super::*;
 
     fn scratch(name: &str) -> std::path::PathBuf {

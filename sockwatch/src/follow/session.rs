@@ -203,9 +203,11 @@ impl<W: Write> Session<'_, W> {
         Ok(())
     }
 
-    /// Redraws the live table view, when that is the view.
+    /// Redraws the live table view, when that is the view; offers the table to a view that
+    /// watches it.
     pub fn refresh(&mut self, now_ns: u64) -> Result<(), Stop> {
-        if !self.views.is_table() {
+        let watches = self.views.watches_table();
+        if !self.views.is_table() && !watches {
             return Ok(());
         }
         let mut rows: Vec<_> = self
@@ -217,6 +219,10 @@ impl<W: Write> Session<'_, W> {
             })
             .map(|(cookie, s)| (*cookie, s))
             .collect();
+        if watches {
+            self.views.watch(&self.table, &rows);
+            return Ok(());
+        }
         Self::write(
             self.views
                 .table(&mut *self.out, &mut rows, &self.summary, now_ns),

@@ -85,7 +85,7 @@ pub fn table_events(now_ns: u64, scope: Scope) -> Result<Vec<SockEvent>, FollowE
         if let Some(user) = owners.users_of(inode).iter().min_by_key(|u| u.pid) {
             event.pid = user.pid;
             event.tid = user.pid;
-            let name = user.comm.as_bytes();
+            let name = user.comm.as_slice();
             let len = name.len().min(event.comm.len() - 1);
             event.comm[..len].copy_from_slice(&name[..len]);
         }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::{
     reasons::Story,
-    table::{Applied, LiveSocket},
+    table::{Applied, LiveSocket, LiveTable},
     Summary,
 };
 use crate::{event::Transition, model::Cookie};
@@ -58,4 +58,13 @@ pub trait Views {
         summary: &Summary,
         now_ns: u64,
     ) -> io::Result<()>;
+
+    /// Whether the view keeps figures of the table without printing it (serve's gauges): it
+    /// is then offered the table at each interval through [`Views::watch`].
+    fn watches_table(&self) -> bool {
+        false
+    }
+
+    /// The table as it stands, and the sockets in it the filter keeps (`rows`).
+    fn watch(&mut self, _table: &LiveTable, _rows: &[(Cookie, &LiveSocket)]) {}
 }

@@ -297,7 +297,7 @@ struct UserJson<'a>(&'a SocketUser);
 impl Serialize for UserJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        serialize_outside_text(&mut map, "comm", "comm_hex", Some(self.0.comm.as_bytes()))?;
+        serialize_outside_text(&mut map, "comm", "comm_hex", Some(&self.0.comm))?;
         map.serialize_entry("pid", &self.0.pid)?;
         map.serialize_entry("fd", &self.0.fd)?;
         map.end()
@@ -464,7 +464,7 @@ mod tests {
         });
         tcp.congestion = Some("cubic".to_string());
         r.users = vec![SocketUser {
-            comm: "sshd".to_string(),
+            comm: b"sshd".to_vec(),
             pid: 10,
             fd: 3,
         }];

@@ -1,6 +1,5 @@
 //! Renderers: turn filtered socket records into text (ss, netstat) or JSON.
 
-pub mod escape;
 pub mod follow;
 pub mod json;
 pub mod netstat;

@@ -97,15 +97,16 @@ pub enum SourceError {
     DumpWrite(#[source] io::Error),
     #[error("dump file: {0}")]
     Dump(#[from] DumpError),
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", crate::escape::Escaped::path(path))]
     ProcRead { path: PathBuf, source: io::Error },
-    #[error("{}:{line}: {reason}", path.display())]
+    #[error("{}:{line}: {reason}", crate::escape::Escaped::path(path))]
     ProcParse {
         path: PathBuf,
         line: usize,
         reason: String,
     },
-    #[error("network namespace {name:?}: {reason}")]
+    /// `name` is already escaped (it is the user's name or a path).
+    #[error("network namespace \"{name}\": {reason}")]
     Netns { name: String, reason: NetnsProblem },
 }
 
@@ -114,7 +115,7 @@ pub enum SourceError {
 pub enum NetnsProblem {
     #[error("not a valid name (it must be a plain file name under /var/run/netns)")]
     BadName,
-    #[error("cannot open {}: {source}", path.display())]
+    #[error("cannot open {}: {source}", crate::escape::Escaped::path(path))]
     Open { path: PathBuf, source: io::Error },
     #[error("setns failed: {0}")]
     Setns(io::Error),

@@ -16,20 +16,23 @@ const NETNS_DIR: &str = "/var/run/netns";
 pub fn enter_netns(name: &str) -> Result<(), SourceError> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
         return Err(SourceError::Netns {
-            name: name.to_owned(),
+            name: crate::escape::escape(name.as_bytes()).into_owned(),
             reason: NetnsProblem::BadName,
         });
     }
-    enter(&Path::new(NETNS_DIR).join(name), name)
+    enter(
+        &Path::new(NETNS_DIR).join(name),
+        &crate::escape::escape(name.as_bytes()),
+    )
 }
 
 /// Moves the calling thread into the network namespace the file at `path` stands for
 /// (a bind mount under /var/run/netns, or /proc/PID/ns/net).
 pub fn enter_netns_path(path: &Path) -> Result<(), SourceError> {
-    enter(path, &path.display().to_string())
+    enter(path, &crate::escape::Escaped::path(path).to_string())
 }
 
-/// Enters the namespace at `path`; `name` is how errors call it.
+/// Enters the namespace at `path`; `name` is how errors call it, escaped.
 fn enter(path: &Path, name: &str) -> Result<(), SourceError> {
     let failed = |reason| SourceError::Netns {
         name: name.to_owned(),

@@ -14,13 +14,13 @@ pub type LineError<P> = (usize, P);
 /// A /proc file that could not be read, or a line of it that could not be parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcFileError<P> {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", crate::escape::Escaped::path(path))]
     Read {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("{}:{line}: {problem}", path.display())]
+    #[error("{}:{line}: {problem}", crate::escape::Escaped::path(path))]
     Format {
         path: PathBuf,
         line: usize,

@@ -41,7 +41,10 @@ pub enum SockstatError {
     /// The files are read whole; no line of them is an error (see [`SockStats::add_sockstat`]).
     #[error(transparent)]
     File(#[from] ProcFileError<Infallible>),
-    #[error("{}: no {key} counter on its {section} lines", path.display())]
+    #[error(
+        "{}: no {key} counter on its {section} lines",
+        crate::escape::Escaped::path(path)
+    )]
     MissingCounter {
         path: PathBuf,
         section: &'static str,

@@ -355,7 +355,7 @@ impl Engine {
             let process = self.event_owners.get(&record.cookie).cloned().or_else(|| {
                 record.users.first().map(|user| Process {
                     pid: user.pid,
-                    comm: user.comm.as_bytes().to_vec(),
+                    comm: user.comm.clone(),
                 })
             });
             for flow in [

@@ -53,6 +53,7 @@ impl Top {
             write: None,
             interval: config.interval,
             clear_screen: false,
+            container: false,
             verbose: false,
             failed: false,
             retransmits: false,

@@ -5,7 +5,8 @@
 //! each connect, send one byte, read the echoed byte and close, until N connections in all or S
 //! seconds. Accepting threads echo each byte back. With K > 0 every K-th connection is closed by
 //! a reset (SO_LINGER 0) instead of a FIN. `--comm-hex` names every thread with those bytes
-//! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). Prints
+//! (prctl PR_SET_NAME; a hostile process's name for the escaping tests). With `--connections
+//! 0` it only listens, for S seconds (a named socket for the listing tests). Prints
 //! `connections=N seconds=S rate=R` at the end. Loopback only, bounded in count and time.
 
 use std::{
@@ -166,6 +167,9 @@ fn main() {
         .collect();
     for worker in workers {
         let _ = worker.join();
+    }
+    if options.connections == 0 {
+        thread::sleep(deadline.saturating_duration_since(Instant::now()));
     }
     let seconds = started.elapsed().as_secs_f64();
     let done = done.load(Ordering::Relaxed);

@@ -17,30 +17,44 @@ pub struct FollowPlan {
     pub replay: Option<PathBuf>,
 }
 
+/// The user's ss filter words as follow and serve apply them (TCP service names).
+pub fn tcp_filter(
+    words: &[String],
+    ip_version: Option<IpVersion>,
+) -> Result<Option<Filter>, String> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let lookup = SystemLookup;
+    let context = ParseContext {
+        family: ip_version.map(|version| match version {
+            IpVersion::V4 => Family::Inet,
+            IpVersion::V6 => Family::Inet6,
+        }),
+        tcp_services: true,
+        udp_services: false,
+        lookup: &lookup,
+    };
+    Filter::parse(words, None, &context)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// -4 / -6 (clap keeps them exclusive).
+pub fn ip_version(ipv4: bool, ipv6: bool) -> Option<IpVersion> {
+    if ipv4 {
+        Some(IpVersion::V4)
+    } else if ipv6 {
+        Some(IpVersion::V6)
+    } else {
+        None
+    }
+}
+
 impl FollowPlan {
     pub fn new(args: FollowArgs) -> Result<FollowPlan, String> {
-        let ip_version = if args.ipv4 {
-            Some(IpVersion::V4)
-        } else if args.ipv6 {
-            Some(IpVersion::V6)
-        } else {
-            None
-        };
-        let filter = if args.filter.is_empty() {
-            None
-        } else {
-            let lookup = SystemLookup;
-            let context = ParseContext {
-                family: ip_version.map(|version| match version {
-                    IpVersion::V4 => Family::Inet,
-                    IpVersion::V6 => Family::Inet6,
-                }),
-                tcp_services: true,
-                udp_services: false,
-                lookup: &lookup,
-            };
-            Some(Filter::parse(&args.filter, None, &context).map_err(|e| e.to_string())?)
-        };
+        let ip_version = ip_version(args.ipv4, args.ipv6);
+        let filter = tcp_filter(&args.filter, ip_version)?;
         let config = FollowConfig {
             view: if args.table {
                 View::Table
@@ -64,6 +78,7 @@ impl FollowPlan {
             write: args.write,
             interval: args.interval,
             clear_screen: std::io::stdout().is_terminal(),
+            container: args.container,
             verbose: args.verbose,
             failed: args.failed,
             retransmits: args.retransmits,

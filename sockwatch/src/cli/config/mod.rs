@@ -4,5 +4,6 @@
 
 pub mod follow;
 pub mod netstat;
+pub mod serve;
 pub mod snapshot;
 pub mod top;

@@ -41,6 +41,8 @@ pub enum Mode {
         all: bool,
         /// -e: ifconfig's format.
         details: bool,
+        /// Output is a terminal: names are escaped (raw in a pipe, as net-tools prints them).
+        escape: bool,
     },
     /// -s.
     Statistics {
@@ -76,6 +78,7 @@ impl NetstatConfig {
             Mode::Interfaces {
                 all: args.all,
                 details: args.extend > 0,
+                escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
             }
         } else {
             let plan = SocketPlan::new(args, &families);

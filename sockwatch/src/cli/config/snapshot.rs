@@ -9,6 +9,7 @@ use std::{
 
 use sockwatch::{
     bounded,
+    escape::Escaped,
     filter::{BytecodeSupport, Filter, ParseContext, SystemLookup},
     model::Netid,
     render::{
@@ -261,7 +262,7 @@ fn read_filter_file(path: &Path) -> Result<String, String> {
     } else {
         File::open(path).and_then(|f| bounded::read_text_from(f, FILTER_FILE_LIMIT))
     };
-    result.map_err(|e| format!("cannot read filter file {}: {e}", path.display()))
+    result.map_err(|e| format!("cannot read filter file {}: {e}", Escaped::path(path)))
 }
 
 /// The filter as inet_diag bytecode, so the kernel sends only sockets that may match, with

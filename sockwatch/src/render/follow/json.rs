@@ -9,6 +9,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::{in_state_ms, View};
 use crate::{
+    container::OwnerIdentity,
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::{UtcText, WallClock},
@@ -83,6 +84,7 @@ impl JsonLines {
         t: &Transition,
         applied: &Applied,
         story: &Story,
+        identity: Option<&OwnerIdentity>,
     ) -> io::Result<()> {
         self.stamp(t.ts_ns);
         let time = std::str::from_utf8(&self.time).unwrap_or_default();
@@ -106,6 +108,7 @@ impl JsonLines {
             t,
             applied,
             story,
+            identity,
         };
         Self::write_line(&mut self.line, out, &line)
     }
@@ -182,6 +185,8 @@ struct EventJson<'a> {
     t: &'a Transition,
     applied: &'a Applied,
     story: &'a Story,
+    /// --container's keys, when given.
+    identity: Option<&'a OwnerIdentity>,
 }
 
 impl Serialize for EventJson<'_> {
@@ -232,6 +237,22 @@ impl Serialize for EventJson<'_> {
         map.serialize_entry("detail", &story.detail)?;
         let owner_from = story.owner_from_listener.then_some("listener");
         map.serialize_entry("owner_from", &owner_from)?;
+        if let Some(identity) = self.identity {
+            serialize_outside_text(
+                &mut map,
+                "cgroup_path",
+                "cgroup_path_hex",
+                identity.cgroup_path.as_deref().map(str::as_bytes),
+            )?;
+            map.serialize_entry("container_id", &identity.container_id)?;
+            map.serialize_entry("pod_uid", &identity.pod_uid)?;
+            serialize_outside_text(
+                &mut map,
+                "netns_name",
+                "netns_name_hex",
+                identity.netns_name.as_deref().map(str::as_bytes),
+            )?;
+        }
         map.end()
     }
 }

@@ -5,18 +5,21 @@ use std::io::{self, Write};
 
 use super::{push_tcp_endpoint, View};
 use crate::{
+    container::OwnerIdentity,
+    escape::push_escaped,
     event::{Transition, TransitionKind},
     follow::{
         clock::{TimeText, WallClock},
         reasons::{errno_name, Story},
         table::Applied,
     },
-    render::{escape::push_escaped, ss::fmt::push_u64},
+    render::ss::fmt::push_u64,
 };
 
 const TIME_WIDTH: usize = 15;
 const PID_WIDTH: usize = 7;
 const COMM_WIDTH: usize = 16;
+const CONTAINER_WIDTH: usize = 12;
 const ADDRESS_WIDTH: usize = 26;
 const STATE_WIDTH: usize = 11;
 
@@ -96,7 +99,7 @@ impl LogText {
     }
 
     /// The column titles of the log and lifetime views (the table prints its own).
-    pub fn header(&mut self, out: &mut impl Write, view: View) -> io::Result<()> {
+    pub fn header(&mut self, out: &mut impl Write, view: View, container: bool) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
         push_left(line, TIME_WIDTH, |b| push_title(b, b"TIME"));
@@ -105,6 +108,10 @@ impl LogText {
         line.push(b' ');
         push_left(line, COMM_WIDTH, |b| push_title(b, b"COMM"));
         line.push(b' ');
+        if container {
+            push_left(line, CONTAINER_WIDTH, |b| push_title(b, b"CONTAINER"));
+            line.push(b' ');
+        }
         push_left(line, ADDRESS_WIDTH, |b| push_title(b, b"LOCAL"));
         line.push(b' ');
         push_left(line, ADDRESS_WIDTH, |b| push_title(b, b"REMOTE"));
@@ -146,6 +153,7 @@ impl LogText {
         t: &Transition,
         applied: &Applied,
         story: &Story,
+        identity: Option<&OwnerIdentity>,
     ) -> io::Result<()> {
         let numeric = self.numeric;
         let line = &mut self.line;
@@ -169,6 +177,13 @@ impl LogText {
             None => b.push(b'-'),
         });
         line.push(b' ');
+        if let Some(identity) = identity {
+            // The shortened id, as `docker ps` prints it.
+            let id = identity.container_id.as_deref().unwrap_or("-");
+            let short = id.get(..CONTAINER_WIDTH).unwrap_or(id);
+            push_left(line, CONTAINER_WIDTH, |b| push_escaped(b, short.as_bytes()));
+            line.push(b' ');
+        }
         push_left(line, ADDRESS_WIDTH, |b| {
             push_tcp_endpoint(b, t.local, numeric)
         });
@@ -287,12 +302,46 @@ mod tests {
         };
         let mut text = LogText::new(WallClock::from_offset(0), true);
         let mut out = Vec::new();
-        text.event(&mut out, View::Log, &t, &applied, &Story::default())
+        text.event(&mut out, View::Log, &t, &applied, &Story::default(), None)
             .expect("to a Vec");
         let line = String::from_utf8(out).expect("escaped text is UTF-8");
         assert_eq!(line.matches('\n').count(), 1, "{line:?}");
         assert!(!line.contains('\x1b') && !line.contains('\x07'), "{line:?}");
         assert!(line.contains(r"\x1b]0;PWNED\n\x07\xff"), "{line:?}");
         assert!(line.contains("10.0.0.1:40000"), "{line:?}");
+
+        // --container: the id's first 12 characters after COMM, `-` outside a container.
+        let identity = OwnerIdentity {
+            container_id: Some("5e1b0c7d9a2f4e3b8c6d".into()),
+            ..OwnerIdentity::default()
+        };
+        let mut out = Vec::new();
+        text.event(
+            &mut out,
+            View::Log,
+            &t,
+            &applied,
+            &Story::default(),
+            Some(&identity),
+        )
+        .expect("to a Vec");
+        let line = String::from_utf8(out).expect("UTF-8");
+        assert!(line.contains(" 5e1b0c7d9a2f 10.0.0.1:40000"), "{line:?}");
+        let mut out = Vec::new();
+        let none = OwnerIdentity::default();
+        text.event(
+            &mut out,
+            View::Log,
+            &t,
+            &applied,
+            &Story::default(),
+            Some(&none),
+        )
+        .expect("to a Vec");
+        let line = String::from_utf8(out).expect("UTF-8");
+        assert!(
+            line.contains(&format!(" -{} 10.0.0.1:40000", " ".repeat(11))),
+            "{line:?}"
+        );
     }
 }

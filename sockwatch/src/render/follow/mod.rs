@@ -15,6 +15,7 @@ use std::{
 };
 
 use crate::{
+    container::{IdentityResolver, OwnerIdentity},
     event::{Transition, TransitionKind},
     follow::{
         clock::WallClock,
@@ -37,6 +38,8 @@ pub struct FollowViews {
     text: LogText,
     json: JsonLines,
     table: LiveView,
+    /// --container: each owner's cgroup, container, pod and namespace name.
+    identities: Option<IdentityResolver>,
 }
 
 impl FollowViews {
@@ -51,6 +54,7 @@ impl FollowViews {
                 numeric: config.numeric,
                 clear: config.clear_screen,
             },
+            identities: config.container.then(IdentityResolver::default),
         }
     }
 }
@@ -59,7 +63,9 @@ impl Views for FollowViews {
     fn header(&mut self, mut out: &mut dyn Write, started_ns: Option<u64>) -> io::Result<()> {
         match self.format {
             Format::JsonLines => self.json.start(&mut out, self.view, started_ns),
-            Format::Text => self.text.header(&mut out, self.view),
+            Format::Text => self
+                .text
+                .header(&mut out, self.view, self.identities.is_some()),
         }
     }
 
@@ -85,9 +91,16 @@ impl Views for FollowViews {
         if !shown {
             return Ok(false);
         }
+        let identity: Option<OwnerIdentity> = self
+            .identities
+            .as_mut()
+            .map(|resolver| resolver.identify(applied.owner.as_ref(), t.netns));
+        let identity = identity.as_ref();
         match self.format {
-            Format::JsonLines => self.json.event(&mut out, t, applied, story)?,
-            Format::Text => self.text.event(&mut out, self.view, t, applied, story)?,
+            Format::JsonLines => self.json.event(&mut out, t, applied, story, identity)?,
+            Format::Text => self
+                .text
+                .event(&mut out, self.view, t, applied, story, identity)?,
         }
         Ok(true)
     }

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 
 use super::{in_state_ms, log::push_left, push_tcp_endpoint};
 use crate::{
+    escape::push_escaped,
     follow::{clock::WallClock, table::LiveSocket, Summary},
     model::Cookie,
-    render::{escape::push_escaped, ss::fmt::push_u64},
+    render::ss::fmt::push_u64,
 };
 
 pub struct LiveView {

@@ -1,9 +1,15 @@
 //! `netstat -i`: the kernel interface table in net-tools 2.10's layouts: one line per
 //! interface (Iface MTU RX-OK ... Flg), or with -e its ifconfig-style blocks.
 
-use std::io::{self, Write};
+use std::{
+    borrow::Cow,
+    io::{self, Write},
+};
 
-use crate::source::interfaces::{DeviceStats, Inet6Address, Interface};
+use crate::{
+    escape::escape,
+    source::interfaces::{DeviceStats, Inet6Address, Interface},
+};
 
 /// IFF_* flags, as SIOCGIFFLAGS reports them.
 mod iff {
@@ -33,14 +39,35 @@ pub fn is_listed(interface: &Interface, all: bool) -> bool {
     all || interface.flags & iff::UP != 0
 }
 
-/// The one-line-per-interface table with its column heads (without [`TITLE`]).
-pub fn write_interface_table<W: Write>(mut out: W, interfaces: &[&Interface]) -> io::Result<()> {
+/// An interface's name as written: escaped for a terminal (a name may hold any byte but NUL,
+/// '/', ':' and white space), as it is otherwise.
+fn name_text(interface: &Interface, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        escape(interface.name.as_bytes())
+    } else {
+        Cow::Borrowed(&interface.name)
+    }
+}
+
+/// The one-line-per-interface table with its column heads (without [`TITLE`]); `escaped` when
+/// the output is a terminal.
+pub fn write_interface_table<W: Write>(
+    mut out: W,
+    interfaces: &[&Interface],
+    escaped: bool,
+) -> io::Result<()> {
     writeln!(
         out,
         "Iface             MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg"
     )?;
     for interface in interfaces {
-        write!(out, "{:<15.15} {:>5} ", interface.name, interface.mtu)?;
+        // Names fit in 15 bytes; an escaped one may be longer and is not cut.
+        if escaped {
+            write!(out, "{:<15} ", name_text(interface, true))?;
+        } else {
+            write!(out, "{:<15.15} ", interface.name)?;
+        }
+        write!(out, "{:>5} ", interface.mtu)?;
         match &interface.stats {
             Some(s) => write!(
                 out,
@@ -62,14 +89,15 @@ pub fn write_interface_table<W: Write>(mut out: W, interfaces: &[&Interface]) ->
 }
 
 /// The -e layout: one ifconfig-style block per interface, IPv6 addresses taken from
-/// `inet6` by device name.
+/// `inet6` by device name; `escaped` when the output is a terminal.
 pub fn write_interface_details<W: Write>(
     mut out: W,
     interfaces: &[&Interface],
     inet6: &[Inet6Address],
+    escaped: bool,
 ) -> io::Result<()> {
     for interface in interfaces {
-        write_details(&mut out, interface, inet6)?;
+        write_details(&mut out, interface, inet6, escaped)?;
     }
     Ok(())
 }
@@ -188,11 +216,12 @@ fn write_details(
     out: &mut impl Write,
     interface: &Interface,
     inet6: &[Inet6Address],
+    escaped: bool,
 ) -> io::Result<()> {
     writeln!(
         out,
         "{}: {}  mtu {}",
-        interface.name,
+        name_text(interface, escaped),
         flag_words(interface.flags),
         interface.mtu
     )?;
@@ -406,7 +435,7 @@ mod tests {
         let swa = veth("swa", Some(stats()));
         let label = veth("swa:1", None);
         let mut out = Vec::new();
-        write_interface_table(&mut out, &[&swa, &label]).expect("written");
+        write_interface_table(&mut out, &[&swa, &label], false).expect("written");
         assert_eq!(
             String::from_utf8(out).expect("utf-8"),
             "\
@@ -417,13 +446,30 @@ swa:1            1500      - no statistics available -                        BM
         );
     }
 
+    /// A name with control bytes: raw in a pipe (as net-tools), escaped on a terminal.
+    #[test]
+    fn names_are_escaped_for_a_terminal_only() {
+        let hostile = veth("e\x1b[31m\x07", None);
+        let mut raw = Vec::new();
+        write_interface_table(&mut raw, &[&hostile], false).expect("written");
+        assert!(raw.windows(7).any(|w| w == b"e\x1b[31m\x07"));
+        let mut tty = Vec::new();
+        write_interface_table(&mut tty, &[&hostile], true).expect("written");
+        let text = String::from_utf8(tty).expect("utf-8");
+        assert!(text.contains("\ne\\x1b[31m\\x07    1500"), "{text:?}");
+        let mut tty = Vec::new();
+        write_interface_details(&mut tty, &[&hostile], &[], true).expect("written");
+        let text = String::from_utf8(tty).expect("utf-8");
+        assert!(text.starts_with("e\\x1b[31m\\x07: flags="), "{text:?}");
+    }
+
     #[test]
     fn details_block() {
         let swa = veth("swa", Some(stats()));
         let inet6 = parse_if_inet6("fe80000000000000a0f485fffe12ffbd 03 40 20 80      swa\n")
             .expect("valid");
         let mut out = Vec::new();
-        write_interface_details(&mut out, &[&swa], &inet6).expect("written");
+        write_interface_details(&mut out, &[&swa], &inet6, false).expect("written");
         assert_eq!(
             String::from_utf8(out).expect("utf-8"),
             "\

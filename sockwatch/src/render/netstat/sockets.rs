@@ -32,8 +32,8 @@ use super::{
     InetProto, Names,
 };
 use crate::{
+    escape::escape,
     model::{Endpoint, IpVersion, Netid, SockState, SocketRecord, Timer, TimerKind, UnixName},
-    render::escape::escape,
 };
 
 /// Which sockets netstat lists: the default leaves out servers, -l shows only them, -a all.

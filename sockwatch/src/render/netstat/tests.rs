@@ -67,7 +67,7 @@ fn socket(
     record.inode = inode;
     record.users = fd
         .map(|fd| SocketUser {
-            comm: "python3".to_string(),
+            comm: b"python3".to_vec(),
             pid: 4369,
             fd,
         })

@@ -7,8 +7,8 @@ use super::fmt;
 use super::names::Names;
 use super::table::{Col, Table};
 use super::{OtherPortNames, Printer};
+use crate::escape::{push_escaped, push_text};
 use crate::model::{Endpoint, Netid, SocketRecord, UnixName};
-use crate::render::escape::{push_escaped, push_text};
 use crate::system::services::Transport;
 
 /// Where a port's name comes from.

@@ -5,10 +5,10 @@
 use super::fmt;
 use super::names::Names;
 use super::Printer;
+use crate::escape::push_text;
 use crate::model::{
     IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind,
 };
-use crate::render::escape::push_text;
 
 impl<N: Names + ?Sized> Printer<'_, N> {
     pub(super) fn ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
@@ -163,7 +163,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 buf.push(b',');
             }
             buf.extend_from_slice(b"(\"");
-            push_text(buf, user.comm.as_bytes(), self.opts.escape);
+            push_text(buf, &user.comm, self.opts.escape);
             buf.extend_from_slice(b"\",pid=");
             fmt::push_i64(buf, i64::from(user.pid as i32));
             buf.extend_from_slice(b",fd=");

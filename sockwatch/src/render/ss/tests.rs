@@ -93,7 +93,7 @@ fn mem(v: [u32; 9]) -> SkMemInfo {
 
 fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
     SocketUser {
-        comm: comm.to_string(),
+        comm: comm.as_bytes().to_vec(),
         pid,
         fd,
     }

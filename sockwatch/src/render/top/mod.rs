@@ -9,7 +9,7 @@ pub mod tui;
 use std::{fmt::Write as _, net::SocketAddr};
 
 use crate::{
-    render::escape::escape,
+    escape::escape,
     top::{
         frame::{Frame, Group, Process, Rates},
         state::{failures_total, AppState, Column, Grouping},

@@ -8,8 +8,13 @@
 //! becomes `\\`, so escaped text can always be read back. Everything else, printable UTF-8
 //! included, passes unchanged. JSON does not use this: it keeps the text (see
 //! docs/json-schema.md).
+//!
+//! Error messages escape each outside string where they quote it ([`Escaped::path`]), from
+//! the kernel's or the user's bytes, so an invalid byte reads `\xff` rather than U+FFFD;
+//! the CLI's edge then passes the whole message through [`escape_message`], which escapes any
+//! control character left and keeps the backslashes of what was already escaped.
 
-use std::{borrow::Cow, fmt};
+use std::{borrow::Cow, fmt, os::unix::ffi::OsStrExt, path::Path};
 
 /// Whether `bytes` would come out of [`push_escaped`] changed.
 pub fn needs_escape(bytes: &[u8]) -> bool {
@@ -80,8 +85,36 @@ pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Displays its bytes escaped: `format!("{}", Escaped(path.as_os_str().as_bytes()))`.
+/// Displays its bytes escaped: `format!("{}", Escaped(comm))`.
 pub struct Escaped<'a>(pub &'a [u8]);
+
+impl<'a> Escaped<'a> {
+    /// A path's own bytes, escaped (where `Path::display` would show U+FFFD).
+    pub fn path(path: &'a Path) -> Escaped<'a> {
+        Escaped(path.as_os_str().as_bytes())
+    }
+}
+
+/// A message for standard error made of sockwatch's words and outside strings it already
+/// escaped: control characters left in it (from text that did not pass [`Escaped`]) are
+/// escaped as [`push_escaped`] does, backslashes are kept, so the message is one line.
+pub fn escape_message(message: &str) -> Cow<'_, str> {
+    if !message.chars().any(char::is_control) {
+        return Cow::Borrowed(message);
+    }
+    let mut buf = Vec::with_capacity(message.len() + 8);
+    let mut utf8 = [0u8; 4];
+    for c in message.chars() {
+        let bytes = c.encode_utf8(&mut utf8).as_bytes();
+        if c.is_control() {
+            push_escaped(&mut buf, bytes);
+        } else {
+            buf.extend_from_slice(bytes);
+        }
+    }
+    // Only ASCII escapes were added to UTF-8 text.
+    Cow::Owned(String::from_utf8(buf).expect("escaped text is UTF-8"))
+}
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -145,6 +178,17 @@ mod tests {
         assert_eq!(escaped(b"x\xc3"), r"x\xc3");
         assert_eq!(escaped("\u{9b}31m".as_bytes()), r"\xc2\x9b31m");
         assert_eq!(escaped(b"\xe2\x82"), r"\xe2\x82");
+    }
+
+    #[test]
+    fn messages_keep_escaped_paths_and_escape_what_is_left() {
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff\x1b[2J"));
+        let message = format!("cannot open {}: gone\nforged", Escaped::path(path));
+        assert_eq!(
+            escape_message(&message),
+            r"cannot open /tmp/\xff\x1b[2J: gone\nforged"
+        );
+        assert!(matches!(escape_message(r"a\b"), Cow::Borrowed(r"a\b")));
     }
 
     #[test]

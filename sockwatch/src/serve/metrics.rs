@@ -1,0 +1,345 @@
+//! serve's metrics: what they count, their labels, and their encoding through the
+//! prometheus-client crate (Prometheus text 0.0.4 or OpenMetrics, as the scraper asks).
+
+use std::collections::HashSet;
+
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::{ConstGauge, Gauge},
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+
+use crate::{model::SockState, source::snmp::ProtocolCounters};
+
+/// The label value that stands for every value past the cap.
+pub const OTHER: &str = "other";
+
+/// Bounds the values one label takes: the first `max` distinct values are kept as they are,
+/// later ones become `other`. A value once admitted stays admitted, so its counters stay
+/// monotonic.
+#[derive(Debug)]
+pub struct LabelCap {
+    admitted: HashSet<String>,
+    max: usize,
+}
+
+impl LabelCap {
+    pub fn new(max: usize) -> LabelCap {
+        LabelCap {
+            admitted: HashSet::new(),
+            max,
+        }
+    }
+
+    pub fn admit(&mut self, value: &str) -> String {
+        // The empty value (unknown) costs no slot.
+        if value.is_empty() || self.admitted.contains(value) {
+            return value.to_string();
+        }
+        if self.admitted.len() < self.max {
+            self.admitted.insert(value.to_string());
+            return value.to_string();
+        }
+        OTHER.to_string()
+    }
+}
+
+/// Who a connection belongs to, as labels: the process name and its container (empty when
+/// unknown or not in a container).
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OwnerLabels {
+    pub process: String,
+    pub container: String,
+    pub pod_uid: String,
+    pub netns: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnLabels {
+    /// `connect` (this host opened it) or `accept` (a listener here accepted it).
+    pub direction: &'static str,
+    #[prometheus(flatten)]
+    pub owner: OwnerLabels,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClosedLabels {
+    pub direction: &'static str,
+    /// Why the connection ended; `unknown` until the kernel side reports reasons.
+    pub reason: &'static str,
+    #[prometheus(flatten)]
+    pub owner: OwnerLabels,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabels {
+    pub direction: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LostLabels {
+    /// `kernel` (the ring buffer was full) or `events_client` (an /events reader fell behind).
+    pub stage: &'static str,
+}
+
+fn duration_histogram() -> Histogram {
+    // 1 ms to ~9 hours.
+    Histogram::new(exponential_buckets(0.001, 4.0, 14))
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to ~3.3 s (a SYN retried twice still lands in a bucket below +Inf).
+    Histogram::new(exponential_buckets(0.000_05, 3.0, 11))
+}
+
+type HistogramFamily = Family<DirectionLabels, Histogram, fn() -> Histogram>;
+
+/// Every metric serve exports. Counters and gauges are atomics, so the HTTP thread encodes
+/// them while the event loop updates them, without a lock on the event path beyond the
+/// families' own.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub opened: Family<ConnLabels, Counter>,
+    pub closed: Family<ClosedLabels, Counter>,
+    pub failed: Family<ConnLabels, Counter>,
+    pub retransmits: Family<OwnerLabels, Counter>,
+    pub sockets: Family<StateLabels, Gauge>,
+    pub events_lost: Family<LostLabels, Counter>,
+    pub events: Counter,
+    pub duration: HistogramFamily,
+    pub connect_latency: HistogramFamily,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::default();
+        let opened = Family::default();
+        registry.register(
+            "sockwatch_connections_opened",
+            "TCP connections that reached ESTABLISHED, by direction, process and container",
+            Family::clone(&opened),
+        );
+        let closed = Family::default();
+        registry.register(
+            "sockwatch_connections_closed",
+            "Connections counted as opened that the kernel has since destroyed",
+            Family::clone(&closed),
+        );
+        let failed = Family::default();
+        registry.register(
+            "sockwatch_connections_failed",
+            "Connection attempts that ended before ESTABLISHED (SYN_SENT to CLOSE)",
+            Family::clone(&failed),
+        );
+        let retransmits = Family::default();
+        registry.register(
+            "sockwatch_retransmits",
+            "TCP segments retransmitted, from the totals of destroyed sockets",
+            Family::clone(&retransmits),
+        );
+        let sockets = Family::default();
+        registry.register(
+            "sockwatch_sockets",
+            "TCP sockets now, by kernel state (of those the filter admits)",
+            Family::clone(&sockets),
+        );
+        let events_lost: Family<LostLabels, Counter> = Family::default();
+        // Present at zero from the start, so that a loss shows as a change, not a new series.
+        for stage in ["kernel", "events_client"] {
+            events_lost.get_or_create(&LostLabels { stage }).inc_by(0);
+        }
+        registry.register(
+            "sockwatch_events_lost",
+            "Events lost: the kernel's ring buffer was full, or an /events reader fell behind",
+            Family::clone(&events_lost),
+        );
+        let events = Counter::default();
+        registry.register(
+            "sockwatch_events",
+            "Socket events received from the kernel",
+            events.clone(),
+        );
+        let duration: HistogramFamily = Family::new_with_constructor(duration_histogram);
+        registry.register(
+            "sockwatch_connection_duration_seconds",
+            "Lifetime of connections counted as opened, from first sight to destruction",
+            duration.clone(),
+        );
+        let connect_latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "sockwatch_connect_latency_seconds",
+            "Time from SYN_SENT to ESTABLISHED of outgoing connections",
+            connect_latency.clone(),
+        );
+        registry.register_collector(Box::new(SystemCollector));
+        Metrics {
+            registry,
+            opened,
+            closed,
+            failed,
+            retransmits,
+            sockets,
+            events_lost,
+            events,
+            duration,
+            connect_latency,
+        }
+    }
+}
+
+/// The Content-Type of OpenMetrics text.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+impl Metrics {
+    /// The whole exposition, in OpenMetrics when `openmetrics`, else Prometheus text 0.0.4.
+    pub fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
+        let mut text = String::with_capacity(16 * 1024);
+        if openmetrics {
+            prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        } else {
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
+        }
+        Ok(text)
+    }
+}
+
+/// Read at each scrape: sockwatch's own CPU time and memory, and the namespace's listen-queue
+/// drops (the kernel counts those per namespace, not per socket).
+#[derive(Debug)]
+struct SystemCollector;
+
+/// CPU seconds and resident bytes of this process, from /proc/self/stat.
+fn own_usage() -> Option<(f64, i64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // SAFETY: sysconf only reads configuration values.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    parse_own_usage(&stat, ticks as f64, page)
+}
+
+/// utime and stime (fields 14 and 15) in seconds, rss (field 24) in bytes. The fields are
+/// counted after the command name, which may itself hold spaces and parentheses.
+fn parse_own_usage(stat: &str, ticks_per_second: f64, page_bytes: i64) -> Option<(f64, i64)> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // after_comm starts at field 3 (state).
+    let field = |n: usize| fields.get(n - 3)?.parse::<i64>().ok();
+    let cpu = (field(14)? + field(15)?) as f64 / ticks_per_second;
+    Some((cpu, field(24)? * page_bytes))
+}
+
+fn listen_drops() -> Option<u64> {
+    let counters = ProtocolCounters::read().ok()?;
+    let tcp_ext = counters.netstat.iter().find(|s| s.name == "TcpExt")?;
+    let drops = tcp_ext.counters.iter().find(|c| c.name == "ListenDrops")?;
+    u64::try_from(drops.value).ok()
+}
+
+impl Collector for SystemCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        if let Some((cpu, rss)) = own_usage() {
+            let counter = ConstCounter::new(cpu);
+            counter.encode(encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "CPU time sockwatch has used, user and system",
+                None,
+                counter.metric_type(),
+            )?)?;
+            let gauge = ConstGauge::new(rss);
+            gauge.encode(encoder.encode_descriptor(
+                "process_resident_memory_bytes",
+                "sockwatch's resident memory",
+                None,
+                gauge.metric_type(),
+            )?)?;
+        }
+        if let Some(drops) = listen_drops() {
+            let counter = ConstCounter::new(drops);
+            counter.encode(encoder.encode_descriptor(
+                "sockwatch_listen_queue_drops",
+                "Connections dropped at full listen queues in sockwatch's network namespace (TcpExt ListenDrops)",
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets the per-state gauges from a count per kernel state number.
+pub fn set_socket_states(metrics: &Metrics, counts: &[i64; 16]) {
+    for state in SockState::ALL {
+        metrics
+            .sockets
+            .get_or_create(&StateLabels {
+                state: state.kernel_name(),
+            })
+            .set(counts[usize::from(state.kernel())]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cpu_and_memory_from_stat() {
+        let stat = "42 (a) b) S 1 42 42 0 -1 4194560 500 0 0 0 150 50 0 0 20 0 3 0 100 123456 2500 18446744073709551615";
+        assert_eq!(parse_own_usage(stat, 100.0, 4096), Some((2.0, 2500 * 4096)));
+        assert_eq!(parse_own_usage("garbage", 100.0, 4096), None);
+    }
+
+    #[test]
+    fn caps_label_values_and_keeps_admitted_ones() {
+        let mut cap = LabelCap::new(2);
+        assert_eq!(cap.admit("curl"), "curl");
+        assert_eq!(cap.admit("wget"), "wget");
+        assert_eq!(cap.admit("nc"), OTHER);
+        assert_eq!(cap.admit("curl"), "curl");
+        assert_eq!(cap.admit(""), "");
+    }
+
+    #[test]
+    fn encodes_escaped_labels_in_both_formats() {
+        let metrics = Metrics::default();
+        let owner = OwnerLabels {
+            process: "a\"b\\c\nd".into(),
+            ..OwnerLabels::default()
+        };
+        metrics
+            .opened
+            .get_or_create(&ConnLabels {
+                direction: "connect",
+                owner,
+            })
+            .inc();
+        let text = metrics.encode(false).expect("encodes");
+        assert!(
+            text.contains(
+                r#"sockwatch_connections_opened_total{direction="connect",process="a\"b\\c\nd",container="",pod_uid="",netns=""} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE sockwatch_connections_opened_total counter"));
+        let open = metrics.encode(true).expect("encodes");
+        assert!(open.ends_with("# EOF\n"));
+        assert!(open.contains("# TYPE sockwatch_connections_opened counter"));
+    }
+}
