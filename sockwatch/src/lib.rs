@@ -19,3 +19,4 @@ pub mod select;
 pub mod serve;
 pub mod source;
 pub mod system;
+pub mod top;

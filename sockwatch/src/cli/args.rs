@@ -9,7 +9,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// the same records, protocol counters, interfaces, routes and multicast groups as net-tools'
 /// netstat(8). `sockwatch follow` streams TCP state changes from eBPF programs on the
 /// kernel's state-change and socket-destroy hooks, joined to a sock_diag snapshot by socket
-/// cookie, and counts anything lost.
+/// cookie, and counts anything lost. `sockwatch top` shows live connections and the
+/// processes behind them, sorted, filtered and grouped with keys, short-lived ones counted.
 ///
 /// Exit status: 0 on success (a closed output pipe included), 1 on errors, each reported in
 /// one line on standard error.
@@ -29,6 +30,9 @@ pub enum Command {
     Follow(FollowArgs),
     /// List sockets, protocol counters, interfaces, routes or multicast groups like netstat(8).
     Netstat(NetstatArgs),
+    /// A live, sortable view of TCP connections and the processes behind them, short-lived
+    /// connections counted (interactive like top(1); -b for batch frames).
+    Top(TopArgs),
     /// Run as an agent: Prometheus metrics on /metrics, follow's JSON events on /events.
     Serve(ServeArgs),
     /// Print the completion script for SHELL to standard output.
@@ -318,6 +322,46 @@ pub struct FollowArgs {
     /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443 or sport = :80`.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+}
+
+/// top's options. Rates come from tcp_info counters of successive sock_diag listings; with
+/// the privileges follow needs (root, or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN), its eBPF
+/// events add the connections that opened and closed between two refreshes. Without them
+/// top shows what sock_diag alone can, and its header says so.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+KEYS: < and > move the sort column, i inverts it, / types an ss filter (Enter applies, Esc
+cancels; an error shows in the status line), c p r show connections, processes or remote
+ends, space pauses, ? shows help, q or Ctrl-C quits.
+
+When standard output is not a terminal, top prints batch text frames as with -b.")]
+pub struct TopArgs {
+    /// Batch mode: print frames as text (or JSON with --json) to standard output.
+    #[arg(short = 'b', long)]
+    pub batch: bool,
+    /// Stop after N frames.
+    #[arg(short = 'n', long = "frames", value_name = "N")]
+    pub frames: Option<u64>,
+    /// Refresh every SECS seconds (fractions allowed, 0.05 to 86400).
+    #[arg(short = 'd', long = "delay", value_name = "SECS", default_value = "1", value_parser = parse_interval)]
+    pub delay: std::time::Duration,
+    /// With -b: one JSON document a frame, one a line (docs/json-schema.md).
+    #[arg(long, requires = "batch")]
+    pub json: bool,
+    /// What the rows are at start: connections, processes or remotes.
+    #[arg(short = 'g', long = "group", value_enum, default_value = "connections")]
+    pub group: TopGroup,
+    /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ], e.g. `dport = :443`.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+/// What top's rows are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TopGroup {
+    Connections,
+    Processes,
+    Remotes,
 }
 
 /// netstat's options. Without -r, -i, -g or -s it lists sockets: connected ones by default,

@@ -8,6 +8,7 @@ mod follow;
 mod netstat;
 mod serve;
 mod snapshot;
+mod top;
 
 use std::{
     io::{self, Write},
@@ -17,6 +18,7 @@ use std::{
 use args::{Cli, Command};
 use config::{
     follow::FollowPlan, netstat::NetstatConfig, serve::ServePlan, snapshot::SnapshotConfig,
+    top::TopPlan,
 };
 
 /// Exit status for errors a user can meet (bad options, no privileges, kernel lacks a hook).
@@ -27,6 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Command::Follow(args) => follow::run(FollowPlan::new(args)?),
         Command::Netstat(args) => netstat::run(NetstatConfig::new(&args)?),
         Command::Snapshot(args) => snapshot::run(SnapshotConfig::new(&args)?),
+        Command::Top(args) => top::run(TopPlan::new(args)?),
         Command::Serve(args) => serve::run(ServePlan::new(args)?),
         Command::Completions { shell } => {
             let mut out = Vec::new();

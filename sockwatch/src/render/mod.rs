@@ -5,6 +5,7 @@ pub mod json;
 pub mod netstat;
 pub mod ss;
 pub mod summary;
+pub mod top;
 
 /// What the user asked to see, independent of the output format. Built by the CLI from ss's
 /// options; every renderer reads the same struct.

@@ -6,3 +6,4 @@ pub mod follow;
 pub mod netstat;
 pub mod serve;
 pub mod snapshot;
+pub mod top;

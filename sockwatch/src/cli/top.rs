@@ -1,0 +1,295 @@
+//! `sockwatch top`: batch frames to standard output, or the terminal UI. The terminal is
+//! restored however top ends: on `q`, on SIGTERM, SIGINT or SIGHUP, on a panic (a chained
+//! hook), and when the tty goes away (then quietly).
+
+use std::{
+    cell::RefCell,
+    io::{self, Write},
+    process::ExitCode,
+    rc::Rc,
+    time::Duration,
+};
+
+use ratatui::{
+    crossterm::{
+        cursor,
+        event::{self, Event, KeyCode, KeyEventKind, KeyModifiers},
+        execute,
+        terminal::{self, EnterAlternateScreen, LeaveAlternateScreen},
+    },
+    prelude::CrosstermBackend,
+    Terminal,
+};
+use sockwatch::{
+    follow::{clock::WallClock, Output},
+    model::SocketRecord,
+    render::top::{json, text, tui},
+    top::{
+        frame::Frame,
+        state::{AppState, Key, Outcome},
+        Engine, EventTap, Sampler, Top, TopConfig,
+    },
+};
+use tokio::{
+    signal::unix::{signal, SignalKind},
+    sync::mpsc,
+    time::{interval_at, Instant, MissedTickBehavior},
+};
+
+use super::config::top::{parse_filter, Show, TopPlan};
+
+pub fn run(plan: TopPlan) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(run_async(plan))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What both loops need.
+struct Refresher {
+    engine: Rc<RefCell<Engine>>,
+    sampler: Sampler,
+    degraded: Option<String>,
+}
+
+impl Refresher {
+    fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
+        let engine = self.engine.borrow();
+        self.sampler
+            .list(now_ns, |cookie| engine.knows_owner(cookie))
+            .map_err(|e| e.to_string())
+    }
+
+    fn prime(&mut self) -> Result<(), String> {
+        let now = WallClock::monotonic_ns();
+        let records = self.list(now)?;
+        self.engine.borrow_mut().prime(&records, now);
+        Ok(())
+    }
+
+    fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
+        let now = WallClock::monotonic_ns();
+        let records = self.list(now)?;
+        let mut frame = self
+            .engine
+            .borrow_mut()
+            .frame(&records, now, self.degraded.clone());
+        state.sort(&mut frame);
+        Ok(frame)
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP: any of them ends top (the follower stops on them too).
+async fn stop_signal() -> Result<(), String> {
+    let catch = |kind| signal(kind).map_err(|e| format!("installing signal handlers: {e}"));
+    let (mut int, mut term, mut hup) = (
+        catch(SignalKind::interrupt())?,
+        catch(SignalKind::terminate())?,
+        catch(SignalKind::hangup())?,
+    );
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+    Ok(())
+}
+
+async fn run_async(plan: TopPlan) -> Result<(), String> {
+    let top = Top::start(TopConfig {
+        filter: plan.filter,
+        interval: plan.delay,
+    })
+    .map_err(|e| e.to_string())?;
+    let Top {
+        follower,
+        degraded,
+        engine,
+        sampler,
+    } = top;
+    let clock = WallClock::now();
+    let tap = EventTap {
+        engine: engine.clone(),
+    };
+    let events = async {
+        let Some(follower) = follower else {
+            return std::future::pending().await;
+        };
+        // The tap writes nothing: follow's output goes nowhere.
+        let mut nowhere = std::fs::File::options()
+            .write(true)
+            .open("/dev/null")
+            .and_then(Output::new)
+            .map_err(|e| format!("cannot open /dev/null: {e}"))?;
+        let finished = follower.run(&mut nowhere, |_, _| tap).await;
+        finished.error.map_or(Ok(()), |e| Err(e.to_string()))
+    };
+    let refresher = Refresher {
+        engine,
+        sampler,
+        degraded,
+    };
+    let state = AppState::new(plan.grouping, plan.filter_text);
+    let shown = async {
+        match plan.show {
+            Show::Screen => screen(refresher, state, plan.delay).await,
+            show => batch(refresher, state, plan.delay, plan.frames, show, clock).await,
+        }
+    };
+    tokio::select! {
+        ended = events => ended,
+        ended = shown => ended,
+        ended = stop_signal() => ended,
+    }
+}
+
+async fn batch(
+    mut refresher: Refresher,
+    state: AppState,
+    delay: Duration,
+    frames: Option<u64>,
+    show: Show,
+    clock: WallClock,
+) -> Result<(), String> {
+    refresher.prime()?;
+    let mut ticks = interval_at(Instant::now() + delay, delay);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut shown = 0;
+    while frames.is_none_or(|n| shown < n) {
+        ticks.tick().await;
+        let frame = refresher.frame(&state)?;
+        let written = match show {
+            Show::Json => json::write_frame(&mut out, &frame, &clock),
+            _ => text::write_frame(&mut out, &frame, &state),
+        }
+        .and_then(|()| out.flush());
+        match written {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(format!("writing output: {e}")),
+            Ok(()) => shown += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Raw mode and the alternate screen, undone on drop (and by the panic hook).
+struct TerminalGuard;
+
+fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+}
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard, String> {
+        terminal::enable_raw_mode().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+        // From here on the guard restores whatever was changed.
+        let guard = TerminalGuard;
+        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)
+            .map_err(|e| format!("cannot set up the terminal: {e}"))?;
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// What the terminal sends top.
+enum Input {
+    Key(Key),
+    Resize,
+}
+
+/// Reads terminal events on a thread of its own (crossterm's reads block); the channel
+/// closes when the terminal does.
+fn read_input() -> mpsc::UnboundedReceiver<Input> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || loop {
+        let input = match event::read() {
+            Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                match key.code {
+                    KeyCode::Char('c') if ctrl => Input::Key(Key::Interrupt),
+                    KeyCode::Char(c) => Input::Key(Key::Char(c)),
+                    KeyCode::Enter => Input::Key(Key::Enter),
+                    KeyCode::Esc => Input::Key(Key::Escape),
+                    KeyCode::Backspace => Input::Key(Key::Backspace),
+                    _ => continue,
+                }
+            }
+            Ok(Event::Resize(..)) => Input::Resize,
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        if tx.send(input).is_err() {
+            return;
+        }
+    });
+    rx
+}
+
+async fn screen(
+    mut refresher: Refresher,
+    mut state: AppState,
+    delay: Duration,
+) -> Result<(), String> {
+    let guard = TerminalGuard::enter()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+        .map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let mut input = read_input();
+    refresher.prime()?;
+    let mut ticks = interval_at(Instant::now() + delay, delay);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut shown: Option<Frame> = None;
+    loop {
+        // A terminal that cannot be drawn on has gone away: end quietly.
+        if terminal
+            .draw(|screen| tui::draw(screen, shown.as_ref(), &state))
+            .is_err()
+        {
+            break;
+        }
+        tokio::select! {
+            _ = ticks.tick() => {
+                if !state.paused {
+                    shown = Some(refresher.frame(&state)?);
+                }
+            }
+            received = input.recv() => match received {
+                None => break,
+                Some(Input::Resize) => {
+                    let _ = terminal.autoresize();
+                }
+                Some(Input::Key(key)) => match state.key(key) {
+                    Outcome::Quit => break,
+                    Outcome::Redraw => {
+                        if let Some(frame) = &mut shown {
+                            state.sort(frame);
+                        }
+                    }
+                    Outcome::Filter(text) => {
+                        let words: Vec<String> = text.split_whitespace().map(String::from).collect();
+                        let parsed = parse_filter(&words);
+                        let result = parsed.map(|filter| refresher.engine.borrow_mut().set_filter(filter));
+                        state.filter_result(text, result);
+                    }
+                },
+            },
+        }
+    }
+    drop(terminal);
+    drop(guard);
+    Ok(())
+}

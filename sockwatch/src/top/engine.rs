@@ -1,0 +1,723 @@
+//! top's aggregation: per-connection rates from the tcp_info counters of two sock_diag
+//! listings, plus what follow's events said happened in between (connections opened,
+//! failed and closed, with the final counters of those that ended), summarised per process
+//! and per remote end: never one row a short-lived connection.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::BuildHasherDefault,
+    net::SocketAddr,
+};
+
+use super::frame::{Connection, Frame, Group, Process, Rates, Totals};
+use crate::{
+    event::{Transition, TransitionKind},
+    filter::{Filter, SS_ALL},
+    follow::table::CookieHasher,
+    model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
+};
+
+type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+
+/// A connection's counters at the last listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counters {
+    rx: u64,
+    tx: u64,
+    retrans: u32,
+}
+
+impl Counters {
+    /// What happened between `before` and `self` (counters only grow within a connection).
+    fn since(self, before: Counters) -> Counters {
+        Counters {
+            rx: self.rx.saturating_sub(before.rx),
+            tx: self.tx.saturating_sub(before.tx),
+            retrans: self.retrans.saturating_sub(before.retrans),
+        }
+    }
+}
+
+/// What a process or a remote end did over the interval, from the events and the deltas.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Flow {
+    open: u64,
+    opened: u64,
+    closed: u64,
+    failures: BTreeMap<&'static str, u64>,
+    rx: u64,
+    tx: u64,
+    retrans: u64,
+}
+
+impl Flow {
+    fn add(&mut self, c: Counters) {
+        self.rx += c.rx;
+        self.tx += c.tx;
+        self.retrans += u64::from(c.retrans);
+    }
+}
+
+/// What the events said since the last frame.
+#[derive(Debug, Default)]
+struct Churn {
+    opened: u64,
+    closed: u64,
+    failures: BTreeMap<&'static str, u64>,
+    by_process: HashMap<Option<Process>, Flow>,
+    by_remote: HashMap<SocketAddr, Flow>,
+    /// Bytes and retransmits of connections that ended.
+    ended: Counters,
+}
+
+impl Churn {
+    fn flows(&mut self, process: &Option<Process>, remote: SocketAddr) -> [&mut Flow; 2] {
+        let by_process = self.by_process.entry(process.clone()).or_default();
+        let by_remote = self.by_remote.entry(remote).or_default();
+        [by_process, by_remote]
+    }
+}
+
+/// top's running state between frames.
+#[derive(Debug, Default)]
+pub struct Engine {
+    /// Each socket's counters at the last listing.
+    previous: CookieMap<Counters>,
+    /// Counters of sockets the last listing no longer had, for one more frame: their
+    /// destroy may be read (within milliseconds) after the listing that missed them.
+    vanished: CookieMap<Counters>,
+    /// When top saw each socket appear (sockets of the first listing have no birth).
+    born: CookieMap<u64>,
+    /// Owners the events named, for sockets that are still open.
+    event_owners: CookieMap<Process>,
+    /// Accepted connections established before accept() named their process (the handshake
+    /// completes in softirq): their open is credited to the process at accept, or to no
+    /// process at the next frame.
+    unowned_opens: CookieMap<()>,
+    churn: Churn,
+    /// Whether follow's events feed the engine (with CAP_BPF and friends).
+    events: bool,
+    lost: u64,
+    /// CLOCK_MONOTONIC ns of the last listing; None before the first.
+    last_ns: Option<u64>,
+    filter: Option<Filter>,
+}
+
+fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
+    match endpoint {
+        Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
+        _ => None,
+    }
+}
+
+fn per_s(count: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        count as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+fn rates(c: Counters, secs: f64) -> Rates {
+    Rates {
+        rx_bytes: per_s(c.rx, secs),
+        tx_bytes: per_s(c.tx, secs),
+        retransmits: per_s(u64::from(c.retrans), secs),
+    }
+}
+
+fn flow_rates(flow: &Flow, secs: f64) -> Rates {
+    rates(
+        Counters {
+            rx: flow.rx,
+            tx: flow.tx,
+            retrans: u32::try_from(flow.retrans).unwrap_or(u32::MAX),
+        },
+        secs,
+    )
+}
+
+impl Engine {
+    /// `events`: whether follow's events will be handed to [`Engine::transition`].
+    pub fn new(filter: Option<Filter>, events: bool) -> Engine {
+        Engine {
+            filter,
+            events,
+            ..Engine::default()
+        }
+    }
+
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// A new filter applies from the next frame on (what was counted stays counted).
+    pub fn set_filter(&mut self, filter: Option<Filter>) {
+        self.filter = filter;
+    }
+
+    /// Whether the events named the owner of this socket.
+    pub fn knows_owner(&self, cookie: Cookie) -> bool {
+        self.event_owners.contains_key(&cookie)
+    }
+
+    pub fn has_events(&self) -> bool {
+        self.events
+    }
+
+    fn admits(&self, record: &SocketRecord) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(record))
+    }
+
+    fn states(&self) -> u32 {
+        self.filter
+            .as_ref()
+            .and_then(Filter::states)
+            .unwrap_or(SS_ALL)
+    }
+
+    /// Whether sockets in `state` are connection rows: listeners never are (they are
+    /// counted in the header); TIME-WAIT ones only when the filter's states ask for them, as
+    /// churn leaves thousands of them with nothing left to show.
+    fn is_row(&self, state: SockState) -> bool {
+        match state {
+            SockState::Listen => false,
+            SockState::TimeWait => self
+                .filter
+                .as_ref()
+                .and_then(Filter::states)
+                .is_some_and(|states| states & (1 << state.kernel()) != 0),
+            _ => true,
+        }
+    }
+
+    /// Counts one event from follow. `owner`: the process follow's table knows for it;
+    /// `failure`: why its connection ended, when this event ends it otherwise than normally
+    /// (follow's reasons: `refused`, `reset-received`, ...).
+    pub fn transition(
+        &mut self,
+        t: &Transition,
+        owner: Option<Process>,
+        failure: Option<&'static str>,
+    ) {
+        if let Some(process) = &owner {
+            self.event_owners.insert(t.cookie, process.clone());
+        }
+        let record = SocketRecord::new(
+            Netid::Tcp,
+            t.new,
+            Endpoint::Inet {
+                addr: t.local.ip(),
+                port: t.local.port(),
+                scope: 0,
+            },
+            Endpoint::Inet {
+                addr: t.remote.ip(),
+                port: t.remote.port(),
+                scope: 0,
+            },
+        );
+        let admitted = self.admits(&record);
+        if let (Some(reason), true) = (failure, admitted) {
+            *self.churn.failures.entry(reason).or_default() += 1;
+            for flow in self.churn.flows(&owner, t.remote) {
+                *flow.failures.entry(reason).or_default() += 1;
+            }
+        }
+        let states = self.states();
+        let in_states = |state: SockState| states & (1 << state.kernel()) != 0;
+        match (t.kind, t.old, t.new) {
+            (
+                TransitionKind::State,
+                SockState::SynSent | SockState::SynRecv,
+                SockState::Established,
+            ) if admitted && in_states(SockState::Established) => {
+                self.churn.opened += 1;
+                self.churn.by_remote.entry(t.remote).or_default().opened += 1;
+                match &owner {
+                    Some(_) => self.churn.by_process.entry(owner).or_default().opened += 1,
+                    None => {
+                        self.unowned_opens.insert(t.cookie, ());
+                    }
+                }
+            }
+            (TransitionKind::Owner, ..) if self.unowned_opens.remove(&t.cookie).is_some() => {
+                self.churn.by_process.entry(owner).or_default().opened += 1;
+            }
+            (TransitionKind::Destroy, old, _) => {
+                self.event_owners.remove(&t.cookie);
+                if self.unowned_opens.remove(&t.cookie).is_some() {
+                    self.churn
+                        .by_process
+                        .entry(owner.clone())
+                        .or_default()
+                        .opened += 1;
+                }
+                // The part of its final counters the last listing had not seen yet.
+                let before = self
+                    .previous
+                    .remove(&t.cookie)
+                    .or_else(|| self.vanished.remove(&t.cookie))
+                    .unwrap_or_default();
+                self.born.remove(&t.cookie);
+                if old == SockState::Listen || !admitted {
+                    return;
+                }
+                let close = t.close.unwrap_or_default();
+                let ended = Counters {
+                    rx: close.bytes_received,
+                    tx: close.bytes_acked,
+                    retrans: close.total_retrans,
+                }
+                .since(before);
+                self.churn.closed += 1;
+                self.churn.ended.rx += ended.rx;
+                self.churn.ended.tx += ended.tx;
+                self.churn.ended.retrans += ended.retrans;
+                for flow in self.churn.flows(&owner, t.remote) {
+                    flow.closed += 1;
+                    flow.add(ended);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts events the kernel could not deliver.
+    pub fn lost(&mut self, lost: u64) {
+        self.lost += lost;
+    }
+
+    /// Takes the first listing: the counters the first frame's rates start from.
+    pub fn prime(&mut self, records: &[SocketRecord], now_ns: u64) {
+        self.previous = records
+            .iter()
+            .filter_map(|r| counters(r).map(|c| (r.cookie, c)))
+            .collect();
+        self.last_ns = Some(now_ns);
+        self.churn = Churn::default();
+    }
+
+    /// Builds a frame from a new listing of the TCP sockets (owners in `users` where /proc
+    /// named them) and the events since the last one.
+    pub fn frame(
+        &mut self,
+        records: &[SocketRecord],
+        now_ns: u64,
+        degraded: Option<String>,
+    ) -> Frame {
+        let first = self.last_ns.is_none();
+        let secs = self
+            .last_ns
+            .map_or(0.0, |last| now_ns.saturating_sub(last) as f64 / 1e9);
+        if !self.unowned_opens.is_empty() {
+            let unowned = self.unowned_opens.len() as u64;
+            self.unowned_opens.clear();
+            self.churn.by_process.entry(None).or_default().opened += unowned;
+        }
+        let churn = std::mem::take(&mut self.churn);
+        let mut by_process = churn.by_process;
+        let mut by_remote = churn.by_remote;
+        let mut by_state: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut connections = Vec::new();
+        let mut next = CookieMap::default();
+        let mut total = churn.ended;
+        let states = self.states();
+        for record in records {
+            let (Some(local), Some(peer)) = (inet(&record.local), inet(&record.peer)) else {
+                continue;
+            };
+            let now = counters(record);
+            let before = self.previous.get(&record.cookie).copied();
+            if let Some(now) = now {
+                next.insert(record.cookie, now);
+            }
+            if !first && before.is_none() {
+                self.born.entry(record.cookie).or_insert(now_ns);
+            }
+            if !self.admits(record) || states & (1 << record.state.kernel()) == 0 {
+                continue;
+            }
+            *by_state.entry(record.state.kernel()).or_default() += 1;
+            if !self.is_row(record.state) {
+                continue;
+            }
+            // A socket the last listing did not have is new: all its bytes are this
+            // interval's (the first frame has no interval).
+            let delta = match (now, before) {
+                (Some(now), Some(before)) => now.since(before),
+                (Some(now), None) if !first => now,
+                _ => Counters::default(),
+            };
+            total.rx += delta.rx;
+            total.tx += delta.tx;
+            total.retrans += delta.retrans;
+            let process = self.event_owners.get(&record.cookie).cloned().or_else(|| {
+                record.users.first().map(|user| Process {
+                    pid: user.pid,
+                    comm: user.comm.clone(),
+                })
+            });
+            for flow in [
+                by_process.entry(process.clone()).or_default(),
+                by_remote.entry(peer).or_default(),
+            ] {
+                flow.open += 1;
+                flow.add(delta);
+            }
+            connections.push(Connection {
+                cookie: record.cookie,
+                state: record.state,
+                local,
+                peer,
+                process,
+                rates: rates(delta, secs),
+                srtt_ms: record
+                    .tcp
+                    .as_ref()
+                    .and_then(|tcp| tcp.info.as_ref())
+                    .map(|info| f64::from(info.rtt) / 1000.0),
+                age_ms: self
+                    .born
+                    .get(&record.cookie)
+                    .map(|&born| now_ns.saturating_sub(born) as f64 / 1e6),
+            });
+        }
+        let previous = std::mem::replace(&mut self.previous, next);
+        self.vanished = previous
+            .into_iter()
+            .filter(|(cookie, _)| !self.previous.contains_key(cookie))
+            .collect();
+        self.born
+            .retain(|cookie, _| self.previous.contains_key(cookie));
+        self.event_owners
+            .retain(|cookie, _| self.previous.contains_key(cookie));
+        self.last_ns = Some(now_ns);
+        let events = self.events;
+        Frame {
+            ts_ns: now_ns,
+            interval_ms: secs * 1e3,
+            degraded,
+            totals: Totals {
+                by_state: by_state
+                    .into_iter()
+                    .map(|(state, n)| (SockState::from_kernel(state), n))
+                    .collect(),
+                opened_per_s: events.then(|| per_s(churn.opened, secs)),
+                closed_per_s: events.then(|| per_s(churn.closed, secs)),
+                failures: events.then(|| churn.failures.into_iter().collect()),
+                events_lost: events.then_some(self.lost),
+                rates: rates(total, secs),
+            },
+            connections,
+            processes: by_process
+                .into_iter()
+                .map(|(k, f)| group(k, f, events, secs))
+                .collect(),
+            remotes: by_remote
+                .into_iter()
+                .map(|(k, f)| group(k, f, events, secs))
+                .collect(),
+        }
+    }
+}
+
+/// A group's row from its flow; `events`: whether the events fed the churn counts.
+fn group<K>(key: K, flow: Flow, events: bool, secs: f64) -> Group<K> {
+    Group {
+        key,
+        open: flow.open,
+        opened_per_s: events.then(|| per_s(flow.opened, secs)),
+        closed_per_s: events.then(|| per_s(flow.closed, secs)),
+        rates: flow_rates(&flow, secs),
+        failures: flow.failures.into_iter().collect(),
+    }
+}
+
+/// A socket's tcp_info counters, when the kernel sent tcp_info (not for TIME-WAIT or
+/// request sockets).
+fn counters(record: &SocketRecord) -> Option<Counters> {
+    let info = record.tcp.as_ref()?.info.as_ref()?;
+    Some(Counters {
+        rx: info.bytes_received,
+        tx: info.bytes_acked,
+        retrans: info.total_retrans,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::{
+        event::CloseStats,
+        model::{SocketUser, TcpExtra, TcpInfo},
+    };
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    fn endpoint(a: SocketAddr) -> Endpoint {
+        Endpoint::Inet {
+            addr: a.ip(),
+            port: a.port(),
+            scope: 0,
+        }
+    }
+
+    fn record(cookie: u64, state: SockState, rx: u64, tx: u64, pid: u32) -> SocketRecord {
+        let mut r = SocketRecord::new(
+            Netid::Tcp,
+            state,
+            endpoint(addr(&format!("127.0.0.1:{}", 40000 + cookie))),
+            endpoint(addr("127.0.0.2:80")),
+        );
+        r.cookie = Cookie(cookie);
+        r.inode = cookie;
+        r.tcp = Some(TcpExtra {
+            info: Some(TcpInfo {
+                bytes_received: rx,
+                bytes_acked: tx,
+                rtt: 1500,
+                ..TcpInfo::default()
+            }),
+            ..TcpExtra::default()
+        });
+        r.users = vec![SocketUser {
+            comm: "curl".into(),
+            pid,
+            fd: 3,
+        }];
+        r
+    }
+
+    fn transition(cookie: u64, kind: TransitionKind, old: SockState, new: SockState) -> Transition {
+        Transition {
+            ts_ns: 0,
+            cookie: Cookie(cookie),
+            alias: None,
+            kind,
+            old,
+            new,
+            local: addr("127.0.0.1:50000"),
+            remote: addr("127.0.0.2:80"),
+            netns: 0,
+            owner: None,
+            first_seen_ns: None,
+            close: None,
+            cause: None,
+            total_retrans: None,
+            dropped: None,
+        }
+    }
+
+    fn curl() -> Option<Process> {
+        Some(Process {
+            pid: 7,
+            comm: b"curl".to_vec(),
+        })
+    }
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn rates_are_counter_deltas_over_the_interval() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[record(1, SockState::Established, 100, 50, 7)], SEC);
+        let frame = engine.frame(
+            &[
+                record(1, SockState::Established, 2100, 1050, 7),
+                // New since the last listing: all its bytes are this interval's.
+                record(2, SockState::Established, 400, 0, 7),
+            ],
+            3 * SEC,
+            None,
+        );
+        assert_eq!(frame.interval_ms, 2000.0);
+        let one = frame
+            .connections
+            .iter()
+            .find(|c| c.cookie == Cookie(1))
+            .unwrap();
+        assert_eq!(one.rates.rx_bytes, 1000.0);
+        assert_eq!(one.rates.tx_bytes, 500.0);
+        assert_eq!(one.srtt_ms, Some(1.5));
+        assert_eq!(one.age_ms, None, "it existed at start");
+        let two = frame
+            .connections
+            .iter()
+            .find(|c| c.cookie == Cookie(2))
+            .unwrap();
+        assert_eq!(two.rates.rx_bytes, 200.0);
+        assert_eq!(two.age_ms, Some(0.0));
+        assert_eq!(frame.totals.rates.rx_bytes, 1200.0);
+        assert_eq!(frame.processes.len(), 1);
+        assert_eq!(frame.processes[0].open, 2);
+        assert_eq!(frame.processes[0].key, curl());
+    }
+
+    #[test]
+    fn short_connections_count_once_each_in_their_process_and_remote() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[record(1, SockState::Established, 100, 0, 7)], 0);
+        // 30 connections that began and ended between two listings, and one that failed.
+        for cookie in 100..130 {
+            let open = transition(
+                cookie,
+                TransitionKind::State,
+                SockState::SynSent,
+                SockState::Established,
+            );
+            engine.transition(&open, curl(), None);
+            let mut end = transition(
+                cookie,
+                TransitionKind::Destroy,
+                SockState::Close,
+                SockState::Close,
+            );
+            end.close = Some(CloseStats {
+                bytes_acked: 10,
+                bytes_received: 20,
+                total_retrans: 1,
+                ..CloseStats::default()
+            });
+            engine.transition(&end, curl(), None);
+        }
+        let fail = transition(
+            200,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        engine.transition(&fail, curl(), Some("refused"));
+        // The listed socket ended too: only what the listing had not seen counts.
+        let mut end = transition(
+            1,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        end.close = Some(CloseStats {
+            bytes_acked: 0,
+            bytes_received: 150,
+            total_retrans: 0,
+            ..CloseStats::default()
+        });
+        engine.transition(&end, curl(), None);
+        let frame = engine.frame(&[], SEC, None);
+        assert!(frame.connections.is_empty());
+        assert_eq!(frame.totals.opened_per_s, Some(30.0));
+        assert_eq!(frame.totals.closed_per_s, Some(32.0));
+        assert_eq!(frame.totals.failures, Some(vec![("refused", 1)]));
+        assert_eq!(frame.totals.rates.rx_bytes, 30.0 * 20.0 + 50.0);
+        assert_eq!(frame.totals.rates.retransmits, 30.0);
+        assert_eq!(frame.processes.len(), 1, "one row for all of them");
+        let group = &frame.processes[0];
+        assert_eq!((group.open, group.opened_per_s), (0, Some(30.0)));
+        assert_eq!(group.failures, vec![("refused", 1)]);
+        assert_eq!(frame.remotes.len(), 1);
+        assert_eq!(frame.remotes[0].key, addr("127.0.0.2:80"));
+        // The next interval starts from nothing.
+        let frame = engine.frame(&[], 2 * SEC, None);
+        assert_eq!(frame.totals.opened_per_s, Some(0.0));
+        assert!(frame.processes.is_empty());
+    }
+
+    #[test]
+    fn accepted_connections_are_credited_to_the_process_that_accepts_them() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[], 0);
+        for cookie in [1, 2] {
+            let open = transition(
+                cookie,
+                TransitionKind::State,
+                SockState::SynRecv,
+                SockState::Established,
+            );
+            engine.transition(&open, None, None);
+        }
+        let accept = transition(
+            1,
+            TransitionKind::Owner,
+            SockState::Established,
+            SockState::Established,
+        );
+        engine.transition(&accept, curl(), None);
+        let frame = engine.frame(&[], SEC, None);
+        let opened = |key: Option<Process>| {
+            let group = frame.processes.iter().find(|g| g.key == key).unwrap();
+            group.opened_per_s
+        };
+        assert_eq!(opened(curl()), Some(1.0));
+        assert_eq!(opened(None), Some(1.0), "never accepted in the interval");
+        assert_eq!(frame.remotes[0].opened_per_s, Some(2.0));
+    }
+
+    #[test]
+    fn time_wait_sockets_are_rows_only_when_the_filter_asks() {
+        let listing = [record(1, SockState::TimeWait, 0, 0, 7)];
+        let mut engine = Engine::new(None, true);
+        let frame = engine.frame(&listing, 0, None);
+        assert!(frame.connections.is_empty());
+        assert_eq!(frame.totals.by_state, vec![(SockState::TimeWait, 1)]);
+        let filter = Filter::parse_args(&["state", "time-wait"]).unwrap();
+        let mut engine = Engine::new(Some(filter), true);
+        assert_eq!(engine.frame(&listing, 0, None).connections.len(), 1);
+    }
+
+    #[test]
+    fn a_destroy_read_after_the_listing_that_missed_it_is_not_counted_twice() {
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[record(1, SockState::Established, 1000, 0, 7)], 0);
+        engine.frame(&[], SEC, None);
+        let mut end = transition(
+            1,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        end.close = Some(CloseStats {
+            bytes_acked: 0,
+            bytes_received: 1100,
+            total_retrans: 0,
+            ..CloseStats::default()
+        });
+        engine.transition(&end, curl(), None);
+        let frame = engine.frame(&[], 2 * SEC, None);
+        assert_eq!(frame.totals.rates.rx_bytes, 100.0);
+    }
+
+    #[test]
+    fn the_filter_decides_what_is_shown_and_counted() {
+        let filter = Filter::parse_args(&["dport", "=", ":443"]).unwrap();
+        let mut engine = Engine::new(Some(filter), true);
+        engine.prime(&[], 0);
+        let open = transition(
+            5,
+            TransitionKind::State,
+            SockState::SynSent,
+            SockState::Established,
+        );
+        engine.transition(&open, curl(), None);
+        let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
+        assert!(frame.connections.is_empty() && frame.processes.is_empty());
+        assert_eq!(frame.totals.opened_per_s, Some(0.0));
+        assert!(frame.totals.by_state.is_empty());
+    }
+
+    #[test]
+    fn without_events_churn_is_unknown_not_zero() {
+        let mut engine = Engine::new(None, false);
+        engine.prime(&[], 0);
+        let frame = engine.frame(&[record(1, SockState::Listen, 0, 0, 7)], SEC, None);
+        assert_eq!(frame.totals.opened_per_s, None);
+        assert_eq!(frame.totals.events_lost, None);
+        assert_eq!(frame.totals.by_state, vec![(SockState::Listen, 1)]);
+        assert!(
+            frame.connections.is_empty(),
+            "listeners are counted, not rows"
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! End-to-end: `sockwatch top` on the real kernel, in network namespaces the tests create:
+//! batch JSON frames against connections with known traffic from a named process and a
+//! burst of short connections, and the terminal UI driven under tmux.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+
+const LOAD_NAME: &str = "swtopload";
+const BURST_NAME: &str = "swtopburst";
+const CONNECTIONS: usize = 3;
+const BURST: u64 = 40;
+
+/// Starts tcpstream in the namespace: CONNECTIONS connections with data both ways, every
+/// thread named LOAD_NAME; returns once they are established.
+fn stream(ns: &NetNs) -> Child {
+    let mut child = ns
+        .command(env!("CARGO_BIN_EXE_tcpstream"))
+        .args(["--connections", &CONNECTIONS.to_string()])
+        .args(["--seconds", "60", "--name", LOAD_NAME])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcpstream");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read tcpstream");
+    assert!(line.starts_with("ready"), "tcpstream: {line}");
+    child
+}
+
+/// BURST short connections from threads named BURST_NAME.
+fn burst(ns: &NetNs) {
+    let hex: String = BURST_NAME.bytes().map(|b| format!("{b:02x}")).collect();
+    let output = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args(["--connections", &BURST.to_string(), "--threads", "2"])
+        .args(["--seconds", "30", "--comm-hex", &hex])
+        .output()
+        .expect("run tcpchurn");
+    assert!(output.status.success(), "tcpchurn failed: {output:?}");
+}
+
+fn comm_is(row: &Value, name: &str) -> bool {
+    row["comm"].as_str() == Some(name)
+}
+
+/// How many things a per-second rate over the frame's interval stands for.
+fn count(frame: &Value, per_s: &Value) -> u64 {
+    let secs = frame["interval_ms"].as_f64().expect("interval_ms") / 1000.0;
+    (per_s.as_f64().unwrap_or(0.0) * secs).round() as u64
+}
+
+#[test]
+fn batch_frames_show_named_connections_rates_and_a_short_burst() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut load = stream(&ns);
+    let mut top = ns
+        .command(sockwatch_bin())
+        .args(["top", "-b", "--json", "-n", "6", "-d", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch top");
+    let mut lines = BufReader::new(top.stdout.take().expect("piped stdout")).lines();
+    let mut frames: Vec<Value> = Vec::new();
+    let mut next = || -> Value {
+        let line = lines.next().expect("a frame").expect("read a frame");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("frame is not JSON ({e}): {line}"))
+    };
+    // The programs are attached once the first frame comes: the burst happens after.
+    frames.push(next());
+    burst(&ns);
+    for _ in 1..6 {
+        frames.push(next());
+    }
+    let status = top.wait().expect("wait for top");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut top.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "top failed: {stderr}");
+    drop(load.stdin.take());
+    let _ = load.wait();
+
+    for frame in &frames {
+        assert_eq!(frame["schema_version"], 1);
+        assert_eq!(
+            frame["degraded"],
+            Value::Null,
+            "top runs with its events here"
+        );
+    }
+    let last = frames.last().unwrap();
+    // Both ends of each connection live in the named process.
+    let named: Vec<&Value> = last["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| comm_is(c, LOAD_NAME) && c["state"] == "ESTABLISHED")
+        .collect();
+    assert_eq!(named.len(), 2 * CONNECTIONS, "frame: {last}");
+    for connection in &named {
+        assert!(connection["local"]["address"].is_string() && connection["peer"]["port"].is_u64());
+    }
+    let moving = named
+        .iter()
+        .filter(|c| c["rx_bytes_per_s"].as_f64().unwrap() > 0.0)
+        .count();
+    assert!(moving >= CONNECTIONS, "connections with traffic: {named:?}");
+    let process = last["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| comm_is(p, LOAD_NAME))
+        .unwrap_or_else(|| panic!("no {LOAD_NAME} row: {last}"));
+    assert_eq!(process["open"], 2 * CONNECTIONS as u64);
+    assert!(
+        process["rx_bytes_per_s"].as_f64().unwrap() > 16_000.0,
+        "{process}"
+    );
+    assert!(
+        process["tx_bytes_per_s"].as_f64().unwrap() > 16_000.0,
+        "{process}"
+    );
+
+    // The burst's connections lived far less than a refresh: only the events saw them.
+    let burst_rows = || {
+        frames.iter().flat_map(|frame| {
+            frame["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| comm_is(p, BURST_NAME))
+                .map(move |p| (frame, p))
+        })
+    };
+    let opened: u64 = burst_rows()
+        .map(|(f, p)| count(f, &p["opened_per_s"]))
+        .sum();
+    let closed: u64 = burst_rows()
+        .map(|(f, p)| count(f, &p["closed_per_s"]))
+        .sum();
+    assert!(
+        opened >= BURST,
+        "burst opened {opened} of {BURST}: {frames:?}"
+    );
+    assert!(closed >= BURST, "burst closed {closed} of {BURST}");
+    let total_opened: u64 = frames
+        .iter()
+        .map(|f| count(f, &f["totals"]["opened_per_s"]))
+        .sum();
+    // Both ends of every burst connection are established.
+    assert!(total_opened >= 2 * BURST, "opened in all: {total_opened}");
+    let lost: u64 = last["totals"]["events_lost"].as_u64().expect("events_lost");
+    assert_eq!(lost, 0);
+}
+
+/// A tmux server of the test's own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("sw-top-{}-{}", std::process::id(), rand_suffix()),
+            session: "top".into(),
+        };
+        let status = tmux
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &tmux.session,
+                "-x",
+                "160",
+                "-y",
+                "40",
+            ])
+            .arg(command)
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+        thread::sleep(Duration::from_millis(300));
+    }
+
+    fn screen(&self) -> String {
+        let output = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn display(&self, format: &str) -> String {
+        let output = self
+            .cmd()
+            .args(["display-message", "-p", "-t", &self.session, format])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen after `secs`.
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} on screen:\n{screen}"
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn wait_for_file(path: &Path, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.ends_with('\n') {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            path.display()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A pane running a shell that saves `stty -g` before and after top, and top's pid.
+fn ui_pane(ns: &NetNs, dir: &Path) -> Tmux {
+    let d = dir.display();
+    let inner = format!(
+        "echo $$ > {d}/pid; exec ip netns exec {} {} top -d 0.5",
+        ns.name(),
+        sockwatch_bin().display()
+    );
+    let script = format!(
+        "stty -g > {d}/before; sh -c '{inner}'; echo $? > {d}/status; stty -g > {d}/after; exec sleep 60"
+    );
+    Tmux::start(&script)
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sw-top-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("make a temporary directory");
+    dir
+}
+
+#[test]
+fn terminal_ui_sorts_filters_groups_and_restores_the_terminal_on_q() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut load = stream(&ns);
+    let dir = temp_dir("q");
+    let tmux = ui_pane(&ns, &dir);
+    // What batch mode shows: the header and the named process's connections.
+    let screen = tmux.wait_for(LOAD_NAME, 20);
+    assert!(
+        screen.contains("TCP sockets:") && screen.contains("ESTAB"),
+        "{screen}"
+    );
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    tmux.keys(&[">"]);
+    assert!(
+        tmux.screen().contains("TX/Sv"),
+        "sort moved right:\n{}",
+        tmux.screen()
+    );
+    tmux.keys(&["i"]);
+    assert!(tmux.screen().contains("TX/S^"), "{}", tmux.screen());
+    tmux.keys(&["p"]);
+    let screen = tmux.wait_for("OPENED/S", 5);
+    assert!(
+        screen.contains(LOAD_NAME) && screen.contains("processes by"),
+        "{screen}"
+    );
+    // A bad filter is reported and changes nothing; a good one applies.
+    tmux.keys(&["/", "dport =", "Enter"]);
+    tmux.wait_for("filter not changed", 5);
+    tmux.keys(&["c", "/", "sport = :1", "Enter"]);
+    tmux.wait_for("filter: sport = :1", 5);
+    let screen = tmux.wait_for("TCP sockets: 0", 5);
+    assert!(!screen.contains(LOAD_NAME), "{screen}");
+    tmux.keys(&["q"]);
+    let after = wait_for_file(&dir.join("after"), 10);
+    let before = wait_for_file(&dir.join("before"), 1);
+    assert_eq!(before, after, "stty settings restored");
+    assert_eq!(wait_for_file(&dir.join("status"), 1).trim(), "0");
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+    drop(load.stdin.take());
+    let _ = load.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn terminal_ui_restores_the_terminal_on_sigterm() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let dir = temp_dir("term");
+    let tmux = ui_pane(&ns, &dir);
+    tmux.wait_for("TCP sockets:", 20);
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    let pid = wait_for_file(&dir.join("pid"), 5);
+    let status = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let after = wait_for_file(&dir.join("after"), 10);
+    assert_eq!(wait_for_file(&dir.join("before"), 1), after);
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
