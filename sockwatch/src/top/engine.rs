@@ -488,6 +488,7 @@ mod tests {
         r.users = vec![SocketUser {
             comm: "curl".into(),
             pid,
+            tid: None,
             fd: 3,
         }];
         r
