@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use aya::{
     maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, Program, TracePoint},
-    Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
+    Btf as AyaBtf, Ebpf, EbpfLoader, Endianness, VerifierLogLevel,
 };
 use hooks::{Attach, Candidate, Hook, HOOKS};
 use sockwatch_common::{counter, KernelFilter, KernelOffsets, SockEvent};
@@ -227,8 +227,18 @@ impl Tracer {
 
         let mut loader = loader_without_kernel_btf();
         // No CO-RE relocations in the object: aya needs no kernel BTF to load it.
+        // A refused candidate is loaded again with a log, up to five times as the buffer
+        // grows: a per-instruction log makes each of those a slow verification (minutes for
+        // the larger programs on an emulated CPU). The verdict and statistics say why in one
+        // line; --verbose asks for the whole trace.
+        let log_level = if config.verbose {
+            VerifierLogLevel::DEBUG | VerifierLogLevel::STATS
+        } else {
+            VerifierLogLevel::STATS
+        };
         loader
             .btf(None)
+            .verifier_log_level(log_level)
             .override_global("OFFSETS", &offsets, true)
             .override_global("FILTER", &config.filter, true)
             .override_global("ALIAS_SALT", &salt, true);
