@@ -48,7 +48,9 @@ pub trait Views {
     fn lost(&mut self, out: &mut dyn Write, lost: u64, ts_ns: u64) -> io::Result<()>;
 
     /// Whether this is the live table, redrawn by [`Views::table`] rather than by events.
-    fn is_table(&self) -> bool;
+    fn is_table(&self) -> bool {
+        false
+    }
 
     /// Redraws the live table with the sockets the filter kept (`rows`, in any order).
     fn table(
@@ -57,7 +59,10 @@ pub trait Views {
         rows: &mut [(Cookie, &LiveSocket)],
         summary: &Summary,
         now_ns: u64,
-    ) -> io::Result<()>;
+    ) -> io::Result<()> {
+        let _ = (out, rows, summary, now_ns);
+        Ok(())
+    }
 
     /// Whether the view keeps figures of the table without printing it (serve's gauges): it
     /// is then offered the table at each interval through [`Views::watch`].

@@ -332,20 +332,6 @@ impl Views for ServeViews {
         Ok(())
     }
 
-    fn is_table(&self) -> bool {
-        false
-    }
-
-    fn table(
-        &mut self,
-        _: &mut dyn Write,
-        _: &mut [(Cookie, &LiveSocket)],
-        _: &Summary,
-        _: u64,
-    ) -> io::Result<()> {
-        Ok(())
-    }
-
     fn watches_table(&self) -> bool {
         true
     }

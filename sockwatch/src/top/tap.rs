@@ -7,10 +7,9 @@ use crate::{
     event::Transition,
     follow::{
         reasons::{Reason, Story},
-        table::{Applied, LiveSocket},
-        Summary, Views,
+        table::Applied,
+        Views,
     },
-    model::Cookie,
 };
 
 pub struct EventTap {
@@ -44,20 +43,6 @@ impl Views for EventTap {
 
     fn lost(&mut self, _: &mut dyn Write, lost: u64, _: u64) -> io::Result<()> {
         self.engine.borrow_mut().lost(lost);
-        Ok(())
-    }
-
-    fn is_table(&self) -> bool {
-        false
-    }
-
-    fn table(
-        &mut self,
-        _: &mut dyn Write,
-        _: &mut [(Cookie, &LiveSocket)],
-        _: &Summary,
-        _: u64,
-    ) -> io::Result<()> {
         Ok(())
     }
 }
