@@ -791,11 +791,11 @@ fn follow_survives_a_soak() {
         table_summary.status.success(),
         "follow --table: {table_summary:?}"
     );
-    let table_summary = String::from_utf8_lossy(&table_summary.stderr)
+    let table_stderr: Vec<String> = String::from_utf8_lossy(&table_summary.stderr)
         .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
+        .map(str::to_string)
+        .collect();
+    let table_summary = summary_line(&table_stderr);
     eprintln!("soak: table: {table_summary}");
     if !table_summary.contains(" 0 lost,") {
         losses.push(format!("table: {table_summary}"));
