@@ -634,6 +634,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
     /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ]; what it leaves out is not counted.
+    /// It admits connections, not events: one that matched once is counted to its end.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }

@@ -461,6 +461,7 @@ impl Follower {
             None => None,
         };
         let mut views = make_views(&config, clock);
+        let per_socket = config.view == View::Lifetime || views.follows_sockets();
         let mut session = Session {
             views: &mut views,
             table: LiveTable::default(),
@@ -475,7 +476,7 @@ impl Follower {
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
-                per_socket: config.view == View::Lifetime,
+                per_socket,
                 failed: config.failed,
                 retransmits: config.retransmits,
             },
