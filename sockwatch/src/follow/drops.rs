@@ -91,10 +91,9 @@ impl DropWatch {
         let mut seen = HashMap::with_capacity(self.drops.len());
         for listener in listeners()? {
             seen.insert(listener.cookie, listener.drops);
-            let before = self.drops.get(&listener.cookie).copied();
-            let risen = listener
-                .drops
-                .saturating_sub(before.unwrap_or(listener.drops));
+            // A listener first seen after the start was born since: all its drops are new.
+            let before = self.drops.get(&listener.cookie).copied().unwrap_or(0);
+            let risen = listener.drops.saturating_sub(before);
             if risen > 0 {
                 events.push(drop_event(
                     &listener, risen, overflows, syn_queue, now_ns, netns,
