@@ -22,6 +22,6 @@ pub use compare::{
     sockwatch_bin, Run,
 };
 pub use fixture::SocketGroup;
-pub use netns::NetNs;
+pub use netns::{NetNs, VethLink};
 pub use normalize::Masks;
 pub use testbed::Testbed;
