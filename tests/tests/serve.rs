@@ -898,11 +898,16 @@ fn owner_key(line: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The "done when", as the README's fleet section tells it: Prometheus scrapes serve
+/// (the unit's capabilities) and shows connections, failures and retransmits by process and
+/// container with the numbers follow --lifetime gives over the same period, and the
+/// retransmits the kernel's own counter gives.
 #[test]
 fn retransmits_over_a_link_set_down_count_as_the_kernel_and_follow_lifetime_count_them() {
     if !require_programs(&["prometheus", "curl", "setpriv", "nsenter", "nstat"]) {
         return;
     }
+    const REFUSED: u32 = 2;
     let link = VethLink::new();
     let cgroup = kubernetes_like_cgroup("retrans");
     let serve = Serve::start(
@@ -938,6 +943,11 @@ fn retransmits_over_a_link_set_down_count_as_the_kernel_and_follow_lifetime_coun
     link.set_far_end(true);
     assert!(sender.wait().expect("wait for the sender").success());
     assert!(sink.wait().expect("wait for the sink").success());
+    // Connects from the same container that nothing answers: failures by container.
+    for _ in 0..REFUSED {
+        let mut refused = tcpend_in_cgroup(&link.near, &cgroup, "refused 127.0.0.1 9");
+        assert!(refused.wait().expect("wait for tcpend").success());
+    }
     let after = nstat(&link.near, &["TcpRetransSegs"]);
     let kernel = risen(&before, &after, "TcpRetransSegs");
     assert!(
@@ -998,6 +1008,43 @@ fn retransmits_over_a_link_set_down_count_as_the_kernel_and_follow_lifetime_coun
         &["process", "container", "reason"],
     );
     assert_eq!(closes, closed, "follow --lifetime disagrees on closes");
+    let opened = settled_counters(
+        &prometheus,
+        &link.near,
+        "sockwatch_connections_opened_total{process=\"tcpend\"}",
+        ended,
+        &["process", "container"],
+    );
+    let lifetime_opened: BTreeMap<Vec<String>, f64> =
+        retransmits.keys().map(|key| (key.clone(), 1.0)).collect();
+    assert_eq!(
+        opened, lifetime_opened,
+        "follow --lifetime disagrees on opens"
+    );
+    let failures: BTreeMap<Vec<String>, f64> = lifetime
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["type"] == "destroy" && l["comm"] == "tcpend" && l["peer"]["port"] == 9)
+        .fold(BTreeMap::new(), |mut by, end| {
+            let mut key = owner_key(&end);
+            key.push(end["reason"].as_str().unwrap_or("null").to_string());
+            *by.entry(key).or_default() += 1.0;
+            by
+        });
+    let refused = vec![
+        "tcpend".to_string(),
+        CONTAINER.to_string(),
+        "refused".to_string(),
+    ];
+    assert_eq!(failures, BTreeMap::from([(refused, f64::from(REFUSED))]));
+    let failed = settled_counters(
+        &prometheus,
+        &link.near,
+        "sockwatch_connections_failed_total{process=\"tcpend\"}",
+        ended,
+        &["process", "container", "reason"],
+    );
+    assert_eq!(failures, failed, "follow --lifetime disagrees on failures");
 
     // The README's fleet queries, as a new user would paste them: each is valid, and the
     // retransmits one shows the sender by process and container.
