@@ -14,6 +14,7 @@ pub mod json;
 pub mod netns;
 pub mod normalize;
 pub mod privilege;
+pub mod process;
 pub mod sockopt;
 pub mod testbed;
 

@@ -13,7 +13,8 @@ use std::{
 
 use serde_json::Value;
 use sockwatch_tests::{
-    follow_run::FollowRun, privilege::can_run_namespace_tests, sockwatch_bin, NetNs, VethLink,
+    follow_run::FollowRun, privilege::can_run_namespace_tests, process::spawn_ready, sockwatch_bin,
+    NetNs, VethLink,
 };
 
 const SERVE_PORT: u16 = 9464;
@@ -570,14 +571,25 @@ fn kubernetes_like_cgroup(name: &str) -> TestCgroup {
 /// Runs tcpchurn in the namespace from inside `cgroup`. nsenter, not `ip netns exec`: the
 /// latter mounts a fresh /sys without the cgroup mounts.
 fn churn_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, connections: u32, port: u16) {
-    run_ok(in_namespace(ns, "sh").args([
+    run_ok(&mut in_cgroup(
+        ns,
+        cgroup,
+        env!("CARGO_BIN_EXE_tcpchurn"),
+        &format!("--connections {connections} --port {port}"),
+    ));
+}
+
+/// `program args` in the namespace, started from inside `cgroup`.
+fn in_cgroup(ns: &NetNs, cgroup: &TestCgroup, program: &str, args: &str) -> Command {
+    let mut command = in_namespace(ns, "sh");
+    command.args([
         "-c",
         &format!(
-            "echo $$ > {}/cgroup.procs && exec {} --connections {connections} --port {port}",
-            cgroup.leaf.display(),
-            env!("CARGO_BIN_EXE_tcpchurn")
+            "echo $$ > {}/cgroup.procs && exec {program} {args}",
+            cgroup.leaf.display()
         ),
-    ]));
+    ]);
+    command
 }
 
 #[test]
@@ -873,21 +885,9 @@ fn risen(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, name: &s
     after[name] - before[name]
 }
 
-/// Starts `tcpend ARGS` from inside `cgroup` in the namespace and returns it with its first
-/// output line read.
-fn tcpend_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, args: &str) -> Child {
-    in_namespace(ns, "sh")
-        .args([
-            "-c",
-            &format!(
-                "echo $$ > {}/cgroup.procs && exec {} {args}",
-                cgroup.leaf.display(),
-                env!("CARGO_BIN_EXE_tcpend")
-            ),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcpend")
+/// `tcpend ARGS` in the namespace, from inside `cgroup`.
+fn tcpend_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, args: &str) -> Command {
+    in_cgroup(ns, cgroup, env!("CARGO_BIN_EXE_tcpend"), args)
 }
 
 /// The (comm, container_id) of a follow JSON line, as serve's process and container labels.
@@ -921,32 +921,33 @@ fn retransmits_over_a_link_set_down_count_as_the_kernel_and_follow_lifetime_coun
     );
     let before = nstat(&link.near, &["TcpRetransSegs"]);
 
-    let mut sink = link
-        .far
-        .command(env!("CARGO_BIN_EXE_tcpend"))
-        .args(["sink", VethLink::FAR_ADDR, "7106"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcpend sink");
-    let mut sink_out = BufReader::new(sink.stdout.take().expect("piped"));
-    let mut line = String::new();
-    sink_out.read_line(&mut line).expect("sink ready");
+    let mut sink = spawn_ready(link.far.command(env!("CARGO_BIN_EXE_tcpend")).args([
+        "sink",
+        VethLink::FAR_ADDR,
+        "7106",
+    ]));
     // The sender runs in a container's cgroup: its retransmits carry the container's labels.
     let mut sender = tcpend_in_cgroup(
         &link.near,
         &cgroup,
         &format!("send {} 7106", VethLink::FAR_ADDR),
-    );
+    )
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("start tcpend send");
     std::thread::sleep(Duration::from_millis(300));
     link.set_far_end(false);
     std::thread::sleep(Duration::from_millis(1500));
     link.set_far_end(true);
     assert!(sender.wait().expect("wait for the sender").success());
-    assert!(sink.wait().expect("wait for the sink").success());
+    assert!(sink.child.wait().expect("wait for the sink").success());
     // Connects from the same container that nothing answers: failures by container.
     for _ in 0..REFUSED {
-        let mut refused = tcpend_in_cgroup(&link.near, &cgroup, "refused 127.0.0.1 9");
-        assert!(refused.wait().expect("wait for tcpend").success());
+        run_ok(&mut tcpend_in_cgroup(
+            &link.near,
+            &cgroup,
+            "refused 127.0.0.1 9",
+        ));
     }
     let after = nstat(&link.near, &["TcpRetransSegs"]);
     let kernel = risen(&before, &after, "TcpRetransSegs");
