@@ -8,6 +8,7 @@ use std::{
     io::{BufRead, BufReader, Read},
     path::{Path, PathBuf},
     process::{Child, ChildStderr, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -185,7 +186,13 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        // Tests run on several threads: each directory is its own.
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
@@ -206,13 +213,22 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(ns: &NetNs) -> Prometheus {
+        Prometheus::start_with(
+            ns,
+            &format!(
+                "scrape_configs:\n  - job_name: sockwatch\n    static_configs:\n      - targets: ['127.0.0.1:{SERVE_PORT}']\n"
+            ),
+        )
+    }
+
+    /// Prometheus with these `scrape_configs` (of a job named sockwatch), scraping every
+    /// second unless they say otherwise.
+    fn start_with(ns: &NetNs, scrape_configs: &str) -> Prometheus {
         let dir = TempDir::new("sw-prometheus");
         let config = dir.0.join("prometheus.yml");
         std::fs::write(
             &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: sockwatch\n    static_configs:\n      - targets: ['127.0.0.1:{SERVE_PORT}']\n"
-            ),
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{scrape_configs}"),
         )
         .expect("write prometheus.yml");
         let child = ns
@@ -704,7 +720,7 @@ fn two_thousand_process_names_stay_under_the_label_cap() {
 
 #[test]
 fn beyond_loopback_events_are_off_and_a_token_is_required() {
-    if !require_programs(&["curl", "setpriv", "nsenter"]) {
+    if !require_programs(&["prometheus", "curl", "setpriv", "nsenter"]) {
         return;
     }
     let ns = NetNs::with_veth();
@@ -739,6 +755,20 @@ fn beyond_loopback_events_are_off_and_a_token_is_required() {
     assert!(body.contains("sockwatch_events_total"), "{body}");
     assert_eq!(http_get(&ns, &url("/events"), &bearer).0, 404);
     assert_eq!(http_get(&ns, &url("/metrics"), &["-X", "POST"]).0, 405);
+    // The README's scrape configuration, pointed at this serve and this token, scrapes it
+    // (Prometheus::start_with waits until it is up).
+    let scrape_configs = readme_block("yaml")
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace(
+            "/etc/prometheus/sockwatch-token",
+            &token_file.display().to_string(),
+        )
+        .replace(
+            "['host-a:9464', 'host-b:9464']",
+            &format!("['{address}:{SERVE_PORT}']"),
+        );
+    assert!(scrape_configs.contains(&token_file.display().to_string()));
+    drop(Prometheus::start_with(&ns, &scrape_configs));
     serve.terminate_within_a_second();
     assert!(Path::new(&token_file).exists());
 }
@@ -1077,20 +1107,25 @@ fn retransmits_over_a_link_set_down_count_as_the_kernel_and_follow_lifetime_coun
     serve.terminate_within_a_second();
 }
 
-/// The PromQL lines of the README's "Monitoring a fleet" section, comments removed.
-fn readme_queries() -> Vec<String> {
+/// The first `language` code block of the README's "Monitoring a fleet" section.
+fn readme_block(language: &str) -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("read README.md");
     let fleet = readme
         .split("### Monitoring a fleet")
         .nth(1)
         .expect("the README has a fleet section");
-    let block = fleet
-        .split("```promql\n")
+    fleet
+        .split(&format!("```{language}\n"))
         .nth(1)
         .and_then(|rest| rest.split("```").next())
-        .expect("a promql block in the fleet section");
-    block
+        .unwrap_or_else(|| panic!("no {language} block in the fleet section"))
+        .to_string()
+}
+
+/// The PromQL lines of the README's "Monitoring a fleet" section, comments removed.
+fn readme_queries() -> Vec<String> {
+    readme_block("promql")
         .lines()
         .map(|line| {
             line.split(" # ")
