@@ -890,6 +890,10 @@ fn a_state_filter_counts_the_ends_of_the_connections_it_admitted() {
             "closes hidden by the filter: {closed:#?}"
         );
     }
+    // The connecting side is its own owner's, and so is its close.
+    let churned = ["direction=\"connect\"", "process=\"tcpchurn\""];
+    assert_eq!(sum_where(&opened, &churned), f64::from(CONNECTIONS));
+    assert_eq!(sum_where(&closed, &churned), f64::from(CONNECTIONS));
     serve.terminate_within_a_second();
 }
 
