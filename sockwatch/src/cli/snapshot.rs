@@ -20,7 +20,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::Selection,
-    source::{self, sockstat::SockStats, DestroyEvents, Destroyed, Query, Wait},
+    source::{self, sockstat::SockStats, DestroyEvents, Destroyed, DgramTable, Query, Wait},
 };
 
 use super::config::snapshot::{Format, SnapshotConfig, Source, Summary};
@@ -71,6 +71,9 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         false => None,
     };
     let mut kill_failed = None;
+    // Protocols whose SOCK_DESTROY the kernel refused (EPERM without CAP_NET_ADMIN): as ss,
+    // the rest of their dump is dropped.
+    let mut refused: Vec<Netid> = Vec::new();
     let mut names = SystemNames::new();
     thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
@@ -79,7 +82,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         let mut accept = |mut record: SocketRecord| {
             // The whole filter has judged the socket before it is closed: nothing it does
             // not select is ever killed.
-            if kill_failed.is_some() || !keep(&record) {
+            if kill_failed.is_some() || refused.contains(&record.netid) || !keep(&record) {
                 return;
             }
             if let Some(killer) = killer.as_mut() {
@@ -88,7 +91,32 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
                     // Not closable, or gone already: ss does not show it.
                     Ok(Destroyed::NotClosed) => return,
                     Err(err) => {
-                        kill_failed = Some(err);
+                        let Some(errno) = err.kernel_errno() else {
+                            kill_failed = Some(err);
+                            return;
+                        };
+                        // ss 6.1 says so, drops the rest of the protocol's dump and exits 0;
+                        // for UDP it then lists /proc/net/udp{,6}, nothing closed.
+                        eprintln!("SOCK_DESTROY answers: {}", c_strerror(errno));
+                        refused.push(record.netid);
+                        if record.netid == Netid::Udp {
+                            let mut listed = Vec::new();
+                            let read = source::read_proc_dgram(
+                                DgramTable::Udp,
+                                query.ip,
+                                query.states,
+                                &mut |record| listed.push(record),
+                            );
+                            match read {
+                                Ok(()) => {
+                                    for mut record in listed.into_iter().filter(|r| keep(r)) {
+                                        owners.attach(&mut record);
+                                        output.push(record);
+                                    }
+                                }
+                                Err(err) => kill_failed = Some(err),
+                            }
+                        }
                         return;
                     }
                 }
@@ -107,7 +135,12 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
                 })
             }
             None => source::snapshot(&query, &mut accept)
-                .map(drop)
+                .map(|coverage| {
+                    // As ss, which goes on (exit status 0).
+                    if let Some(errno) = coverage.dccp_compat_refusal {
+                        eprintln!("RTNETLINK answers: {}", c_strerror(errno));
+                    }
+                })
                 .map_err(|e| e.to_string()),
         }?;
         owners.check().map_err(|e| e.to_string())?;
@@ -115,16 +148,19 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     })?;
     if let Some(err) = kill_failed {
         write_or_quiet(out.flush())?;
-        return Err(match err.kernel_errno() {
-            Some(errno) => format!(
-                "SOCK_DESTROY answers: {}",
-                io::Error::from_raw_os_error(errno)
-            ),
-            None => err.to_string(),
-        });
+        return Err(err.to_string());
     }
     write_or_quiet(out.flush())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The C library's text for `errno` (what perror prints), which ss's messages carry.
+fn c_strerror(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    match text.strip_suffix(&format!(" (os error {errno})")) {
+        Some(detail) => detail.to_owned(),
+        None => text,
+    }
 }
 
 /// Set by SIGINT, SIGTERM or SIGHUP during -E.
