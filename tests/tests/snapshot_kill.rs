@@ -76,6 +76,18 @@ print("ready", flush=True)
 sys.stdin.read()
 "#;
 
+/// An MPTCP listener and one connection to it, held until stdin closes.
+const MPTCP_HOLDER: &str = r#"
+import socket, sys
+IPPROTO_MPTCP = 262
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+l.bind(("127.0.0.1", 7200)); l.listen(8)
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+c.connect(("127.0.0.1", 7200)); a, _ = l.accept()
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
 struct Holder(Child);
 
 impl Drop for Holder {
@@ -189,4 +201,25 @@ fn kill_refused_without_cap_net_admin_like_ss() {
     }
     assert_all_passed("refused -K runs", cases.len(), &failures);
     assert_eq!(ss(&ns, &["-tuan"]), before, "nothing may be closed");
+}
+
+/// MPTCP sockets: ss 6.1 asks to close them with the protocol cut to TCP's, the kernel finds
+/// no such TCP socket, and ss lists none and closes none; sockwatch the same.
+#[test]
+fn kill_leaves_mptcp_like_ss() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let _holder = Holder::start(&ns, MPTCP_HOLDER);
+    let before = ss(&ns, &["-Man"]);
+    assert_eq!(rows(&before).len(), 3, "{before}");
+    for args in [&["-K", "-Man"][..], &["-K", "-Mn", "dport = :7200"]] {
+        let expected = Run::ss(&ns, args);
+        let actual = Run::sockwatch(&ns, args);
+        if let Err(report) = check_same_with_stderr(&expected, &actual, Masks::for_args(args)) {
+            panic!("{report}");
+        }
+        assert_eq!(ss(&ns, &["-Man"]), before, "nothing may be closed");
+    }
 }

@@ -139,7 +139,7 @@ fn append_attribute(message: &mut Vec<u8>, kind: u16, value: &[u8]) {
 /// A SOCK_DESTROY request for one inet socket, named by its sock_diag id (addresses, ports,
 /// interface, cookie) as the dump gave it; None for sockets sock_diag cannot name (raw
 /// sockets read from /proc, netids it does not serve, MPTCP whose protocol needs an
-/// attribute the destroy path does not read).
+/// attribute the destroy path does not read: the caller answers for those as ss would).
 pub(super) fn destroy(record: &SocketRecord, seq: u32) -> Option<Request> {
     const SOCK_DESTROY: u16 = 21;
     const BODY_LEN: usize = 56;
