@@ -407,6 +407,29 @@ pub struct PacketInfo {
     pub fanout: Option<u32>,
 }
 
+/// The options set in an INET_DIAG_SOCKOPT value ([`SocketRecord::inet_sockopt`]), in the
+/// struct's order, named as ss prints them.
+pub fn inet_sockopt_names(bits: u16) -> impl Iterator<Item = &'static str> {
+    const NAMES: [&str; 11] = [
+        "recverr",
+        "is_icsk",
+        "freebind",
+        "hdrincl",
+        "mc_loop",
+        "transparent",
+        "mc_all",
+        "nodefrag",
+        "bind_addr_no_port",
+        "recverr_rfc4884",
+        "defer_connect",
+    ];
+    NAMES
+        .into_iter()
+        .enumerate()
+        .filter(move |(bit, _)| bits & (1 << bit) != 0)
+        .map(|(_, name)| name)
+}
+
 /// One classic BPF instruction (`struct sock_filter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockFilter {

@@ -7,8 +7,8 @@ use super::names::Names;
 use super::Printer;
 use crate::escape::push_text;
 use crate::model::{
-    IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockFilter, SockState, SocketRecord,
-    TimerKind,
+    inet_sockopt_names, IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockFilter, SockState,
+    SocketRecord, TimerKind,
 };
 
 impl<N: Names + ?Sized> Printer<'_, N> {
@@ -353,26 +353,11 @@ fn ring_text(buf: &mut Vec<u8>, ring: &PacketRing) {
 /// ss's `inet-sockopt: ( name name)`: the options set, in the struct's order, each after a
 /// space; on a continuation line unless -O.
 fn inet_sockopt_text(buf: &mut Vec<u8>, bits: u16, oneline: bool) {
-    const NAMES: [&[u8]; 11] = [
-        b"recverr",
-        b"is_icsk",
-        b"freebind",
-        b"hdrincl",
-        b"mc_loop",
-        b"transparent",
-        b"mc_all",
-        b"nodefrag",
-        b"bind_addr_no_port",
-        b"recverr_rfc4884",
-        b"defer_connect",
-    ];
     buf.extend_from_slice(if oneline { b" " } else { b"\n\t" });
     buf.extend_from_slice(b"inet-sockopt: (");
-    for (bit, name) in NAMES.iter().enumerate() {
-        if bits & (1 << bit) != 0 {
-            buf.push(b' ');
-            buf.extend_from_slice(name);
-        }
+    for name in inet_sockopt_names(bits) {
+        buf.push(b' ');
+        buf.extend_from_slice(name.as_bytes());
     }
     buf.push(b')');
 }
