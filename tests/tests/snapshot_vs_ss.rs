@@ -371,6 +371,22 @@ fn bad_options_fail_like_ss() {
     assert_all_passed("bad option sets", BAD_OPTIONS.len(), &failures);
 }
 
+/// -D with a selection without TCP: ss writes nothing, says so on stderr and exits 0.
+#[test]
+fn dump_without_tcp_like_ss() {
+    let Some(bed) = testbed() else { return };
+    for args in [&["-u", "-D", "-"][..], &["-x", "-D", "/nonexistent/dump"]] {
+        let (ss, sockwatch) = (Run::ss(bed.ns(), args), Run::sockwatch(bed.ns(), args));
+        if let Err(report) = check_same(&ss, &sockwatch, Masks::default()) {
+            panic!("{report}");
+        }
+        let said = "tcpdiag dump requested and no tcp in filter.\n";
+        assert_eq!(ss.stderr(), format!("ss: {said}"));
+        assert_eq!(sockwatch.stderr(), format!("sockwatch: {said}"));
+        assert!(ss.success() && ss.output.stdout.is_empty());
+    }
+}
+
 /// Display options and filters applied to a dump file. ss 6.1's -D writes TCP only (an IPv4
 /// dump, then an IPv6 one).
 const DUMP_READERS: &[&[&str]] = &[

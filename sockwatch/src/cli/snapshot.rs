@@ -277,7 +277,9 @@ fn write_diag_dump(
     out: &mut impl Write,
 ) -> Result<ExitCode, String> {
     if !selection.tables.contains(&Netid::Tcp) {
-        return Err("tcpdiag dump requested and no tcp in filter".into());
+        // ss says so and exits 0, writing nothing.
+        eprintln!("sockwatch: tcpdiag dump requested and no tcp in filter.");
+        return Ok(ExitCode::SUCCESS);
     }
     let tcp_only = Query {
         netids: [Netid::Tcp].into(),
