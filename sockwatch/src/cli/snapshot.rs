@@ -75,7 +75,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     // the rest of their dump is dropped.
     let mut refused: Vec<Netid> = Vec::new();
     let mut names = SystemNames::new();
-    thread::scope(|scope| {
+    let (dccp_refusal, closed_early) = thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
         let mut owners = OwnersScan::start(show.processes, threads, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
@@ -124,33 +124,39 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
             owners.attach(&mut record);
             output.push(record);
         };
-        match dump_file {
+        let refusal = match dump_file {
             Some((path, file)) => {
-                source::snapshot_from_dump(file, &mut accept).map_err(|e| match e {
-                    // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
-                    source::SourceError::Dump(e) => {
-                        format!("dump file {}: {e}", Escaped::path(&path))
-                    }
-                    e => e.to_string(),
-                })
+                source::snapshot_from_dump(file, &mut accept)
+                    .map_err(|e| match e {
+                        // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
+                        source::SourceError::Dump(e) => {
+                            format!("dump file {}: {e}", Escaped::path(&path))
+                        }
+                        e => e.to_string(),
+                    })
+                    .map(|()| None)
             }
             None => source::snapshot(&query, &mut accept)
-                .map(|coverage| {
-                    // As ss, which goes on (exit status 0).
-                    if let Some(errno) = coverage.dccp_compat_refusal {
-                        eprintln!("RTNETLINK answers: {}", c_strerror(errno));
-                    }
-                })
+                .map(|coverage| coverage.dccp_compat_refusal)
                 .map_err(|e| e.to_string()),
         }?;
         owners.check().map_err(|e| e.to_string())?;
-        write_or_quiet(output.finish())
+        let finished = output.finish();
+        let closed = is_closed(&finished);
+        write_or_quiet(finished)?;
+        Ok::<_, String>((refusal, closed))
     })?;
     if let Some(err) = kill_failed {
         write_or_quiet(out.flush())?;
         return Err(err.to_string());
     }
-    write_or_quiet(out.flush())?;
+    let flushed = out.flush();
+    let closed = closed_early || is_closed(&flushed);
+    write_or_quiet(flushed)?;
+    // As ss, which goes on (exit status 0); nothing more once the reader went away.
+    if let (Some(errno), false) = (dccp_refusal, closed) {
+        eprintln!("RTNETLINK answers: {}", c_strerror(errno));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -379,6 +385,11 @@ impl<'a, W: Write> Output<'a, W> {
             } => netstat::write_netstat(out, &records, options, &netstat::SystemNames::new()),
         }
     }
+}
+
+/// Whether a write failed because the reader went away (`| head`).
+fn is_closed(result: &io::Result<()>) -> bool {
+    matches!(result, Err(e) if e.kind() == io::ErrorKind::BrokenPipe)
 }
 
 /// A closed output (`| head`) ends the listing quietly; other write errors are errors.
