@@ -24,7 +24,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
-    model::IpVersion,
+    model::{IpVersion, SockState},
     source::SourceError,
 };
 use clock::WallClock;
@@ -223,7 +223,9 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
         };
     }
     if hint.states & SS_ALL != SS_ALL {
-        filter.states = hint.states;
+        // Listeners always reach the table, whatever states are asked for: an accepted
+        // connection is its listener's until accept() names its owner.
+        filter.states = hint.states | (1 << SockState::Listen.kernel());
     }
     // Some(empty): no inet socket can match, and the empty port set then stops everything.
     match hint.ports {
