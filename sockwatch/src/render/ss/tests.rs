@@ -1,14 +1,14 @@
 //! Golden tests: records built from what the kernel reported for sockets made in a private
 //! network namespace, rendered and compared byte for byte with what ss 6.1 printed for them.
 //!
-//! The captures came from scripts (not kept: see records.rs) that, inside `unshare -n`, opened
-//! TCP listeners, connections in every state (ESTAB with unread data, persist and keepalive
-//! timers, FIN-WAIT-2/CLOSE-WAIT, TIME-WAIT, SYN-SENT against a full backlog, IPv4-mapped,
-//! bound to a device, fwmark, uid 1000, shared with forked children), UDP, raw, unix
-//! (paths, abstract names, socketpairs, pending connections), packet and netlink sockets.
-//! TCP was dumped once with `ss -D` and every TCP capture is ss reading that dump
-//! (TCPDIAG_FILE), so they all show the same kernel state; `records::tcp` decodes the dump.
-//! The other families were captured live in a quiet namespace and parsed from ss's output.
+//! TCP: `tests/capture.sh` makes sockfixture's TCP sockets (listeners, pairs with unread data,
+//! a stalled transfer with its persist timer, keepalive, TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT,
+//! IPv4-mapped, a full accept queue), dumps them once with `ss -D` (`tests/captures/tcp.dump`)
+//! and captures ss reading that dump (TCPDIAG_FILE) with each golden's options, so they all
+//! show the same kernel state; `records::tcp` decodes the dump.
+//! The other families (UDP, raw, unix with paths, abstract names, socketpairs and pending
+//! connections, packet and netlink) were captured live in a quiet namespace and are written
+//! out in records.rs as ss printed them.
 
 mod records;
 
@@ -16,8 +16,8 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::model::{
-    CongestionInfo, Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockState,
-    SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName, UnixVfs,
+    Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockState, SocketUser, UnixName,
+    UnixVfs,
 };
 use crate::system::services::{Services, Transport};
 
@@ -246,7 +246,7 @@ golden! {
     tcp_numeric: "tcp_tan", records::tcp, "tan", layout(false, None);
     tcp_service_names: "tcp_ta", records::tcp, "ta", layout(false, None);
     tcp_host_names: "tcp_tar", records::tcp, "tar", layout(false, None);
-    tcp_ports_in_the_ephemeral_range_keep_numbers: "tcp_ta_eph", records::tcp, "ta", layout(false, None), (1024, 4999);
+    tcp_ports_in_the_ephemeral_range_keep_numbers: "tcp_ta_eph", records::tcp, "ta", layout(false, None), (8000, 9999);
     tcp_no_header: "tcp_tanH", records::tcp, "tanH", layout(false, None);
     tcp_extended: "tcp_tane", records::tcp, "tane", layout(false, None);
     tcp_timers: "tcp_tano", records::tcp, "tano", layout(false, None);
