@@ -1,14 +1,13 @@
 //! Golden tests: records built from what the kernel reported for sockets made in a private
 //! network namespace, rendered and compared byte for byte with what ss 6.1 printed for them.
 //!
-//! TCP: `tests/capture.sh` makes sockfixture's TCP sockets (listeners, pairs with unread data,
-//! a stalled transfer with its persist timer, keepalive, TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT,
-//! IPv4-mapped, a full accept queue), dumps them once with `ss -D` (`tests/captures/tcp.dump`)
-//! and captures ss reading that dump (TCPDIAG_FILE) with each golden's options, so they all
-//! show the same kernel state; `records::tcp` decodes the dump.
-//! The other families (UDP, raw, unix with paths, abstract names, socketpairs and pending
-//! connections, packet and netlink) were captured live in a quiet namespace and are written
-//! out in records.rs as ss printed them.
+//! `tests/capture.sh` makes every capture, from sockfixture's sockets (tests/src/fixture.rs):
+//! TCP listeners, pairs with unread data, a stalled transfer with its persist timer,
+//! keepalive, TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT, IPv4-mapped, a full accept queue, dumped once
+//! with `ss -D` (`tests/captures/tcp.dump`) and printed by ss from that dump with each golden's
+//! options, so they all show the same kernel state; UDP, raw, unix (paths, abstract names,
+//! socketpairs), packet and netlink sockets listed live in a second namespace.
+//! `tests/records.rs` turns the dump and the captures back into records.
 
 mod records;
 
@@ -104,6 +103,8 @@ fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
 struct FixedNames {
     services: Services,
     ephemeral: (u16, u16),
+    /// pid -> comm.
+    processes: Vec<(u32, String)>,
 }
 
 impl Names for FixedNames {
@@ -132,14 +133,14 @@ impl Names for FixedNames {
     }
 
     fn process(&mut self, pid: u32) -> Option<&str> {
-        records::PROCESSES
+        self.processes
             .iter()
             .find(|(p, _)| *p == pid)
-            .map(|(_, comm)| *comm)
+            .map(|(_, comm)| comm.as_str())
     }
 
     fn cgroup(&mut self, id: u64) -> Option<&str> {
-        records::CGROUPS.contains(&id).then_some("/")
+        (id == records::ROOT_CGROUP).then_some("/")
     }
 }
 
@@ -185,6 +186,7 @@ fn check(golden: &Golden) {
     let mut names = FixedNames {
         services: Services::parse(records::SERVICES),
         ephemeral: golden.ephemeral,
+        processes: records::processes(),
     };
     let mut out = Vec::new();
     render_ss(
@@ -261,32 +263,33 @@ golden! {
     tcp_terminal_40: "tcp_tan_tty40", records::tcp, "tan", layout(false, Some(40));
     tcp_terminal_everything: "tcp_tanoemi_tty120", records::tcp, "tanoemi", layout(false, Some(120));
     tcp_terminal_processes: "tcp_tanep_tty100", records::tcp, "tanep", layout(false, Some(100));
-    tcp_listening: "ltn", records::q_ltn, "ltn", layout(false, None);
+    tcp_listening: "ltn", records::listeners, "ltn", layout(false, None);
     tcp_single_state_hides_its_column: "tcp_tn_one_state", records::tcp, "tn",
         SsLayout { state: false, ..layout(false, None) };
-    udp_numeric: "uan", records::q_uanoemi, "uan", layout(false, None);
-    udp_service_names: "ua", records::q_uanoemi, "ua", layout(false, None);
-    udp_info_shows_nothing: "uani", records::q_uanoemi, "uani", layout(false, None);
-    udp_everything: "uanoemi", records::q_uanoemi, "uanoemi", layout(false, None);
-    udp_everything_oneline: "uanoemiO", records::q_uanoemi, "uanoemiO", layout(false, None);
-    udp_processes: "uanp", records::q_uanp, "uanp", layout(false, None);
-    unix_all: "xa", records::q_xanoemip, "xa", layout(true, None);
-    unix_numeric: "xan", records::q_xanoemip, "xan", layout(true, None);
-    unix_extended: "xane", records::q_xanoemip, "xane", layout(true, None);
-    unix_extended_memory_oneline: "xanemO", records::q_xanoemip, "xanemO", layout(true, None);
-    unix_everything: "xanoemip", records::q_xanoemip, "xanoemip", layout(true, None);
-    raw_protocol_names: "wa", records::q_wa, "wa", layout(false, None);
-    packet_names: "0a", records::q_0anem_oneline, "0a", layout(true, None);
-    packet_numeric: "0an", records::q_0anem_oneline, "0an", layout(true, None);
-    packet_extended_memory_oneline: "0anemO", records::q_0anem_oneline, "0anemO", layout(true, None);
-    packet_memory: "0anm", records::q_0anem_oneline, "0anm", layout(true, None);
-    packet_processes: "0anp", records::q_0anp, "0anp", layout(true, None);
-    netlink_names: "nl_a", records::q_nl_a, "a", layout(false, None);
-    netlink_numeric: "nl_an", records::q_nl_an, "an", layout(false, None);
-    netlink_extended_memory: "nl_anem", records::q_nl_anem, "anem", layout(false, None);
-    all_tables: "all_a", records::q_all_a, "a", layout(true, None);
-    all_tables_numeric: "all_an", records::q_all_an, "an", layout(true, None);
-    all_tables_terminal: "all_an_tty90", records::q_all_an_tty90, "an", layout(true, Some(90));
+    udp_numeric: "uan", records::udp, "uan", layout(false, None);
+    udp_service_names: "ua", records::udp, "ua", layout(false, None);
+    udp_info_shows_nothing: "uani", records::udp, "uani", layout(false, None);
+    udp_everything: "uanoemi", records::udp, "uanoemi", layout(false, None);
+    udp_everything_oneline: "uanoemiO", records::udp, "uanoemiO", layout(false, None);
+    udp_processes: "uanp", records::udp, "uanp", layout(false, None);
+    unix_all: "xa", records::unix, "xa", layout(true, None);
+    unix_numeric: "xan", records::unix, "xan", layout(true, None);
+    unix_extended: "xane", records::unix, "xane", layout(true, None);
+    unix_extended_memory_oneline: "xanemO", records::unix, "xanemO", layout(true, None);
+    unix_everything: "xanoemip", records::unix, "xanoemip", layout(true, None);
+    raw_numeric: "wan", records::raw, "wan", layout(false, None);
+    raw_protocol_names: "wa", records::raw, "wa", layout(false, None);
+    packet_names: "0a", records::packet, "0a", layout(true, None);
+    packet_numeric: "0an", records::packet, "0an", layout(true, None);
+    packet_extended_memory_oneline: "0anemO", records::packet, "0anemO", layout(true, None);
+    packet_memory: "0anm", records::packet, "0anm", layout(true, None);
+    packet_processes: "0anp", records::packet, "0anp", layout(true, None);
+    netlink_names: "nl_a", records::netlink_a, "a", layout(false, None);
+    netlink_numeric: "nl_an", records::netlink_an, "an", layout(false, None);
+    netlink_extended_memory: "nl_anem", records::netlink_anem, "anem", layout(false, None);
+    all_tables: "all_a", records::all_a, "a", layout(true, None);
+    all_tables_numeric: "all_an", records::all_an, "an", layout(true, None);
+    all_tables_terminal: "all_an_tty90", records::all_an_tty90, "an", layout(true, Some(90));
 }
 
 /// ss prints its buffer whenever a record starts with five 1 MiB chunks filled, sizing the
@@ -320,6 +323,7 @@ fn output_is_printed_in_batches_like_ss() {
     let mut names = FixedNames {
         services: Services::default(),
         ephemeral: EPHEMERAL,
+        processes: Vec::new(),
     };
     render_ss(
         &records,
@@ -348,6 +352,7 @@ fn raw_sockets_from_proc_show_owners_only() {
     let mut names = FixedNames {
         services: Services::default(),
         ephemeral: EPHEMERAL,
+        processes: Vec::new(),
     };
     render_ss(
         &[record],

@@ -1,14 +1,16 @@
 #!/bin/bash
-# Captures the TCP golden files of render/ss/tests.rs: makes the sockets of
-# `sockfixture --groups tcp` in a private network namespace, dumps them once with `ss -D`
-# (captures/tcp.dump, which records::tcp decodes), then has ss print that dump with each
-# golden's options (TCPDIAG_FILE), so every TCP golden shows the same kernel state.
+# Captures every golden file of render/ss/tests.rs, and the inputs records.rs reads.
 #
-# usage (root; from the workspace root, after `cargo build --release -p sockwatch-tests`):
-#   unshare -n sockwatch/src/render/ss/tests/capture.sh
+# TCP: sockfixture's TCP sockets in a private network namespace, dumped once with `ss -D`
+# (captures/tcp.dump, which records::tcp decodes); each TCP golden is ss printing that dump
+# (TCPDIAG_FILE) with the golden's options, so they all show the same kernel state.
+# The other families: sockfixture's UDP, raw, packet and unix sockets in a second namespace,
+# listed live by ss (records.rs parses the most detailed capture of each family).
+# captures/services is the capture machine's /etc/services, which ss named the ports from.
 #
-# ss reads a dump only up to its first NLMSG_DONE, and `ss -D` writes one after the IPv4
-# half: that one is dropped, so ss (and sockwatch) show the IPv6 sockets too.
+# usage (root, from the workspace root, after `cargo build --release -p sockwatch-tests`):
+#   sockwatch/src/render/ss/tests/capture.sh
+# then `AYA_BUILD_SKIP=1 cargo test -p sockwatch --lib render::ss` and review the diff.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../../.." && pwd)
@@ -16,20 +18,51 @@ golden=$here/golden
 dump=$here/captures/tcp.dump
 fixture=${SOCKFIXTURE:-$root/target/release/sockfixture}
 
-[ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ] ||
-    { echo "capture.sh: run me in a private network namespace (unshare -n)" >&2; exit 1; }
+if [ $# = 0 ]; then
+    cp /etc/services "$here/captures/services"
+    unshare -n "$0" tcp
+    unshare -n "$0" others
+    exit
+fi
 ip link set lo up
-
-dir=$(mktemp -d)
+dir=$(mktemp -d /tmp/ss-golden.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-coproc FIXTURE { exec "$fixture" --groups tcp --dir "$dir"; }
+groups=udp,raw,packet,unix
+[ "$1" = tcp ] && groups=tcp
+coproc FIXTURE { exec "$fixture" --groups "$groups" --dir "$dir"; }
 read -r ready <&"${FIXTURE[0]}"
 [ "$ready" = ready ] || { echo "capture.sh: sockfixture did not come up" >&2; exit 1; }
 
+if [ "$1" = others ]; then
+    # live NAME SS-OPTIONS [COLUMNS]: ss listing the namespace, on a terminal if COLUMNS.
+    live() {
+        local name=$1 options=$2 columns=${3:-}
+        if [ -z "$columns" ]; then
+            ss $options >"$golden/$name.txt"
+        else
+            script -qec "stty cols $columns; ss $options 2>/dev/null" /dev/null | tr -d '\r' >"$golden/$name.txt"
+        fi
+    }
+    for options in uan ua uani uanoemi uanoemiO uanp xa xan xane xanemO xanoemip wa wan \
+        0a 0an 0anemO 0anm 0anp; do
+        live "$options" "-$options"
+    done
+    live nl_a "-f netlink -a"
+    live nl_an "-f netlink -an"
+    live nl_anem "-f netlink -anem"
+    live all_a -a
+    live all_an -an
+    live all_an_tty90 -an 90
+    exit
+fi
+
+# A listing of the listeners alone, before the dump.
+ss -ltn >"$golden/ltn.txt"
 ss -D "$dir/raw.dump" -tanieom >/dev/null
 # as_asked ASKED IN OUT: the dump IN without the attributes a live `ss ASKED` would not have
 # asked for (ss prints whatever a dump file holds). ASKED "all" keeps them all, and drops the
-# NLMSG_DONE after the IPv4 half instead.
+# NLMSG_DONE that `ss -D` writes after the IPv4 half (ss reads a dump up to its first
+# NLMSG_DONE), so the IPv6 sockets show too.
 as_asked() {
     python3 - "$@" <<'PY'
 import struct, sys
@@ -62,7 +95,7 @@ PY
 }
 as_asked all "$dir/raw.dump" "$dump"
 
-# capture NAME SS-OPTIONS [COLUMNS]: ss reading the dump, on a terminal COLUMNS wide if given.
+# capture NAME SS-OPTIONS [COLUMNS]: ss reading the dump, on a terminal if COLUMNS.
 capture() {
     local name=$1 options=$2 columns=${3:-}
     local asked=$dir/$name.dump
@@ -70,7 +103,7 @@ capture() {
     if [ -z "$columns" ]; then
         TCPDIAG_FILE=$asked ss $options >"$golden/$name.txt"
     else
-        TCPDIAG_FILE=$asked script -qec "stty cols $columns; ss $options" /dev/null |
+        TCPDIAG_FILE=$asked script -qec "stty cols $columns; ss $options 2>/dev/null" /dev/null |
             tr -d '\r' >"$golden/$name.txt"
     fi
 }
