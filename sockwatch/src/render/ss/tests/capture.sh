@@ -11,6 +11,7 @@
 # usage (root, from the workspace root, after `cargo build --release -p sockwatch-tests`):
 #   sockwatch/src/render/ss/tests/capture.sh
 # then `AYA_BUILD_SKIP=1 cargo test -p sockwatch --lib render::ss` and review the diff.
+# Needs ss from iproute2 6.1 (the version the goldens stand for), python3 and script(1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../../.." && pwd)
@@ -19,6 +20,10 @@ dump=$here/captures/tcp.dump
 fixture=${SOCKFIXTURE:-$root/target/release/sockfixture}
 
 if [ $# = 0 ]; then
+    case $(ss -V) in
+    *iproute2-6.1.0*) ;;
+    *) echo "capture.sh: the goldens are ss 6.1's, this is $(ss -V)" >&2; exit 1 ;;
+    esac
     cp /etc/services "$here/captures/services"
     unshare -n "$0" tcp
     unshare -n "$0" others
