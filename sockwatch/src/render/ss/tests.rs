@@ -1,13 +1,15 @@
 //! Golden tests: records built from what the kernel reported for sockets made in a private
 //! network namespace, rendered and compared byte for byte with what ss 6.1 printed for them.
 //!
-//! `tests/capture.sh` makes every capture, from sockfixture's sockets (tests/src/fixture.rs):
-//! TCP listeners, pairs with unread data, a stalled transfer with its persist timer,
-//! keepalive, TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT, IPv4-mapped, a full accept queue, dumped once
-//! with `ss -D` (`tests/captures/tcp.dump`) and printed by ss from that dump with each golden's
-//! options, so they all show the same kernel state; UDP, raw, unix (paths, abstract names,
-//! socketpairs), packet and netlink sockets listed live in a second namespace.
-//! `tests/records.rs` turns the dump and the captures back into records.
+//! `tests/capture.sh` makes every capture. TCP: sockfixture's sockets (tests/src/fixture.rs:
+//! listeners, pairs with unread data, a stalled transfer with its persist timer, keepalive,
+//! TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT, IPv4-mapped, a full accept queue) and a few of the
+//! script's own (owners shared with forked children, uid 1000, a fwmark, bound to lo,
+//! SYN-SENT against a full backlog), dumped once with `ss -D` (`tests/captures/tcp.dump`) and
+//! printed by ss from that dump with each golden's options, so they all show the same kernel
+//! state. UDP, raw, unix (paths, abstract names, socketpairs), packet and netlink: sockfixture's
+//! sockets listed live in a second namespace. `tests/records.rs` turns the dump and the
+//! captures back into records.
 
 mod records;
 

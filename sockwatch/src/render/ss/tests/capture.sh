@@ -34,9 +34,13 @@ dir=$(mktemp -d /tmp/ss-golden.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 groups=udp,raw,packet,unix
 [ "$1" = tcp ] && groups=tcp
-coproc FIXTURE { exec "$fixture" --groups "$groups" --dir "$dir"; }
-read -r ready <&"${FIXTURE[0]}"
-[ "$ready" = ready ] || { echo "capture.sh: sockfixture did not come up" >&2; exit 1; }
+# The fixture holds its sockets until its stdin, this script's descriptor, closes.
+exec {to_fixture}> >(exec "$fixture" --groups "$groups" --dir "$dir" >"$dir/fixture.out")
+for _ in $(seq 600); do
+    grep -qx ready "$dir/fixture.out" 2>/dev/null && break
+    sleep 0.1
+done
+grep -qx ready "$dir/fixture.out" || { echo "capture.sh: sockfixture did not come up" >&2; exit 1; }
 
 if [ "$1" = others ]; then
     # live NAME SS-OPTIONS [COLUMNS]: ss listing the namespace, on a terminal if COLUMNS.
@@ -60,6 +64,42 @@ if [ "$1" = others ]; then
     live all_an_tty90 -an 90
     exit
 fi
+
+# What sockfixture does not make: a listener shared with a forked child (two owners), one
+# owned by uid 1000, one with a fwmark, one bound to lo, and connections left in SYN-SENT by
+# a full accept queue (the kernel drops their SYNs).
+coproc EXTRA { exec python3 -c '
+import os, socket, sys
+S = socket.SOL_SOCKET
+def listener(address, backlog=5, **options):
+    sock = socket.socket()
+    for option, value in options.items():
+        sock.setsockopt(S, getattr(socket, option), value)
+    sock.bind(address)
+    sock.listen(backlog)
+    return sock
+held = [listener(("127.0.0.1", 5432), SO_MARK=0x2a), listener(("127.0.0.1", 3306), SO_BINDTODEVICE=b"lo")]
+full = listener(("127.0.0.2", 7000), backlog=0)
+held += [full, socket.create_connection(("127.0.0.2", 7000))]
+for _ in range(2):
+    pending = socket.socket()
+    pending.setblocking(False)
+    pending.connect_ex(("127.0.0.2", 7000))
+    held.append(pending)
+if os.fork() == 0:  # holds the full listener too
+    sys.stdin.read()
+    os._exit(0)
+if os.fork() == 0:
+    os.setuid(1000)
+    held.append(listener(("127.0.0.3", 8443)))
+    sys.stdin.read()
+    os._exit(0)
+print("ready", flush=True)
+sys.stdin.read()
+'; }
+read -r ready <&"${EXTRA[0]}"
+[ "$ready" = ready ] || { echo "capture.sh: the extra sockets did not come up" >&2; exit 1; }
+sleep 0.5  # the uid 1000 listener comes from the second child
 
 # A listing of the listeners alone, before the dump.
 ss -ltn >"$golden/ltn.txt"
