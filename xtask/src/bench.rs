@@ -1,9 +1,10 @@
-//! `cargo xtask bench [--quick]`: every speed and memory claim of sockwatch as a ratio against
+//! `cargo xtask bench [--quick] [--only first-event]`: every speed and memory claim of sockwatch as a ratio against
 //! its peers (ss, netstat, libbpf-tools' tcpstates and tcplife), all measured in the same run,
 //! on load made by the project's own generators inside network namespaces the bench creates.
 //!
 //! The full run writes BENCHMARKS.md; `--quick` runs every scenario small, checks that each
-//! produced numbers and that sockwatch printed what ss printed, and judges no timing.
+//! produced numbers and that sockwatch printed what ss printed, and judges no timing;
+//! `--only first-event` runs follow's start-up scenario alone and writes nothing.
 
 mod follow;
 mod load;
@@ -41,6 +42,8 @@ pub struct Plan {
     /// Held connections for follow's memory scenario.
     pub live_connections: u64,
     pub live_churn_seconds: f64,
+    /// Held connections while timing follow's first event (two sockets each).
+    pub first_event_connections: u64,
 }
 
 impl Plan {
@@ -53,6 +56,7 @@ impl Plan {
             churn_seconds: 10.0,
             live_connections: 50_000,
             live_churn_seconds: 2.0,
+            first_event_connections: 5_000,
         }
     }
 
@@ -65,6 +69,7 @@ impl Plan {
             churn_seconds: 2.0,
             live_connections: 500,
             live_churn_seconds: 0.5,
+            first_event_connections: 500,
         }
     }
 }
@@ -91,11 +96,20 @@ pub fn say(line: &str) {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let plan = match args {
-        [] => Plan::full(),
-        [flag] if flag == "--quick" => Plan::quick(),
-        _ => return Err("usage: cargo xtask bench [--quick]".into()),
-    };
+    const USAGE: &str = "usage: cargo xtask bench [--quick] [--only first-event]";
+    let mut plan = Plan::full();
+    let mut only = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--quick" => plan = Plan::quick(),
+            "--only" => match rest.next().map(String::as_str) {
+                Some(scenario @ "first-event") => only = Some(scenario),
+                _ => return Err(USAGE.into()),
+            },
+            _ => return Err(USAGE.into()),
+        }
+    }
     if !cargo::is_root() {
         return Err("the bench needs root (network namespaces, eBPF tracers)".into());
     }
@@ -128,48 +142,55 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut problems = Vec::new();
     let mut tables = Vec::new();
     let mut targets = Vec::new();
-    let snapshot_tools = snapshot::Tools {
-        sockwatch: &sockwatch,
-        ss: &peers.ss,
-        netstat: peers.netstat.as_deref(),
-    };
-    let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
-    let netstat_tools = netstat::Tools {
-        sockwatch: &sockwatch,
-        netstat: peers.netstat.as_deref(),
-        ss: &peers.ss,
-    };
-    let (table, found) = netstat::run(&plan, &bins, &netstat_tools, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
     let programs = tracer::Programs {
         sockwatch: &sockwatch,
         peers: &peers,
         launcher: &bins.launcher,
     };
-    let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
+    // `--only first-event`: follow's start-up alone, for work on the start-up.
+    if only.is_none() {
+        let snapshot_tools = snapshot::Tools {
+            sockwatch: &sockwatch,
+            ss: &peers.ss,
+            netstat: peers.netstat.as_deref(),
+        };
+        let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
+        println!("\n{}", table.markdown());
+        tables.push(table);
+        targets.extend(found);
+
+        let netstat_tools = netstat::Tools {
+            sockwatch: &sockwatch,
+            netstat: peers.netstat.as_deref(),
+            ss: &peers.ss,
+        };
+        let (table, found) = netstat::run(&plan, &bins, &netstat_tools, &mut problems)?;
+        println!("\n{}", table.markdown());
+        tables.push(table);
+        targets.extend(found);
+
+        let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
+        println!("\n{}", table.markdown());
+        tables.push(table);
+        targets.extend(found);
+
+        let (table, found) =
+            follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
+        println!("\n{}", table.markdown());
+        tables.push(table);
+        targets.extend(found);
+    }
+
+    let (table, found) = follow::first_event(&plan, &programs, &bins, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
     targets.extend(found);
-
-    let (table, found) = follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
-    let table = follow::first_event(&plan, &programs, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
 
     let elapsed = started.elapsed();
     println!("\n{}", report::targets_markdown(&targets, plan.quick));
-    if plan.quick {
+    if only.is_some() {
+        say("one scenario: BENCHMARKS.md left as it is");
+    } else if plan.quick {
         say("quick run: BENCHMARKS.md left as it is (timings of a quick run mean nothing)");
     } else {
         let path = cargo::workspace_root().join("BENCHMARKS.md");

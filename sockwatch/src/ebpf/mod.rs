@@ -11,7 +11,7 @@ pub mod hooks;
 mod tracefs;
 mod verifier;
 
-use std::path::PathBuf;
+use std::{collections::HashMap, path::PathBuf};
 
 use aya::{
     maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
@@ -268,19 +268,41 @@ impl Tracer {
 
         let mut degraded = Vec::new();
         let mut compromises = Vec::new();
+        let mut wanted = Vec::new();
         for hook in HOOKS {
             if skipped(hook) {
                 degraded.push(Degraded {
                     feature: hook.feature,
                     reason: format!("skipped by {SKIP_HOOKS_ENV}"),
                 });
-                continue;
+            } else {
+                wanted.push(hook);
             }
-            match attach_hook(&mut ebpf, hook, &trace_btf, config.verbose)? {
-                Ok(candidate) => compromises.extend(candidate.compromise),
-                Err(reason) => degraded.push(Degraded {
+        }
+        for (hook, outcome) in wanted
+            .iter()
+            .zip(attach_hooks(&mut ebpf, &wanted, &trace_btf))
+        {
+            let (outcome, refusals) = outcome;
+            if config.verbose {
+                verifier::print(&refusals);
+            }
+            match outcome {
+                Some(candidate) => compromises.extend(candidate.compromise),
+                None if hook.required => {
+                    let log = verifier::save(&refusals);
+                    return Err(LoadError::RequiredHook {
+                        feature: hook.feature,
+                        refusals,
+                        log,
+                    });
+                }
+                None => degraded.push(Degraded {
                     feature: hook.feature,
-                    reason,
+                    reason: refusals
+                        .last()
+                        .map(|r| r.cause.clone())
+                        .unwrap_or_else(|| "no program for it".into()),
                 }),
             }
         }
@@ -472,45 +494,94 @@ pub struct KernelCounters {
     pub nested: u64,
 }
 
-/// Attaches `hook` through the first candidate the kernel accepts. Ok(Err(reason)): an
-/// optional hook no candidate serves; a required one is an error naming every refusal.
-fn attach_hook(
-    ebpf: &mut Ebpf,
-    hook: &Hook,
-    btf: &AyaBtf,
-    verbose: bool,
-) -> Result<Result<&'static Candidate, String>, LoadError> {
-    let mut refusals = Vec::new();
-    for candidate in hook.candidates {
-        match attach_candidate(ebpf, candidate, btf) {
-            Ok(()) => {
-                if verbose {
-                    verifier::print(&refusals);
+/// Which candidate of a hook serves it (None: none), and the kernel's refusals of those tried
+/// before it.
+type HookOutcome = (Option<&'static Candidate>, Vec<verifier::Refusal>);
+
+/// Attaches each of `hooks` through the first candidate the kernel accepts (loads and
+/// attaches), in the candidates' order.
+///
+/// Verifying a program is one bpf() call that keeps its thread busy for tens of
+/// milliseconds, the bulk of follow's start: the hooks' programs are loaded side by side,
+/// each hook trying its candidates in order until one loads. They are attached afterwards one
+/// hook after another in the table's order (programs on one tracepoint run in the order they
+/// were attached); a candidate whose attach fails gives way to the next as before.
+fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<HookOutcome> {
+    let mut all: HashMap<&str, &mut Program> = ebpf.programs_mut().collect();
+    // Each hook's own programs (the table gives every program to one candidate only).
+    let mut per_hook: Vec<HashMap<&str, &mut Program>> = hooks
+        .iter()
+        .map(|hook| {
+            hook.candidates
+                .iter()
+                .flat_map(|c| c.programs)
+                .filter_map(|p| all.remove_entry(p.name))
+                .collect()
+        })
+        .collect();
+    let loaded: Vec<(usize, Vec<verifier::Refusal>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = hooks
+            .iter()
+            .zip(per_hook.iter_mut())
+            .map(|(hook, programs)| scope.spawn(move || first_loading(hook, programs, btf)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    hooks
+        .iter()
+        .zip(per_hook.iter_mut())
+        .zip(loaded)
+        .map(|((hook, programs), (first, mut refusals))| {
+            for (index, candidate) in hook.candidates.iter().enumerate().skip(first) {
+                // The first candidate that loaded is loaded; the later ones are not yet.
+                let step = if index == first {
+                    Step::Attach
+                } else {
+                    Step::LoadAndAttach
+                };
+                match try_candidate(programs, candidate, btf, step) {
+                    Ok(()) => return (Some(candidate), refusals),
+                    Err(refusal) => refusals.push(refusal),
                 }
-                return Ok(Ok(candidate));
             }
+            (None, refusals)
+        })
+        .collect()
+}
+
+/// Loads `hook`'s candidates in order until one loads whole: its index (the number of
+/// candidates when none does) and the refusals of those before it.
+fn first_loading(
+    hook: &Hook,
+    programs: &mut HashMap<&str, &mut Program>,
+    btf: &AyaBtf,
+) -> (usize, Vec<verifier::Refusal>) {
+    let mut refusals = Vec::new();
+    for (index, candidate) in hook.candidates.iter().enumerate() {
+        match try_candidate(programs, candidate, btf, Step::Load) {
+            Ok(()) => return (index, refusals),
             Err(refusal) => refusals.push(refusal),
         }
     }
-    if verbose {
-        verifier::print(&refusals);
-    }
-    if hook.required {
-        let log = verifier::save(&refusals);
-        return Err(LoadError::RequiredHook {
-            feature: hook.feature,
-            refusals,
-            log,
-        });
-    }
-    let last = refusals.last().map(|r| r.cause.clone());
-    Ok(Err(last.unwrap_or_else(|| "no program for it".into())))
+    (hook.candidates.len(), refusals)
 }
 
-fn attach_candidate(
-    ebpf: &mut Ebpf,
+/// What [`try_candidate`] does with each program of a candidate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Load,
+    Attach,
+    LoadAndAttach,
+}
+
+fn try_candidate(
+    programs: &mut HashMap<&str, &mut Program>,
     candidate: &Candidate,
     btf: &AyaBtf,
+    step: Step,
 ) -> Result<(), verifier::Refusal> {
     for program in candidate.programs {
         let refusal = |cause: String, log: Option<String>| verifier::Refusal {
@@ -519,23 +590,37 @@ fn attach_candidate(
             cause,
             log,
         };
-        let found = ebpf
-            .program_mut(program.name)
+        let found = programs
+            .get_mut(program.name)
             .ok_or_else(|| refusal("not in sockwatch's eBPF object".into(), None))?;
-        let attached = match program.attach {
-            Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(found).and_then(|p| {
-                p.load(function, btf)?;
-                p.attach().map(drop)
+        let load = step != Step::Attach;
+        let attach = step != Step::Load;
+        let done = match program.attach {
+            Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(&mut **found).and_then(|p| {
+                if load {
+                    p.load(function, btf)?;
+                }
+                if attach {
+                    p.attach()?;
+                }
+                Ok(())
             }),
             Attach::TracePoint(category, name) => {
-                tracefs::ensure_mounted().map_err(|e| refusal(e, None))?;
-                <&mut TracePoint>::try_from(found).and_then(|p| {
-                    p.load()?;
-                    p.attach(category, name).map(drop)
+                if attach {
+                    tracefs::ensure_mounted().map_err(|e| refusal(e, None))?;
+                }
+                <&mut TracePoint>::try_from(&mut **found).and_then(|p| {
+                    if load {
+                        p.load()?;
+                    }
+                    if attach {
+                        p.attach(category, name)?;
+                    }
+                    Ok(())
                 })
             }
         };
-        attached.map_err(|e| {
+        done.map_err(|e| {
             let (cause, log) = verifier::explain(&e, program.attach);
             refusal(cause, log)
         })?;

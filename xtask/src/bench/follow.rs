@@ -235,11 +235,16 @@ pub fn memory_with_live_sockets(
     Ok((table, vec![target]))
 }
 
+/// Follow's start-up goal: the first event within this long of start with
+/// `Plan::first_event_connections` held (issue 16).
+const FIRST_EVENT_GOAL_MS: f64 = 30.0;
+
 pub fn first_event(
     plan: &Plan,
     programs: &Programs,
+    bins: &Bins,
     problems: &mut Vec<String>,
-) -> Result<Table, String> {
+) -> Result<(Table, Vec<Target>), String> {
     let ns = BenchNs::create("first")?;
     let mut table = Table::new(
         "Follow: time from start to the first event",
@@ -251,7 +256,6 @@ pub fn first_event(
         ],
         &[(0, 2), (0, 3)],
     );
-    let row = table.add_row("start to first event line", "ms");
     let tools = tracer_columns(
         programs,
         &[
@@ -266,10 +270,52 @@ pub fn first_event(
         "follow: time to the first event, {} repetitions",
         plan.repetitions
     ));
-    alternate(plan, &tools, |column, tracer| {
-        // Connections start before the tracer does and go on until it shows one.
-        let probe = Probe::start(&ns)?;
-        let running = Running::start(programs, tracer, &ns, Some(&probe.port.to_string()))?;
+    let idle = table.add_row("start to first event line", "ms");
+    time_first_events(plan, programs, &ns, &tools, &mut table, idle)?;
+
+    // Follow lists every socket (and finds its owner) before it shows an event: the start-up
+    // join is what many open sockets cost.
+    let sockets = 2 * plan.first_event_connections;
+    let held = table.add_row(
+        format!("start to first event line, {sockets} sockets open"),
+        "ms",
+    );
+    {
+        let _holder = Holder::start(&ns, &bins.tcphold, plan.first_event_connections)?;
+        time_first_events(plan, programs, &ns, &tools, &mut table, held)?;
+    }
+    problems.extend(table.empty_cells(0));
+    problems.extend(table.empty_cells(1));
+    let median = table.stats(held, 0).map(|s| s.median);
+    let versus = table
+        .median_ratio(held, 0, 2)
+        .map_or(String::new(), |r| format!(", {} tcpstates'", ratio_text(r)));
+    let target = Target::new(
+        format!(
+            "`sockwatch follow` shows its first event ≤ {FIRST_EVENT_GOAL_MS} ms after start \
+             with {sockets} sockets open"
+        ),
+        median.map_or("not measured".into(), |ms| {
+            format!("{} ms (median){versus}", number(ms))
+        }),
+        median.map(|ms| ms <= FIRST_EVENT_GOAL_MS),
+    );
+    Ok((table, vec![target]))
+}
+
+/// Times each tracer from its start to its first line naming a probe connection (which runs
+/// from before the tracer starts until the tracer shows one), into `row`.
+fn time_first_events(
+    plan: &Plan,
+    programs: &Programs,
+    ns: &BenchNs,
+    tools: &[(usize, Tracer)],
+    table: &mut Table,
+    row: usize,
+) -> Result<(), String> {
+    alternate(plan, tools, |column, tracer| {
+        let probe = Probe::start(ns)?;
+        let running = Running::start(programs, tracer, ns, Some(&probe.port.to_string()))?;
         let seen = running.first_event(FIRST_EVENT_TIMEOUT);
         drop(probe);
         let started = running.started();
@@ -283,10 +329,7 @@ pub fn first_event(
         })?;
         table.push(row, column, (seen - started).as_secs_f64() * 1e3);
         Ok(())
-    })?;
-    problems.extend(table.empty_cells(0));
-    problems.extend(table.empty_cells(1));
-    Ok(table)
+    })
 }
 
 fn mib(stopped: &Stopped) -> f64 {
