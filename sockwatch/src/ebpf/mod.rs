@@ -507,6 +507,19 @@ type HookOutcome = (Option<&'static Candidate>, Vec<verifier::Refusal>);
 /// hook after another in the table's order (programs on one tracepoint run in the order they
 /// were attached); a candidate whose attach fails gives way to the next as before.
 fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<HookOutcome> {
+    // Classic tracepoints attach through tracefs: mounted once, before any of their programs
+    // is loaded, so that a kernel that cannot give it holds none of them.
+    let tracepoints = hooks
+        .iter()
+        .flat_map(|hook| hook.candidates)
+        .flat_map(|c| c.programs)
+        .any(|p| matches!(p.attach, Attach::TracePoint(..)));
+    let mounted = if tracepoints {
+        tracefs::ensure_mounted()
+    } else {
+        Ok(())
+    };
+    let mounted = &mounted;
     let mut all: HashMap<&str, &mut Program> = ebpf.programs_mut().collect();
     // Each hook's own programs (the table gives every program to one candidate only).
     let mut per_hook: Vec<HashMap<&str, &mut Program>> = hooks
@@ -523,7 +536,9 @@ fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<H
         let threads: Vec<_> = hooks
             .iter()
             .zip(per_hook.iter_mut())
-            .map(|(hook, programs)| scope.spawn(move || first_loading(hook, programs, btf)))
+            .map(|(hook, programs)| {
+                scope.spawn(move || first_loading(hook, programs, btf, mounted))
+            })
             .collect();
         threads
             .into_iter()
@@ -542,7 +557,7 @@ fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<H
                 } else {
                     Step::LoadAndAttach
                 };
-                match try_candidate(programs, candidate, btf, step) {
+                match try_candidate(programs, candidate, btf, mounted, step) {
                     Ok(()) => return (Some(candidate), refusals),
                     Err(refusal) => refusals.push(refusal),
                 }
@@ -558,10 +573,11 @@ fn first_loading(
     hook: &Hook,
     programs: &mut HashMap<&str, &mut Program>,
     btf: &AyaBtf,
+    mounted: &Result<(), String>,
 ) -> (usize, Vec<verifier::Refusal>) {
     let mut refusals = Vec::new();
     for (index, candidate) in hook.candidates.iter().enumerate() {
-        match try_candidate(programs, candidate, btf, Step::Load) {
+        match try_candidate(programs, candidate, btf, mounted, Step::Load) {
             Ok(()) => return (index, refusals),
             Err(refusal) => refusals.push(refusal),
         }
@@ -577,10 +593,13 @@ enum Step {
     LoadAndAttach,
 }
 
+/// `mounted`: whether tracefs is mounted, else why not (a classic tracepoint's program is then
+/// refused before it is loaded).
 fn try_candidate(
     programs: &mut HashMap<&str, &mut Program>,
     candidate: &Candidate,
     btf: &AyaBtf,
+    mounted: &Result<(), String>,
     step: Step,
 ) -> Result<(), verifier::Refusal> {
     for program in candidate.programs {
@@ -606,9 +625,7 @@ fn try_candidate(
                 Ok(())
             }),
             Attach::TracePoint(category, name) => {
-                if attach {
-                    tracefs::ensure_mounted().map_err(|e| refusal(e, None))?;
-                }
+                mounted.clone().map_err(|e| refusal(e, None))?;
                 <&mut TracePoint>::try_from(&mut **found).and_then(|p| {
                     if load {
                         p.load()?;
