@@ -148,6 +148,11 @@ impl SocketOwners {
             .all(|owner| owner.pid == pid)
     }
 
+    /// Whether the socket with `inode` has an owner.
+    pub fn holds(&self, inode: u64) -> bool {
+        self.single.contains_key(&inode) || self.shared.contains_key(&inode)
+    }
+
     /// How many sockets have owners.
     pub fn len(&self) -> usize {
         self.single.len() + self.shared.len()

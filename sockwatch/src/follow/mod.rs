@@ -269,12 +269,16 @@ impl Live {
     /// (and admitting) only those the kernel-side filter wants: the others' events, and their
     /// ends, never come, so the table could not keep them current. A socket that cannot be
     /// admitted (the set is full) adds a LOST marker.
-    fn list(&mut self, now_ns: u64) -> Result<Vec<SockEvent>, FollowError> {
+    fn list(
+        &mut self,
+        now_ns: u64,
+        early: Option<startup::EarlyOwners>,
+    ) -> Result<Vec<SockEvent>, FollowError> {
         let admission = self.kernel.filter.needs_admission();
         if admission {
             self.tracer.begin_listing()?;
         }
-        let listed = startup::table_events(now_ns, self.scope);
+        let listed = startup::table_events(now_ns, self.scope, early);
         let mut refused = 0;
         if admission {
             let cookies = listed
@@ -359,11 +363,13 @@ pub struct Follower {
 
 impl Follower {
     /// Attaches the programs, then lists the sockets that already exist; events queue in the
-    /// ring buffer from the attach on, so none is missed.
+    /// ring buffer from the attach on, so none is missed. Their owners are looked for in /proc
+    /// while the programs load.
     pub fn start(config: FollowConfig) -> Result<Follower, FollowError> {
         let signals = StopSignals::install()?;
         let netns = current_netns().map_err(FollowError::Netns)?;
         let (filter, ports) = kernel_filter(&config, if config.all_netns { 0 } else { netns });
+        let early_owners = startup::EarlyOwners::begin();
         let tracer = Tracer::load(&TracerConfig {
             ring_bytes: config.ring_bytes,
             filter,
@@ -379,7 +385,7 @@ impl Follower {
             },
             listing_ended_ns: 0,
         };
-        let initial = live.list(WallClock::monotonic_ns())?;
+        let initial = live.list(WallClock::monotonic_ns(), Some(early_owners))?;
         Ok(Follower {
             config,
             signals,
@@ -759,7 +765,7 @@ fn resync<W: Write>(
     if lost > 0 {
         session.show(&[lost_marker(now, lost, live.scope.own)])?;
     }
-    match live.list(now) {
+    match live.list(now, None) {
         Ok(events) => {
             session.show(&events)?;
             // Lost destroys leave stories behind: keep those of sockets that still exist.

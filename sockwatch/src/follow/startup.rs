@@ -37,10 +37,27 @@ pub struct Scope {
     pub all: bool,
 }
 
+/// A scan of /proc for every socket's owners, begun before the programs load: the owners of
+/// the sockets that exist do not depend on the programs, and the scan (a readlink for every
+/// descriptor of every process) takes tens of milliseconds. The listing itself still comes
+/// after the attach.
+pub struct EarlyOwners(std::thread::JoinHandle<Option<SocketOwners>>);
+
+impl EarlyOwners {
+    pub fn begin() -> EarlyOwners {
+        EarlyOwners(std::thread::spawn(|| SocketOwners::scan(None).ok()))
+    }
+}
+
 /// Every full TCP socket of the namespaces in `scope`, as SNAPSHOT events after a REBUILD
 /// marker, stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from /proc when it can be
-/// read; a socket whose owner cannot be found is still listed.
-pub fn table_events(now_ns: u64, scope: Scope) -> Result<Vec<SockEvent>, FollowError> {
+/// read (from `early` when it found them all); a socket whose owner cannot be found is still
+/// listed.
+pub fn table_events(
+    now_ns: u64,
+    scope: Scope,
+    early: Option<EarlyOwners>,
+) -> Result<Vec<SockEvent>, FollowError> {
     let mini_sockets = [
         SockState::TimeWait,
         SockState::SynRecv,
@@ -85,9 +102,7 @@ pub fn table_events(now_ns: u64, scope: Scope) -> Result<Vec<SockEvent>, FollowE
             })?;
         }
     }
-    // Attribution is best effort: a socket without a known owner is still in the table.
-    let wanted: HashSet<u64> = inodes.iter().copied().collect();
-    let owners = SocketOwners::scan(Some(&wanted)).unwrap_or_default();
+    let owners = owners_of(&inodes, early);
     for (event, inode) in events[1..].iter_mut().zip(inodes) {
         // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
         if let Some(user) = owners.users_of(inode).iter().min_by_key(|u| u.pid) {
@@ -99,6 +114,26 @@ pub fn table_events(now_ns: u64, scope: Scope) -> Result<Vec<SockEvent>, FollowE
         }
     }
     Ok(events)
+}
+
+/// The owners of the sockets `inodes`. Attribution is best effort: a socket without a known
+/// owner is still in the table.
+fn owners_of(inodes: &[u64], early: Option<EarlyOwners>) -> SocketOwners {
+    let early = early.and_then(|scan| scan.0.join().ok().flatten());
+    // A socket opened after the early scan read its process is not in it: then /proc is read
+    // again for the listed sockets. Orphans (inode 0) have no owner to find.
+    let complete = |owners: &SocketOwners| {
+        inodes
+            .iter()
+            .all(|&inode| inode == 0 || owners.holds(inode))
+    };
+    match early {
+        Some(owners) if complete(&owners) => owners,
+        _ => {
+            let wanted: HashSet<u64> = inodes.iter().copied().collect();
+            SocketOwners::scan(Some(&wanted)).unwrap_or_default()
+        }
+    }
 }
 
 /// The network namespaces other processes use, by inode, each with a path that enters it:
