@@ -4,7 +4,10 @@
 //! vsock, tipc and xdp are asked for as ss asks; a kernel without their diag module
 //! (the usual case) has none to list, and a socket one does send is an error, not dropped. The dumps are
 //! received on a thread of their own while the caller's thread decodes; a protocol's IPv6
-//! half is fetched on a third while its IPv4 half streams, then decoded after it.
+//! half is fetched on a third while its IPv4 half streams, then decoded after it. TCP of
+//! both versions is one dump instead (the kernel walks its tables once per request, and
+//! that walk is most of a listing's time), its IPv6 sockets held back until the IPv4 ones
+//! are through.
 
 use std::io::Write;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
