@@ -367,3 +367,110 @@ fn terminal_ui_restores_the_terminal_on_sigterm() {
     assert_eq!(tmux.display("#{alternate_on}"), "0");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Connections held open while the churn runs: top lists them (and the churn's TIME-WAIT
+/// sockets) at every refresh.
+const HELD: u64 = 10_000;
+
+/// Starts `tcphold` in the namespace with HELD connections; returns once they are open.
+fn hold(ns: &NetNs) -> Child {
+    let mut child = ns
+        .command(env!("CARGO_BIN_EXE_tcphold"))
+        .args(["--connections", &HELD.to_string(), "--seconds", "120"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcphold");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read tcphold");
+    assert!(line.starts_with("ready"), "tcphold: {line}");
+    child
+}
+
+/// `sockwatch follow` (its text log into /dev/null) in the namespace, once attached.
+fn follow_into_nothing(ns: &NetNs) -> (Child, BufReader<std::process::ChildStderr>) {
+    let mut child = ns
+        .command(sockwatch_bin())
+        .arg("follow")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch follow");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut line = String::new();
+    while !line.contains("attached") {
+        line.clear();
+        let n = stderr.read_line(&mut line).expect("read follow's stderr");
+        assert!(n > 0, "follow exited before attaching");
+    }
+    (child, stderr)
+}
+
+#[test]
+fn top_loses_no_events_under_a_churn_follow_keeps_up_with() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut held = hold(&ns);
+    let (mut follow, mut follow_err) = follow_into_nothing(&ns);
+    let dir = temp_dir("churn");
+    let frames_path = dir.join("frames");
+    let mut top = ns
+        .command(sockwatch_bin())
+        .args(["top", "-b", "--json", "-n", "32", "-d", "0.25"])
+        .stdout(std::fs::File::create(&frames_path).expect("create the frames file"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch top");
+    // top's first frame comes a refresh after its programs are attached.
+    thread::sleep(Duration::from_millis(1500));
+    let churn = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args([
+            "--connections",
+            "100000000",
+            "--threads",
+            "2",
+            "--seconds",
+            "5",
+        ])
+        .output()
+        .expect("run tcpchurn");
+    assert!(churn.status.success(), "tcpchurn failed: {churn:?}");
+    let status = top.wait().expect("wait for top");
+    assert!(status.success(), "top failed: {status:?}");
+    let _ = Command::new("kill")
+        .args(["-INT", &follow.id().to_string()])
+        .status();
+    let mut follow_stderr = String::new();
+    std::io::Read::read_to_string(&mut follow_err, &mut follow_stderr).unwrap();
+    assert!(follow.wait().expect("wait for follow").success());
+    drop(held.stdin.take());
+    let _ = held.wait();
+
+    let frames: Vec<Value> = std::fs::read_to_string(&frames_path)
+        .expect("read the frames")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON frame"))
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(frames.len(), 32);
+    let opened: u64 = frames
+        .iter()
+        .map(|f| count(f, &f["totals"]["opened_per_s"]))
+        .sum();
+    let churned = String::from_utf8_lossy(&churn.stdout);
+    assert!(opened > 10_000, "top saw {opened} opened ({churned})");
+    let follow_lost = sockwatch_tests::follow_run::lost(&follow_stderr);
+    let top_lost = frames.last().unwrap()["totals"]["events_lost"]
+        .as_u64()
+        .expect("events_lost");
+    eprintln!("top lost {top_lost}, follow lost {follow_lost}, opened {opened}: {churned}");
+    assert!(
+        top_lost <= follow_lost,
+        "top lost {top_lost} events, follow {follow_lost}, under {churned}"
+    );
+}

@@ -50,28 +50,39 @@ pub fn run(plan: TopPlan) -> Result<ExitCode, String> {
 /// What both loops need.
 struct Refresher {
     engine: Rc<RefCell<Engine>>,
-    sampler: Sampler,
+    /// None only while a listing runs (it is then on the listing's thread).
+    sampler: Option<Sampler>,
     degraded: Option<String>,
 }
 
 impl Refresher {
-    fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
-        let engine = self.engine.borrow();
-        self.sampler
-            .list(now_ns, |cookie| engine.knows_owner(cookie))
-            .map_err(|e| e.to_string())
+    /// Lists the sockets on one of the runtime's blocking threads: this thread drains
+    /// follow's ring buffer meanwhile. A listing of tens of thousands of sockets, or a /proc
+    /// scan, takes long enough under churn for the ring to fill if the drain waited for it.
+    async fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
+        let evented = self.engine.borrow().evented_owners();
+        let mut sampler = self.sampler.take().unwrap_or_default();
+        let listing = tokio::task::spawn_blocking(move || {
+            let listed = sampler.list(now_ns, |cookie| evented.contains(&cookie));
+            (sampler, listed)
+        });
+        let (sampler, listed) = listing
+            .await
+            .map_err(|e| format!("listing the sockets: {e}"))?;
+        self.sampler = Some(sampler);
+        listed.map_err(|e| e.to_string())
     }
 
-    fn prime(&mut self) -> Result<(), String> {
+    async fn prime(&mut self) -> Result<(), String> {
         let now = WallClock::monotonic_ns();
-        let records = self.list(now)?;
+        let records = self.list(now).await?;
         self.engine.borrow_mut().prime(&records, now);
         Ok(())
     }
 
-    fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
+    async fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
         let now = WallClock::monotonic_ns();
-        let records = self.list(now)?;
+        let records = self.list(now).await?;
         let mut frame = self
             .engine
             .borrow_mut()
@@ -128,7 +139,7 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
     };
     let refresher = Refresher {
         engine,
-        sampler,
+        sampler: Some(sampler),
         degraded,
     };
     let state = AppState::new(plan.grouping, plan.filter_text);
@@ -153,7 +164,7 @@ async fn batch(
     show: Show,
     clock: WallClock,
 ) -> Result<(), String> {
-    refresher.prime()?;
+    refresher.prime().await?;
     let mut ticks = interval_at(Instant::now() + delay, delay);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let stdout = io::stdout();
@@ -161,7 +172,7 @@ async fn batch(
     let mut shown = 0;
     while frames.is_none_or(|n| shown < n) {
         ticks.tick().await;
-        let frame = refresher.frame(&state)?;
+        let frame = refresher.frame(&state).await?;
         let written = match show {
             Show::Json => json::write_frame(&mut out, &frame, &clock),
             _ => text::write_frame(&mut out, &frame, &state),
@@ -249,7 +260,7 @@ async fn screen(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
         .map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut input = read_input();
-    refresher.prime()?;
+    refresher.prime().await?;
     let mut ticks = interval_at(Instant::now() + delay, delay);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut shown: Option<Frame> = None;
@@ -264,7 +275,7 @@ async fn screen(
         tokio::select! {
             _ = ticks.tick() => {
                 if !state.paused {
-                    shown = Some(refresher.frame(&state)?);
+                    shown = Some(refresher.frame(&state).await?);
                 }
             }
             received = input.recv() => match received {
