@@ -7,6 +7,7 @@
 
 pub mod clock;
 mod drops;
+pub mod failures;
 mod output;
 pub mod reasons;
 pub mod recording;
@@ -479,6 +480,8 @@ impl Follower {
                 failed: config.failed,
                 retransmits: config.retransmits,
             },
+            failures: (config.view == View::Table && config.failed)
+                .then(failures::RecentFailures::default),
             recorder,
             summary: Summary {
                 no_accept_owner: match &input {
