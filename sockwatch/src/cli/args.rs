@@ -276,7 +276,9 @@ pub struct FollowArgs {
     #[arg(long)]
     pub json: bool,
     /// Only connections that did not end `normal` (reset, refused, timeout, unreachable,
-    /// killed, unknown): the lines that end them.
+    /// killed, unknown): the lines that end them, and listener drops. With --table, the
+    /// table shows the connections that failed in the last 60 s instead of the live sockets
+    /// (which have not ended): newest first, as --lifetime lines, up to 10,000.
     #[arg(long)]
     pub failed: bool,
     /// Also show a line for each TCP retransmit (the per-connection count is always kept).
