@@ -245,8 +245,8 @@ traffic costs no ring-buffer space; the whole expression is applied again in use
 A socket is admitted by its first event (or its start-up row) that matches the port and state
 parts; from then on all its events and its end reach the table, whatever its later states
 (or a reset that clears its ports), so the table never keeps a dead socket. The filter
-decides what is shown: a log line for each matching event; with --lifetime, every connection
-that matched at some point (`--lifetime state established`: each connection that got
+decides what is shown: a log line for each matching event; with --lifetime (and --table
+--failed), every connection that matched at some point (`--lifetime state established`: each connection that got
 established, at its end). At most 65,536 sockets are admitted at once; beyond that the
 events are counted as lost and the table is rebuilt.
 Sockets that exist at start are listed from sock_diag first and joined to later events by

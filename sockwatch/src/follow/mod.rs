@@ -476,7 +476,10 @@ impl Follower {
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
-                per_socket: config.view == View::Lifetime,
+                // `--table --failed` shows --lifetime's lines: a connection that matched
+                // at some point is shown at its end, as there.
+                per_socket: config.view == View::Lifetime
+                    || config.view == View::Table && config.failed,
                 failed: config.failed,
                 retransmits: config.retransmits,
             },
