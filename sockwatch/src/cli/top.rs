@@ -2,13 +2,7 @@
 //! restored however top ends: on `q`, on SIGTERM, SIGINT or SIGHUP, on a panic (a chained
 //! hook), and when the tty goes away (then quietly).
 
-use std::{
-    cell::RefCell,
-    io::{self, Write},
-    process::ExitCode,
-    rc::Rc,
-    time::Duration,
-};
+use std::{cell::RefCell, io, process::ExitCode, rc::Rc, time::Duration};
 
 use ratatui::{
     crossterm::{
@@ -21,7 +15,7 @@ use ratatui::{
     Terminal,
 };
 use sockwatch::{
-    follow::{clock::WallClock, Output},
+    follow::{clock::WallClock, Delivery, Output},
     model::SocketRecord,
     render::top::{json, text, tui},
     top::{
@@ -167,24 +161,33 @@ async fn batch(
     refresher.prime().await?;
     let mut ticks = interval_at(Instant::now() + delay, delay);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Frames go to standard output through a writer thread: a reader slower than a frame
+    // (thousands of rows) makes this loop wait without keeping the ring buffer undrained.
+    let mut out = Output::stdout().map_err(|e| format!("cannot set up standard output: {e}"))?;
     let mut shown = 0;
     while frames.is_none_or(|n| shown < n) {
         ticks.tick().await;
         let frame = refresher.frame(&state).await?;
-        let written = match show {
+        // Filling the writer's buffer does not fail: write errors come from `send`.
+        let _ = match show {
             Show::Json => json::write_frame(&mut out, &frame, &clock),
             _ => text::write_frame(&mut out, &frame, &state),
+        };
+        if let Err(delivery) = out.send().await {
+            return delivered(delivery);
         }
-        .and_then(|()| out.flush());
-        match written {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(e) => return Err(format!("writing output: {e}")),
-            Ok(()) => shown += 1,
-        }
+        shown += 1;
     }
-    Ok(())
+    delivered(out.finish(None).await)
+}
+
+/// How batch output ended: a closed pipe (EPIPE) ends top quietly, any other write error is
+/// an error.
+fn delivered(delivery: Delivery) -> Result<(), String> {
+    match delivery {
+        Delivery::Failed(e) => Err(format!("writing output: {e}")),
+        Delivery::Complete | Delivery::Closed | Delivery::Unwritten(_) => Ok(()),
+    }
 }
 
 /// Raw mode and the alternate screen, undone on drop (and by the panic hook).

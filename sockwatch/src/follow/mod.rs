@@ -29,8 +29,7 @@ use crate::{
     source::SourceError,
 };
 use clock::WallClock;
-use output::Delivery;
-pub use output::Output;
+pub use output::{Delivery, Output};
 use reasons::Stories;
 use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
