@@ -57,6 +57,7 @@ impl Refresher {
         let evented = self.engine.borrow().evented_owners();
         let mut sampler = self.sampler.take().unwrap_or_default();
         let listing = tokio::task::spawn_blocking(move || {
+            yield_to_the_drain();
             let listed = sampler.list(now_ns, |cookie| evented.contains(&cookie));
             (sampler, listed)
         });
@@ -83,6 +84,19 @@ impl Refresher {
             .frame(&records, now, self.degraded.clone());
         state.sort(&mut frame);
         Ok(frame)
+    }
+}
+
+/// Lowers the calling (listing) thread's priority to nice 10. A listing of tens of thousands
+/// of sockets, and above all a /proc scan, can take a core for a second; on a machine the
+/// churn keeps busy, the drain would then get too little CPU to keep up. Lowering a priority
+/// needs no privilege; if it fails the listing just runs at the usual priority.
+fn yield_to_the_drain() {
+    // SAFETY: gettid and setpriority take no pointers; on Linux PRIO_PROCESS with a thread id
+    // sets that thread's nice value alone.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
