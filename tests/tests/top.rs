@@ -18,23 +18,29 @@ const BURST_NAME: &str = "swtopburst";
 const CONNECTIONS: usize = 3;
 const BURST: u64 = 40;
 
-/// Starts tcpstream in the namespace: CONNECTIONS connections with data both ways, every
-/// thread named LOAD_NAME; returns once they are established.
-fn stream(ns: &NetNs) -> Child {
-    let mut child = ns
-        .command(env!("CARGO_BIN_EXE_tcpstream"))
-        .args(["--connections", &CONNECTIONS.to_string()])
-        .args(["--seconds", "60", "--name", LOAD_NAME])
+/// Starts a load generator (its input and output piped); returns once it printed `ready`.
+fn ready(mut command: Command, what: &str) -> Child {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start tcpstream");
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("piped stdout"))
         .read_line(&mut line)
-        .expect("read tcpstream");
-    assert!(line.starts_with("ready"), "tcpstream: {line}");
+        .unwrap_or_else(|e| panic!("read {what}: {e}"));
+    assert!(line.starts_with("ready"), "{what}: {line}");
     child
+}
+
+/// Starts tcpstream in the namespace: CONNECTIONS connections with data both ways, every
+/// thread named LOAD_NAME; returns once they are established.
+fn stream(ns: &NetNs) -> Child {
+    let mut command = ns.command(env!("CARGO_BIN_EXE_tcpstream"));
+    command
+        .args(["--connections", &CONNECTIONS.to_string()])
+        .args(["--seconds", "60", "--name", LOAD_NAME]);
+    ready(command, "tcpstream")
 }
 
 /// BURST short connections from threads named BURST_NAME.
@@ -374,19 +380,9 @@ const HELD: u64 = 10_000;
 
 /// Starts `tcphold` in the namespace with HELD connections; returns once they are open.
 fn hold(ns: &NetNs) -> Child {
-    let mut child = ns
-        .command(env!("CARGO_BIN_EXE_tcphold"))
-        .args(["--connections", &HELD.to_string(), "--seconds", "120"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcphold");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("read tcphold");
-    assert!(line.starts_with("ready"), "tcphold: {line}");
-    child
+    let mut command = ns.command(env!("CARGO_BIN_EXE_tcphold"));
+    command.args(["--connections", &HELD.to_string(), "--seconds", "120"]);
+    ready(command, "tcphold")
 }
 
 /// `sockwatch follow` (its text log into /dev/null) in the namespace, once attached.

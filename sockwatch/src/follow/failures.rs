@@ -86,26 +86,10 @@ impl RecentFailures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Cookie, SockState};
+    use crate::{follow::table::tests::transition, model::SockState};
 
     fn end(ts_ns: u64, kind: TransitionKind) -> Transition {
-        Transition {
-            ts_ns,
-            cookie: Cookie(ts_ns),
-            alias: None,
-            kind,
-            old: SockState::Close,
-            new: SockState::Close,
-            local: "127.0.0.1:5000".parse().expect("addr"),
-            remote: "127.0.0.1:9".parse().expect("addr"),
-            netns: 1,
-            owner: None,
-            first_seen_ns: None,
-            close: None,
-            cause: None,
-            total_retrans: None,
-            dropped: None,
-        }
+        transition(ts_ns, kind, SockState::Close, SockState::Close)
     }
 
     fn applied() -> Applied {
