@@ -251,8 +251,9 @@ pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    // The kernel counts this retransmit after the tracepoint.
-    event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) } + 1;
+    // __tcp_retransmit_skb adds this retransmit's segments to the total before the
+    // tracepoint fires: the total already counts it.
+    event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) };
     if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
         apply_owner(&mut event, owner);
     }
