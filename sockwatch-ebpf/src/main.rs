@@ -164,7 +164,7 @@ fn filter() -> KernelFilter {
 }
 
 /// How a program names a socket: its cookie, and its stand-in key.
-struct SockIdent {
+pub(crate) struct SockIdent {
     /// The sock_diag cookie, or the alias while the socket has none.
     cookie: u64,
     /// Stable for the socket's life; 0 when the cookie comes from the helper (and so is
@@ -175,7 +175,7 @@ struct SockIdent {
 /// Where the cookie comes from, chosen per program variant: the loader probes which variant
 /// the kernel accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum CookieSource {
+pub(crate) enum CookieSource {
     /// `bpf_get_socket_cookie`, which generates the cookie (tracing programs, Linux 5.12+).
     Helper,
     /// The socket's `skc_cookie` field: 0 until something (e.g. a sock_diag dump) generated it.
@@ -191,7 +191,11 @@ pub(crate) fn alias_of(sk: *const u8) -> u64 {
 }
 
 #[inline(always)]
-unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -> SockIdent {
+pub(crate) unsafe fn sock_ident(
+    sk: *const u8,
+    off: &KernelOffsets,
+    source: CookieSource,
+) -> SockIdent {
     if source == CookieSource::Helper {
         return SockIdent {
             cookie: bpf_get_socket_cookie(sk as *mut _),
@@ -209,14 +213,14 @@ unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -
 impl SockIdent {
     /// Writes the key fields of `event`.
     #[inline(always)]
-    fn stamp(&self, event: &mut SockEvent) {
+    pub(crate) fn stamp(&self, event: &mut SockEvent) {
         event.cookie = self.cookie;
         event.alias = self.alias;
     }
 
     /// The key of per-socket kernel maps (OWNERS): stable for the socket's life.
     #[inline(always)]
-    fn key(&self) -> u64 {
+    pub(crate) fn key(&self) -> u64 {
         if self.alias != 0 {
             self.alias
         } else {

@@ -18,8 +18,8 @@ use sockwatch_common::{event_kind, reason_flag, KernelOffsets, SockEnd, SockEven
 
 use crate::{
     alias_of, apply_owner, current_owner, fill_addresses, offsets, read, read_into, send,
-    socket_of_fd, with_scratch, Scratch, AF_INET, AF_INET6, IPPROTO_TCP, OWNERS, SYS_EXIT_RET,
-    TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+    sock_ident, socket_of_fd, with_scratch, CookieSource, Scratch, AF_INET, AF_INET6, IPPROTO_TCP,
+    OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
 };
 
 const TCP_TIME_WAIT: u8 = 6;
@@ -105,6 +105,19 @@ unsafe fn counters(sk: *const u8, off: &KernelOffsets) -> SockEnd {
 /// them right after this transition.
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
+    keep_counters(&ctx, CookieSource::Helper)
+}
+
+/// The same for kernels whose tracing programs may not call `bpf_get_socket_cookie` (before
+/// Linux 5.12): the socket is keyed as the state programs key it there. So are the other
+/// `_field` programs below.
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn keep_counters_at_close_field(ctx: BtfTracePointContext) -> i32 {
+    keep_counters(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let new_state: u64 = ctx.arg(2);
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
@@ -112,8 +125,7 @@ pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     let now = unsafe { counters(sk, &off) };
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    note(cookie, |end| {
+    note(socket_key(sk, source), |end| {
         *end = SockEnd {
             rst_reason: end.rst_reason,
             errno: end.errno,
@@ -122,6 +134,16 @@ pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
         }
     });
     0
+}
+
+/// The key of the socket's ENDS record: the one the destroy program of the same cookie source
+/// looks it up by.
+#[inline(always)]
+fn socket_key(sk: *const u8, source: CookieSource) -> u64 {
+    match source {
+        CookieSource::Helper => unsafe { bpf_get_socket_cookie(sk as *mut _) },
+        CookieSource::Field => alias_of(sk),
+    }
 }
 
 /// At DESTROY: the counters (the larger of now and the transition to CLOSE) and everything the
@@ -172,7 +194,8 @@ pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
-    note_reset_sent(sk, ctx.arg(2));
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    note_reset_sent(cookie, ctx.arg(2));
     0
 }
 
@@ -180,19 +203,28 @@ pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
 /// verifier refuses the first program there, as it reads a third argument.
 #[btf_tracepoint(function = "tcp_send_reset")]
 pub fn tcp_send_reset_no_reason(ctx: BtfTracePointContext) -> i32 {
+    reset_sent_without_reason(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_send_reset")]
+pub fn tcp_send_reset_field(ctx: BtfTracePointContext) -> i32 {
+    reset_sent_without_reason(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn reset_sent_without_reason(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let sk: *const u8 = ctx.arg(0);
     let off = offsets();
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
-    note_reset_sent(sk, 0);
+    note_reset_sent(socket_key(sk, source), 0);
     0
 }
 
 #[inline(always)]
-fn note_reset_sent(sk: *const u8, reason: u64) {
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    note(cookie, |end| {
+fn note_reset_sent(key: u64, reason: u64) {
+    note(key, |end| {
         // The first RST is the one that ended it.
         if end.reason_flags & reason_flag::RST_SENT == 0 {
             end.reason_flags |= reason_flag::RST_SENT;
@@ -203,14 +235,23 @@ fn note_reset_sent(sk: *const u8, reason: u64) {
 
 #[btf_tracepoint(function = "tcp_receive_reset")]
 pub fn tcp_receive_reset(ctx: BtfTracePointContext) -> i32 {
+    reset_received(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_receive_reset")]
+pub fn tcp_receive_reset_field(ctx: BtfTracePointContext) -> i32 {
+    reset_received(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn reset_received(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    note(cookie, |end| {
+    note(socket_key(sk, source), |end| {
         end.reason_flags |= reason_flag::RST_RECEIVED;
         if state == TCP_SYN_SENT {
             end.reason_flags |= reason_flag::RST_IN_SYN_SENT;
@@ -237,12 +278,24 @@ pub fn inet_sk_error_report(ctx: BtfTracePointContext) -> i32 {
 
 #[btf_tracepoint(function = "tcp_retransmit_skb")]
 pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> i32 {
+    on_retransmit(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_retransmit_skb")]
+pub fn tcp_retransmit_skb_field(ctx: BtfTracePointContext) -> i32 {
+    on_retransmit(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn on_retransmit(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
     if off.valid == 0 || sk.is_null() {
         return 0;
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
+    // Outside the closure, which the variants share (see on_set_state).
+    let ident = unsafe { sock_ident(sk, &off, source) };
     with_scratch(|Scratch { event, .. }| {
         event.ts_ns = unsafe { bpf_ktime_get_ns() };
         event.kind = event_kind::RETRANSMIT;
@@ -251,10 +304,10 @@ pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> i32 {
         if !unsafe { fill_addresses(event, sk, &off) } {
             return;
         }
-        event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+        ident.stamp(event);
         // The kernel counts this retransmit after the tracepoint.
         event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) } + 1;
-        if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
+        if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
             apply_owner(event, owner);
         }
         send(event);
