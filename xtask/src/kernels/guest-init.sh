@@ -188,23 +188,6 @@ for option in -tan -uan -wan; do
 done
 kill "$udp_server" "$raw_pinger" 2>/dev/null
 
-# A kernel where follow is known not to load (the host's matrix says why): follow must refuse
-# in one line naming that cause, with no kernel address; the follow checks below need it loaded.
-follow_refused=$(sed -n 's/.*sockwatch\.follow_refused=\([^ ]*\).*/\1/p' /proc/cmdline | tr '_' ' ')
-if [ -n "$follow_refused" ]; then
-	sockwatch follow --duration 1 >/dev/null 2>refused.err
-	status=$?
-	if [ "$status" -eq 1 ] && clear_message refused.err && grep -q "$follow_refused" refused.err &&
-		! grep -Eq 'ffff[0-9a-f]{12}' refused.err; then
-		pass "follow refuses in one line on this kernel: $(first_line refused.err | cut -c 1-200)"
-	else
-		fail "follow was expected to refuse naming '$follow_refused' (exit $status): $(first_line refused.err)"
-	fi
-	kill "$early_server" "$early_client" 2>/dev/null
-	echo "sockwatch-checks: done, $failed failed"
-	poweroff -f
-fi
-
 # --- follow: short connections from a named process (nc), owners on both sides; the
 # start-up join (the early connection, opened before follow, closes while it runs).
 if start_follow follow.out --duration 60; then
