@@ -222,8 +222,10 @@ if start_follow follow.out --duration 60; then
 	else
 		pass "follow's messages show no kernel address"
 	fi
+	# What the verifier spent on each program it took (kernels from 5.16 report it).
+	sockwatch follow --verbose --duration 0.5 >/dev/null 2>verbose.err
+	grep ': loaded; ' verbose.err | sed 's/^sockwatch: /sockwatch-guest: /'
 	if grep -q "cookies are read from the socket" follow.out.err; then
-		sockwatch follow --verbose --duration 0.5 >/dev/null 2>verbose.err
 		if grep -q "the verifier refused it: unknown func bpf_get_socket_cookie" verbose.err; then
 			pass "follow --verbose: $(grep -m 1 'the verifier refused it' verbose.err | cut -c 1-200)"
 		else
