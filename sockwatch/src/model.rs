@@ -407,6 +407,38 @@ pub struct PacketInfo {
     pub fanout: Option<u32>,
 }
 
+/// The options set in an INET_DIAG_SOCKOPT value ([`SocketRecord::inet_sockopt`]), in the
+/// struct's order, named as ss prints them.
+pub fn inet_sockopt_names(bits: u16) -> impl Iterator<Item = &'static str> {
+    const NAMES: [&str; 11] = [
+        "recverr",
+        "is_icsk",
+        "freebind",
+        "hdrincl",
+        "mc_loop",
+        "transparent",
+        "mc_all",
+        "nodefrag",
+        "bind_addr_no_port",
+        "recverr_rfc4884",
+        "defer_connect",
+    ];
+    NAMES
+        .into_iter()
+        .enumerate()
+        .filter(move |(bit, _)| bits & (1 << bit) != 0)
+        .map(|(_, name)| name)
+}
+
+/// One classic BPF instruction (`struct sock_filter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SockFilter {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
+}
+
 /// `struct packet_diag_ring`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PacketRing {
@@ -464,6 +496,15 @@ pub struct SocketRecord {
     pub unix_pending: Vec<u32>,
     pub netlink: Option<NetlinkInfo>,
     pub packet: Option<PacketInfo>,
+    /// Inet sockets: `struct inet_diag_sockopt` (INET_DIAG_SOCKOPT) as one number, its first
+    /// byte in the low bits: recverr 0, is_icsk 1, freebind 2, hdrincl 3, mc_loop 4,
+    /// transparent 5, mc_all 6, nodefrag 7, bind_address_no_port 8, recverr_rfc4884 9,
+    /// defer_connect 10.
+    pub inet_sockopt: Option<u16>,
+    /// Packet sockets: the classic BPF filter attached (PACKET_DIAG_FILTER). The kernel
+    /// sends none for a socket without one, and an empty one to users without
+    /// CAP_NET_ADMIN, which ss prints as `bpf filter (0):`.
+    pub packet_filter: Option<Vec<SockFilter>>,
     /// Owning processes, filled by process attribution (-p) only.
     pub users: Vec<SocketUser>,
     /// Read from a /proc/net table instead of sock_diag (raw sockets on kernels without
@@ -500,6 +541,8 @@ impl SocketRecord {
             unix_pending: Vec::new(),
             netlink: None,
             packet: None,
+            inet_sockopt: None,
+            packet_filter: None,
             users: Vec::new(),
             from_proc: false,
         }

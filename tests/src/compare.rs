@@ -83,6 +83,22 @@ impl Run {
         }
     }
 
+    /// `program args` inside `ns` as user and group nobody (65534) with no capabilities;
+    /// `label` names the program in reports.
+    pub fn as_nobody(ns: &NetNs, label: &str, program: impl AsRef<OsStr>, args: &[&str]) -> Run {
+        let output = ns
+            .command("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run setpriv in namespace {}: {e}", ns.name()));
+        Run {
+            command_line: format!("{label} {} (as nobody)", shell_words(args)),
+            output,
+        }
+    }
+
     /// `sockwatch snapshot args` inside `ns`.
     pub fn sockwatch(ns: &NetNs, args: &[&str]) -> Run {
         Run {
@@ -190,6 +206,23 @@ pub fn check_same(expected: &Run, actual: &Run, masks: Masks) -> Result<(), Stri
         );
     }
     Err(report)
+}
+
+/// [`check_same`], and also the same stderr and the same exit status: for runs where ss
+/// prints warnings and goes on, which sockwatch must print alike.
+pub fn check_same_with_stderr(expected: &Run, actual: &Run, masks: Masks) -> Result<(), String> {
+    check_same(expected, actual, masks)?;
+    let (want, got) = (expected.stderr(), actual.stderr());
+    if want == got && expected.output.status.code() == actual.output.status.code() {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}`: stderr {got:?}, {}; `{}`: stderr {want:?}, {}",
+        actual.command_line,
+        actual.status(),
+        expected.command_line,
+        expected.status()
+    ))
 }
 
 /// For a filter ss rejects: checks that ss does reject it, and that sockwatch exits 1 or 2

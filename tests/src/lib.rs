@@ -18,8 +18,8 @@ pub mod sockopt;
 pub mod testbed;
 
 pub use compare::{
-    assert_all_passed, check_rejected_like_ss, check_same, check_with_ss, compare_with_ss,
-    sockwatch_bin, Run,
+    assert_all_passed, check_rejected_like_ss, check_same, check_same_with_stderr, check_with_ss,
+    compare_with_ss, sockwatch_bin, Run,
 };
 pub use fixture::SocketGroup;
 pub use netns::NetNs;

@@ -1,7 +1,8 @@
 //! `sockwatch snapshot -K` against `ss -K`: in a namespace of its own, connections to two
 //! listeners; sockwatch kills those to one, ss those to the other. Each must print the
 //! sockets it closed as `ss FILTER` listed them just before, close exactly those (both ends
-//! gone, checked with ss), and leave every other socket alone.
+//! gone, checked with ss), and leave every other socket alone. Run by a user without
+//! CAP_NET_ADMIN, whose SOCK_DESTROY the kernel refuses, both print and exit the same.
 
 use std::{
     io::{BufRead, BufReader},
@@ -10,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+use sockwatch_tests::{
+    assert_all_passed, check_same_with_stderr, privilege::can_run_namespace_tests, sockwatch_bin,
+    Masks, NetNs, Run,
+};
 
 /// Three connections to each of two listeners, held until stdin closes.
 const HOLDER: &str = r#"
@@ -55,6 +59,35 @@ fn gone(ns: &NetNs, port: &str) -> Result<(), String> {
     }
 }
 
+/// TCP and UDP sockets of both IP versions, fewer than fill one sock_diag reply datagram,
+/// held until stdin closes.
+const MIXED_HOLDER: &str = r#"
+import socket, sys
+keep = []
+l = socket.socket(); l.bind(("127.0.0.1", 7000)); l.listen(8)
+c = socket.create_connection(("127.0.0.1", 7000)); a, _ = l.accept()
+l6 = socket.socket(socket.AF_INET6); l6.bind(("::1", 7002)); l6.listen(8)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 7003))
+uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.bind(("127.0.0.1", 7004))
+uc.connect(("127.0.0.1", 7003))
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", 7005))
+keep += [l, c, a, l6, u, uc, u6]
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+/// An MPTCP listener and one connection to it, held until stdin closes.
+const MPTCP_HOLDER: &str = r#"
+import socket, sys
+IPPROTO_MPTCP = 262
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+l.bind(("127.0.0.1", 7200)); l.listen(8)
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+c.connect(("127.0.0.1", 7200)); a, _ = l.accept()
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
 struct Holder(Child);
 
 impl Drop for Holder {
@@ -64,25 +97,32 @@ impl Drop for Holder {
     }
 }
 
+impl Holder {
+    /// Runs `script` in `ns` and waits for its "ready".
+    fn start(ns: &NetNs, script: &str) -> Holder {
+        let mut child = ns
+            .command("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start python3");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut ready)
+            .expect("holder output");
+        assert_eq!(ready.trim(), "ready");
+        Holder(child)
+    }
+}
+
 #[test]
 fn kill_closes_exactly_what_the_filter_selects_like_ss() {
     if !can_run_namespace_tests() {
         return;
     }
     let ns = NetNs::create();
-    let mut child = ns
-        .command("python3")
-        .args(["-c", HOLDER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start python3");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout"))
-        .read_line(&mut ready)
-        .expect("holder output");
-    assert_eq!(ready.trim(), "ready");
-    let _holder = Holder(child);
+    let _holder = Holder::start(&ns, HOLDER);
 
     let before = ss(&ns, &["-tan"]);
     assert_eq!(rows(&before).len(), 2 + 2 * 6, "{before}");
@@ -119,4 +159,67 @@ fn kill_closes_exactly_what_the_filter_selects_like_ss() {
     assert_eq!(ss(&ns, &["-ltn"]), listeners);
     let printed = stdout(ns.run(sockwatch_bin(), ["snapshot", "-K", "-x"]));
     assert_eq!(printed, ss(&ns, &["-K", "-x"]));
+}
+
+/// Without CAP_NET_ADMIN the kernel refuses SOCK_DESTROY (EPERM). ss 6.1 then prints
+/// "SOCK_DESTROY answers: Operation not permitted" once a protocol, drops the rest of that
+/// protocol's dump (TCP: nothing more listed), lists UDP from /proc/net/udp{,6} instead,
+/// and exits 0. Same stdout, stderr and status as ss, and nothing closed.
+#[test]
+fn kill_refused_without_cap_net_admin_like_ss() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let _holder = Holder::start(&ns, MIXED_HOLDER);
+    let before = ss(&ns, &["-tuan"]);
+    assert_eq!(rows(&before).len(), 7, "{before}");
+    let cases: &[&[&str]] = &[
+        &["-K", "-tan"],
+        &["-K", "-tan6"],
+        &["-K", "-uan"],
+        &["-K", "-uan6"],
+        &["-K", "-tuan"],
+        &["-K", "-uane"],
+        &["-K", "-tan", "sport = :7002"],
+        &["-K", "-uan", "sport = :7004"],
+        &["-K", "-uan", "state", "established"],
+        &["-K", "-tn", "sport = :1"],
+        // Every table: TCP and UDP refused, netlink and unix listed, DCCP's own line.
+        &["-K", "-an"],
+    ];
+    let mut failures = Vec::new();
+    for args in cases {
+        let expected = Run::as_nobody(&ns, "ss", "ss", args);
+        let sockwatch_args: Vec<&str> = std::iter::once("snapshot")
+            .chain(args.iter().copied())
+            .collect();
+        let actual = Run::as_nobody(&ns, "sockwatch", sockwatch_bin(), &sockwatch_args);
+        if let Err(report) = check_same_with_stderr(&expected, &actual, Masks::for_args(args)) {
+            failures.push(report);
+        }
+    }
+    assert_all_passed("refused -K runs", cases.len(), &failures);
+    assert_eq!(ss(&ns, &["-tuan"]), before, "nothing may be closed");
+}
+
+/// MPTCP sockets: ss 6.1 asks to close them with the protocol cut to TCP's, the kernel finds
+/// no such TCP socket, and ss lists none and closes none; sockwatch the same.
+#[test]
+fn kill_leaves_mptcp_like_ss() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let _holder = Holder::start(&ns, MPTCP_HOLDER);
+    let before = ss(&ns, &["-Man"]);
+    assert_eq!(rows(&before).len(), 3, "{before}");
+    for args in [&["-K", "-Man"][..], &["-K", "-Mn", "dport = :7200"]] {
+        let expected = Run::ss(&ns, args);
+        let actual = Run::sockwatch(&ns, args);
+        if let Err(report) = check_same_with_stderr(&expected, &actual, Masks::for_args(args)) {
+            panic!("{report}");
+        }
+        assert_eq!(ss(&ns, &["-Man"]), before, "nothing may be closed");
+    }
 }

@@ -74,10 +74,8 @@ vsock, tipc and xdp sockets are asked for as ss asks; where the kernel has no di
 for them (as this one, usually) there are none to list, as with ss. Where it has one, their
 sockets are not decoded yet: one line and exit status 1, never dropped.
 
-Not yet: -b, --inet-sockopt.
-
 Exit status: 0 on success (and when -E ends on a signal or a closed output), 1 on errors (bad
-option or filter, unreadable dump file, SOCK_DESTROY refused).")]
+option or filter, unreadable dump file).")]
 pub struct SnapshotArgs {
     /// Print help.
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
@@ -201,6 +199,8 @@ pub struct SnapshotArgs {
     pub cgroup: bool,
     /// Forcibly close the inet sockets the filter selects (SOCK_DESTROY: needs root and a
     /// kernel with CONFIG_INET_DIAG_DESTROY) and show those closed; other sockets are shown.
+    /// Refused (no CAP_NET_ADMIN): as ss, "SOCK_DESTROY answers: ..." once a protocol, the
+    /// rest of that protocol unlisted (UDP listed from /proc instead), exit status 0.
     #[arg(short = 'K', long = "kill")]
     pub kill: bool,
     /// Continually display TCP and UDP sockets as they are destroyed (from sock_diag's
@@ -214,9 +214,14 @@ pub struct SnapshotArgs {
     /// Display task and socket SELinux security contexts (as -Z).
     #[arg(short = 'z', long = "contexts")]
     pub contexts: bool,
-    /// ss options sockwatch does not support yet (-b): rejected with a message.
-    #[arg(short = 'b', long = "bpf", hide = true)]
+    /// Show the classic BPF filters attached to packet sockets (the kernel shows them to
+    /// CAP_NET_ADMIN only); turns on -o too, as in ss.
+    #[arg(short = 'b', long = "bpf")]
     pub bpf: bool,
+    /// Show inet socket options: recverr, is_icsk, freebind, hdrincl, mc_loop, transparent,
+    /// mc_all, nodefrag, bind_addr_no_port, recverr_rfc4884, defer_connect.
+    #[arg(long = "inet-sockopt")]
+    pub inet_sockopt: bool,
     /// Show the threads using the socket: `tid=` beside each pid (implies -p).
     #[arg(short = 'T', long = "threads")]
     pub threads: bool,
@@ -231,7 +236,6 @@ impl SnapshotArgs {
         [
             (self.context, "-Z (--context) with SELinux enabled"),
             (self.contexts, "-z (--contexts) with SELinux enabled"),
-            (self.bpf, "-b (--bpf)"),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))

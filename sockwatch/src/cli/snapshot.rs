@@ -20,7 +20,7 @@ use sockwatch::{
         summary, ShowOptions,
     },
     select::Selection,
-    source::{self, sockstat::SockStats, DestroyEvents, Destroyed, Query, Wait},
+    source::{self, sockstat::SockStats, DestroyEvents, Destroyed, DgramTable, Query, Wait},
 };
 
 use super::config::snapshot::{Format, SnapshotConfig, Source, Summary};
@@ -71,15 +71,18 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         false => None,
     };
     let mut kill_failed = None;
+    // Protocols whose SOCK_DESTROY the kernel refused (EPERM without CAP_NET_ADMIN): as ss,
+    // the rest of their dump is dropped.
+    let mut refused: Vec<Netid> = Vec::new();
     let mut names = SystemNames::new();
-    thread::scope(|scope| {
+    let (dccp_refusal, closed_early) = thread::scope(|scope| {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
         let mut owners = OwnersScan::start(show.processes, threads, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
         let mut accept = |mut record: SocketRecord| {
             // The whole filter has judged the socket before it is closed: nothing it does
             // not select is ever killed.
-            if kill_failed.is_some() || !keep(&record) {
+            if kill_failed.is_some() || refused.contains(&record.netid) || !keep(&record) {
                 return;
             }
             if let Some(killer) = killer.as_mut() {
@@ -88,7 +91,32 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
                     // Not closable, or gone already: ss does not show it.
                     Ok(Destroyed::NotClosed) => return,
                     Err(err) => {
-                        kill_failed = Some(err);
+                        let Some(errno) = err.kernel_errno() else {
+                            kill_failed = Some(err);
+                            return;
+                        };
+                        // ss 6.1 says so, drops the rest of the protocol's dump and exits 0;
+                        // for UDP it then lists /proc/net/udp{,6}, nothing closed.
+                        eprintln!("SOCK_DESTROY answers: {}", c_strerror(errno));
+                        refused.push(record.netid);
+                        if record.netid == Netid::Udp {
+                            let mut listed = Vec::new();
+                            let read = source::read_proc_dgram(
+                                DgramTable::Udp,
+                                query.ip,
+                                query.states,
+                                &mut |record| listed.push(record),
+                            );
+                            match read {
+                                Ok(()) => {
+                                    for mut record in listed.into_iter().filter(|r| keep(r)) {
+                                        owners.attach(&mut record);
+                                        output.push(record);
+                                    }
+                                }
+                                Err(err) => kill_failed = Some(err),
+                            }
+                        }
                         return;
                     }
                 }
@@ -96,35 +124,49 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
             owners.attach(&mut record);
             output.push(record);
         };
-        match dump_file {
+        let refusal = match dump_file {
             Some((path, file)) => {
-                source::snapshot_from_dump(file, &mut accept).map_err(|e| match e {
-                    // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
-                    source::SourceError::Dump(e) => {
-                        format!("dump file {}: {e}", Escaped::path(&path))
-                    }
-                    e => e.to_string(),
-                })
+                source::snapshot_from_dump(file, &mut accept)
+                    .map_err(|e| match e {
+                        // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
+                        source::SourceError::Dump(e) => {
+                            format!("dump file {}: {e}", Escaped::path(&path))
+                        }
+                        e => e.to_string(),
+                    })
+                    .map(|()| None)
             }
             None => source::snapshot(&query, &mut accept)
-                .map(drop)
+                .map(|coverage| coverage.dccp_compat_refusal)
                 .map_err(|e| e.to_string()),
         }?;
         owners.check().map_err(|e| e.to_string())?;
-        write_or_quiet(output.finish())
+        let finished = output.finish();
+        let closed = is_closed(&finished);
+        write_or_quiet(finished)?;
+        Ok::<_, String>((refusal, closed))
     })?;
     if let Some(err) = kill_failed {
         write_or_quiet(out.flush())?;
-        return Err(match err.kernel_errno() {
-            Some(errno) => format!(
-                "SOCK_DESTROY answers: {}",
-                io::Error::from_raw_os_error(errno)
-            ),
-            None => err.to_string(),
-        });
+        return Err(err.to_string());
     }
-    write_or_quiet(out.flush())?;
+    let flushed = out.flush();
+    let closed = closed_early || is_closed(&flushed);
+    write_or_quiet(flushed)?;
+    // As ss, which goes on (exit status 0); nothing more once the reader went away.
+    if let (Some(errno), false) = (dccp_refusal, closed) {
+        eprintln!("RTNETLINK answers: {}", c_strerror(errno));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The C library's text for `errno` (what perror prints), which ss's messages carry.
+fn c_strerror(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    match text.strip_suffix(&format!(" (os error {errno})")) {
+        Some(detail) => detail.to_owned(),
+        None => text,
+    }
 }
 
 /// Set by SIGINT, SIGTERM or SIGHUP during -E.
@@ -241,7 +283,9 @@ fn write_diag_dump(
     out: &mut impl Write,
 ) -> Result<ExitCode, String> {
     if !selection.tables.contains(&Netid::Tcp) {
-        return Err("tcpdiag dump requested and no tcp in filter".into());
+        // ss says so and exits 0, writing nothing.
+        eprintln!("sockwatch: tcpdiag dump requested and no tcp in filter.");
+        return Ok(ExitCode::SUCCESS);
     }
     let tcp_only = Query {
         netids: [Netid::Tcp].into(),
@@ -341,6 +385,11 @@ impl<'a, W: Write> Output<'a, W> {
             } => netstat::write_netstat(out, &records, options, &netstat::SystemNames::new()),
         }
     }
+}
+
+/// Whether a write failed because the reader went away (`| head`).
+fn is_closed(result: &io::Result<()>) -> bool {
+    matches!(result, Err(e) if e.kind() == io::ErrorKind::BrokenPipe)
 }
 
 /// A closed output (`| head`) ends the listing quietly; other write errors are errors.

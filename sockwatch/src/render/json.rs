@@ -17,8 +17,8 @@ use super::{
     ShowOptions,
 };
 use crate::model::{
-    Endpoint, Netid, SkMemInfo, SockState, SocketRecord, SocketUser, TcpInfo, Timer, TimerKind,
-    UnixName,
+    inet_sockopt_names, Endpoint, Netid, SkMemInfo, SockFilter, SockState, SocketRecord,
+    SocketUser, TcpInfo, Timer, TimerKind, UnixName,
 };
 
 /// The version of the JSON vocabulary: the first key of a document, and of an NDJSON
@@ -198,6 +198,19 @@ impl Serialize for SocketJson<'_> {
                 &tcp.and_then(|t| t.info.as_ref()).map(TcpInfoJson),
             )?;
         }
+        if show.inet_sockopt {
+            let names = r
+                .inet_sockopt
+                .map(|bits| inet_sockopt_names(bits).collect::<Vec<_>>());
+            map.serialize_entry("inet_sockopt", &names)?;
+        }
+        if show.bpf {
+            let filter = r
+                .packet_filter
+                .as_ref()
+                .map(|insns| insns.iter().map(SockFilterJson).collect::<Vec<_>>());
+            map.serialize_entry("bpf_filter", &filter)?;
+        }
         if show.processes {
             let users: Vec<UserJson> = r.users.iter().map(UserJson).collect();
             map.serialize_entry("users", &users)?;
@@ -288,6 +301,20 @@ impl Serialize for SkMemJson<'_> {
         map.serialize_entry("optmem", &m.optmem)?;
         map.serialize_entry("backlog", &m.backlog)?;
         map.serialize_entry("drops", &m.drops)?;
+        map.end()
+    }
+}
+
+struct SockFilterJson<'a>(&'a SockFilter);
+
+impl Serialize for SockFilterJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let insn = self.0;
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("code", &insn.code)?;
+        map.serialize_entry("jt", &insn.jt)?;
+        map.serialize_entry("jf", &insn.jf)?;
+        map.serialize_entry("k", &insn.k)?;
         map.end()
     }
 }
@@ -533,6 +560,35 @@ mod tests {
             socket["peer"],
             json!({ "address": "::1", "port": 40000, "ifindex": 3 })
         );
+    }
+
+    #[test]
+    fn inet_sockopt_and_bpf_filter() {
+        let show = ShowOptions {
+            inet_sockopt: true,
+            bpf: true,
+            ..ShowOptions::default()
+        };
+        let mut record = tcp_record();
+        record.inet_sockopt = Some(0b10_0010);
+        record.packet_filter = Some(vec![SockFilter {
+            code: 6,
+            jt: 0,
+            jf: 0,
+            k: 65535,
+        }]);
+        let doc = render(&[record, tcp_record()], &show);
+        assert_eq!(
+            doc["sockets"][0]["inet_sockopt"],
+            json!(["is_icsk", "transparent"])
+        );
+        assert_eq!(
+            doc["sockets"][0]["bpf_filter"],
+            json!([{ "code": 6, "jt": 0, "jf": 0, "k": 65535 }])
+        );
+        for key in ["inet_sockopt", "bpf_filter"] {
+            assert_eq!(doc["sockets"][1].get(key), Some(&Value::Null), "{key}");
+        }
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub struct ShowOptions {
     pub tos: bool,
     /// --cgroup: the cgroup of inet sockets.
     pub cgroup: bool,
+    /// --inet-sockopt: inet socket options (recverr, freebind, transparent, ...).
+    pub inet_sockopt: bool,
+    /// -b: the classic BPF filters of packet sockets.
+    pub bpf: bool,
     /// Escape strings from outside sockwatch (paths, process and host names) with
     /// [`escape`]: set when the text goes to a terminal. A pipe or file gets them byte for
     /// byte, as ss writes them.

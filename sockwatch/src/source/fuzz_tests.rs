@@ -13,6 +13,7 @@ fn parse(text: &[u8], v6: bool) -> Result<Vec<SocketRecord>, SourceError> {
     let mut records = Vec::new();
     proc_raw::parse(
         BufReader::new(text),
+        crate::model::Netid::Raw,
         v6,
         Path::new("/proc/net/raw"),
         StateMask::ALL,

@@ -26,6 +26,7 @@ const INET_DIAG_SKV6ONLY: u16 = 11;
 const INET_DIAG_MARK: u16 = 15;
 const INET_DIAG_CLASS_ID: u16 = 17;
 const INET_DIAG_CGROUP_ID: u16 = 21;
+const INET_DIAG_SOCKOPT: u16 = 22;
 
 const AF_INET: u8 = libc::AF_INET as u8;
 const AF_INET6: u8 = libc::AF_INET6 as u8;
@@ -120,6 +121,12 @@ pub(super) fn decode(payload: &[u8], netid: Netid) -> Result<SocketRecord, Decod
             INET_DIAG_SKV6ONLY => record.v6only = first_u8(data).map(|v| v != 0),
             INET_DIAG_MARK => record.mark = first_u32(data),
             INET_DIAG_CGROUP_ID => record.cgroup_id = first_u64(data),
+            INET_DIAG_SOCKOPT => {
+                record.inet_sockopt = match data {
+                    [low, high, ..] => Some(u16::from_le_bytes([*low, *high])),
+                    _ => None,
+                }
+            }
             _ => {}
         }
     }
@@ -217,7 +224,8 @@ mod tests {
         attr(&mut msg, INET_DIAG_MARK, &0x10u32.to_ne_bytes());
         attr(&mut msg, INET_DIAG_CGROUP_ID, &77u64.to_ne_bytes());
         attr(&mut msg, INET_DIAG_TOS, &[0x10]);
-        attr(&mut msg, 24, &[0, 0]); // INET_DIAG_SOCKOPT: not decoded
+        attr(&mut msg, INET_DIAG_SOCKOPT, &[0x22, 0x01]);
+        attr(&mut msg, 24, &[0, 0]); // unknown to sockwatch: skipped
 
         let record = decode(&msg, Netid::Tcp).unwrap();
         assert_eq!(record.netid, Netid::Tcp);
@@ -253,6 +261,8 @@ mod tests {
         assert_eq!(record.mark, Some(0x10));
         assert_eq!(record.cgroup_id, Some(77));
         assert_eq!(record.tos, Some(0x10));
+        // is_icsk, transparent; bind_address_no_port.
+        assert_eq!(record.inet_sockopt, Some(0x0122));
         assert_eq!(record.tcp, None);
         assert_eq!(record.v6only, None);
     }

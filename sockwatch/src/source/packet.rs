@@ -8,7 +8,9 @@
 use super::error::DecodeError;
 use super::meminfo;
 use super::wire::{attributes, cookie_at, first_u32, prefix, u16_at, u32_at};
-use crate::model::{Cookie, Endpoint, Netid, PacketInfo, PacketRing, SockState, SocketRecord};
+use crate::model::{
+    Cookie, Endpoint, Netid, PacketInfo, PacketRing, SockFilter, SockState, SocketRecord,
+};
 
 const PACKET_DIAG_MSG_LEN: usize = 16;
 /// `struct packet_diag_info`: index, version, reserve, copy_thresh, tstamp, flags.
@@ -22,6 +24,7 @@ const PACKET_DIAG_TX_RING: u16 = 3;
 const PACKET_DIAG_FANOUT: u16 = 4;
 const PACKET_DIAG_UID: u16 = 5;
 const PACKET_DIAG_MEMINFO: u16 = 6;
+const PACKET_DIAG_FILTER: u16 = 7;
 
 fn netid(socket_type: u8) -> Option<Netid> {
     match i32::from(socket_type) {
@@ -81,6 +84,16 @@ pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError
                 let mem = meminfo::decode(data);
                 record.recv_q = mem.rmem_alloc;
                 record.meminfo = Some(mem);
+            }
+            PACKET_DIAG_FILTER => {
+                let (insns, _) = data.as_chunks::<8>();
+                let insns = insns.iter().map(|insn| SockFilter {
+                    code: u16_at(insn, 0),
+                    jt: insn[2],
+                    jf: insn[3],
+                    k: u32_at(insn, 4),
+                });
+                record.packet_filter = Some(insns.collect());
             }
             _ => {}
         }
@@ -179,6 +192,39 @@ mod tests {
                 fanout: Some(7 | 3 << 16),
             })
         );
+    }
+
+    #[test]
+    fn filters_are_decoded_and_an_empty_one_kept() {
+        let mut msg = packet_diag_msg(libc::SOCK_RAW as u8, 3, 1);
+        let mut insns = vec![0x28, 0, 0, 0];
+        insns.extend_from_slice(&12u32.to_ne_bytes());
+        insns.extend_from_slice(&[0x15, 0, 0, 1]);
+        insns.extend_from_slice(&0x800u32.to_ne_bytes());
+        attr(&mut msg, PACKET_DIAG_FILTER, &insns);
+        let record = decode(&msg).unwrap().unwrap();
+        let filter = [
+            SockFilter {
+                code: 0x28,
+                jt: 0,
+                jf: 0,
+                k: 12,
+            },
+            SockFilter {
+                code: 0x15,
+                jt: 0,
+                jf: 1,
+                k: 0x800,
+            },
+        ];
+        assert_eq!(record.packet_filter.as_deref(), Some(&filter[..]));
+        // Without CAP_NET_ADMIN the kernel sends the attribute empty.
+        let mut msg = packet_diag_msg(libc::SOCK_RAW as u8, 3, 1);
+        attr(&mut msg, PACKET_DIAG_FILTER, &[]);
+        let record = decode(&msg).unwrap().unwrap();
+        assert_eq!(record.packet_filter, Some(Vec::new()));
+        let record = decode(&packet_diag_msg(libc::SOCK_RAW as u8, 3, 1)).unwrap();
+        assert_eq!(record.unwrap().packet_filter, None);
     }
 
     #[test]

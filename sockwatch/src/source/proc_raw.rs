@@ -1,7 +1,8 @@
 //! Raw sockets from /proc/net/raw and /proc/net/raw6, for kernels without RAW_DIAG (as ss
-//! falls back to them).
+//! falls back to them), and UDP sockets from /proc/net/udp{,6}, where ss -K falls back to
+//! them after a refused SOCK_DESTROY. Both files have one layout (ss's dgram_show_line).
 //!
-//! As in ss: the local "port" is the IP protocol the socket was opened for, and the
+//! As in ss: a raw socket's local "port" is the IP protocol it was opened for, and the
 //! socket's kernel address (the `pointer` column, zero unless privileged) is `sk_addr`.
 //! Records are marked `from_proc`: ss shows no details for sockets read this way.
 
@@ -18,13 +19,39 @@ use crate::model::{Endpoint, Netid, SockState, SocketRecord};
 /// thread's, which differs after [`super::enter_netns`] on another thread).
 const PROC_NET: &str = "/proc/thread-self/net";
 
-/// Reads the raw sockets of the IP versions asked for, in states in `states`.
-pub(super) fn read(
+/// The /proc/net tables of datagram layout sockwatch reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DgramTable {
+    Raw,
+    Udp,
+}
+
+impl DgramTable {
+    fn netid(self) -> Netid {
+        match self {
+            DgramTable::Raw => Netid::Raw,
+            DgramTable::Udp => Netid::Udp,
+        }
+    }
+
+    /// The IPv4 and IPv6 files.
+    fn files(self) -> [&'static str; 2] {
+        match self {
+            DgramTable::Raw => ["raw", "raw6"],
+            DgramTable::Udp => ["udp", "udp6"],
+        }
+    }
+}
+
+/// Reads `table`'s sockets of the IP versions asked for, in states in `states`.
+pub fn read_proc_dgram(
+    table: DgramTable,
     ip: IpVersions,
     states: StateMask,
     sink: &mut impl FnMut(SocketRecord),
 ) -> Result<(), SourceError> {
-    for (wanted, v6, file) in [(ip.v4, false, "raw"), (ip.v6, true, "raw6")] {
+    let [file4, file6] = table.files();
+    for (wanted, v6, file) in [(ip.v4, false, file4), (ip.v6, true, file6)] {
         if !wanted {
             continue;
         }
@@ -35,14 +62,16 @@ pub(super) fn read(
             Err(e) if v6 && e.kind() == io::ErrorKind::NotFound => continue,
             Err(source) => return Err(SourceError::ProcRead { path, source }),
         };
-        parse(reader, v6, &path, states, sink)?;
+        parse(reader, table.netid(), v6, &path, states, sink)?;
     }
     Ok(())
 }
 
-/// Parses one /proc/net/raw{,6} file: a header line, then one socket a line.
+/// Parses one /proc/net/raw{,6} or udp{,6} file (`netid` says which): a header line, then
+/// one socket a line.
 pub(super) fn parse(
     reader: impl BufRead,
+    netid: Netid,
     v6: bool,
     path: &Path,
     states: StateMask,
@@ -63,7 +92,7 @@ pub(super) fn parse(
         if index == 0 || line.trim().is_empty() {
             continue;
         }
-        let record = parse_line(&line, v6).map_err(|reason| SourceError::ProcParse {
+        let record = parse_line(&line, netid, v6).map_err(|reason| SourceError::ProcParse {
             path: PathBuf::from(path),
             line: index + 1,
             reason,
@@ -76,7 +105,7 @@ pub(super) fn parse(
 }
 
 /// `sl local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops`
-fn parse_line(line: &str, v6: bool) -> Result<SocketRecord, String> {
+fn parse_line(line: &str, netid: Netid, v6: bool) -> Result<SocketRecord, String> {
     let fields: Vec<&str> = line.split_whitespace().collect();
     if fields.len() < 10 {
         return Err(format!(
@@ -84,7 +113,7 @@ fn parse_line(line: &str, v6: bool) -> Result<SocketRecord, String> {
             fields.len()
         ));
     }
-    let (local_addr, protocol) =
+    let (local_addr, local_port) =
         endpoint(fields[1], v6).ok_or_else(|| format!("bad local address {:?}", fields[1]))?;
     let (peer_addr, peer_port) =
         endpoint(fields[2], v6).ok_or_else(|| format!("bad remote address {:?}", fields[2]))?;
@@ -109,11 +138,11 @@ fn parse_line(line: &str, v6: bool) -> Result<SocketRecord, String> {
     };
 
     let mut record = SocketRecord::new(
-        Netid::Raw,
+        netid,
         SockState::from_kernel(state),
         Endpoint::Inet {
             addr: local_addr,
-            port: protocol,
+            port: local_port,
             scope: 0,
         },
         Endpoint::Inet {
@@ -178,6 +207,7 @@ mod tests {
         let mut records = Vec::new();
         parse(
             text.as_bytes(),
+            Netid::Raw,
             v6,
             Path::new("/proc/net/raw"),
             states,
@@ -299,6 +329,8 @@ mod tests {
     #[test]
     fn reads_this_machine() {
         // Whatever sockets exist, the real files must parse cleanly.
-        read(IpVersions::BOTH, StateMask::ALL, &mut |_| {}).unwrap();
+        for table in [DgramTable::Raw, DgramTable::Udp] {
+            read_proc_dgram(table, IpVersions::BOTH, StateMask::ALL, &mut |_| {}).unwrap();
+        }
     }
 }

@@ -34,6 +34,7 @@ const PACKET_SHOW_INFO: u32 = 0x1;
 const PACKET_SHOW_RING_CFG: u32 = 0x4;
 const PACKET_SHOW_FANOUT: u32 = 0x8;
 const PACKET_SHOW_MEMINFO: u32 = 0x10;
+const PACKET_SHOW_FILTER: u32 = 0x20;
 
 /// NDIAG_PROTO_ALL: every netlink protocol.
 const NDIAG_PROTO_ALL: u8 = 0xff;
@@ -138,7 +139,7 @@ fn append_attribute(message: &mut Vec<u8>, kind: u16, value: &[u8]) {
 /// A SOCK_DESTROY request for one inet socket, named by its sock_diag id (addresses, ports,
 /// interface, cookie) as the dump gave it; None for sockets sock_diag cannot name (raw
 /// sockets read from /proc, netids it does not serve, MPTCP whose protocol needs an
-/// attribute the destroy path does not read).
+/// attribute the destroy path does not read: the caller answers for those as ss would).
 pub(super) fn destroy(record: &SocketRecord, seq: u32) -> Option<Request> {
     const SOCK_DESTROY: u16 = 21;
     const BODY_LEN: usize = 56;
@@ -197,6 +198,32 @@ pub(super) fn destroy(record: &SocketRecord, seq: u32) -> Option<Request> {
     })
 }
 
+/// The older DCCP dump request (DCCPDIAG_GETSOCK with a `struct inet_diag_req`), which ss
+/// 6.1 sends when the kernel refuses the SOCK_DIAG_BY_FAMILY one: for every IP version, in
+/// `states`, with `ext`'s extensions.
+pub(super) fn dccp_compat(states: StateMask, ext: &Extensions, seq: u32) -> Request {
+    const DCCPDIAG_GETSOCK: u16 = 19;
+    // family, src_len, dst_len, ext; the socket id (48 bytes); states; dbs.
+    const BODY_LEN: usize = 60;
+    let mut bytes = Vec::with_capacity(NLMSG_HDRLEN + BODY_LEN);
+    bytes.extend_from_slice(&((NLMSG_HDRLEN + BODY_LEN) as u32).to_ne_bytes());
+    bytes.extend_from_slice(&DCCPDIAG_GETSOCK.to_ne_bytes());
+    bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    bytes.extend_from_slice(&seq.to_ne_bytes());
+    bytes.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    bytes.extend_from_slice(&[AF_INET, 0, 0, inet_extensions(ext).bits()]);
+    bytes.extend_from_slice(&[0; 48]);
+    bytes.extend_from_slice(&states.0.to_ne_bytes());
+    bytes.extend_from_slice(&0u32.to_ne_bytes());
+    Request {
+        target: Target::Inet {
+            netid: Netid::Dccp,
+            v6: false,
+        },
+        bytes,
+    }
+}
+
 /// A dump request for all unix sockets in `states`.
 pub(super) fn unix(states: StateMask, ext: &Extensions, seq: u32) -> Request {
     let mut show = ShowFlags::NAME | ShowFlags::PEER | ShowFlags::RQLEN;
@@ -237,10 +264,14 @@ fn simple_request(family: u8, protocol: u8, show: u32, seq: u32) -> Vec<u8> {
 }
 
 /// A dump request for all packet sockets, with what ss shows of them: interface, version
-/// and flags (info), queue length (meminfo), rings and fanout. ss also asks for the socket
-/// filter, which it prints only with --bpf.
+/// and flags (info), queue length (meminfo), rings, fanout and the socket filter (-b; the
+/// kernel sends it to CAP_NET_ADMIN only), as ss asks.
 pub(super) fn packet(seq: u32) -> Request {
-    let show = PACKET_SHOW_INFO | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT | PACKET_SHOW_MEMINFO;
+    let show = PACKET_SHOW_INFO
+        | PACKET_SHOW_RING_CFG
+        | PACKET_SHOW_FANOUT
+        | PACKET_SHOW_MEMINFO
+        | PACKET_SHOW_FILTER;
     Request {
         target: Target::Packet,
         bytes: simple_request(AF_PACKET, 0, show, seq),
@@ -452,7 +483,7 @@ mod tests {
 
         let packet = body(&packet(9));
         assert_eq!(packet[0], AF_PACKET);
-        assert_eq!(u32_at(prefix::<20>(&packet, "").unwrap(), 8), 0x1d);
+        assert_eq!(u32_at(prefix::<20>(&packet, "").unwrap(), 8), 0x3d);
 
         let netlink = body(&netlink(9));
         assert_eq!(&netlink[..2], &[AF_NETLINK, 0xff]);

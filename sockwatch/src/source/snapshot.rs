@@ -12,9 +12,10 @@ use std::thread;
 
 use super::diag_socket::{self, DiagSocket, Progress};
 use super::error::{DecodeError, SourceError, Target};
+use super::proc_raw::{self, DgramTable};
 use super::query::Query;
 use super::request::{self, Request};
-use super::{inet, netlink_sock, packet, proc_raw, unix};
+use super::{inet, netlink_sock, packet, unix};
 use crate::model::{Netid, SockState, SocketRecord};
 
 /// Inet protocols in the order ss lists them (raw comes from /proc, before these; vsock,
@@ -40,6 +41,11 @@ pub struct Coverage {
     /// Netids asked for whose sock_diag support the kernel lacks (a module not built or
     /// not loadable, e.g. SCTP or DCCP); none of their sockets are in the snapshot.
     pub unsupported: Vec<Netid>,
+    /// How the kernel refused the older DCCP request (DCCPDIAG_GETSOCK) that follows a
+    /// refused DCCP dump, as ss 6.1 sends it, when the errno is not one ss keeps quiet
+    /// about (ENOENT, EOPNOTSUPP): ss prints it as "RTNETLINK answers: ...". Kernels
+    /// without DCCP at all (6.16 on) answer EINVAL.
+    pub dccp_compat_refusal: Option<i32>,
 }
 
 /// Lists the sockets `query` describes, handing each to `sink` as soon as it is decoded.
@@ -192,7 +198,7 @@ fn run(
                     decoder,
                 } => (request, then, *decoder),
                 Step::ProcRaw => {
-                    proc_raw::read(query.ip, query.states, &mut sink)?;
+                    proc_raw::read_proc_dgram(DgramTable::Raw, query.ip, query.states, &mut sink)?;
                     continue;
                 }
             };
@@ -206,9 +212,47 @@ fn run(
                 let outcome = receive(request, &replies, &recycle, &mut tee, &mut decode);
                 settle(query, &mut coverage, request.target, outcome)?;
             }
+            if matches!(decoder, Decoder::Inet(Netid::Dccp))
+                && coverage.unsupported.contains(&Netid::Dccp)
+            {
+                coverage.dccp_compat_refusal = dccp_compat(query, &mut decode)?;
+            }
         }
         Ok(coverage)
     })
+}
+
+/// ss 6.1's second try at DCCP after the kernel refused the DCCP dump: the older request,
+/// on a socket of its own. Its sockets (of the IP versions asked for) go to `decode`; a
+/// refusal ss would print is returned.
+fn dccp_compat(
+    query: &Query,
+    decode: &mut impl FnMut(&[u8]) -> Result<(), DecodeError>,
+) -> Result<Option<i32>, SourceError> {
+    const SEQ: u32 = 1;
+    let request = request::dccp_compat(query.states, &query.extensions, SEQ);
+    let mut socket = DiagSocket::open()?;
+    // The older request lists both IP versions at once.
+    let mut asked_version = |payload: &[u8]| match payload.first() {
+        Some(&family)
+            if (family == libc::AF_INET as u8 && !query.ip.v4)
+                || (family == libc::AF_INET6 as u8 && !query.ip.v6) =>
+        {
+            Ok(())
+        }
+        _ => decode(payload),
+    };
+    let outcome = socket.fetch(&request, |datagram| {
+        diag_socket::process(datagram, SEQ, request.target, &mut asked_version)
+    });
+    match outcome {
+        Ok(()) => Ok(None),
+        Err(err) => match err.kernel_errno() {
+            Some(libc::ENOENT | libc::EOPNOTSUPP) => Ok(None),
+            Some(errno) => Ok(Some(errno)),
+            None => Err(err),
+        },
+    }
 }
 
 /// What the fetching thread hands the decoding one, for each request in plan order: its

@@ -360,9 +360,19 @@ fn udp_sockets(config: &Config, held: &mut Held) -> Result<()> {
         .connect(loopback_v6(123))
         .doing(|| "connecting udp to [::1]:123".into())?;
 
-    // Bound to a device: ss prints the address as 127.0.0.1%lo.
+    // Bound to a device: ss prints the address as 127.0.0.1%lo. Inet options for
+    // --inet-sockopt: recverr, freebind, transparent, bind_addr_no_port, mc_all off.
     let syslog = bind(loopback_v4(514))?;
     bind_to_device(&syslog, "lo")?;
+    for option in [
+        libc::IP_RECVERR,
+        libc::IP_FREEBIND,
+        libc::IP_TRANSPARENT,
+        libc::IP_BIND_ADDRESS_NO_PORT,
+    ] {
+        set_int(&syslog, libc::SOL_IP, option, 1)?;
+    }
+    set_int(&syslog, libc::SOL_IP, libc::IP_MULTICAST_ALL, 0)?;
     held.keep([mdns, snmp, ntp, to_mdns, to_ntp, syslog]);
 
     if config.veth {
@@ -401,6 +411,36 @@ fn packet_sockets(held: &mut Held) -> Result<()> {
     })
     .doing(|| "binding a packet socket to lo".into())?;
     let unbound = new_socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(ipv4))?;
+    // A classic BPF filter for ss -b that keeps every packet whole: `ld #len; ret a`.
+    let mut filter = [
+        libc::sock_filter {
+            code: (libc::BPF_LD | libc::BPF_W | libc::BPF_LEN) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_A) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: program points at `filter`, alive across the call; the length is its size.
+    os_result(unsafe {
+        libc::setsockopt(
+            unbound.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&program as *const libc::sock_fprog).cast(),
+            mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    })
+    .doing(|| "attaching a BPF filter to a packet socket".into())?;
     held.keep([on_lo, unbound]);
     Ok(())
 }

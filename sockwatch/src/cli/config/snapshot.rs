@@ -159,7 +159,8 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
     ShowOptions {
         numeric: args.numeric,
         resolve: args.resolve,
-        timers: args.timers,
+        // ss -b turns on -o too.
+        timers: args.timers || args.bpf,
         extended: args.extended,
         memory: args.memory,
         info: args.info,
@@ -169,6 +170,8 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         oneline: args.oneline,
         tos: args.tos,
         cgroup: args.cgroup,
+        inet_sockopt: args.inet_sockopt,
+        bpf: args.bpf,
         escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }

@@ -7,7 +7,8 @@ use super::names::Names;
 use super::Printer;
 use crate::escape::push_text;
 use crate::model::{
-    IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockState, SocketRecord, TimerKind,
+    inet_sockopt_names, IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockFilter, SockState,
+    SocketRecord, TimerKind,
 };
 
 impl<N: Names + ?Sized> Printer<'_, N> {
@@ -65,6 +66,9 @@ impl<N: Names + ?Sized> Printer<'_, N> {
         if let Some(id) = record.cgroup_id.filter(|_| self.opts.cgroup) {
             self.cgroup_text(buf, id);
         }
+        if let Some(bits) = record.inet_sockopt.filter(|_| self.opts.inet_sockopt) {
+            inet_sockopt_text(buf, bits, self.opts.oneline);
+        }
         if self.opts.memory || (self.opts.info && record.netid != Netid::Udp) {
             if !self.opts.oneline {
                 buf.extend_from_slice(b"\n\t");
@@ -121,6 +125,9 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             if let Some(packet) = &record.packet {
                 packet_details(buf, packet, self.opts.oneline);
             }
+        }
+        if let Some(filter) = record.packet_filter.as_ref().filter(|_| self.opts.bpf) {
+            bpf_filter_text(buf, filter, self.opts.oneline);
         }
         if self.opts.memory {
             if let Some(mem) = &record.meminfo {
@@ -341,4 +348,37 @@ fn ring_text(buf: &mut Vec<u8>, ring: &PacketRing) {
     }
     buf.extend_from_slice(b",features:0x");
     fmt::push_hex(buf, u64::from(ring.features));
+}
+
+/// ss's `inet-sockopt: ( name name)`: the options set, in the struct's order, each after a
+/// space; on a continuation line unless -O.
+fn inet_sockopt_text(buf: &mut Vec<u8>, bits: u16, oneline: bool) {
+    buf.extend_from_slice(if oneline { b" " } else { b"\n\t" });
+    buf.extend_from_slice(b"inet-sockopt: (");
+    for name in inet_sockopt_names(bits) {
+        buf.push(b' ');
+        buf.extend_from_slice(name.as_bytes());
+    }
+    buf.push(b')');
+}
+
+/// ss -b's `bpf filter (N):  0xCC JT JF K, ...` (code as `0x%02x`).
+fn bpf_filter_text(buf: &mut Vec<u8>, filter: &[SockFilter], oneline: bool) {
+    buf.extend_from_slice(if oneline { b" " } else { b"\n\t" });
+    buf.extend_from_slice(b"bpf filter (");
+    fmt::push_u64(buf, filter.len() as u64);
+    buf.extend_from_slice(b"): ");
+    for insn in filter {
+        buf.extend_from_slice(b" 0x");
+        let start = buf.len();
+        fmt::push_hex(buf, u64::from(insn.code));
+        if buf.len() - start < 2 {
+            buf.insert(start, b'0');
+        }
+        for value in [u32::from(insn.jt), u32::from(insn.jf), insn.k] {
+            buf.push(b' ');
+            fmt::push_u64(buf, u64::from(value));
+        }
+        buf.push(b',');
+    }
 }

@@ -16,8 +16,8 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::model::{
-    CongestionInfo, Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockState,
-    SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName, UnixVfs,
+    CongestionInfo, Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockFilter,
+    SockState, SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName, UnixVfs,
 };
 use crate::system::services::{Services, Transport};
 
@@ -362,4 +362,51 @@ fn raw_sockets_from_proc_show_owners_only() {
         "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
          UNCONN 0      0            0.0.0.0:1         0.0.0.0:*    users:((\"ping\",pid=700,fd=3))\n"
     );
+}
+
+/// --inet-sockopt and -b: ss's texts, on a continuation line unless -O (padded like ss's
+/// other continuation lines).
+#[test]
+fn inet_sockopt_and_bpf_filter_texts() {
+    let mut tcp = inet(Netid::Tcp, SockState::Listen, "127.0.0.1:80", "0.0.0.0:0");
+    tcp.inet_sockopt = Some(0b1_0000_0110);
+    let mut raw = packet(Netid::PacketRaw, 3, 0);
+    raw.packet_filter = Some(vec![
+        SockFilter {
+            code: 0x28,
+            jt: 0,
+            jf: 0,
+            k: 12,
+        },
+        SockFilter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: 0x800,
+        },
+    ]);
+    let mut unprivileged = packet(Netid::PacketDgram, 3, 0);
+    unprivileged.packet_filter = Some(Vec::new());
+    for (flags, sep) in [("an", "\n\t"), ("anO", " ")] {
+        let show = ShowOptions {
+            inet_sockopt: true,
+            bpf: true,
+            ..options(flags)
+        };
+        let mut out = Vec::new();
+        let mut names = FixedNames {
+            services: Services::default(),
+            ephemeral: EPHEMERAL,
+        };
+        let records = [tcp.clone(), raw.clone(), unprivileged.clone()];
+        render_ss(&records, &show, &layout(true, None), &mut names, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for expected in [
+            format!("{sep}inet-sockopt: ( is_icsk freebind bind_addr_no_port)"),
+            format!("{sep}bpf filter (2):  0x28 0 0 12, 0x15 0 1 2048,"),
+            format!("{sep}bpf filter (0): "),
+        ] {
+            assert!(text.contains(&expected), "{expected:?} not in {text:?}");
+        }
+    }
 }
