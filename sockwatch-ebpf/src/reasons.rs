@@ -305,8 +305,9 @@ fn on_retransmit(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
             return;
         }
         ident.stamp(event);
-        // The kernel counts this retransmit after the tracepoint.
-        event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) } + 1;
+        // __tcp_retransmit_skb adds this retransmit's segments to the total before the
+        // tracepoint fires: the total already counts it.
+        event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) };
         if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
             apply_owner(event, owner);
         }

@@ -14,6 +14,7 @@ pub mod json;
 pub mod netns;
 pub mod normalize;
 pub mod privilege;
+pub mod process;
 pub mod sockopt;
 pub mod testbed;
 
@@ -22,6 +23,6 @@ pub use compare::{
     compare_with_ss, sockwatch_bin, Run,
 };
 pub use fixture::SocketGroup;
-pub use netns::NetNs;
+pub use netns::{NetNs, VethLink};
 pub use normalize::Masks;
 pub use testbed::Testbed;

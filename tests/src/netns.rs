@@ -109,6 +109,94 @@ impl Drop for NetNs {
     }
 }
 
+/// Two namespaces joined by a veth pair: `near` holds `swnear` 10.201.0.1/24, `far` holds
+/// `swfar` 10.201.0.2/24, both up. Each end is made inside its namespace, so its name is
+/// unique there. Each side knows the other's link address for good (a permanent neighbour
+/// entry): a carrier lost would otherwise flush the entry, and the packets sent meanwhile
+/// would wait for ARP in the host rather than be lost in the link, so that TCP holds its
+/// retransmits back.
+pub struct VethLink {
+    pub near: NetNs,
+    pub far: NetNs,
+}
+
+impl VethLink {
+    pub const NEAR_ADDR: &'static str = "10.201.0.1";
+    pub const FAR_ADDR: &'static str = "10.201.0.2";
+    const NEAR_DEV: &'static str = "swnear";
+    const FAR_DEV: &'static str = "swfar";
+    const NEAR_MAC: &'static str = "02:00:0a:c9:00:01";
+    const FAR_MAC: &'static str = "02:00:0a:c9:00:02";
+
+    pub fn new() -> VethLink {
+        let link = VethLink {
+            near: NetNs::create(),
+            far: NetNs::create(),
+        };
+        link.near.ip(&[
+            "link",
+            "add",
+            Self::NEAR_DEV,
+            "address",
+            Self::NEAR_MAC,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            Self::FAR_DEV,
+            "address",
+            Self::FAR_MAC,
+            "netns",
+            link.far.name(),
+        ]);
+        for (ns, dev, addr, peer_addr, peer_mac) in [
+            (
+                &link.near,
+                Self::NEAR_DEV,
+                Self::NEAR_ADDR,
+                Self::FAR_ADDR,
+                Self::FAR_MAC,
+            ),
+            (
+                &link.far,
+                Self::FAR_DEV,
+                Self::FAR_ADDR,
+                Self::NEAR_ADDR,
+                Self::NEAR_MAC,
+            ),
+        ] {
+            ns.ip(&["addr", "add", &format!("{addr}/24"), "dev", dev]);
+            ns.ip(&[
+                "neigh",
+                "add",
+                peer_addr,
+                "lladdr",
+                peer_mac,
+                "dev",
+                dev,
+                "nud",
+                "permanent",
+            ]);
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+        link
+    }
+
+    /// Sets the far end down or up. Down, whatever the near side sends is dropped in the
+    /// veth pair (the near side's own route stays usable), so data in flight goes
+    /// unacknowledged and is retransmitted.
+    pub fn set_far_end(&self, up: bool) {
+        let state = if up { "up" } else { "down" };
+        self.far.ip(&["link", "set", Self::FAR_DEV, state]);
+    }
+}
+
+impl Default for VethLink {
+    fn default() -> VethLink {
+        VethLink::new()
+    }
+}
+
 fn ip(args: &[&str]) {
     let output = Command::new("ip")
         .args(args)

@@ -8,12 +8,14 @@ use std::{
     io::{BufRead, BufReader, Read},
     path::{Path, PathBuf},
     process::{Child, ChildStderr, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
     time::{Duration, Instant, SystemTime},
 };
 
 use serde_json::Value;
 use sockwatch_tests::{
-    follow_run::FollowRun, privilege::can_run_namespace_tests, sockwatch_bin, NetNs,
+    follow_run::FollowRun, privilege::can_run_namespace_tests, process::spawn_ready, sockwatch_bin,
+    NetNs, VethLink,
 };
 
 const SERVE_PORT: u16 = 9464;
@@ -184,7 +186,13 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        // Tests run on several threads: each directory is its own.
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
@@ -205,13 +213,22 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(ns: &NetNs) -> Prometheus {
+        Prometheus::start_with(
+            ns,
+            &format!(
+                "scrape_configs:\n  - job_name: sockwatch\n    static_configs:\n      - targets: ['127.0.0.1:{SERVE_PORT}']\n"
+            ),
+        )
+    }
+
+    /// Prometheus with these `scrape_configs` (of a job named sockwatch), scraping every
+    /// second unless they say otherwise.
+    fn start_with(ns: &NetNs, scrape_configs: &str) -> Prometheus {
         let dir = TempDir::new("sw-prometheus");
         let config = dir.0.join("prometheus.yml");
         std::fs::write(
             &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: sockwatch\n    static_configs:\n      - targets: ['127.0.0.1:{SERVE_PORT}']\n"
-            ),
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{scrape_configs}"),
         )
         .expect("write prometheus.yml");
         let child = ns
@@ -570,14 +587,25 @@ fn kubernetes_like_cgroup(name: &str) -> TestCgroup {
 /// Runs tcpchurn in the namespace from inside `cgroup`. nsenter, not `ip netns exec`: the
 /// latter mounts a fresh /sys without the cgroup mounts.
 fn churn_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, connections: u32, port: u16) {
-    run_ok(in_namespace(ns, "sh").args([
+    run_ok(&mut in_cgroup(
+        ns,
+        cgroup,
+        env!("CARGO_BIN_EXE_tcpchurn"),
+        &format!("--connections {connections} --port {port}"),
+    ));
+}
+
+/// `program args` in the namespace, started from inside `cgroup`.
+fn in_cgroup(ns: &NetNs, cgroup: &TestCgroup, program: &str, args: &str) -> Command {
+    let mut command = in_namespace(ns, "sh");
+    command.args([
         "-c",
         &format!(
-            "echo $$ > {}/cgroup.procs && exec {} --connections {connections} --port {port}",
-            cgroup.leaf.display(),
-            env!("CARGO_BIN_EXE_tcpchurn")
+            "echo $$ > {}/cgroup.procs && exec {program} {args}",
+            cgroup.leaf.display()
         ),
-    ]));
+    ]);
+    command
 }
 
 #[test]
@@ -692,7 +720,7 @@ fn two_thousand_process_names_stay_under_the_label_cap() {
 
 #[test]
 fn beyond_loopback_events_are_off_and_a_token_is_required() {
-    if !require_programs(&["curl", "setpriv", "nsenter"]) {
+    if !require_programs(&["prometheus", "curl", "setpriv", "nsenter"]) {
         return;
     }
     let ns = NetNs::with_veth();
@@ -727,6 +755,20 @@ fn beyond_loopback_events_are_off_and_a_token_is_required() {
     assert!(body.contains("sockwatch_events_total"), "{body}");
     assert_eq!(http_get(&ns, &url("/events"), &bearer).0, 404);
     assert_eq!(http_get(&ns, &url("/metrics"), &["-X", "POST"]).0, 405);
+    // The README's scrape configuration, pointed at this serve and this token, scrapes it
+    // (Prometheus::start_with waits until it is up).
+    let scrape_configs = readme_block("yaml")
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace(
+            "/etc/prometheus/sockwatch-token",
+            &token_file.display().to_string(),
+        )
+        .replace(
+            "['host-a:9464', 'host-b:9464']",
+            &format!("['{address}:{SERVE_PORT}']"),
+        );
+    assert!(scrape_configs.contains(&token_file.display().to_string()));
+    drop(Prometheus::start_with(&ns, &scrape_configs));
     serve.terminate_within_a_second();
     assert!(Path::new(&token_file).exists());
 }
@@ -780,4 +822,509 @@ fn a_stuck_events_reader_loses_lines_but_stalls_nothing() {
         "{lost:?}"
     );
     serve.terminate_within_a_second();
+}
+
+/// Polls serve's /metrics until `done` holds for the samples of `metric`, for at most 10 s;
+/// returns the last samples either way (the caller asserts on them).
+fn scrape_until(
+    ns: &NetNs,
+    metric: &str,
+    done: impl Fn(&BTreeMap<String, f64>) -> bool,
+) -> BTreeMap<String, f64> {
+    let started = Instant::now();
+    loop {
+        let found = samples(&scrape(ns), metric);
+        if done(&found) || started.elapsed() > Duration::from_secs(10) {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The sum of the samples whose labels hold every one of `labels` (`name="value"` each).
+fn sum_where(found: &BTreeMap<String, f64>, labels: &[&str]) -> f64 {
+    found
+        .iter()
+        .filter(|(text, _)| labels.iter().all(|l| text.contains(l)))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn a_state_filter_counts_the_ends_of_the_connections_it_admitted() {
+    if !require_programs(&["curl", "setpriv", "nsenter"]) {
+        return;
+    }
+    const CONNECTIONS: u32 = 50;
+    let ns = NetNs::create();
+    // Every connection passes through ESTABLISHED, then leaves it before its end: each is
+    // admitted, and its close must be counted though its last states no longer match.
+    let serve = Serve::start(
+        &ns,
+        &[
+            "--listen",
+            &format!("127.0.0.1:{SERVE_PORT}"),
+            "state",
+            "established",
+            "( sport = :7105 or dport = :7105 )",
+        ],
+    );
+    churn(&ns, CONNECTIONS, 7105);
+    let closed = scrape_until(&ns, "sockwatch_connections_closed_total", |found| {
+        sum_where(found, &[]) >= f64::from(2 * CONNECTIONS)
+    });
+    let opened = samples(&scrape(&ns), "sockwatch_connections_opened_total");
+    for direction in ["connect", "accept"] {
+        // The accepted side is its listener's owner's, though the filter leaves LISTEN out.
+        let direction = format!("direction=\"{direction}\"");
+        let labels = [direction.as_str(), "process=\"tcpchurn\""];
+        assert_eq!(
+            sum_where(&opened, &labels),
+            f64::from(CONNECTIONS),
+            "{opened:#?}"
+        );
+        assert_eq!(
+            sum_where(&closed, &labels),
+            f64::from(CONNECTIONS),
+            "closes hidden by the filter: {closed:#?}"
+        );
+    }
+    serve.terminate_within_a_second();
+}
+
+/// Counters of the namespace as nstat reads them (absolute values), by name.
+fn nstat(ns: &NetNs, names: &[&str]) -> BTreeMap<String, f64> {
+    let text = run_ok(ns.command("nstat").arg("-saz").args(names));
+    let found: BTreeMap<String, f64> = text
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            Some((name.to_string(), words.next()?.parse().ok()?))
+        })
+        .collect();
+    for name in names {
+        assert!(found.contains_key(*name), "nstat has no {name}: {text}");
+    }
+    found
+}
+
+/// How much each of `names` rose between two nstat readings.
+fn risen(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, name: &str) -> f64 {
+    after[name] - before[name]
+}
+
+/// `tcpend ARGS` in the namespace, from inside `cgroup`.
+fn tcpend_in_cgroup(ns: &NetNs, cgroup: &TestCgroup, args: &str) -> Command {
+    in_cgroup(ns, cgroup, env!("CARGO_BIN_EXE_tcpend"), args)
+}
+
+/// The (comm, container_id) of a follow JSON line, as serve's process and container labels.
+fn owner_key(line: &Value) -> Vec<String> {
+    ["comm", "container_id"]
+        .iter()
+        .map(|key| line[*key].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The issue's "done when", as the README's fleet section tells it: Prometheus scrapes serve
+/// (the unit's capabilities) and shows connections, failures and retransmits by process and
+/// container with the numbers follow --lifetime gives over the same period, and the
+/// retransmits the kernel's own counter gives.
+#[test]
+fn retransmits_over_a_link_set_down_count_as_the_kernel_and_follow_lifetime_count_them() {
+    if !require_programs(&["prometheus", "curl", "setpriv", "nsenter", "nstat"]) {
+        return;
+    }
+    const REFUSED: u32 = 2;
+    let link = VethLink::new();
+    let cgroup = kubernetes_like_cgroup("retrans");
+    let serve = Serve::start(
+        &link.near,
+        &["--listen", &format!("127.0.0.1:{SERVE_PORT}")],
+    );
+    let prometheus = Prometheus::start(&link.near);
+    let lifetime = FollowRun::start_with(
+        in_namespace(&link.near, sockwatch_bin()),
+        &["--lifetime", "--json", "--container"],
+    );
+    let before = nstat(&link.near, &["TcpRetransSegs"]);
+
+    let mut sink = spawn_ready(link.far.command(env!("CARGO_BIN_EXE_tcpend")).args([
+        "sink",
+        VethLink::FAR_ADDR,
+        "7106",
+    ]));
+    // The sender runs in a container's cgroup: its retransmits carry the container's labels.
+    let mut sender = tcpend_in_cgroup(
+        &link.near,
+        &cgroup,
+        &format!("send {} 7106", VethLink::FAR_ADDR),
+    )
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("start tcpend send");
+    std::thread::sleep(Duration::from_millis(300));
+    link.set_far_end(false);
+    std::thread::sleep(Duration::from_millis(1500));
+    link.set_far_end(true);
+    assert!(sender.wait().expect("wait for the sender").success());
+    assert!(sink.child.wait().expect("wait for the sink").success());
+    // Connects from the same container that nothing answers: failures by container.
+    for _ in 0..REFUSED {
+        run_ok(&mut tcpend_in_cgroup(
+            &link.near,
+            &cgroup,
+            "refused 127.0.0.1 9",
+        ));
+    }
+    let after = nstat(&link.near, &["TcpRetransSegs"]);
+    let kernel = risen(&before, &after, "TcpRetransSegs");
+    assert!(
+        kernel >= 1.0,
+        "the kernel retransmitted nothing: {before:?} {after:?}"
+    );
+    let ended = unix_now();
+
+    let counted = settled_counters(
+        &prometheus,
+        &link.near,
+        "sockwatch_retransmits_total",
+        ended,
+        &["process", "container", "pod_uid", "netns"],
+    );
+    // follow --lifetime over the same period: the sender's end carries the same total, under
+    // the same process and container; its close is counted under the same reason.
+    let (lifetime, _) = lifetime.interrupt();
+    let ends: Vec<Value> = lifetime
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["type"] == "destroy" && l["comm"] == "tcpend" && l["peer"]["port"] == 7106)
+        .collect();
+    assert_eq!(ends.len(), 1, "{lifetime}");
+    let mut retransmits: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+    let mut closes: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+    for end in &ends {
+        *retransmits.entry(owner_key(end)).or_default() +=
+            end["total_retrans"].as_f64().unwrap_or(0.0);
+        let mut key = owner_key(end);
+        key.push(end["reason"].as_str().unwrap_or("null").to_string());
+        *closes.entry(key).or_default() += 1.0;
+    }
+    // The socket's own total at its end is the kernel's count.
+    assert_eq!(
+        retransmits,
+        BTreeMap::from([(vec!["tcpend".to_string(), CONTAINER.to_string()], kernel)]),
+        "follow --lifetime's total_retrans disagrees with nstat"
+    );
+    let expected = BTreeMap::from([(
+        vec![
+            "tcpend".to_string(),
+            CONTAINER.to_string(),
+            POD.to_string(),
+            link.near.name().to_string(),
+        ],
+        kernel,
+    )]);
+    // Only the sender retransmitted in this namespace: all of the kernel's count is its own.
+    let counted: BTreeMap<Vec<String>, f64> =
+        counted.into_iter().filter(|(_, n)| *n > 0.0).collect();
+    assert_eq!(counted, expected, "nstat TcpRetransSegs rose by {kernel}");
+    let closed = settled_counters(
+        &prometheus,
+        &link.near,
+        "sockwatch_connections_closed_total{process=\"tcpend\"}",
+        ended,
+        &["process", "container", "reason"],
+    );
+    assert_eq!(closes, closed, "follow --lifetime disagrees on closes");
+    let opened = settled_counters(
+        &prometheus,
+        &link.near,
+        "sockwatch_connections_opened_total{process=\"tcpend\"}",
+        ended,
+        &["process", "container"],
+    );
+    let lifetime_opened: BTreeMap<Vec<String>, f64> =
+        retransmits.keys().map(|key| (key.clone(), 1.0)).collect();
+    assert_eq!(
+        opened, lifetime_opened,
+        "follow --lifetime disagrees on opens"
+    );
+    let failures: BTreeMap<Vec<String>, f64> = lifetime
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["type"] == "destroy" && l["comm"] == "tcpend" && l["peer"]["port"] == 9)
+        .fold(BTreeMap::new(), |mut by, end| {
+            let mut key = owner_key(&end);
+            key.push(end["reason"].as_str().unwrap_or("null").to_string());
+            *by.entry(key).or_default() += 1.0;
+            by
+        });
+    let refused = vec![
+        "tcpend".to_string(),
+        CONTAINER.to_string(),
+        "refused".to_string(),
+    ];
+    assert_eq!(failures, BTreeMap::from([(refused, f64::from(REFUSED))]));
+    let failed = settled_counters(
+        &prometheus,
+        &link.near,
+        "sockwatch_connections_failed_total{process=\"tcpend\"}",
+        ended,
+        &["process", "container", "reason"],
+    );
+    assert_eq!(failures, failed, "follow --lifetime disagrees on failures");
+
+    // The README's fleet queries, as a new user would paste them: each is valid, and the
+    // retransmits one shows the sender by process and container.
+    let queries = readme_queries();
+    assert!(queries.len() >= 5, "{queries:?}");
+    for query in &queries {
+        let url = format!("http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/query");
+        let (code, body) = http_get(
+            &link.near,
+            &url,
+            &["-G", "--data-urlencode", &format!("query={query}")],
+        );
+        assert_eq!(code, 200, "{query}: {body}");
+    }
+    let by_owner = queries
+        .iter()
+        .find(|q| q.contains("sockwatch_retransmits_total"))
+        .expect("a retransmits query in the README");
+    let shown = prometheus.query(&link.near, by_owner);
+    assert!(
+        shown
+            .iter()
+            .any(|series| series["metric"]["process"] == "tcpend"
+                && series["metric"]["container"] == CONTAINER),
+        "{by_owner}: {shown:?}"
+    );
+
+    drop(prometheus);
+    serve.terminate_within_a_second();
+}
+
+/// The first `language` code block of the README's "Monitoring a fleet" section.
+fn readme_block(language: &str) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("read README.md");
+    let fleet = readme
+        .split("### Monitoring a fleet")
+        .nth(1)
+        .expect("the README has a fleet section");
+    fleet
+        .split(&format!("```{language}\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("no {language} block in the fleet section"))
+        .to_string()
+}
+
+/// The PromQL lines of the README's "Monitoring a fleet" section, comments removed.
+fn readme_queries() -> Vec<String> {
+    readme_block("promql")
+        .lines()
+        .map(|line| {
+            line.split(" # ")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn listen_drops_count_as_the_kernel_counts_them() {
+    if !require_programs(&["prometheus", "curl", "setpriv", "nsenter", "nstat"]) {
+        return;
+    }
+    const CLIENTS: u32 = 4;
+    let ns = NetNs::create();
+    // No syncookies: a SYN at the full queue is dropped; one SYN retry: clients give up in ~3 s.
+    for setting in ["net.ipv4.tcp_syncookies=0", "net.ipv4.tcp_syn_retries=1"] {
+        run_ok(ns.command("sysctl").args(["-qw", setting]));
+    }
+    let serve = Serve::start(&ns, &["--listen", &format!("127.0.0.1:{SERVE_PORT}")]);
+    let prometheus = Prometheus::start(&ns);
+    let counters = ["TcpExtListenDrops", "TcpExtListenOverflows"];
+    let before = nstat(&ns, &counters);
+    // A listener of backlog 0 that never accepts, and its clients.
+    let output = run_ok(ns.command(env!("CARGO_BIN_EXE_tcpend")).args([
+        "overflow",
+        "127.0.0.1",
+        &CLIENTS.to_string(),
+    ]));
+    let after = nstat(&ns, &counters);
+    let ended = unix_now();
+    let dropped = risen(&before, &after, "TcpExtListenDrops");
+    let overflows = risen(&before, &after, "TcpExtListenOverflows");
+    assert!(dropped >= 1.0, "the kernel dropped nothing: {output}");
+
+    let drops = settled_counters(
+        &prometheus,
+        &ns,
+        "sockwatch_listen_drops_total",
+        ended,
+        &["reason", "process", "netns"],
+    );
+    // The only listener that dropped anything is tcpend's: every drop is against it.
+    let total: f64 = drops.values().sum();
+    assert_eq!(
+        total, dropped,
+        "nstat ListenDrops rose by {dropped}: {drops:?}"
+    );
+    for (key, n) in &drops {
+        assert_eq!(key[1..], ["tcpend", ns.name()], "{drops:?}");
+        assert!(*n == 0.0 || key[0] != "other", "{drops:?}");
+    }
+    // All of them at a full accept queue: all counted as such.
+    if overflows == dropped {
+        let key = vec![
+            "listen-overflow".to_string(),
+            "tcpend".to_string(),
+            ns.name().to_string(),
+        ];
+        assert_eq!(drops.get(&key), Some(&dropped), "{drops:?}");
+    }
+
+    // Each client the listener never answered timed out: a failed connect, timeout.
+    let timed_out: f64 = output
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("timed_out="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no timed_out= in {output}"));
+    assert!(timed_out >= 1.0, "{output}");
+    let failed = settled_counters(
+        &prometheus,
+        &ns,
+        "sockwatch_connections_failed_total{process=\"tcpend\"}",
+        ended,
+        &["direction", "reason"],
+    );
+    assert_eq!(
+        failed,
+        BTreeMap::from([(
+            vec!["connect".to_string(), "timeout".to_string()],
+            timed_out
+        )])
+    );
+
+    drop(prometheus);
+    serve.terminate_within_a_second();
+}
+
+/// systemd's own check of deploy/sockwatch.service (`systemd-analyze verify`, which needs no
+/// running systemd), with ExecStart pointed at the binary under test: it must say nothing.
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    if !require_programs(&["systemd-analyze"]) {
+        return;
+    }
+    let unit = std::fs::read_to_string(UNIT_FILE).expect("read deploy/sockwatch.service");
+    let installed = "/usr/local/bin/sockwatch";
+    assert!(
+        unit.contains(&format!("ExecStart={installed} serve")),
+        "{unit}"
+    );
+    let dir = TempDir::new("sw-unit");
+    let copy = dir.0.join("sockwatch.service");
+    let bin = sockwatch_bin();
+    std::fs::write(&copy, unit.replace(installed, &bin.display().to_string()))
+        .expect("write the unit's copy");
+    // --man=no: the man page is installed with the package, not here.
+    let output = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&copy)
+        .output()
+        .expect("run systemd-analyze");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // verify only warns about unknown keys: any word from it is a finding.
+    assert!(output.status.success() && said.trim().is_empty(), "{said}");
+}
+
+/// deploy/daemonset.yaml parsed (python3's yaml module turns it into JSON) and checked for
+/// what serve needs on a node: the same capabilities as the unit and nothing more, hostPID,
+/// the node's network with every namespace, not root, and the scrape annotations naming
+/// the port serve listens on.
+#[test]
+fn the_daemonset_has_what_serve_needs_on_a_node() {
+    if !require_programs(&["python3"]) {
+        return;
+    }
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/daemonset.yaml");
+    let json = run_ok(Command::new("python3").args([
+        "-c",
+        "import json, sys, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)",
+        manifest,
+    ]));
+    let documents: Vec<Value> = serde_json::from_str(&json).expect("python3 wrote JSON");
+    let daemonset = documents
+        .iter()
+        .find(|d| d["kind"] == "DaemonSet" && d["apiVersion"] == "apps/v1")
+        .unwrap_or_else(|| panic!("no apps/v1 DaemonSet: {documents:#?}"));
+    let namespace = &daemonset["metadata"]["namespace"];
+    assert!(
+        documents
+            .iter()
+            .any(|d| d["kind"] == "Namespace" && d["metadata"]["name"] == *namespace),
+        "the DaemonSet's namespace {namespace} is not made"
+    );
+    let spec = &daemonset["spec"];
+    assert_eq!(
+        spec["selector"]["matchLabels"], spec["template"]["metadata"]["labels"],
+        "the selector must match the pod template"
+    );
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["hostPID"], true);
+    assert_eq!(pod["hostNetwork"], true);
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .expect("container args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(args.first(), Some(&"serve"), "{args:?}");
+    assert!(args.contains(&"--all-netns"), "{args:?}");
+    let port = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--listen="))
+        .and_then(|listen| listen.rsplit(':').next())
+        .expect("--listen=ADDR:PORT");
+    let annotations = &spec["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], port);
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    assert_eq!(
+        container["ports"][0]["containerPort"].as_u64(),
+        port.parse().ok()
+    );
+    let security = &container["securityContext"];
+    assert_eq!(security["runAsNonRoot"], true);
+    assert_ne!(security["runAsUser"], 0);
+    assert_ne!(security["privileged"], true);
+    assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    let added: BTreeSet<String> = security["capabilities"]["add"]
+        .as_array()
+        .expect("capabilities to add")
+        .iter()
+        .filter_map(|c| Some(format!("+{}", c.as_str()?.to_lowercase())))
+        .collect();
+    let unit: BTreeSet<String> = unit_capabilities().split(',').map(String::from).collect();
+    assert_eq!(
+        added, unit,
+        "the DaemonSet and the unit grant different capabilities"
+    );
+    assert_eq!(
+        container["readinessProbe"]["httpGet"]["path"], "/healthz",
+        "{container}"
+    );
 }

@@ -108,18 +108,24 @@ pub fn test() -> Result<(), String> {
     Ok(())
 }
 
-/// serve's tests scrape with a real Prometheus (Debian's package, which brings promtool)
-/// and read HTTP with curl.
+/// serve's tests scrape with a real Prometheus (Debian's package, which brings promtool),
+/// read HTTP with curl, check deploy/'s unit with systemd-analyze and read its DaemonSet with
+/// python3's yaml module.
 fn ensure_test_programs() -> Result<(), String> {
-    if ["prometheus", "promtool", "curl"]
+    let yaml = || {
+        Command::new("python3")
+            .args(["-c", "import yaml"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ["prometheus", "promtool", "curl", "systemd-analyze"]
         .iter()
         .all(|p| on_path(p))
+        && yaml()
     {
         return Ok(());
     }
-    say(
-        "installing prometheus and curl with apt-get (serve's tests scrape with a real Prometheus)",
-    );
+    say("installing prometheus, curl, systemd and python3-yaml with apt-get (serve's tests)");
     let apt = |args: &[&str]| bootstrap::run(Command::new("apt-get").args(args));
     apt(&["update", "-qq"])?;
     apt(&[
@@ -129,6 +135,8 @@ fn ensure_test_programs() -> Result<(), String> {
         "--no-install-recommends",
         "prometheus",
         "curl",
+        "systemd",
+        "python3-yaml",
     ])
 }
 

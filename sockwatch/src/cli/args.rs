@@ -247,7 +247,8 @@ impl SnapshotArgs {
 The family, port and state parts of FILTER are applied in the kernel, so filtered-out
 traffic costs no ring-buffer space; the whole expression is applied again in user space.
 A socket is admitted by its first event (or its start-up row) that matches the port and state
-parts; from then on all its events and its end reach the table, whatever its later states
+parts (listeners pass any state part: they name the owners of the connections they accept);
+from then on all its events and its end reach the table, whatever its later states
 (or a reset that clears its ports), so the table never keeps a dead socket. The filter
 decides what is shown: a log line for each matching event; with --lifetime, every connection
 that matched at some point (`--lifetime state established`: each connection that got
@@ -638,6 +639,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "KIB", value_parser = parse_ring_kib)]
     pub ring_kib: Option<u32>,
     /// ss's filter: [ state STATE-FILTER ] [ EXPRESSION ]; what it leaves out is not counted.
+    /// It admits connections, not events: one that matched once is counted to its end.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }

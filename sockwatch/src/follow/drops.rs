@@ -23,6 +23,9 @@ const AF_INET6: u16 = 10;
 pub struct DropWatch {
     drops: HashMap<u64, u32>,
     queue_counters: (i128, i128),
+    /// What the last poll's queue counters rose by and no listener's rise claimed: a drop
+    /// counted after the listing shows in its listener's counter only at the next poll.
+    unclaimed: (i128, i128),
 }
 
 /// One listener as the poll sees it.
@@ -76,51 +79,60 @@ impl DropWatch {
     pub fn start() -> Result<DropWatch, SourceError> {
         let mut watch = DropWatch::default();
         watch.poll(0, 0)?;
+        watch.unclaimed = (0, 0);
         Ok(watch)
     }
 
     /// DROP events for the listeners whose drop counter rose since the last poll.
     pub fn poll(&mut self, now_ns: u64, netns: u32) -> Result<Vec<SockEvent>, SourceError> {
+        // Listed first: every drop a listing shows is then in the counters read after it.
+        let listed = listeners()?;
         let queues = queue_counters();
-        let (overflows, syn_queue) = (
+        let fresh = (
             queues.0 - self.queue_counters.0,
             queues.1 - self.queue_counters.1,
         );
         self.queue_counters = queues;
+        let mut available = (self.unclaimed.0 + fresh.0, self.unclaimed.1 + fresh.1);
         let mut events = Vec::new();
         let mut seen = HashMap::with_capacity(self.drops.len());
-        for listener in listeners()? {
+        for listener in listed {
             seen.insert(listener.cookie, listener.drops);
-            let before = self.drops.get(&listener.cookie).copied();
-            let risen = listener
-                .drops
-                .saturating_sub(before.unwrap_or(listener.drops));
+            // A listener first seen after the start was born since: all its drops are new.
+            let before = self.drops.get(&listener.cookie).copied().unwrap_or(0);
+            let risen = listener.drops.saturating_sub(before);
             if risen > 0 {
-                events.push(drop_event(
-                    &listener, risen, overflows, syn_queue, now_ns, netns,
-                ));
+                let reason = claim(&mut available, risen);
+                events.push(drop_event(&listener, risen, reason, now_ns, netns));
             }
         }
         self.drops = seen;
+        // Only this poll's rise carries over: older counts belong to listeners long gone.
+        self.unclaimed = (
+            available.0.min(fresh.0).max(0),
+            available.1.min(fresh.1).max(0),
+        );
         Ok(events)
     }
 }
 
-fn drop_event(
-    listener: &Listener,
-    count: u32,
-    overflows: i128,
-    syn_queue: i128,
-    now_ns: u64,
-    netns: u32,
-) -> SockEvent {
-    let reason = if overflows > 0 {
+/// Why a listener dropped `count`: a full accept queue when the namespace's overflow count
+/// rose by more than other listeners claimed, else a full SYN queue likewise, else other.
+/// Claims what it names.
+fn claim(available: &mut (i128, i128), count: u32) -> u16 {
+    let count = i128::from(count);
+    if available.0 > 0 {
+        available.0 -= count;
         drop_reason::LISTEN_OVERFLOW
-    } else if syn_queue > 0 {
+    } else if available.1 > 0 {
+        available.1 -= count;
         drop_reason::SYN_QUEUE_OVERFLOW
     } else {
         drop_reason::OTHER
-    };
+    }
+}
+
+fn drop_event(listener: &Listener, count: u32, reason: u16, now_ns: u64, netns: u32) -> SockEvent {
     let listen = SockState::Listen.kernel();
     let mut event = SockEvent {
         ts_ns: now_ns,
@@ -145,4 +157,19 @@ fn drop_event(
         }
     }
     event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rise_takes_the_reason_of_the_queue_counts_not_yet_claimed() {
+        let mut available = (3, 2);
+        assert_eq!(claim(&mut available, 2), drop_reason::LISTEN_OVERFLOW);
+        assert_eq!(claim(&mut available, 2), drop_reason::LISTEN_OVERFLOW);
+        assert_eq!(claim(&mut available, 1), drop_reason::SYN_QUEUE_OVERFLOW);
+        assert_eq!(claim(&mut available, 5), drop_reason::SYN_QUEUE_OVERFLOW);
+        assert_eq!(claim(&mut available, 1), drop_reason::OTHER);
+    }
 }

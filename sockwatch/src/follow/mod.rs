@@ -24,7 +24,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::{
     ebpf::{LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
-    model::IpVersion,
+    model::{IpVersion, SockState},
     source::SourceError,
 };
 use clock::WallClock;
@@ -223,7 +223,9 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
         };
     }
     if hint.states & SS_ALL != SS_ALL {
-        filter.states = hint.states;
+        // Listeners always reach the table, whatever states are asked for: an accepted
+        // connection is its listener's until accept() names its owner.
+        filter.states = hint.states | (1 << SockState::Listen.kernel());
     }
     // Some(empty): no inet socket can match, and the empty port set then stops everything.
     match hint.ports {
@@ -461,6 +463,7 @@ impl Follower {
             None => None,
         };
         let mut views = make_views(&config, clock);
+        let per_socket = config.view == View::Lifetime || views.follows_sockets();
         let mut session = Session {
             views: &mut views,
             table: LiveTable::default(),
@@ -475,7 +478,7 @@ impl Follower {
             filter: EventFilter {
                 states: config.filter.as_ref().and_then(Filter::states),
                 filter: config.filter,
-                per_socket: config.view == View::Lifetime,
+                per_socket,
                 failed: config.failed,
                 retransmits: config.retransmits,
             },

@@ -64,6 +64,13 @@ pub trait Views {
         Ok(())
     }
 
+    /// Whether the view counts connections from their start to their end (serve's metrics):
+    /// the filter then admits sockets rather than events, so a socket that matched once has
+    /// its later events and its end shown even when they no longer match.
+    fn follows_sockets(&self) -> bool {
+        false
+    }
+
     /// Whether the view keeps figures of the table without printing it (serve's gauges): it
     /// is then offered the table at each interval through [`Views::watch`].
     fn watches_table(&self) -> bool {

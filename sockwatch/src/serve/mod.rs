@@ -332,6 +332,12 @@ impl Views for ServeViews {
         Ok(())
     }
 
+    /// A connection the filter admitted is counted to its end, whatever states it passes
+    /// through on the way.
+    fn follows_sockets(&self) -> bool {
+        true
+    }
+
     fn watches_table(&self) -> bool {
         true
     }

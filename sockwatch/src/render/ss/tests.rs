@@ -1,14 +1,15 @@
 //! Golden tests: records built from what the kernel reported for sockets made in a private
 //! network namespace, rendered and compared byte for byte with what ss 6.1 printed for them.
 //!
-//! The captures came from scripts (not kept: see records.rs) that, inside `unshare -n`, opened
-//! TCP listeners, connections in every state (ESTAB with unread data, persist and keepalive
-//! timers, FIN-WAIT-2/CLOSE-WAIT, TIME-WAIT, SYN-SENT against a full backlog, IPv4-mapped,
-//! bound to a device, fwmark, uid 1000, shared with forked children), UDP, raw, unix
-//! (paths, abstract names, socketpairs, pending connections), packet and netlink sockets.
-//! TCP was dumped once with `ss -D` and every TCP capture is ss reading that dump
-//! (TCPDIAG_FILE), so they all show the same kernel state; `records::tcp` decodes the dump.
-//! The other families were captured live in a quiet namespace and parsed from ss's output.
+//! `tests/capture.sh` makes every capture. TCP: sockfixture's sockets (tests/src/fixture.rs:
+//! listeners, pairs with unread data, a stalled transfer with its persist timer, keepalive,
+//! TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT, IPv4-mapped, a full accept queue) and a few of the
+//! script's own (owners shared with forked children, uid 1000, a fwmark, bound to lo,
+//! SYN-SENT against a full backlog), dumped once with `ss -D` (`tests/captures/tcp.dump`) and
+//! printed by ss from that dump with each golden's options, so they all show the same kernel
+//! state. UDP, raw, unix (paths, abstract names, socketpairs), packet and netlink: sockfixture's
+//! sockets listed live in a second namespace. `tests/records.rs` turns the dump and the
+//! captures back into records.
 
 mod records;
 
@@ -16,8 +17,8 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::model::{
-    CongestionInfo, Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockFilter,
-    SockState, SocketUser, TcpExtra, TcpInfo, Timer, TimerKind, UnixName, UnixVfs,
+    Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockFilter, SockState, SocketUser,
+    UnixName, UnixVfs,
 };
 use crate::system::services::{Services, Transport};
 
@@ -104,6 +105,8 @@ fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
 struct FixedNames {
     services: Services,
     ephemeral: (u16, u16),
+    /// pid -> comm.
+    processes: Vec<(u32, String)>,
 }
 
 impl Names for FixedNames {
@@ -132,14 +135,14 @@ impl Names for FixedNames {
     }
 
     fn process(&mut self, pid: u32) -> Option<&str> {
-        records::PROCESSES
+        self.processes
             .iter()
             .find(|(p, _)| *p == pid)
-            .map(|(_, comm)| *comm)
+            .map(|(_, comm)| comm.as_str())
     }
 
     fn cgroup(&mut self, id: u64) -> Option<&str> {
-        records::CGROUPS.contains(&id).then_some("/")
+        (id == records::ROOT_CGROUP).then_some("/")
     }
 }
 
@@ -185,6 +188,7 @@ fn check(golden: &Golden) {
     let mut names = FixedNames {
         services: Services::parse(records::SERVICES),
         ephemeral: golden.ephemeral,
+        processes: records::processes(),
     };
     let mut out = Vec::new();
     render_ss(
@@ -246,7 +250,7 @@ golden! {
     tcp_numeric: "tcp_tan", records::tcp, "tan", layout(false, None);
     tcp_service_names: "tcp_ta", records::tcp, "ta", layout(false, None);
     tcp_host_names: "tcp_tar", records::tcp, "tar", layout(false, None);
-    tcp_ports_in_the_ephemeral_range_keep_numbers: "tcp_ta_eph", records::tcp, "ta", layout(false, None), (1024, 4999);
+    tcp_ports_in_the_ephemeral_range_keep_numbers: "tcp_ta_eph", records::tcp, "ta", layout(false, None), (8000, 9999);
     tcp_no_header: "tcp_tanH", records::tcp, "tanH", layout(false, None);
     tcp_extended: "tcp_tane", records::tcp, "tane", layout(false, None);
     tcp_timers: "tcp_tano", records::tcp, "tano", layout(false, None);
@@ -261,32 +265,33 @@ golden! {
     tcp_terminal_40: "tcp_tan_tty40", records::tcp, "tan", layout(false, Some(40));
     tcp_terminal_everything: "tcp_tanoemi_tty120", records::tcp, "tanoemi", layout(false, Some(120));
     tcp_terminal_processes: "tcp_tanep_tty100", records::tcp, "tanep", layout(false, Some(100));
-    tcp_listening: "ltn", records::q_ltn, "ltn", layout(false, None);
+    tcp_listening: "ltn", records::listeners, "ltn", layout(false, None);
     tcp_single_state_hides_its_column: "tcp_tn_one_state", records::tcp, "tn",
         SsLayout { state: false, ..layout(false, None) };
-    udp_numeric: "uan", records::q_uanoemi, "uan", layout(false, None);
-    udp_service_names: "ua", records::q_uanoemi, "ua", layout(false, None);
-    udp_info_shows_nothing: "uani", records::q_uanoemi, "uani", layout(false, None);
-    udp_everything: "uanoemi", records::q_uanoemi, "uanoemi", layout(false, None);
-    udp_everything_oneline: "uanoemiO", records::q_uanoemi, "uanoemiO", layout(false, None);
-    udp_processes: "uanp", records::q_uanp, "uanp", layout(false, None);
-    unix_all: "xa", records::q_xanoemip, "xa", layout(true, None);
-    unix_numeric: "xan", records::q_xanoemip, "xan", layout(true, None);
-    unix_extended: "xane", records::q_xanoemip, "xane", layout(true, None);
-    unix_extended_memory_oneline: "xanemO", records::q_xanoemip, "xanemO", layout(true, None);
-    unix_everything: "xanoemip", records::q_xanoemip, "xanoemip", layout(true, None);
-    raw_protocol_names: "wa", records::q_wa, "wa", layout(false, None);
-    packet_names: "0a", records::q_0anem_oneline, "0a", layout(true, None);
-    packet_numeric: "0an", records::q_0anem_oneline, "0an", layout(true, None);
-    packet_extended_memory_oneline: "0anemO", records::q_0anem_oneline, "0anemO", layout(true, None);
-    packet_memory: "0anm", records::q_0anem_oneline, "0anm", layout(true, None);
-    packet_processes: "0anp", records::q_0anp, "0anp", layout(true, None);
-    netlink_names: "nl_a", records::q_nl_a, "a", layout(false, None);
-    netlink_numeric: "nl_an", records::q_nl_an, "an", layout(false, None);
-    netlink_extended_memory: "nl_anem", records::q_nl_anem, "anem", layout(false, None);
-    all_tables: "all_a", records::q_all_a, "a", layout(true, None);
-    all_tables_numeric: "all_an", records::q_all_an, "an", layout(true, None);
-    all_tables_terminal: "all_an_tty90", records::q_all_an_tty90, "an", layout(true, Some(90));
+    udp_numeric: "uan", records::udp, "uan", layout(false, None);
+    udp_service_names: "ua", records::udp, "ua", layout(false, None);
+    udp_info_shows_nothing: "uani", records::udp, "uani", layout(false, None);
+    udp_everything: "uanoemi", records::udp, "uanoemi", layout(false, None);
+    udp_everything_oneline: "uanoemiO", records::udp, "uanoemiO", layout(false, None);
+    udp_processes: "uanp", records::udp, "uanp", layout(false, None);
+    unix_all: "xa", records::unix, "xa", layout(true, None);
+    unix_numeric: "xan", records::unix, "xan", layout(true, None);
+    unix_extended: "xane", records::unix, "xane", layout(true, None);
+    unix_extended_memory_oneline: "xanemO", records::unix, "xanemO", layout(true, None);
+    unix_everything: "xanoemip", records::unix, "xanoemip", layout(true, None);
+    raw_numeric: "wan", records::raw, "wan", layout(false, None);
+    raw_protocol_names: "wa", records::raw, "wa", layout(false, None);
+    packet_names: "0a", records::packet, "0a", layout(true, None);
+    packet_numeric: "0an", records::packet, "0an", layout(true, None);
+    packet_extended_memory_oneline: "0anemO", records::packet, "0anemO", layout(true, None);
+    packet_memory: "0anm", records::packet, "0anm", layout(true, None);
+    packet_processes: "0anp", records::packet, "0anp", layout(true, None);
+    netlink_names: "nl_a", records::netlink_a, "a", layout(false, None);
+    netlink_numeric: "nl_an", records::netlink_an, "an", layout(false, None);
+    netlink_extended_memory: "nl_anem", records::netlink_anem, "anem", layout(false, None);
+    all_tables: "all_a", records::all_a, "a", layout(true, None);
+    all_tables_numeric: "all_an", records::all_an, "an", layout(true, None);
+    all_tables_terminal: "all_an_tty90", records::all_an_tty90, "an", layout(true, Some(90));
 }
 
 /// ss prints its buffer whenever a record starts with five 1 MiB chunks filled, sizing the
@@ -320,6 +325,7 @@ fn output_is_printed_in_batches_like_ss() {
     let mut names = FixedNames {
         services: Services::default(),
         ephemeral: EPHEMERAL,
+        processes: Vec::new(),
     };
     render_ss(
         &records,
@@ -348,6 +354,7 @@ fn raw_sockets_from_proc_show_owners_only() {
     let mut names = FixedNames {
         services: Services::default(),
         ephemeral: EPHEMERAL,
+        processes: Vec::new(),
     };
     render_ss(
         &[record],
@@ -397,6 +404,7 @@ fn inet_sockopt_and_bpf_filter_texts() {
         let mut names = FixedNames {
             services: Services::default(),
             ephemeral: EPHEMERAL,
+            processes: Vec::new(),
         };
         let records = [tcp.clone(), raw.clone(), unprivileged.clone()];
         render_ss(&records, &show, &layout(true, None), &mut names, &mut out).unwrap();
