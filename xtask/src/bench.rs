@@ -15,6 +15,7 @@ mod probe;
 mod report;
 mod snapshot;
 mod table;
+mod top;
 mod tracer;
 
 use std::{path::PathBuf, time::Instant};
@@ -41,6 +42,8 @@ pub struct Plan {
     /// Held connections for follow's memory scenario.
     pub live_connections: u64,
     pub live_churn_seconds: f64,
+    /// Held connections for top's scenario (two sockets each).
+    pub top_connections: u64,
 }
 
 impl Plan {
@@ -53,6 +56,7 @@ impl Plan {
             churn_seconds: 10.0,
             live_connections: 50_000,
             live_churn_seconds: 2.0,
+            top_connections: 5_000,
         }
     }
 
@@ -65,6 +69,7 @@ impl Plan {
             churn_seconds: 2.0,
             live_connections: 500,
             live_churn_seconds: 0.5,
+            top_connections: 250,
         }
     }
 }
@@ -91,10 +96,18 @@ pub fn say(line: &str) {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let plan = match args {
-        [] => Plan::full(),
-        [flag] if flag == "--quick" => Plan::quick(),
-        _ => return Err("usage: cargo xtask bench [--quick]".into()),
+    let (plan, only_top) = match args {
+        [] => (Plan::full(), false),
+        [flag] if flag == "--quick" => (Plan::quick(), false),
+        // One scenario alone, once, to try it: its table is printed, BENCHMARKS.md kept.
+        [flag, name] if flag == "--only" && name == "top" => (
+            Plan {
+                repetitions: 1,
+                ..Plan::full()
+            },
+            true,
+        ),
+        _ => return Err("usage: cargo xtask bench [--quick | --only top]".into()),
     };
     if !cargo::is_root() {
         return Err("the bench needs root (network namespaces, eBPF tracers)".into());
@@ -121,6 +134,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         tcpchurn: bin_dir.join("tcpchurn"),
         launcher: measure::Launcher::new(&bin_dir.join("rusage")),
     };
+    if only_top {
+        let mut problems = Vec::new();
+        let (table, found) = top::cpu_with_churn(&plan, &bins, &sockwatch, &mut problems)?;
+        println!("\n{}", table.markdown());
+        println!("\n{}", report::targets_markdown(&found, false));
+        return match problems.is_empty() {
+            true => Ok(()),
+            false => Err(problems.join("\n")),
+        };
+    }
     let peers = peers::ensure()?;
     let machine = report::Machine::describe(&peers);
     let started = Instant::now();
@@ -166,6 +189,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let table = follow::first_event(&plan, &programs, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
+
+    let (table, found) = top::cpu_with_churn(&plan, &bins, &sockwatch, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
 
     let elapsed = started.elapsed();
     println!("\n{}", report::targets_markdown(&targets, plan.quick));

@@ -26,6 +26,7 @@ commands:
                    boot Debian 11's 5.10, Debian 12's 6.1 and 6.12 under QEMU and run
                    sockwatch's checks in each (SERIES: e.g. 5.10; default all)
   bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
+  bench --only top top's CPU share scenario alone, once (BENCHMARKS.md kept)
   soak [--seconds N] [--cases N]
                    long runs: property tests with many cases, follow under churn
   install [--prefix DIR]
