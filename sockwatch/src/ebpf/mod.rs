@@ -486,6 +486,7 @@ fn attach_hook(
             Ok(()) => {
                 if verbose {
                     verifier::print(&refusals);
+                    verifier::print_accepted(ebpf, candidate);
                 }
                 return Ok(Ok(candidate));
             }
