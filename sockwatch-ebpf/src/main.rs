@@ -7,10 +7,10 @@
 mod reasons;
 
 use aya_ebpf::{
+    cty::c_void,
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-        bpf_get_current_task, bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns,
-        bpf_probe_read_kernel, bpf_probe_read_kernel_buf,
+        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
+        bpf_get_current_uid_gid, bpf_get_socket_cookie, bpf_ktime_get_ns, generated,
     },
     macros::{btf_tracepoint, map, tracepoint},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
@@ -108,6 +108,50 @@ static LISTING: Array<u32> = Array::with_max_entries(1, 0);
 #[map]
 pub(crate) static OWNERS: LruHashMap<u64, SockOwner> = LruHashMap::with_max_entries(262_144, 0);
 
+/// Where a program builds its event and owner record: per CPU, off the stack. The verifier
+/// tracks every stack byte, and the verifiers of 5.10 and 6.1 cannot merge two paths that left
+/// different bytes there (a field written on one, zero on the other): each branch of an event
+/// built on the stack doubled the states they explored, past their limit of a million
+/// instructions. Map memory is not tracked byte by byte, so the paths merge.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct Scratch {
+    pub(crate) event: SockEvent,
+    pub(crate) owner: SockOwner,
+}
+
+/// Nesting levels of programs on one CPU (a softirq interrupting a program in process
+/// context may run another, or before Linux 6.2 the same one): one slot each.
+const SCRATCH_LEVELS: u32 = 4;
+
+#[map]
+static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(SCRATCH_LEVELS, 0);
+
+/// Per CPU, the nesting level of the programs now using SCRATCH.
+#[map]
+static SCRATCH_LEVEL: PerCpuArray<u32> = PerCpuArray::with_max_entries(1, 0);
+
+/// Runs `build` with a zeroed scratch slot of its own. Interrupts nest: a run that interrupts
+/// another ends before it resumes, so a level counter hands out slots like a stack.
+#[inline(always)]
+pub(crate) fn with_scratch(build: impl FnOnce(&mut Scratch)) {
+    let Some(level) = SCRATCH_LEVEL.get_ptr_mut(0) else {
+        return;
+    };
+    let mine = unsafe { *level };
+    let Some(slot) = SCRATCH.get_ptr_mut(mine) else {
+        // Deeper than any real nesting: the event is lost, and counted.
+        count(counter::LOST);
+        return;
+    };
+    unsafe {
+        *level = mine + 1;
+        core::ptr::write_bytes(slot, 0, 1);
+        build(&mut *slot);
+        *level = mine;
+    }
+}
+
 #[inline(always)]
 pub(crate) fn offsets() -> KernelOffsets {
     // Volatile: the value is patched into .rodata at load time; stop the compiler from folding it.
@@ -120,7 +164,7 @@ fn filter() -> KernelFilter {
 }
 
 /// How a program names a socket: its cookie, and its stand-in key.
-struct SockIdent {
+pub(crate) struct SockIdent {
     /// The sock_diag cookie, or the alias while the socket has none.
     cookie: u64,
     /// Stable for the socket's life; 0 when the cookie comes from the helper (and so is
@@ -131,7 +175,7 @@ struct SockIdent {
 /// Where the cookie comes from, chosen per program variant: the loader probes which variant
 /// the kernel accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum CookieSource {
+pub(crate) enum CookieSource {
     /// `bpf_get_socket_cookie`, which generates the cookie (tracing programs, Linux 5.12+).
     Helper,
     /// The socket's `skc_cookie` field: 0 until something (e.g. a sock_diag dump) generated it.
@@ -142,13 +186,16 @@ enum CookieSource {
 pub(crate) fn alias_of(sk: *const u8) -> u64 {
     let salt = unsafe { core::ptr::read_volatile(&ALIAS_SALT) };
     // The verifier forbids arithmetic on a typed socket pointer: copy it out as a number.
-    let address: u64 =
-        unsafe { bpf_probe_read_kernel(&sk as *const *const u8 as *const u64) }.unwrap_or(0);
+    let address: u64 = unsafe { read(&sk as *const *const u8 as *const u8, 0) };
     (address ^ salt) | ALIAS_BIT
 }
 
 #[inline(always)]
-unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -> SockIdent {
+pub(crate) unsafe fn sock_ident(
+    sk: *const u8,
+    off: &KernelOffsets,
+    source: CookieSource,
+) -> SockIdent {
     if source == CookieSource::Helper {
         return SockIdent {
             cookie: bpf_get_socket_cookie(sk as *mut _),
@@ -166,14 +213,14 @@ unsafe fn sock_ident(sk: *const u8, off: &KernelOffsets, source: CookieSource) -
 impl SockIdent {
     /// Writes the key fields of `event`.
     #[inline(always)]
-    fn stamp(&self, event: &mut SockEvent) {
+    pub(crate) fn stamp(&self, event: &mut SockEvent) {
         event.cookie = self.cookie;
         event.alias = self.alias;
     }
 
     /// The key of per-socket kernel maps (OWNERS): stable for the socket's life.
     #[inline(always)]
-    fn key(&self) -> u64 {
+    pub(crate) fn key(&self) -> u64 {
         if self.alias != 0 {
             self.alias
         } else {
@@ -189,24 +236,42 @@ fn count(index: u32) {
     }
 }
 
+/// A `T` at `offset` from `base` in kernel memory; zero when it cannot be read (the helper
+/// zeroes its destination then). No branch on the outcome: every branch here would double the
+/// paths an old verifier explores.
 #[inline(always)]
-pub(crate) unsafe fn read<T: Copy + Default>(base: *const u8, offset: u32) -> T {
-    bpf_probe_read_kernel(base.add(offset as usize) as *const T).unwrap_or_default()
+pub(crate) unsafe fn read<T: Copy>(base: *const u8, offset: u32) -> T {
+    let mut value = core::mem::MaybeUninit::<T>::uninit();
+    read_into(value.as_mut_ptr(), base, offset);
+    value.assume_init()
 }
 
-/// The calling task, as an owner record.
+/// Reads a `T` at `offset` from `base` straight into `to` (zero when unreadable).
 #[inline(always)]
-pub(crate) fn current_owner(now: u64) -> SockOwner {
+pub(crate) unsafe fn read_into<T>(to: *mut T, base: *const u8, offset: u32) {
+    generated::bpf_probe_read_kernel(
+        to as *mut c_void,
+        core::mem::size_of::<T>() as u32,
+        base.add(offset as usize) as *const c_void,
+    );
+}
+
+/// Writes the calling task into `owner`.
+#[inline(always)]
+pub(crate) fn current_owner(now: u64, owner: &mut SockOwner) {
     let pid_tgid = bpf_get_current_pid_tgid();
-    SockOwner {
-        first_seen_ns: now,
-        cgroup: unsafe { bpf_get_current_cgroup_id() },
-        pid: (pid_tgid >> 32) as u32,
-        tid: pid_tgid as u32,
-        uid: bpf_get_current_uid_gid() as u32,
-        _pad: 0,
-        comm: bpf_get_current_comm().unwrap_or_default(),
-    }
+    owner.first_seen_ns = now;
+    owner.cgroup = unsafe { bpf_get_current_cgroup_id() };
+    owner.pid = (pid_tgid >> 32) as u32;
+    owner.tid = pid_tgid as u32;
+    owner.uid = bpf_get_current_uid_gid() as u32;
+    // Zeroed by the helper when it fails.
+    unsafe {
+        generated::bpf_get_current_comm(
+            owner.comm.as_mut_ptr() as *mut c_void,
+            owner.comm.len() as u32,
+        )
+    };
 }
 
 /// Fills the address part of `event` from the socket; false when it is not TCP over IP.
@@ -226,23 +291,22 @@ pub(crate) unsafe fn fill_addresses(
     event.dport = u16::from_be(read(sk, off.skc_dport));
     match family {
         AF_INET => {
-            let src: [u8; 4] = read(sk, off.skc_rcv_saddr);
-            let dst: [u8; 4] = read(sk, off.skc_daddr);
-            event.saddr[..4].copy_from_slice(&src);
-            event.daddr[..4].copy_from_slice(&dst);
+            read_into(
+                event.saddr.as_mut_ptr() as *mut [u8; 4],
+                sk,
+                off.skc_rcv_saddr,
+            );
+            read_into(event.daddr.as_mut_ptr() as *mut [u8; 4], sk, off.skc_daddr);
         }
         AF_INET6 => {
-            // Straight into the event: a temporary per address would cost the stack 32 bytes.
-            let at = |offset: u32| sk.add(offset as usize);
-            let _ = bpf_probe_read_kernel_buf(at(off.skc_v6_rcv_saddr), &mut event.saddr);
-            let _ = bpf_probe_read_kernel_buf(at(off.skc_v6_daddr), &mut event.daddr);
+            read_into(&mut event.saddr, sk, off.skc_v6_rcv_saddr);
+            read_into(&mut event.daddr, sk, off.skc_v6_daddr);
         }
         _ => return false,
     }
+    // A null namespace reads as 0 (the read of page zero fails and zeroes).
     let net: *const u8 = read(sk, off.skc_net);
-    if !net.is_null() {
-        event.netns = read(net, off.net_ns_inum);
-    }
+    event.netns = read(net, off.net_ns_inum);
     true
 }
 
@@ -438,34 +502,38 @@ fn on_set_state(ctx: &BtfTracePointContext, source: CookieSource) {
     let sk: *const u8 = ctx.arg(0);
     let old_state: u64 = ctx.arg(1);
     let new_state: u64 = ctx.arg(2);
-    let now = unsafe { bpf_ktime_get_ns() };
-    let mut event = SockEvent {
-        ts_ns: now,
-        kind: event_kind::STATE,
-        old_state: old_state as u8,
-        new_state: new_state as u8,
-        ..SockEvent::default()
-    };
-    if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return;
-    }
+    // Here, not in the closure: the closure is one subprogram shared by the program variants,
+    // and a cookie source known only at run time would leave the helper call in the variant
+    // whose kernel refuses it.
     let ident = unsafe { sock_ident(sk, &off, source) };
-    ident.stamp(&mut event);
-    if event.new_state == TCP_CLOSE {
-        unsafe { read_counters(&mut event, sk, &off) };
-    }
+    with_scratch(|Scratch { event, owner }| {
+        let now = unsafe { bpf_ktime_get_ns() };
+        event.ts_ns = now;
+        event.kind = event_kind::STATE;
+        event.old_state = old_state as u8;
+        event.new_state = new_state as u8;
+        if !unsafe { fill_addresses(event, sk, &off) } {
+            return;
+        }
+        ident.stamp(event);
+        if event.new_state == TCP_CLOSE {
+            unsafe { read_counters(event, sk, &off) };
+        }
 
-    // connect() and listen() make these two transitions in the caller's own context.
-    let owner_context = event.old_state == TCP_CLOSE
-        && (event.new_state == TCP_SYN_SENT || event.new_state == TCP_LISTEN);
-    if owner_context {
-        let owner = current_owner(now);
-        let _ = OWNERS.insert(ident.key(), owner, 0);
-        apply_owner(&mut event, &owner);
-    } else if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
-        apply_owner(&mut event, owner);
-    }
-    send(&event);
+        // connect() and listen() make these two transitions in the caller's own context.
+        let owner_context = event.old_state == TCP_CLOSE
+            && (event.new_state == TCP_SYN_SENT || event.new_state == TCP_LISTEN);
+        if owner_context {
+            current_owner(now, owner);
+            // By reference: the owner stays in the scratch slot, off the stack.
+            #[allow(clippy::needless_borrows_for_generic_args)]
+            let _ = OWNERS.insert(ident.key(), &*owner, 0);
+            apply_owner(event, owner);
+        } else if let Some(known) = unsafe { OWNERS.get(ident.key()) } {
+            apply_owner(event, known);
+        }
+        send(event);
+    });
 }
 
 #[inline(always)]
@@ -475,25 +543,25 @@ fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) {
         return;
     }
     let sk: *const u8 = ctx.arg(0);
-    let mut event = SockEvent {
-        ts_ns: unsafe { bpf_ktime_get_ns() },
-        kind: event_kind::DESTROY,
-        old_state: TCP_CLOSE,
-        new_state: TCP_CLOSE,
-        ..SockEvent::default()
-    };
-    if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return;
-    }
+    // Outside the closure, as in on_set_state.
     let ident = unsafe { sock_ident(sk, &off, source) };
-    ident.stamp(&mut event);
-    unsafe { reasons::fill_end(&mut event, sk, &off) };
-    if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
-        apply_owner(&mut event, owner);
-        // The address may be reused by a new socket: its owner must not be inherited.
-        let _ = OWNERS.remove(ident.key());
-    }
-    send(&event);
+    with_scratch(|Scratch { event, .. }| {
+        event.ts_ns = unsafe { bpf_ktime_get_ns() };
+        event.kind = event_kind::DESTROY;
+        event.old_state = TCP_CLOSE;
+        event.new_state = TCP_CLOSE;
+        if !unsafe { fill_addresses(event, sk, &off) } {
+            return;
+        }
+        ident.stamp(event);
+        unsafe { reasons::fill_end(event, sk, &off, ident.key()) };
+        if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
+            apply_owner(event, owner);
+            // The address may be reused by a new socket: its owner must not be inherited.
+            let _ = OWNERS.remove(ident.key());
+        }
+        send(event);
+    });
 }
 
 /// accept() and accept4() return the new socket's fd in the caller's context: the one
@@ -515,6 +583,7 @@ pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
 pub(crate) const SYS_EXIT_RET: usize = 16;
 
 #[inline(always)]
+#[allow(clippy::needless_borrows_for_generic_args)] // owners stay in the scratch slot
 fn on_accept_exit(ctx: &TracePointContext) {
     let off = offsets();
     if off.valid == 0 {
@@ -528,60 +597,45 @@ fn on_accept_exit(ctx: &TracePointContext) {
     if sk.is_null() {
         return;
     }
-    let now = unsafe { bpf_ktime_get_ns() };
-    let owner = current_owner(now);
-    let mut event = SockEvent {
-        ts_ns: now,
-        kind: event_kind::OWNER,
-        ..SockEvent::default()
-    };
-    if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return;
-    }
-    // Classic tracepoints may not call bpf_get_socket_cookie on any kernel: read the field.
-    let ident = unsafe { sock_ident(sk, &off, CookieSource::Field) };
-    ident.stamp(&mut event);
-    // The state-change programs key owners by cookie where they may call the helper, by
-    // alias where they read the field: file the owner under both (the unused one ages out).
-    if ident.cookie != ident.alias {
-        let _ = OWNERS.insert(ident.cookie, owner, 0);
-    }
-    let _ = OWNERS.insert(ident.alias, owner, 0);
-    apply_owner(&mut event, &owner);
-    let state: u8 = unsafe { read(sk, off.skc_state) };
-    event.old_state = state;
-    event.new_state = state;
-    send(&event);
+    with_scratch(|Scratch { event, owner }| {
+        let now = unsafe { bpf_ktime_get_ns() };
+        current_owner(now, owner);
+        event.ts_ns = now;
+        event.kind = event_kind::OWNER;
+        if !unsafe { fill_addresses(event, sk, &off) } {
+            return;
+        }
+        // Classic tracepoints may not call bpf_get_socket_cookie on any kernel: read the field.
+        let ident = unsafe { sock_ident(sk, &off, CookieSource::Field) };
+        ident.stamp(event);
+        // The state-change programs key owners by cookie where they may call the helper, by
+        // alias where they read the field: file the owner under both (the unused one ages out).
+        if ident.cookie != ident.alias {
+            let _ = OWNERS.insert(ident.cookie, &*owner, 0);
+        }
+        let _ = OWNERS.insert(ident.alias, &*owner, 0);
+        apply_owner(event, owner);
+        let state: u8 = unsafe { read(sk, off.skc_state) };
+        event.old_state = state;
+        event.new_state = state;
+        send(event);
+    });
 }
 
 /// The `struct sock` behind file descriptor `fd` of the current task, or null.
 #[inline(always)]
 pub(crate) unsafe fn socket_of_fd(fd: u64, off: &KernelOffsets) -> *const u8 {
+    // A null pointer on the way reads as zero (the read faults): only the bound needs a check.
     let task = bpf_get_current_task() as *const u8;
     let files: *const u8 = read(task, off.task_files);
-    if files.is_null() {
-        return core::ptr::null();
-    }
     let fdt: *const u8 = read(files, off.files_fdt);
-    if fdt.is_null() {
-        return core::ptr::null();
-    }
     let max_fds: u32 = read(fdt, off.fdtable_max_fds);
     if fd >= u64::from(max_fds) {
         return core::ptr::null();
     }
     let fd_array: *const u8 = read(fdt, off.fdtable_fd);
-    if fd_array.is_null() {
-        return core::ptr::null();
-    }
     let file: *const u8 = read(fd_array, (fd * 8) as u32);
-    if file.is_null() {
-        return core::ptr::null();
-    }
     let socket: *const u8 = read(file, off.file_private_data);
-    if socket.is_null() {
-        return core::ptr::null();
-    }
     read(socket, off.socket_sk)
 }
 

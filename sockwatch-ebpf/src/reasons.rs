@@ -11,14 +11,15 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_get_socket_cookie, bpf_ktime_get_ns, bpf_probe_read_user,
     },
     macros::{btf_tracepoint, map, tracepoint},
-    maps::{LruHashMap, PerCpuArray},
+    maps::LruHashMap,
     programs::{BtfTracePointContext, TracePointContext},
 };
 use sockwatch_common::{event_kind, reason_flag, KernelOffsets, SockEnd, SockEvent};
 
 use crate::{
-    alias_of, apply_owner, current_owner, fill_addresses, offsets, read, send, socket_of_fd,
-    AF_INET, AF_INET6, IPPROTO_TCP, OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+    alias_of, apply_owner, current_owner, fill_addresses, offsets, read, read_into, send,
+    sock_ident, socket_of_fd, with_scratch, CookieSource, Scratch, AF_INET, AF_INET6, IPPROTO_TCP,
+    OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
 };
 
 const TCP_TIME_WAIT: u8 = 6;
@@ -48,9 +49,6 @@ static CONNECTS: LruHashMap<u32, ConnectCall> = LruHashMap::with_max_entries(16_
 /// cookie yet (no hook saw it), so its DESTROY is joined to the attempt by address. The value
 /// is the CONNECT_ERROR event sent then (owner, destination, errno).
 #[map]
-static SCRATCH: PerCpuArray<SockEvent> = PerCpuArray::with_max_entries(1, 0);
-
-#[map]
 static FAILED_CONNECTS: LruHashMap<u64, SockEvent> = LruHashMap::with_max_entries(16_384, 0);
 
 /// Applies `note` to the cookie's record, creating it when missing.
@@ -77,28 +75,29 @@ unsafe fn full_socket(sk: *const u8, off: &KernelOffsets) -> bool {
     protocol == IPPROTO_TCP && !matches!(state, TCP_TIME_WAIT | TCP_NEW_SYN_RECV | TCP_LISTEN)
 }
 
+/// The connection's minimum RTT in microseconds, 0 when never measured.
+#[inline(always)]
+unsafe fn min_rtt(sk: *const u8, off: &KernelOffsets) -> u32 {
+    // struct minmax { struct minmax_sample { u32 t; u32 v; } s[3]; }: s[0].v.
+    let min_rtt: u32 = read(sk, off.tcp_rtt_min + 4);
+    if min_rtt == u32::MAX {
+        0
+    } else {
+        min_rtt
+    }
+}
+
 /// The counters and RTTs as they are now.
 #[inline(always)]
 unsafe fn counters(sk: *const u8, off: &KernelOffsets) -> SockEnd {
-    // struct minmax { struct minmax_sample { u32 t; u32 v; } s[3]; }: s[0].v.
-    let min_rtt: u32 = read(sk, off.tcp_rtt_min + 4);
     SockEnd {
         bytes_acked: read(sk, off.tcp_bytes_acked),
         bytes_received: read(sk, off.tcp_bytes_received),
         total_retrans: read(sk, off.tcp_total_retrans),
         srtt_us: read::<u32>(sk, off.tcp_srtt_us) >> 3,
-        min_rtt_us: if min_rtt == u32::MAX { 0 } else { min_rtt },
+        min_rtt_us: min_rtt(sk, off),
         ..SockEnd::default()
     }
-}
-
-#[inline(always)]
-fn put_counters(event: &mut SockEvent, now: &SockEnd) {
-    event.bytes_acked = now.bytes_acked;
-    event.bytes_received = now.bytes_received;
-    event.total_retrans = now.total_retrans;
-    event.srtt_us = now.srtt_us;
-    event.min_rtt_us = now.min_rtt_us;
 }
 
 /// A second program on the state-change hook, with a stack of its own: at the transition to
@@ -106,6 +105,19 @@ fn put_counters(event: &mut SockEvent, now: &SockEnd) {
 /// them right after this transition.
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
+    keep_counters(&ctx, CookieSource::Helper)
+}
+
+/// The same for kernels whose tracing programs may not call `bpf_get_socket_cookie` (before
+/// Linux 5.12): the socket is keyed as the state programs key it there. So are the other
+/// `_field` programs below.
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn keep_counters_at_close_field(ctx: BtfTracePointContext) -> i32 {
+    keep_counters(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let new_state: u64 = ctx.arg(2);
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
@@ -113,8 +125,7 @@ pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     let now = unsafe { counters(sk, &off) };
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    note(cookie, |end| {
+    note(socket_key(sk, source), |end| {
         *end = SockEnd {
             rst_reason: end.rst_reason,
             errno: end.errno,
@@ -125,12 +136,26 @@ pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
     0
 }
 
-/// At DESTROY: the counters (the larger of now and the transition to CLOSE) and everything the
-/// reason hooks noted; forgets the socket.
+/// The key of the socket's ENDS record: the one the destroy program of the same cookie source
+/// looks it up by.
 #[inline(always)]
-pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets) {
-    put_counters(event, &counters(sk, off));
-    if let Some(end) = ENDS.get(event.cookie) {
+fn socket_key(sk: *const u8, source: CookieSource) -> u64 {
+    match source {
+        CookieSource::Helper => unsafe { bpf_get_socket_cookie(sk as *mut _) },
+        CookieSource::Field => alias_of(sk),
+    }
+}
+
+/// At DESTROY: the counters (the larger of now and the transition to CLOSE) and everything the
+/// reason hooks noted under the socket's `key`; forgets the socket.
+#[inline(always)]
+pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &KernelOffsets, key: u64) {
+    read_into(&mut event.bytes_acked, sk, off.tcp_bytes_acked);
+    read_into(&mut event.bytes_received, sk, off.tcp_bytes_received);
+    read_into(&mut event.total_retrans, sk, off.tcp_total_retrans);
+    event.srtt_us = read::<u32>(sk, off.tcp_srtt_us) >> 3;
+    event.min_rtt_us = min_rtt(sk, off);
+    if let Some(end) = ENDS.get(key) {
         event.bytes_acked = event.bytes_acked.max(end.bytes_acked);
         event.bytes_received = event.bytes_received.max(end.bytes_received);
         event.total_retrans = event.total_retrans.max(end.total_retrans);
@@ -143,10 +168,10 @@ pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &Kernel
         event.rst_reason = end.rst_reason;
         event.errno = end.errno;
         event.reason_flags = end.reason_flags;
-        let _ = ENDS.remove(event.cookie);
+        let _ = ENDS.remove(key);
     }
-    let key = sk as u64;
-    if let Some(failed) = FAILED_CONNECTS.get(key) {
+    let address = sk as u64;
+    if let Some(failed) = FAILED_CONNECTS.get(address) {
         event.errno = failed.errno;
         event.reason_flags |= reason_flag::CONNECT_FAILED;
         event.first_seen_ns = failed.first_seen_ns;
@@ -158,7 +183,7 @@ pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &Kernel
         event.family = failed.family;
         event.dport = failed.dport;
         event.daddr = failed.daddr;
-        let _ = FAILED_CONNECTS.remove(key);
+        let _ = FAILED_CONNECTS.remove(address);
     }
 }
 
@@ -169,7 +194,8 @@ pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
-    note_reset_sent(sk, ctx.arg(2));
+    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
+    note_reset_sent(cookie, ctx.arg(2));
     0
 }
 
@@ -177,19 +203,28 @@ pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
 /// verifier refuses the first program there, as it reads a third argument.
 #[btf_tracepoint(function = "tcp_send_reset")]
 pub fn tcp_send_reset_no_reason(ctx: BtfTracePointContext) -> i32 {
+    reset_sent_without_reason(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_send_reset")]
+pub fn tcp_send_reset_field(ctx: BtfTracePointContext) -> i32 {
+    reset_sent_without_reason(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn reset_sent_without_reason(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let sk: *const u8 = ctx.arg(0);
     let off = offsets();
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
-    note_reset_sent(sk, 0);
+    note_reset_sent(socket_key(sk, source), 0);
     0
 }
 
 #[inline(always)]
-fn note_reset_sent(sk: *const u8, reason: u64) {
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    note(cookie, |end| {
+fn note_reset_sent(key: u64, reason: u64) {
+    note(key, |end| {
         // The first RST is the one that ended it.
         if end.reason_flags & reason_flag::RST_SENT == 0 {
             end.reason_flags |= reason_flag::RST_SENT;
@@ -200,14 +235,23 @@ fn note_reset_sent(sk: *const u8, reason: u64) {
 
 #[btf_tracepoint(function = "tcp_receive_reset")]
 pub fn tcp_receive_reset(ctx: BtfTracePointContext) -> i32 {
+    reset_received(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_receive_reset")]
+pub fn tcp_receive_reset_field(ctx: BtfTracePointContext) -> i32 {
+    reset_received(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn reset_received(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
     if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
         return 0;
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
-    let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    note(cookie, |end| {
+    note(socket_key(sk, source), |end| {
         end.reason_flags |= reason_flag::RST_RECEIVED;
         if state == TCP_SYN_SENT {
             end.reason_flags |= reason_flag::RST_IN_SYN_SENT;
@@ -234,30 +278,41 @@ pub fn inet_sk_error_report(ctx: BtfTracePointContext) -> i32 {
 
 #[btf_tracepoint(function = "tcp_retransmit_skb")]
 pub fn tcp_retransmit_skb(ctx: BtfTracePointContext) -> i32 {
+    on_retransmit(&ctx, CookieSource::Helper)
+}
+
+#[btf_tracepoint(function = "tcp_retransmit_skb")]
+pub fn tcp_retransmit_skb_field(ctx: BtfTracePointContext) -> i32 {
+    on_retransmit(&ctx, CookieSource::Field)
+}
+
+#[inline(always)]
+fn on_retransmit(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
     if off.valid == 0 || sk.is_null() {
         return 0;
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
-    let mut event = SockEvent {
-        ts_ns: unsafe { bpf_ktime_get_ns() },
-        kind: event_kind::RETRANSMIT,
-        old_state: state,
-        new_state: state,
-        ..SockEvent::default()
-    };
-    if !unsafe { fill_addresses(&mut event, sk, &off) } {
-        return 0;
-    }
-    event.cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
-    // __tcp_retransmit_skb adds this retransmit's segments to the total before the
-    // tracepoint fires: the total already counts it.
-    event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) };
-    if let Some(owner) = unsafe { OWNERS.get(event.cookie) } {
-        apply_owner(&mut event, owner);
-    }
-    send(&event);
+    // Outside the closure, which the variants share (see on_set_state).
+    let ident = unsafe { sock_ident(sk, &off, source) };
+    with_scratch(|Scratch { event, .. }| {
+        event.ts_ns = unsafe { bpf_ktime_get_ns() };
+        event.kind = event_kind::RETRANSMIT;
+        event.old_state = state;
+        event.new_state = state;
+        if !unsafe { fill_addresses(event, sk, &off) } {
+            return;
+        }
+        ident.stamp(event);
+        // __tcp_retransmit_skb adds this retransmit's segments to the total before the
+        // tracepoint fires: the total already counts it.
+        event.total_retrans = unsafe { read::<u32>(sk, off.tcp_total_retrans) };
+        if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
+            apply_owner(event, owner);
+        }
+        send(event);
+    });
     0
 }
 
@@ -326,33 +381,28 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     if state != TCP_CLOSE || owned(cookie) || owned(alias_of(sk)) {
         return 0;
     }
-    // The event is built in a per-CPU slot: with the fd walk it would not fit the stack.
-    let Some(slot) = SCRATCH.get_ptr_mut(0) else {
-        return 0;
-    };
-    let event = unsafe {
-        core::ptr::write_bytes(slot, 0, 1);
-        &mut *slot
-    };
-    let now = unsafe { bpf_ktime_get_ns() };
-    event.ts_ns = now;
-    event.cookie = cookie;
-    event.kind = event_kind::CONNECT_ERROR;
-    event.old_state = TCP_CLOSE;
-    event.new_state = TCP_CLOSE;
-    event.errno = (-ret) as u16;
-    event.reason_flags = reason_flag::CONNECT_FAILED;
-    if !unsafe { fill_addresses(event, sk, &off) } {
-        return 0;
-    }
-    apply_owner(event, &current_owner(now));
-    // The destination the caller asked for.
-    event.family = call.family;
-    event.dport = call.port;
-    event.daddr = call.addr;
-    // By reference: a copy by value would put the event back on the stack.
-    #[allow(clippy::needless_borrows_for_generic_args)]
-    let _ = FAILED_CONNECTS.insert(sk as u64, &*event, 0);
-    send(event);
+    with_scratch(|Scratch { event, owner }| {
+        let now = unsafe { bpf_ktime_get_ns() };
+        event.ts_ns = now;
+        event.cookie = cookie;
+        event.kind = event_kind::CONNECT_ERROR;
+        event.old_state = TCP_CLOSE;
+        event.new_state = TCP_CLOSE;
+        event.errno = (-ret) as u16;
+        event.reason_flags = reason_flag::CONNECT_FAILED;
+        if !unsafe { fill_addresses(event, sk, &off) } {
+            return;
+        }
+        current_owner(now, owner);
+        apply_owner(event, owner);
+        // The destination the caller asked for.
+        event.family = call.family;
+        event.dport = call.port;
+        event.daddr = call.addr;
+        // By reference: a copy by value would put the event back on the stack.
+        #[allow(clippy::needless_borrows_for_generic_args)]
+        let _ = FAILED_CONNECTS.insert(sk as u64, &*event, 0);
+        send(event);
+    });
     0
 }

@@ -496,3 +496,66 @@ fn io_uring_connect_and_accept_name_no_wrong_owner() {
         assert_eq!(destroy_of(&events, client_port)["reason"], "normal");
     }
 }
+
+/// A refused connect, a reset pair and a normal close, in the namespace.
+fn fail_some(ns: &NetNs) -> (u64, u64) {
+    tcpend(ns, &["refused", "127.0.0.1", "9"]);
+    let output = tcpend(ns, &["abort", "127.0.0.1"]);
+    tcpend(ns, &["normal", "127.0.0.1"]);
+    (port_of(&output, "client"), port_of(&output, "server"))
+}
+
+#[test]
+fn the_failed_table_shows_the_recent_failures_with_their_reasons() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let follow = FollowRun::start(&ns, &["--table", "--failed", "--json", "--interval", "0.2"]);
+    let (client_port, server_port) = fail_some(&ns);
+    std::thread::sleep(Duration::from_millis(500));
+    let (stdout, stderr) = follow.interrupt();
+    assert_eq!(lost(&stderr), 0, "{stderr}");
+    let last = json_lines(&stdout)
+        .pop()
+        .unwrap_or_else(|| panic!("no table: {stdout}"));
+    assert_eq!(last["type"], "failures", "{last}");
+    assert_eq!(last["window_s"], 60, "{last}");
+    let ends = last["ends"].as_array().expect("ends");
+    // The listeners' and the normal connection's ends are not failures.
+    assert_eq!(ends.len(), 3, "{last:#}");
+    assert_eq!(last["failed"], 3);
+    assert!(ends
+        .iter()
+        .all(|e| e["type"] == "destroy" && e["comm"] == "tcpend"));
+    let reason_of = |port: u64, key: &str| {
+        ends.iter()
+            .find(|e| e[key]["port"] == port)
+            .unwrap_or_else(|| panic!("no end with {key} port {port}: {last:#}"))["reason"]
+            .clone()
+    };
+    assert_eq!(reason_of(9, "peer"), "refused");
+    assert_eq!(reason_of(client_port, "local"), "reset-sent");
+    assert_eq!(reason_of(server_port, "local"), "reset-received");
+    let times: Vec<u64> = ends.iter().map(|e| e["ts_ns"].as_u64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+
+    // As text: a title with the count, then --lifetime's lines.
+    let follow = FollowRun::start(&ns, &["--table", "--failed", "-n", "--interval", "0.2"]);
+    fail_some(&ns);
+    std::thread::sleep(Duration::from_millis(500));
+    let (stdout, _) = follow.interrupt();
+    let last_title = stdout
+        .rfind(" failed in the last 60 s")
+        .unwrap_or_else(|| panic!("no failures title: {stdout}"));
+    let table = &stdout[stdout[..last_title].rfind('\n').map_or(0, |i| i + 1)..];
+    assert!(table.contains("3 failed in the last 60 s"), "{table}");
+    assert!(table.contains("REASON"), "{table}");
+    assert!(table.contains("refused (ECONNREFUSED)"), "{table}");
+    assert!(table.contains(":9 "), "{table}");
+    assert_eq!(table.lines().count(), 5, "{table}");
+    assert!(!table.contains("normal"), "{table}");
+}

@@ -18,23 +18,29 @@ const BURST_NAME: &str = "swtopburst";
 const CONNECTIONS: usize = 3;
 const BURST: u64 = 40;
 
-/// Starts tcpstream in the namespace: CONNECTIONS connections with data both ways, every
-/// thread named LOAD_NAME; returns once they are established.
-fn stream(ns: &NetNs) -> Child {
-    let mut child = ns
-        .command(env!("CARGO_BIN_EXE_tcpstream"))
-        .args(["--connections", &CONNECTIONS.to_string()])
-        .args(["--seconds", "60", "--name", LOAD_NAME])
+/// Starts a load generator (its input and output piped); returns once it printed `ready`.
+fn ready(mut command: Command, what: &str) -> Child {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start tcpstream");
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("piped stdout"))
         .read_line(&mut line)
-        .expect("read tcpstream");
-    assert!(line.starts_with("ready"), "tcpstream: {line}");
+        .unwrap_or_else(|e| panic!("read {what}: {e}"));
+    assert!(line.starts_with("ready"), "{what}: {line}");
     child
+}
+
+/// Starts tcpstream in the namespace: CONNECTIONS connections with data both ways, every
+/// thread named LOAD_NAME; returns once they are established.
+fn stream(ns: &NetNs) -> Child {
+    let mut command = ns.command(env!("CARGO_BIN_EXE_tcpstream"));
+    command
+        .args(["--connections", &CONNECTIONS.to_string()])
+        .args(["--seconds", "60", "--name", LOAD_NAME]);
+    ready(command, "tcpstream")
 }
 
 /// BURST short connections from threads named BURST_NAME.
@@ -366,4 +372,102 @@ fn terminal_ui_restores_the_terminal_on_sigterm() {
     assert_eq!(wait_for_file(&dir.join("before"), 1), after);
     assert_eq!(tmux.display("#{alternate_on}"), "0");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Connections held open while the churn runs: top lists them (and the churn's TIME-WAIT
+/// sockets) at every refresh.
+const HELD: u64 = 10_000;
+
+/// Starts `tcphold` in the namespace with HELD connections; returns once they are open.
+fn hold(ns: &NetNs) -> Child {
+    let mut command = ns.command(env!("CARGO_BIN_EXE_tcphold"));
+    command.args(["--connections", &HELD.to_string(), "--seconds", "120"]);
+    ready(command, "tcphold")
+}
+
+/// `sockwatch follow` (its text log into /dev/null) in the namespace, once attached.
+fn follow_into_nothing(ns: &NetNs) -> (Child, BufReader<std::process::ChildStderr>) {
+    let mut child = ns
+        .command(sockwatch_bin())
+        .arg("follow")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch follow");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut line = String::new();
+    while !line.contains("attached") {
+        line.clear();
+        let n = stderr.read_line(&mut line).expect("read follow's stderr");
+        assert!(n > 0, "follow exited before attaching");
+    }
+    (child, stderr)
+}
+
+/// top at 1 s refresh and follow side by side, under the same churn, with HELD connections
+/// for top to list at each refresh (and the churn's TIME-WAIT sockets). top's reader takes
+/// nothing until the churn is over, as a slow consumer of `top -b` would: each frame is
+/// megabytes, far more than a pipe holds. Neither the listing nor the stalled output may keep
+/// top from draining its ring buffer: it loses no more events than follow.
+#[test]
+fn top_loses_no_events_under_a_churn_follow_keeps_up_with() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut held = hold(&ns);
+    let (mut follow, mut follow_err) = follow_into_nothing(&ns);
+    let mut top = ns
+        .command(sockwatch_bin())
+        .args(["top", "-b", "--json", "-n", "8", "-d", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch top");
+    // top's first frame comes a refresh after its programs are attached.
+    thread::sleep(Duration::from_millis(1500));
+    let churn = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args([
+            "--connections",
+            "100000000",
+            "--threads",
+            "2",
+            "--seconds",
+            "5",
+        ])
+        .output()
+        .expect("run tcpchurn");
+    assert!(churn.status.success(), "tcpchurn failed: {churn:?}");
+    let frames: Vec<Value> = BufReader::new(top.stdout.take().expect("piped stdout"))
+        .lines()
+        .map(|line| serde_json::from_str(&line.expect("read a frame")).expect("a JSON frame"))
+        .collect();
+    let status = top.wait().expect("wait for top");
+    assert!(status.success(), "top failed: {status:?}");
+    let _ = Command::new("kill")
+        .args(["-INT", &follow.id().to_string()])
+        .status();
+    let mut follow_stderr = String::new();
+    std::io::Read::read_to_string(&mut follow_err, &mut follow_stderr).unwrap();
+    assert!(follow.wait().expect("wait for follow").success());
+    drop(held.stdin.take());
+    let _ = held.wait();
+
+    assert_eq!(frames.len(), 8);
+    let opened: u64 = frames
+        .iter()
+        .map(|f| count(f, &f["totals"]["opened_per_s"]))
+        .sum();
+    let churned = String::from_utf8_lossy(&churn.stdout);
+    assert!(opened > 10_000, "top saw {opened} opened ({churned})");
+    let follow_lost = sockwatch_tests::follow_run::lost(&follow_stderr);
+    let top_lost = frames.last().unwrap()["totals"]["events_lost"]
+        .as_u64()
+        .expect("events_lost");
+    eprintln!("top lost {top_lost}, follow lost {follow_lost}, opened {opened}: {churned}");
+    assert!(
+        top_lost <= follow_lost,
+        "top lost {top_lost} events, follow {follow_lost}, under {churned}"
+    );
 }

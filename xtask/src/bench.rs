@@ -1,10 +1,10 @@
-//! `cargo xtask bench [--quick] [--only first-event]`: every speed and memory claim of sockwatch as a ratio against
+//! `cargo xtask bench [--quick]`: every speed and memory claim of sockwatch as a ratio against
 //! its peers (ss, netstat, libbpf-tools' tcpstates and tcplife), all measured in the same run,
 //! on load made by the project's own generators inside network namespaces the bench creates.
 //!
 //! The full run writes BENCHMARKS.md; `--quick` runs every scenario small, checks that each
 //! produced numbers and that sockwatch printed what ss printed, and judges no timing;
-//! `--only first-event` runs follow's start-up scenario alone and writes nothing.
+//! `--only top` and `--only first-event` run one scenario and keep BENCHMARKS.md.
 
 mod follow;
 mod load;
@@ -16,6 +16,7 @@ mod probe;
 mod report;
 mod snapshot;
 mod table;
+mod top;
 mod tracer;
 
 use std::{path::PathBuf, time::Instant};
@@ -42,6 +43,8 @@ pub struct Plan {
     /// Held connections for follow's memory scenario.
     pub live_connections: u64,
     pub live_churn_seconds: f64,
+    /// Held connections for top's scenario (two sockets each).
+    pub top_connections: u64,
     /// Held connections while timing follow's first event (two sockets each).
     pub first_event_connections: u64,
 }
@@ -56,6 +59,7 @@ impl Plan {
             churn_seconds: 10.0,
             live_connections: 50_000,
             live_churn_seconds: 2.0,
+            top_connections: 5_000,
             first_event_connections: 5_000,
         }
     }
@@ -69,6 +73,7 @@ impl Plan {
             churn_seconds: 2.0,
             live_connections: 500,
             live_churn_seconds: 0.5,
+            top_connections: 250,
             first_event_connections: 500,
         }
     }
@@ -96,20 +101,31 @@ pub fn say(line: &str) {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    const USAGE: &str = "usage: cargo xtask bench [--quick] [--only first-event]";
-    let mut plan = Plan::full();
-    let mut only = None;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--quick" => plan = Plan::quick(),
-            "--only" => match rest.next().map(String::as_str) {
-                Some(scenario @ "first-event") => only = Some(scenario),
-                _ => return Err(USAGE.into()),
+    let (plan, only) = match args {
+        [] => (Plan::full(), None),
+        [flag] if flag == "--quick" => (Plan::quick(), None),
+        // One scenario alone, to try it: its table is printed, BENCHMARKS.md kept.
+        [flag, name] if flag == "--only" && name == "top" => (
+            Plan {
+                repetitions: 1,
+                ..Plan::full()
             },
-            _ => return Err(USAGE.into()),
+            Some(name.as_str()),
+        ),
+        // Follow's start-up, for work on it: enough alternating runs for a median.
+        [flag, name] if flag == "--only" && name == "first-event" => (
+            Plan {
+                repetitions: 7,
+                ..Plan::full()
+            },
+            Some(name.as_str()),
+        ),
+        _ => {
+            return Err(
+                "usage: cargo xtask bench [--quick | --only top | --only first-event]".into(),
+            )
         }
-    }
+    };
     if !cargo::is_root() {
         return Err("the bench needs root (network namespaces, eBPF tracers)".into());
     }
@@ -135,62 +151,86 @@ pub fn run(args: &[String]) -> Result<(), String> {
         tcpchurn: bin_dir.join("tcpchurn"),
         launcher: measure::Launcher::new(&bin_dir.join("rusage")),
     };
+    if only == Some("top") {
+        let mut problems = Vec::new();
+        let (table, found) = top::cpu_with_churn(&plan, &bins, &sockwatch, &mut problems)?;
+        println!("\n{}", table.markdown());
+        println!("\n{}", report::targets_markdown(&found, false));
+        return match problems.is_empty() {
+            true => Ok(()),
+            false => Err(problems.join("\n")),
+        };
+    }
     let peers = peers::ensure()?;
+    if only == Some("first-event") {
+        let programs = tracer::Programs {
+            sockwatch: &sockwatch,
+            peers: &peers,
+            launcher: &bins.launcher,
+        };
+        let mut problems = Vec::new();
+        let (table, found) = follow::first_event(&plan, &programs, &bins, &mut problems)?;
+        println!("\n{}", table.markdown());
+        println!("\n{}", report::targets_markdown(&found, false));
+        return match problems.is_empty() {
+            true => Ok(()),
+            false => Err(problems.join("\n")),
+        };
+    }
     let machine = report::Machine::describe(&peers);
     let started = Instant::now();
 
     let mut problems = Vec::new();
     let mut tables = Vec::new();
     let mut targets = Vec::new();
+    let snapshot_tools = snapshot::Tools {
+        sockwatch: &sockwatch,
+        ss: &peers.ss,
+        netstat: peers.netstat.as_deref(),
+    };
+    let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
+    let netstat_tools = netstat::Tools {
+        sockwatch: &sockwatch,
+        netstat: peers.netstat.as_deref(),
+        ss: &peers.ss,
+    };
+    let (table, found) = netstat::run(&plan, &bins, &netstat_tools, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
     let programs = tracer::Programs {
         sockwatch: &sockwatch,
         peers: &peers,
         launcher: &bins.launcher,
     };
-    // `--only first-event`: follow's start-up alone, for work on the start-up.
-    if only.is_none() {
-        let snapshot_tools = snapshot::Tools {
-            sockwatch: &sockwatch,
-            ss: &peers.ss,
-            netstat: peers.netstat.as_deref(),
-        };
-        let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
-        println!("\n{}", table.markdown());
-        tables.push(table);
-        targets.extend(found);
+    let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
 
-        let netstat_tools = netstat::Tools {
-            sockwatch: &sockwatch,
-            netstat: peers.netstat.as_deref(),
-            ss: &peers.ss,
-        };
-        let (table, found) = netstat::run(&plan, &bins, &netstat_tools, &mut problems)?;
-        println!("\n{}", table.markdown());
-        tables.push(table);
-        targets.extend(found);
-
-        let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
-        println!("\n{}", table.markdown());
-        tables.push(table);
-        targets.extend(found);
-
-        let (table, found) =
-            follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
-        println!("\n{}", table.markdown());
-        tables.push(table);
-        targets.extend(found);
-    }
+    let (table, found) = follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
 
     let (table, found) = follow::first_event(&plan, &programs, &bins, &mut problems)?;
     println!("\n{}", table.markdown());
     tables.push(table);
     targets.extend(found);
 
+    let (table, found) = top::cpu_with_churn(&plan, &bins, &sockwatch, &mut problems)?;
+    println!("\n{}", table.markdown());
+    tables.push(table);
+    targets.extend(found);
+
     let elapsed = started.elapsed();
     println!("\n{}", report::targets_markdown(&targets, plan.quick));
-    if only.is_some() {
-        say("one scenario: BENCHMARKS.md left as it is");
-    } else if plan.quick {
+    if plan.quick {
         say("quick run: BENCHMARKS.md left as it is (timings of a quick run mean nothing)");
     } else {
         let path = cargo::workspace_root().join("BENCHMARKS.md");

@@ -25,9 +25,10 @@ commands:
   kernels [SERIES...]
                    boot Debian 11's 5.10, Debian 12's 6.1 and 6.12 under QEMU and run
                    sockwatch's checks in each (SERIES: e.g. 5.10; default all)
-  bench [--quick] [--only first-event]
-                   sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
-                   (--only first-event: follow's start-up alone, writes nothing)
+  bench [--quick]  sockwatch against ss, netstat, tcpstates, tcplife; writes BENCHMARKS.md
+  bench --only top top's CPU share scenario alone, once (BENCHMARKS.md kept)
+  bench --only first-event
+                   follow's time to first event alone, 7 runs (BENCHMARKS.md kept)
   soak [--seconds N] [--cases N]
                    long runs: property tests with many cases, follow under churn
   install [--prefix DIR]

@@ -250,8 +250,8 @@ A socket is admitted by its first event (or its start-up row) that matches the p
 parts (listeners pass any state part: they name the owners of the connections they accept);
 from then on all its events and its end reach the table, whatever its later states
 (or a reset that clears its ports), so the table never keeps a dead socket. The filter
-decides what is shown: a log line for each matching event; with --lifetime, every connection
-that matched at some point (`--lifetime state established`: each connection that got
+decides what is shown: a log line for each matching event; with --lifetime (and --table
+--failed), every connection that matched at some point (`--lifetime state established`: each connection that got
 established, at its end). At most 65,536 sockets are admitted at once; beyond that the
 events are counted as lost and the table is rebuilt.
 Sockets that exist at start are listed from sock_diag first and joined to later events by
@@ -281,7 +281,9 @@ pub struct FollowArgs {
     #[arg(long)]
     pub json: bool,
     /// Only connections that did not end `normal` (reset, refused, timeout, unreachable,
-    /// killed, unknown): the lines that end them.
+    /// killed, unknown): the lines that end them, and listener drops. With --table, the
+    /// table shows the connections that failed in the last 60 s instead of the live sockets
+    /// (which have not ended): newest first, as --lifetime lines, up to 10,000.
     #[arg(long)]
     pub failed: bool,
     /// Also show a line for each TCP retransmit (the per-connection count is always kept).

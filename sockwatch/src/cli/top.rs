@@ -2,13 +2,7 @@
 //! restored however top ends: on `q`, on SIGTERM, SIGINT or SIGHUP, on a panic (a chained
 //! hook), and when the tty goes away (then quietly).
 
-use std::{
-    cell::RefCell,
-    io::{self, Write},
-    process::ExitCode,
-    rc::Rc,
-    time::Duration,
-};
+use std::{cell::RefCell, io, process::ExitCode, rc::Rc, time::Duration};
 
 use ratatui::{
     crossterm::{
@@ -21,7 +15,7 @@ use ratatui::{
     Terminal,
 };
 use sockwatch::{
-    follow::{clock::WallClock, Output},
+    follow::{clock::WallClock, Delivery, Output},
     model::SocketRecord,
     render::top::{json, text, tui},
     top::{
@@ -50,34 +44,59 @@ pub fn run(plan: TopPlan) -> Result<ExitCode, String> {
 /// What both loops need.
 struct Refresher {
     engine: Rc<RefCell<Engine>>,
-    sampler: Sampler,
+    /// None only while a listing runs (it is then on the listing's thread).
+    sampler: Option<Sampler>,
     degraded: Option<String>,
 }
 
 impl Refresher {
-    fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
-        let engine = self.engine.borrow();
-        self.sampler
-            .list(now_ns, |cookie| engine.knows_owner(cookie))
-            .map_err(|e| e.to_string())
+    /// Lists the sockets on one of the runtime's blocking threads: this thread drains
+    /// follow's ring buffer meanwhile. A listing of tens of thousands of sockets, or a /proc
+    /// scan, takes long enough under churn for the ring to fill if the drain waited for it.
+    async fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
+        let evented = self.engine.borrow().evented_owners();
+        let mut sampler = self.sampler.take().unwrap_or_default();
+        let listing = tokio::task::spawn_blocking(move || {
+            yield_to_the_drain();
+            let listed = sampler.list(now_ns, |cookie| evented.contains(&cookie));
+            (sampler, listed)
+        });
+        let (sampler, listed) = listing
+            .await
+            .map_err(|e| format!("listing the sockets: {e}"))?;
+        self.sampler = Some(sampler);
+        listed.map_err(|e| e.to_string())
     }
 
-    fn prime(&mut self) -> Result<(), String> {
+    async fn prime(&mut self) -> Result<(), String> {
         let now = WallClock::monotonic_ns();
-        let records = self.list(now)?;
+        let records = self.list(now).await?;
         self.engine.borrow_mut().prime(&records, now);
         Ok(())
     }
 
-    fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
+    async fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
         let now = WallClock::monotonic_ns();
-        let records = self.list(now)?;
+        let records = self.list(now).await?;
         let mut frame = self
             .engine
             .borrow_mut()
             .frame(&records, now, self.degraded.clone());
         state.sort(&mut frame);
         Ok(frame)
+    }
+}
+
+/// Lowers the calling (listing) thread's priority to nice 10. A listing of tens of thousands
+/// of sockets, and above all a /proc scan, can take a core for a second; on a machine the
+/// churn keeps busy, the drain would then get too little CPU to keep up. Lowering a priority
+/// needs no privilege; if it fails the listing just runs at the usual priority.
+fn yield_to_the_drain() {
+    // SAFETY: gettid and setpriority take no pointers; on Linux PRIO_PROCESS with a thread id
+    // sets that thread's nice value alone.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
@@ -128,7 +147,7 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
     };
     let refresher = Refresher {
         engine,
-        sampler,
+        sampler: Some(sampler),
         degraded,
     };
     let state = AppState::new(plan.grouping, plan.filter_text);
@@ -153,27 +172,36 @@ async fn batch(
     show: Show,
     clock: WallClock,
 ) -> Result<(), String> {
-    refresher.prime()?;
+    refresher.prime().await?;
     let mut ticks = interval_at(Instant::now() + delay, delay);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Frames go to standard output through a writer thread: a reader slower than a frame
+    // (thousands of rows) makes this loop wait without keeping the ring buffer undrained.
+    let mut out = Output::stdout().map_err(|e| format!("cannot set up standard output: {e}"))?;
     let mut shown = 0;
     while frames.is_none_or(|n| shown < n) {
         ticks.tick().await;
-        let frame = refresher.frame(&state)?;
-        let written = match show {
+        let frame = refresher.frame(&state).await?;
+        // Filling the writer's buffer does not fail: write errors come from `send`.
+        let _ = match show {
             Show::Json => json::write_frame(&mut out, &frame, &clock),
             _ => text::write_frame(&mut out, &frame, &state),
+        };
+        if let Err(delivery) = out.send().await {
+            return delivered(delivery);
         }
-        .and_then(|()| out.flush());
-        match written {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(e) => return Err(format!("writing output: {e}")),
-            Ok(()) => shown += 1,
-        }
+        shown += 1;
     }
-    Ok(())
+    delivered(out.finish(None).await)
+}
+
+/// How batch output ended: a closed pipe (EPIPE) ends top quietly, any other write error is
+/// an error.
+fn delivered(delivery: Delivery) -> Result<(), String> {
+    match delivery {
+        Delivery::Failed(e) => Err(format!("writing output: {e}")),
+        Delivery::Complete | Delivery::Closed | Delivery::Unwritten(_) => Ok(()),
+    }
 }
 
 /// Raw mode and the alternate screen, undone on drop (and by the panic hook).
@@ -249,7 +277,7 @@ async fn screen(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
         .map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut input = read_input();
-    refresher.prime()?;
+    refresher.prime().await?;
     let mut ticks = interval_at(Instant::now() + delay, delay);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut shown: Option<Frame> = None;
@@ -264,7 +292,7 @@ async fn screen(
         tokio::select! {
             _ = ticks.tick() => {
                 if !state.paused {
-                    shown = Some(refresher.frame(&state)?);
+                    shown = Some(refresher.frame(&state).await?);
                 }
             }
             received = input.recv() => match received {

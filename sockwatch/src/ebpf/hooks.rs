@@ -62,6 +62,10 @@ const FIELD_COOKIE: &str = "socket cookies are read from the socket (this kernel
     programs may not call bpf_get_socket_cookie): a socket opened while follow runs carries a \
     stand-in key until something lists it through sock_diag";
 
+/// Said when tcp_send_reset has no reason argument (before Linux 6.10).
+const NO_RESET_REASON: &str = "reset reasons (the detail of reset-sent): unavailable on this \
+    kernel (tcp_send_reset has no reason field)";
+
 /// Each tp_btf hook has a second, "nested" program that sends the event when the kernel skips
 /// the first for recursion (see `RUNNING` in sockwatch-ebpf); both load or neither.
 pub const HOOKS: &[Hook] = &[
@@ -134,20 +138,30 @@ pub const HOOKS: &[Hook] = &[
             },
             Candidate {
                 programs: &[tp_btf("tcp_send_reset_no_reason", "tcp_send_reset")],
-                compromise: Some(
-                    "reset reasons (the detail of reset-sent): unavailable on this kernel \
-                     (tcp_send_reset has no reason field)",
-                ),
+                compromise: Some(NO_RESET_REASON),
+            },
+            // The `_field` candidates: for kernels whose tracing programs may not call
+            // bpf_get_socket_cookie, keyed as the state programs key sockets there (said once,
+            // for the state changes).
+            Candidate {
+                programs: &[tp_btf("tcp_send_reset_field", "tcp_send_reset")],
+                compromise: Some(NO_RESET_REASON),
             },
         ],
     },
     Hook {
         feature: RESETS_RECEIVED,
         required: false,
-        candidates: &[Candidate {
-            programs: &[tp_btf("tcp_receive_reset", "tcp_receive_reset")],
-            compromise: None,
-        }],
+        candidates: &[
+            Candidate {
+                programs: &[tp_btf("tcp_receive_reset", "tcp_receive_reset")],
+                compromise: None,
+            },
+            Candidate {
+                programs: &[tp_btf("tcp_receive_reset_field", "tcp_receive_reset")],
+                compromise: None,
+            },
+        ],
     },
     Hook {
         feature: SOCKET_ERRORS,
@@ -160,18 +174,33 @@ pub const HOOKS: &[Hook] = &[
     Hook {
         feature: RETRANSMIT_EVENTS,
         required: false,
-        candidates: &[Candidate {
-            programs: &[tp_btf("tcp_retransmit_skb", "tcp_retransmit_skb")],
-            compromise: None,
-        }],
+        candidates: &[
+            Candidate {
+                programs: &[tp_btf("tcp_retransmit_skb", "tcp_retransmit_skb")],
+                compromise: None,
+            },
+            Candidate {
+                programs: &[tp_btf("tcp_retransmit_skb_field", "tcp_retransmit_skb")],
+                compromise: None,
+            },
+        ],
     },
     Hook {
         feature: COUNTERS_AT_CLOSE,
         required: false,
-        candidates: &[Candidate {
-            programs: &[tp_btf("keep_counters_at_close", "inet_sock_set_state")],
-            compromise: None,
-        }],
+        candidates: &[
+            Candidate {
+                programs: &[tp_btf("keep_counters_at_close", "inet_sock_set_state")],
+                compromise: None,
+            },
+            Candidate {
+                programs: &[tp_btf(
+                    "keep_counters_at_close_field",
+                    "inet_sock_set_state",
+                )],
+                compromise: None,
+            },
+        ],
     },
     Hook {
         feature: CONNECT_ERRORS,

@@ -286,6 +286,9 @@ impl Tracer {
             let (outcome, refusals) = outcome;
             if config.verbose {
                 verifier::print(&refusals);
+                if let Some(candidate) = outcome {
+                    verifier::print_accepted(&ebpf, candidate);
+                }
             }
             match outcome {
                 Some(candidate) => compromises.extend(candidate.compromise),

@@ -6,7 +6,10 @@ use std::{fmt, io::Write, path::PathBuf};
 
 use aya::programs::ProgramError;
 
-use super::{error_chain, hooks::Attach};
+use super::{
+    error_chain,
+    hooks::{Attach, Candidate},
+};
 
 /// The kernel's answer to one candidate program.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +120,27 @@ pub fn print(refusals: &[Refusal]) {
         if let Some(log) = &refusal.log {
             eprintln!("{log}");
         }
+    }
+}
+
+/// Prints what the verifier spent on each program of an accepted candidate (--verbose): how
+/// close a program is to the limit of old verifiers (a million processed instructions).
+pub fn print_accepted(ebpf: &aya::Ebpf, candidate: &Candidate) {
+    for program in candidate.programs {
+        let count = ebpf
+            .program(program.name)
+            .and_then(|p| p.info().ok())
+            .and_then(|info| info.verified_instruction_count());
+        let spent = match count {
+            Some(n) => format!("the verifier processed {n} instructions"),
+            // bpf_prog_info has the count from Linux 5.16.
+            None => "this kernel does not report the verifier's count".to_string(),
+        };
+        eprintln!(
+            "sockwatch: {} ({}): loaded; {spent}",
+            program.attach.name(),
+            program.name
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crate::model::SockState;
 
 use super::{
-    ast::{AddrMatch, Expr, Family, HostCond},
+    ast::{AddrMatch, Expr, Family, HostCond, Side},
     eval::{Judge, KernelCheck},
 };
 
@@ -197,5 +197,30 @@ fn required_ports(expr: &Expr) -> Ports {
             _ => Ports::Unknown,
         },
         _ => Ports::Unknown,
+    }
+}
+
+/// The one port every matching inet socket has on `side`, if the filter implies one: what
+/// a sock_diag request's socket id (idiag_sport, idiag_dport) can carry, which the kernel
+/// checks on each socket before taking a reference or running the bytecode.
+pub(super) fn exact_port(expr: &Expr, side: Side) -> Option<u16> {
+    match expr {
+        Expr::Host { side: of, cond } if *of == side => match (&cond.addr, cond.port) {
+            (AddrMatch::UnixGlob(_), _) => None,
+            // Port 0 in a request means "any port".
+            (_, Some(port)) => u16::try_from(port).ok().filter(|&port| port != 0),
+            (_, None) => None,
+        },
+        Expr::All(terms) => terms.iter().find_map(|term| exact_port(term, side)),
+        Expr::Any(terms) => {
+            let mut ports = terms.iter().map(|term| exact_port(term, side));
+            let first = ports.next()??;
+            ports.all(|port| port == Some(first)).then_some(first)
+        }
+        Expr::Not(term) => match term.as_ref() {
+            Expr::Not(inner) => exact_port(inner, side),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -168,6 +168,13 @@ impl Filter {
         )
     }
 
+    /// The local or remote port (`side`) every inet socket the filter matches has, when it
+    /// implies one: a sock_diag dump request can name it, and the kernel then passes over
+    /// other sockets before anything else (the bytecode included). Not 0.
+    pub fn exact_port(&self, side: Side) -> Option<u16> {
+        hint::exact_port(self.expr.as_ref()?, side)
+    }
+
     /// What a matching inet socket must look like, for filtering in the kernel.
     /// `shown_states` is the final state mask (see [`Filter::state_mask`]).
     pub fn kernel_hint(&self, shown_states: u32) -> KernelHint {

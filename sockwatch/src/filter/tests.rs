@@ -908,6 +908,40 @@ fn hint_ports_unknown_when_not_implied() {
 }
 
 #[test]
+fn exact_ports_for_the_request_socket_id() {
+    let ports = |text: &str| {
+        let filter = parse(&[text]);
+        (
+            filter.exact_port(Side::Local),
+            filter.exact_port(Side::Remote),
+        )
+    };
+    assert_eq!(ports("sport = :22"), (Some(22), None));
+    assert_eq!(ports("dport = :ssh"), (None, Some(22)));
+    assert_eq!(ports("src 127.0.0.1:22"), (Some(22), None));
+    assert_eq!(ports("sport = :22 and dport = :80"), (Some(22), Some(80)));
+    assert_eq!(ports("dport = :80 and not sport = :22"), (None, Some(80)));
+    assert_eq!(ports("sport = :22 or src 10.0.0.1:22"), (Some(22), None));
+    assert_eq!(ports("not not dport = :80"), (None, Some(80)));
+    // Not implied: every matching socket need not have one such port on that side.
+    for text in [
+        "sport = :22 or sport = :23",
+        "sport = :22 or dport = :22",
+        "sport = :22 or dev lo",
+        "not sport = :22",
+        "sport >= :22",
+        "src 127.0.0.1",
+        // 0 in a request means any port; beyond 65535 no socket matches (the bytecode and
+        // user space say so).
+        "sport = :0",
+        "sport = 70000",
+    ] {
+        assert_eq!(ports(text), (None, None), "{text}");
+    }
+    assert_eq!(parse(&[]).exact_port(Side::Local), None);
+}
+
+#[test]
 fn hint_families() {
     let families = |text: &str| {
         let hint = parse(&[text]).kernel_hint(SS_ALL);

@@ -7,6 +7,7 @@
 
 pub mod clock;
 mod drops;
+pub mod failures;
 mod output;
 pub mod reasons;
 pub mod recording;
@@ -28,8 +29,7 @@ use crate::{
     source::SourceError,
 };
 use clock::WallClock;
-use output::Delivery;
-pub use output::Output;
+pub use output::{Delivery, Output};
 use reasons::Stories;
 use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
@@ -469,7 +469,11 @@ impl Follower {
             None => None,
         };
         let mut views = make_views(&config, clock);
-        let per_socket = config.view == View::Lifetime || views.follows_sockets();
+        // `--table --failed` shows --lifetime's lines: a connection that matched at some
+        // point is shown at its end, as there.
+        let per_socket = config.view == View::Lifetime
+            || config.view == View::Table && config.failed
+            || views.follows_sockets();
         let mut session = Session {
             views: &mut views,
             table: LiveTable::default(),
@@ -488,6 +492,8 @@ impl Follower {
                 failed: config.failed,
                 retransmits: config.retransmits,
             },
+            failures: (config.view == View::Table && config.failed)
+                .then(failures::RecentFailures::default),
             recorder,
             summary: Summary {
                 no_accept_owner: match &input {

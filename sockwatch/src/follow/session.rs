@@ -6,6 +6,7 @@ use std::{io, io::Write, net::SocketAddr};
 use sockwatch_common::{event_kind, SockEvent};
 
 use super::{
+    failures::RecentFailures,
     output::Delivery,
     reasons::{Reason, Stories, Story},
     recording::{Recorder, RecordingError},
@@ -108,6 +109,8 @@ pub struct Session<'a, W: Write> {
     pub table: LiveTable,
     pub stories: Stories,
     pub filter: EventFilter,
+    /// `--table --failed`: the failures the table shows instead of the live sockets.
+    pub failures: Option<RecentFailures>,
     pub recorder: Option<Recorder>,
     pub summary: Summary,
     pub count: Option<u64>,
@@ -173,6 +176,9 @@ impl<W: Write> Session<'_, W> {
                 continue;
             }
             if self.views.is_table() {
+                if let Some(failures) = &mut self.failures {
+                    failures.push(&transition, &applied, &story);
+                }
                 continue;
             }
             let shown = self
@@ -209,6 +215,14 @@ impl<W: Write> Session<'_, W> {
         let watches = self.views.watches_table();
         if !self.views.is_table() && !watches {
             return Ok(());
+        }
+        if let Some(failures) = &mut self.failures {
+            failures.expire(now_ns);
+            Self::write(
+                self.views
+                    .failures(&mut *self.out, failures, &self.summary, now_ns),
+            )?;
+            return self.count_shown();
         }
         let mut rows: Vec<_> = self
             .table

@@ -306,10 +306,16 @@ impl LiveTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn transition(ts_ns: u64, kind: TransitionKind, old: SockState, new: SockState) -> Transition {
+    /// A transition of one socket (cookie 7) for follow's unit tests.
+    pub(in crate::follow) fn transition(
+        ts_ns: u64,
+        kind: TransitionKind,
+        old: SockState,
+        new: SockState,
+    ) -> Transition {
         Transition {
             ts_ns,
             cookie: Cookie(7),

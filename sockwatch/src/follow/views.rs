@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::{
+    failures::RecentFailures,
     reasons::Story,
     table::{Applied, LiveSocket, LiveTable},
     Summary,
@@ -61,6 +62,19 @@ pub trait Views {
         now_ns: u64,
     ) -> io::Result<()> {
         let _ = (out, rows, summary, now_ns);
+        Ok(())
+    }
+
+    /// Redraws `--table --failed`: the connections that failed (and the listener drops) in
+    /// the last minute, instead of the live sockets.
+    fn failures(
+        &mut self,
+        out: &mut dyn Write,
+        failures: &RecentFailures,
+        summary: &Summary,
+        now_ns: u64,
+    ) -> io::Result<()> {
+        let _ = (out, failures, summary, now_ns);
         Ok(())
     }
 

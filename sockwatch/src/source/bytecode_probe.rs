@@ -4,7 +4,7 @@
 
 use super::diag_socket::DiagSocket;
 use super::error::SourceError;
-use super::query::{Extensions, StateMask};
+use super::query::{Extensions, PortMatch, StateMask};
 use super::request;
 use crate::model::Netid;
 
@@ -13,7 +13,9 @@ pub fn kernel_accepts_bytecode(program: &[u8]) -> Result<bool, SourceError> {
     let mut socket = DiagSocket::open()?;
     let nothing = StateMask(0);
     let ext = Extensions::default();
-    let Some(probe) = request::inet(Netid::Tcp, false, nothing, &ext, Some(program), 1) else {
+    let ports = PortMatch::default();
+    let Some(probe) = request::inet(Netid::Tcp, false, nothing, &ext, Some(program), ports, 1)
+    else {
         return Ok(false);
     };
     match socket.collect(&probe) {

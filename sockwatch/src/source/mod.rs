@@ -44,6 +44,6 @@ pub use error::{DecodeError, DumpError, NetnsProblem, SourceError, Target};
 pub use events::{DestroyEvents, Wait};
 pub use netns::{enter_netns, enter_netns_path};
 pub use proc_raw::{read_proc_dgram, DgramTable};
-pub use query::{Extensions, IpVersions, Query, StateMask};
+pub use query::{Extensions, IpVersions, PortMatch, Query, StateMask};
 pub use selected::{query_for, selected_records};
 pub use snapshot::{snapshot, snapshot_tee, Coverage};

@@ -69,6 +69,18 @@ pub struct Query {
     /// inet_diag bytecode sent with the TCP and UDP requests, so the kernel sends only the
     /// sockets it accepts ([`crate::filter::Filter::inet_diag_bytecode`]).
     pub bytecode: Option<Vec<u8>>,
+    /// Ports every wanted inet socket has, named in the requests' socket id.
+    pub ports: PortMatch,
+}
+
+/// The local and remote port a dump request can name (idiag_sport, idiag_dport): the
+/// kernel passes over inet sockets with other ports before taking a reference or running
+/// the bytecode, which at 100k sockets is most of a filtered dump's time. TCP, DCCP and UDP
+/// dumps honour them; other protocols list every socket, as without them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortMatch {
+    pub local: Option<u16>,
+    pub remote: Option<u16>,
 }
 
 impl Query {
@@ -84,6 +96,7 @@ impl Query {
             states,
             extensions,
             bytecode: None,
+            ports: PortMatch::default(),
         }
     }
 

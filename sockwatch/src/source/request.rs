@@ -18,7 +18,7 @@ use netlink_packet_sock_diag::{
 };
 
 use super::error::Target;
-use super::query::{Extensions, StateMask};
+use super::query::{Extensions, PortMatch, StateMask};
 use super::wire::NLMSG_HDRLEN;
 use crate::model::{Endpoint, Netid, SocketRecord};
 
@@ -89,13 +89,14 @@ fn encode(message: SockDiagMessage, seq: u32) -> Vec<u8> {
 
 /// A dump request for one inet protocol over one IP version; None for netids sock_diag's
 /// inet requests do not cover. `bytecode` goes with TCP and UDP requests, whose kernel
-/// handlers run it on every socket (the others ignore it).
+/// handlers run it on every socket (the others ignore it); `ports` goes in the socket id.
 pub(super) fn inet(
     netid: Netid,
     v6: bool,
     states: StateMask,
     ext: &Extensions,
     bytecode: Option<&[u8]>,
+    ports: PortMatch,
     seq: u32,
 ) -> Option<Request> {
     let protocol = ip_protocol(netid)?;
@@ -107,10 +108,14 @@ pub(super) fn inet(
         protocol: protocol_field,
         extensions: inet_extensions(ext),
         states: StateFlags::from_bits_retain(states.0),
-        socket_id: if v6 {
-            SocketId::new_v6()
-        } else {
-            SocketId::new_v4()
+        socket_id: SocketId {
+            source_port: ports.local.unwrap_or(0),
+            destination_port: ports.remote.unwrap_or(0),
+            ..if v6 {
+                SocketId::new_v6()
+            } else {
+                SocketId::new_v4()
+            }
         },
     };
     let mut bytes = encode(SockDiagMessage::InetRequest(request), seq);
@@ -203,23 +208,60 @@ pub(super) fn destroy(record: &SocketRecord, seq: u32) -> Option<Request> {
 /// `states`, with `ext`'s extensions.
 pub(super) fn dccp_compat(states: StateMask, ext: &Extensions, seq: u32) -> Request {
     const DCCPDIAG_GETSOCK: u16 = 19;
+    compat(
+        DCCPDIAG_GETSOCK,
+        Netid::Dccp,
+        states,
+        ext,
+        PortMatch::default(),
+        seq,
+    )
+}
+
+/// One dump of the TCP sockets of both IP versions: the older request (TCPDIAG_GETSOCK),
+/// which the kernel answers with a single walk of its socket tables where the
+/// SOCK_DIAG_BY_FAMILY ones need a walk per version. Bytecode and ports as in [`inet`].
+pub(super) fn tcp_both_versions(
+    states: StateMask,
+    ext: &Extensions,
+    bytecode: Option<&[u8]>,
+    ports: PortMatch,
+    seq: u32,
+) -> Request {
+    const TCPDIAG_GETSOCK: u16 = 18;
+    let mut request = compat(TCPDIAG_GETSOCK, Netid::Tcp, states, ext, ports, seq);
+    if let Some(program) = bytecode {
+        append_attribute(&mut request.bytes, INET_DIAG_REQ_BYTECODE, program);
+    }
+    request
+}
+
+/// A dump request with a `struct inet_diag_req`: the kernel ignores its family and lists
+/// every IP version.
+fn compat(
+    kind: u16,
+    netid: Netid,
+    states: StateMask,
+    ext: &Extensions,
+    ports: PortMatch,
+    seq: u32,
+) -> Request {
     // family, src_len, dst_len, ext; the socket id (48 bytes); states; dbs.
     const BODY_LEN: usize = 60;
     let mut bytes = Vec::with_capacity(NLMSG_HDRLEN + BODY_LEN);
     bytes.extend_from_slice(&((NLMSG_HDRLEN + BODY_LEN) as u32).to_ne_bytes());
-    bytes.extend_from_slice(&DCCPDIAG_GETSOCK.to_ne_bytes());
+    bytes.extend_from_slice(&kind.to_ne_bytes());
     bytes.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     bytes.extend_from_slice(&seq.to_ne_bytes());
     bytes.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
     bytes.extend_from_slice(&[AF_INET, 0, 0, inet_extensions(ext).bits()]);
-    bytes.extend_from_slice(&[0; 48]);
+    bytes.extend_from_slice(&ports.local.unwrap_or(0).to_be_bytes());
+    bytes.extend_from_slice(&ports.remote.unwrap_or(0).to_be_bytes());
+    bytes.extend_from_slice(&[0; 44]);
     bytes.extend_from_slice(&states.0.to_ne_bytes());
     bytes.extend_from_slice(&0u32.to_ne_bytes());
     Request {
-        target: Target::Inet {
-            netid: Netid::Dccp,
-            v6: false,
-        },
+        target: Target::Inet { netid, v6: false },
         bytes,
     }
 }
@@ -360,7 +402,16 @@ mod tests {
             tcp_info: true,
             ..Extensions::default()
         };
-        let request = inet(Netid::Tcp, true, StateMask(1 << 10), &ext, None, 9).unwrap();
+        let request = inet(
+            Netid::Tcp,
+            true,
+            StateMask(1 << 10),
+            &ext,
+            None,
+            PortMatch::default(),
+            9,
+        )
+        .unwrap();
         let body = body(&request);
         assert_eq!(body.len(), 56); // struct inet_diag_req_v2
         assert_eq!(&body[..2], &[AF_INET6, IPPROTO_TCP]);
@@ -397,6 +448,7 @@ mod tests {
             StateMask::ALL,
             &Extensions::default(),
             Some(&[1, 4, 8, 0]),
+            PortMatch::default(),
             9,
         );
         let body = body(&request.unwrap());
@@ -415,14 +467,19 @@ mod tests {
             StateMask::ALL,
             &Extensions::default(),
             None,
+            PortMatch::default(),
             9
         )
         .is_none());
     }
 
     #[test]
-    fn tcp_and_udp_requests_carry_the_bytecode() {
+    fn tcp_and_udp_requests_carry_the_bytecode_and_ports() {
         let program = [6, 4, 8, 0]; // AUTO
+        let ports = PortMatch {
+            local: Some(22),
+            remote: Some(0x1234),
+        };
         for netid in [Netid::Tcp, Netid::Udp] {
             let request = inet(
                 netid,
@@ -430,10 +487,13 @@ mod tests {
                 StateMask::ALL,
                 &Extensions::default(),
                 Some(&program),
+                ports,
                 9,
             );
             let body = body(&request.unwrap());
             assert_eq!(body.len(), 56 + 8);
+            // idiag_sport and idiag_dport, in network order
+            assert_eq!(&body[8..12], &[0, 22, 0x12, 0x34]);
             let attr = prefix::<8>(&body[56..], "").unwrap();
             assert_eq!(u32_at(attr, 0), 8 | u32::from(INET_DIAG_REQ_BYTECODE) << 16);
             assert_eq!(&attr[4..], &program);

@@ -4,7 +4,10 @@
 //! vsock, tipc and xdp are asked for as ss asks; a kernel without their diag module
 //! (the usual case) has none to list, and a socket one does send is an error, not dropped. The dumps are
 //! received on a thread of their own while the caller's thread decodes; a protocol's IPv6
-//! half is fetched on a third while its IPv4 half streams, then decoded after it.
+//! half is fetched on a third while its IPv4 half streams, then decoded after it. TCP of
+//! both versions is one dump instead (the kernel walks its tables once per request, and
+//! that walk is most of a listing's time), its IPv6 sockets held back until the IPv4 ones
+//! are through.
 
 use std::io::Write;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -81,6 +84,8 @@ enum Decoder {
     Packet,
     Unix,
     Inet(Netid),
+    /// Both IP versions of an inet protocol from one dump, IPv4 and IPv6 sockets mixed.
+    InetBothVersions(Netid),
     /// vsock, tipc, xdp.
     Undecoded,
 }
@@ -97,8 +102,9 @@ enum Step {
     ProcRaw,
 }
 
-/// The steps `query` needs, in ss's order.
-fn plan(query: &Query) -> Vec<Step> {
+/// The steps `query` needs, in ss's order. `tee`: the TCP replies are copied to an ss -D
+/// dump, which holds a dump per IP version.
+fn plan(query: &Query, tee: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut seq = 0;
     let mut next_seq = || {
@@ -143,12 +149,34 @@ fn plan(query: &Query) -> Vec<Step> {
                 steps.push(dump(request::xdp(next_seq()), Decoder::Undecoded));
             }
         }
+        // Most of a TCP listing's time is the kernel walking its socket tables, once per
+        // request: one request for both versions walks them once.
+        if netid == Netid::Tcp && query.ip.v4 && query.ip.v6 && !tee {
+            let program = query.bytecode.as_deref();
+            let request = request::tcp_both_versions(
+                query.states,
+                &query.extensions,
+                program,
+                query.ports,
+                next_seq(),
+            );
+            steps.push(dump(request, Decoder::InetBothVersions(netid)));
+            continue;
+        }
         let mut half = |v6: bool, wanted: bool| {
             let seq = next_seq();
             wanted
                 .then(|| {
                     let program = query.bytecode.as_deref();
-                    request::inet(netid, v6, query.states, &query.extensions, program, seq)
+                    request::inet(
+                        netid,
+                        v6,
+                        query.states,
+                        &query.extensions,
+                        program,
+                        query.ports,
+                        seq,
+                    )
                 })
                 .flatten()
         };
@@ -171,7 +199,7 @@ fn run(
     mut dump: Option<&mut dyn Write>,
     mut sink: impl FnMut(SocketRecord),
 ) -> Result<Coverage, SourceError> {
-    let steps = plan(query);
+    let steps = plan(query, dump.is_some());
     // Opened here, in the caller's network namespace. The second socket fetches a
     // protocol's IPv6 half while its IPv4 half streams: the kernel does most of a dump's
     // work, in the receiving thread's recvmsg calls, so this puts two cores on it.
@@ -207,7 +235,16 @@ fn run(
                 (Some(dump), Decoder::Inet(Netid::Tcp)) => Some(&mut **dump),
                 _ => None,
             };
-            let mut decode = |payload: &[u8]| decode(payload, decoder, query, &mut sink);
+            // ss lists a protocol's IPv4 sockets before its IPv6 ones: from a dump of
+            // both, the IPv6 ones wait here (as their own dump's replies would have).
+            let mut held_v6 = HeldPayloads::default();
+            let mut decode = |payload: &[u8]| match decoder {
+                Decoder::InetBothVersions(_) if payload.first() == Some(&AF_INET6) => {
+                    held_v6.push(payload);
+                    Ok(())
+                }
+                _ => decode(payload, decoder, query, &mut sink),
+            };
             for request in std::iter::once(request).chain(then) {
                 let outcome = receive(request, &replies, &recycle, &mut tee, &mut decode);
                 settle(query, &mut coverage, request.target, outcome)?;
@@ -216,6 +253,15 @@ fn run(
                 && coverage.unsupported.contains(&Netid::Dccp)
             {
                 coverage.dccp_compat_refusal = dccp_compat(query, &mut decode)?;
+            }
+            for payload in held_v6.iter() {
+                self::decode(payload, decoder, query, &mut sink).map_err(|reason| {
+                    let target = Target::Inet {
+                        netid: Netid::Tcp,
+                        v6: true,
+                    };
+                    SourceError::Malformed { target, reason }
+                })?;
             }
         }
         Ok(coverage)
@@ -380,6 +426,33 @@ fn receive(
     }
 }
 
+const AF_INET6: u8 = libc::AF_INET6 as u8;
+
+/// Message payloads kept back in arrival order, in one buffer.
+#[derive(Default)]
+struct HeldPayloads {
+    /// Each payload after its length (4 bytes, native order).
+    bytes: Vec<u8>,
+}
+
+impl HeldPayloads {
+    fn push(&mut self, payload: &[u8]) {
+        self.bytes
+            .extend_from_slice(&(payload.len() as u32).to_ne_bytes());
+        self.bytes.extend_from_slice(payload);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = &self.bytes[..];
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let (payload, tail) = tail.split_at(u32::from_ne_bytes(*len) as usize);
+            rest = tail;
+            Some(payload)
+        })
+    }
+}
+
 fn decode(
     payload: &[u8],
     decoder: Decoder,
@@ -387,7 +460,9 @@ fn decode(
     sink: &mut impl FnMut(SocketRecord),
 ) -> Result<(), DecodeError> {
     let record = match decoder {
-        Decoder::Inet(netid) => Some(inet::decode(payload, netid)?),
+        Decoder::Inet(netid) | Decoder::InetBothVersions(netid) => {
+            Some(inet::decode(payload, netid)?)
+        }
         Decoder::Unix => unix::decode(payload)?,
         Decoder::Packet => packet::decode(payload)?,
         Decoder::Netlink => Some(netlink_sock::decode(payload)?),
@@ -487,7 +562,7 @@ mod tests {
             crate::source::StateMask::ALL,
             crate::source::Extensions::default(),
         );
-        let targets: Vec<Target> = plan(&query)
+        let targets: Vec<Target> = plan(&query, false)
             .iter()
             .filter_map(|step| match step {
                 Step::Dump { request, .. } => Some(request.target),
@@ -520,6 +595,50 @@ mod tests {
             decode(&[0; 32], Decoder::Undecoded, &query, &mut sink),
             Err(DecodeError::Undecoded)
         );
+    }
+
+    #[test]
+    fn tcp_of_both_versions_is_one_dump_unless_teed() {
+        let kinds = |ip, tee| -> Vec<(u16, Option<bool>)> {
+            let query = Query::new(
+                [Netid::Tcp],
+                ip,
+                crate::source::StateMask::ALL,
+                crate::source::Extensions::default(),
+            );
+            plan(&query, tee)
+                .iter()
+                .map(|step| match step {
+                    Step::Dump { request, then, .. } => (
+                        crate::source::wire::message(&request.bytes).unwrap().0.kind,
+                        then.as_ref().map(|then| then.target == request.target),
+                    ),
+                    Step::ProcRaw => panic!("no raw asked for"),
+                })
+                .collect()
+        };
+        const TCPDIAG_GETSOCK: u16 = 18;
+        const SOCK_DIAG_BY_FAMILY: u16 = 20;
+        let both = crate::source::IpVersions::BOTH;
+        assert_eq!(kinds(both, false), [(TCPDIAG_GETSOCK, None)]);
+        // ss -D files hold one dump per version.
+        assert_eq!(kinds(both, true), [(SOCK_DIAG_BY_FAMILY, Some(false))]);
+        let v4 = crate::source::IpVersions {
+            v4: true,
+            v6: false,
+        };
+        assert_eq!(kinds(v4, false), [(SOCK_DIAG_BY_FAMILY, None)]);
+    }
+
+    #[test]
+    fn held_payloads_come_back_in_order() {
+        let mut held = HeldPayloads::default();
+        for payload in [&[10u8, 1][..], &[], &[10, 2, 3]] {
+            held.push(payload);
+        }
+        let back: Vec<&[u8]> = held.iter().collect();
+        assert_eq!(back, [&[10u8, 1][..], &[], &[10, 2, 3]]);
+        assert_eq!(HeldPayloads::default().iter().count(), 0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! and per remote end: never one row a short-lived connection.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     hash::BuildHasherDefault,
     net::SocketAddr,
 };
@@ -18,6 +18,8 @@ use crate::{
 };
 
 type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+/// A set of sockets by cookie.
+pub type CookieSet = HashSet<Cookie, BuildHasherDefault<CookieHasher>>;
 
 /// A connection's counters at the last listing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -156,9 +158,9 @@ impl Engine {
         self.filter = filter;
     }
 
-    /// Whether the events named the owner of this socket.
-    pub fn knows_owner(&self, cookie: Cookie) -> bool {
-        self.event_owners.contains_key(&cookie)
+    /// The sockets whose owners the events named (a listing needs no /proc scan for them).
+    pub fn evented_owners(&self) -> CookieSet {
+        self.event_owners.keys().copied().collect()
     }
 
     pub fn has_events(&self) -> bool {

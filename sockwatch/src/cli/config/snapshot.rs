@@ -10,7 +10,7 @@ use std::{
 use sockwatch::{
     bounded,
     escape::Escaped,
-    filter::{BytecodeSupport, Filter, ParseContext, SystemLookup},
+    filter::{BytecodeSupport, Filter, ParseContext, Side, SystemLookup},
     model::Netid,
     render::{
         netstat,
@@ -18,7 +18,7 @@ use sockwatch::{
         ShowOptions,
     },
     select::{Family, SelectOptions, Selection},
-    source::{self, Extensions, IpVersions, Query, StateMask},
+    source::{self, Extensions, IpVersions, PortMatch, Query, StateMask},
 };
 
 use crate::cli::args::SnapshotArgs;
@@ -127,6 +127,10 @@ impl SnapshotConfig {
         };
         if !matches!(source, Source::DumpFile(_)) {
             query.bytecode = kernel_program(&filter)?;
+            query.ports = PortMatch {
+                local: filter.exact_port(Side::Local),
+                remote: filter.exact_port(Side::Remote),
+            };
         }
         let format = if args.json {
             Format::Json

@@ -1,6 +1,6 @@
 //! follow's JSON lines (docs/json-schema.md): a `start` line, then one object a line, each
 //! with a `type`: `transition`, `destroy`, `retransmit`, `connect-failed`, `drop`, `lost`,
-//! `table`. Keys follow sockwatch's one
+//! `table`, `failures`. Keys follow sockwatch's one
 //! vocabulary; every key of a line type is always present, `null` when unknown.
 
 use std::io::{self, Write};
@@ -13,6 +13,7 @@ use crate::{
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::{UtcText, WallClock},
+        failures::{RecentFailures, WINDOW_NS},
         reasons::{errno_name, Story},
         table::{Applied, LiveSocket},
         Summary,
@@ -117,6 +118,47 @@ impl JsonLines {
         self.stamp(ts_ns);
         let time = std::str::from_utf8(&self.time).unwrap_or_default();
         Self::write_line(&mut self.line, out, &LostJson { time, ts_ns, lost })
+    }
+
+    /// One refresh of `--table --failed`: a `failures` line whose `ends` are the `destroy`
+    /// and `drop` lines of the last minute, newest first, as the event log writes them.
+    pub fn failures(
+        &mut self,
+        out: &mut impl Write,
+        failures: &RecentFailures,
+        summary: &Summary,
+        now_ns: u64,
+    ) -> io::Result<()> {
+        let mut ends = Vec::with_capacity(failures.len() * 512);
+        for failure in failures.newest_first() {
+            self.event(
+                &mut ends,
+                &failure.transition,
+                &failure.applied,
+                &failure.story,
+                None,
+            )?;
+        }
+        self.stamp(now_ns);
+        let time = std::str::from_utf8(&self.time).unwrap_or_default();
+        let head = FailuresJson {
+            time,
+            now_ns,
+            summary,
+            failures,
+        };
+        let line = &mut self.line;
+        line.clear();
+        serde_json::to_writer(&mut *line, &head)?;
+        // Each end is one JSON object a line (serde escapes newlines inside strings): the
+        // lines become the elements of `ends`.
+        line.pop();
+        line.extend_from_slice(b",\"ends\":[");
+        if ends.pop().is_some() {
+            line.extend(ends.iter().map(|&b| if b == b'\n' { b',' } else { b }));
+        }
+        line.extend_from_slice(b"]}\n");
+        out.write_all(line)
     }
 
     /// One refresh of the live table.
@@ -300,6 +342,28 @@ impl Serialize for LostJson<'_> {
         map.serialize_entry("time", self.time)?;
         map.serialize_entry("ts_ns", &self.ts_ns)?;
         map.serialize_entry("lost", &self.lost)?;
+        map.end()
+    }
+}
+
+struct FailuresJson<'a> {
+    time: &'a str,
+    now_ns: u64,
+    summary: &'a Summary,
+    failures: &'a RecentFailures,
+}
+
+impl Serialize for FailuresJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", "failures")?;
+        map.serialize_entry("time", self.time)?;
+        map.serialize_entry("ts_ns", &self.now_ns)?;
+        map.serialize_entry("window_s", &(WINDOW_NS / 1_000_000_000))?;
+        map.serialize_entry("events", &self.summary.events)?;
+        map.serialize_entry("lost", &self.summary.lost)?;
+        map.serialize_entry("failed", &self.failures.len())?;
+        map.serialize_entry("not_kept", &self.failures.left_out())?;
         map.end()
     }
 }

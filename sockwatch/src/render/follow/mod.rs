@@ -19,6 +19,7 @@ use crate::{
     event::{Transition, TransitionKind},
     follow::{
         clock::WallClock,
+        failures::RecentFailures,
         reasons::Story,
         table::{Applied, LiveSocket},
         FollowConfig, Format, Summary, View, Views,
@@ -129,6 +130,47 @@ impl Views for FollowViews {
             Format::JsonLines => self.json.table(&mut out, rows, summary, now_ns),
             Format::Text => self.table.draw(&mut out, rows, summary, now_ns),
         }
+    }
+
+    fn failures(
+        &mut self,
+        mut out: &mut dyn Write,
+        failures: &RecentFailures,
+        summary: &Summary,
+        now_ns: u64,
+    ) -> io::Result<()> {
+        match self.format {
+            Format::JsonLines => self.json.failures(&mut out, failures, summary, now_ns),
+            Format::Text => self.failures_text(out, failures, summary, now_ns),
+        }
+    }
+}
+
+impl FollowViews {
+    /// `--table --failed` as text: a title line, then the `--lifetime` lines of the failures,
+    /// newest first.
+    fn failures_text(
+        &mut self,
+        out: &mut dyn Write,
+        failures: &RecentFailures,
+        summary: &Summary,
+        now_ns: u64,
+    ) -> io::Result<()> {
+        let mut out = out;
+        self.table
+            .failures_title(&mut out, failures, summary, now_ns)?;
+        self.text.header(&mut out, View::Lifetime, false)?;
+        for failure in failures.newest_first() {
+            self.text.event(
+                &mut out,
+                View::Lifetime,
+                &failure.transition,
+                &failure.applied,
+                &failure.story,
+                None,
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -6,7 +6,12 @@ use std::io::{self, Write};
 use super::{in_state_ms, log::push_left, push_tcp_endpoint};
 use crate::{
     escape::push_escaped,
-    follow::{clock::WallClock, table::LiveSocket, Summary},
+    follow::{
+        clock::WallClock,
+        failures::{RecentFailures, WINDOW_NS},
+        table::LiveSocket,
+        Summary,
+    },
     model::Cookie,
     render::ss::fmt::push_u64,
 };
@@ -19,6 +24,30 @@ pub struct LiveView {
 }
 
 impl LiveView {
+    /// The first line of `--table --failed`: how many failures the last minute holds.
+    pub fn failures_title(
+        &self,
+        out: &mut impl Write,
+        failures: &RecentFailures,
+        summary: &Summary,
+        now_ns: u64,
+    ) -> io::Result<()> {
+        if self.clear {
+            write!(out, "\x1b[H\x1b[2J")?;
+        }
+        write!(
+            out,
+            "{}  {} failed in the last {} s",
+            self.clock.format(now_ns),
+            failures.len(),
+            WINDOW_NS / 1_000_000_000
+        )?;
+        if failures.left_out() > 0 {
+            write!(out, " (and {} older not kept)", failures.left_out())?;
+        }
+        writeln!(out, "  {} events  {} lost", summary.events, summary.lost)
+    }
+
     /// Draws the sockets the filter kept, in the order given, as text.
     pub fn draw(
         &self,
