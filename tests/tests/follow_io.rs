@@ -457,6 +457,32 @@ fn churn(ns: &NetNs, connections: u32) {
     assert!(output.status.success(), "tcpchurn: {output:?}");
 }
 
+/// Waits until `pipe` has something to read (at most RUN_LIMIT).
+fn wait_readable(pipe: &impl std::os::fd::AsRawFd) {
+    let mut poll = libc::pollfd {
+        fd: pipe.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let ready = unsafe { libc::poll(&mut poll, 1, RUN_LIMIT.as_millis() as libc::c_int) };
+    assert_eq!(ready, 1, "nothing written within {RUN_LIMIT:?}");
+}
+
+/// What a process is doing, for a failure message: its command, state and kernel wait.
+fn process_state(pid: u32) -> String {
+    let read = |what: &str| fs::read_to_string(format!("/proc/{pid}/{what}")).unwrap_or_default();
+    format!(
+        "pid {pid} {:?} state {:?} wchan {:?}",
+        read("cmdline").replace('\0', " "),
+        read("stat")
+            .split(") ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next()),
+        read("wchan")
+    )
+}
+
 /// A process that must end soon after a signal; killed if the test fails first.
 struct Victim {
     child: Child,
@@ -484,7 +510,8 @@ impl Victim {
             }
             assert!(
                 sent.elapsed() < RUN_LIMIT,
-                "still running {RUN_LIMIT:?} after the signal"
+                "still running {RUN_LIMIT:?} after the signal: {}",
+                process_state(self.child.id())
             );
             thread::sleep(Duration::from_millis(10));
         };
@@ -676,7 +703,8 @@ fn a_signal_ends_snapshot_and_netstat_on_a_stalled_reader() {
             let mut command = ns.command(sockwatch_bin());
             command.args(args).stdout(writer);
             let victim = Victim::spawn(&mut command);
-            thread::sleep(Duration::from_millis(700));
+            // Signal sockwatch itself once it writes, not `ip netns exec` still setting up.
+            wait_readable(&reader);
             let (status, stderr, elapsed) = victim.signal(signal);
             drop(reader);
             assert!(
