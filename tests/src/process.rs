@@ -2,6 +2,7 @@
 
 use std::{
     io::{BufRead, BufReader},
+    os::unix::process::CommandExt,
     process::{Child, ChildStdout, Command, Stdio},
 };
 
@@ -28,5 +29,20 @@ pub fn spawn_ready(command: &mut Command) -> Ready {
         child,
         stdout,
         first_line,
+    }
+}
+
+/// Gives `command` the default actions of SIGINT, SIGTERM and SIGHUP, for a test that ends a
+/// program with one of them: a run started in the background of a script (`cmd &`) inherits
+/// SIGINT ignored, and a program without handlers (ss, snapshot) then rightly keeps running.
+pub fn with_default_signals(command: &mut Command) -> &mut Command {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        })
     }
 }

@@ -17,7 +17,8 @@ use std::{
 
 use sockwatch_common::{event_kind, SockEvent, RECORDING_FORMAT_VERSION};
 use sockwatch_tests::{
-    follow_run::summary_line, privilege::can_run_namespace_tests, sockwatch_bin, NetNs,
+    follow_run::summary_line, privilege::can_run_namespace_tests, process::with_default_signals,
+    sockwatch_bin, NetNs,
 };
 
 /// A view ends within a second of a signal; the margin is for a loaded test machine.
@@ -489,8 +490,9 @@ struct Victim {
 }
 
 impl Victim {
+    /// With the signals' default actions, whatever started the tests.
     fn spawn(command: &mut Command) -> Victim {
-        let child = command
+        let child = with_default_signals(command)
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

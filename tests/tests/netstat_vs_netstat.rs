@@ -17,7 +17,10 @@ use std::{
 };
 
 use serde_json::Value;
-use sockwatch_tests::{assert_all_passed, sockwatch_bin, NetNs, Run, SocketGroup, Testbed};
+use sockwatch_tests::{
+    assert_all_passed, process::with_default_signals, sockwatch_bin, NetNs, Run, SocketGroup,
+    Testbed,
+};
 
 /// Attempts at a stable reading before a comparison is judged.
 const ATTEMPTS: usize = 6;
@@ -366,9 +369,8 @@ fn statistics_json() {
 #[test]
 fn continuous_until_interrupted() {
     let Some(bed) = testbed() else { return };
-    let mut child = bed
-        .ns()
-        .command(sockwatch_bin())
+    let mut command = bed.ns().command(sockwatch_bin());
+    let mut child = with_default_signals(&mut command)
         .args(["netstat", "-ic"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
