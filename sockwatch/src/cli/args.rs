@@ -603,9 +603,9 @@ Endpoints (GET only; none changes anything):
             lost; connection duration and connect latency histograms; sockwatch's own CPU
             and memory.
   /events   follow --json's event log (a start line first; no retransmit lines), for a log
-            shipper to tail. Served on
-            loopback; beyond loopback only with --events. A reader that falls behind loses
-            lines (counted, and a `lost` line tells it), never slowing event processing.
+            shipper to tail. Served on loopback; beyond loopback only with --events. A
+            reader that falls behind loses lines (counted, and a `lost` line tells it),
+            never slowing event processing.
   /healthz  `ok` while serve runs (no token needed).
 
 Needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_PTRACE to name the owners of sockets
