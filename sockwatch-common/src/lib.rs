@@ -51,6 +51,9 @@ pub mod reason_flag {
     pub const RST_IN_SYN_SENT: u16 = 4;
     /// connect() failed before any SYN left (see `event_kind::CONNECT_ERROR`).
     pub const CONNECT_FAILED: u16 = 8;
+    /// The connection reached ESTABLISHED. Noted only when [`super::KernelFilter::ends_only`]
+    /// is set: the STATE event that would have told is not sent then.
+    pub const ESTABLISHED: u16 = 16;
 }
 
 /// One record on the ring buffer (and in recordings): 152 bytes, 8-aligned, no implicit
@@ -132,7 +135,11 @@ pub struct SockEnd {
     pub rst_reason: u32,
     pub errno: u16,
     pub reason_flags: u16,
-    pub _pad: u32,
+    /// The remote port at the transition to CLOSE (network order): an abortive close clears
+    /// it right after. Put back into the DESTROY when [`KernelFilter::ends_only`] is set (no
+    /// earlier event told user space).
+    pub dport: u16,
+    pub _pad: u16,
 }
 
 /// Version of the recording format (`follow --write`): raw [`SockEvent`] records. Bump it with
@@ -259,7 +266,11 @@ pub struct KernelFilter {
     pub family: u16,
     /// 1 when the PORTS map lists the only ports of interest (local or remote).
     pub filter_ports: u8,
-    pub _pad: u8,
+    /// 1: send connections' ends only (DESTROY, CONNECT_ERROR, RETRANSMIT), no STATE or OWNER
+    /// events. The programs still record owners and ends, so a DESTROY carries its owner, its
+    /// final counters, its reason and [`reason_flag::ESTABLISHED`]. For `top`, which lists the
+    /// live sockets itself and needs only what came and went between two listings.
+    pub ends_only: u8,
     /// Bit n set: keep events whose old or new state is n. 0 means all states.
     pub states: u32,
     /// Inode of the only network namespace of interest; 0 means every namespace.

@@ -24,6 +24,7 @@ use sockwatch_common::{
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
+const TCP_ESTABLISHED: u8 = 1;
 const TCP_SYN_SENT: u8 = 2;
 const TCP_CLOSE: u8 = 7;
 const TCP_LISTEN: u8 = 10;
@@ -70,7 +71,7 @@ static OFFSETS: KernelOffsets = KernelOffsets {
 static FILTER: KernelFilter = KernelFilter {
     family: 0,
     filter_ports: 0,
-    _pad: 0,
+    ends_only: 0,
     states: 0,
     netns: 0,
     _pad2: 0,
@@ -159,7 +160,7 @@ pub(crate) fn offsets() -> KernelOffsets {
 }
 
 #[inline(always)]
-fn filter() -> KernelFilter {
+pub(crate) fn filter() -> KernelFilter {
     unsafe { core::ptr::read_volatile(&FILTER) }
 }
 
@@ -366,6 +367,12 @@ pub(crate) fn apply_owner(event: &mut SockEvent, owner: &SockOwner) {
 #[inline(always)]
 pub(crate) fn send(event: &SockEvent) {
     let filter = filter();
+    // A transition's own event: the DESTROY carries what ends-only readers need.
+    let transition = event.kind == event_kind::STATE || event.kind == event_kind::OWNER;
+    if filter.ends_only != 0 && transition {
+        count(counter::FILTERED);
+        return;
+    }
     if filter.netns != 0 && filter.netns != event.netns {
         count(counter::OTHER_NETNS);
         return;

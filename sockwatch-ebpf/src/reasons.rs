@@ -17,9 +17,9 @@ use aya_ebpf::{
 use sockwatch_common::{event_kind, reason_flag, KernelOffsets, SockEnd, SockEvent};
 
 use crate::{
-    alias_of, apply_owner, current_owner, fill_addresses, offsets, read, read_into, send,
+    alias_of, apply_owner, current_owner, fill_addresses, filter, offsets, read, read_into, send,
     sock_ident, socket_of_fd, with_scratch, CookieSource, Scratch, AF_INET, AF_INET6, IPPROTO_TCP,
-    OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+    OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT,
 };
 
 const TCP_TIME_WAIT: u8 = 6;
@@ -102,7 +102,8 @@ unsafe fn counters(sk: *const u8, off: &KernelOffsets) -> SockEnd {
 
 /// A second program on the state-change hook, with a stack of its own: at the transition to
 /// CLOSE it keeps the counters for DESTROY, since on an abortive close tcp_disconnect clears
-/// them right after this transition.
+/// them right after this transition. With the filter's `ends_only` it also notes the
+/// transition to ESTABLISHED, which the DESTROY then reports.
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn keep_counters_at_close(ctx: BtfTracePointContext) -> i32 {
     keep_counters(&ctx, CookieSource::Helper)
@@ -121,10 +122,24 @@ fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let new_state: u64 = ctx.arg(2);
     let off = offsets();
     let sk: *const u8 = ctx.arg(0);
-    if new_state != u64::from(TCP_CLOSE) || off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+    // Without STATE events (ends only), the DESTROY tells whether the connection was opened.
+    let established = new_state == u64::from(TCP_ESTABLISHED) && filter().ends_only != 0;
+    if !(established || new_state == u64::from(TCP_CLOSE))
+        || off.valid == 0
+        || !unsafe { full_socket(sk, &off) }
+    {
         return 0;
     }
-    let now = unsafe { counters(sk, &off) };
+    if established {
+        note(socket_key(sk, source), |end| {
+            end.reason_flags |= reason_flag::ESTABLISHED
+        });
+        return 0;
+    }
+    let now = SockEnd {
+        dport: unsafe { read(sk, off.skc_dport) },
+        ..unsafe { counters(sk, &off) }
+    };
     note(socket_key(sk, source), |end| {
         *end = SockEnd {
             rst_reason: end.rst_reason,
@@ -168,6 +183,9 @@ pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &Kernel
         event.rst_reason = end.rst_reason;
         event.errno = end.errno;
         event.reason_flags = end.reason_flags;
+        if event.dport == 0 && filter().ends_only != 0 {
+            event.dport = u16::from_be(end.dport);
+        }
         let _ = ENDS.remove(key);
     }
     let address = sk as u64;

@@ -171,6 +171,106 @@ fn batch_frames_show_named_connections_rates_and_a_short_burst() {
     assert_eq!(lost, 0);
 }
 
+const RESET_NAME: &str = "swtopreset";
+const RESETS: u64 = 30;
+const REFUSALS: u64 = 10;
+
+/// Sums, over all frames, a figure of the process rows named `name`.
+fn per_process(frames: &[Value], name: &str, figure: impl Fn(&Value, &Value) -> u64) -> u64 {
+    let figure = &figure;
+    frames
+        .iter()
+        .flat_map(|frame| {
+            frame["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| comm_is(p, name))
+                .map(move |p| figure(frame, p))
+        })
+        .sum()
+}
+
+fn failures(row: &Value, reason: &str) -> u64 {
+    row["failures"][reason].as_u64().unwrap_or(0)
+}
+
+/// top hears of connections that came and went between two listings from their ends alone
+/// (no state changes): a burst of refused connections and one of reset connections, all far
+/// shorter than a refresh, are counted under their processes with their reasons.
+#[test]
+fn short_refused_and_reset_connections_count_per_process_with_their_reason() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut top = ns
+        .command(sockwatch_bin())
+        .args(["top", "-b", "--json", "-n", "5", "-d", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch top");
+    let mut lines = BufReader::new(top.stdout.take().expect("piped stdout")).lines();
+    let mut frames: Vec<Value> = Vec::new();
+    let mut next = || -> Value {
+        let line = lines.next().expect("a frame").expect("read a frame");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("frame is not JSON ({e}): {line}"))
+    };
+    frames.push(next());
+    // Every connection closed by the client with SO_LINGER 0: the client sends the RST,
+    // the server (in the same process) receives it.
+    let hex: String = RESET_NAME.bytes().map(|b| format!("{b:02x}")).collect();
+    let output = ns
+        .command(env!("CARGO_BIN_EXE_tcpchurn"))
+        .args(["--connections", &RESETS.to_string(), "--threads", "1"])
+        .args(["--seconds", "30", "--reset-every", "1", "--comm-hex", &hex])
+        .output()
+        .expect("run tcpchurn");
+    assert!(output.status.success(), "tcpchurn failed: {output:?}");
+    for _ in 0..REFUSALS {
+        let output = ns
+            .command(env!("CARGO_BIN_EXE_tcpend"))
+            .args(["refused", "127.0.0.1", "9"])
+            .output()
+            .expect("run tcpend");
+        assert!(output.status.success(), "tcpend refused failed: {output:?}");
+    }
+    for _ in 1..5 {
+        frames.push(next());
+    }
+    let status = top.wait().expect("wait for top");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut top.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "top failed: {stderr}");
+
+    let opened = per_process(&frames, RESET_NAME, |f, p| count(f, &p["opened_per_s"]));
+    let closed = per_process(&frames, RESET_NAME, |f, p| count(f, &p["closed_per_s"]));
+    let sent = per_process(&frames, RESET_NAME, |_, p| failures(p, "reset-sent"));
+    let received = per_process(&frames, RESET_NAME, |_, p| failures(p, "reset-received"));
+    // Both ends of each connection are the named process's.
+    assert_eq!(
+        (opened, closed, sent, received),
+        (2 * RESETS, 2 * RESETS, RESETS, RESETS),
+        "opened, closed, reset-sent, reset-received: {frames:?}"
+    );
+    let refused = per_process(&frames, "tcpend", |_, p| failures(p, "refused"));
+    let refused_opened = per_process(&frames, "tcpend", |f, p| count(f, &p["opened_per_s"]));
+    assert_eq!(
+        (refused, refused_opened),
+        (REFUSALS, 0),
+        "refused, opened: {frames:?}"
+    );
+    // The RST cleared the client's remote port before its destroy: the kernel put it back.
+    for frame in &frames {
+        for remote in frame["remotes"].as_array().unwrap() {
+            assert_ne!(remote["peer"]["port"], 0, "remote {remote}");
+        }
+    }
+    let lost = frames.last().unwrap()["totals"]["events_lost"].as_u64();
+    assert_eq!(lost, Some(0));
+}
+
 /// A tmux server of the test's own (its own socket), killed on drop.
 struct Tmux {
     socket: String,

@@ -54,11 +54,10 @@ impl Refresher {
     /// follow's ring buffer meanwhile. A listing of tens of thousands of sockets, or a /proc
     /// scan, takes long enough under churn for the ring to fill if the drain waited for it.
     async fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
-        let evented = self.engine.borrow().evented_owners();
         let mut sampler = self.sampler.take().unwrap_or_default();
         let listing = tokio::task::spawn_blocking(move || {
             yield_to_the_drain();
-            let listed = sampler.list(now_ns, |cookie| evented.contains(&cookie));
+            let listed = sampler.list(now_ns);
             (sampler, listed)
         });
         let (sampler, listed) = listing

@@ -93,6 +93,9 @@ pub struct FollowConfig {
     pub failed: bool,
     /// Show retransmit events in the log.
     pub retransmits: bool,
+    /// Have the kernel send connections' ends only, no state changes (see
+    /// `KernelFilter::ends_only`): for `top`, which lists the live sockets itself.
+    pub ends_only: bool,
 }
 
 /// The hook feature whose absence the summary line repeats.
@@ -209,6 +212,7 @@ fn kernel_filter(config: &FollowConfig, netns: u32) -> (KernelFilter, Vec<u16>) 
             Some(IpVersion::V6) => AF_INET6,
             None => 0,
         },
+        ends_only: u8::from(config.ends_only),
         ..KernelFilter::default()
     };
     let Some(user) = &config.filter else {

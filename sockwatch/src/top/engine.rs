@@ -2,12 +2,19 @@
 //! listings, plus what follow's events said happened in between (connections opened,
 //! failed and closed, with the final counters of those that ended), summarised per process
 //! and per remote end: never one row a short-lived connection.
+//!
+//! The kernel sends top connections' ends only (DESTROY events, see
+//! `KernelFilter::ends_only`), not their state changes. A connection is counted opened once:
+//! at the first listing that shows it past the handshake, or at its DESTROY when no listing
+//! did and the kernel noted that it reached ESTABLISHED.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     hash::BuildHasherDefault,
     net::SocketAddr,
 };
+
+use sockwatch_common::reason_flag;
 
 use super::frame::{Connection, Frame, Group, Process, Rates, Totals};
 use crate::{
@@ -19,7 +26,7 @@ use crate::{
 
 type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
 /// A set of sockets by cookie.
-pub type CookieSet = HashSet<Cookie, BuildHasherDefault<CookieHasher>>;
+type CookieSet = HashSet<Cookie, BuildHasherDefault<CookieHasher>>;
 
 /// A connection's counters at the last listing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,12 +97,12 @@ pub struct Engine {
     vanished: CookieMap<Counters>,
     /// When top saw each socket appear (sockets of the first listing have no birth).
     born: CookieMap<u64>,
-    /// Owners the events named, for sockets that are still open.
-    event_owners: CookieMap<Process>,
-    /// Accepted connections established before accept() named their process (the handshake
-    /// completes in softirq): their open is credited to the process at accept, or to no
-    /// process at the next frame.
-    unowned_opens: CookieMap<()>,
+    /// Connections past the handshake in the last listing: their open is counted (or was
+    /// before top started), their DESTROY must not count it again.
+    open: CookieSet,
+    /// Those of the listing before that the last one no longer had, for one more frame (as
+    /// `vanished`).
+    open_vanished: CookieSet,
     churn: Churn,
     /// Whether follow's events feed the engine (with CAP_BPF and friends).
     events: bool,
@@ -158,11 +165,6 @@ impl Engine {
         self.filter = filter;
     }
 
-    /// The sockets whose owners the events named (a listing needs no /proc scan for them).
-    pub fn evented_owners(&self) -> CookieSet {
-        self.event_owners.keys().copied().collect()
-    }
-
     pub fn has_events(&self) -> bool {
         self.events
     }
@@ -193,32 +195,34 @@ impl Engine {
         }
     }
 
-    /// Counts one event from follow. `owner`: the process follow's table knows for it;
-    /// `failure`: why its connection ended, when this event ends it otherwise than normally
-    /// (follow's reasons: `refused`, `reset-received`, ...).
+    /// Whether the filter admits a connection between `local` and `remote` once it is
+    /// established (what "opened" counts).
+    fn admits_open(&self, local: Endpoint, remote: Endpoint) -> bool {
+        let established = SockState::Established;
+        self.states() & (1 << established.kernel()) != 0
+            && self.admits(&SocketRecord::new(Netid::Tcp, established, local, remote))
+    }
+
+    /// Counts one opened connection for `process` and `remote`.
+    fn opened(&mut self, process: &Option<Process>, remote: SocketAddr) {
+        self.churn.opened += 1;
+        for flow in self.churn.flows(process, remote) {
+            flow.opened += 1;
+        }
+    }
+
+    /// Counts one event from follow (the kernel sends top the ends of connections). `owner`:
+    /// the process follow knows for it; `failure`: why its connection ended, when this event
+    /// ends it otherwise than normally (follow's reasons: `refused`, `reset-received`, ...).
     pub fn transition(
         &mut self,
         t: &Transition,
         owner: Option<Process>,
         failure: Option<&'static str>,
     ) {
-        if let Some(process) = &owner {
-            self.event_owners.insert(t.cookie, process.clone());
-        }
-        let record = SocketRecord::new(
-            Netid::Tcp,
-            t.new,
-            Endpoint::Inet {
-                addr: t.local.ip(),
-                port: t.local.port(),
-                scope: 0,
-            },
-            Endpoint::Inet {
-                addr: t.remote.ip(),
-                port: t.remote.port(),
-                scope: 0,
-            },
-        );
+        let local = inet_endpoint(t.local);
+        let remote = inet_endpoint(t.remote);
+        let record = SocketRecord::new(Netid::Tcp, t.new, local.clone(), remote.clone());
         let admitted = self.admits(&record);
         if let (Some(reason), true) = (failure, admitted) {
             *self.churn.failures.entry(reason).or_default() += 1;
@@ -226,62 +230,41 @@ impl Engine {
                 *flow.failures.entry(reason).or_default() += 1;
             }
         }
-        let states = self.states();
-        let in_states = |state: SockState| states & (1 << state.kernel()) != 0;
-        match (t.kind, t.old, t.new) {
-            (
-                TransitionKind::State,
-                SockState::SynSent | SockState::SynRecv,
-                SockState::Established,
-            ) if admitted && in_states(SockState::Established) => {
-                self.churn.opened += 1;
-                self.churn.by_remote.entry(t.remote).or_default().opened += 1;
-                match &owner {
-                    Some(_) => self.churn.by_process.entry(owner).or_default().opened += 1,
-                    None => {
-                        self.unowned_opens.insert(t.cookie, ());
-                    }
-                }
-            }
-            (TransitionKind::Owner, ..) if self.unowned_opens.remove(&t.cookie).is_some() => {
-                self.churn.by_process.entry(owner).or_default().opened += 1;
-            }
-            (TransitionKind::Destroy, old, _) => {
-                self.event_owners.remove(&t.cookie);
-                if self.unowned_opens.remove(&t.cookie).is_some() {
-                    self.churn
-                        .by_process
-                        .entry(owner.clone())
-                        .or_default()
-                        .opened += 1;
-                }
-                // The part of its final counters the last listing had not seen yet.
-                let before = self
-                    .previous
-                    .remove(&t.cookie)
-                    .or_else(|| self.vanished.remove(&t.cookie))
-                    .unwrap_or_default();
-                self.born.remove(&t.cookie);
-                if old == SockState::Listen || !admitted {
-                    return;
-                }
-                let close = t.close.unwrap_or_default();
-                let ended = Counters {
-                    rx: close.bytes_received,
-                    tx: close.bytes_acked,
-                    retrans: close.total_retrans,
-                }
-                .since(before);
-                self.churn.closed += 1;
-                self.churn.ended.rx += ended.rx;
-                self.churn.ended.tx += ended.tx;
-                self.churn.ended.retrans += ended.retrans;
-                for flow in self.churn.flows(&owner, t.remote) {
-                    flow.closed += 1;
-                    flow.add(ended);
-                }
-            }
-            _ => {}
+        if t.kind != TransitionKind::Destroy {
+            return;
+        }
+        let listed_open = self.open.remove(&t.cookie) | self.open_vanished.remove(&t.cookie);
+        let established = t
+            .cause
+            .is_some_and(|cause| cause.flags & reason_flag::ESTABLISHED != 0);
+        if established && !listed_open && self.admits_open(local, remote) {
+            self.opened(&owner, t.remote);
+        }
+        // The part of its final counters the last listing had not seen yet.
+        let before = self
+            .previous
+            .remove(&t.cookie)
+            .or_else(|| self.vanished.remove(&t.cookie))
+            .unwrap_or_default();
+        self.born.remove(&t.cookie);
+        // A listener's end, or a socket's that never connected: no connection closed.
+        if t.old == SockState::Listen || t.remote.ip().is_unspecified() || !admitted {
+            return;
+        }
+        let close = t.close.unwrap_or_default();
+        let ended = Counters {
+            rx: close.bytes_received,
+            tx: close.bytes_acked,
+            retrans: close.total_retrans,
+        }
+        .since(before);
+        self.churn.closed += 1;
+        self.churn.ended.rx += ended.rx;
+        self.churn.ended.tx += ended.tx;
+        self.churn.ended.retrans += ended.retrans;
+        for flow in self.churn.flows(&owner, t.remote) {
+            flow.closed += 1;
+            flow.add(ended);
         }
     }
 
@@ -295,6 +278,12 @@ impl Engine {
         self.previous = records
             .iter()
             .filter_map(|r| counters(r).map(|c| (r.cookie, c)))
+            .collect();
+        // Opened before top started: not this interval's.
+        self.open = records
+            .iter()
+            .filter(|r| past_handshake(r.state))
+            .map(|r| r.cookie)
             .collect();
         self.last_ns = Some(now_ns);
         self.churn = Churn::default();
@@ -312,11 +301,19 @@ impl Engine {
         let secs = self
             .last_ns
             .map_or(0.0, |last| now_ns.saturating_sub(last) as f64 / 1e9);
-        if !self.unowned_opens.is_empty() {
-            let unowned = self.unowned_opens.len() as u64;
-            self.unowned_opens.clear();
-            self.churn.by_process.entry(None).or_default().opened += unowned;
+        let mut open = CookieSet::default();
+        for record in records.iter().filter(|r| past_handshake(r.state)) {
+            open.insert(record.cookie);
+            let counted =
+                self.open.remove(&record.cookie) | self.open_vanished.remove(&record.cookie);
+            let (Some(remote), false, false) = (inet(&record.peer), counted, first) else {
+                continue;
+            };
+            if self.admits_open(record.local.clone(), record.peer.clone()) {
+                self.opened(&owner_of(record), remote);
+            }
         }
+        self.open_vanished = std::mem::replace(&mut self.open, open);
         let churn = std::mem::take(&mut self.churn);
         let mut by_process = churn.by_process;
         let mut by_remote = churn.by_remote;
@@ -354,12 +351,7 @@ impl Engine {
             total.rx += delta.rx;
             total.tx += delta.tx;
             total.retrans += delta.retrans;
-            let process = self.event_owners.get(&record.cookie).cloned().or_else(|| {
-                record.users.first().map(|user| Process {
-                    pid: user.pid,
-                    comm: user.comm.clone(),
-                })
-            });
+            let process = owner_of(record);
             for flow in [
                 by_process.entry(process.clone()).or_default(),
                 by_remote.entry(peer).or_default(),
@@ -391,8 +383,6 @@ impl Engine {
             .filter(|(cookie, _)| !self.previous.contains_key(cookie))
             .collect();
         self.born
-            .retain(|cookie, _| self.previous.contains_key(cookie));
-        self.event_owners
             .retain(|cookie, _| self.previous.contains_key(cookie));
         self.last_ns = Some(now_ns);
         let events = self.events;
@@ -436,6 +426,36 @@ fn group<K>(key: K, flow: Flow, events: bool, secs: f64) -> Group<K> {
     }
 }
 
+/// Whether a socket in `state` has completed its handshake (TIME-WAIT excepted: its
+/// connection's DESTROY came, or comes, with the same cookie).
+fn past_handshake(state: SockState) -> bool {
+    matches!(
+        state,
+        SockState::Established
+            | SockState::FinWait1
+            | SockState::FinWait2
+            | SockState::CloseWait
+            | SockState::Closing
+            | SockState::LastAck
+    )
+}
+
+/// The process /proc named for a listed socket.
+fn owner_of(record: &SocketRecord) -> Option<Process> {
+    record.users.first().map(|user| Process {
+        pid: user.pid,
+        comm: user.comm.clone(),
+    })
+}
+
+fn inet_endpoint(addr: SocketAddr) -> Endpoint {
+    Endpoint::Inet {
+        addr: addr.ip(),
+        port: addr.port(),
+        scope: 0,
+    }
+}
+
 /// A socket's tcp_info counters, when the kernel sent tcp_info (not for TIME-WAIT or
 /// request sockets).
 fn counters(record: &SocketRecord) -> Option<Counters> {
@@ -453,7 +473,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        event::CloseStats,
+        event::{CloseStats, EndCause},
         model::{SocketUser, TcpExtra, TcpInfo},
     };
 
@@ -516,6 +536,32 @@ mod tests {
         }
     }
 
+    /// The DESTROY of a connection that reached ESTABLISHED (or not), with its counters.
+    fn end(cookie: u64, established: bool, rx: u64, tx: u64, retrans: u32) -> Transition {
+        let mut end = transition(
+            cookie,
+            TransitionKind::Destroy,
+            SockState::Close,
+            SockState::Close,
+        );
+        end.close = Some(CloseStats {
+            bytes_acked: tx,
+            bytes_received: rx,
+            total_retrans: retrans,
+            ..CloseStats::default()
+        });
+        end.cause = Some(EndCause {
+            flags: if established {
+                reason_flag::ESTABLISHED
+            } else {
+                0
+            },
+            errno: 0,
+            rst_reason: None,
+        });
+        end
+    }
+
     fn curl() -> Option<Process> {
         Some(Process {
             pid: 7,
@@ -567,48 +613,12 @@ mod tests {
         engine.prime(&[record(1, SockState::Established, 100, 0, 7)], 0);
         // 30 connections that began and ended between two listings, and one that failed.
         for cookie in 100..130 {
-            let open = transition(
-                cookie,
-                TransitionKind::State,
-                SockState::SynSent,
-                SockState::Established,
-            );
-            engine.transition(&open, curl(), None);
-            let mut end = transition(
-                cookie,
-                TransitionKind::Destroy,
-                SockState::Close,
-                SockState::Close,
-            );
-            end.close = Some(CloseStats {
-                bytes_acked: 10,
-                bytes_received: 20,
-                total_retrans: 1,
-                ..CloseStats::default()
-            });
-            engine.transition(&end, curl(), None);
+            engine.transition(&end(cookie, true, 20, 10, 1), curl(), None);
         }
-        let fail = transition(
-            200,
-            TransitionKind::Destroy,
-            SockState::Close,
-            SockState::Close,
-        );
-        engine.transition(&fail, curl(), Some("refused"));
-        // The listed socket ended too: only what the listing had not seen counts.
-        let mut end = transition(
-            1,
-            TransitionKind::Destroy,
-            SockState::Close,
-            SockState::Close,
-        );
-        end.close = Some(CloseStats {
-            bytes_acked: 0,
-            bytes_received: 150,
-            total_retrans: 0,
-            ..CloseStats::default()
-        });
-        engine.transition(&end, curl(), None);
+        engine.transition(&end(200, false, 0, 0, 0), curl(), Some("refused"));
+        // The listed socket ended too: only what the listing had not seen counts, and its
+        // open was not this interval's.
+        engine.transition(&end(1, true, 150, 0, 0), curl(), None);
         let frame = engine.frame(&[], SEC, None);
         assert!(frame.connections.is_empty());
         assert_eq!(frame.totals.opened_per_s, Some(30.0));
@@ -629,33 +639,30 @@ mod tests {
     }
 
     #[test]
-    fn accepted_connections_are_credited_to_the_process_that_accepts_them() {
+    fn a_connection_is_counted_opened_once_at_its_first_listing_or_its_destroy() {
         let mut engine = Engine::new(None, true);
-        engine.prime(&[], 0);
-        for cookie in [1, 2] {
-            let open = transition(
-                cookie,
-                TransitionKind::State,
-                SockState::SynRecv,
-                SockState::Established,
-            );
-            engine.transition(&open, None, None);
-        }
-        let accept = transition(
-            1,
-            TransitionKind::Owner,
-            SockState::Established,
-            SockState::Established,
-        );
-        engine.transition(&accept, curl(), None);
-        let frame = engine.frame(&[], SEC, None);
-        let opened = |key: Option<Process>| {
-            let group = frame.processes.iter().find(|g| g.key == key).unwrap();
-            group.opened_per_s
-        };
-        assert_eq!(opened(curl()), Some(1.0));
-        assert_eq!(opened(None), Some(1.0), "never accepted in the interval");
-        assert_eq!(frame.remotes[0].opened_per_s, Some(2.0));
+        engine.prime(&[record(1, SockState::SynSent, 0, 0, 7)], 0);
+        // Established since the last listing: opened now, by the process /proc names.
+        let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
+        assert_eq!(frame.totals.opened_per_s, Some(1.0));
+        assert_eq!(frame.processes[0].opened_per_s, Some(1.0));
+        // Still open, then ended: counted closed, not opened again.
+        let frame = engine.frame(&[record(1, SockState::CloseWait, 0, 0, 7)], 2 * SEC, None);
+        assert_eq!(frame.totals.opened_per_s, Some(0.0));
+        engine.transition(&end(1, true, 0, 0, 0), curl(), None);
+        // Gone from the listing before its DESTROY is read: still not counted again.
+        engine.frame(&[record(2, SockState::Established, 0, 0, 7)], 3 * SEC, None);
+        engine.frame(&[], 4 * SEC, None);
+        engine.transition(&end(2, true, 0, 0, 0), curl(), None);
+        let frame = engine.frame(&[], 5 * SEC, None);
+        assert_eq!(frame.totals.opened_per_s, Some(0.0));
+        assert_eq!(frame.totals.closed_per_s, Some(1.0));
+        // A TIME-WAIT socket's connection is counted at its DESTROY.
+        engine.frame(&[record(3, SockState::TimeWait, 0, 0, 7)], 6 * SEC, None);
+        engine.transition(&end(3, true, 0, 0, 0), curl(), None);
+        let frame = engine.frame(&[], 7 * SEC, None);
+        assert_eq!(frame.totals.opened_per_s, Some(1.0));
+        assert_eq!(frame.processes[0].key, curl());
     }
 
     #[test]
@@ -697,13 +704,7 @@ mod tests {
         let filter = Filter::parse_args(&["dport", "=", ":443"]).unwrap();
         let mut engine = Engine::new(Some(filter), true);
         engine.prime(&[], 0);
-        let open = transition(
-            5,
-            TransitionKind::State,
-            SockState::SynSent,
-            SockState::Established,
-        );
-        engine.transition(&open, curl(), None);
+        engine.transition(&end(5, true, 0, 0, 0), curl(), None);
         let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
         assert!(frame.connections.is_empty() && frame.processes.is_empty());
         assert_eq!(frame.totals.opened_per_s, Some(0.0));

@@ -57,6 +57,7 @@ impl Top {
             verbose: false,
             failed: false,
             retransmits: false,
+            ends_only: true,
         };
         let (follower, degraded) = match Follower::start(follow) {
             Ok(follower) => (Some(follower), None),

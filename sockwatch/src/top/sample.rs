@@ -1,11 +1,11 @@
 //! top's listing of the TCP sockets (sock_diag with tcp_info), with their owners from a /proc
-//! scan that runs only when sockets with unknown owners appear, and at most every few seconds:
-//! the events name the owners of the connections made since top started.
+//! scan that runs only when sockets with unknown owners appear, and at most every few seconds.
+//! (Connections that end between two listings get their owners from their DESTROY events.)
 
 use std::collections::{HashMap, HashSet};
 
 use crate::{
-    model::{Cookie, Netid, SocketRecord, SocketUser},
+    model::{Netid, SocketRecord, SocketUser},
     procs::SocketOwners,
     source::{snapshot, Extensions, IpVersions, Query, SourceError, StateMask},
 };
@@ -39,18 +39,13 @@ impl Default for Sampler {
 }
 
 impl Sampler {
-    /// Lists the TCP sockets now, owners attached where /proc named them. `evented`: whether
-    /// the events already named a socket's owner (those need no scan).
-    pub fn list(
-        &mut self,
-        now_ns: u64,
-        evented: impl Fn(Cookie) -> bool,
-    ) -> Result<Vec<SocketRecord>, SourceError> {
+    /// Lists the TCP sockets now, owners attached where /proc named them.
+    pub fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, SourceError> {
         let mut records = Vec::new();
         snapshot(&self.query, |record| records.push(record))?;
         let unknown = records
             .iter()
-            .any(|r| r.inode != 0 && !self.owners.contains_key(&r.inode) && !evented(r.cookie));
+            .any(|r| r.inode != 0 && !self.owners.contains_key(&r.inode));
         let due = self
             .last_scan_ns
             .is_none_or(|last| now_ns.saturating_sub(last) >= RESCAN_NS);

@@ -82,6 +82,7 @@ impl FollowPlan {
             verbose: args.verbose,
             failed: args.failed,
             retransmits: args.retransmits,
+            ends_only: false,
         };
         Ok(FollowPlan {
             config,

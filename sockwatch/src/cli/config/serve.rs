@@ -53,6 +53,7 @@ impl ServePlan {
             failed: false,
             // Retransmit events reach the metrics; /events leaves them out, as follow --json.
             retransmits: true,
+            ends_only: false,
         };
         let serve = ServeConfig {
             listen: args.listen,
