@@ -16,12 +16,11 @@ use ratatui::{
 };
 use sockwatch::{
     follow::{clock::WallClock, Delivery, Output},
-    model::SocketRecord,
     render::top::{json, text, tui},
     top::{
         frame::Frame,
         state::{AppState, Key, Outcome},
-        Engine, EventTap, Sampler, Top, TopConfig,
+        Engine, EventTap, Listing, Sampler, Top, TopConfig,
     },
 };
 use tokio::{
@@ -53,11 +52,12 @@ impl Refresher {
     /// Lists the sockets on one of the runtime's blocking threads: this thread drains
     /// follow's ring buffer meanwhile. A listing of tens of thousands of sockets, or a /proc
     /// scan, takes long enough under churn for the ring to fill if the drain waited for it.
-    async fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, String> {
+    async fn list(&mut self, now_ns: u64) -> Result<Listing, String> {
         let mut sampler = self.sampler.take().unwrap_or_default();
+        let time_wait_rows = self.engine.borrow().filter().is_some();
         let listing = tokio::task::spawn_blocking(move || {
             yield_to_the_drain();
-            let listed = sampler.list(now_ns);
+            let listed = sampler.list(now_ns, time_wait_rows);
             (sampler, listed)
         });
         let (sampler, listed) = listing
@@ -69,18 +69,20 @@ impl Refresher {
 
     async fn prime(&mut self) -> Result<(), String> {
         let now = WallClock::monotonic_ns();
-        let records = self.list(now).await?;
-        self.engine.borrow_mut().prime(&records, now);
+        let listing = self.list(now).await?;
+        self.engine.borrow_mut().prime(&listing.records, now);
         Ok(())
     }
 
     async fn frame(&mut self, state: &AppState) -> Result<Frame, String> {
         let now = WallClock::monotonic_ns();
-        let records = self.list(now).await?;
-        let mut frame = self
-            .engine
-            .borrow_mut()
-            .frame(&records, now, self.degraded.clone());
+        let listing = self.list(now).await?;
+        let mut frame = self.engine.borrow_mut().frame(
+            &listing.records,
+            listing.time_wait,
+            now,
+            self.degraded.clone(),
+        );
         state.sort(&mut frame);
         Ok(frame)
     }

@@ -290,10 +290,12 @@ impl Engine {
     }
 
     /// Builds a frame from a new listing of the TCP sockets (owners in `users` where /proc
-    /// named them) and the events since the last one.
+    /// named them) and the events since the last one. `time_wait`: how many TIME-WAIT
+    /// sockets there are when the listing left them out (only without a filter).
     pub fn frame(
         &mut self,
         records: &[SocketRecord],
+        time_wait: Option<u64>,
         now_ns: u64,
         degraded: Option<String>,
     ) -> Frame {
@@ -318,6 +320,9 @@ impl Engine {
         let mut by_process = churn.by_process;
         let mut by_remote = churn.by_remote;
         let mut by_state: BTreeMap<u8, u64> = BTreeMap::new();
+        if let Some(n) = time_wait.filter(|&n| n > 0) {
+            by_state.insert(SockState::TimeWait.kernel(), n);
+        }
         let mut connections = Vec::new();
         let mut next = CookieMap::default();
         let mut total = churn.ended;
@@ -581,6 +586,7 @@ mod tests {
                 // New since the last listing: all its bytes are this interval's.
                 record(2, SockState::Established, 400, 0, 7),
             ],
+            None,
             3 * SEC,
             None,
         );
@@ -619,7 +625,7 @@ mod tests {
         // The listed socket ended too: only what the listing had not seen counts, and its
         // open was not this interval's.
         engine.transition(&end(1, true, 150, 0, 0), curl(), None);
-        let frame = engine.frame(&[], SEC, None);
+        let frame = engine.frame(&[], None, SEC, None);
         assert!(frame.connections.is_empty());
         assert_eq!(frame.totals.opened_per_s, Some(30.0));
         assert_eq!(frame.totals.closed_per_s, Some(32.0));
@@ -633,7 +639,7 @@ mod tests {
         assert_eq!(frame.remotes.len(), 1);
         assert_eq!(frame.remotes[0].key, addr("127.0.0.2:80"));
         // The next interval starts from nothing.
-        let frame = engine.frame(&[], 2 * SEC, None);
+        let frame = engine.frame(&[], None, 2 * SEC, None);
         assert_eq!(frame.totals.opened_per_s, Some(0.0));
         assert!(frame.processes.is_empty());
     }
@@ -643,24 +649,44 @@ mod tests {
         let mut engine = Engine::new(None, true);
         engine.prime(&[record(1, SockState::SynSent, 0, 0, 7)], 0);
         // Established since the last listing: opened now, by the process /proc names.
-        let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
+        let frame = engine.frame(
+            &[record(1, SockState::Established, 0, 0, 7)],
+            None,
+            SEC,
+            None,
+        );
         assert_eq!(frame.totals.opened_per_s, Some(1.0));
         assert_eq!(frame.processes[0].opened_per_s, Some(1.0));
         // Still open, then ended: counted closed, not opened again.
-        let frame = engine.frame(&[record(1, SockState::CloseWait, 0, 0, 7)], 2 * SEC, None);
+        let frame = engine.frame(
+            &[record(1, SockState::CloseWait, 0, 0, 7)],
+            None,
+            2 * SEC,
+            None,
+        );
         assert_eq!(frame.totals.opened_per_s, Some(0.0));
         engine.transition(&end(1, true, 0, 0, 0), curl(), None);
         // Gone from the listing before its DESTROY is read: still not counted again.
-        engine.frame(&[record(2, SockState::Established, 0, 0, 7)], 3 * SEC, None);
-        engine.frame(&[], 4 * SEC, None);
+        engine.frame(
+            &[record(2, SockState::Established, 0, 0, 7)],
+            None,
+            3 * SEC,
+            None,
+        );
+        engine.frame(&[], None, 4 * SEC, None);
         engine.transition(&end(2, true, 0, 0, 0), curl(), None);
-        let frame = engine.frame(&[], 5 * SEC, None);
+        let frame = engine.frame(&[], None, 5 * SEC, None);
         assert_eq!(frame.totals.opened_per_s, Some(0.0));
         assert_eq!(frame.totals.closed_per_s, Some(1.0));
         // A TIME-WAIT socket's connection is counted at its DESTROY.
-        engine.frame(&[record(3, SockState::TimeWait, 0, 0, 7)], 6 * SEC, None);
+        engine.frame(
+            &[record(3, SockState::TimeWait, 0, 0, 7)],
+            None,
+            6 * SEC,
+            None,
+        );
         engine.transition(&end(3, true, 0, 0, 0), curl(), None);
-        let frame = engine.frame(&[], 7 * SEC, None);
+        let frame = engine.frame(&[], None, 7 * SEC, None);
         assert_eq!(frame.totals.opened_per_s, Some(1.0));
         assert_eq!(frame.processes[0].key, curl());
     }
@@ -669,19 +695,30 @@ mod tests {
     fn time_wait_sockets_are_rows_only_when_the_filter_asks() {
         let listing = [record(1, SockState::TimeWait, 0, 0, 7)];
         let mut engine = Engine::new(None, true);
-        let frame = engine.frame(&listing, 0, None);
+        let frame = engine.frame(&listing, None, 0, None);
         assert!(frame.connections.is_empty());
         assert_eq!(frame.totals.by_state, vec![(SockState::TimeWait, 1)]);
         let filter = Filter::parse_args(&["state", "time-wait"]).unwrap();
         let mut engine = Engine::new(Some(filter), true);
-        assert_eq!(engine.frame(&listing, 0, None).connections.len(), 1);
+        assert_eq!(engine.frame(&listing, None, 0, None).connections.len(), 1);
+    }
+
+    #[test]
+    fn time_wait_sockets_counted_not_listed_are_in_the_header() {
+        let mut engine = Engine::new(None, true);
+        let frame = engine.frame(&[record(1, SockState::Listen, 0, 0, 7)], Some(3), 0, None);
+        let by_state = frame.totals.by_state;
+        assert_eq!(
+            by_state,
+            vec![(SockState::TimeWait, 3), (SockState::Listen, 1)]
+        );
     }
 
     #[test]
     fn a_destroy_read_after_the_listing_that_missed_it_is_not_counted_twice() {
         let mut engine = Engine::new(None, true);
         engine.prime(&[record(1, SockState::Established, 1000, 0, 7)], 0);
-        engine.frame(&[], SEC, None);
+        engine.frame(&[], None, SEC, None);
         let mut end = transition(
             1,
             TransitionKind::Destroy,
@@ -695,7 +732,7 @@ mod tests {
             ..CloseStats::default()
         });
         engine.transition(&end, curl(), None);
-        let frame = engine.frame(&[], 2 * SEC, None);
+        let frame = engine.frame(&[], None, 2 * SEC, None);
         assert_eq!(frame.totals.rates.rx_bytes, 100.0);
     }
 
@@ -705,7 +742,12 @@ mod tests {
         let mut engine = Engine::new(Some(filter), true);
         engine.prime(&[], 0);
         engine.transition(&end(5, true, 0, 0, 0), curl(), None);
-        let frame = engine.frame(&[record(1, SockState::Established, 0, 0, 7)], SEC, None);
+        let frame = engine.frame(
+            &[record(1, SockState::Established, 0, 0, 7)],
+            None,
+            SEC,
+            None,
+        );
         assert!(frame.connections.is_empty() && frame.processes.is_empty());
         assert_eq!(frame.totals.opened_per_s, Some(0.0));
         assert!(frame.totals.by_state.is_empty());
@@ -715,7 +757,7 @@ mod tests {
     fn without_events_churn_is_unknown_not_zero() {
         let mut engine = Engine::new(None, false);
         engine.prime(&[], 0);
-        let frame = engine.frame(&[record(1, SockState::Listen, 0, 0, 7)], SEC, None);
+        let frame = engine.frame(&[record(1, SockState::Listen, 0, 0, 7)], None, SEC, None);
         assert_eq!(frame.totals.opened_per_s, None);
         assert_eq!(frame.totals.events_lost, None);
         assert_eq!(frame.totals.by_state, vec![(SockState::Listen, 1)]);

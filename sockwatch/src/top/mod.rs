@@ -17,7 +17,7 @@ use crate::{
     follow::{FollowConfig, FollowError, Follower, Format, View},
 };
 pub use engine::Engine;
-pub use sample::Sampler;
+pub use sample::{Listing, Sampler};
 pub use tap::EventTap;
 
 /// What top runs with, apart from how it shows frames.

@@ -1,37 +1,56 @@
 //! top's listing of the TCP sockets (sock_diag with tcp_info), with their owners from a /proc
 //! scan that runs only when sockets with unknown owners appear, and at most every few seconds.
 //! (Connections that end between two listings get their owners from their DESTROY events.)
+//! TIME-WAIT sockets, churn's bulk (tens of thousands), are only counted unless the filter
+//! may show them: the namespace's count in /proc/net/sockstat replaces their listing.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::{
-    model::{Netid, SocketRecord, SocketUser},
+    model::{Netid, SockState, SocketRecord, SocketUser},
     procs::SocketOwners,
-    source::{snapshot, Extensions, IpVersions, Query, SourceError, StateMask},
+    source::{
+        snapshot, sockstat::SockStats, Extensions, IpVersions, Query, SourceError, StateMask,
+    },
 };
 
 /// The shortest time between two /proc scans (ns): one costs a readlink per open fd.
 const RESCAN_NS: u64 = 5_000_000_000;
 
+/// One listing of the TCP sockets.
+pub struct Listing {
+    pub records: Vec<SocketRecord>,
+    /// How many TIME-WAIT sockets the namespace has, when they were counted, not listed.
+    pub time_wait: Option<u64>,
+}
+
 pub struct Sampler {
     query: Query,
+    /// The same without TIME-WAIT sockets.
+    query_without_time_wait: Query,
     /// Owners by socket inode, from the last scan.
     owners: HashMap<u64, SocketUser>,
     last_scan_ns: Option<u64>,
 }
 
+fn tcp_query(states: StateMask) -> Query {
+    Query::new(
+        [Netid::Tcp],
+        IpVersions::BOTH,
+        states,
+        Extensions {
+            tcp_info: true,
+            ..Extensions::default()
+        },
+    )
+}
+
 impl Default for Sampler {
     fn default() -> Self {
+        let time_wait = 1 << SockState::TimeWait.kernel();
         Sampler {
-            query: Query::new(
-                [Netid::Tcp],
-                IpVersions::BOTH,
-                StateMask::ALL,
-                Extensions {
-                    tcp_info: true,
-                    ..Extensions::default()
-                },
-            ),
+            query: tcp_query(StateMask::ALL),
+            query_without_time_wait: tcp_query(StateMask(StateMask::ALL.0 & !time_wait)),
             owners: HashMap::new(),
             last_scan_ns: None,
         }
@@ -39,10 +58,22 @@ impl Default for Sampler {
 }
 
 impl Sampler {
-    /// Lists the TCP sockets now, owners attached where /proc named them.
-    pub fn list(&mut self, now_ns: u64) -> Result<Vec<SocketRecord>, SourceError> {
+    /// Lists the TCP sockets now, owners attached where /proc named them. `time_wait_rows`:
+    /// whether TIME-WAIT sockets must be listed (a filter may show or count them); else they
+    /// are counted from /proc/net/sockstat, or listed when it cannot be read.
+    pub fn list(&mut self, now_ns: u64, time_wait_rows: bool) -> Result<Listing, SourceError> {
+        let time_wait = match time_wait_rows {
+            true => None,
+            false => SockStats::read()
+                .ok()
+                .map(|stats| u64::try_from(stats.tcp_timewait).unwrap_or(0)),
+        };
+        let query = match time_wait {
+            Some(_) => &self.query_without_time_wait,
+            None => &self.query,
+        };
         let mut records = Vec::new();
-        snapshot(&self.query, |record| records.push(record))?;
+        snapshot(query, |record| records.push(record))?;
         let unknown = records
             .iter()
             .any(|r| r.inode != 0 && !self.owners.contains_key(&r.inode));
@@ -68,6 +99,6 @@ impl Sampler {
             }
         }
         self.owners.retain(|inode, _| live.contains(inode));
-        Ok(records)
+        Ok(Listing { records, time_wait })
     }
 }
