@@ -54,6 +54,8 @@ pub mod reason_flag {
     /// The connection reached ESTABLISHED. Noted only when [`super::KernelFilter::ends_only`]
     /// is set: the STATE event that would have told is not sent then.
     pub const ESTABLISHED: u16 = 16;
+    /// ... from SYN_RECV: a listener's child, accepted (noted with `ESTABLISHED`).
+    pub const ACCEPTED: u16 = 32;
 }
 
 /// One record on the ring buffer (and in recordings): 152 bytes, 8-aligned, no implicit

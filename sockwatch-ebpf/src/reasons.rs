@@ -22,6 +22,7 @@ use crate::{
     OWNERS, SYS_EXIT_RET, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT,
 };
 
+const TCP_SYN_RECV: u8 = 3;
 const TCP_TIME_WAIT: u8 = 6;
 const TCP_NEW_SYN_RECV: u8 = 12;
 const EINPROGRESS: i64 = 115;
@@ -131,9 +132,13 @@ fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
         return 0;
     }
     if established {
-        note(socket_key(sk, source), |end| {
-            end.reason_flags |= reason_flag::ESTABLISHED
-        });
+        let old_state: u64 = ctx.arg(1);
+        let flags = if old_state == u64::from(TCP_SYN_RECV) {
+            reason_flag::ESTABLISHED | reason_flag::ACCEPTED
+        } else {
+            reason_flag::ESTABLISHED
+        };
+        note(socket_key(sk, source), |end| end.reason_flags |= flags);
         return 0;
     }
     let now = SockEnd {

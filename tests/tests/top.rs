@@ -261,12 +261,25 @@ fn short_refused_and_reset_connections_count_per_process_with_their_reason() {
         (REFUSALS, 0),
         "refused, opened: {frames:?}"
     );
-    // The RST cleared the client's remote port before its destroy: the kernel put it back.
-    for frame in &frames {
-        for remote in frame["remotes"].as_array().unwrap() {
-            assert_ne!(remote["peer"]["port"], 0, "remote {remote}");
-        }
-    }
+    // By remote: the clients' resets under the listener's address and port (the RST
+    // cleared the client's remote port before its destroy: the kernel put it back), the
+    // accepted ends' under the clients' address alone (port 0).
+    let by_port = |reason: &str, port_zero: bool| -> u64 {
+        frames
+            .iter()
+            .flat_map(|frame| frame["remotes"].as_array().unwrap())
+            .filter(|remote| (remote["peer"]["port"] == 0) == port_zero)
+            .map(|remote| failures(remote, reason))
+            .sum()
+    };
+    assert_eq!(
+        (
+            by_port("reset-sent", false),
+            by_port("reset-received", true)
+        ),
+        (RESETS, RESETS),
+        "remotes: {frames:?}"
+    );
     let lost = frames.last().unwrap()["totals"]["events_lost"].as_u64();
     assert_eq!(lost, Some(0));
 }

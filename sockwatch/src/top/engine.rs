@@ -103,6 +103,9 @@ pub struct Engine {
     /// Those of the listing before that the last one no longer had, for one more frame (as
     /// `vanished`).
     open_vanished: CookieSet,
+    /// Local ports of the listeners in the last listing: a listed connection on one was
+    /// accepted (a DESTROY says so itself).
+    listening: HashSet<u16>,
     churn: Churn,
     /// Whether follow's events feed the engine (with CAP_BPF and friends).
     events: bool,
@@ -203,6 +206,16 @@ impl Engine {
             && self.admits(&SocketRecord::new(Netid::Tcp, established, local, remote))
     }
 
+    /// The remote end a connection is grouped under: an accepted connection's remote port is
+    /// the client's ephemeral one, so it is grouped by remote address alone (port 0), else
+    /// every accepted connection would be a group of its own.
+    fn remote_key(accepted: bool, remote: SocketAddr) -> SocketAddr {
+        match accepted {
+            true => SocketAddr::new(remote.ip(), 0),
+            false => remote,
+        }
+    }
+
     /// Counts one opened connection for `process` and `remote`.
     fn opened(&mut self, process: &Option<Process>, remote: SocketAddr) {
         self.churn.opened += 1;
@@ -224,9 +237,11 @@ impl Engine {
         let remote = inet_endpoint(t.remote);
         let record = SocketRecord::new(Netid::Tcp, t.new, local.clone(), remote.clone());
         let admitted = self.admits(&record);
+        let flags = t.cause.map_or(0, |cause| cause.flags);
+        let remote_key = Engine::remote_key(flags & reason_flag::ACCEPTED != 0, t.remote);
         if let (Some(reason), true) = (failure, admitted) {
             *self.churn.failures.entry(reason).or_default() += 1;
-            for flow in self.churn.flows(&owner, t.remote) {
+            for flow in self.churn.flows(&owner, remote_key) {
                 *flow.failures.entry(reason).or_default() += 1;
             }
         }
@@ -234,11 +249,9 @@ impl Engine {
             return;
         }
         let listed_open = self.open.remove(&t.cookie) | self.open_vanished.remove(&t.cookie);
-        let established = t
-            .cause
-            .is_some_and(|cause| cause.flags & reason_flag::ESTABLISHED != 0);
+        let established = flags & reason_flag::ESTABLISHED != 0;
         if established && !listed_open && self.admits_open(local, remote) {
-            self.opened(&owner, t.remote);
+            self.opened(&owner, remote_key);
         }
         // The part of its final counters the last listing had not seen yet.
         let before = self
@@ -262,7 +275,7 @@ impl Engine {
         self.churn.ended.rx += ended.rx;
         self.churn.ended.tx += ended.tx;
         self.churn.ended.retrans += ended.retrans;
-        for flow in self.churn.flows(&owner, t.remote) {
+        for flow in self.churn.flows(&owner, remote_key) {
             flow.closed += 1;
             flow.add(ended);
         }
@@ -279,6 +292,7 @@ impl Engine {
             .iter()
             .filter_map(|r| counters(r).map(|c| (r.cookie, c)))
             .collect();
+        self.listening = listening_ports(records);
         // Opened before top started: not this interval's.
         self.open = records
             .iter()
@@ -303,6 +317,7 @@ impl Engine {
         let secs = self
             .last_ns
             .map_or(0.0, |last| now_ns.saturating_sub(last) as f64 / 1e9);
+        self.listening = listening_ports(records);
         let mut open = CookieSet::default();
         for record in records.iter().filter(|r| past_handshake(r.state)) {
             open.insert(record.cookie);
@@ -312,6 +327,8 @@ impl Engine {
                 continue;
             };
             if self.admits_open(record.local.clone(), record.peer.clone()) {
+                let accepted = self.listening.contains(&local_port(record));
+                let remote = Engine::remote_key(accepted, remote);
                 self.opened(&owner_of(record), remote);
             }
         }
@@ -359,7 +376,12 @@ impl Engine {
             let process = owner_of(record);
             for flow in [
                 by_process.entry(process.clone()).or_default(),
-                by_remote.entry(peer).or_default(),
+                by_remote
+                    .entry(Engine::remote_key(
+                        self.listening.contains(&local.port()),
+                        peer,
+                    ))
+                    .or_default(),
             ] {
                 flow.open += 1;
                 flow.add(delta);
@@ -443,6 +465,19 @@ fn past_handshake(state: SockState) -> bool {
             | SockState::Closing
             | SockState::LastAck
     )
+}
+
+/// The local ports of the listeners in `records`.
+fn listening_ports(records: &[SocketRecord]) -> HashSet<u16> {
+    records
+        .iter()
+        .filter(|r| r.state == SockState::Listen)
+        .map(local_port)
+        .collect()
+}
+
+fn local_port(record: &SocketRecord) -> u16 {
+    inet(&record.local).map_or(0, |local| local.port())
 }
 
 /// The process /proc named for a listed socket.
@@ -701,6 +736,48 @@ mod tests {
         let filter = Filter::parse_args(&["state", "time-wait"]).unwrap();
         let mut engine = Engine::new(Some(filter), true);
         assert_eq!(engine.frame(&listing, None, 0, None).connections.len(), 1);
+    }
+
+    #[test]
+    fn accepted_connections_are_grouped_by_remote_address_alone() {
+        let at = |state, local: &str, peer: &str, cookie| {
+            let mut r = SocketRecord::new(
+                Netid::Tcp,
+                state,
+                endpoint(addr(local)),
+                endpoint(addr(peer)),
+            );
+            r.cookie = Cookie(cookie);
+            r
+        };
+        let listener = at(SockState::Listen, "127.0.0.1:80", "0.0.0.0:0", 1);
+        let mut engine = Engine::new(None, true);
+        engine.prime(&[listener.clone()], 0);
+        let listing = [
+            listener,
+            at(SockState::Established, "127.0.0.1:80", "127.0.0.2:50001", 2),
+            at(SockState::Established, "127.0.0.1:80", "127.0.0.2:50002", 3),
+            // The client end of a connection keeps its remote port.
+            at(SockState::Established, "127.0.0.2:50001", "127.0.0.1:80", 4),
+        ];
+        let frame = engine.frame(&listing, None, SEC, None);
+        let mut remotes: Vec<_> = frame.remotes.iter().map(|g| (g.key, g.open)).collect();
+        remotes.sort();
+        assert_eq!(
+            remotes,
+            vec![(addr("127.0.0.1:80"), 1), (addr("127.0.0.2:0"), 2)]
+        );
+        // So are the accepted connections that ended (their DESTROY says so).
+        let mut accepted = end(5, true, 0, 0, 0);
+        accepted.remote = addr("127.0.0.2:50003");
+        if let Some(cause) = &mut accepted.cause {
+            cause.flags |= reason_flag::ACCEPTED;
+        }
+        engine.transition(&accepted, curl(), None);
+        let frame = engine.frame(&listing[..1], None, 2 * SEC, None);
+        assert_eq!(frame.remotes.len(), 1);
+        assert_eq!(frame.remotes[0].key, addr("127.0.0.2:0"));
+        assert_eq!(frame.remotes[0].closed_per_s, Some(1.0));
     }
 
     #[test]

@@ -103,7 +103,14 @@ pub fn rows(frame: &Frame, grouping: Grouping) -> Vec<Vec<String>> {
             .remotes
             .iter()
             .map(|g| {
-                let key = |peer: &SocketAddr| peer.to_string();
+                // Port 0: the clients of a local listener, whatever their ports.
+                let key = |peer: &SocketAddr| {
+                    let text = peer.to_string();
+                    match text.strip_suffix(":0") {
+                        Some(host) => format!("{host}:*"),
+                        None => text,
+                    }
+                };
                 columns.iter().map(|&c| group_cell(g, c, &key)).collect()
             })
             .collect(),
