@@ -752,7 +752,7 @@ mod tests {
         };
         let listener = at(SockState::Listen, "127.0.0.1:80", "0.0.0.0:0", 1);
         let mut engine = Engine::new(None, true);
-        engine.prime(&[listener.clone()], 0);
+        engine.prime(std::slice::from_ref(&listener), 0);
         let listing = [
             listener,
             at(SockState::Established, "127.0.0.1:80", "127.0.0.2:50001", 2),

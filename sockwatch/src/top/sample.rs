@@ -1,5 +1,7 @@
 //! top's listing of the TCP sockets (sock_diag with tcp_info), with their owners from a /proc
-//! scan that runs only when sockets with unknown owners appear, and at most every few seconds.
+//! scan that runs only when sockets of unknown owner last (they are in two listings running),
+//! and at most every few seconds: under churn, new sockets appear in every listing, but most
+//! are gone by the next.
 //! (Connections that end between two listings get their owners from their DESTROY events.)
 //! TIME-WAIT sockets, churn's bulk (tens of thousands), are only counted unless the filter
 //! may show them: the namespace's count in /proc/net/sockstat replaces their listing.
@@ -30,6 +32,8 @@ pub struct Sampler {
     query_without_time_wait: Query,
     /// Owners by socket inode, from the last scan.
     owners: HashMap<u64, SocketUser>,
+    /// Inodes of the sockets of the last listing.
+    listed: HashSet<u64>,
     last_scan_ns: Option<u64>,
 }
 
@@ -52,6 +56,7 @@ impl Default for Sampler {
             query: tcp_query(StateMask::ALL),
             query_without_time_wait: tcp_query(StateMask(StateMask::ALL.0 & !time_wait)),
             owners: HashMap::new(),
+            listed: HashSet::new(),
             last_scan_ns: None,
         }
     }
@@ -74,9 +79,12 @@ impl Sampler {
         };
         let mut records = Vec::new();
         snapshot(query, |record| records.push(record))?;
-        let unknown = records
-            .iter()
-            .any(|r| r.inode != 0 && !self.owners.contains_key(&r.inode));
+        let first = self.last_scan_ns.is_none();
+        let unknown = records.iter().any(|r| {
+            r.inode != 0
+                && !self.owners.contains_key(&r.inode)
+                && (first || self.listed.contains(&r.inode))
+        });
         let due = self
             .last_scan_ns
             .is_none_or(|last| now_ns.saturating_sub(last) >= RESCAN_NS);
@@ -99,6 +107,7 @@ impl Sampler {
             }
         }
         self.owners.retain(|inode, _| live.contains(inode));
+        self.listed = live;
         Ok(Listing { records, time_wait })
     }
 }
