@@ -43,9 +43,14 @@ fn stream(ns: &NetNs) -> Child {
     ready(command, "tcpstream")
 }
 
+/// `name` as tcpchurn's `--comm-hex` takes it.
+fn comm_hex(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
 /// BURST short connections from threads named BURST_NAME.
 fn burst(ns: &NetNs) {
-    let hex: String = BURST_NAME.bytes().map(|b| format!("{b:02x}")).collect();
+    let hex = comm_hex(BURST_NAME);
     let output = ns
         .command(env!("CARGO_BIN_EXE_tcpchurn"))
         .args(["--connections", &BURST.to_string(), "--threads", "2"])
@@ -65,6 +70,39 @@ fn count(frame: &Value, per_s: &Value) -> u64 {
     (per_s.as_f64().unwrap_or(0.0) * secs).round() as u64
 }
 
+/// `top -b --json -n FRAMES -d 0.5` in `ns`: its frames, `between` run once the first came
+/// (the programs are attached then). top must end well.
+fn batch_frames(ns: &NetNs, frames: usize, between: impl FnOnce()) -> Vec<Value> {
+    let mut top = ns
+        .command(sockwatch_bin())
+        .args([
+            "top",
+            "-b",
+            "--json",
+            "-n",
+            &frames.to_string(),
+            "-d",
+            "0.5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sockwatch top");
+    let lines = BufReader::new(top.stdout.take().expect("piped stdout")).lines();
+    let mut frames = lines.take(frames).map(|line| {
+        let line = line.expect("read a frame");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("frame is not JSON ({e}): {line}"))
+    });
+    let mut read = vec![frames.next().expect("a first frame")];
+    between();
+    read.extend(frames);
+    let status = top.wait().expect("wait for top");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut top.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "top failed: {stderr}");
+    read
+}
+
 #[test]
 fn batch_frames_show_named_connections_rates_and_a_short_burst() {
     if !can_run_namespace_tests() {
@@ -72,29 +110,8 @@ fn batch_frames_show_named_connections_rates_and_a_short_burst() {
     }
     let ns = NetNs::create();
     let mut load = stream(&ns);
-    let mut top = ns
-        .command(sockwatch_bin())
-        .args(["top", "-b", "--json", "-n", "6", "-d", "0.5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sockwatch top");
-    let mut lines = BufReader::new(top.stdout.take().expect("piped stdout")).lines();
-    let mut frames: Vec<Value> = Vec::new();
-    let mut next = || -> Value {
-        let line = lines.next().expect("a frame").expect("read a frame");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("frame is not JSON ({e}): {line}"))
-    };
-    // The programs are attached once the first frame comes: the burst happens after.
-    frames.push(next());
-    burst(&ns);
-    for _ in 1..6 {
-        frames.push(next());
-    }
-    let status = top.wait().expect("wait for top");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut top.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(status.success(), "top failed: {stderr}");
+    let frames = batch_frames(&ns, 6, || burst(&ns));
+    assert_eq!(frames.len(), 6);
     drop(load.stdin.take());
     let _ = load.wait();
 
@@ -204,45 +221,27 @@ fn short_refused_and_reset_connections_count_per_process_with_their_reason() {
         return;
     }
     let ns = NetNs::create();
-    let mut top = ns
-        .command(sockwatch_bin())
-        .args(["top", "-b", "--json", "-n", "5", "-d", "0.5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sockwatch top");
-    let mut lines = BufReader::new(top.stdout.take().expect("piped stdout")).lines();
-    let mut frames: Vec<Value> = Vec::new();
-    let mut next = || -> Value {
-        let line = lines.next().expect("a frame").expect("read a frame");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("frame is not JSON ({e}): {line}"))
-    };
-    frames.push(next());
-    // Every connection closed by the client with SO_LINGER 0: the client sends the RST,
-    // the server (in the same process) receives it.
-    let hex: String = RESET_NAME.bytes().map(|b| format!("{b:02x}")).collect();
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &RESETS.to_string(), "--threads", "1"])
-        .args(["--seconds", "30", "--reset-every", "1", "--comm-hex", &hex])
-        .output()
-        .expect("run tcpchurn");
-    assert!(output.status.success(), "tcpchurn failed: {output:?}");
-    for _ in 0..REFUSALS {
+    let frames = batch_frames(&ns, 5, || {
+        // Every connection closed by the client with SO_LINGER 0: the client sends the
+        // RST, the server (in the same process) receives it.
         let output = ns
-            .command(env!("CARGO_BIN_EXE_tcpend"))
-            .args(["refused", "127.0.0.1", "9"])
+            .command(env!("CARGO_BIN_EXE_tcpchurn"))
+            .args(["--connections", &RESETS.to_string(), "--threads", "1"])
+            .args(["--seconds", "30", "--reset-every", "1"])
+            .args(["--comm-hex", &comm_hex(RESET_NAME)])
             .output()
-            .expect("run tcpend");
-        assert!(output.status.success(), "tcpend refused failed: {output:?}");
-    }
-    for _ in 1..5 {
-        frames.push(next());
-    }
-    let status = top.wait().expect("wait for top");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut top.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(status.success(), "top failed: {stderr}");
+            .expect("run tcpchurn");
+        assert!(output.status.success(), "tcpchurn failed: {output:?}");
+        for _ in 0..REFUSALS {
+            let output = ns
+                .command(env!("CARGO_BIN_EXE_tcpend"))
+                .args(["refused", "127.0.0.1", "9"])
+                .output()
+                .expect("run tcpend");
+            assert!(output.status.success(), "tcpend refused failed: {output:?}");
+        }
+    });
+    assert_eq!(frames.len(), 5);
 
     let opened = per_process(&frames, RESET_NAME, |f, p| count(f, &p["opened_per_s"]));
     let closed = per_process(&frames, RESET_NAME, |f, p| count(f, &p["closed_per_s"]));
