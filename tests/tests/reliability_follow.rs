@@ -9,7 +9,7 @@
 use std::{
     collections::BTreeSet,
     fs,
-    io::{BufRead, BufReader, Read},
+    io::{BufRead, BufReader, Read, Write},
     process::{Child, ExitStatus, Stdio},
     sync::mpsc::{self, Receiver},
     thread,
@@ -17,7 +17,7 @@ use std::{
 };
 
 use sockwatch_tests::{
-    follow_run::summary_line,
+    follow_run::{summary_line, FollowRun},
     json::{inet_socket_key, snapshot_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs,
@@ -854,5 +854,95 @@ fn summary_lines_are_recognised() {
     assert_eq!(
         summary_events("sockwatch follow: attached; Ctrl-C to stop"),
         None
+    );
+}
+
+/// Orphans whose FIN was acknowledged: the clients close first and the server holds its ends
+/// open. Prints `ready` once every client end is a FIN-WAIT-2 TIME-WAIT mini-socket, closes the
+/// server ends at the first line on stdin and prints `closed`.
+const ORPHANS_IN_FIN_WAIT_2: &str = r#"
+import socket, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 7810))
+listener.listen(64)
+clients = [socket.create_connection(("127.0.0.1", 7810)) for _ in range(20)]
+servers = [listener.accept()[0] for _ in clients]
+for client in clients:
+    client.close()
+time.sleep(0.3)
+print("ready", flush=True)
+sys.stdin.readline()
+for server in servers:
+    server.close()
+print("closed", flush=True)
+sys.stdin.read()
+"#;
+
+/// An orphaned connection whose FIN was acknowledged lives on as a TIME-WAIT mini-socket in
+/// substate FIN-WAIT-2 (its full socket is destroyed at the hand-over), which sock_diag lists
+/// as FIN-WAIT-2, as ss shows it. No program sees it change or end: a table started beside it
+/// must not take it in, or it stays there after it is gone.
+#[test]
+fn a_table_started_beside_orphans_in_fin_wait_2_ends_as_the_snapshot() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut orphans = ns
+        .command("python3")
+        .args(["-c", ORPHANS_IN_FIN_WAIT_2])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    let mut said = BufReader::new(orphans.stdout.take().expect("python3 stdout"));
+    let mut line = String::new();
+    said.read_line(&mut line).expect("python3 ready line");
+    assert_eq!(line.trim(), "ready", "the orphans' script");
+    let fin_wait_2 = ns.run(sockwatch_bin(), ["snapshot", "-tanH", "state", "fin-wait-2"]);
+    assert_eq!(
+        String::from_utf8_lossy(&fin_wait_2.stdout).lines().count(),
+        20,
+        "20 client ends in FIN-WAIT-2 before follow starts"
+    );
+
+    let table = FollowRun::start(&ns, &["--table", "--json", "-n", "--interval", "0.2"]);
+    let mut stdin = orphans.stdin.take().expect("python3 stdin");
+    writeln!(stdin, "close").expect("tell python3 to close");
+    line.clear();
+    said.read_line(&mut line).expect("python3 closed line");
+    assert_eq!(line.trim(), "closed", "the orphans' script");
+    thread::sleep(Duration::from_millis(800));
+    let listed = ns.run(
+        sockwatch_bin(),
+        [
+            "snapshot",
+            "--json",
+            "-tan",
+            "exclude",
+            "time-wait",
+            "exclude",
+            "syn-recv",
+        ],
+    );
+    let (stdout, _) = table.interrupt();
+    drop(stdin);
+    let _ = orphans.wait();
+    let last: serde_json::Value = stdout
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
+        .expect("a table line");
+    let mut in_table: Vec<String> = last["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .map(inet_socket_key)
+        .collect();
+    in_table.sort();
+    assert_eq!(
+        in_table,
+        snapshot_socket_keys(&listed.stdout),
+        "live table at the end vs a fresh snapshot"
     );
 }

@@ -20,7 +20,7 @@ use sockwatch_common::{event_kind, SockEvent};
 
 use super::FollowError;
 use crate::{
-    model::{Endpoint, Netid, SockState, SocketRecord},
+    model::{Endpoint, Netid, SockState, SocketRecord, TimerKind},
     procs::SocketOwners,
     source::{self, Extensions, IpVersions, Query, StateMask},
 };
@@ -219,13 +219,25 @@ fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
     }
 }
 
-fn snapshot_event(record: &SocketRecord, now_ns: u64, netns: u32) -> Option<SockEvent> {
-    // TIME-WAIT and request mini-sockets change state without events (they expire or become
-    // a full socket with its own cookie): a table of them would only go stale.
-    if matches!(
+/// Whether `record` is a full socket, one whose later changes and end the programs see.
+/// TIME-WAIT and request mini-sockets change state without events (they expire or become a
+/// full socket with its own cookie): a table of them would only go stale. A TIME-WAIT
+/// mini-socket is listed in its substate, which is FIN-WAIT-2 while the peer has not closed
+/// (an orphan's FIN-WAIT-2 after `tcp_fin_timeout`'s hand-over): only its TIME-WAIT timer
+/// (idiag_timer 3, which no full socket reports) tells it from a full FIN-WAIT-2 socket.
+fn is_full_socket(record: &SocketRecord) -> bool {
+    let mini_state = matches!(
         record.state,
         SockState::Unknown | SockState::TimeWait | SockState::SynRecv | SockState::NewSynRecv
-    ) {
+    );
+    let time_wait_timer = record
+        .timer
+        .is_some_and(|timer| timer.kind == TimerKind::Timewait);
+    !mini_state && !time_wait_timer
+}
+
+fn snapshot_event(record: &SocketRecord, now_ns: u64, netns: u32) -> Option<SockEvent> {
+    if !is_full_socket(record) {
         return None;
     }
     let (local, peer) = (inet(&record.local)?, inet(&record.peer)?);
