@@ -4,12 +4,14 @@
 //! `tests/capture.sh` makes every capture. TCP: sockfixture's sockets (tests/src/fixture.rs:
 //! listeners, pairs with unread data, a stalled transfer with its persist timer, keepalive,
 //! TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT, IPv4-mapped, a full accept queue) and a few of the
-//! script's own (owners shared with forked children, uid 1000, a fwmark, bound to lo,
-//! SYN-SENT against a full backlog), dumped once with `ss -D` (`tests/captures/tcp.dump`) and
-//! printed by ss from that dump with each golden's options, so they all show the same kernel
-//! state. UDP, raw, unix (paths, abstract names, socketpairs), packet and netlink: sockfixture's
-//! sockets listed live in a second namespace. `tests/records.rs` turns the dump and the
-//! captures back into records.
+//! script's own (owners shared with forked children, uid 1000, a fwmark, bound to lo over
+//! IPv4 and IPv6, an IPv6-only wildcard, SYN-SENT against a full backlog), dumped once with
+//! `ss -D` (`tests/captures/tcp.dump`) and printed by ss from that dump with each golden's
+//! options, so they all show the same kernel state. UDP, raw, unix (paths, abstract names,
+//! socketpairs), packet and netlink: sockfixture's sockets and the script's own (a process's
+//! netlink socket, raw protocol 253, packet sockets for every protocol and for an unnamed one,
+//! a unix listener with a waiting peer, a half-shut unix pair) listed live in a second
+//! namespace. `tests/records.rs` turns the dump and the captures back into records.
 
 mod records;
 
@@ -289,6 +291,7 @@ golden! {
     netlink_names: "nl_a", records::netlink_a, "a", layout(false, None);
     netlink_numeric: "nl_an", records::netlink_an, "an", layout(false, None);
     netlink_extended_memory: "nl_anem", records::netlink_anem, "anem", layout(false, None);
+    netlink_processes_named_by_port_only: "nl_anp", records::netlink_anp, "anp", layout(false, None);
     all_tables: "all_a", records::all_a, "a", layout(true, None);
     all_tables_numeric: "all_an", records::all_an, "an", layout(true, None);
     all_tables_terminal: "all_an_tty90", records::all_an_tty90, "an", layout(true, Some(90));

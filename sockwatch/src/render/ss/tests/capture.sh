@@ -30,7 +30,10 @@ if [ $# = 0 ]; then
     exit
 fi
 ip link set lo up
-dir=$(mktemp -d /tmp/ss-golden.XXXXXX)
+# A fixed directory: the unix socket paths are in the goldens, so a second run rewrites them alike.
+dir=/tmp/ss-golden.$1
+rm -rf "$dir"
+mkdir "$dir"
 trap 'rm -rf "$dir"' EXIT
 groups=udp,raw,packet,unix
 [ "$1" = tcp ] && groups=tcp
@@ -43,6 +46,32 @@ done
 grep -qx ready "$dir/fixture.out" || { echo "capture.sh: sockfixture did not come up" >&2; exit 1; }
 
 if [ "$1" = others ]; then
+    # What sockfixture does not make: a netlink socket of a process (ss names it after the
+    # process), a raw socket of a protocol without a name, a packet socket for every protocol
+    # on every interface and one for a protocol ss has no name for, a unix listener with a
+    # connection it has not accepted (ss lists the waiting peer), under an abstract name with
+    # a NUL inside, and a unix pair with one direction shut down.
+    coproc EXTRA { exec python3 -c '
+import socket, sys
+held = [socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)]
+held[0].bind((0, 0))  # port id: the pid of this process
+held.append(socket.socket(socket.AF_INET, socket.SOCK_RAW, 253))
+held.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))  # ETH_P_ALL
+packet = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x88B5))
+packet.bind(("lo", 0x88B5))
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(b"\0pending\0listener")
+listener.listen(1)
+waiting = socket.socket(socket.AF_UNIX)
+waiting.connect(b"\0pending\0listener")
+reader, writer = socket.socketpair()
+writer.shutdown(socket.SHUT_WR)
+held += [packet, listener, waiting, reader, writer]
+print("ready", flush=True)
+sys.stdin.read()
+'; }
+    read -r ready <&"${EXTRA[0]}"
+    [ "$ready" = ready ] || { echo "capture.sh: the extra sockets did not come up" >&2; exit 1; }
     # live NAME SS-OPTIONS [COLUMNS]: ss listing the namespace, on a terminal if COLUMNS.
     live() {
         local name=$1 options=$2 columns=${3:-}
@@ -59,6 +88,7 @@ if [ "$1" = others ]; then
     live nl_a "-f netlink -a"
     live nl_an "-f netlink -an"
     live nl_anem "-f netlink -anem"
+    live nl_anp "-f netlink -anp"
     live all_a -a
     live all_an -an
     live all_an_tty90 -an 90
@@ -66,19 +96,23 @@ if [ "$1" = others ]; then
 fi
 
 # What sockfixture does not make: a listener shared with a forked child (two owners), one
-# owned by uid 1000, one with a fwmark, one bound to lo, and connections left in SYN-SENT by
+# owned by uid 1000, one with a fwmark, one bound to lo over IPv4 and one over IPv6 (ss shows
+# the scope, [::1]%lo), an IPv6-only wildcard one ([::]), and connections left in SYN-SENT by
 # a full accept queue (the kernel drops their SYNs).
 coproc EXTRA { exec python3 -c '
 import os, socket, sys
 S = socket.SOL_SOCKET
-def listener(address, backlog=5, **options):
-    sock = socket.socket()
+def listener(address, backlog=5, v6only=False, **options):
+    sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+    if v6only:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     for option, value in options.items():
         sock.setsockopt(S, getattr(socket, option), value)
     sock.bind(address)
     sock.listen(backlog)
     return sock
 held = [listener(("127.0.0.1", 5432), SO_MARK=0x2a), listener(("127.0.0.1", 3306), SO_BINDTODEVICE=b"lo")]
+held += [listener(("::1", 3306), SO_BINDTODEVICE=b"lo"), listener(("::", 443), v6only=True)]
 full = listener(("127.0.0.2", 7000), backlog=0)
 held += [full, socket.create_connection(("127.0.0.2", 7000))]
 for _ in range(2):
