@@ -97,8 +97,8 @@ fi
 
 # What sockfixture does not make: a listener shared with a forked child (two owners), one
 # owned by uid 1000, one with a fwmark, one bound to lo over IPv4 and one over IPv6 (ss shows
-# the scope, [::1]%lo), an IPv6-only wildcard one ([::]), and connections left in SYN-SENT by
-# a full accept queue (the kernel drops their SYNs).
+# the scope, [::1]%lo), an IPv6-only wildcard one ([::]), connections left in SYN-SENT by
+# a full accept queue (the kernel drops their SYNs), and a stalled transfer whose probes back off.
 coproc EXTRA { exec python3 -c '
 import os, socket, sys
 S = socket.SOL_SOCKET
@@ -120,6 +120,20 @@ for _ in range(2):
     pending.setblocking(False)
     pending.connect_ex(("127.0.0.2", 7000))
     held.append(pending)
+# A stalled transfer of its own under the default minimum RTO (sockfixture raises it to 100 s,
+# for sockets made after): its zero-window probes back off (backoff:) within the half second
+# before the dump, and the receiver measures a receive RTT (rcv_rtt:).
+open("/proc/sys/net/ipv4/tcp_rto_min_us", "w").write("200000")
+stall = listener(("127.0.0.4", 9000), backlog=1, SO_RCVBUF=4096)
+sender = socket.create_connection(("127.0.0.4", 9000))
+sender.setsockopt(S, socket.SO_SNDBUF, 4096)
+sender.setblocking(False)
+held += [stall, sender, stall.accept()[0]]
+try:
+    while True:
+        sender.send(bytes(1024))
+except BlockingIOError:
+    pass
 if os.fork() == 0:  # holds the full listener too
     sys.stdin.read()
     os._exit(0)
