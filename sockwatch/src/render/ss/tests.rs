@@ -226,6 +226,18 @@ fn check(golden: &Golden) {
     }
 }
 
+/// What ss prints for records made in a test, with no service or process names to find.
+fn render_unnamed(records: &[SocketRecord], show: &ShowOptions, layout: &SsLayout) -> String {
+    let mut names = FixedNames {
+        services: Services::default(),
+        ephemeral: EPHEMERAL,
+        processes: Vec::new(),
+    };
+    let mut out = Vec::new();
+    render_ss(records, show, layout, &mut names, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 /// `test: capture file, records, ss flags, layout[, ephemeral port range];`
 macro_rules! golden {
     ($($test:ident: $file:literal, $records:path, $flags:literal, $layout:expr $(, $ephemeral:expr)?;)*) => {
@@ -324,21 +336,7 @@ fn output_is_printed_in_batches_like_ss() {
         3_000_000,
         0,
     ));
-    let mut out = Vec::new();
-    let mut names = FixedNames {
-        services: Services::default(),
-        ephemeral: EPHEMERAL,
-        processes: Vec::new(),
-    };
-    render_ss(
-        &records,
-        &options("xan"),
-        &layout(true, None),
-        &mut names,
-        &mut out,
-    )
-    .unwrap();
-    let text = String::from_utf8(out).unwrap();
+    let text = render_unnamed(&records, &options("xan"), &layout(true, None));
     let widths: Vec<usize> = text.lines().map(str::len).collect();
     let first_batch = 1 + 65534;
     assert!(widths[..first_batch].iter().all(|w| *w == widths[0]));
@@ -353,22 +351,8 @@ fn raw_sockets_from_proc_show_owners_only() {
     record.inode = 48282;
     record.sk_addr = Some(0);
     record.users = vec![user("ping", 700, 3)];
-    let mut out = Vec::new();
-    let mut names = FixedNames {
-        services: Services::default(),
-        ephemeral: EPHEMERAL,
-        processes: Vec::new(),
-    };
-    render_ss(
-        &[record],
-        &options("wanoemip"),
-        &layout(false, None),
-        &mut names,
-        &mut out,
-    )
-    .unwrap();
     assert_eq!(
-        String::from_utf8(out).unwrap(),
+        render_unnamed(&[record], &options("wanoemip"), &layout(false, None)),
         "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
          UNCONN 0      0            0.0.0.0:1         0.0.0.0:*    users:((\"ping\",pid=700,fd=3))\n"
     );
@@ -403,15 +387,8 @@ fn inet_sockopt_and_bpf_filter_texts() {
             bpf: true,
             ..options(flags)
         };
-        let mut out = Vec::new();
-        let mut names = FixedNames {
-            services: Services::default(),
-            ephemeral: EPHEMERAL,
-            processes: Vec::new(),
-        };
         let records = [tcp.clone(), raw.clone(), unprivileged.clone()];
-        render_ss(&records, &show, &layout(true, None), &mut names, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = render_unnamed(&records, &show, &layout(true, None));
         for expected in [
             format!("{sep}inet-sockopt: ( is_icsk freebind bind_addr_no_port)"),
             format!("{sep}bpf filter (2):  0x28 0 0 12, 0x15 0 1 2048,"),
