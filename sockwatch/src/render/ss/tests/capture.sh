@@ -4,7 +4,8 @@
 # TCP: sockfixture's TCP sockets in a private network namespace, dumped once with `ss -D`
 # (captures/tcp.dump, which records::tcp decodes); each TCP golden is ss printing that dump
 # (TCPDIAG_FILE) with the golden's options, so they all show the same kernel state.
-# The other families: sockfixture's UDP, raw, packet and unix sockets in a second namespace,
+# The other families: sockfixture's UDP, raw, packet and unix sockets and a few of the
+# script's own (netlink, raw, packet, unix, one TCP listener) in a second namespace,
 # listed live by ss (records.rs parses the most detailed capture of each family).
 # captures/services is the capture machine's /etc/services, which ss named the ports from.
 #
