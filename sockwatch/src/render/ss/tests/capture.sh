@@ -48,7 +48,8 @@ grep -qx ready "$dir/fixture.out" || { echo "capture.sh: sockfixture did not com
 
 if [ "$1" = others ]; then
     # What sockfixture does not make: a TCP listener (so that the listings of every family
-    # have a tcp line), a netlink socket of a process (ss names it after the process), a raw
+    # have a tcp line), a netlink socket of a process in a multicast group (ss names it after
+    # the process, -e shows its groups), a raw
     # socket of a protocol without a name, a packet socket for every protocol on every
     # interface and one for a protocol ss has no name for, a unix listener with a connection
     # it has not accepted (ss lists the waiting peer), under an abstract name with a NUL
@@ -56,7 +57,7 @@ if [ "$1" = others ]; then
     coproc EXTRA { exec python3 -c '
 import socket, sys
 held = [socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)]
-held[0].bind((0, 0))  # port id: the pid of this process
+held[0].bind((0, 1))  # port id: the pid of this process; groups: RTMGRP_LINK
 held.append(socket.socket(socket.AF_INET, socket.SOCK_RAW, 253))
 held.append(socket.create_server(("127.0.0.1", 22), backlog=4))
 held.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))  # ETH_P_ALL
