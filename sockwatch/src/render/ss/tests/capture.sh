@@ -49,11 +49,10 @@ grep -qx ready "$dir/fixture.out" || { echo "capture.sh: sockfixture did not com
 if [ "$1" = others ]; then
     # What sockfixture does not make: a TCP listener (so that the listings of every family
     # have a tcp line), a netlink socket of a process in a multicast group (ss names it after
-    # the process, -e shows its groups), a raw
-    # socket of a protocol without a name, a packet socket for every protocol on every
-    # interface and one for a protocol ss has no name for, a unix listener with a connection
-    # it has not accepted (ss lists the waiting peer), under an abstract name with a NUL
-    # inside, and a unix pair with one direction shut down.
+    # the process, -e shows its groups), a raw socket of a protocol without a name, a packet
+    # socket for every protocol on every interface and one for a protocol ss has no name for,
+    # a unix listener with a connection it has not accepted (ss lists the waiting peer), under
+    # an abstract name with a NUL inside, and a unix pair with one direction shut down.
     coproc EXTRA { exec python3 -c '
 import socket, sys
 held = [socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)]
