@@ -566,13 +566,15 @@ mod tests {
             crate::source::StateMask::ALL,
             crate::source::Extensions::default(),
         );
-        let targets: Vec<Target> = plan(&query, false)
-            .iter()
-            .filter_map(|step| match step {
-                Step::Dump { request, .. } => Some(request.target),
-                Step::ProcRaw => None,
-            })
-            .collect();
+        let targets = |query: &Query| -> Vec<Target> {
+            plan(query, false)
+                .iter()
+                .filter_map(|step| match step {
+                    Step::Dump { request, .. } => Some(request.target),
+                    Step::ProcRaw => None,
+                })
+                .collect()
+        };
         let sctp = Target::Inet {
             netid: Netid::Sctp,
             v6: false,
@@ -582,7 +584,7 @@ mod tests {
             v6: false,
         };
         assert_eq!(
-            targets,
+            targets(&query),
             [sctp, Target::Vsock, Target::Tipc, Target::Xdp, mptcp]
         );
         // Asked for alone (`--vsock --tipc --xdp`), without mptcp, they are still asked.
@@ -592,14 +594,7 @@ mod tests {
             crate::source::StateMask::ALL,
             crate::source::Extensions::default(),
         );
-        let targets: Vec<Target> = plan(&alone, false)
-            .iter()
-            .filter_map(|step| match step {
-                Step::Dump { request, .. } => Some(request.target),
-                Step::ProcRaw => None,
-            })
-            .collect();
-        assert_eq!(targets, [Target::Vsock, Target::Tipc, Target::Xdp]);
+        assert_eq!(targets(&alone), [Target::Vsock, Target::Tipc, Target::Xdp]);
         // A kernel without the module refuses the dump: nothing to list.
         let mut coverage = Coverage::default();
         let refused = Err(SourceError::Kernel {

@@ -282,22 +282,29 @@ fn shutdown_text(buf: &mut Vec<u8>, mask: u8) {
 }
 
 pub(super) fn skmem_text(buf: &mut Vec<u8>, mem: &SkMemInfo) {
-    let fields: [(&[u8], u32); 9] = [
-        (b" skmem:(r", mem.rmem_alloc),
-        (b",rb", mem.rcvbuf),
-        (b",t", mem.wmem_alloc),
-        (b",tb", mem.sndbuf),
-        (b",f", mem.fwd_alloc),
-        (b",w", mem.wmem_queued),
-        (b",o", mem.optmem),
-        (b",bl", mem.backlog),
-        (b",d", mem.drops),
-    ];
-    for (label, value) in fields {
-        buf.extend_from_slice(label);
-        fmt::push_u64(buf, u64::from(value));
-    }
+    labelled_numbers(
+        buf,
+        &[
+            (b" skmem:(r", mem.rmem_alloc.into()),
+            (b",rb", mem.rcvbuf.into()),
+            (b",t", mem.wmem_alloc.into()),
+            (b",tb", mem.sndbuf.into()),
+            (b",f", mem.fwd_alloc.into()),
+            (b",w", mem.wmem_queued.into()),
+            (b",o", mem.optmem.into()),
+            (b",bl", mem.backlog.into()),
+            (b",d", mem.drops.into()),
+        ],
+    );
     buf.push(b')');
+}
+
+/// Each label followed by its number.
+fn labelled_numbers(buf: &mut Vec<u8>, fields: &[(&[u8], u64)]) {
+    for &(label, value) in fields {
+        buf.extend_from_slice(label);
+        fmt::push_u64(buf, value);
+    }
 }
 
 /// --tipcinfo: the socket's type, congestion, drops, whether it published a name, and the
@@ -350,39 +357,37 @@ fn xdp_details(buf: &mut Vec<u8>, xdp: &XdpInfo, oneline: bool) {
     if let Some(umem) = &xdp.umem {
         // ss 6.1 spells the one-line label `tumem`.
         buf.extend_from_slice(if oneline { b" tumem(" } else { b"\n\tumem(" });
-        let fields: [(&[u8], u64); 9] = [
-            (b"id:", umem.id.into()),
-            (b",size:", umem.size),
-            (b",num_pages:", umem.num_pages.into()),
-            (b",chunk_size:", umem.chunk_size.into()),
-            (b",headroom:", umem.headroom.into()),
-            (b",ifindex:", umem.ifindex.into()),
-            (b",qid:", umem.queue_id.into()),
-            (b",zc:", (umem.flags & 1).into()),
-            (b",refs:", umem.refs.into()),
-        ];
-        for (label, value) in fields {
-            buf.extend_from_slice(label);
-            fmt::push_u64(buf, value);
-        }
+        labelled_numbers(
+            buf,
+            &[
+                (b"id:", umem.id.into()),
+                (b",size:", umem.size),
+                (b",num_pages:", umem.num_pages.into()),
+                (b",chunk_size:", umem.chunk_size.into()),
+                (b",headroom:", umem.headroom.into()),
+                (b",ifindex:", umem.ifindex.into()),
+                (b",qid:", umem.queue_id.into()),
+                (b",zc:", (umem.flags & 1).into()),
+                (b",refs:", umem.refs.into()),
+            ],
+        );
         buf.push(b')');
         ring(buf, b"fr", xdp.fill_ring);
         ring(buf, b"cr", xdp.completion_ring);
     }
     if let Some(stats) = &xdp.stats {
         buf.extend_from_slice(separator);
-        let fields: [(&[u8], u64); 6] = [
-            (b"stats(rx dropped:", stats.rx_dropped),
-            (b",rx invalid:", stats.rx_invalid),
-            (b",rx queue full:", stats.rx_full),
-            (b",rx fill ring empty:", stats.fill_ring_empty),
-            (b",tx invalid:", stats.tx_invalid),
-            (b",tx ring empty:", stats.tx_ring_empty),
-        ];
-        for (label, value) in fields {
-            buf.extend_from_slice(label);
-            fmt::push_u64(buf, value);
-        }
+        labelled_numbers(
+            buf,
+            &[
+                (b"stats(rx dropped:", stats.rx_dropped),
+                (b",rx invalid:", stats.rx_invalid),
+                (b",rx queue full:", stats.rx_full),
+                (b",rx fill ring empty:", stats.fill_ring_empty),
+                (b",tx invalid:", stats.tx_invalid),
+                (b",tx ring empty:", stats.tx_ring_empty),
+            ],
+        );
         buf.push(b')');
     }
 }
