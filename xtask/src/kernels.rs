@@ -36,8 +36,9 @@ const PACKAGES: &[(&str, &str)] = &[
 /// The modules snapshot needs, with what they depend on.
 const DIAG_MODULES: &[&str] = &["inet_diag", "tcp_diag", "udp_diag", "raw_diag"];
 /// The vsock (with its loopback transport), TIPC and AF_XDP families and their diag modules,
-/// copied where the kernel package has them: Debian's 5.10 and 6.1 packages ship no
-/// tipc_diag or xsk_diag (the guest says which it could load).
+/// copied where the kernel package has them (the guest says which it could load). TIPC's
+/// diag module is `diag` in Debian's 5.10 and 6.1 packages, `tipc_diag` in 6.12's; their
+/// 5.10 and 6.1 have no xsk_diag (CONFIG_XDP_SOCKETS_DIAG is off).
 const FAMILY_MODULES: &[&str] = &[
     "vsock_loopback",
     "vsock_diag",
@@ -45,6 +46,8 @@ const FAMILY_MODULES: &[&str] = &[
     "tipc_diag",
     "xsk_diag",
 ];
+/// Module files known by their path, where the name alone says too little.
+const FAMILY_MODULE_PATHS: &[&str] = &["kernel/net/tipc/diag.ko"];
 /// The programs of the tests crate the guests run: tcpend for the reasons check,
 /// familysocks for the vsock, TIPC and AF_XDP sockets.
 const HELPERS: &[&str] = &["tcpend", "familysocks"];
@@ -512,6 +515,10 @@ fn copy_modules(unpacked: &Path, version: &str, root: &Path) -> Result<(), Strin
         );
     }
     lines.extend(FAMILY_MODULES.iter().filter_map(|module| line_of(module)));
+    lines.extend(deps.lines().filter(|l| {
+        let path = l.split(':').next().unwrap_or("");
+        FAMILY_MODULE_PATHS.iter().any(|p| path.starts_with(p))
+    }));
     for line in lines {
         let (path, needs) = line.split_once(':').unwrap_or((line, ""));
         for file in std::iter::once(path).chain(needs.split_whitespace()) {

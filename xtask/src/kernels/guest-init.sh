@@ -125,8 +125,13 @@ stop_follow() {
 check_families() {
 	loaded=
 	absent=
-	for module in vsock_loopback vsock_diag tipc tipc_diag xsk_diag; do
-		if modprobe "$module" 2>/dev/null; then loaded="$loaded $module"; else absent="$absent $module"; fi
+	# TIPC's diag module was called `diag` before 6.x (Debian's 5.10 and 6.1).
+	for modules in vsock_loopback vsock_diag tipc tipc_diag/diag xsk_diag; do
+		module=
+		for name in $(echo "$modules" | tr / ' '); do
+			modprobe "$name" 2>/dev/null && module=$name && break
+		done
+		if [ -n "$module" ]; then loaded="$loaded $module"; else absent="$absent $modules"; fi
 	done
 	echo "sockwatch-guest: family modules loaded:${loaded:- none}; absent:${absent:- none}"
 	familysocks hold >families.out 2>&1 &
