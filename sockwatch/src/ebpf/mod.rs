@@ -795,8 +795,14 @@ mod tests {
     fn skipped_runs_are_lost_unless_a_twin_caught_them() {
         let mut counts = SkippedRunCounts::default();
         counts.add(hooks::SkippedRuns::Lost, 2);
-        counts.add(hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::State), 10);
-        counts.add(hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::Destroy), 3);
+        counts.add(
+            hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::State),
+            10,
+        );
+        counts.add(
+            hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::Destroy),
+            3,
+        );
         counts.add(hooks::SkippedRuns::Covered, 50);
         assert_eq!(counts.lost(10, 3), 2);
         assert_eq!(counts.lost(7, 3), 5);
@@ -804,4 +810,3 @@ mod tests {
         assert_eq!(counts.lost(12, 0), 5);
     }
 }
-
