@@ -319,9 +319,12 @@ pub mod counter {
     pub const OTHER_NETNS: u32 = 2;
     /// Admissions refused because the admitted set was full (also counted in LOST).
     pub const ADMIT_FULL: u32 = 3;
-    /// Hook runs the kernel skipped for recursion whose event a nested program sent.
-    pub const NESTED: u32 = 4;
-    pub const COUNT: u32 = 5;
+    /// Runs of the state-change hook the kernel skipped for recursion whose event the nested
+    /// program sent. Skipped runs beyond these (the kernel counts each program's) were lost.
+    pub const NESTED_STATE: u32 = 4;
+    /// The same for the destroy hook.
+    pub const NESTED_DESTROY: u32 = 5;
+    pub const COUNT: u32 = 6;
 }
 
 #[cfg(feature = "user")]

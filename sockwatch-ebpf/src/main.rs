@@ -477,7 +477,7 @@ fn state_main(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
 #[inline(always)]
 fn state_nested_run(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     if main_program_running(HOOK_SET_STATE) {
-        count(counter::NESTED);
+        count(counter::NESTED_STATE);
         on_set_state(ctx, source);
     }
     0
@@ -494,7 +494,7 @@ fn destroy_main(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
 #[inline(always)]
 fn destroy_nested_run(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     if main_program_running(HOOK_DESTROY) {
-        count(counter::NESTED);
+        count(counter::NESTED_DESTROY);
         on_destroy(ctx, source);
     }
     0

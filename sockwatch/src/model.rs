@@ -23,9 +23,8 @@ pub enum Family {
     Unix,
     Packet,
     Netlink,
-    /// AF_VSOCK, AF_TIPC and AF_XDP: selectable as ss does; their sockets are listed only
-    /// where the kernel has no diag module for them (none then) until their replies are
-    /// decoded.
+    /// AF_VSOCK, AF_TIPC and AF_XDP: listed where the kernel has their diag modules
+    /// (vsock_diag, tipc_diag, xsk_diag), none where it lacks them, as ss.
     Vsock,
     Tipc,
     Xdp,
@@ -46,6 +45,9 @@ impl Family {
             Endpoint::Unix { .. } => Family::Unix,
             Endpoint::Packet { .. } => Family::Packet,
             Endpoint::Netlink { .. } => Family::Netlink,
+            Endpoint::Vsock { .. } => Family::Vsock,
+            Endpoint::Tipc(_) => Family::Tipc,
+            Endpoint::Xdp { .. } => Family::Xdp,
         }
     }
 }
@@ -216,6 +218,22 @@ pub enum Endpoint {
     Packet { protocol: u16, ifindex: u32 },
     /// A netlink socket: netlink protocol number and port id (ss prints these two).
     Netlink { protocol: u8, portid: i64 },
+    /// A vsock address: context id and port, `u32::MAX` (VMADDR_CID_ANY, VMADDR_PORT_ANY)
+    /// for any.
+    Vsock { cid: u32, port: u32 },
+    /// A TIPC socket id (node address and port reference); None for the peer of a socket
+    /// that is not connected.
+    Tipc(Option<TipcPort>),
+    /// An AF_XDP socket's interface index (0: not bound) and queue; its peer is always
+    /// `Xdp { ifindex: 0, queue: 0 }`.
+    Xdp { ifindex: u32, queue: u32 },
+}
+
+/// A TIPC socket id: `node:ref`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TipcPort {
+    pub node: u32,
+    pub port: u32,
 }
 
 /// A unix socket address, as the kernel's bytes: a process may bind any bytes but NUL (and
@@ -439,6 +457,58 @@ pub struct SockFilter {
     pub k: u32,
 }
 
+/// What tipc_diag reports of a TIPC socket beyond its ends (ss --tipcinfo).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TipcInfo {
+    /// SOCK_STREAM, SOCK_DGRAM, SOCK_RDM or SOCK_SEQPACKET: ss names the Netid by it.
+    pub sock_type: u32,
+    pub link_congested: bool,
+    pub conn_congested: bool,
+    pub drops: u32,
+    /// The socket has published a service name.
+    pub published: bool,
+    /// A connection made to a service name: its type and instance.
+    pub via: Option<(u32, u32)>,
+}
+
+/// What xsk_diag reports of an AF_XDP socket beyond its ends (ss -e): ring sizes in
+/// entries, its UMEM and its counters, each when the socket has it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XdpInfo {
+    pub rx_ring: Option<u32>,
+    pub tx_ring: Option<u32>,
+    pub umem: Option<XdpUmem>,
+    pub fill_ring: Option<u32>,
+    pub completion_ring: Option<u32>,
+    pub stats: Option<XdpStats>,
+}
+
+/// `struct xdp_diag_umem`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XdpUmem {
+    pub size: u64,
+    pub id: u32,
+    pub num_pages: u32,
+    pub chunk_size: u32,
+    pub headroom: u32,
+    pub ifindex: u32,
+    pub queue_id: u32,
+    /// XDP_DU_F_ZEROCOPY is bit 0.
+    pub flags: u32,
+    pub refs: u32,
+}
+
+/// `struct xdp_diag_stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XdpStats {
+    pub rx_dropped: u64,
+    pub rx_invalid: u64,
+    pub rx_full: u64,
+    pub fill_ring_empty: u64,
+    pub tx_invalid: u64,
+    pub tx_ring_empty: u64,
+}
+
 /// `struct packet_diag_ring`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PacketRing {
@@ -496,6 +566,8 @@ pub struct SocketRecord {
     pub unix_pending: Vec<u32>,
     pub netlink: Option<NetlinkInfo>,
     pub packet: Option<PacketInfo>,
+    pub tipc: Option<TipcInfo>,
+    pub xdp: Option<XdpInfo>,
     /// Inet sockets: `struct inet_diag_sockopt` (INET_DIAG_SOCKOPT) as one number, its first
     /// byte in the low bits: recverr 0, is_icsk 1, freebind 2, hdrincl 3, mc_loop 4,
     /// transparent 5, mc_all 6, nodefrag 7, bind_address_no_port 8, recverr_rfc4884 9,
@@ -541,6 +613,8 @@ impl SocketRecord {
             unix_pending: Vec::new(),
             netlink: None,
             packet: None,
+            tipc: None,
+            xdp: None,
             inet_sockopt: None,
             packet_filter: None,
             users: Vec::new(),

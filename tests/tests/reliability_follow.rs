@@ -9,7 +9,7 @@
 use std::{
     collections::BTreeSet,
     fs,
-    io::{BufRead, BufReader, Read},
+    io::{BufRead, BufReader, Read, Write},
     process::{Child, ExitStatus, Stdio},
     sync::mpsc::{self, Receiver},
     thread,
@@ -17,7 +17,7 @@ use std::{
 };
 
 use sockwatch_tests::{
-    follow_run::summary_line,
+    follow_run::{summary_line, FollowRun},
     json::{inet_socket_key, snapshot_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs,
@@ -642,8 +642,8 @@ fn rss_and_fds(pid: u32) -> (u64, usize) {
 
 /// follow --json and follow --lifetime side by side under connection churn for
 /// SOCKWATCH_SOAK_SECONDS, snapshots taken every few seconds: both stay up with flat memory
-/// and descriptors, every snapshot succeeds, losses are reported, both stop cleanly and
-/// unload their programs.
+/// and descriptors, every snapshot succeeds, losses stay within [`over_loss_budget`] and are
+/// reported, both stop cleanly and unload their programs.
 #[test]
 #[ignore = "long: run by `cargo xtask soak`"]
 fn follow_survives_a_soak() {
@@ -757,7 +757,7 @@ fn follow_survives_a_soak() {
             stopped.stderr
         );
         assert_unloaded(&programs);
-        if !summary.contains(" 0 lost,") {
+        if over_loss_budget(&summary) {
             losses.push(format!("{view}: {summary}"));
         }
         eprintln!(
@@ -797,7 +797,7 @@ fn follow_survives_a_soak() {
         .collect();
     let table_summary = summary_line(&table_stderr);
     eprintln!("soak: table: {table_summary}");
-    if !table_summary.contains(" 0 lost,") {
+    if over_loss_budget(&table_summary) {
         losses.push(format!("table: {table_summary}"));
     }
     let text = fs::read_to_string(&table_file).expect("read the table file");
@@ -841,8 +841,28 @@ fn follow_survives_a_soak() {
     assert!(losses.is_empty(), "events lost: {losses:?}");
 }
 
+/// Losses the soak accepts: at most one per million events, each reported (inline, in the
+/// summary, and repaired by a rebuild or the audit). The kernel sometimes skips a program run
+/// or ends a socket without running any (see follow/audit.rs); a reader that falls behind
+/// loses far more, and fails.
+fn over_loss_budget(summary: &str) -> bool {
+    let events = summary_events(summary).unwrap_or(0);
+    let lost: u64 = summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" lost"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    lost.saturating_mul(1_000_000) > events
+}
+
 #[test]
 fn summary_lines_are_recognised() {
+    assert!(!over_loss_budget(
+        "sockwatch follow: 5000000 events, 3 lost, 9 sockets seen, 1 at start"
+    ));
+    assert!(over_loss_budget(
+        "sockwatch follow: 5000000 events, 6 lost, 9 sockets seen, 1 at start"
+    ));
     assert_eq!(
         summary_events("sockwatch follow: 12 events, 0 lost, 3 sockets seen"),
         Some(12)
@@ -854,5 +874,198 @@ fn summary_lines_are_recognised() {
     assert_eq!(
         summary_events("sockwatch follow: attached; Ctrl-C to stop"),
         None
+    );
+}
+
+/// Orphans whose FIN was acknowledged: the clients close first and the server holds its ends
+/// open. Prints `ready` once every client end is a FIN-WAIT-2 TIME-WAIT mini-socket, closes the
+/// server ends at the first line on stdin and prints `closed`.
+const ORPHANS_IN_FIN_WAIT_2: &str = r#"
+import socket, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 7810))
+listener.listen(64)
+clients = [socket.create_connection(("127.0.0.1", 7810)) for _ in range(20)]
+servers = [listener.accept()[0] for _ in clients]
+for client in clients:
+    client.close()
+time.sleep(0.3)
+print("ready", flush=True)
+sys.stdin.readline()
+for server in servers:
+    server.close()
+print("closed", flush=True)
+sys.stdin.read()
+"#;
+
+/// An orphaned connection whose FIN was acknowledged lives on as a TIME-WAIT mini-socket in
+/// substate FIN-WAIT-2 (its full socket is destroyed at the hand-over), which sock_diag lists
+/// as FIN-WAIT-2, as ss shows it. No program sees it change or end: a table started beside it
+/// must not take it in, or it stays there after it is gone.
+#[test]
+fn a_table_started_beside_orphans_in_fin_wait_2_ends_as_the_snapshot() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let mut orphans = ns
+        .command("python3")
+        .args(["-c", ORPHANS_IN_FIN_WAIT_2])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    let mut said = BufReader::new(orphans.stdout.take().expect("python3 stdout"));
+    let mut line = String::new();
+    said.read_line(&mut line).expect("python3 ready line");
+    assert_eq!(line.trim(), "ready", "the orphans' script");
+    let fin_wait_2 = ns.run(
+        sockwatch_bin(),
+        ["snapshot", "-tanH", "state", "fin-wait-2"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&fin_wait_2.stdout).lines().count(),
+        20,
+        "20 client ends in FIN-WAIT-2 before follow starts"
+    );
+
+    let table = FollowRun::start(&ns, &["--table", "--json", "-n", "--interval", "0.2"]);
+    let mut stdin = orphans.stdin.take().expect("python3 stdin");
+    writeln!(stdin, "close").expect("tell python3 to close");
+    line.clear();
+    said.read_line(&mut line).expect("python3 closed line");
+    assert_eq!(line.trim(), "closed", "the orphans' script");
+    thread::sleep(Duration::from_millis(800));
+    let listed = ns.run(
+        sockwatch_bin(),
+        [
+            "snapshot",
+            "--json",
+            "-tan",
+            "exclude",
+            "time-wait",
+            "exclude",
+            "syn-recv",
+        ],
+    );
+    let (stdout, _) = table.interrupt();
+    drop(stdin);
+    let _ = orphans.wait();
+    let last: serde_json::Value = stdout
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
+        .expect("a table line");
+    let mut in_table: Vec<String> = last["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .map(inet_socket_key)
+        .collect();
+    in_table.sort();
+    assert_eq!(
+        in_table,
+        snapshot_socket_keys(&listed.stdout),
+        "live table at the end vs a fresh snapshot"
+    );
+}
+
+/// Clients that connect and close at once, to servers that close a random 0-20 ms later from
+/// a thread each, on a listener whose accept queue overflows: the workload that showed sockets
+/// ending with no program run and no counter moved (see follow/audit.rs). Runs SECONDS.
+const STALLED_SERVERS: &str = r#"
+import socket, sys, threading, time, random
+end = time.time() + float(sys.argv[1])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 7820))
+listener.listen(4096)
+def serve():
+    while time.time() < end:
+        connection, _ = listener.accept()
+        def close_later(c=connection):
+            c.recv(1)
+            time.sleep(random.random() * 0.02)
+            c.close()
+        threading.Thread(target=close_later, daemon=True).start()
+def connect():
+    while time.time() < end:
+        socket.create_connection(("127.0.0.1", 7820)).close()
+for _ in range(2):
+    threading.Thread(target=serve, daemon=True).start()
+clients = [threading.Thread(target=connect) for _ in range(4)]
+for client in clients:
+    client.start()
+for client in clients:
+    client.join()
+"#;
+
+/// Under that workload the kernel ends some sockets without telling follow, and a table
+/// started mid-way lists orphans in FIN-WAIT-2: whatever happened, the table must end as a
+/// fresh snapshot, once the audit (two rounds, 10 s apart) has run.
+#[test]
+fn a_table_under_stalled_servers_ends_as_the_snapshot() {
+    if !can_run_namespace_tests() {
+        return;
+    }
+    let ns = NetNs::create();
+    let workload = ns
+        .command("python3")
+        .args(["-c", STALLED_SERVERS, "8"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    thread::sleep(Duration::from_secs(2));
+    // The table goes to a file: a pipe nobody reads would hold follow back, and the losses
+    // that follow (each rebuilding the table) would hide what this test looks for.
+    let table_file = std::env::temp_dir().join(format!("{}-stalled-table", ns.name()));
+    let table = ns
+        .command(sockwatch_bin())
+        .args(["follow", "--table", "--json", "-n", "--interval", "0.5"])
+        .stdout(Stdio::from(
+            fs::File::create(&table_file).expect("create the table file"),
+        ))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start follow --table");
+    let finished = workload.wait_with_output().expect("wait for python3");
+    assert!(finished.status.success(), "the workload: {finished:?}");
+    // Two audit rounds after the last socket ended.
+    thread::sleep(Duration::from_secs(22));
+    let listed = ns.run(
+        sockwatch_bin(),
+        [
+            "snapshot",
+            "--json",
+            "-tan",
+            "exclude",
+            "time-wait",
+            "exclude",
+            "syn-recv",
+        ],
+    );
+    // SAFETY: kill(2) on our own unreaped child.
+    unsafe { libc::kill(table.id() as libc::pid_t, libc::SIGINT) };
+    let stopped = table.wait_with_output().expect("wait for follow --table");
+    assert!(stopped.status.success(), "follow --table: {stopped:?}");
+    eprintln!("{}", String::from_utf8_lossy(&stopped.stderr).trim());
+    let stdout = fs::read_to_string(&table_file).expect("read the table file");
+    let _ = fs::remove_file(&table_file);
+    let last: serde_json::Value = stdout
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
+        .expect("a table line");
+    let mut in_table: Vec<String> = last["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .map(inet_socket_key)
+        .collect();
+    in_table.sort();
+    assert_eq!(
+        in_table,
+        snapshot_socket_keys(&listed.stdout),
+        "live table at the end vs a fresh snapshot"
     );
 }

@@ -5,8 +5,9 @@
 //! newest kernel package with `apt-get download` (Debian 11's through a private apt
 //! configuration that leaves the machine's own untouched), cached outside git in
 //! ~/.cache/sockwatch/kernels. Each guest boots from a busybox initramfs holding sockwatch, the
-//! host's ss, tcpend (from the tests crate), their shared libraries and the kernel's own
-//! sock_diag modules; the checks print to the serial console, which is all the host reads back.
+//! host's ss, tcpend and familysocks (from the tests crate), their shared libraries and the
+//! kernel's own sock_diag modules, with those of vsock, TIPC and AF_XDP where the package has
+//! them; the checks print to the serial console, which is all the host reads back.
 
 use std::{
     env, fs,
@@ -34,6 +35,22 @@ const PACKAGES: &[(&str, &str)] = &[
 ];
 /// The modules snapshot needs, with what they depend on.
 const DIAG_MODULES: &[&str] = &["inet_diag", "tcp_diag", "udp_diag", "raw_diag"];
+/// The vsock (with its loopback transport), TIPC and AF_XDP families and their diag modules,
+/// copied where the kernel package has them (the guest says which it could load). TIPC's
+/// diag module is `diag` in Debian's 5.10 and 6.1 packages, `tipc_diag` in 6.12's; their
+/// 5.10 and 6.1 have no xsk_diag (CONFIG_XDP_SOCKETS_DIAG is off).
+const FAMILY_MODULES: &[&str] = &[
+    "vsock_loopback",
+    "vsock_diag",
+    "tipc",
+    "tipc_diag",
+    "xsk_diag",
+];
+/// Module files known by their path, where the name alone says too little.
+const FAMILY_MODULE_PATHS: &[&str] = &["kernel/net/tipc/diag.ko"];
+/// The programs of the tests crate the guests run: tcpend for the reasons check,
+/// familysocks for the vsock, TIPC and AF_XDP sockets.
+const HELPERS: &[&str] = &["tcpend", "familysocks"];
 /// How long a guest may take to boot, check and power off under TCG (measured: under a
 /// minute on a quiet machine, 3 minutes with the reasons check at load average ~17).
 const GUEST_LIMIT: Duration = Duration::from_secs(600);
@@ -97,12 +114,12 @@ pub fn check(toolchain: &Toolchain, binary: &Path, args: &[String]) -> Result<()
         ));
     }
     ensure_packages()?;
-    let helper = build_helper(toolchain, binary)?;
+    let helpers = build_helpers(toolchain, binary)?;
     let cache = cache_dir()?;
     let mut failures = Vec::new();
     for series in chosen {
         let started = Instant::now();
-        match check_series(series, binary, &helper, &cache) {
+        match check_series(series, binary, &helpers, &cache) {
             Ok(()) => say(&format!(
                 "{}: all checks passed ({:.0} s)",
                 series.label,
@@ -121,31 +138,33 @@ pub fn check(toolchain: &Toolchain, binary: &Path, args: &[String]) -> Result<()
     }
 }
 
-/// tcpend (tests/src/bin/tcpend.rs), which ends connections in chosen ways (SO_LINGER 0, a
-/// closed port) for the reasons check; built beside `binary`.
-fn build_helper(toolchain: &Toolchain, binary: &Path) -> Result<PathBuf, String> {
-    say("building the guests' connection helper (tcpend, release)");
-    bootstrap::run(&mut cargo::cargo(
-        toolchain,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "sockwatch-tests",
-            "--bin",
-            "tcpend",
-        ],
-    ))?;
-    Ok(binary.with_file_name("tcpend"))
+/// The [`HELPERS`] (tests/src/bin): tcpend ends connections in chosen ways (SO_LINGER 0, a
+/// closed port) for the reasons check, familysocks makes vsock, TIPC and AF_XDP sockets;
+/// built beside `binary`.
+fn build_helpers(toolchain: &Toolchain, binary: &Path) -> Result<Vec<PathBuf>, String> {
+    say(&format!(
+        "building the guests' helpers ({}, release)",
+        HELPERS.join(", ")
+    ));
+    let mut args = vec!["build", "--release", "--quiet", "-p", "sockwatch-tests"];
+    for helper in HELPERS {
+        args.extend(["--bin", helper]);
+    }
+    bootstrap::run(&mut cargo::cargo(toolchain, &args))?;
+    Ok(HELPERS.iter().map(|h| binary.with_file_name(h)).collect())
 }
 
-fn check_series(series: &Series, binary: &Path, helper: &Path, cache: &Path) -> Result<(), String> {
+fn check_series(
+    series: &Series,
+    binary: &Path,
+    helpers: &[PathBuf],
+    cache: &Path,
+) -> Result<(), String> {
     let package = newest_package(series, cache)?;
     let unpacked = unpack(&package, series, cache)?;
     let (version, vmlinuz) = kernel_of(&unpacked)?;
     say(&format!("{}: {package} ({version})", series.label));
-    let initrd = build_initramfs(binary, helper, &unpacked, &version, cache)?;
+    let initrd = build_initramfs(binary, helpers, &unpacked, &version, cache)?;
     let console = boot(
         &vmlinuz,
         &initrd,
@@ -377,11 +396,11 @@ fn kernel_of(unpacked: &Path) -> Result<(String, PathBuf), String> {
     Err(format!("no vmlinuz in {}", boot.display()))
 }
 
-/// A busybox initramfs with sockwatch, ss, tcpend, their libraries, the diag modules and the
-/// init.
+/// A busybox initramfs with sockwatch, ss, the helpers, their libraries, the diag and family
+/// modules and the init.
 fn build_initramfs(
     binary: &Path,
-    helper: &Path,
+    helpers: &[PathBuf],
     unpacked: &Path,
     version: &str,
     cache: &Path,
@@ -403,10 +422,16 @@ fn build_initramfs(
     let busybox = which("busybox")?;
     copy(&busybox, &root.join("bin/busybox"))?;
     copy(binary, &root.join("bin/sockwatch"))?;
-    copy(helper, &root.join("bin/tcpend"))?;
+    for helper in helpers {
+        let name = helper.file_name().ok_or("a helper without a file name")?;
+        copy(helper, &root.join("bin").join(name))?;
+    }
     let ss = which("ss")?;
     copy(&ss, &root.join("bin/ss"))?;
-    for program in [binary, helper, ss.as_path()] {
+    let programs = [binary, ss.as_path()]
+        .into_iter()
+        .chain(helpers.iter().map(PathBuf::as_path));
+    for program in programs {
         for library in shared_libraries(program)? {
             let inside = root.join(library.strip_prefix("/").unwrap_or(&library));
             copy(&library, &inside)?;
@@ -465,7 +490,8 @@ fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
         .collect())
 }
 
-/// The diag modules and what they depend on, decompressed, with a fresh modules.dep.
+/// The diag modules and what they depend on, and those of [`FAMILY_MODULES`] the package
+/// has, decompressed, with a fresh modules.dep.
 fn copy_modules(unpacked: &Path, version: &str, root: &Path) -> Result<(), String> {
     let from = unpacked.join("lib/modules").join(version);
     let deps_file = from.join("modules.dep");
@@ -476,14 +502,24 @@ fn copy_modules(unpacked: &Path, version: &str, root: &Path) -> Result<(), Strin
     let deps = fs::read_to_string(&deps_file)
         .map_err(|e| format!("cannot read {}: {e}", deps_file.display()))?;
     let mut wanted: Vec<String> = Vec::new();
+    let line_of = |module: &str| {
+        deps.lines().find(|l| {
+            let path = l.split(':').next().unwrap_or("");
+            module_name(path) == module
+        })
+    };
+    let mut lines = Vec::new();
     for module in DIAG_MODULES {
-        let line = deps
-            .lines()
-            .find(|l| {
-                let path = l.split(':').next().unwrap_or("");
-                module_name(path) == *module
-            })
-            .ok_or_else(|| format!("the kernel package has no {module} module"))?;
+        lines.push(
+            line_of(module).ok_or_else(|| format!("the kernel package has no {module} module"))?,
+        );
+    }
+    lines.extend(FAMILY_MODULES.iter().filter_map(|module| line_of(module)));
+    lines.extend(deps.lines().filter(|l| {
+        let path = l.split(':').next().unwrap_or("");
+        FAMILY_MODULE_PATHS.iter().any(|p| path.starts_with(p))
+    }));
+    for line in lines {
         let (path, needs) = line.split_once(':').unwrap_or((line, ""));
         for file in std::iter::once(path).chain(needs.split_whitespace()) {
             if !wanted.iter().any(|w| w == file) {

@@ -596,17 +596,18 @@ impl NetstatArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Endpoints (GET only; none changes anything):
-  /metrics  Prometheus text, or OpenMetrics when the scraper asks for it: connections opened,
-            closed and failed by direction, end reason (as follow names it), process,
-            container, pod and netns; sockets by state; retransmits; listener drops; events
-            lost; connection duration and connect latency histograms; sockwatch's own CPU
-            and memory.
-  /events   follow --json's event log (a start line first; no retransmit lines), for a log
-            shipper to tail. Served on loopback; beyond loopback only with --events. A
-            reader that falls behind loses lines (counted, and a `lost` line tells it),
-            never slowing event processing.
-  /healthz  `ok` while serve runs (no token needed).
+Endpoints (GET and HEAD only; none changes anything):
+
+/metrics: Prometheus text, or OpenMetrics when the scraper asks for it: connections opened,
+closed and failed by direction, end reason (as follow names it), process, container, pod and
+netns; sockets by state; retransmits; listener drops; events lost; connection duration and
+connect latency histograms; sockwatch's own CPU and memory.
+
+/events: follow --json's event log (a start line first; no retransmit lines), for a log
+shipper to tail. Served on loopback; beyond loopback only with --events. A reader that falls
+behind loses lines (counted, and a `lost` line tells it), never slowing event processing.
+
+/healthz: `ok` while serve runs (no token needed).
 
 Needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_PTRACE to name the owners of sockets
 that exist at start, CAP_DAC_READ_SEARCH for the syscall hooks when not root); see deploy/

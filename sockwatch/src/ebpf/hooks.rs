@@ -5,6 +5,8 @@
 //! candidate left either stops follow (`required`) or degrades its one feature, which follow
 //! names in one line at start. A new hook is one entry here plus its programs.
 
+use sockwatch_common::counter;
+
 /// Where a program attaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attach {
@@ -242,14 +244,50 @@ const SOCKET_ERRORS: &str =
     "errors reported to sockets (errno; reasons timeout, unreachable, killed)";
 const CONNECT_ERRORS: &str = "connect() failing before a SYN (reason unreachable, with owner)";
 
-/// Whether `program` is a tp_btf program, whose runs the kernel skips for recursion are sent
-/// by its nested twin.
-pub fn has_nested_twin(program: &str) -> bool {
-    HOOKS
-        .iter()
-        .flat_map(|hook| hook.candidates)
-        .flat_map(|candidate| candidate.programs)
-        .any(|p| p.name == program && matches!(p.attach, Attach::TpBtf(_)))
+/// What becomes of the runs of a program that the kernel skips: a tracing program that fires
+/// again on a CPU where it is already running (a softirq interrupting it) is not run, and the
+/// kernel counts that run in the program's `recursion_misses`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkippedRuns {
+    /// A main program with a nested twin: the twin sends the skipped runs it sees (counted in
+    /// the hook's COUNTERS slot); the rest, run in the instants the main program is active
+    /// but has not yet set (or has already cleared) its flag, or while the twin is itself
+    /// skipped, are lost.
+    CaughtByTwin(TwinnedHook),
+    /// A nested twin: it is skipped only while it runs for another event, after its main
+    /// program finished; the main program then takes the event, or counts it as skipped.
+    Covered,
+    /// Each skipped run is a lost event (an owner, a reason, a retransmit, counters).
+    Lost,
+}
+
+/// The hooks whose main programs have a nested twin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TwinnedHook {
+    State,
+    Destroy,
+}
+
+impl TwinnedHook {
+    /// The COUNTERS slot of the runs the twin caught.
+    pub fn caught_counter(self) -> u32 {
+        match self {
+            TwinnedHook::State => counter::NESTED_STATE,
+            TwinnedHook::Destroy => counter::NESTED_DESTROY,
+        }
+    }
+}
+
+/// How the skipped runs of `program` are accounted for.
+pub fn skipped_runs(program: &str) -> SkippedRuns {
+    match program {
+        "inet_sock_set_state" | "state_field" => SkippedRuns::CaughtByTwin(TwinnedHook::State),
+        "tcp_destroy_sock" | "destroy_field" => SkippedRuns::CaughtByTwin(TwinnedHook::Destroy),
+        "state_nested" | "state_field_nested" | "destroy_nested" | "destroy_field_nested" => {
+            SkippedRuns::Covered
+        }
+        _ => SkippedRuns::Lost,
+    }
 }
 
 /// Every tp_btf tracepoint the hooks may attach to (aya needs their BTF type ids).
@@ -301,5 +339,34 @@ mod tests {
                 "tcp_send_reset",
             ]
         );
+    }
+
+    #[test]
+    fn skipped_runs_name_programs_that_exist() {
+        let programs: Vec<&str> = HOOKS
+            .iter()
+            .flat_map(|hook| hook.candidates)
+            .flat_map(|candidate| candidate.programs)
+            .map(|program| program.name)
+            .collect();
+        let twinned = [
+            "inet_sock_set_state",
+            "state_field",
+            "tcp_destroy_sock",
+            "destroy_field",
+            "state_nested",
+            "state_field_nested",
+            "destroy_nested",
+            "destroy_field_nested",
+        ];
+        for name in twinned {
+            assert!(programs.contains(&name), "{name} is no program of HOOKS");
+            assert_ne!(skipped_runs(name), SkippedRuns::Lost, "{name}");
+        }
+        // Everything else loses its skipped runs, the reason programs included.
+        let untwinned = programs.iter().filter(|name| !twinned.contains(name));
+        for name in untwinned {
+            assert_eq!(skipped_runs(name), SkippedRuns::Lost, "{name}");
+        }
     }
 }

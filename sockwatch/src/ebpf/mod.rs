@@ -94,11 +94,14 @@ pub struct Tracer {
     /// What the candidates the kernel made follow take cost (one line each).
     pub compromises: Vec<&'static str>,
     admission: Admission,
-    /// Descriptors (owned by `ebpf`) of the programs whose skipped runs lose events.
-    program_fds: Vec<std::os::fd::RawFd>,
-    /// The last count of skipped runs and when it was read: counters are asked for after
-    /// every batch, the count changes rarely and costs file reads.
-    missed: std::cell::Cell<Option<(std::time::Instant, u64)>>,
+    /// Descriptors (owned by `ebpf`) of the programs whose skipped runs may lose events, and
+    /// how those runs are accounted for.
+    program_fds: Vec<(std::os::fd::RawFd, hooks::SkippedRuns)>,
+    /// The last reading of the skipped runs and when it was made: counters are asked for
+    /// after every batch, the counts change rarely and cost file reads.
+    skipped: std::cell::Cell<Option<(std::time::Instant, SkippedRunCounts)>>,
+    /// The most skipped runs found lost so far: the count reported never goes down.
+    lost_skips: std::cell::Cell<u64>,
     /// Whether every hook that tells how connections end is attached, and the kernel's reset
     /// reasons.
     pub reasons: ReasonHooks,
@@ -331,13 +334,16 @@ impl Tracer {
         )
         .map_err(|e| map_error("COUNTERS", e))?;
         let admission = Admission::take(&mut ebpf)?;
-        // A skipped run of a tp_btf program is covered by its nested twin; the accept hooks
-        // have none. Programs the kernel did not take have no descriptor.
+        // Programs the kernel did not take have no descriptor.
         let program_fds = ebpf
             .programs()
-            .filter(|(name, _)| !hooks::has_nested_twin(name))
-            .filter_map(|(_, program)| program.fd().ok())
-            .map(|fd| std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd)))
+            .map(|(name, program)| (program, hooks::skipped_runs(name)))
+            .filter(|(_, skipped)| *skipped != hooks::SkippedRuns::Covered)
+            .filter_map(|(program, skipped)| Some((program.fd().ok()?, skipped)))
+            .map(|(fd, skipped)| {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd));
+                (fd, skipped)
+            })
             .collect();
         Ok(Tracer {
             ebpf,
@@ -347,7 +353,8 @@ impl Tracer {
             compromises,
             admission,
             program_fds,
-            missed: std::cell::Cell::new(None),
+            skipped: std::cell::Cell::new(None),
+            lost_skips: std::cell::Cell::new(0),
             reasons: ReasonHooks {
                 ends_complete,
                 reset_reasons,
@@ -395,38 +402,47 @@ impl Tracer {
                 .map_err(|e| map_error("COUNTERS", e))?;
             Ok(values.iter().sum())
         };
+        // The kernel counts a skipped run before the nested twin sends it: the skips are
+        // read first, so a caught run never looks lost.
+        let skipped = self.skipped_runs();
+        let caught_state = sum(hooks::TwinnedHook::State.caught_counter())?;
+        let caught_destroy = sum(hooks::TwinnedHook::Destroy.caught_counter())?;
+        let lost_skips = skipped
+            .lost(caught_state, caught_destroy)
+            .max(self.lost_skips.get());
+        self.lost_skips.set(lost_skips);
         Ok(KernelCounters {
-            lost: sum(counter::LOST)?.saturating_add(self.missed_runs()),
+            lost: sum(counter::LOST)?.saturating_add(lost_skips),
             filtered: sum(counter::FILTERED)?,
             admit_full: sum(counter::ADMIT_FULL)?,
-            nested: sum(counter::NESTED)?,
+            nested: caught_state.saturating_add(caught_destroy),
         })
     }
 
-    /// Runs of the programs the kernel skipped: a tracing program that fires again on a CPU
-    /// where it is already running (e.g. a softirq interrupting it) is not run, and its event
-    /// is lost. The kernel counts these per program (`recursion_misses` in fdinfo); the
-    /// tp_btf hooks' nested programs send what their main programs skip.
-    fn missed_runs(&self) -> u64 {
+    /// Runs of the programs the kernel skipped, from each program's `recursion_misses`
+    /// (fdinfo), read at most every 200 ms.
+    fn skipped_runs(&self) -> SkippedRunCounts {
         const READ_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
         let now = std::time::Instant::now();
-        if let Some((read_at, missed)) = self.missed.get() {
+        if let Some((read_at, counts)) = self.skipped.get() {
             if now.duration_since(read_at) < READ_EVERY {
-                return missed;
+                return counts;
             }
         }
-        let missed = self
-            .program_fds
-            .iter()
-            .filter_map(|fd| std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok())
-            .filter_map(|info| {
-                info.lines()
-                    .find_map(|line| line.strip_prefix("recursion_misses:"))
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-            })
-            .fold(0, u64::saturating_add);
-        self.missed.set(Some((now, missed)));
-        missed
+        let mut counts = SkippedRunCounts::default();
+        for (fd, accounting) in &self.program_fds {
+            let misses = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))
+                .ok()
+                .and_then(|info| {
+                    info.lines()
+                        .find_map(|line| line.strip_prefix("recursion_misses:"))
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                })
+                .unwrap_or(0);
+            counts.add(*accounting, misses);
+        }
+        self.skipped.set(Some((now, counts)));
+        counts
     }
 
     /// From now until [`Tracer::end_listing`] every destroy is sent: a socket listed from
@@ -495,6 +511,35 @@ pub struct KernelCounters {
     pub admit_full: u64,
     /// Events the nested programs sent for runs the kernel skipped (not lost).
     pub nested: u64,
+}
+
+/// Skipped program runs by how they are accounted for (see [`hooks::SkippedRuns`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SkippedRunCounts {
+    /// Runs of programs without a twin: each one a lost event.
+    untwinned: u64,
+    /// Runs of the state-change and destroy hooks' main programs.
+    state: u64,
+    destroy: u64,
+}
+
+impl SkippedRunCounts {
+    fn add(&mut self, accounting: hooks::SkippedRuns, misses: u64) {
+        let slot = match accounting {
+            hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::State) => &mut self.state,
+            hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::Destroy) => &mut self.destroy,
+            hooks::SkippedRuns::Lost => &mut self.untwinned,
+            hooks::SkippedRuns::Covered => return,
+        };
+        *slot = slot.saturating_add(misses);
+    }
+
+    /// The skipped runs whose events nothing sent, given what the nested twins caught.
+    fn lost(&self, caught_state: u64, caught_destroy: u64) -> u64 {
+        self.untwinned
+            .saturating_add(self.state.saturating_sub(caught_state))
+            .saturating_add(self.destroy.saturating_sub(caught_destroy))
+    }
 }
 
 /// Which candidate of a hook serves it (None: none), and the kernel's refusals of those tried
@@ -740,4 +785,28 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_runs_are_lost_unless_a_twin_caught_them() {
+        let mut counts = SkippedRunCounts::default();
+        counts.add(hooks::SkippedRuns::Lost, 2);
+        counts.add(
+            hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::State),
+            10,
+        );
+        counts.add(
+            hooks::SkippedRuns::CaughtByTwin(hooks::TwinnedHook::Destroy),
+            3,
+        );
+        counts.add(hooks::SkippedRuns::Covered, 50);
+        assert_eq!(counts.lost(10, 3), 2);
+        assert_eq!(counts.lost(7, 3), 5);
+        // A twin caught more than was counted skipped when the counts were read apart.
+        assert_eq!(counts.lost(12, 0), 5);
+    }
 }

@@ -77,6 +77,10 @@ pub(super) enum Judge {
 /// Whether `expr` selects `rec`, as ss decides.
 pub(super) fn matches(expr: &Expr, kernel: KernelCheck, rec: &SocketRecord) -> bool {
     let subject = Subject::of(rec);
+    // ss prints every TIPC socket the kernel sends, whatever the expression.
+    if subject.family == Family::Tipc {
+        return true;
+    }
     let by_ss = subject.eval(expr, Judge::Ss);
     if !subject.is_inet() {
         return by_ss;
@@ -119,6 +123,19 @@ impl<'r> Subject<'r> {
             }
             (Endpoint::Packet { ifindex, .. }, _) => (as_c_int(u64::from(*ifindex)), 0, *ifindex),
             (Endpoint::Netlink { portid, .. }, _) => (as_c_int(*portid as u64), -1, 0),
+            (Endpoint::Vsock { port, .. }, peer) => {
+                let peer_port = match peer {
+                    Endpoint::Vsock { port, .. } => *port,
+                    _ => 0,
+                };
+                (
+                    as_c_int(u64::from(*port)),
+                    as_c_int(u64::from(peer_port)),
+                    0,
+                )
+            }
+            (Endpoint::Xdp { ifindex, queue }, _) => (as_c_int(u64::from(*queue)), 0, *ifindex),
+            (Endpoint::Tipc(_), _) => (0, 0, 0),
         };
         Subject {
             rec,
@@ -161,6 +178,9 @@ impl<'r> Subject<'r> {
             }
             (Family::Netlink, Endpoint::Netlink { protocol, .. }) if side == Side::Local => {
                 bytes[..4].copy_from_slice(&u32::from(*protocol).to_ne_bytes());
+            }
+            (Family::Vsock, Endpoint::Vsock { cid, .. }) => {
+                bytes[..4].copy_from_slice(&cid.to_ne_bytes());
             }
             _ => {}
         }
@@ -288,7 +308,10 @@ impl<'r> Subject<'r> {
             }),
             Endpoint::Packet { protocol, .. } => self.lport == 0 && *protocol == 0,
             Endpoint::Netlink { .. } => self.lport < 0,
-            Endpoint::Inet { .. } => (i64::from(low)..=i64::from(high)).contains(&self.lport),
+            Endpoint::Vsock { .. } => self.lport > 1023,
+            Endpoint::Inet { .. } | Endpoint::Tipc(_) | Endpoint::Xdp { .. } => {
+                (i64::from(low)..=i64::from(high)).contains(&self.lport)
+            }
         }
     }
 }

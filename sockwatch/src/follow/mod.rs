@@ -5,6 +5,7 @@
 //! while sock_diag lists the sockets that already exist; the table is built from that list,
 //! then the queued events are applied on top (for each cookie the newer word wins).
 
+mod audit;
 pub mod clock;
 mod drops;
 pub mod failures;
@@ -128,6 +129,9 @@ pub struct Summary {
     pub no_accept_owner: Option<String>,
     /// Events sent by the nested programs for hook runs the kernel skipped (interrupted).
     pub nested: u64,
+    /// Sockets that ended without their end reaching follow, found by the audit (within
+    /// `lost`).
+    pub ended_unseen: u64,
     /// Connections that ended, by reason (reasons seen only).
     pub ends: Vec<(reasons::Reason, u64)>,
     /// Listener drops by drop reason.
@@ -152,6 +156,12 @@ impl Summary {
         }
         if self.nested > 0 {
             line.push_str(&format!(", {} caught in nested runs", self.nested));
+        }
+        if self.ended_unseen > 0 {
+            line.push_str(&format!(
+                ", {} sockets ended unseen (found by the audit, counted lost)",
+                self.ended_unseen
+            ));
         }
         if self.unwritten_bytes > 0 {
             line.push_str(&format!(
@@ -522,6 +532,14 @@ impl Follower {
         // the next event.
         let mut loss_check = tokio::time::interval(Duration::from_millis(200));
         loss_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Ends the kernel never sent, found against sock_diag (see `audit`).
+        let mut audit_tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + audit::AUDIT_EVERY,
+            audit::AUDIT_EVERY,
+        );
+        audit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut audit = audit::Audit::default();
+        let mut audit_due = false;
         // The kernel wakes this reader only once a batch has piled up: drain what is queued
         // at least this often, so a quiet stream still shows each event within milliseconds.
         let mut drain = tokio::time::interval(Duration::from_millis(DRAIN_EVERY_MS));
@@ -559,6 +577,10 @@ impl Follower {
                         }
                         _ = drain.tick() => {
                             tracer.drain(&mut batch);
+                            Ok(Ok(()))
+                        }
+                        _ = audit_tick.tick() => {
+                            audit_due = true;
                             Ok(Ok(()))
                         }
                         delivery = session.out.broken() => Ok(Err(Stop::from(delivery))),
@@ -618,6 +640,9 @@ impl Follower {
             };
             if let Input::Live(live) = &mut input {
                 live.forget_ended(&batch);
+                if std::mem::take(&mut audit_due) && stop.is_ok() {
+                    stop = audit_table(&mut session, live, &mut audit);
+                }
             }
             if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
                 match live.tracer.counters() {
@@ -761,6 +786,31 @@ const PATIENCE_AFTER_SIGNAL: Duration = Duration::from_millis(500);
 pub struct Finished {
     pub summary: Summary,
     pub error: Option<FollowError>,
+}
+
+/// One round of the table's audit (see `audit`): the sockets that ended unseen leave the
+/// table and are reported lost. A listing that fails is tried again at the next round.
+fn audit_table<W: Write>(
+    session: &mut Session<'_, W>,
+    live: &Live,
+    audit: &mut audit::Audit,
+) -> Result<(), Stop> {
+    let listing_ns = WallClock::monotonic_ns();
+    let Ok(listed) = startup::listed_cookies(live.scope) else {
+        return Ok(());
+    };
+    let gone = audit.round(&session.table, &listed, listing_ns);
+    if gone.is_empty() {
+        return Ok(());
+    }
+    for cookie in &gone {
+        session.table.forget(*cookie);
+    }
+    let table = &session.table;
+    session.stories.retain(|cookie| table.get(cookie).is_some());
+    session.summary.ended_unseen += gone.len() as u64;
+    let now = WallClock::monotonic_ns();
+    session.show(&[lost_marker(now, gone.len() as u64, live.scope.own)])
 }
 
 /// After a loss the table may be wrong: report the loss (when there is a new one), then

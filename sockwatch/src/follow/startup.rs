@@ -20,7 +20,7 @@ use sockwatch_common::{event_kind, SockEvent};
 
 use super::FollowError;
 use crate::{
-    model::{Endpoint, Netid, SockState, SocketRecord},
+    model::{Cookie, Endpoint, Netid, SockState, SocketRecord, TimerKind},
     procs::SocketOwners,
     source::{self, Extensions, IpVersions, Query, StateMask},
 };
@@ -58,6 +58,51 @@ pub fn table_events(
     scope: Scope,
     early: Option<EarlyOwners>,
 ) -> Result<Vec<SockEvent>, FollowError> {
+    // Records become events as they stream in: a SocketRecord is several times an event's
+    // size, and 100,000 of them need not be held at once.
+    let mut events = vec![SockEvent {
+        ts_ns: now_ns,
+        kind: event_kind::REBUILD,
+        netns: scope.own,
+        ..SockEvent::default()
+    }];
+    let mut inodes = Vec::new();
+    for_each_listed(scope, |record, netns| {
+        if let Some(event) = snapshot_event(record, now_ns, netns) {
+            events.push(event);
+            inodes.push(record.inode);
+        }
+    })?;
+    let owners = owners_of(&inodes, early);
+    for (event, inode) in events[1..].iter_mut().zip(inodes) {
+        // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
+        if let Some(user) = owners.users_of(inode).iter().min_by_key(|u| u.pid) {
+            event.pid = user.pid;
+            event.tid = user.pid;
+            let name = user.comm.as_slice();
+            let len = name.len().min(event.comm.len() - 1);
+            event.comm[..len].copy_from_slice(&name[..len]);
+        }
+    }
+    Ok(events)
+}
+
+/// The cookies of every full TCP socket of the namespaces in `scope` (for the audit: no
+/// owners, no events).
+pub fn listed_cookies(scope: Scope) -> Result<HashSet<Cookie>, FollowError> {
+    let mut cookies = HashSet::new();
+    for_each_listed(scope, |record, _| {
+        cookies.insert(record.cookie);
+    })?;
+    Ok(cookies)
+}
+
+/// Calls `each` with every full TCP socket (see [`is_full_socket`]) of the namespaces in
+/// `scope`, and the namespace it is in.
+fn for_each_listed(
+    scope: Scope,
+    mut each: impl FnMut(&SocketRecord, u32) + Send,
+) -> Result<(), FollowError> {
     let mini_sockets = [
         SockState::TimeWait,
         SockState::SynRecv,
@@ -71,20 +116,10 @@ pub fn table_events(
         StateMask(!mini_sockets),
         Extensions::default(),
     );
-    // Records become events as they stream in: a SocketRecord is several times an event's
-    // size, and 100,000 of them need not be held at once.
-    let mut events = vec![SockEvent {
-        ts_ns: now_ns,
-        kind: event_kind::REBUILD,
-        netns: scope.own,
-        ..SockEvent::default()
-    }];
-    let mut inodes = Vec::new();
     let mut list = |netns: u32| {
         source::snapshot(&query, |record| {
-            if let Some(event) = snapshot_event(&record, now_ns, netns) {
-                events.push(event);
-                inodes.push(record.inode);
+            if is_full_socket(&record) {
+                each(&record, netns);
             }
         })
     };
@@ -102,18 +137,7 @@ pub fn table_events(
             })?;
         }
     }
-    let owners = owners_of(&inodes, early);
-    for (event, inode) in events[1..].iter_mut().zip(inodes) {
-        // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
-        if let Some(user) = owners.users_of(inode).iter().min_by_key(|u| u.pid) {
-            event.pid = user.pid;
-            event.tid = user.pid;
-            let name = user.comm.as_slice();
-            let len = name.len().min(event.comm.len() - 1);
-            event.comm[..len].copy_from_slice(&name[..len]);
-        }
-    }
-    Ok(events)
+    Ok(())
 }
 
 /// The owners of the sockets `inodes`. Attribution is best effort: a socket without a known
@@ -219,15 +243,24 @@ fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
     }
 }
 
-fn snapshot_event(record: &SocketRecord, now_ns: u64, netns: u32) -> Option<SockEvent> {
-    // TIME-WAIT and request mini-sockets change state without events (they expire or become
-    // a full socket with its own cookie): a table of them would only go stale.
-    if matches!(
+/// Whether `record` is a full socket, one whose later changes and end the programs see.
+/// TIME-WAIT and request mini-sockets change state without events (they expire or become a
+/// full socket with its own cookie): a table of them would only go stale. A TIME-WAIT
+/// mini-socket is listed in its substate, which is FIN-WAIT-2 while the peer has not closed
+/// (an orphan's FIN-WAIT-2 after `tcp_fin_timeout`'s hand-over): only its TIME-WAIT timer
+/// (idiag_timer 3, which no full socket reports) tells it from a full FIN-WAIT-2 socket.
+fn is_full_socket(record: &SocketRecord) -> bool {
+    let mini_state = matches!(
         record.state,
         SockState::Unknown | SockState::TimeWait | SockState::SynRecv | SockState::NewSynRecv
-    ) {
-        return None;
-    }
+    );
+    let time_wait_timer = record
+        .timer
+        .is_some_and(|timer| timer.kind == TimerKind::Timewait);
+    !mini_state && !time_wait_timer
+}
+
+fn snapshot_event(record: &SocketRecord, now_ns: u64, netns: u32) -> Option<SockEvent> {
     let (local, peer) = (inet(&record.local)?, inet(&record.peer)?);
     let mut event = SockEvent {
         ts_ns: now_ns,

@@ -135,6 +135,11 @@ impl LiveTable {
         self.sockets.iter()
     }
 
+    /// Removes a socket that ended without its end reaching follow (see `audit`).
+    pub fn forget(&mut self, cookie: Cookie) {
+        self.sockets.remove(&cookie);
+    }
+
     /// Records that the user's filter matched the socket (see [`LiveSocket::matched`]).
     pub fn mark_matched(&mut self, cookie: Cookie) {
         if let Some(socket) = self.sockets.get_mut(&cookie) {

@@ -250,6 +250,20 @@ impl Serialize for EndpointJson<'_> {
                 map.serialize_entry("protocol", protocol)?;
                 map.serialize_entry("portid", portid)?;
             }
+            Endpoint::Vsock { cid, port } => {
+                map.serialize_entry("cid", cid)?;
+                map.serialize_entry("port", port)?;
+            }
+            Endpoint::Tipc(port) => {
+                if let Some(port) = port {
+                    map.serialize_entry("node", &port.node)?;
+                    map.serialize_entry("ref", &port.port)?;
+                }
+            }
+            Endpoint::Xdp { ifindex, queue } => {
+                map.serialize_entry("ifindex", ifindex)?;
+                map.serialize_entry("queue", queue)?;
+            }
         }
         map.end()
     }

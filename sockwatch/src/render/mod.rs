@@ -37,6 +37,8 @@ pub struct ShowOptions {
     pub inet_sockopt: bool,
     /// -b: the classic BPF filters of packet sockets.
     pub bpf: bool,
+    /// --tipcinfo: TIPC sockets' type, congestion, drops, publication and service.
+    pub tipcinfo: bool,
     /// Escape strings from outside sockwatch (paths, process and host names) with
     /// [`escape`]: set when the text goes to a terminal. A pipe or file gets them byte for
     /// byte, as ss writes them.

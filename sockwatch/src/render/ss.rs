@@ -133,6 +133,17 @@ impl<'a, W: Write, N: Names + ?Sized> SsWriter<'a, W, N> {
     }
 }
 
+/// ss's Netid for a TIPC socket of `sock_type`.
+fn tipc_netid_name(sock_type: u32) -> &'static str {
+    match sock_type as i32 {
+        libc::SOCK_STREAM => "ti_st",
+        libc::SOCK_DGRAM => "ti_dg",
+        libc::SOCK_RDM => "ti_rd",
+        libc::SOCK_SEQPACKET => "ti_sq",
+        _ => "???",
+    }
+}
+
 /// What every field printer needs.
 struct Printer<'a, N: Names + ?Sized> {
     opts: &'a ShowOptions,
@@ -142,9 +153,12 @@ struct Printer<'a, N: Names + ?Sized> {
 
 impl<N: Names + ?Sized> Printer<'_, N> {
     fn record(&mut self, table: &mut Table, record: &SocketRecord) {
-        table
-            .field(Col::Netid)
-            .extend_from_slice(record.netid.ss_name().as_bytes());
+        let netid = match (record.netid, record.tipc) {
+            // ss names a TIPC socket by its type.
+            (Netid::Tipc, Some(tipc)) => tipc_netid_name(tipc.sock_type),
+            (netid, _) => netid.ss_name(),
+        };
+        table.field(Col::Netid).extend_from_slice(netid.as_bytes());
         let state = if record.netid.is_packet() || record.netid == Netid::Netlink {
             // ss always shows these as unconnected.
             SockState::Close

@@ -54,10 +54,6 @@ pub enum DecodeError {
     AttributeLength { len: usize, left: usize },
     #[error("address family {0} is not the one asked for")]
     Family(u8),
-    /// A socket of a family whose replies sockwatch cannot decode yet (vsock, tipc, xdp:
-    /// their diag modules are seldom loaded); said rather than dropped.
-    #[error("sockwatch cannot decode sockets of this family yet")]
-    Undecoded,
     #[error("the replies end without the NLMSG_DONE that closes a dump")]
     MissingDone,
 }

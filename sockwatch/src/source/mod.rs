@@ -8,6 +8,8 @@
 #[cfg(test)]
 mod bytecode_live_tests;
 mod bytecode_probe;
+#[cfg(test)]
+mod captured;
 mod destroy;
 mod diag_socket;
 mod dump;
@@ -34,8 +36,11 @@ mod snapshot;
 pub mod snmp;
 pub mod sockstat;
 mod tcp_info;
+mod tipc;
 mod unix;
+mod vsock;
 mod wire;
+mod xdp;
 
 pub use bytecode_probe::kernel_accepts_bytecode;
 pub use destroy::{Destroyed, Destroyer};

@@ -176,6 +176,7 @@ fn show_options(args: &SnapshotArgs) -> ShowOptions {
         cgroup: args.cgroup,
         inet_sockopt: args.inet_sockopt,
         bpf: args.bpf,
+        tipcinfo: args.tipcinfo,
         escape: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     }
 }

@@ -8,7 +8,7 @@ use super::names::Names;
 use super::table::{Col, Table};
 use super::{OtherPortNames, Printer};
 use crate::escape::{push_escaped, push_text};
-use crate::model::{Endpoint, Netid, SocketRecord, UnixName};
+use crate::model::{Endpoint, Netid, SocketRecord, TipcPort, UnixName};
 use crate::system::services::Transport;
 
 /// Where a port's name comes from.
@@ -17,6 +17,34 @@ enum PortNames {
     Services(Transport),
     AnyTransport,
     Protocols,
+}
+
+/// `cid:port` in the column `addr` and the one after it; `*` for any (`u32::MAX`).
+fn vsock_addr(table: &mut Table, addr: Col, cid: u32, port: u32) {
+    let any_or = |buf: &mut Vec<u8>, n: u32| match n {
+        u32::MAX => buf.push(b'*'),
+        n => fmt::push_u64(buf, u64::from(n)),
+    };
+    let buf = table.field(addr);
+    any_or(buf, cid);
+    buf.push(b':');
+    any_or(table.field(addr.next()), port);
+}
+
+/// `node:ref` in the column `addr` and the one after it; `-` alone for no peer.
+fn tipc_addr(table: &mut Table, addr: Col, port: Option<TipcPort>) {
+    match port {
+        Some(TipcPort { node, port }) => {
+            let buf = table.field(addr);
+            fmt::push_u64(buf, u64::from(node));
+            buf.push(b':');
+            fmt::push_u64(table.field(addr.next()), u64::from(port));
+        }
+        None => {
+            table.field(addr).push(b'-');
+            table.field(addr.next());
+        }
+    }
 }
 
 impl<N: Names + ?Sized> Printer<'_, N> {
@@ -70,6 +98,20 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 buf.push(b':');
                 self.netlink_port(table.field(Col::Serv), *portid);
             }
+            Endpoint::Vsock { cid, port } => vsock_addr(table, Col::Addr, *cid, *port),
+            Endpoint::Tipc(port) => tipc_addr(table, Col::Addr, *port),
+            Endpoint::Xdp { ifindex: 0, .. } => {
+                table.field(Col::Addr).push(b'*');
+                table.field(Col::Serv);
+            }
+            Endpoint::Xdp { ifindex, queue } => {
+                let buf = table.field(Col::Addr);
+                self.interface(buf, *ifindex);
+                buf.push(b':');
+                let buf = table.field(Col::Serv);
+                buf.push(b'q');
+                fmt::push_i64(buf, i64::from(*queue as i32));
+            }
         }
 
         match &record.peer {
@@ -93,7 +135,9 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 buf.push(b':');
                 fmt::push_i64(table.field(Col::RServ), i64::from(*portid as i32));
             }
-            Endpoint::Packet { .. } | Endpoint::Netlink { .. } => {
+            Endpoint::Vsock { cid, port } => vsock_addr(table, Col::RAddr, *cid, *port),
+            Endpoint::Tipc(port) => tipc_addr(table, Col::RAddr, *port),
+            Endpoint::Packet { .. } | Endpoint::Netlink { .. } | Endpoint::Xdp { .. } => {
                 table.field(Col::RAddr).push(b'*');
                 table.field(Col::RServ);
             }

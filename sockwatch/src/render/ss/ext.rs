@@ -8,7 +8,7 @@ use super::Printer;
 use crate::escape::push_text;
 use crate::model::{
     inet_sockopt_names, IpVersion, Netid, PacketInfo, PacketRing, SkMemInfo, SockFilter, SockState,
-    SocketRecord, TimerKind,
+    SocketRecord, TimerKind, TipcInfo, XdpInfo,
 };
 
 impl<N: Names + ?Sized> Printer<'_, N> {
@@ -22,8 +22,36 @@ impl<N: Names + ?Sized> Printer<'_, N> {
             Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp | Netid::Sctp | Netid::Dccp => {
                 self.inet_ext(buf, record)
             }
-            // Never listed: their replies are not decoded.
-            Netid::VsockStream | Netid::VsockDgram | Netid::Tipc | Netid::Xdp => {}
+            // ss prints only the processes of a vsock socket.
+            Netid::VsockStream | Netid::VsockDgram => self.users(buf, record),
+            Netid::Tipc => self.tipc_ext(buf, record),
+            Netid::Xdp => self.xdp_ext(buf, record),
+        }
+    }
+
+    /// ss's order for TIPC: details before processes, then --tipcinfo.
+    fn tipc_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        if self.opts.extended {
+            self.details(buf, record);
+        }
+        self.users(buf, record);
+        if let Some(tipc) = record.tipc.filter(|_| self.opts.tipcinfo) {
+            tipc_info_text(buf, &tipc, self.opts.oneline);
+        }
+    }
+
+    fn xdp_ext(&mut self, buf: &mut Vec<u8>, record: &SocketRecord) {
+        self.users(buf, record);
+        if self.opts.extended {
+            self.details(buf, record);
+            if let Some(xdp) = &record.xdp {
+                xdp_details(buf, xdp, self.opts.oneline);
+            }
+        }
+        if self.opts.memory {
+            if let Some(mem) = &record.meminfo {
+                skmem_text(buf, mem);
+            }
         }
     }
 
@@ -254,22 +282,114 @@ fn shutdown_text(buf: &mut Vec<u8>, mask: u8) {
 }
 
 pub(super) fn skmem_text(buf: &mut Vec<u8>, mem: &SkMemInfo) {
-    let fields: [(&[u8], u32); 9] = [
-        (b" skmem:(r", mem.rmem_alloc),
-        (b",rb", mem.rcvbuf),
-        (b",t", mem.wmem_alloc),
-        (b",tb", mem.sndbuf),
-        (b",f", mem.fwd_alloc),
-        (b",w", mem.wmem_queued),
-        (b",o", mem.optmem),
-        (b",bl", mem.backlog),
-        (b",d", mem.drops),
-    ];
-    for (label, value) in fields {
-        buf.extend_from_slice(label);
-        fmt::push_u64(buf, u64::from(value));
-    }
+    labelled_numbers(
+        buf,
+        &[
+            (b" skmem:(r", mem.rmem_alloc.into()),
+            (b",rb", mem.rcvbuf.into()),
+            (b",t", mem.wmem_alloc.into()),
+            (b",tb", mem.sndbuf.into()),
+            (b",f", mem.fwd_alloc.into()),
+            (b",w", mem.wmem_queued.into()),
+            (b",o", mem.optmem.into()),
+            (b",bl", mem.backlog.into()),
+            (b",d", mem.drops.into()),
+        ],
+    );
     buf.push(b')');
+}
+
+/// Each label followed by its number.
+fn labelled_numbers(buf: &mut Vec<u8>, fields: &[(&[u8], u64)]) {
+    for &(label, value) in fields {
+        buf.extend_from_slice(label);
+        fmt::push_u64(buf, value);
+    }
+}
+
+/// --tipcinfo: the socket's type, congestion, drops, whether it published a name, and the
+/// service it connected to; ss's spacing, trailing blanks included.
+fn tipc_info_text(buf: &mut Vec<u8>, tipc: &TipcInfo, oneline: bool) {
+    buf.extend_from_slice(if oneline { b" type:" } else { b"\n type:" });
+    let sock_type: &[u8] = match tipc.sock_type as i32 {
+        libc::SOCK_STREAM => b"STREAM",
+        libc::SOCK_DGRAM => b"DGRAM",
+        libc::SOCK_RDM => b"RDM",
+        libc::SOCK_SEQPACKET => b"SEQPACKET",
+        _ => b"UNKNOWN",
+    };
+    buf.extend_from_slice(sock_type);
+    buf.extend_from_slice(b" cong:");
+    buf.extend_from_slice(match (tipc.link_congested, tipc.conn_congested) {
+        (true, _) => b"link",
+        (false, true) => b"conn",
+        (false, false) => b"none",
+    });
+    buf.extend_from_slice(b"  drop:");
+    fmt::push_i64(buf, i64::from(tipc.drops as i32));
+    buf.push(b' ');
+    if tipc.published {
+        buf.extend_from_slice(b" publ");
+    }
+    if let Some((service, instance)) = tipc.via {
+        buf.extend_from_slice(b" via {");
+        fmt::push_u64(buf, u64::from(service));
+        buf.push(b',');
+        fmt::push_u64(buf, u64::from(instance));
+        buf.extend_from_slice(b"} ");
+    }
+}
+
+/// The AF_XDP lines of -e: rings, UMEM (with its fill and completion rings), counters.
+fn xdp_details(buf: &mut Vec<u8>, xdp: &XdpInfo, oneline: bool) {
+    let separator: &[u8] = if oneline { b" " } else { b"\n\t" };
+    let ring = |buf: &mut Vec<u8>, name: &[u8], entries: Option<u32>| {
+        if let Some(entries) = entries {
+            buf.extend_from_slice(separator);
+            buf.extend_from_slice(name);
+            buf.extend_from_slice(b"(entries:");
+            fmt::push_u64(buf, u64::from(entries));
+            buf.push(b')');
+        }
+    };
+    ring(buf, b"rx", xdp.rx_ring);
+    ring(buf, b"tx", xdp.tx_ring);
+    if let Some(umem) = &xdp.umem {
+        // ss 6.1 spells the one-line label `tumem`.
+        buf.extend_from_slice(if oneline { b" tumem(" } else { b"\n\tumem(" });
+        labelled_numbers(
+            buf,
+            &[
+                (b"id:", umem.id.into()),
+                (b",size:", umem.size),
+                (b",num_pages:", umem.num_pages.into()),
+                (b",chunk_size:", umem.chunk_size.into()),
+                (b",headroom:", umem.headroom.into()),
+                (b",ifindex:", umem.ifindex.into()),
+                (b",qid:", umem.queue_id.into()),
+                (b",zc:", (umem.flags & 1).into()),
+                (b",refs:", umem.refs.into()),
+            ],
+        );
+        buf.push(b')');
+        ring(buf, b"fr", xdp.fill_ring);
+        ring(buf, b"cr", xdp.completion_ring);
+    }
+    if let Some(stats) = &xdp.stats {
+        buf.extend_from_slice(separator);
+        labelled_numbers(
+            buf,
+            &[
+                (b"stats(rx dropped:", stats.rx_dropped),
+                (b",rx invalid:", stats.rx_invalid),
+                (b",rx queue full:", stats.rx_full),
+                (b",rx fill ring empty:", stats.fill_ring_empty),
+                (b",tx invalid:", stats.tx_invalid),
+                (b",tx ring empty:", stats.tx_ring_empty),
+            ],
+        );
+        buf.push(b')');
+    }
 }
 
 /// The packet socket lines of -e: version, copy threshold, flags, rings, fanout.

@@ -72,7 +72,7 @@ impl Col {
     }
 
     /// The column after this one (Proc is the last).
-    fn next(self) -> Col {
+    pub(super) fn next(self) -> Col {
         Col::ALL
             .get(self as usize + 1)
             .copied()

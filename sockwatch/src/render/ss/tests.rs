@@ -4,12 +4,14 @@
 //! `tests/capture.sh` makes every capture. TCP: sockfixture's sockets (tests/src/fixture.rs:
 //! listeners, pairs with unread data, a stalled transfer with its persist timer, keepalive,
 //! TIME-WAIT, FIN-WAIT-2/CLOSE-WAIT, IPv4-mapped, a full accept queue) and a few of the
-//! script's own (owners shared with forked children, uid 1000, a fwmark, bound to lo,
-//! SYN-SENT against a full backlog), dumped once with `ss -D` (`tests/captures/tcp.dump`) and
-//! printed by ss from that dump with each golden's options, so they all show the same kernel
-//! state. UDP, raw, unix (paths, abstract names, socketpairs), packet and netlink: sockfixture's
-//! sockets listed live in a second namespace. `tests/records.rs` turns the dump and the
-//! captures back into records.
+//! script's own (owners shared with forked children, uid 1000, a fwmark, bound to lo over
+//! IPv4 and IPv6, an IPv6-only wildcard, SYN-SENT against a full backlog), dumped once with
+//! `ss -D` (`tests/captures/tcp.dump`) and printed by ss from that dump with each golden's
+//! options, so they all show the same kernel state. UDP, raw, unix (paths, abstract names,
+//! socketpairs), packet and netlink: sockfixture's sockets and the script's own (a process's
+//! netlink socket, raw protocol 253, packet sockets for every protocol and for an unnamed one,
+//! a unix listener with a waiting peer, a half-shut unix pair) listed live in a second
+//! namespace. `tests/records.rs` turns the dump and the captures back into records.
 
 mod records;
 
@@ -224,6 +226,18 @@ fn check(golden: &Golden) {
     }
 }
 
+/// What ss prints for records made in a test, with no service or process names to find.
+fn render_unnamed(records: &[SocketRecord], show: &ShowOptions, layout: &SsLayout) -> String {
+    let mut names = FixedNames {
+        services: Services::default(),
+        ephemeral: EPHEMERAL,
+        processes: Vec::new(),
+    };
+    let mut out = Vec::new();
+    render_ss(records, show, layout, &mut names, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 /// `test: capture file, records, ss flags, layout[, ephemeral port range];`
 macro_rules! golden {
     ($($test:ident: $file:literal, $records:path, $flags:literal, $layout:expr $(, $ephemeral:expr)?;)*) => {
@@ -289,6 +303,7 @@ golden! {
     netlink_names: "nl_a", records::netlink_a, "a", layout(false, None);
     netlink_numeric: "nl_an", records::netlink_an, "an", layout(false, None);
     netlink_extended_memory: "nl_anem", records::netlink_anem, "anem", layout(false, None);
+    netlink_processes_named_by_port_only: "nl_anp", records::netlink_anp, "anp", layout(false, None);
     all_tables: "all_a", records::all_a, "a", layout(true, None);
     all_tables_numeric: "all_an", records::all_an, "an", layout(true, None);
     all_tables_terminal: "all_an_tty90", records::all_an_tty90, "an", layout(true, Some(90));
@@ -321,21 +336,7 @@ fn output_is_printed_in_batches_like_ss() {
         3_000_000,
         0,
     ));
-    let mut out = Vec::new();
-    let mut names = FixedNames {
-        services: Services::default(),
-        ephemeral: EPHEMERAL,
-        processes: Vec::new(),
-    };
-    render_ss(
-        &records,
-        &options("xan"),
-        &layout(true, None),
-        &mut names,
-        &mut out,
-    )
-    .unwrap();
-    let text = String::from_utf8(out).unwrap();
+    let text = render_unnamed(&records, &options("xan"), &layout(true, None));
     let widths: Vec<usize> = text.lines().map(str::len).collect();
     let first_batch = 1 + 65534;
     assert!(widths[..first_batch].iter().all(|w| *w == widths[0]));
@@ -350,22 +351,8 @@ fn raw_sockets_from_proc_show_owners_only() {
     record.inode = 48282;
     record.sk_addr = Some(0);
     record.users = vec![user("ping", 700, 3)];
-    let mut out = Vec::new();
-    let mut names = FixedNames {
-        services: Services::default(),
-        ephemeral: EPHEMERAL,
-        processes: Vec::new(),
-    };
-    render_ss(
-        &[record],
-        &options("wanoemip"),
-        &layout(false, None),
-        &mut names,
-        &mut out,
-    )
-    .unwrap();
     assert_eq!(
-        String::from_utf8(out).unwrap(),
+        render_unnamed(&[record], &options("wanoemip"), &layout(false, None)),
         "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
          UNCONN 0      0            0.0.0.0:1         0.0.0.0:*    users:((\"ping\",pid=700,fd=3))\n"
     );
@@ -400,15 +387,8 @@ fn inet_sockopt_and_bpf_filter_texts() {
             bpf: true,
             ..options(flags)
         };
-        let mut out = Vec::new();
-        let mut names = FixedNames {
-            services: Services::default(),
-            ephemeral: EPHEMERAL,
-            processes: Vec::new(),
-        };
         let records = [tcp.clone(), raw.clone(), unprivileged.clone()];
-        render_ss(&records, &show, &layout(true, None), &mut names, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = render_unnamed(&records, &show, &layout(true, None));
         for expected in [
             format!("{sep}inet-sockopt: ( is_icsk freebind bind_addr_no_port)"),
             format!("{sep}bpf filter (2):  0x28 0 0 12, 0x15 0 1 2048,"),

@@ -4,7 +4,8 @@
 # TCP: sockfixture's TCP sockets in a private network namespace, dumped once with `ss -D`
 # (captures/tcp.dump, which records::tcp decodes); each TCP golden is ss printing that dump
 # (TCPDIAG_FILE) with the golden's options, so they all show the same kernel state.
-# The other families: sockfixture's UDP, raw, packet and unix sockets in a second namespace,
+# The other families: sockfixture's UDP, raw, packet and unix sockets and a few of the
+# script's own (netlink, raw, packet, unix, one TCP listener) in a second namespace,
 # listed live by ss (records.rs parses the most detailed capture of each family).
 # captures/services is the capture machine's /etc/services, which ss named the ports from.
 #
@@ -30,7 +31,10 @@ if [ $# = 0 ]; then
     exit
 fi
 ip link set lo up
-dir=$(mktemp -d /tmp/ss-golden.XXXXXX)
+# A fixed directory: the unix socket paths are in the goldens, so a second run rewrites them alike.
+dir=/tmp/ss-golden.$1
+rm -rf "$dir"
+mkdir "$dir"
 trap 'rm -rf "$dir"' EXIT
 groups=udp,raw,packet,unix
 [ "$1" = tcp ] && groups=tcp
@@ -43,6 +47,34 @@ done
 grep -qx ready "$dir/fixture.out" || { echo "capture.sh: sockfixture did not come up" >&2; exit 1; }
 
 if [ "$1" = others ]; then
+    # What sockfixture does not make: a TCP listener (so that the listings of every family
+    # have a tcp line), a netlink socket of a process in a multicast group (ss names it after
+    # the process, -e shows its groups), a raw socket of a protocol without a name, a packet
+    # socket for every protocol on every interface and one for a protocol ss has no name for,
+    # a unix listener with a connection it has not accepted (ss lists the waiting peer), under
+    # an abstract name with a NUL inside, and a unix pair with one direction shut down.
+    coproc EXTRA { exec python3 -c '
+import socket, sys
+held = [socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)]
+held[0].bind((0, 1))  # port id: the pid of this process; groups: RTMGRP_LINK
+held.append(socket.socket(socket.AF_INET, socket.SOCK_RAW, 253))
+held.append(socket.create_server(("127.0.0.1", 22), backlog=4))
+held.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))  # ETH_P_ALL
+packet = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x88B5))
+packet.bind(("lo", 0x88B5))
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(b"\0pending\0listener")
+listener.listen(1)
+waiting = socket.socket(socket.AF_UNIX)
+waiting.connect(b"\0pending\0listener")
+reader, writer = socket.socketpair()
+writer.shutdown(socket.SHUT_WR)
+held += [packet, listener, waiting, reader, writer]
+print("ready", flush=True)
+sys.stdin.read()
+'; }
+    read -r ready <&"${EXTRA[0]}"
+    [ "$ready" = ready ] || { echo "capture.sh: the extra sockets did not come up" >&2; exit 1; }
     # live NAME SS-OPTIONS [COLUMNS]: ss listing the namespace, on a terminal if COLUMNS.
     live() {
         local name=$1 options=$2 columns=${3:-}
@@ -59,6 +91,7 @@ if [ "$1" = others ]; then
     live nl_a "-f netlink -a"
     live nl_an "-f netlink -an"
     live nl_anem "-f netlink -anem"
+    live nl_anp "-f netlink -anp"
     live all_a -a
     live all_an -an
     live all_an_tty90 -an 90
@@ -66,19 +99,23 @@ if [ "$1" = others ]; then
 fi
 
 # What sockfixture does not make: a listener shared with a forked child (two owners), one
-# owned by uid 1000, one with a fwmark, one bound to lo, and connections left in SYN-SENT by
-# a full accept queue (the kernel drops their SYNs).
+# owned by uid 1000, one with a fwmark, one bound to lo over IPv4 and one over IPv6 (ss shows
+# the scope, [::1]%lo), an IPv6-only wildcard one ([::]), connections left in SYN-SENT by
+# a full accept queue (the kernel drops their SYNs), and a stalled transfer whose probes back off.
 coproc EXTRA { exec python3 -c '
 import os, socket, sys
 S = socket.SOL_SOCKET
-def listener(address, backlog=5, **options):
-    sock = socket.socket()
+def listener(address, backlog=5, v6only=False, **options):
+    sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+    if v6only:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     for option, value in options.items():
         sock.setsockopt(S, getattr(socket, option), value)
     sock.bind(address)
     sock.listen(backlog)
     return sock
 held = [listener(("127.0.0.1", 5432), SO_MARK=0x2a), listener(("127.0.0.1", 3306), SO_BINDTODEVICE=b"lo")]
+held += [listener(("::1", 3306), SO_BINDTODEVICE=b"lo"), listener(("::", 443), v6only=True)]
 full = listener(("127.0.0.2", 7000), backlog=0)
 held += [full, socket.create_connection(("127.0.0.2", 7000))]
 for _ in range(2):
@@ -86,6 +123,20 @@ for _ in range(2):
     pending.setblocking(False)
     pending.connect_ex(("127.0.0.2", 7000))
     held.append(pending)
+# A stalled transfer of its own under the default minimum RTO (sockfixture raises it to 100 s,
+# for sockets made after): its zero-window probes back off (backoff:) within the half second
+# before the dump, and the receiver measures a receive RTT (rcv_rtt:).
+open("/proc/sys/net/ipv4/tcp_rto_min_us", "w").write("200000")
+stall = listener(("127.0.0.4", 9000), backlog=1, SO_RCVBUF=4096)
+sender = socket.create_connection(("127.0.0.4", 9000))
+sender.setsockopt(S, socket.SO_SNDBUF, 4096)
+sender.setblocking(False)
+held += [stall, sender, stall.accept()[0]]
+try:
+    while True:
+        sender.send(bytes(1024))
+except BlockingIOError:
+    pass
 if os.fork() == 0:  # holds the full listener too
     sys.stdin.read()
     os._exit(0)

@@ -62,6 +62,12 @@ pub fn netlink_a() -> Vec<SocketRecord> {
     with_ss_socket_of(netlink_an(), include_str!("golden/nl_a.txt"))
 }
 
+/// The sockets of `ss -f netlink -an`, ss's own as in `ss -f netlink -anp` (which names no
+/// owners: ss 6.1 prints no users for netlink sockets).
+pub fn netlink_anp() -> Vec<SocketRecord> {
+    with_ss_socket_of(netlink_an(), include_str!("golden/nl_anp.txt"))
+}
+
 /// Every family from `ss -an`.
 pub fn all_an() -> Vec<SocketRecord> {
     parse_capture(include_str!("golden/all_an.txt"), None)
