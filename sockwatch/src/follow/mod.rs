@@ -579,7 +579,9 @@ impl Follower {
                             tracer.drain(&mut batch);
                             Ok(Ok(()))
                         }
-                        _ = audit_tick.tick() => {
+                        // Without state changes (top) the table does not follow sockets into
+                        // CLOSE, where sock_diag no longer lists them: no audit then.
+                        _ = audit_tick.tick(), if !config.ends_only => {
                             audit_due = true;
                             Ok(Ok(()))
                         }
