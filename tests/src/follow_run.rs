@@ -7,7 +7,10 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{json::parse_lines, sockwatch_bin, NetNs};
+use crate::{
+    json::{parse_lines, snapshot_socket_keys},
+    sockwatch_bin, NetNs,
+};
 
 /// A running `sockwatch follow`; killed and reaped if the test ends early.
 pub struct FollowRun {
@@ -122,4 +125,23 @@ pub fn summary_line(stderr: &[String]) -> String {
         .find(|line| line.contains(" events, "))
         .cloned()
         .unwrap_or_default()
+}
+
+/// The sorted keys of the namespace's full TCP sockets, from `snapshot --json`: what follow's
+/// live table holds (no TIME-WAIT or SYN-RECV mini-sockets).
+pub fn full_tcp_socket_keys(ns: &NetNs) -> Vec<String> {
+    let listed = ns.run(
+        sockwatch_bin(),
+        [
+            "snapshot",
+            "--json",
+            "-tan",
+            "exclude",
+            "time-wait",
+            "exclude",
+            "syn-recv",
+        ],
+    );
+    assert!(listed.status.success(), "snapshot: {listed:?}");
+    snapshot_socket_keys(&listed.stdout)
 }

@@ -22,6 +22,23 @@ pub fn inet_socket_key(socket: &Value) -> String {
     )
 }
 
+/// The sorted keys of the sockets in the last table of `follow --table --json` output.
+pub fn table_socket_keys(stdout: &str) -> Vec<String> {
+    let last: Value = stdout
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad table line {l}: {e}")))
+        .expect("a table line");
+    let mut keys: Vec<String> = last["sockets"]
+        .as_array()
+        .expect("a sockets array")
+        .iter()
+        .map(inet_socket_key)
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// The sorted keys of every TCP socket in a `snapshot --json` document.
 pub fn snapshot_socket_keys(stdout: &[u8]) -> Vec<String> {
     let doc: Value = serde_json::from_slice(stdout)

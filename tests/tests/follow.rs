@@ -11,8 +11,8 @@ use std::{
 use serde_json::Value;
 use sockwatch_tests::{
     fixture::Fixture,
-    follow_run::{json_lines, lost, FollowRun},
-    json::{follow_line_problems, inet_socket_key, snapshot_socket_keys},
+    follow_run::{full_tcp_socket_keys, json_lines, lost, FollowRun},
+    json::{follow_line_problems, table_socket_keys},
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs, SocketGroup,
 };
@@ -321,15 +321,6 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
     // printed last (at the interrupt) must be the kernel's. The interval is longer than the
     // run: a rebuild on a loaded machine can take longer than any interval (seconds), and
     // the last periodic table then predated the end of the churn (the flake of this test).
-    let snapshot = || {
-        let listed = ns
-            .command(sockwatch_bin())
-            .args(["snapshot", "--json", "-tan"])
-            .args(["exclude", "time-wait", "exclude", "syn-recv"])
-            .output()
-            .expect("snapshot");
-        snapshot_socket_keys(&listed.stdout)
-    };
     let table_args = ["--table", "--json", "-n", "--ring-kib", "4"];
     for round in 1..=3 {
         let mut held = hold(&ns, 10);
@@ -342,17 +333,9 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let (stdout, stderr) = table.interrupt();
         assert!(lost(&stderr) > 0, "round {round}: {stderr}");
-        let last = json_lines(&stdout).pop().expect("a table line");
-        let mut in_table: Vec<String> = last["sockets"]
-            .as_array()
-            .expect("sockets")
-            .iter()
-            .map(inet_socket_key)
-            .collect();
-        in_table.sort();
         assert_eq!(
-            in_table,
-            snapshot(),
+            table_socket_keys(&stdout),
+            full_tcp_socket_keys(&ns),
             "round {round}: table at stop vs snapshot"
         );
     }
@@ -396,19 +379,6 @@ fn hold(ns: &NetNs, connections: u32) -> Child {
     held
 }
 
-/// The sockets of the last `--table --json` line, as "STATE LOCAL PEER".
-fn last_table(stdout: &str) -> Vec<String> {
-    let last = json_lines(stdout).pop().expect("a table line");
-    let mut rows: Vec<String> = last["sockets"]
-        .as_array()
-        .expect("sockets")
-        .iter()
-        .map(|s| format!("{} {} {}", s["state"], s["local"], s["peer"]).replace('"', ""))
-        .collect();
-    rows.sort();
-    rows
-}
-
 /// A kernel-side port filter admits a socket at its first matching event; its end is then
 /// delivered even though a reset cleared the remote port first. The table keeps no dead
 /// socket and --lifetime shows every connection once.
@@ -436,7 +406,7 @@ fn a_port_filter_keeps_the_end_of_connections_closed_by_reset() {
     assert_eq!(lost(&stderr), 0, "{stderr}");
     // tcpchurn has exited: no socket with remote port 7600 is left (TIME-WAIT is not in
     // the table).
-    assert_eq!(last_table(&stdout), Vec::<String>::new(), "{stderr}");
+    assert_eq!(table_socket_keys(&stdout), Vec::<String>::new(), "{stderr}");
 
     let lifetime = FollowRun::start(&ns, &["--lifetime", "--json", "dport = :7601"]);
     churn_with_resets(&ns, 100, 7601, 2);

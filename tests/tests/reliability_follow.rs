@@ -17,8 +17,8 @@ use std::{
 };
 
 use sockwatch_tests::{
-    follow_run::{summary_line, FollowRun},
-    json::{inet_socket_key, snapshot_socket_keys},
+    follow_run::{full_tcp_socket_keys, summary_line, FollowRun},
+    json::table_socket_keys,
     privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs,
 };
@@ -772,18 +772,7 @@ fn follow_survives_a_soak() {
 
     // The live table after the churn, against a fresh snapshot of full sockets.
     thread::sleep(Duration::from_millis(1500));
-    let listed = ns.run(
-        sockwatch_bin(),
-        [
-            "snapshot",
-            "--json",
-            "-tan",
-            "exclude",
-            "time-wait",
-            "exclude",
-            "syn-recv",
-        ],
-    );
+    let in_snapshot = full_tcp_socket_keys(&ns);
     // SAFETY: kill(2) on our own unreaped child.
     unsafe { libc::kill(table.id() as libc::pid_t, libc::SIGINT) };
     let table_summary = table.wait_with_output().expect("wait for follow --table");
@@ -802,21 +791,9 @@ fn follow_survives_a_soak() {
     }
     let text = fs::read_to_string(&table_file).expect("read the table file");
     let _ = fs::remove_file(&table_file);
-    let last: serde_json::Value = text
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
-        .expect("a table line");
-    let mut in_table: Vec<String> = last["sockets"]
-        .as_array()
-        .expect("sockets")
-        .iter()
-        .map(inet_socket_key)
-        .collect();
-    in_table.sort();
+    let in_table = table_socket_keys(&text);
     drop(held.stdin.take());
     let _ = held.wait();
-    let in_snapshot = snapshot_socket_keys(&listed.stdout);
     assert_eq!(
         in_table, in_snapshot,
         "live table at the end vs a fresh snapshot"
@@ -936,36 +913,13 @@ fn a_table_started_beside_orphans_in_fin_wait_2_ends_as_the_snapshot() {
     said.read_line(&mut line).expect("python3 closed line");
     assert_eq!(line.trim(), "closed", "the orphans' script");
     thread::sleep(Duration::from_millis(800));
-    let listed = ns.run(
-        sockwatch_bin(),
-        [
-            "snapshot",
-            "--json",
-            "-tan",
-            "exclude",
-            "time-wait",
-            "exclude",
-            "syn-recv",
-        ],
-    );
+    let in_snapshot = full_tcp_socket_keys(&ns);
     let (stdout, _) = table.interrupt();
     drop(stdin);
     let _ = orphans.wait();
-    let last: serde_json::Value = stdout
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
-        .expect("a table line");
-    let mut in_table: Vec<String> = last["sockets"]
-        .as_array()
-        .expect("sockets")
-        .iter()
-        .map(inet_socket_key)
-        .collect();
-    in_table.sort();
+    let in_table = table_socket_keys(&stdout);
     assert_eq!(
-        in_table,
-        snapshot_socket_keys(&listed.stdout),
+        in_table, in_snapshot,
         "live table at the end vs a fresh snapshot"
     );
 }
@@ -1032,18 +986,7 @@ fn a_table_under_stalled_servers_ends_as_the_snapshot() {
     assert!(finished.status.success(), "the workload: {finished:?}");
     // Two audit rounds after the last socket ended.
     thread::sleep(Duration::from_secs(22));
-    let listed = ns.run(
-        sockwatch_bin(),
-        [
-            "snapshot",
-            "--json",
-            "-tan",
-            "exclude",
-            "time-wait",
-            "exclude",
-            "syn-recv",
-        ],
-    );
+    let in_snapshot = full_tcp_socket_keys(&ns);
     // SAFETY: kill(2) on our own unreaped child.
     unsafe { libc::kill(table.id() as libc::pid_t, libc::SIGINT) };
     let stopped = table.wait_with_output().expect("wait for follow --table");
@@ -1051,21 +994,9 @@ fn a_table_under_stalled_servers_ends_as_the_snapshot() {
     eprintln!("{}", String::from_utf8_lossy(&stopped.stderr).trim());
     let stdout = fs::read_to_string(&table_file).expect("read the table file");
     let _ = fs::remove_file(&table_file);
-    let last: serde_json::Value = stdout
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).expect("a JSON table line"))
-        .expect("a table line");
-    let mut in_table: Vec<String> = last["sockets"]
-        .as_array()
-        .expect("sockets")
-        .iter()
-        .map(inet_socket_key)
-        .collect();
-    in_table.sort();
+    let in_table = table_socket_keys(&stdout);
     assert_eq!(
-        in_table,
-        snapshot_socket_keys(&listed.stdout),
+        in_table, in_snapshot,
         "live table at the end vs a fresh snapshot"
     );
 }
