@@ -29,20 +29,18 @@ pub fn table_socket_keys(stdout: &str) -> Vec<String> {
         .last()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad table line {l}: {e}")))
         .expect("a table line");
-    let mut keys: Vec<String> = last["sockets"]
-        .as_array()
-        .expect("a sockets array")
-        .iter()
-        .map(inet_socket_key)
-        .collect();
-    keys.sort();
-    keys
+    sorted_socket_keys(&last)
 }
 
 /// The sorted keys of every TCP socket in a `snapshot --json` document.
 pub fn snapshot_socket_keys(stdout: &[u8]) -> Vec<String> {
     let doc: Value = serde_json::from_slice(stdout)
         .unwrap_or_else(|e| panic!("snapshot --json: {e}: {}", String::from_utf8_lossy(stdout)));
+    sorted_socket_keys(&doc)
+}
+
+/// The sorted keys of the `sockets` array of a snapshot document or a follow table line.
+fn sorted_socket_keys(doc: &Value) -> Vec<String> {
     let mut keys: Vec<String> = doc["sockets"]
         .as_array()
         .expect("a sockets array")
