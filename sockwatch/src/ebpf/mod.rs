@@ -337,12 +337,11 @@ impl Tracer {
         // Programs the kernel did not take have no descriptor.
         let program_fds = ebpf
             .programs()
-            .map(|(name, program)| (program, hooks::skipped_runs(name)))
-            .filter(|(_, skipped)| *skipped != hooks::SkippedRuns::Covered)
-            .filter_map(|(program, skipped)| Some((program.fd().ok()?, skipped)))
-            .map(|(fd, skipped)| {
+            .filter_map(|(name, program)| {
+                let skipped = hooks::skipped_runs(name);
+                let fd = program.fd().ok()?;
                 let fd = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd));
-                (fd, skipped)
+                (skipped != hooks::SkippedRuns::Covered).then_some((fd, skipped))
             })
             .collect();
         Ok(Tracer {
