@@ -40,7 +40,7 @@ impl DiagSocket {
         // as ss's own does (peer `*`).
         Ok(DiagSocket {
             socket,
-            buffer: vec![0; RECV_BUFFER_LEN],
+            buffer: Vec::new(),
         })
     }
 
@@ -51,22 +51,42 @@ impl DiagSocket {
         request: &Request,
         mut deliver: impl FnMut(&[u8]) -> Result<Progress, SourceError>,
     ) -> Result<(), SourceError> {
-        let target = request.target;
-        let failed = |op, source| SourceError::Io { target, op, source };
-        self.socket
-            .send(&request.bytes, 0)
-            .map_err(|e| failed("send", e))?;
+        self.send(request)?;
         loop {
-            let len = match self.socket.recv(&mut &mut self.buffer[..], 0) {
-                Ok(0) => return Err(failed("recv", io::ErrorKind::UnexpectedEof.into())),
-                Ok(len) => len.min(self.buffer.len()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(failed("recv", e)),
-            };
-            if deliver(&self.buffer[..len])? == Progress::Done {
+            receive(&self.socket, request.target, &mut self.buffer)?;
+            if deliver(&self.buffer)? == Progress::Done {
                 return Ok(());
             }
         }
+    }
+
+    /// [`Self::fetch`] with each datagram received straight into a buffer from `buffer`
+    /// and handed over whole, so that another thread can decode it without a copy.
+    pub fn stream(
+        &mut self,
+        request: &Request,
+        mut buffer: impl FnMut() -> Vec<u8>,
+        mut deliver: impl FnMut(Vec<u8>) -> Result<Progress, SourceError>,
+    ) -> Result<(), SourceError> {
+        self.send(request)?;
+        loop {
+            let mut datagram = buffer();
+            receive(&self.socket, request.target, &mut datagram)?;
+            if deliver(datagram)? == Progress::Done {
+                return Ok(());
+            }
+        }
+    }
+
+    fn send(&self, request: &Request) -> Result<(), SourceError> {
+        self.socket
+            .send(&request.bytes, 0)
+            .map(drop)
+            .map_err(|source| SourceError::Io {
+                target: request.target,
+                op: "send",
+                source,
+            })
     }
 
     /// Runs a dump without decoding it: its reply datagrams back to back, to [`process`]
@@ -101,6 +121,26 @@ impl DiagSocket {
             }
             Ok(Progress::More)
         })
+    }
+}
+
+/// Receives the next datagram into `datagram` (emptied first), straight into its spare
+/// capacity: no zeroing, and its length is the datagram's.
+fn receive(socket: &Socket, target: Target, datagram: &mut Vec<u8>) -> Result<(), SourceError> {
+    let failed = |source| SourceError::Io {
+        target,
+        op: "recv",
+        source,
+    };
+    datagram.clear();
+    datagram.reserve(RECV_BUFFER_LEN);
+    loop {
+        match socket.recv(datagram, 0) {
+            Ok(0) => return Err(failed(io::ErrorKind::UnexpectedEof.into())),
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        }
     }
 }
 

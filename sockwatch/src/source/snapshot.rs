@@ -364,15 +364,18 @@ fn forward(
     recycled: &Receiver<Vec<u8>>,
 ) -> bool {
     let outcome = diag_socket::request_seq(request).and_then(|seq| {
-        socket.fetch(request, |datagram| {
-            let mut buffer = recycled.try_recv().unwrap_or_default();
-            buffer.clear();
-            buffer.extend_from_slice(datagram);
-            // A closed channel only means the decoder gave up; the dump still runs to
-            // its end so that the socket is left clean.
-            let _ = deliver.send(Delivery::Replies(buffer));
-            diag_socket::process(datagram, seq, request.target, &mut |_| Ok(()))
-        })
+        socket.stream(
+            request,
+            || recycled.try_recv().unwrap_or_default(),
+            |datagram| {
+                let progress =
+                    diag_socket::process(&datagram, seq, request.target, &mut |_| Ok(()));
+                // A closed channel only means the decoder gave up; the dump still runs
+                // to its end so that the socket is left clean.
+                let _ = deliver.send(Delivery::Replies(datagram));
+                progress
+            },
+        )
     });
     deliver.send(Delivery::End(outcome)).is_ok()
 }
