@@ -465,8 +465,11 @@ fn decode(
     sink: &mut impl FnMut(SocketRecord),
 ) -> Result<(), DecodeError> {
     let record = match decoder {
+        // An inet dump holds the netid asked for only: straight to the sink, as a record
+        // is large enough for every move to show.
         Decoder::Inet(netid) | Decoder::InetBothVersions(netid) => {
-            Some(inet::decode(payload, netid)?)
+            sink(inet::decode(payload, netid)?);
+            return Ok(());
         }
         Decoder::Unix => unix::decode(payload)?,
         Decoder::Packet => packet::decode(payload)?,

@@ -59,11 +59,11 @@ impl Col {
         }
     }
 
-    /// Printed before the column's text unless it starts the line.
-    fn left_delimiter(self) -> &'static [u8] {
+    /// The spaces printed before the column's text unless it starts the line.
+    fn left_spaces(self) -> usize {
         match self {
-            Col::State | Col::RecvQ | Col::SendQ | Col::Addr | Col::RAddr => b" ",
-            _ => b"",
+            Col::State | Col::RecvQ | Col::SendQ | Col::Addr | Col::RAddr => 1,
+            _ => 0,
         }
     }
 
@@ -95,6 +95,8 @@ const CHUNK_ROOM: usize = 1024 * 1024 - 16;
 const TOKEN_HEADER: usize = 2;
 /// ss prints its buffer when a record starts with this many chunks allocated.
 const PRINT_AT_CHUNKS: usize = 5;
+/// How much printed text is written at once.
+const PRINT_CHUNK: usize = 1 << 16;
 
 impl ChunkMeter {
     fn new_chunk(&mut self) {
@@ -159,6 +161,8 @@ pub struct Table {
     position: Position,
     meter: ChunkMeter,
     scratch: Vec<u8>,
+    /// Lines being printed, kept for the next print.
+    printed: Vec<u8>,
 }
 
 impl Table {
@@ -175,6 +179,7 @@ impl Table {
             position: Position::Fresh,
             meter: ChunkMeter::default(),
             scratch: Vec::new(),
+            printed: Vec::new(),
         }
     }
 
@@ -277,8 +282,14 @@ impl Table {
             .into_iter()
             .filter(|c| self.enabled[*c as usize])
             .collect();
+        // Lines are built in one buffer, written every PRINT_CHUNK bytes: a few large
+        // writes instead of several small ones a token. Padding and delimiters are
+        // spaces, so the run between two tokens goes in at once.
+        let mut chunk = std::mem::take(&mut self.printed);
+        chunk.clear();
         let mut start = 0;
         for line in self.ends.chunks(columns.len()) {
+            let mut spaces = 0;
             for (position, (&col, &end)) in columns.iter().zip(line).enumerate() {
                 let end = end as usize;
                 let token = &self.text[start..end];
@@ -286,25 +297,33 @@ impl Table {
                 let width = widths[col as usize];
                 let mut printed = 0;
                 if position != 0 {
-                    let delimiter = col.left_delimiter();
-                    out.write_all(delimiter)?;
-                    printed = delimiter.len();
+                    printed = col.left_spaces();
                 }
                 if width > 0 && col.right_aligned() {
-                    let pad = width.saturating_sub(token.len() + printed);
-                    write_spaces(out, pad)?;
-                    printed += pad;
+                    printed = printed.max(width.saturating_sub(token.len()));
                 }
-                out.write_all(token)?;
+                spaces += printed;
+                if !token.is_empty() {
+                    chunk.resize(chunk.len() + spaces, b' ');
+                    chunk.extend_from_slice(token);
+                    spaces = 0;
+                }
                 printed += token.len();
                 if width > 0 && !col.right_aligned() {
-                    write_spaces(out, width.saturating_sub(printed))?;
+                    spaces += width.saturating_sub(printed);
                 }
             }
             // Lines end after their last column (Proc), the output's last one without its
             // empty last token.
-            out.write_all(b"\n")?;
+            chunk.resize(chunk.len() + spaces, b' ');
+            chunk.push(b'\n');
+            if chunk.len() >= PRINT_CHUNK {
+                out.write_all(&chunk)?;
+                chunk.clear();
+            }
         }
+        out.write_all(&chunk)?;
+        self.printed = chunk;
         self.text.clear();
         self.ends.clear();
         self.meter = ChunkMeter::default();
@@ -323,7 +342,7 @@ impl Table {
             }
             let max_len = self.max_len[col as usize];
             let width = if !first && max_len > 0 {
-                max_len + col.left_delimiter().len()
+                max_len + col.left_spaces()
             } else {
                 max_len
             };
@@ -386,14 +405,4 @@ fn spread_over_screen(widths: &mut [usize; COLUMNS], screen: usize) {
         line_cols = 0;
         c += 1;
     }
-}
-
-fn write_spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
-    const SPACES: [u8; 64] = [b' '; 64];
-    while n > 0 {
-        let step = n.min(SPACES.len());
-        out.write_all(&SPACES[..step])?;
-        n -= step;
-    }
-    Ok(())
 }
