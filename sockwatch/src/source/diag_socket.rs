@@ -60,25 +60,34 @@ impl DiagSocket {
         }
     }
 
-    /// [`Self::fetch`] with each datagram received straight into a buffer from `buffer`
-    /// and handed over whole, so that another thread can decode it without a copy.
-    pub fn stream(
+    /// The reply datagrams of a request already sent (see [`Self::send`]), each received
+    /// straight into a buffer from `buffer` and handed over whole, so that another thread
+    /// can decode it without a copy; `deliver` says when the dump is complete.
+    pub fn replies(
         &mut self,
-        request: &Request,
+        target: Target,
         mut buffer: impl FnMut() -> Vec<u8>,
         mut deliver: impl FnMut(Vec<u8>) -> Result<Progress, SourceError>,
     ) -> Result<(), SourceError> {
-        self.send(request)?;
         loop {
-            let mut datagram = buffer();
-            receive(&self.socket, request.target, &mut datagram)?;
+            let datagram = self.next_reply(target, buffer())?;
             if deliver(datagram)? == Progress::Done {
                 return Ok(());
             }
         }
     }
 
-    fn send(&self, request: &Request) -> Result<(), SourceError> {
+    /// The next reply datagram, received into `datagram` (emptied first).
+    pub fn next_reply(
+        &mut self,
+        target: Target,
+        mut datagram: Vec<u8>,
+    ) -> Result<Vec<u8>, SourceError> {
+        receive(&self.socket, target, &mut datagram)?;
+        Ok(datagram)
+    }
+
+    pub fn send(&self, request: &Request) -> Result<(), SourceError> {
         self.socket
             .send(&request.bytes, 0)
             .map(drop)

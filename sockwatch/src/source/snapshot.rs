@@ -218,7 +218,27 @@ fn run(
         let (deliver, replies) = mpsc::sync_channel(READ_AHEAD);
         let (recycle, recycled) = mpsc::channel();
         let steps = &steps;
-        scope.spawn(move || fetch_all(steps, socket, spare, &deliver, &recycled));
+        match steps.as_slice() {
+            // A single dump starts here, and only an answer longer than one datagram
+            // starts the fetching thread: a filter the kernel applies often leaves less,
+            // and then the thread would cost more than its overlap saves.
+            [Step::Dump {
+                request,
+                then: None,
+                ..
+            }] => {
+                let mut socket = socket;
+                if !first_reply(&mut socket, request, &deliver) {
+                    scope.spawn(move || {
+                        let recycled = || recycled.try_recv().unwrap_or_default();
+                        forward_replies(&mut socket, request, &deliver, recycled);
+                    });
+                }
+            }
+            _ => {
+                scope.spawn(move || fetch_all(steps, socket, spare, &deliver, &recycled));
+            }
+        }
         let mut coverage = Coverage::default();
         for step in steps {
             let (request, then, decoder) = match step {
@@ -363,19 +383,55 @@ fn forward(
     deliver: &SyncSender<Delivery>,
     recycled: &Receiver<Vec<u8>>,
 ) -> bool {
+    if let Err(err) = socket.send(request) {
+        return deliver.send(Delivery::End(Err(err))).is_ok();
+    }
+    forward_replies(socket, request, deliver, || {
+        recycled.try_recv().unwrap_or_default()
+    })
+}
+
+/// Sends `request` and delivers its first reply datagram; true when that was the whole
+/// dump (its end delivered too), or the request failed.
+fn first_reply(socket: &mut DiagSocket, request: &Request, deliver: &SyncSender<Delivery>) -> bool {
+    let seq = match diag_socket::request_seq(request) {
+        Ok(seq) => seq,
+        Err(err) => return deliver.send(Delivery::End(Err(err))).is_ok(),
+    };
+    let first = socket
+        .send(request)
+        .and_then(|()| socket.next_reply(request.target, Vec::new()));
+    let datagram = match first {
+        Ok(datagram) => datagram,
+        Err(err) => return deliver.send(Delivery::End(Err(err))).is_ok(),
+    };
+    let progress = diag_socket::process(&datagram, seq, request.target, &mut |_| Ok(()));
+    // The channel holds READ_AHEAD deliveries and nothing reads it yet: these two fit.
+    let _ = deliver.send(Delivery::Replies(datagram));
+    match progress {
+        Ok(Progress::More) => false,
+        Ok(Progress::Done) => deliver.send(Delivery::End(Ok(()))).is_ok(),
+        // receive() finds the failure in the datagram itself.
+        Err(_) => deliver.send(Delivery::End(Ok(()))).is_ok(),
+    }
+}
+
+/// Delivers the reply datagrams of a request already sent, each as it arrives, then the
+/// dump's end; false when nobody listens any more.
+fn forward_replies(
+    socket: &mut DiagSocket,
+    request: &Request,
+    deliver: &SyncSender<Delivery>,
+    recycled: impl FnMut() -> Vec<u8>,
+) -> bool {
     let outcome = diag_socket::request_seq(request).and_then(|seq| {
-        socket.stream(
-            request,
-            || recycled.try_recv().unwrap_or_default(),
-            |datagram| {
-                let progress =
-                    diag_socket::process(&datagram, seq, request.target, &mut |_| Ok(()));
-                // A closed channel only means the decoder gave up; the dump still runs
-                // to its end so that the socket is left clean.
-                let _ = deliver.send(Delivery::Replies(datagram));
-                progress
-            },
-        )
+        socket.replies(request.target, recycled, |datagram| {
+            let progress = diag_socket::process(&datagram, seq, request.target, &mut |_| Ok(()));
+            // A closed channel only means the decoder gave up; the dump still runs to
+            // its end so that the socket is left clean.
+            let _ = deliver.send(Delivery::Replies(datagram));
+            progress
+        })
     });
     deliver.send(Delivery::End(outcome)).is_ok()
 }
