@@ -80,7 +80,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         // ss -p's /proc scan needs nothing from the dump: both run at once.
         let mut owners = OwnersScan::start(show.processes, threads, scope);
         let mut output = Output::new(&format, &show, &mut names, &mut out);
-        let mut accept = |mut record: SocketRecord| {
+        let accept = |mut record: SocketRecord| {
             // The whole filter has judged the socket before it is closed: nothing it does
             // not select is ever killed.
             if kill_failed.is_some() || refused.contains(&record.netid) || !keep(&record) {
@@ -127,7 +127,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         };
         let refusal = match dump_file {
             Some((path, file)) => {
-                source::snapshot_from_dump(file, &mut accept)
+                source::snapshot_from_dump(file, accept)
                     .map_err(|e| match e {
                         // Name the file: it may come from a TCPDIAG_FILE the user forgot was set.
                         source::SourceError::Dump(e) => {
@@ -137,7 +137,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
                     })
                     .map(|()| None)
             }
-            None => source::snapshot(&query, &mut accept)
+            None => source::snapshot(&query, accept)
                 .map(|coverage| coverage.dccp_compat_refusal)
                 .map_err(|e| e.to_string()),
         }?;

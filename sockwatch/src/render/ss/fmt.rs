@@ -308,12 +308,26 @@ pub fn push_ip(buf: &mut Vec<u8>, addr: IpAddr, v6only: bool) {
 }
 
 pub fn push_ipv4(buf: &mut Vec<u8>, addr: Ipv4Addr) {
+    // Built on the stack and appended at once: two addresses a socket, in every listing.
+    let mut text = [0u8; 15];
+    let mut len = 0;
     for (i, octet) in addr.octets().into_iter().enumerate() {
         if i > 0 {
-            buf.push(b'.');
+            text[len] = b'.';
+            len += 1;
         }
-        push_u64(buf, u64::from(octet));
+        if octet >= 100 {
+            text[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            text[len] = b'0' + octet / 10 % 10;
+            len += 1;
+        }
+        text[len] = b'0' + octet % 10;
+        len += 1;
     }
+    buf.extend_from_slice(&text[..len]);
 }
 
 /// Appends an IPv6 address as glibc's inet_ntop: the first longest run of two or more zero
@@ -526,6 +540,20 @@ mod tests {
         assert_eq!(text(|b| push_bw(b, 0.0, false)), "0");
         assert_eq!(text(|b| push_bw(b, 2.5, true)), "2");
         assert_eq!(text(|b| push_bw(b, 1e300, true)).len(), 301);
+    }
+
+    #[test]
+    fn ipv4_dotted_quad() {
+        for addr in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "9.10.99.100",
+            "255.255.255.255",
+            "1.20.205.7",
+        ] {
+            let parsed: Ipv4Addr = addr.parse().unwrap();
+            assert_eq!(text(|b| push_ipv4(b, parsed)), addr);
+        }
     }
 
     #[test]
