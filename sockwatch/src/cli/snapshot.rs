@@ -41,7 +41,6 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
     if events {
         return follow_destroyed(&show, &filter, &selection, &query, &format, kill);
     }
-    widen_output_pipe();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     if summary_mode != Summary::Off {
@@ -112,7 +111,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
                                 Ok(()) => {
                                     for mut record in listed.into_iter().filter(|r| keep(r)) {
                                         owners.attach(&mut record);
-                                        output.push(record);
+                                        output.push(&record);
                                     }
                                 }
                                 Err(err) => kill_failed = Some(err),
@@ -123,7 +122,7 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
                 }
             }
             owners.attach(&mut record);
-            output.push(record);
+            output.push(&record);
         };
         let refusal = match dump_file {
             Some((path, file)) => {
@@ -159,30 +158,6 @@ pub fn run(config: SnapshotConfig) -> Result<ExitCode, String> {
         eprintln!("RTNETLINK answers: {}", c_strerror(errno));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// What a pipe on standard output is widened to: the most an unprivileged process may ask
-/// for (/proc/sys/fs/pipe-max-size's default).
-const OUTPUT_PIPE_LEN: libc::c_int = 1 << 20;
-
-/// Widens a pipe on standard output from its default 64 KiB. A listing of 100,000 sockets
-/// is over 6 MB: in 64 KiB steps it would wait for its reader about a hundred times, and
-/// each wait hands both cores back and forth between the reader, the decoding thread and
-/// the thread receiving the dump. Only grows it; a refusal (the user's pipe quota) is fine.
-fn widen_output_pipe() {
-    // SAFETY: fstat writes into the local passed by pointer; all zeroes is a valid stat.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat and fcntl take the descriptor and plain values only.
-    unsafe {
-        if libc::fstat(libc::STDOUT_FILENO, &mut stat) != 0
-            || stat.st_mode & libc::S_IFMT != libc::S_IFIFO
-        {
-            return;
-        }
-        if libc::fcntl(libc::STDOUT_FILENO, libc::F_GETPIPE_SZ) < OUTPUT_PIPE_LEN {
-            libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, OUTPUT_PIPE_LEN);
-        }
-    }
 }
 
 /// The C library's text for `errno` (what perror prints), which ss's messages carry.
@@ -378,18 +353,19 @@ impl<'a, W: Write> Output<'a, W> {
         }
     }
 
-    fn push(&mut self, record: SocketRecord) {
+    /// Takes the record by reference: it is large, and the streaming formats only read it.
+    fn push(&mut self, record: &SocketRecord) {
         match self {
             Output::Ss {
                 writer,
                 failed: failed @ None,
-            } => *failed = writer.write_record(&record).err(),
+            } => *failed = writer.write_record(record).err(),
             Output::Json {
                 writer,
                 failed: failed @ None,
-            } => *failed = writer.write_record(&record).err(),
+            } => *failed = writer.write_record(record).err(),
             Output::Ss { .. } | Output::Json { .. } => {}
-            Output::Netstat { records, .. } => records.push(record),
+            Output::Netstat { records, .. } => records.push(record.clone()),
         }
     }
 
