@@ -95,7 +95,8 @@ const CHUNK_ROOM: usize = 1024 * 1024 - 16;
 const TOKEN_HEADER: usize = 2;
 /// ss prints its buffer when a record starts with this many chunks allocated.
 const PRINT_AT_CHUNKS: usize = 5;
-/// How much printed text is written at once.
+/// How much printed text is written at once: exactly a pipe's default capacity, which a
+/// write of more would fill and then wait on a second time.
 const PRINT_CHUNK: usize = 1 << 16;
 
 impl ChunkMeter {
@@ -318,8 +319,8 @@ impl Table {
             chunk.resize(chunk.len() + spaces, b' ');
             chunk.push(b'\n');
             if chunk.len() >= PRINT_CHUNK {
-                out.write_all(&chunk)?;
-                chunk.clear();
+                out.write_all(&chunk[..PRINT_CHUNK])?;
+                chunk.drain(..PRINT_CHUNK);
             }
         }
         out.write_all(&chunk)?;
