@@ -534,6 +534,19 @@ pub struct SocketUser {
     pub fd: u32,
 }
 
+#[cfg(test)]
+impl SocketUser {
+    /// A process (no thread named) holding the socket at `fd`, for tests.
+    pub(crate) fn process(comm: &str, pid: u32, fd: u32) -> SocketUser {
+        SocketUser {
+            comm: comm.as_bytes().to_vec(),
+            pid,
+            tid: None,
+            fd,
+        }
+    }
+}
+
 /// One socket, as every source produces it and every renderer consumes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketRecord {
