@@ -29,19 +29,26 @@ const FAMILIES: [Family; 8] = [
 const TIPC_CONN: u32 = bit(SockState::Established) | bit(SockState::Listen) | bit(SockState::Close);
 
 impl Family {
-    /// `-f` names.
+    /// ss's `-f` names, in its `--help` order: what `-f` accepts and what the shell
+    /// completions offer.
+    pub const NAMES: [(&'static str, Family); 8] = [
+        ("inet", Family::Inet),
+        ("inet6", Family::Inet6),
+        ("link", Family::Packet),
+        ("unix", Family::Unix),
+        ("netlink", Family::Netlink),
+        ("vsock", Family::Vsock),
+        ("tipc", Family::Tipc),
+        ("xdp", Family::Xdp),
+    ];
+
+    /// A `-f` name.
     pub fn parse(name: &str) -> Result<Family, SelectError> {
-        match name {
-            "inet" => Ok(Family::Inet),
-            "inet6" => Ok(Family::Inet6),
-            "link" => Ok(Family::Packet),
-            "unix" => Ok(Family::Unix),
-            "netlink" => Ok(Family::Netlink),
-            "vsock" => Ok(Family::Vsock),
-            "tipc" => Ok(Family::Tipc),
-            "xdp" => Ok(Family::Xdp),
-            _ => Err(SelectError::Family(name.into())),
-        }
+        Family::NAMES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(_, family)| family)
+            .ok_or_else(|| SelectError::Family(name.into()))
     }
 
     fn tables(self) -> &'static [Netid] {

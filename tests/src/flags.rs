@@ -78,7 +78,8 @@ mod tests {
         assert_eq!(seen, ["1", "hi"]);
         let number = |flag: &str, value: Value| value.parse::<u8>().map(|_| flag == "--a");
         let hex = |_: &str, value: Value| value.hex().map(|_| true);
-        let cases: [(&str, &dyn Fn(&str, Value) -> Result<bool, String>, &str); 5] = [
+        type Set<'a> = &'a dyn Fn(&str, Value) -> Result<bool, String>;
+        let cases: [(&str, Set, &str); 5] = [
             ("--a", &number, "--a needs a value"),
             ("--a x", &number, "bad value for --a: x"),
             ("--c 1", &number, "unknown option --c"),
