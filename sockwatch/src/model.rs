@@ -69,6 +69,9 @@ pub enum Netid {
     Netlink,
     VsockStream,
     VsockDgram,
+    /// A vsock socket of any other type (seqpacket, Linux 5.14 on): ss 6.1 has no name for
+    /// it and prints `???`, and lists it whenever it lists vsock sockets at all.
+    VsockOther,
     Tipc,
     Xdp,
 }
@@ -91,6 +94,7 @@ impl Netid {
             Netid::Netlink => "nl",
             Netid::VsockStream => "v_str",
             Netid::VsockDgram => "v_dgr",
+            Netid::VsockOther => "???",
             Netid::Tipc => "tipc",
             Netid::Xdp => "xdp",
         }

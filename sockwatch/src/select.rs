@@ -89,7 +89,7 @@ fn table_families(netid: Netid) -> &'static [Family] {
         &[Family::Packet]
     } else {
         match netid {
-            Netid::VsockStream | Netid::VsockDgram => &[Family::Vsock],
+            Netid::VsockStream | Netid::VsockDgram | Netid::VsockOther => &[Family::Vsock],
             Netid::Tipc => &[Family::Tipc],
             Netid::Xdp => &[Family::Xdp],
             _ => &[Family::Netlink],
