@@ -149,6 +149,23 @@ fn bash_completes_family_names() {
         bash_completes(&["sockwatch", "snapshot", "--family", "v"]),
         ["vsock"]
     );
+    // snapshot's -A takes ss's table names (`ss --help`'s QUERY list).
+    let queries = bash_completes(&["sockwatch", "snapshot", "-A", ""]);
+    for query in [
+        "all",
+        "inet",
+        "tcp",
+        "unix_stream",
+        "vsock_dgram",
+        "tipc",
+        "xdp",
+    ] {
+        assert!(queries.iter().any(|q| q == query), "{query}: {queries:?}");
+    }
+    assert_eq!(
+        bash_completes(&["sockwatch", "snapshot", "--query", "vsock_"]),
+        ["vsock_stream", "vsock_dgram"]
+    );
     let mut netstat = bash_completes(&["sockwatch", "netstat", "-A", ""]);
     netstat.sort();
     assert_eq!(netstat, ["inet", "inet6", "unix"]);

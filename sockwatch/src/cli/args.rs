@@ -1,7 +1,7 @@
 //! Command-line definitions: every flag, its help, and validation that needs no syscall.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use sockwatch::select::Family;
+use sockwatch::select::{Family, QUERY_NAMES};
 
 /// What sockets exist, what they are doing, who owns them, and what just happened to them.
 ///
@@ -169,7 +169,9 @@ pub struct SnapshotArgs {
         short = 'A',
         long = "query",
         visible_alias = "socket",
-        value_name = "QUERY"
+        value_name = "QUERY",
+        value_parser = Offered(|| QUERY_NAMES.iter().map(|(name, _)| *name).collect()),
+        hide_possible_values = true
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
