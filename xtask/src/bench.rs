@@ -4,7 +4,8 @@
 //!
 //! The full run writes BENCHMARKS.md; `--quick` runs every scenario small, checks that each
 //! produced numbers and that sockwatch printed what ss printed, and judges no timing;
-//! `--only top` and `--only first-event` run one scenario and keep BENCHMARKS.md.
+//! `--only top`, `--only first-event` and `--only churn` run one scenario and keep
+//! BENCHMARKS.md.
 
 mod follow;
 mod load;
@@ -113,6 +114,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Some(name.as_str()),
         ),
         // Follow's start-up, for work on it: enough alternating runs for a median.
+        // Follow's start-up, or the connect/close loop under the tracers (its targets are
+        // medians of 5 alternating runs), for work on them.
+        [flag, name] if flag == "--only" && name == "churn" => (
+            Plan {
+                repetitions: 5,
+                ..Plan::full()
+            },
+            Some(name.as_str()),
+        ),
         [flag, name] if flag == "--only" && name == "first-event" => (
             Plan {
                 repetitions: 7,
@@ -120,11 +130,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             },
             Some(name.as_str()),
         ),
-        _ => {
-            return Err(
-                "usage: cargo xtask bench [--quick | --only top | --only first-event]".into(),
-            )
-        }
+        _ => return Err(
+            "usage: cargo xtask bench [--quick | --only top | --only first-event | --only churn]"
+                .into(),
+        ),
     };
     if !cargo::is_root() {
         return Err("the bench needs root (network namespaces, eBPF tracers)".into());
@@ -162,14 +171,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         };
     }
     let peers = peers::ensure()?;
-    if only == Some("first-event") {
+    if let Some(scenario) = only {
         let programs = tracer::Programs {
             sockwatch: &sockwatch,
             peers: &peers,
             launcher: &bins.launcher,
         };
         let mut problems = Vec::new();
-        let (table, found) = follow::first_event(&plan, &programs, &bins, &mut problems)?;
+        let run = match scenario {
+            "churn" => follow::churn_under_tracers,
+            _ => follow::first_event,
+        };
+        let (table, found) = run(&plan, &programs, &bins, &mut problems)?;
         println!("\n{}", table.markdown());
         println!("\n{}", report::targets_markdown(&found, false));
         return match problems.is_empty() {
