@@ -586,19 +586,10 @@ mod tests {
         Transition {
             ts_ns: 1_234_567_891_011,
             cookie: Cookie(u64::MAX - 7),
-            alias: None,
-            kind,
-            old: SockState::Close,
-            new: SockState::SynSent,
             local: local.parse().expect("addr"),
             remote: remote.parse().expect("addr"),
             netns: 4026531840,
-            owner: None,
-            first_seen_ns: None,
-            close: None,
-            cause: None,
-            total_retrans: None,
-            dropped: None,
+            ..Transition::example(kind, SockState::Close, SockState::SynSent)
         }
     }
 
