@@ -8,13 +8,14 @@
 pub mod btf;
 mod caps;
 pub mod hooks;
+mod ring;
 mod tracefs;
 mod verifier;
 
 use std::{collections::HashMap, path::PathBuf};
 
 use aya::{
-    maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap as BpfHashMap, Map, MapData, PerCpuArray},
     programs::{BtfTracePoint, Program, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness, VerifierLogLevel,
 };
@@ -87,7 +88,7 @@ impl std::fmt::Display for Degraded {
 pub struct Tracer {
     /// Owns the programs and their links: dropping it detaches everything.
     ebpf: Ebpf,
-    events: AsyncFd<RingBuf<MapData>>,
+    events: AsyncFd<ring::EventRing>,
     counters: PerCpuArray<MapData, u64>,
     /// Features this kernel cannot serve.
     pub degraded: Vec<Degraded>,
@@ -317,17 +318,24 @@ impl Tracer {
             .iter()
             .any(|d| hooks::ENDS_FEATURES.contains(&d.feature));
 
-        let events = RingBuf::try_from(
-            ebpf.take_map("EVENTS")
-                .ok_or(LoadError::MissingMap("EVENTS"))?,
-        )
-        .map_err(|e| map_error("EVENTS", e))?;
-        // SAFETY: the RingBuf owns its map fd, which stays open until the AsyncFd drops it.
+        let events = match ebpf.take_map("EVENTS") {
+            Some(Map::RingBuf(map)) => map,
+            Some(_) => {
+                return Err(LoadError::Map {
+                    map: "EVENTS",
+                    reason: "not a ring buffer".into(),
+                })
+            }
+            None => return Err(LoadError::MissingMap("EVENTS")),
+        };
+        let ring_failed = |e: &dyn std::fmt::Display| LoadError::Map {
+            map: "EVENTS",
+            reason: e.to_string(),
+        };
+        let events = ring::EventRing::new(events).map_err(|e| ring_failed(&e))?;
+        // SAFETY: the ring owns its map fd, which stays open until the AsyncFd drops it.
         let events = unsafe { AsyncFd::register_with_interest(events, Interest::READABLE) }
-            .map_err(|e| LoadError::Map {
-                map: "EVENTS",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ring_failed(&e))?;
         let counters = PerCpuArray::try_from(
             ebpf.take_map("COUNTERS")
                 .ok_or(LoadError::MissingMap("COUNTERS"))?,
@@ -369,27 +377,18 @@ impl Tracer {
     /// Waits until events are ready, then appends every queued event to `out`.
     pub async fn read_batch(&mut self, out: &mut Vec<SockEvent>) -> std::io::Result<()> {
         let mut guard = self.events.readable_mut().await?;
-        let ring = guard.get_inner_mut();
-        while let Some(item) = ring.next() {
-            if item.len() >= std::mem::size_of::<SockEvent>() {
-                // SAFETY: the kernel wrote a SockEvent (repr(C), any bit pattern valid); the
-                // ring gives no alignment guarantee, hence the unaligned read.
-                out.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<SockEvent>()) });
-            }
-        }
+        guard
+            .get_inner_mut()
+            .drain(|record| push_event(out, record))?;
         guard.clear_ready();
         Ok(())
     }
 
     /// Appends whatever is queued now, without waiting.
-    pub fn drain(&mut self, out: &mut Vec<SockEvent>) {
-        let ring = self.events.get_mut();
-        while let Some(item) = ring.next() {
-            if item.len() >= std::mem::size_of::<SockEvent>() {
-                // SAFETY: as in read_batch.
-                out.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<SockEvent>()) });
-            }
-        }
+    pub fn drain(&mut self, out: &mut Vec<SockEvent>) -> std::io::Result<()> {
+        self.events
+            .get_mut()
+            .drain(|record| push_event(out, record))
     }
 
     /// Kernel counters summed over CPUs.
@@ -538,6 +537,15 @@ impl SkippedRunCounts {
         self.untwinned
             .saturating_add(self.state.saturating_sub(caught_state))
             .saturating_add(self.destroy.saturating_sub(caught_destroy))
+    }
+}
+
+/// Appends the event in `record`, one the kernel wrote (shorter records are not events).
+fn push_event(out: &mut Vec<SockEvent>, record: &[u8]) {
+    if record.len() >= std::mem::size_of::<SockEvent>() {
+        // SAFETY: the kernel wrote a SockEvent (repr(C), any bit pattern valid); the ring
+        // gives no alignment guarantee, hence the unaligned read.
+        out.push(unsafe { std::ptr::read_unaligned(record.as_ptr().cast::<SockEvent>()) });
     }
 }
 
