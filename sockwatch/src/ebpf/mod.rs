@@ -151,6 +151,18 @@ fn skipped(hook: &Hook) -> bool {
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
 pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
+    // Every struct below in one scan of the kernel's ~100,000 types.
+    btf.find_structs(&[
+        "sock",
+        "inet_sock",
+        "net",
+        "tcp_sock",
+        "task_struct",
+        "files_struct",
+        "fdtable",
+        "file",
+        "socket",
+    ])?;
     let sock = |field: &str| btf.field_offset("sock", field);
     let common = |field: &str| btf.field_offset("sock", &format!("__sk_common.{field}"));
     Ok(KernelOffsets {
@@ -225,8 +237,13 @@ impl Tracer {
             let resets = kernel.enum_values("sk_rst_reason")?.unwrap_or_default();
             (offsets, blob, ResetReasons::new(resets))
         };
-        let trace_btf = AyaBtf::parse(&trace_btf, Endianness::default())
-            .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))?;
+        // aya's parse of the tracepoint ids (one record per kernel type up to the last
+        // tracepoint's) is needed only to load the tp_btf programs: it runs while aya creates
+        // the maps.
+        let trace_btf = std::thread::spawn(move || {
+            AyaBtf::parse(&trace_btf, Endianness::default())
+                .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))
+        });
         let salt = alias_salt();
 
         let mut loader = loader_without_kernel_btf();
@@ -256,6 +273,9 @@ impl Tracer {
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
+        let trace_btf = trace_btf
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
 
         if config.filter.filter_ports != 0 {
             let mut ports: BpfHashMap<_, u16, u8> = BpfHashMap::try_from(
