@@ -61,6 +61,8 @@ pub struct TracerConfig {
     pub filter: KernelFilter,
     /// Ports of interest when `filter.filter_ports` is set.
     pub ports: Vec<u16>,
+    /// Entries of the kernel's owner map (OWNERS) when not the programs' own 262,144.
+    pub owners_capacity: Option<u32>,
     /// Print the verifier's log of every program the kernel refused (else it goes to a file
     /// when follow cannot run).
     pub verbose: bool,
@@ -107,6 +109,14 @@ pub struct Tracer {
     /// reasons.
     pub reasons: ReasonHooks,
 }
+
+/// OWNERS entries enough for a view that sees every event. The map only puts owners into
+/// events that run outside the owner's context, and such a view's table already holds every
+/// owner it was sent (connect, listen and accept carry theirs): recent sockets are what it
+/// needs. An LRU map is preallocated in full, and 262,144 entries cost ~10 ms of CPU and
+/// ~27 MB of kernel memory at each start. A view that sees only ends keeps the full size:
+/// there the DESTROY is the only event to carry the owner.
+pub const OWNERS_FOR_EVERY_EVENT: u32 = 65_536;
 
 /// What follow needs to name why connections end.
 #[derive(Clone, Debug, Default)]
@@ -265,6 +275,9 @@ impl Tracer {
             .override_global("ALIAS_SALT", &salt, true);
         if config.ring_bytes != 0 {
             loader.map_max_entries("EVENTS", config.ring_bytes);
+        }
+        if let Some(capacity) = config.owners_capacity {
+            loader.map_max_entries("OWNERS", capacity);
         }
         if !config.filter.needs_admission() {
             // Every socket is sent: the admitted set stays empty.

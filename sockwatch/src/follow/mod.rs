@@ -388,6 +388,7 @@ impl Follower {
             ring_bytes: config.ring_bytes,
             filter,
             ports: ports.clone(),
+            owners_capacity: (!config.ends_only).then_some(crate::ebpf::OWNERS_FOR_EVERY_EVENT),
             verbose: config.verbose,
         })?;
         let mut live = Live {
