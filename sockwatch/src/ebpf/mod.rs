@@ -682,7 +682,8 @@ enum Step {
 }
 
 /// `mounted`: whether tracefs is mounted, else why not (a classic tracepoint's program is then
-/// refused before it is loaded).
+/// refused before it is loaded). A candidate's programs (a hook's main program and its nested
+/// twin) are verified side by side, each on a thread of its own: they take about as long each.
 fn try_candidate(
     programs: &mut HashMap<&str, &mut Program>,
     candidate: &Candidate,
@@ -690,47 +691,98 @@ fn try_candidate(
     mounted: &Result<(), String>,
     step: Step,
 ) -> Result<(), verifier::Refusal> {
-    for program in candidate.programs {
-        let refusal = |cause: String, log: Option<String>| verifier::Refusal {
-            program: program.name,
-            hook: program.attach.name(),
-            cause,
-            log,
-        };
-        let found = programs
-            .get_mut(program.name)
-            .ok_or_else(|| refusal("not in sockwatch's eBPF object".into(), None))?;
-        let load = step != Step::Attach;
-        let attach = step != Step::Load;
-        let done = match program.attach {
-            Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(&mut **found).and_then(|p| {
+    if let Some(missing) = candidate
+        .programs
+        .iter()
+        .find(|p| !programs.contains_key(p.name))
+    {
+        return Err(refusal(
+            missing,
+            "not in sockwatch's eBPF object".into(),
+            None,
+        ));
+    }
+    let mut found: Vec<(&hooks::Program, &mut Program)> = programs
+        .iter_mut()
+        .filter_map(|(name, program)| {
+            let described = candidate.programs.iter().find(|p| p.name == *name)?;
+            Some((described, &mut **program))
+        })
+        .collect();
+    // In the table's order: programs on one tracepoint run in the order they were attached.
+    found.sort_by_key(|(described, _)| {
+        candidate
+            .programs
+            .iter()
+            .position(|p| p.name == described.name)
+    });
+    if step == Step::Load && found.len() > 1 {
+        return std::thread::scope(|scope| {
+            let threads: Vec<_> = found
+                .into_iter()
+                .map(|(described, program)| {
+                    scope.spawn(move || step_program(described, program, btf, mounted, step))
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect()
+        });
+    }
+    found
+        .into_iter()
+        .try_for_each(|(described, program)| step_program(described, program, btf, mounted, step))
+}
+
+fn refusal(program: &hooks::Program, cause: String, log: Option<String>) -> verifier::Refusal {
+    verifier::Refusal {
+        program: program.name,
+        hook: program.attach.name(),
+        cause,
+        log,
+    }
+}
+
+/// Loads and/or attaches one program, as `step` says.
+fn step_program(
+    described: &hooks::Program,
+    found: &mut Program,
+    btf: &AyaBtf,
+    mounted: &Result<(), String>,
+    step: Step,
+) -> Result<(), verifier::Refusal> {
+    let load = step != Step::Attach;
+    let attach = step != Step::Load;
+    let done = match described.attach {
+        Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(found).and_then(|p| {
+            if load {
+                p.load(function, btf)?;
+            }
+            if attach {
+                p.attach()?;
+            }
+            Ok(())
+        }),
+        Attach::TracePoint(category, name) => {
+            mounted.clone().map_err(|e| refusal(described, e, None))?;
+            <&mut TracePoint>::try_from(found).and_then(|p| {
                 if load {
-                    p.load(function, btf)?;
+                    p.load()?;
                 }
                 if attach {
-                    p.attach()?;
+                    p.attach(category, name)?;
                 }
                 Ok(())
-            }),
-            Attach::TracePoint(category, name) => {
-                mounted.clone().map_err(|e| refusal(e, None))?;
-                <&mut TracePoint>::try_from(&mut **found).and_then(|p| {
-                    if load {
-                        p.load()?;
-                    }
-                    if attach {
-                        p.attach(category, name)?;
-                    }
-                    Ok(())
-                })
-            }
-        };
-        done.map_err(|e| {
-            let (cause, log) = verifier::explain(&e, program.attach);
-            refusal(cause, log)
-        })?;
-    }
-    Ok(())
+            })
+        }
+    };
+    done.map_err(|e| {
+        let (cause, log) = verifier::explain(&e, described.attach);
+        refusal(described, cause, log)
+    })
 }
 
 /// One line for a required hook no candidate could serve.
