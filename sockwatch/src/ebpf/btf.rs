@@ -65,8 +65,11 @@ pub struct Btf {
     /// Ids looked up so far, by kind and name (None: absent). A lookup is a scan of every
     /// type: [`Btf::find_all`] answers many names in one scan, and follow asks for the same
     /// few structs ~20 times.
-    ids: std::cell::RefCell<Vec<((u32, String), Option<u32>)>>,
+    ids: std::cell::RefCell<Vec<(KindName, Option<u32>)>>,
 }
+
+/// A type's kind and name.
+type KindName = (u32, String);
 
 /// One type record's fixed part.
 struct Record {
