@@ -271,7 +271,8 @@ pub fn first_event(
         plan.repetitions
     ));
     let idle = table.add_row("start to first event line", "ms");
-    time_first_events(plan, programs, &ns, &tools, &mut table, idle)?;
+    let idle_rss = table.add_row("peak RSS of those runs", "MiB");
+    time_first_events(plan, programs, &ns, &tools, &mut table, idle, idle_rss)?;
 
     // Follow lists every socket (and finds its owner) before it shows an event: the start-up
     // join is what many open sockets cost.
@@ -280,9 +281,13 @@ pub fn first_event(
         format!("start to first event line, {sockets} sockets open"),
         "ms",
     );
+    let held_rss = table.add_row(
+        format!("peak RSS of those runs, {sockets} sockets open"),
+        "MiB",
+    );
     {
         let _holder = Holder::start(&ns, &bins.tcphold, plan.first_event_connections)?;
-        time_first_events(plan, programs, &ns, &tools, &mut table, held)?;
+        time_first_events(plan, programs, &ns, &tools, &mut table, held, held_rss)?;
     }
     problems.extend(table.empty_cells(0));
     problems.extend(table.empty_cells(1));
@@ -300,11 +305,23 @@ pub fn first_event(
         }),
         median.map(|ms| ms <= FIRST_EVENT_GOAL_MS),
     );
-    Ok((table, vec![target]))
+    let rss_ratio = table.median_ratio(idle_rss, 0, 2);
+    let memory = Target::new(
+        format!(
+            "`sockwatch follow` peak RSS ≤ {RSS_GOAL_VS_TCPSTATES}x tcpstates' (no sockets open)"
+        ),
+        rss_ratio.map_or("not measured".into(), ratio_text),
+        rss_ratio.map(|r| r <= RSS_GOAL_VS_TCPSTATES),
+    );
+    Ok((table, vec![target, memory]))
 }
 
+/// Follow's memory goal against tcpstates' at start (issue 16).
+const RSS_GOAL_VS_TCPSTATES: f64 = 1.5;
+
 /// Times each tracer from its start to its first line naming a probe connection (which runs
-/// from before the tracer starts until the tracer shows one), into `row`.
+/// from before the tracer starts until the tracer shows one), into `row`; its peak RSS into
+/// `rss_row`.
 fn time_first_events(
     plan: &Plan,
     programs: &Programs,
@@ -312,6 +329,7 @@ fn time_first_events(
     tools: &[(usize, Tracer)],
     table: &mut Table,
     row: usize,
+    rss_row: usize,
 ) -> Result<(), String> {
     alternate(plan, tools, |column, tracer| {
         let probe = Probe::start(ns)?;
@@ -319,7 +337,8 @@ fn time_first_events(
         let seen = running.first_event(FIRST_EVENT_TIMEOUT);
         drop(probe);
         let started = running.started();
-        running.stop()?;
+        let stopped = running.stop()?;
+        table.push(rss_row, column, mib(&stopped));
         let seen = seen.ok_or_else(|| {
             format!(
                 "{} showed no probe connection within {} s",
