@@ -231,7 +231,7 @@ impl SockIdent {
 }
 
 #[inline(always)]
-fn count(index: u32) {
+pub(crate) fn count(index: u32) {
     if let Some(slot) = COUNTERS.get_ptr_mut(index) {
         unsafe { *slot += 1 };
     }

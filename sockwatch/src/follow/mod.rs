@@ -388,6 +388,7 @@ impl Follower {
             ring_bytes: config.ring_bytes,
             filter,
             ports: ports.clone(),
+            owners_capacity: (!config.ends_only).then_some(crate::ebpf::OWNERS_FOR_EVERY_EVENT),
             verbose: config.verbose,
         })?;
         let mut live = Live {
@@ -575,10 +576,7 @@ impl Follower {
                             }
                             Ok(Ok(()))
                         }
-                        _ = drain.tick() => {
-                            tracer.drain(&mut batch);
-                            Ok(Ok(()))
-                        }
+                        _ = drain.tick() => tracer.drain(&mut batch).map_err(FollowError::Ring).map(|_| Ok(())),
                         // Without state changes (top) the table does not follow sockets into
                         // CLOSE, where sock_diag no longer lists them: no audit then.
                         _ = audit_tick.tick(), if !config.ends_only => {
@@ -678,7 +676,9 @@ impl Follower {
             // watched: show them.
             if matches!(stop, Stop::Signal | Stop::Deadline) {
                 batch.clear();
-                live.tracer.drain(&mut batch);
+                if let Err(e) = live.tracer.drain(&mut batch) {
+                    error = error.or(Some(FollowError::Ring(e)));
+                }
                 let _ = session.show(&batch);
             }
             match live.tracer.counters() {

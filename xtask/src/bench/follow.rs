@@ -303,7 +303,8 @@ pub fn first_event(scenario: Scenario, programs: &Programs) -> Outcome {
         scenario.plan.repetitions
     ));
     let idle = table.add_row("start to first event line", "ms");
-    time_first_events(&scenario, programs, &tools, &mut table, idle)?;
+    let idle_rss = table.add_row("peak RSS of those runs", "MiB");
+    time_first_events(&scenario, programs, &tools, &mut table, idle, idle_rss)?;
 
     // Follow lists every socket (and finds its owner) before it shows an event: the start-up
     // join is what many open sockets cost.
@@ -312,13 +313,17 @@ pub fn first_event(scenario: Scenario, programs: &Programs) -> Outcome {
         format!("start to first event line, {sockets} sockets open"),
         "ms",
     );
+    let held_rss = table.add_row(
+        format!("peak RSS of those runs, {sockets} sockets open"),
+        "MiB",
+    );
     {
         let _holder = Holder::start(
             &scenario.ns,
             &scenario.bins.tcphold,
             scenario.plan.first_event_connections,
         )?;
-        time_first_events(&scenario, programs, &tools, &mut table, held)?;
+        time_first_events(&scenario, programs, &tools, &mut table, held, held_rss)?;
     }
     scenario.problems.extend(table.empty_cells(&[0, 1]));
     let median = table.stats(held, 0).map(|s| s.median);
@@ -335,17 +340,30 @@ pub fn first_event(scenario: Scenario, programs: &Programs) -> Outcome {
         }),
         median.map(|ms| ms <= FIRST_EVENT_GOAL_MS),
     );
-    Ok((table, vec![target]))
+    let rss_ratio = table.median_ratio(idle_rss, 0, 2);
+    let memory = Target::new(
+        format!(
+            "`sockwatch follow` peak RSS ≤ {RSS_GOAL_VS_TCPSTATES}x tcpstates' (no sockets open)"
+        ),
+        rss_ratio.map_or("not measured".into(), ratio_text),
+        rss_ratio.map(|r| r <= RSS_GOAL_VS_TCPSTATES),
+    );
+    Ok((table, vec![target, memory]))
 }
 
+/// Follow's memory goal against tcpstates' at start (issue 16).
+const RSS_GOAL_VS_TCPSTATES: f64 = 1.5;
+
 /// Times each tracer from its start to its first line naming a probe connection (which runs
-/// from before the tracer starts until the tracer shows one), into `row`.
+/// from before the tracer starts until the tracer shows one), into `row`; its peak RSS into
+/// `rss_row`.
 fn time_first_events(
     scenario: &Scenario,
     programs: &Programs,
     tools: &[(usize, Tracer)],
     table: &mut Table,
     row: usize,
+    rss_row: usize,
 ) -> Result<(), String> {
     let ns = &scenario.ns;
     alternate(scenario.plan, tools, |column, tracer| {
@@ -354,7 +372,8 @@ fn time_first_events(
         let seen = running.first_event(FIRST_EVENT_TIMEOUT);
         drop(probe);
         let started = running.started();
-        running.stop()?;
+        let stopped = running.stop()?;
+        table.push(rss_row, column, mib(&stopped));
         let seen = seen.ok_or_else(|| {
             format!(
                 "{} showed no probe connection within {} s",
