@@ -7,6 +7,7 @@
 
 pub mod btf;
 mod caps;
+mod ended;
 pub mod hooks;
 mod tracefs;
 mod verifier;
@@ -26,6 +27,7 @@ use thiserror::Error;
 use tokio::io::{unix::AsyncFd, Interest};
 
 pub use caps::missing_capabilities;
+pub use ended::EndedSums;
 
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sockwatch"));
 
@@ -248,6 +250,11 @@ impl Tracer {
         if config.ring_bytes != 0 {
             loader.map_max_entries("EVENTS", config.ring_bytes);
         }
+        if config.filter.ends_only == 0 {
+            // Only top (ends only) sums short connections in the kernel.
+            loader.map_max_entries("BIRTHS", 1);
+            loader.map_max_entries("ENDED", 1);
+        }
         if !config.filter.needs_admission() {
             // Every socket is sent: the admitted set stays empty.
             loader.map_max_entries("ADMITTED", 1);
@@ -359,6 +366,12 @@ impl Tracer {
                 reset_reasons,
             },
         })
+    }
+
+    /// The kernel's sums of the connections no listing saw, for top (see [`EndedSums`]);
+    /// an error once taken.
+    pub fn take_ended_sums(&mut self) -> Result<EndedSums, LoadError> {
+        EndedSums::take(&mut self.ebpf)
     }
 
     /// Why `feature` is unavailable, when it is.
