@@ -111,7 +111,8 @@ impl Sampler {
             Some(_) => &self.query_without_time_wait,
             None => &self.query,
         };
-        let mut records = Vec::new();
+        // About as many as last time: no regrowth copies of thousands of records.
+        let mut records = Vec::with_capacity(self.listed.len() + self.listed.len() / 8);
         // Only the dump itself sees sockets: the kernel sums the connections that begin and
         // end outside it, so the window stays as short as the dump.
         if let Some(sums) = &mut self.sums {
