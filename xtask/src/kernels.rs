@@ -116,6 +116,7 @@ pub fn check(toolchain: &Toolchain, binary: &Path, args: &[String]) -> Result<()
     ensure_packages()?;
     let helpers = build_helpers(toolchain, binary)?;
     let cache = cache_dir()?;
+    let _only_run = lock_cache(&cache)?;
     let mut failures = Vec::new();
     for series in chosen {
         let started = Instant::now();
@@ -178,6 +179,21 @@ fn cache_dir() -> Result<PathBuf, String> {
     let dir = PathBuf::from(home).join(".cache/sockwatch/kernels");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
+}
+
+/// Holds the kernels cache for this run: two runs at once would rewrite each other's initrd
+/// and console log, and their guests (software-emulated CPUs) would starve each other. A
+/// second run waits, and says so.
+fn lock_cache(cache: &Path) -> Result<fs::File, String> {
+    let path = cache.join("run.lock");
+    let lock =
+        fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    if lock.try_lock().is_err() {
+        say("another `cargo xtask kernels` is running: waiting for it to finish");
+        lock.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    }
+    Ok(lock)
 }
 
 fn on_path(program: &str) -> bool {
@@ -613,9 +629,10 @@ fn boot(vmlinuz: &Path, initrd: &Path, log: &Path) -> Result<String, String> {
     let output = String::from_utf8_lossy(&output).replace('\r', "");
     match status {
         None => Err(format!(
-            "the guest did not power off within {} s (console: {})",
+            "the guest did not power off within {} s (console: {}); its last lines:\n{}",
             GUEST_LIMIT.as_secs(),
-            log.display()
+            log.display(),
+            console_tail(&output)
         )),
         Some(status) if !status.success() => {
             let mut stderr = String::new();
@@ -630,6 +647,20 @@ fn boot(vmlinuz: &Path, initrd: &Path, log: &Path) -> Result<String, String> {
         }
         Some(_) => Ok(output),
     }
+}
+
+/// The end of a guest's console, without the decoders' capture lines: what a hung guest's
+/// kernel last reported (stall and lockup traces) and which check it was in.
+fn console_tail(console: &str) -> String {
+    let lines: Vec<&str> = console
+        .lines()
+        .filter(|l| !l.starts_with("sockwatch-capture:"))
+        .collect();
+    lines[lines.len().saturating_sub(40)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Prints the guest's check lines; Ok when it finished and every check passed.
