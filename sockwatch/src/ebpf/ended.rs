@@ -17,6 +17,22 @@ pub struct EndedSums {
     enabled: bool,
 }
 
+/// The first epoch, set once the programs are attached: connections that begin and
+/// end while follow's start-up listing runs are summed already, instead of filling the ring
+/// buffer before anything drains it.
+const FIRST_EPOCH: u32 = 2;
+
+pub(super) fn start_sums(ebpf: &mut aya::Ebpf) -> Result<(), LoadError> {
+    let mut epoch_map: Array<_, u32> = Array::try_from(
+        ebpf.map_mut("TOP_EPOCH")
+            .ok_or(LoadError::MissingMap("TOP_EPOCH"))?,
+    )
+    .map_err(|e| map_error("TOP_EPOCH", e))?;
+    epoch_map
+        .set(0, FIRST_EPOCH, 0)
+        .map_err(|e| map_error("TOP_EPOCH", e))
+}
+
 impl EndedSums {
     pub(super) fn take(ebpf: &mut aya::Ebpf) -> Result<EndedSums, LoadError> {
         let epoch_map = Array::try_from(
@@ -29,10 +45,13 @@ impl EndedSums {
                 .ok_or(LoadError::MissingMap("ENDED"))?,
         )
         .map_err(|e| map_error("ENDED", e))?;
+        let epoch = epoch_map
+            .get(&0, 0)
+            .map_err(|e| map_error("TOP_EPOCH", e))?;
         Ok(EndedSums {
             epoch_map,
             sums,
-            epoch: 0,
+            epoch,
             enabled: true,
         })
     }

@@ -341,6 +341,10 @@ impl Tracer {
         )
         .map_err(|e| map_error("COUNTERS", e))?;
         let admission = Admission::take(&mut ebpf)?;
+        if config.filter.ends_only != 0 {
+            // top: the kernel sums short connections from the start (see EndedSums).
+            ended::start_sums(&mut ebpf)?;
+        }
         // Programs the kernel did not take have no descriptor.
         let program_fds = ebpf
             .programs()
