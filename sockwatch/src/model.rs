@@ -69,6 +69,9 @@ pub enum Netid {
     Netlink,
     VsockStream,
     VsockDgram,
+    /// A vsock socket of any other type (seqpacket, Linux 5.14 on): ss 6.1 has no name for
+    /// it and prints `???`, and lists it whenever it lists vsock sockets at all.
+    VsockOther,
     Tipc,
     Xdp,
 }
@@ -91,6 +94,7 @@ impl Netid {
             Netid::Netlink => "nl",
             Netid::VsockStream => "v_str",
             Netid::VsockDgram => "v_dgr",
+            Netid::VsockOther => "???",
             Netid::Tipc => "tipc",
             Netid::Xdp => "xdp",
         }
@@ -532,6 +536,19 @@ pub struct SocketUser {
     /// The thread, when threads were asked for.
     pub tid: Option<u32>,
     pub fd: u32,
+}
+
+#[cfg(test)]
+impl SocketUser {
+    /// A process (no thread named) holding the socket at `fd`, for tests.
+    pub(crate) fn process(comm: &str, pid: u32, fd: u32) -> SocketUser {
+        SocketUser {
+            comm: comm.as_bytes().to_vec(),
+            pid,
+            tid: None,
+            fd,
+        }
+    }
 }
 
 /// One socket, as every source produces it and every renderer consumes it.

@@ -505,15 +505,6 @@ mod tests {
         }
     }
 
-    fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
-        SocketUser {
-            comm: comm.as_bytes().to_vec(),
-            pid,
-            tid: None,
-            fd,
-        }
-    }
-
     #[test]
     fn parses_socket_links_only() {
         assert_eq!(parse_socket_link(b"socket:[12345]"), Some(12345));
@@ -567,18 +558,18 @@ mod tests {
         assert_eq!(
             owners.users_of(42),
             [
-                user("worker", 2000, 3),
-                user("nginx", 100, 10),
-                user("nginx", 100, 3),
+                SocketUser::process("worker", 2000, 3),
+                SocketUser::process("nginx", 100, 10),
+                SocketUser::process("nginx", 100, 3),
             ]
         );
-        assert_eq!(owners.users_of(7), [user("nginx", 100, 5)]);
+        assert_eq!(owners.users_of(7), [SocketUser::process("nginx", 100, 5)]);
         assert_eq!(owners.users_of(1), []);
 
         let wanted = HashSet::from([7]);
         let owners = SocketOwners::scan_at(&root.0, Some(&wanted), false).expect("scan");
         assert_eq!(owners.users_of(42), []);
-        assert_eq!(owners.users_of(7), [user("nginx", 100, 5)]);
+        assert_eq!(owners.users_of(7), [SocketUser::process("nginx", 100, 5)]);
     }
 
     #[test]
@@ -593,7 +584,7 @@ mod tests {
         }
         let thread = |comm: &str, tid| SocketUser {
             tid: Some(tid),
-            ..user(comm, 100, 3)
+            ..SocketUser::process(comm, 100, 3)
         };
         let owners = SocketOwners::scan_at(&root.0, None, true).expect("scan");
         assert_eq!(
@@ -605,7 +596,7 @@ mod tests {
             ]
         );
         let owners = SocketOwners::scan_at(&root.0, None, false).expect("scan");
-        assert_eq!(owners.users_of(42), [user("main", 100, 3)]);
+        assert_eq!(owners.users_of(42), [SocketUser::process("main", 100, 3)]);
     }
 
     #[test]
@@ -622,7 +613,7 @@ mod tests {
         let odd = owners.users_of(2);
         assert_eq!(odd.len(), usize::try_from(count / 2).expect("small"));
         assert!(odd.windows(2).all(|pair| pair[0].fd > pair[1].fd));
-        assert_eq!(odd.first(), Some(&user("big", 5, count - 1)));
+        assert_eq!(odd.first(), Some(&SocketUser::process("big", 5, count - 1)));
     }
 
     #[test]

@@ -29,19 +29,26 @@ const FAMILIES: [Family; 8] = [
 const TIPC_CONN: u32 = bit(SockState::Established) | bit(SockState::Listen) | bit(SockState::Close);
 
 impl Family {
-    /// `-f` names.
+    /// ss's `-f` names, in its `--help` order: what `-f` accepts and what the shell
+    /// completions offer.
+    pub const NAMES: [(&'static str, Family); 8] = [
+        ("inet", Family::Inet),
+        ("inet6", Family::Inet6),
+        ("link", Family::Packet),
+        ("unix", Family::Unix),
+        ("netlink", Family::Netlink),
+        ("vsock", Family::Vsock),
+        ("tipc", Family::Tipc),
+        ("xdp", Family::Xdp),
+    ];
+
+    /// A `-f` name.
     pub fn parse(name: &str) -> Result<Family, SelectError> {
-        match name {
-            "inet" => Ok(Family::Inet),
-            "inet6" => Ok(Family::Inet6),
-            "link" => Ok(Family::Packet),
-            "unix" => Ok(Family::Unix),
-            "netlink" => Ok(Family::Netlink),
-            "vsock" => Ok(Family::Vsock),
-            "tipc" => Ok(Family::Tipc),
-            "xdp" => Ok(Family::Xdp),
-            _ => Err(SelectError::Family(name.into())),
-        }
+        Family::NAMES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(_, family)| family)
+            .ok_or_else(|| SelectError::Family(name.into()))
     }
 
     fn tables(self) -> &'static [Netid] {
@@ -82,7 +89,7 @@ fn table_families(netid: Netid) -> &'static [Family] {
         &[Family::Packet]
     } else {
         match netid {
-            Netid::VsockStream | Netid::VsockDgram => &[Family::Vsock],
+            Netid::VsockStream | Netid::VsockDgram | Netid::VsockOther => &[Family::Vsock],
             Netid::Tipc => &[Family::Tipc],
             Netid::Xdp => &[Family::Xdp],
             _ => &[Family::Netlink],
@@ -101,49 +108,68 @@ fn table_default_states(netid: Netid) -> u32 {
     }
 }
 
-/// The `-A` names ss accepts and the tables each stands for.
-fn query_tables(name: &str) -> Result<&'static [Netid], SelectError> {
+/// The `-A` names ss accepts (aliases after their long name) and the tables each stands
+/// for: what `-A` parses and what the shell completions offer.
+pub const QUERY_NAMES: [(&str, &[Netid]); 28] = {
     use Netid::*;
-    Ok(match name {
-        "all" => &[
-            Udp,
-            Dccp,
-            Tcp,
-            Mptcp,
-            Raw,
-            UnixStream,
-            UnixDgram,
-            UnixSeqpacket,
-            PacketRaw,
-            PacketDgram,
-            Netlink,
-            Sctp,
-            VsockStream,
-            VsockDgram,
-            Xdp,
-        ],
-        "inet" => &[Udp, Dccp, Tcp, Mptcp, Sctp, Raw],
-        "udp" => &[Udp],
-        "dccp" => &[Dccp],
-        "tcp" => &[Tcp],
-        "mptcp" => &[Mptcp],
-        "sctp" => &[Sctp],
-        "raw" => &[Raw],
-        "unix" => &[UnixStream, UnixDgram, UnixSeqpacket],
-        "unix_stream" | "u_str" => &[UnixStream],
-        "unix_dgram" | "u_dgr" => &[UnixDgram],
-        "unix_seqpacket" | "u_seq" => &[UnixSeqpacket],
-        "packet" => &[PacketRaw, PacketDgram],
-        "packet_raw" | "p_raw" => &[PacketRaw],
-        "packet_dgram" | "p_dgr" => &[PacketDgram],
-        "netlink" => &[Netlink],
-        "tipc" => &[Tipc],
-        "vsock" => &[VsockStream, VsockDgram],
-        "vsock_stream" | "v_str" => &[VsockStream],
-        "vsock_dgram" | "v_dgr" => &[VsockDgram],
-        "xdp" => &[Xdp],
-        _ => return Err(SelectError::Query(name.into())),
-    })
+    [
+        (
+            "all",
+            &[
+                Udp,
+                Dccp,
+                Tcp,
+                Mptcp,
+                Raw,
+                UnixStream,
+                UnixDgram,
+                UnixSeqpacket,
+                PacketRaw,
+                PacketDgram,
+                Netlink,
+                Sctp,
+                VsockStream,
+                VsockDgram,
+                Xdp,
+            ],
+        ),
+        ("inet", &[Udp, Dccp, Tcp, Mptcp, Sctp, Raw]),
+        ("udp", &[Udp]),
+        ("dccp", &[Dccp]),
+        ("tcp", &[Tcp]),
+        ("mptcp", &[Mptcp]),
+        ("sctp", &[Sctp]),
+        ("raw", &[Raw]),
+        ("unix", &[UnixStream, UnixDgram, UnixSeqpacket]),
+        ("unix_stream", &[UnixStream]),
+        ("u_str", &[UnixStream]),
+        ("unix_dgram", &[UnixDgram]),
+        ("u_dgr", &[UnixDgram]),
+        ("unix_seqpacket", &[UnixSeqpacket]),
+        ("u_seq", &[UnixSeqpacket]),
+        ("packet", &[PacketRaw, PacketDgram]),
+        ("packet_raw", &[PacketRaw]),
+        ("p_raw", &[PacketRaw]),
+        ("packet_dgram", &[PacketDgram]),
+        ("p_dgr", &[PacketDgram]),
+        ("netlink", &[Netlink]),
+        ("tipc", &[Tipc]),
+        ("vsock", &[VsockStream, VsockDgram]),
+        ("vsock_stream", &[VsockStream]),
+        ("v_str", &[VsockStream]),
+        ("vsock_dgram", &[VsockDgram]),
+        ("v_dgr", &[VsockDgram]),
+        ("xdp", &[Xdp]),
+    ]
+};
+
+/// The tables an `-A` name stands for.
+fn query_tables(name: &str) -> Result<&'static [Netid], SelectError> {
+    QUERY_NAMES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|&(_, tables)| tables)
+        .ok_or_else(|| SelectError::Query(name.into()))
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]

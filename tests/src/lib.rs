@@ -9,6 +9,7 @@
 pub mod compare;
 pub mod diff;
 pub mod fixture;
+pub mod flags;
 pub mod follow_run;
 pub mod json;
 pub mod netns;

@@ -125,3 +125,62 @@ fn bash_completes_commands_options_and_values() {
         assert!(shells.iter().any(|s| s == shell), "{shells:?}");
     }
 }
+
+/// `-f`/`--family` and netstat's `-A` offer family names, never file names (the folder the
+/// test runs in has files, so a file completion would show).
+#[test]
+fn bash_completes_family_names() {
+    // ss 6.1's `-f` names (`ss --help`: inet|inet6|link|unix|netlink|vsock|tipc|xdp).
+    let all = [
+        "inet", "inet6", "link", "unix", "netlink", "vsock", "tipc", "xdp",
+    ];
+    for flag in ["-f", "--family"] {
+        let mut offered = bash_completes(&["sockwatch", "snapshot", flag, ""]);
+        offered.sort();
+        let mut expected = all.to_vec();
+        expected.sort();
+        assert_eq!(offered, expected, "{flag}");
+    }
+    assert_eq!(
+        bash_completes(&["sockwatch", "snapshot", "-f", "in"]),
+        ["inet", "inet6"]
+    );
+    assert_eq!(
+        bash_completes(&["sockwatch", "snapshot", "--family", "v"]),
+        ["vsock"]
+    );
+    // snapshot's -A takes ss's table names (`ss --help`'s QUERY list).
+    let queries = bash_completes(&["sockwatch", "snapshot", "-A", ""]);
+    for query in [
+        "all",
+        "inet",
+        "tcp",
+        "unix_stream",
+        "vsock_dgram",
+        "tipc",
+        "xdp",
+    ] {
+        assert!(queries.iter().any(|q| q == query), "{query}: {queries:?}");
+    }
+    assert_eq!(
+        bash_completes(&["sockwatch", "snapshot", "--query", "vsock_"]),
+        ["vsock_stream", "vsock_dgram"]
+    );
+    let mut netstat = bash_completes(&["sockwatch", "netstat", "-A", ""]);
+    netstat.sort();
+    assert_eq!(netstat, ["inet", "inet6", "unix"]);
+}
+
+/// Completion offers names; the command still judges what is typed, in ss's words.
+#[test]
+fn family_words_are_judged_as_ss_judges_them() {
+    let bad = Command::new(sockwatch_bin())
+        .args(["snapshot", "-f", "bogus"])
+        .output()
+        .expect("sockwatch runs");
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr),
+        "sockwatch: \"bogus\" is invalid family\n"
+    );
+}

@@ -107,6 +107,7 @@ fn socket_keys(options: &str) -> Vec<(&'static str, Kinds)> {
                 ("tos", NUMBER_OR_NULL),
                 ("tclass", NUMBER_OR_NULL),
                 ("shutdown", OBJECT_OR_NULL),
+                ("xdp", OBJECT_OR_NULL),
             ],
         ),
         ('o', &[("timer", OBJECT_OR_NULL)]),

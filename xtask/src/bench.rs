@@ -25,6 +25,8 @@ use crate::{
     bootstrap::{self, ensure},
     cargo,
 };
+use netns::BenchNs;
+use table::Table;
 
 /// The project's helper programs (tests/src/bin), built beside sockwatch.
 pub struct Bins {
@@ -96,6 +98,71 @@ impl Target {
     }
 }
 
+/// What every scenario is handed: the run's plan, the load generators, a network namespace
+/// of its own (deleted when the scenario ends) and the list its problems go to.
+pub struct Scenario<'a> {
+    pub plan: &'a Plan,
+    pub bins: &'a Bins,
+    pub ns: BenchNs,
+    pub problems: &'a mut Vec<String>,
+}
+
+impl Scenario<'_> {
+    /// `program args` in the scenario's namespace, under the measuring launcher.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        program: &std::path::Path,
+        args: impl IntoIterator<Item = S>,
+    ) -> std::process::Command {
+        let mut command = self.bins.launcher.command(Some(&self.ns), program);
+        command.args(args);
+        command
+    }
+}
+
+/// A scenario's table and the targets it judged.
+pub type Outcome = Result<(Table, Vec<Target>), String>;
+
+/// One bench run's scenarios and what they found, in the order they ran.
+struct Bench<'a> {
+    plan: &'a Plan,
+    bins: &'a Bins,
+    problems: Vec<String>,
+    tables: Vec<Table>,
+    targets: Vec<Target>,
+}
+
+impl Bench<'_> {
+    /// Runs one scenario in a namespace named after `purpose`, prints its table and keeps
+    /// its results.
+    fn scenario(
+        &mut self,
+        purpose: &str,
+        run: impl FnOnce(Scenario) -> Outcome,
+    ) -> Result<(), String> {
+        let (table, found) = run(Scenario {
+            plan: self.plan,
+            bins: self.bins,
+            ns: BenchNs::create(purpose)?,
+            problems: &mut self.problems,
+        })?;
+        println!("\n{}", table.markdown());
+        self.tables.push(table);
+        self.targets.extend(found);
+        Ok(())
+    }
+
+    fn verdict(&self) -> Result<(), String> {
+        match self.problems.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "the bench found problems:\n{}",
+                self.problems.join("\n")
+            )),
+        }
+    }
+}
+
 pub fn say(line: &str) {
     println!("bench: {line}");
 }
@@ -151,85 +218,51 @@ pub fn run(args: &[String]) -> Result<(), String> {
         tcpchurn: bin_dir.join("tcpchurn"),
         launcher: measure::Launcher::new(&bin_dir.join("rusage")),
     };
+    let mut bench = Bench {
+        plan: &plan,
+        bins: &bins,
+        problems: Vec::new(),
+        tables: Vec::new(),
+        targets: Vec::new(),
+    };
     if only == Some("top") {
-        let mut problems = Vec::new();
-        let (table, found) = top::cpu_with_churn(&plan, &bins, &sockwatch, &mut problems)?;
-        println!("\n{}", table.markdown());
-        println!("\n{}", report::targets_markdown(&found, false));
-        return match problems.is_empty() {
-            true => Ok(()),
-            false => Err(problems.join("\n")),
-        };
+        bench.scenario("top", |s| top::cpu_with_churn(s, &sockwatch))?;
+        println!("\n{}", report::targets_markdown(&bench.targets, false));
+        return bench.verdict();
     }
     let peers = peers::ensure()?;
-    if only == Some("first-event") {
-        let programs = tracer::Programs {
-            sockwatch: &sockwatch,
-            peers: &peers,
-            launcher: &bins.launcher,
-        };
-        let mut problems = Vec::new();
-        let (table, found) = follow::first_event(&plan, &programs, &bins, &mut problems)?;
-        println!("\n{}", table.markdown());
-        println!("\n{}", report::targets_markdown(&found, false));
-        return match problems.is_empty() {
-            true => Ok(()),
-            false => Err(problems.join("\n")),
-        };
-    }
-    let machine = report::Machine::describe(&peers);
-    let started = Instant::now();
-
-    let mut problems = Vec::new();
-    let mut tables = Vec::new();
-    let mut targets = Vec::new();
-    let snapshot_tools = snapshot::Tools {
-        sockwatch: &sockwatch,
-        ss: &peers.ss,
-        netstat: peers.netstat.as_deref(),
-    };
-    let (table, found) = snapshot::run(&plan, &bins, &snapshot_tools, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
-    let netstat_tools = netstat::Tools {
-        sockwatch: &sockwatch,
-        netstat: peers.netstat.as_deref(),
-        ss: &peers.ss,
-    };
-    let (table, found) = netstat::run(&plan, &bins, &netstat_tools, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
     let programs = tracer::Programs {
         sockwatch: &sockwatch,
         peers: &peers,
         launcher: &bins.launcher,
     };
-    let (table, found) = follow::churn_under_tracers(&plan, &programs, &bins, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
+    if only == Some("first-event") {
+        bench.scenario("first", |s| follow::first_event(s, &programs))?;
+        println!("\n{}", report::targets_markdown(&bench.targets, false));
+        return bench.verdict();
+    }
+    let machine = report::Machine::describe(&peers);
+    let started = Instant::now();
 
-    let (table, found) = follow::memory_with_live_sockets(&plan, &programs, &bins, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
-    let (table, found) = follow::first_event(&plan, &programs, &bins, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
-
-    let (table, found) = top::cpu_with_churn(&plan, &bins, &sockwatch, &mut problems)?;
-    println!("\n{}", table.markdown());
-    tables.push(table);
-    targets.extend(found);
+    let snapshot_tools = snapshot::Tools {
+        sockwatch: &sockwatch,
+        ss: &peers.ss,
+        netstat: peers.netstat.as_deref(),
+    };
+    bench.scenario("snapshot", |s| snapshot::run(s, &snapshot_tools))?;
+    let netstat_tools = netstat::Tools {
+        sockwatch: &sockwatch,
+        netstat: peers.netstat.as_deref(),
+        ss: &peers.ss,
+    };
+    bench.scenario("netstat", |s| netstat::run(s, &netstat_tools))?;
+    bench.scenario("churn", |s| follow::churn_under_tracers(s, &programs))?;
+    bench.scenario("live", |s| follow::memory_with_live_sockets(s, &programs))?;
+    bench.scenario("first", |s| follow::first_event(s, &programs))?;
+    bench.scenario("top", |s| top::cpu_with_churn(s, &sockwatch))?;
 
     let elapsed = started.elapsed();
-    println!("\n{}", report::targets_markdown(&targets, plan.quick));
+    println!("\n{}", report::targets_markdown(&bench.targets, plan.quick));
     if plan.quick {
         say("quick run: BENCHMARKS.md left as it is (timings of a quick run mean nothing)");
     } else {
@@ -237,18 +270,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let existing = std::fs::read_to_string(&path).unwrap_or_default();
         let notes = report::kept_notes(&existing);
         let text = report::document(
-            &plan, &machine, &targets, &tables, elapsed, &problems, notes,
+            &plan,
+            &machine,
+            &bench.targets,
+            &bench.tables,
+            elapsed,
+            &bench.problems,
+            notes,
         );
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         say(&format!("wrote {}", path.display()));
     }
     say(&format!("done in {:.0} s", elapsed.as_secs_f64()));
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the bench found problems:\n{}",
-            problems.join("\n")
-        ))
-    }
+    bench.verdict()
 }

@@ -1,6 +1,7 @@
 //! Command-line definitions: every flag, its help, and validation that needs no syscall.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use sockwatch::select::{Family, QUERY_NAMES};
 
 /// What sockets exist, what they are doing, who owns them, and what just happened to them.
 ///
@@ -153,7 +154,13 @@ pub struct SnapshotArgs {
     #[arg(long)]
     pub tipcinfo: bool,
     /// Display sockets of type FAMILY: inet, inet6, link, unix, netlink, vsock, tipc, xdp.
-    #[arg(short = 'f', long, value_name = "FAMILY")]
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FAMILY",
+        value_parser = Offered(|| Family::NAMES.iter().map(|(name, _)| *name).collect()),
+        hide_possible_values = true
+    )]
     pub family: Vec<String>,
     /// Socket tables to show: all, inet, tcp, udp, raw, unix, packet, netlink, mptcp, sctp,
     /// dccp, unix_stream, unix_dgram, unix_seqpacket, packet_raw, packet_dgram, vsock,
@@ -162,7 +169,9 @@ pub struct SnapshotArgs {
         short = 'A',
         long = "query",
         visible_alias = "socket",
-        value_name = "QUERY"
+        value_name = "QUERY",
+        value_parser = Offered(|| QUERY_NAMES.iter().map(|(name, _)| *name).collect()),
+        hide_possible_values = true
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (ss's dump format; `-` for standard
@@ -457,7 +466,13 @@ pub struct NetstatArgs {
     #[arg(short = '6', long = "inet6")]
     pub ipv6: bool,
     /// Address families, comma-separated: inet, inet6, unix.
-    #[arg(short = 'A', long = "protocol", value_name = "FAMILIES")]
+    #[arg(
+        short = 'A',
+        long = "protocol",
+        value_name = "FAMILIES",
+        value_parser = Offered(|| AddressFamily::ALL.map(AddressFamily::name).to_vec()),
+        hide_possible_values = true
+    )]
     pub protocol: Vec<String>,
     /// netstat options sockwatch does not support: rejected with a message.
     #[arg(short = 'M', long = "masquerade", hide = true)]
@@ -488,6 +503,35 @@ pub struct NetstatArgs {
     pub bluetooth: bool,
 }
 
+/// A text option whose usual words the shell completions offer (instead of file names).
+/// Any word is accepted here: the command judges it and answers a bad one as ss or netstat
+/// does, in their words.
+#[derive(Clone)]
+struct Offered(fn() -> Vec<&'static str>);
+
+impl clap::builder::TypedValueParser for Offered {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            (self.0)()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
 /// An address family netstat can be narrowed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressFamily {
@@ -497,6 +541,12 @@ pub enum AddressFamily {
 }
 
 impl AddressFamily {
+    const ALL: [AddressFamily; 3] = [
+        AddressFamily::Inet,
+        AddressFamily::Inet6,
+        AddressFamily::Unix,
+    ];
+
     /// netstat's family names (`-A` and its aliases); the ones sockwatch has no data for
     /// are an error of their own.
     pub fn parse(name: &str) -> Result<AddressFamily, String> {

@@ -32,8 +32,11 @@ pub enum Format {
 
 pub trait Views {
     /// What starts the output (column titles, JSON's `start` line). `started_ns`: when a
-    /// live run started; None for a replay.
-    fn header(&mut self, out: &mut dyn Write, started_ns: Option<u64>) -> io::Result<()>;
+    /// live run started; None for a replay. Views that print nothing (serve, top) keep this.
+    fn header(&mut self, out: &mut dyn Write, started_ns: Option<u64>) -> io::Result<()> {
+        let _ = (out, started_ns);
+        Ok(())
+    }
 
     /// Prints one transition if the view shows it; says whether it did. `story`: why the
     /// connection ended, its latency and owner source, where they apply.

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::model::{
     inet_sockopt_names, Endpoint, Netid, SkMemInfo, SockFilter, SockState, SocketRecord,
-    SocketUser, TcpInfo, Timer, TimerKind, UnixName,
+    SocketUser, TcpInfo, Timer, TimerKind, TipcInfo, UnixName, XdpInfo, XdpStats, XdpUmem,
 };
 
 /// The version of the JSON vocabulary: the first key of a document, and of an NDJSON
@@ -183,6 +183,11 @@ impl Serialize for SocketJson<'_> {
             map.serialize_entry("tos", &r.tos)?;
             map.serialize_entry("tclass", &r.tclass)?;
             map.serialize_entry("shutdown", &r.shutdown.map(ShutdownJson))?;
+            // What ss -e adds to AF_XDP sockets: rings, UMEM, counters.
+            map.serialize_entry("xdp", &r.xdp.as_ref().map(XdpJson))?;
+        }
+        if show.tipcinfo {
+            map.serialize_entry("tipc", &r.tipc.as_ref().map(TipcJson))?;
         }
         if show.timers {
             map.serialize_entry("timer", &r.timer.as_ref().map(TimerJson))?;
@@ -280,6 +285,111 @@ impl Serialize for ShutdownJson {
     }
 }
 
+struct TipcJson<'a>(&'a TipcInfo);
+
+impl Serialize for TipcJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tipc = self.0;
+        // ss --tipcinfo's words, lowercase.
+        let sock_type = match tipc.sock_type as i32 {
+            libc::SOCK_STREAM => "stream",
+            libc::SOCK_DGRAM => "dgram",
+            libc::SOCK_RDM => "rdm",
+            libc::SOCK_SEQPACKET => "seqpacket",
+            _ => "unknown",
+        };
+        let congestion = match (tipc.link_congested, tipc.conn_congested) {
+            (true, _) => "link",
+            (false, true) => "conn",
+            (false, false) => "none",
+        };
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("type", sock_type)?;
+        map.serialize_entry("congestion", congestion)?;
+        map.serialize_entry("drops", &tipc.drops)?;
+        map.serialize_entry("published", &tipc.published)?;
+        map.serialize_entry("via", &tipc.via.map(TipcServiceJson))?;
+        map.end()
+    }
+}
+
+/// The service name a TIPC connection was made to: `{"type", "instance"}`.
+struct TipcServiceJson((u32, u32));
+
+impl Serialize for TipcServiceJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (service, instance) = self.0;
+        numbers(
+            serializer,
+            &[("type", service.into()), ("instance", instance.into())],
+        )
+    }
+}
+
+struct XdpJson<'a>(&'a XdpInfo);
+
+impl Serialize for XdpJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let xdp = self.0;
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("rx_ring", &xdp.rx_ring)?;
+        map.serialize_entry("tx_ring", &xdp.tx_ring)?;
+        map.serialize_entry("fill_ring", &xdp.fill_ring)?;
+        map.serialize_entry("completion_ring", &xdp.completion_ring)?;
+        map.serialize_entry("umem", &xdp.umem.as_ref().map(XdpUmemJson))?;
+        map.serialize_entry("stats", &xdp.stats.as_ref().map(XdpStatsJson))?;
+        map.end()
+    }
+}
+
+struct XdpUmemJson<'a>(&'a XdpUmem);
+
+impl Serialize for XdpUmemJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let umem = self.0;
+        let mut map = serializer.serialize_map(Some(9))?;
+        map.serialize_entry("id", &umem.id)?;
+        map.serialize_entry("size", &umem.size)?;
+        map.serialize_entry("num_pages", &umem.num_pages)?;
+        map.serialize_entry("chunk_size", &umem.chunk_size)?;
+        map.serialize_entry("headroom", &umem.headroom)?;
+        map.serialize_entry("ifindex", &umem.ifindex)?;
+        map.serialize_entry("queue", &umem.queue_id)?;
+        // XDP_DU_F_ZEROCOPY, which ss prints as `zc:`.
+        map.serialize_entry("zerocopy", &(umem.flags & 1 != 0))?;
+        map.serialize_entry("refs", &umem.refs)?;
+        map.end()
+    }
+}
+
+struct XdpStatsJson<'a>(&'a XdpStats);
+
+impl Serialize for XdpStatsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let stats = self.0;
+        numbers(
+            serializer,
+            &[
+                ("rx_dropped", stats.rx_dropped),
+                ("rx_invalid", stats.rx_invalid),
+                ("rx_full", stats.rx_full),
+                ("fill_ring_empty", stats.fill_ring_empty),
+                ("tx_invalid", stats.tx_invalid),
+                ("tx_ring_empty", stats.tx_ring_empty),
+            ],
+        )
+    }
+}
+
+/// An object of numbers, in the order given.
+fn numbers<S: Serializer>(serializer: S, fields: &[(&str, u64)]) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(fields.len()))?;
+    for (key, value) in fields {
+        map.serialize_entry(key, value)?;
+    }
+    map.end()
+}
+
 struct TimerJson<'a>(&'a Timer);
 
 impl Serialize for TimerJson<'_> {
@@ -305,17 +415,20 @@ struct SkMemJson<'a>(&'a SkMemInfo);
 impl Serialize for SkMemJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
-        let mut map = serializer.serialize_map(Some(9))?;
-        map.serialize_entry("rmem_alloc", &m.rmem_alloc)?;
-        map.serialize_entry("rcvbuf", &m.rcvbuf)?;
-        map.serialize_entry("wmem_alloc", &m.wmem_alloc)?;
-        map.serialize_entry("sndbuf", &m.sndbuf)?;
-        map.serialize_entry("fwd_alloc", &m.fwd_alloc)?;
-        map.serialize_entry("wmem_queued", &m.wmem_queued)?;
-        map.serialize_entry("optmem", &m.optmem)?;
-        map.serialize_entry("backlog", &m.backlog)?;
-        map.serialize_entry("drops", &m.drops)?;
-        map.end()
+        numbers(
+            serializer,
+            &[
+                ("rmem_alloc", m.rmem_alloc.into()),
+                ("rcvbuf", m.rcvbuf.into()),
+                ("wmem_alloc", m.wmem_alloc.into()),
+                ("sndbuf", m.sndbuf.into()),
+                ("fwd_alloc", m.fwd_alloc.into()),
+                ("wmem_queued", m.wmem_queued.into()),
+                ("optmem", m.optmem.into()),
+                ("backlog", m.backlog.into()),
+                ("drops", m.drops.into()),
+            ],
+        )
     }
 }
 
@@ -324,12 +437,15 @@ struct SockFilterJson<'a>(&'a SockFilter);
 impl Serialize for SockFilterJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let insn = self.0;
-        let mut map = serializer.serialize_map(Some(4))?;
-        map.serialize_entry("code", &insn.code)?;
-        map.serialize_entry("jt", &insn.jt)?;
-        map.serialize_entry("jf", &insn.jf)?;
-        map.serialize_entry("k", &insn.k)?;
-        map.end()
+        numbers(
+            serializer,
+            &[
+                ("code", insn.code.into()),
+                ("jt", insn.jt.into()),
+                ("jf", insn.jf.into()),
+                ("k", insn.k.into()),
+            ],
+        )
     }
 }
 
@@ -459,7 +575,7 @@ impl Serialize for TcpInfoJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Cookie, TcpExtra};
+    use crate::model::{Cookie, TcpExtra, TipcPort};
     use serde_json::{json, Value};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -756,6 +872,89 @@ mod tests {
         assert_eq!(doc["sockets"][1]["netid"], "nl");
         assert_eq!(doc["sockets"][1]["state"], "CLOSE");
         assert_eq!(doc["sockets"][1]["ss_state"], "UNCONN");
+    }
+
+    #[test]
+    fn xdp_and_tipc_details_as_ss_shows_them() {
+        let mut xdp = SocketRecord::new(
+            Netid::Xdp,
+            SockState::Close,
+            Endpoint::Xdp {
+                ifindex: 1,
+                queue: 0,
+            },
+            Endpoint::Xdp {
+                ifindex: 0,
+                queue: 0,
+            },
+        );
+        xdp.xdp = Some(XdpInfo {
+            rx_ring: Some(2048),
+            tx_ring: None,
+            umem: Some(XdpUmem {
+                size: 16384,
+                id: 1,
+                num_pages: 4,
+                chunk_size: 4096,
+                headroom: 0,
+                ifindex: 1,
+                queue_id: 0,
+                flags: 0,
+                refs: 1,
+            }),
+            fill_ring: Some(2048),
+            completion_ring: Some(2048),
+            stats: Some(XdpStats {
+                rx_full: 5,
+                ..XdpStats::default()
+            }),
+        });
+        let mut tipc = SocketRecord::new(
+            Netid::Tipc,
+            SockState::Established,
+            Endpoint::Tipc(Some(TipcPort { node: 1, port: 2 })),
+            Endpoint::Tipc(Some(TipcPort { node: 1, port: 3 })),
+        );
+        tipc.tipc = Some(TipcInfo {
+            sock_type: libc::SOCK_STREAM as u32,
+            conn_congested: true,
+            drops: 7,
+            via: Some((18889, 1)),
+            ..TipcInfo::default()
+        });
+        let records = [xdp, tipc, tcp_record()];
+        let extended = ShowOptions {
+            extended: true,
+            ..ShowOptions::default()
+        };
+        let doc = render(&records, &extended);
+        assert_eq!(
+            doc["sockets"][0]["xdp"],
+            json!({
+                "rx_ring": 2048, "tx_ring": null, "fill_ring": 2048, "completion_ring": 2048,
+                "umem": {"id": 1, "size": 16384, "num_pages": 4, "chunk_size": 4096,
+                         "headroom": 0, "ifindex": 1, "queue": 0, "zerocopy": false, "refs": 1},
+                "stats": {"rx_dropped": 0, "rx_invalid": 0, "rx_full": 5, "fill_ring_empty": 0,
+                          "tx_invalid": 0, "tx_ring_empty": 0}
+            })
+        );
+        // Other sockets have the key, null (rule 3); --tipcinfo's key needs --tipcinfo.
+        assert_eq!(doc["sockets"][2].get("xdp"), Some(&Value::Null));
+        assert_eq!(doc["sockets"][1].get("tipc"), None);
+        let tipcinfo = ShowOptions {
+            tipcinfo: true,
+            ..ShowOptions::default()
+        };
+        let doc = render(&records, &tipcinfo);
+        assert_eq!(
+            doc["sockets"][1]["tipc"],
+            json!({
+                "type": "stream", "congestion": "conn", "drops": 7, "published": false,
+                "via": {"type": 18889, "instance": 1}
+            })
+        );
+        assert_eq!(doc["sockets"][2].get("tipc"), Some(&Value::Null));
+        assert_eq!(doc["sockets"][0].get("xdp"), None);
     }
 
     #[test]

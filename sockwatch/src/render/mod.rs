@@ -1,7 +1,9 @@
-//! Renderers: turn filtered socket records into text (ss, netstat) or JSON.
+//! Renderers: turn filtered socket records into text (ss, netstat) or JSON, and serve's
+//! metrics into Prometheus text.
 
 pub mod follow;
 pub mod json;
+pub mod metrics;
 pub mod netstat;
 pub mod ss;
 pub mod summary;

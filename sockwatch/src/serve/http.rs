@@ -11,7 +11,8 @@ use tokio::{
     time::timeout,
 };
 
-use super::{events::EventHub, metrics::Metrics, metrics::OPENMETRICS_CONTENT_TYPE};
+use super::events::EventHub;
+use crate::render::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 
 /// Longest request head accepted.
 const MAX_HEAD: usize = 8 * 1024;

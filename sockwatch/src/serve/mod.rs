@@ -7,7 +7,7 @@
 
 pub mod events;
 pub mod http;
-pub mod metrics;
+pub mod labels;
 
 use std::{
     io::{self, Write},
@@ -27,12 +27,15 @@ use crate::{
         FollowConfig, FollowError, Follower, Output, Summary, Views,
     },
     model::{Cookie, SockState},
-    render::follow::FollowViews,
+    render::{
+        follow::FollowViews,
+        metrics::{
+            ConnLabels, DirectionLabels, DropLabels, EndLabels, LostLabels, Metrics, OwnerLabels,
+        },
+    },
 };
 use events::EventHub;
-use metrics::{
-    ConnLabels, DirectionLabels, DropLabels, EndLabels, LabelCap, LostLabels, Metrics, OwnerLabels,
-};
+use labels::LabelCap;
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -124,8 +127,8 @@ impl ServeViews {
             .containers
             .admit(identity.container_id.as_deref().unwrap_or_default());
         // The pod follows its container: no more values than the container label has.
-        let pod_uid = if container == metrics::OTHER {
-            metrics::OTHER.to_string()
+        let pod_uid = if container == labels::OTHER {
+            labels::OTHER.to_string()
         } else {
             identity.pod_uid.unwrap_or_default()
         };
@@ -302,10 +305,6 @@ impl ServeViews {
 }
 
 impl Views for ServeViews {
-    fn header(&mut self, _: &mut dyn Write, _: Option<u64>) -> io::Result<()> {
-        Ok(())
-    }
-
     fn transition(
         &mut self,
         _: &mut dyn Write,
@@ -347,7 +346,7 @@ impl Views for ServeViews {
         for (_, socket) in rows {
             counts[usize::from(socket.state.kernel()) & 15] += 1;
         }
-        metrics::set_socket_states(&self.metrics, &counts);
+        self.metrics.set_socket_states(&counts);
         // A connection whose destruction was lost is no longer in the table: forget it.
         if std::mem::take(&mut self.lost_since_watch) {
             self.connections

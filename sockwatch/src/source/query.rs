@@ -106,10 +106,14 @@ impl Query {
 
     /// Whether a socket of `netid` from a dump that covers several socket types belongs in
     /// the snapshot. Unix sockets are kept by type; packet sockets all are once either packet
-    /// table is asked for, as ss's packet_diag reader never looks at the type.
+    /// table is asked for, as ss's packet_diag reader never looks at the type; vsock sockets
+    /// of other types than stream and datagram are kept whenever vsock is dumped, as ss's
+    /// reader skips only the stream or datagram table not asked for.
     pub fn keeps(&self, netid: Netid) -> bool {
         if netid.is_packet() {
             self.wants(Netid::PacketRaw) || self.wants(Netid::PacketDgram)
+        } else if netid == Netid::VsockOther {
+            self.wants(Netid::VsockStream) || self.wants(Netid::VsockDgram)
         } else {
             self.wants(netid)
         }
@@ -143,5 +147,23 @@ mod tests {
         assert!(query.keeps(Netid::PacketRaw) && query.keeps(Netid::PacketDgram));
         assert!(query.keeps(Netid::UnixStream) && !query.keeps(Netid::UnixDgram));
         assert!(!query.wants(Netid::PacketRaw));
+    }
+
+    #[test]
+    fn either_vsock_table_keeps_vsock_sockets_of_other_types() {
+        let query = |netids: &[Netid]| {
+            let all = IpVersions::BOTH;
+            Query::new(
+                netids.iter().copied(),
+                all,
+                StateMask::ALL,
+                Extensions::default(),
+            )
+        };
+        for netid in [Netid::VsockStream, Netid::VsockDgram] {
+            assert!(query(&[netid]).keeps(Netid::VsockOther), "{netid:?}");
+        }
+        assert!(!query(&[Netid::VsockStream]).keeps(Netid::VsockDgram));
+        assert!(!query(&[Netid::Tipc]).keeps(Netid::VsockOther));
     }
 }

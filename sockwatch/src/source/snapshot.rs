@@ -468,7 +468,7 @@ fn decode(
         Decoder::Unix => unix::decode(payload)?,
         Decoder::Packet => packet::decode(payload)?,
         Decoder::Netlink => Some(netlink_sock::decode(payload)?),
-        Decoder::Vsock => vsock::decode(payload)?,
+        Decoder::Vsock => Some(vsock::decode(payload)?),
         Decoder::Tipc => tipc::decode(payload)?,
         Decoder::Xdp => Some(xdp::decode(payload)?),
     };

@@ -10,9 +10,9 @@ use crate::model::{Cookie, Endpoint, Netid, SockState, SocketRecord};
 const VSOCK_DIAG_MSG_LEN: usize = 32;
 const AF_VSOCK: u8 = 40;
 
-/// Decodes one reply payload of a vsock dump; None for socket types ss does not list
-/// (it names only stream and datagram sockets).
-pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError> {
+/// Decodes one reply payload of a vsock dump (ss lists sockets of every type: stream,
+/// datagram, and the others as `???`).
+pub(super) fn decode(payload: &[u8]) -> Result<SocketRecord, DecodeError> {
     let msg = prefix::<VSOCK_DIAG_MSG_LEN>(payload, "vsock_diag_msg")?;
     if msg[0] != AF_VSOCK {
         return Err(DecodeError::Family(msg[0]));
@@ -20,7 +20,7 @@ pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError
     let netid = match i32::from(msg[1]) {
         libc::SOCK_STREAM => Netid::VsockStream,
         libc::SOCK_DGRAM => Netid::VsockDgram,
-        _ => return Ok(None),
+        _ => Netid::VsockOther,
     };
     let mut record = SocketRecord::new(
         netid,
@@ -37,7 +37,7 @@ pub(super) fn decode(payload: &[u8]) -> Result<Option<SocketRecord>, DecodeError
     record.shutdown = Some(msg[3]);
     record.inode = u32_at(msg, 20).into();
     record.cookie = Cookie(cookie_at(msg, 24));
-    Ok(Some(record))
+    Ok(record)
 }
 
 #[cfg(test)]
@@ -45,21 +45,33 @@ mod tests {
     use super::*;
     use crate::source::captured::payloads;
 
-    /// Debian 12's 6.12 answering ss's request, with familysocks's vsock listener on port
-    /// 1234 and a loopback connection to it (testdata/capture.sh).
+    /// Debian 12's 6.12 answering ss's request, with familysocks's vsock listeners on port
+    /// 1234 (stream) and 1235 (seqpacket) and a loopback connection to each
+    /// (testdata/capture.sh).
     fn captured() -> Vec<SocketRecord> {
         payloads(include_str!("testdata/vsock.hex"))
             .iter()
-            .map(|payload| decode(payload).unwrap().expect("a stream socket"))
+            .map(|payload| decode(payload).unwrap())
             .collect()
     }
 
     #[test]
     fn a_listener_and_both_ends_of_a_loopback_connection() {
         const ANY: u32 = u32::MAX;
-        let records = captured();
+        let (records, others): (Vec<_>, Vec<_>) = captured()
+            .into_iter()
+            .partition(|r| r.netid == Netid::VsockStream);
         assert_eq!(records.len(), 3);
-        assert!(records.iter().all(|r| r.netid == Netid::VsockStream));
+        // The seqpacket listener and its connection: ss's `???` sockets.
+        assert_eq!(others.len(), 3);
+        for other in &others {
+            assert_eq!(other.netid, Netid::VsockOther);
+            let ports = [&other.local, &other.peer].map(|end| match end {
+                Endpoint::Vsock { port, .. } => *port,
+                _ => panic!("not vsock: {end:?}"),
+            });
+            assert!(ports.contains(&1235), "{other:?}");
+        }
         // The kernel lists them in its hash table's order.
         let find = |state, test: &dyn Fn(&SocketRecord) -> bool| {
             let found: Vec<_> = records
@@ -119,7 +131,7 @@ mod tests {
             Err(DecodeError::Short { need: 32, .. })
         ));
         payload[1] = libc::SOCK_SEQPACKET as u8;
-        assert_eq!(decode(&payload), Ok(None));
+        assert_eq!(decode(&payload).map(|r| r.netid), Ok(Netid::VsockOther));
         payload[0] = 2;
         assert_eq!(decode(&payload), Err(DecodeError::Family(2)));
     }

@@ -21,10 +21,6 @@ pub struct EventTap {
 }
 
 impl Views for EventTap {
-    fn header(&mut self, _: &mut dyn Write, _: Option<u64>) -> io::Result<()> {
-        Ok(())
-    }
-
     fn transition(
         &mut self,
         _: &mut dyn Write,

@@ -2,7 +2,8 @@
 //! (xtask/src/kernels/guest-init.sh). Two modes:
 //!
 //! - `familysocks hold`: makes, in this process, a vsock listener with a connection to it over
-//!   the loopback transport (CID 1), a TIPC RDM socket bound to a service range, a TIPC stream
+//!   the loopback transport (CID 1), the same with seqpacket sockets (Linux 5.14 on; ss 6.1
+//!   names them `???`), a TIPC RDM socket bound to a service range, a TIPC stream
 //!   listener and a connection to it by service name, and two AF_XDP sockets, one with a UMEM
 //!   and rings bound to `lo` (copy mode), one bare. Prints `FAMILY: ok WHAT` or
 //!   `FAMILY: failed WHAT: ERROR` for each, then `ready`, then holds them until killed.
@@ -100,16 +101,27 @@ fn sockaddr_tipc(addrtype: u8, words: [u32; 3]) -> Vec<u8> {
 /// Makes sockets of one family; returns the descriptors to hold.
 type Maker = fn() -> io::Result<Vec<libc::c_int>>;
 
-fn vsock() -> io::Result<Vec<libc::c_int>> {
+/// A vsock listener of type `kind` on `port` and a connection to it over the loopback
+/// transport: listener, client, accepted server.
+fn vsock_connection(kind: libc::c_int, port: u32) -> io::Result<Vec<libc::c_int>> {
     const VMADDR_CID_ANY: u32 = u32::MAX;
     const VMADDR_CID_LOCAL: u32 = 1;
-    let listener = socket(AF_VSOCK, libc::SOCK_STREAM)?;
-    bind(listener, &sockaddr_vm(VMADDR_CID_ANY, 1234))?;
+    let listener = socket(AF_VSOCK, kind)?;
+    bind(listener, &sockaddr_vm(VMADDR_CID_ANY, port))?;
     listen(listener)?;
-    let client = socket(AF_VSOCK, libc::SOCK_STREAM)?;
-    connect(client, &sockaddr_vm(VMADDR_CID_LOCAL, 1234))?;
+    let client = socket(AF_VSOCK, kind)?;
+    connect(client, &sockaddr_vm(VMADDR_CID_LOCAL, port))?;
     let server = accept(listener)?;
     Ok(vec![listener, client, server])
+}
+
+fn vsock() -> io::Result<Vec<libc::c_int>> {
+    vsock_connection(libc::SOCK_STREAM, 1234)
+}
+
+/// Seqpacket (Linux 5.14 on), which ss 6.1 lists with the Netid `???`.
+fn vsock_seqpacket() -> io::Result<Vec<libc::c_int>> {
+    vsock_connection(libc::SOCK_SEQPACKET, 1235)
 }
 
 fn tipc() -> io::Result<Vec<libc::c_int>> {
@@ -204,11 +216,16 @@ fn xdp_bare() -> io::Result<Vec<libc::c_int>> {
 }
 
 fn hold() -> ! {
-    let makers: [(&str, &str, Maker); 4] = [
+    let makers: [(&str, &str, Maker); 5] = [
         (
             "vsock",
             "listener on *:1234 and a connection to 1:1234",
             vsock,
+        ),
+        (
+            "vsock",
+            "seqpacket listener on *:1235 and a connection to 1:1235",
+            vsock_seqpacket,
         ),
         (
             "tipc",

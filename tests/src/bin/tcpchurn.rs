@@ -30,16 +30,6 @@ struct Options {
     comm: Option<Vec<u8>>,
 }
 
-fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// Names the calling thread (at most 15 bytes are kept by the kernel).
 fn set_comm(name: &[u8]) {
     let mut buf = [0u8; 16];
@@ -58,20 +48,18 @@ fn parse_options() -> Result<Options, String> {
         comm: None,
         reset_every: 0,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = || format!("bad value for {flag}: {value}");
-        match flag.as_str() {
-            "--connections" => options.connections = value.parse().map_err(|_| bad())?,
-            "--threads" => options.threads = value.parse().map_err(|_| bad())?,
-            "--seconds" => options.seconds = value.parse().map_err(|_| bad())?,
-            "--port" => options.port = value.parse().map_err(|_| bad())?,
-            "--comm-hex" => options.comm = Some(parse_hex(&value).ok_or_else(bad)?),
-            "--reset-every" => options.reset_every = value.parse().map_err(|_| bad())?,
-            _ => return Err(format!("unknown option {flag}")),
+    sockwatch_tests::flags::parse(std::env::args().skip(1), |flag, value| {
+        match flag {
+            "--connections" => options.connections = value.parse()?,
+            "--threads" => options.threads = value.parse()?,
+            "--seconds" => options.seconds = value.parse()?,
+            "--port" => options.port = value.parse()?,
+            "--comm-hex" => options.comm = Some(value.hex()?),
+            "--reset-every" => options.reset_every = value.parse()?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if options.threads == 0 {
         return Err("--threads must be at least 1".into());
     }

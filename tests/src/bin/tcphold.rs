@@ -40,18 +40,16 @@ fn parse_options() -> Result<Options, String> {
         seconds: 600.0,
         worker: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = || format!("bad value for {flag}: {value}");
-        match flag.as_str() {
-            "--connections" => options.connections = value.parse().map_err(|_| bad())?,
-            "--per-process" => options.per_process = value.parse().map_err(|_| bad())?,
-            "--seconds" => options.seconds = value.parse().map_err(|_| bad())?,
-            "--worker" => options.worker = Some(value.parse().map_err(|_| bad())?),
-            _ => return Err(format!("unknown option {flag}")),
+    sockwatch_tests::flags::parse(std::env::args().skip(1), |flag, value| {
+        match flag {
+            "--connections" => options.connections = value.parse()?,
+            "--per-process" => options.per_process = value.parse()?,
+            "--seconds" => options.seconds = value.parse()?,
+            "--worker" => options.worker = Some(value.parse()?),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if !(1..=MAX_PER_PROCESS).contains(&options.per_process) {
         return Err(format!("--per-process must be 1 to {MAX_PER_PROCESS}"));
     }

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use super::{
     load::{churn, Holder},
-    netns::BenchNs,
     probe::Probe,
     say,
     table::{number, ratio_text, Table},
     tracer::{Programs, Running, Stopped, Tracer},
-    Bins, Plan, Target,
+    Outcome, Plan, Scenario, Target,
 };
 
 /// Client threads of the connect/close loop.
@@ -54,23 +53,17 @@ fn tracer_columns(
         .collect()
 }
 
-pub fn churn_under_tracers(
-    plan: &Plan,
-    programs: &Programs,
-    bins: &Bins,
-    problems: &mut Vec<String>,
-) -> Result<(Table, Vec<Target>), String> {
+pub fn churn_under_tracers(scenario: Scenario, programs: &Programs) -> Outcome {
     const UNTRACED: usize = 0;
     const TEXT: usize = 1;
     const JSON: usize = 2;
     const TCPSTATES: usize = 3;
     const TCPLIFE: usize = 4;
     const NO_REASONS: usize = 5;
-    let ns = BenchNs::create("churn")?;
     let mut table = Table::new(
         format!(
             "Follow: connect/close loop ({CHURN_THREADS} threads, {} s) untraced and traced",
-            plan.churn_seconds
+            scenario.plan.churn_seconds
         ),
         &[
             "untraced",
@@ -96,7 +89,7 @@ pub fn churn_under_tracers(
     let rss = table.add_row("tracer peak RSS", "MiB");
     say(&format!(
         "follow: connect/close loop, {} s a run, {} repetitions",
-        plan.churn_seconds, plan.repetitions
+        scenario.plan.churn_seconds, scenario.plan.repetitions
     ));
     let traced = tracer_columns(
         programs,
@@ -112,11 +105,16 @@ pub fn churn_under_tracers(
     let tools: Vec<(usize, Option<Tracer>)> = std::iter::once((UNTRACED, None))
         .chain(traced.into_iter().map(|(column, t)| (column, Some(t))))
         .collect();
-    alternate(plan, &tools, |column, tracer| {
+    alternate(scenario.plan, &tools, |column, tracer| {
         let running = tracer
-            .map(|t| Running::start(programs, t, &ns, None))
+            .map(|t| Running::start(programs, t, &scenario.ns, None))
             .transpose()?;
-        let run = churn(&ns, bins, CHURN_THREADS, plan.churn_seconds)?;
+        let run = churn(
+            &scenario.ns,
+            scenario.bins,
+            CHURN_THREADS,
+            scenario.plan.churn_seconds,
+        )?;
         table.push(rate, column, run.rate);
         if let Some(running) = running {
             let stopped = running.stop()?;
@@ -135,11 +133,13 @@ pub fn churn_under_tracers(
         Ok(())
     })?;
 
-    problems.extend(table.empty_cells(TEXT));
-    problems.extend(table.empty_cells(JSON));
-    problems.extend(table.empty_cells(NO_REASONS));
+    scenario
+        .problems
+        .extend(table.empty_cells(&[TEXT, JSON, NO_REASONS]));
     if table.stats(rate, UNTRACED).is_none() {
-        problems.push("follow: no untraced connection rate".into());
+        scenario
+            .problems
+            .push("follow: no untraced connection rate".into());
     }
     let mut targets = Vec::new();
     for (column, goal) in [(TEXT, RATE_GOAL_TEXT), (JSON, RATE_GOAL_JSON)] {
@@ -160,14 +160,8 @@ pub fn churn_under_tracers(
     Ok((table, targets))
 }
 
-pub fn memory_with_live_sockets(
-    plan: &Plan,
-    programs: &Programs,
-    bins: &Bins,
-    problems: &mut Vec<String>,
-) -> Result<(Table, Vec<Target>), String> {
-    let ns = BenchNs::create("live")?;
-    let sockets = 2 * plan.live_connections;
+pub fn memory_with_live_sockets(scenario: Scenario, programs: &Programs) -> Outcome {
+    let sockets = 2 * scenario.plan.live_connections;
     let mut table = Table::new(
         format!("Follow: memory with {sockets} live sockets"),
         &["sockwatch follow", "tcpstates", "tcplife"],
@@ -180,22 +174,31 @@ pub fn memory_with_live_sockets(
     );
     say(&format!(
         "follow: memory with {sockets} live sockets, {} repetitions",
-        plan.repetitions
+        scenario.plan.repetitions
     ));
 
     // Sockets that exist before the tracer starts: follow lists them at start-up.
     let before = table.add_row(
         format!(
             "peak RSS, sockets established before start, then {} s of churn",
-            plan.live_churn_seconds
+            scenario.plan.live_churn_seconds
         ),
         "MiB",
     );
     {
-        let _holder = Holder::start(&ns, &bins.tcphold, plan.live_connections)?;
-        alternate(plan, &tools, |column, tracer| {
-            let running = Running::start(programs, tracer, &ns, None)?;
-            churn(&ns, bins, CHURN_THREADS, plan.live_churn_seconds)?;
+        let _holder = Holder::start(
+            &scenario.ns,
+            &scenario.bins.tcphold,
+            scenario.plan.live_connections,
+        )?;
+        alternate(scenario.plan, &tools, |column, tracer| {
+            let running = Running::start(programs, tracer, &scenario.ns, None)?;
+            churn(
+                &scenario.ns,
+                scenario.bins,
+                CHURN_THREADS,
+                scenario.plan.live_churn_seconds,
+            )?;
             table.push(before, column, mib(&running.stop()?));
             Ok(())
         })?;
@@ -204,9 +207,13 @@ pub fn memory_with_live_sockets(
     // Sockets established while the tracer runs: every one passes through it.
     let during = table.add_row("peak RSS, sockets established while following", "MiB");
     let lost = table.add_row("events lost while establishing them", "events");
-    alternate(plan, &tools, |column, tracer| {
-        let running = Running::start(programs, tracer, &ns, None)?;
-        let holder = Holder::start(&ns, &bins.tcphold, plan.live_connections)?;
+    alternate(scenario.plan, &tools, |column, tracer| {
+        let running = Running::start(programs, tracer, &scenario.ns, None)?;
+        let holder = Holder::start(
+            &scenario.ns,
+            &scenario.bins.tcphold,
+            scenario.plan.live_connections,
+        )?;
         // Let the tracer read what the burst queued before it is stopped.
         std::thread::sleep(Duration::from_millis(500));
         let stopped = running.stop()?;
@@ -216,7 +223,7 @@ pub fn memory_with_live_sockets(
         Ok(())
     })?;
 
-    problems.extend(table.empty_cells(0));
+    scenario.problems.extend(table.empty_cells(&[0]));
     let worst = [before, during]
         .into_iter()
         .filter_map(|row| table.stats(row, 0))
@@ -239,13 +246,7 @@ pub fn memory_with_live_sockets(
 /// `Plan::first_event_connections` held (issue 16).
 const FIRST_EVENT_GOAL_MS: f64 = 30.0;
 
-pub fn first_event(
-    plan: &Plan,
-    programs: &Programs,
-    bins: &Bins,
-    problems: &mut Vec<String>,
-) -> Result<(Table, Vec<Target>), String> {
-    let ns = BenchNs::create("first")?;
+pub fn first_event(scenario: Scenario, programs: &Programs) -> Outcome {
     let mut table = Table::new(
         "Follow: time from start to the first event",
         &[
@@ -268,24 +269,27 @@ pub fn first_event(
     );
     say(&format!(
         "follow: time to the first event, {} repetitions",
-        plan.repetitions
+        scenario.plan.repetitions
     ));
     let idle = table.add_row("start to first event line", "ms");
-    time_first_events(plan, programs, &ns, &tools, &mut table, idle)?;
+    time_first_events(&scenario, programs, &tools, &mut table, idle)?;
 
     // Follow lists every socket (and finds its owner) before it shows an event: the start-up
     // join is what many open sockets cost.
-    let sockets = 2 * plan.first_event_connections;
+    let sockets = 2 * scenario.plan.first_event_connections;
     let held = table.add_row(
         format!("start to first event line, {sockets} sockets open"),
         "ms",
     );
     {
-        let _holder = Holder::start(&ns, &bins.tcphold, plan.first_event_connections)?;
-        time_first_events(plan, programs, &ns, &tools, &mut table, held)?;
+        let _holder = Holder::start(
+            &scenario.ns,
+            &scenario.bins.tcphold,
+            scenario.plan.first_event_connections,
+        )?;
+        time_first_events(&scenario, programs, &tools, &mut table, held)?;
     }
-    problems.extend(table.empty_cells(0));
-    problems.extend(table.empty_cells(1));
+    scenario.problems.extend(table.empty_cells(&[0, 1]));
     let median = table.stats(held, 0).map(|s| s.median);
     let versus = table
         .median_ratio(held, 0, 2)
@@ -306,14 +310,14 @@ pub fn first_event(
 /// Times each tracer from its start to its first line naming a probe connection (which runs
 /// from before the tracer starts until the tracer shows one), into `row`.
 fn time_first_events(
-    plan: &Plan,
+    scenario: &Scenario,
     programs: &Programs,
-    ns: &BenchNs,
     tools: &[(usize, Tracer)],
     table: &mut Table,
     row: usize,
 ) -> Result<(), String> {
-    alternate(plan, tools, |column, tracer| {
+    let ns = &scenario.ns;
+    alternate(scenario.plan, tools, |column, tracer| {
         let probe = Probe::start(ns)?;
         let running = Running::start(programs, tracer, ns, Some(&probe.port.to_string()))?;
         let seen = running.first_event(FIRST_EVENT_TIMEOUT);

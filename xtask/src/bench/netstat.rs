@@ -7,12 +7,11 @@ use std::{path::Path, process::Command};
 
 use super::{
     load::Holder,
-    measure::{measure, Launcher},
-    netns::BenchNs,
+    measure::measure,
     say,
     snapshot::count_sockets,
     table::{ratio_text, Table},
-    Bins, Plan, Target,
+    Outcome, Scenario, Target,
 };
 
 const OPTIONS: [&str; 2] = ["-tan", "-tanp"];
@@ -27,35 +26,35 @@ pub struct Tools<'a> {
     pub ss: &'a Path,
 }
 
-pub fn run(
-    plan: &Plan,
-    bins: &Bins,
-    tools: &Tools,
-    problems: &mut Vec<String>,
-) -> Result<(Table, Vec<Target>), String> {
-    let ns = BenchNs::create("netstat")?;
+pub fn run(scenario: Scenario, tools: &Tools) -> Outcome {
     let mut table = Table::new(
         "netstat: wall time and peak RSS",
         &["sockwatch netstat", "netstat", "ss"],
         &[(SOCKWATCH, NETSTAT), (SOCKWATCH, SS)],
     );
-    let connections = plan.snapshot_connections.iter().copied().max().unwrap_or(0);
-    let _holder = Holder::start(&ns, &bins.tcphold, connections)?;
-    let sockets = count_sockets(&ns, &bins.launcher, tools.ss)?;
+    let connections = scenario
+        .plan
+        .snapshot_connections
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let _holder = Holder::start(&scenario.ns, &scenario.bins.tcphold, connections)?;
+    let sockets = count_sockets(&scenario.ns, &scenario.bins.launcher, tools.ss)?;
     say(&format!(
         "netstat: {sockets} TCP sockets, {} repetitions",
-        plan.repetitions
+        scenario.plan.repetitions
     ));
     let mut targets = Vec::new();
     for option in OPTIONS {
         let label = format!("`{option}`, {sockets} sockets");
         let wall = table.add_row(format!("{label}: wall time"), "ms");
         let rss = table.add_row(format!("{label}: peak RSS"), "MiB");
-        for repetition in 0..plan.repetitions {
+        for repetition in 0..scenario.plan.repetitions {
             // Rotate the order, so no tool always runs first (or right after another).
             for k in 0..3 {
                 let column = (repetition + k) % 3;
-                let Some(command) = command(&ns, &bins.launcher, tools, column, option) else {
+                let Some(command) = command(&scenario, tools, column, option) else {
                     continue;
                 };
                 let name = &table.columns[column];
@@ -79,25 +78,18 @@ pub fn run(
             measured.map(|r| r <= 2.0),
         ));
     }
-    problems.extend(table.empty_cells(SOCKWATCH));
-    problems.extend(table.empty_cells(SS));
+    scenario
+        .problems
+        .extend(table.empty_cells(&[SOCKWATCH, SS]));
     Ok((table, targets))
 }
 
 /// The command of one column; None when net-tools' netstat is not installed.
-fn command(
-    ns: &BenchNs,
-    launcher: &Launcher,
-    tools: &Tools,
-    column: usize,
-    option: &str,
-) -> Option<Command> {
+fn command(scenario: &Scenario, tools: &Tools, column: usize, option: &str) -> Option<Command> {
     let (program, args) = match column {
         SOCKWATCH => (tools.sockwatch, vec!["netstat", option]),
         NETSTAT => (tools.netstat?, vec![option]),
         _ => (tools.ss, vec![option]),
     };
-    let mut command = launcher.command(Some(ns), program);
-    command.args(args);
-    Some(command)
+    Some(scenario.command(program, args))
 }

@@ -9,7 +9,7 @@ use super::{
     netns::BenchNs,
     say,
     table::{ratio_text, Table},
-    Bins, Plan, Target,
+    Outcome, Scenario, Target,
 };
 
 /// The ss options measured, and netstat's equivalent where it has one. The filtered ones
@@ -65,25 +65,19 @@ struct Rows {
     rss: usize,
 }
 
-pub fn run(
-    plan: &Plan,
-    bins: &Bins,
-    tools: &Tools,
-    problems: &mut Vec<String>,
-) -> Result<(Table, Vec<Target>), String> {
-    let ns = BenchNs::create("snapshot")?;
+pub fn run(scenario: Scenario, tools: &Tools) -> Outcome {
     let mut table = Table::new(
         "Snapshot: wall time and peak RSS",
         &["sockwatch snapshot", "ss", "netstat"],
         &[(SOCKWATCH, SS), (SOCKWATCH, NETSTAT)],
     );
     let mut largest = Vec::new();
-    for &connections in &plan.snapshot_connections {
-        let _holder = Holder::start(&ns, &bins.tcphold, connections)?;
-        let sockets = count_sockets(&ns, &bins.launcher, tools.ss)?;
+    for &connections in &scenario.plan.snapshot_connections {
+        let _holder = Holder::start(&scenario.ns, &scenario.bins.tcphold, connections)?;
+        let sockets = count_sockets(&scenario.ns, &scenario.bins.launcher, tools.ss)?;
         say(&format!(
             "snapshot: {sockets} TCP sockets, {} repetitions",
-            plan.repetitions
+            scenario.plan.repetitions
         ));
         largest.clear();
         for (options, netstat_option) in OPTIONS {
@@ -96,12 +90,11 @@ pub fn run(
                 rss: table.add_row(format!("{label}: peak RSS"), "MiB"),
             };
             let mut outputs: [Option<Vec<u8>>; 3] = Default::default();
-            for repetition in 0..plan.repetitions {
+            for repetition in 0..scenario.plan.repetitions {
                 // Rotate the order, so no tool always runs first (or right after another).
                 for k in 0..3 {
                     let column = (repetition + k) % 3;
-                    let Some(command) =
-                        command(&ns, &bins.launcher, tools, column, options, netstat_option)
+                    let Some(command) = command(&scenario, tools, column, options, netstat_option)
                     else {
                         continue;
                     };
@@ -121,21 +114,21 @@ pub fn run(
                 }
             }
             if let [Some(sockwatch), Some(ss), _] = &outputs {
-                check_same_output(&option, sockets, sockwatch, ss, problems);
+                check_same_output(&option, sockets, sockwatch, ss, scenario.problems);
             }
             largest.push(rows);
         }
     }
-    problems.extend(table.empty_cells(SOCKWATCH));
-    problems.extend(table.empty_cells(SS));
+    scenario
+        .problems
+        .extend(table.empty_cells(&[SOCKWATCH, SS]));
     let targets = targets(&table, &largest);
     Ok((table, targets))
 }
 
 /// The command of one column for one option; None where netstat has no equivalent.
 fn command(
-    ns: &BenchNs,
-    launcher: &Launcher,
+    scenario: &Scenario,
     tools: &Tools,
     column: usize,
     options: &[&str],
@@ -149,9 +142,7 @@ fn command(
         ),
         _ => (tools.netstat?, vec![netstat_option?]),
     };
-    let mut command = launcher.command(Some(ns), program);
-    command.args(args);
-    Some(command)
+    Some(scenario.command(program, args))
 }
 
 /// The TCP sockets in the namespace, as ss counts them.

@@ -53,12 +53,18 @@ impl Table {
         ratio(a.median, b.median)
     }
 
-    /// Rows where a column that must have been measured has no value.
-    pub fn empty_cells(&self, column: usize) -> Vec<String> {
-        self.rows
+    /// Cells of columns that must have been measured that have no value.
+    pub fn empty_cells(&self, columns: &[usize]) -> Vec<String> {
+        columns
             .iter()
-            .filter(|row| row.samples[column].is_empty())
-            .map(|row| format!("{}: {} / {}", self.title, row.label, self.columns[column]))
+            .flat_map(|&column| {
+                self.rows
+                    .iter()
+                    .filter(move |row| row.samples[column].is_empty())
+                    .map(move |row| {
+                        format!("{}: {} / {}", self.title, row.label, self.columns[column])
+                    })
+            })
             .collect()
     }
 
@@ -192,6 +198,6 @@ mod tests {
         );
         assert!(text.contains("| rss | MiB | 5 / 5 | — | — |"), "{text}");
         assert_eq!(table.median_ratio(row, 0, 1), Some(0.5));
-        assert_eq!(table.empty_cells(1), vec!["t: rss / b".to_string()]);
+        assert_eq!(table.empty_cells(&[1]), vec!["t: rss / b".to_string()]);
     }
 }

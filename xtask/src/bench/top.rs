@@ -9,7 +9,7 @@ use super::{
     netns::BenchNs,
     say,
     table::{number, Table},
-    Bins, Plan, Target,
+    Bins, Outcome, Scenario, Target,
 };
 
 /// Client threads of the connect/close loop (as follow's scenarios).
@@ -53,15 +53,9 @@ fn events_lost(finished: &Finished) -> Option<f64> {
     digits.parse().ok()
 }
 
-pub fn cpu_with_churn(
-    plan: &Plan,
-    bins: &Bins,
-    sockwatch: &std::path::Path,
-    problems: &mut Vec<String>,
-) -> Result<(Table, Vec<Target>), String> {
-    let ns = BenchNs::create("top")?;
-    let sockets = 2 * plan.top_connections;
-    let long_frames = SHORT_FRAMES + plan.churn_seconds.ceil() as u64;
+pub fn cpu_with_churn(scenario: Scenario, sockwatch: &std::path::Path) -> Outcome {
+    let sockets = 2 * scenario.plan.top_connections;
+    let long_frames = SHORT_FRAMES + scenario.plan.churn_seconds.ceil() as u64;
     let mut table = Table::new(
         format!("top: CPU at 1 s refresh, {sockets} live sockets and the connect/close loop"),
         &["sockwatch top"],
@@ -77,12 +71,16 @@ pub fn cpu_with_churn(
     let lost = table.add_row("events lost", "events");
     say(&format!(
         "top: CPU with {sockets} live sockets and churn, {} repetitions",
-        plan.repetitions
+        scenario.plan.repetitions
     ));
-    let _holder = Holder::start(&ns, &bins.tcphold, plan.top_connections)?;
-    for _ in 0..plan.repetitions {
-        let short = top_under_churn(&ns, bins, sockwatch, SHORT_FRAMES)?;
-        let long = top_under_churn(&ns, bins, sockwatch, long_frames)?;
+    let _holder = Holder::start(
+        &scenario.ns,
+        &scenario.bins.tcphold,
+        scenario.plan.top_connections,
+    )?;
+    for _ in 0..scenario.plan.repetitions {
+        let short = top_under_churn(&scenario.ns, scenario.bins, sockwatch, SHORT_FRAMES)?;
+        let long = top_under_churn(&scenario.ns, scenario.bins, sockwatch, long_frames)?;
         let cpu = long.usage.cpu.as_secs_f64() - short.usage.cpu.as_secs_f64();
         let wall = long.usage.wall.as_secs_f64() - short.usage.wall.as_secs_f64();
         if wall > 0.0 {
@@ -92,7 +90,7 @@ pub fn cpu_with_churn(
             table.push(lost, 0, n);
         }
     }
-    problems.extend(table.empty_cells(0));
+    scenario.problems.extend(table.empty_cells(&[0]));
     let median = table.stats(share, 0).map(|s| s.median);
     let target = Target::new(
         format!(

@@ -198,6 +198,23 @@ check_families() {
 -a -A vsock,tipc,xdp
 -a --vsock --tipc --xdp -ep
 ARGS
+	# --json carries what ss's text shows of TIPC (--tipcinfo) and AF_XDP (-e) sockets
+	# (docs/json-schema.md), checked where ss shows it.
+	while IFS='|' read -r args text json; do
+		ss $args >ss.out 2>&1
+		if ! grep -qF "$text" ss.out; then
+			echo "sockwatch-guest: ss $args shows no '$text': its --json is not checked"
+		elif sockwatch snapshot $args --json >sw.out 2>sw.err && grep -qF "$json" sw.out; then
+			pass "snapshot $args --json has $json, as ss shows $text"
+		else
+			fail "snapshot $args --json lacks $json ($(first_line sw.err))"
+		fi
+	done <<'JSON'
+--tipc -a --tipcinfo|via {18889,1}|"via":{"type":18889,"instance":1}
+--tipc -a --tipcinfo|type:RDM|"type":"rdm"
+--xdp -e|umem(|"umem":{"id":
+--xdp -e|rx(entries:|"rx_ring":
+JSON
 	kill "$families_pid" 2>/dev/null
 }
 

@@ -17,12 +17,13 @@ pub struct FollowPlan {
     pub replay: Option<PathBuf>,
 }
 
-/// The user's ss filter words as follow and serve apply them (TCP service names).
+/// The user's ss filter words as follow, serve and top apply them (TCP service names); no
+/// words, or only blank ones (top's `/` cleared), are no filter.
 pub fn tcp_filter(
     words: &[String],
     ip_version: Option<IpVersion>,
 ) -> Result<Option<Filter>, String> {
-    if words.is_empty() {
+    if words.iter().all(|w| w.trim().is_empty()) {
         return Ok(None);
     }
     let lookup = SystemLookup;

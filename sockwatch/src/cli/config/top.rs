@@ -2,10 +2,7 @@
 
 use std::{io::IsTerminal, time::Duration};
 
-use sockwatch::{
-    filter::{Filter, ParseContext, SystemLookup},
-    top::state::Grouping,
-};
+use sockwatch::{filter::Filter, top::state::Grouping};
 
 use crate::cli::args::{TopArgs, TopGroup};
 
@@ -29,19 +26,7 @@ pub struct TopPlan {
 
 /// Parses an ss filter as top reads it (tcp sockets, any family); empty text is no filter.
 pub fn parse_filter(words: &[String]) -> Result<Option<Filter>, String> {
-    if words.iter().all(|w| w.trim().is_empty()) {
-        return Ok(None);
-    }
-    let lookup = SystemLookup;
-    let context = ParseContext {
-        family: None,
-        tcp_services: true,
-        udp_services: false,
-        lookup: &lookup,
-    };
-    Filter::parse(words, None, &context)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    super::follow::tcp_filter(words, None)
 }
 
 impl TopPlan {

@@ -23,7 +23,7 @@ impl<N: Names + ?Sized> Printer<'_, N> {
                 self.inet_ext(buf, record)
             }
             // ss prints only the processes of a vsock socket.
-            Netid::VsockStream | Netid::VsockDgram => self.users(buf, record),
+            Netid::VsockStream | Netid::VsockDgram | Netid::VsockOther => self.users(buf, record),
             Netid::Tipc => self.tipc_ext(buf, record),
             Netid::Xdp => self.xdp_ext(buf, record),
         }

@@ -94,15 +94,6 @@ fn mem(v: [u32; 9]) -> SkMemInfo {
     }
 }
 
-fn user(comm: &str, pid: u32, fd: u32) -> SocketUser {
-    SocketUser {
-        comm: comm.as_bytes().to_vec(),
-        pid,
-        tid: None,
-        fd,
-    }
-}
-
 /// The answers the capture machine gave.
 struct FixedNames {
     services: Services,
@@ -350,7 +341,7 @@ fn raw_sockets_from_proc_show_owners_only() {
     record.from_proc = true;
     record.inode = 48282;
     record.sk_addr = Some(0);
-    record.users = vec![user("ping", 700, 3)];
+    record.users = vec![SocketUser::process("ping", 700, 3)];
     assert_eq!(
         render_unnamed(&[record], &options("wanoemip"), &layout(false, None)),
         "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\

@@ -135,7 +135,7 @@ fn owners_of(line: &str) -> Vec<SocketUser> {
                 let field = ids.split(',').find_map(|f| f.strip_prefix(key));
                 field.expect("pid= and fd=").parse().expect("a number")
             };
-            user(comm, id("pid="), id("fd="))
+            SocketUser::process(comm, id("pid="), id("fd="))
         })
         .collect()
 }

@@ -1,7 +1,6 @@
-//! serve's metrics: what they count, their labels, and their encoding through the
-//! prometheus-client crate (Prometheus text 0.0.4 or OpenMetrics, as the scraper asks).
-
-use std::collections::HashSet;
+//! serve's /metrics as text: the metric families, their names, help and labels, and their
+//! exposition through the prometheus-client crate (Prometheus text 0.0.4 or OpenMetrics, as
+//! the scraper asks). serve counts into the families; its HTTP thread asks for the text.
 
 use prometheus_client::{
     collector::Collector,
@@ -16,39 +15,6 @@ use prometheus_client::{
 };
 
 use crate::model::SockState;
-
-/// The label value that stands for every value past the cap.
-pub const OTHER: &str = "other";
-
-/// Bounds the values one label takes: the first `max` distinct values are kept as they are,
-/// later ones become `other`. A value once admitted stays admitted, so its counters stay
-/// monotonic.
-#[derive(Debug)]
-pub struct LabelCap {
-    admitted: HashSet<String>,
-    max: usize,
-}
-
-impl LabelCap {
-    pub fn new(max: usize) -> LabelCap {
-        LabelCap {
-            admitted: HashSet::new(),
-            max,
-        }
-    }
-
-    pub fn admit(&mut self, value: &str) -> String {
-        // The empty value (unknown) costs no slot.
-        if value.is_empty() || self.admitted.contains(value) {
-            return value.to_string();
-        }
-        if self.admitted.len() < self.max {
-            self.admitted.insert(value.to_string());
-            return value.to_string();
-        }
-        OTHER.to_string()
-    }
-}
 
 /// Who a connection belongs to, as labels: the process name and its container (empty when
 /// unknown or not in a container).
@@ -284,15 +250,16 @@ impl Collector for SystemCollector {
     }
 }
 
-/// Sets the per-state gauges from a count per kernel state number.
-pub fn set_socket_states(metrics: &Metrics, counts: &[i64; 16]) {
-    for state in SockState::ALL {
-        metrics
-            .sockets
-            .get_or_create(&StateLabels {
-                state: state.kernel_name(),
-            })
-            .set(counts[usize::from(state.kernel())]);
+impl Metrics {
+    /// Sets the per-state gauges from a count per kernel state number.
+    pub fn set_socket_states(&self, counts: &[i64; 16]) {
+        for state in SockState::ALL {
+            self.sockets
+                .get_or_create(&StateLabels {
+                    state: state.kernel_name(),
+                })
+                .set(counts[usize::from(state.kernel())]);
+        }
     }
 }
 
@@ -305,16 +272,6 @@ mod tests {
         let stat = "42 (a) b) S 1 42 42 0 -1 4194560 500 0 0 0 150 50 0 0 20 0 3 0 100 123456 2500 18446744073709551615";
         assert_eq!(parse_own_usage(stat, 100.0, 4096), Some((2.0, 2500 * 4096)));
         assert_eq!(parse_own_usage("garbage", 100.0, 4096), None);
-    }
-
-    #[test]
-    fn caps_label_values_and_keeps_admitted_ones() {
-        let mut cap = LabelCap::new(2);
-        assert_eq!(cap.admit("curl"), "curl");
-        assert_eq!(cap.admit("wget"), "wget");
-        assert_eq!(cap.admit("nc"), OTHER);
-        assert_eq!(cap.admit("curl"), "curl");
-        assert_eq!(cap.admit(""), "");
     }
 
     #[test]
