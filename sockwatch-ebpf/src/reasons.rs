@@ -145,7 +145,9 @@ fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
         } else {
             reason_flag::ESTABLISHED
         };
-        note(socket_key(sk, source), |end| end.reason_flags |= flags);
+        let key = socket_key(sk, source);
+        note(key, |end| end.reason_flags |= flags);
+        crate::top::note_birth(key);
         return 0;
     }
     let now = SockEnd {

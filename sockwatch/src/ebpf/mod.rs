@@ -7,6 +7,7 @@
 
 pub mod btf;
 mod caps;
+mod ended;
 pub mod hooks;
 mod ring;
 mod tracefs;
@@ -27,6 +28,7 @@ use thiserror::Error;
 use tokio::io::{unix::AsyncFd, Interest};
 
 pub use caps::missing_capabilities;
+pub use ended::EndedSums;
 
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sockwatch"));
 
@@ -279,6 +281,11 @@ impl Tracer {
         if let Some(capacity) = config.owners_capacity {
             loader.map_max_entries("OWNERS", capacity);
         }
+        if config.filter.ends_only == 0 {
+            // Only top (ends only) sums short connections in the kernel.
+            loader.map_max_entries("BIRTHS", 1);
+            loader.map_max_entries("ENDED", 1);
+        }
         if !config.filter.needs_admission() {
             // Every socket is sent: the admitted set stays empty.
             loader.map_max_entries("ADMITTED", 1);
@@ -375,6 +382,10 @@ impl Tracer {
         )
         .map_err(|e| map_error("COUNTERS", e))?;
         let admission = Admission::take(&mut ebpf)?;
+        if config.filter.ends_only != 0 {
+            // top: the kernel sums short connections from the start (see EndedSums).
+            ended::start_sums(&mut ebpf)?;
+        }
         // Programs the kernel did not take have no descriptor.
         let program_fds = ebpf
             .programs()
@@ -400,6 +411,12 @@ impl Tracer {
                 reset_reasons,
             },
         })
+    }
+
+    /// The kernel's sums of the connections no listing saw, for top (see [`EndedSums`]);
+    /// an error once taken.
+    pub fn take_ended_sums(&mut self) -> Result<EndedSums, LoadError> {
+        EndedSums::take(&mut self.ebpf)
     }
 
     /// Why `feature` is unavailable, when it is.

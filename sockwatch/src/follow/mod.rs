@@ -24,7 +24,7 @@ use thiserror::Error;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::{
-    ebpf::{LoadError, Tracer, TracerConfig},
+    ebpf::{EndedSums, LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
     model::{IpVersion, SockState},
     source::SourceError,
@@ -422,6 +422,20 @@ impl Follower {
                 .chain(live.tracer.compromises.iter().map(|c| c.to_string()))
                 .collect(),
             Input::Replay(_) => Vec::new(),
+        }
+    }
+
+    /// For top: the kernel's sums of the connections no listing saw, and whether a quiet end
+    /// reads `normal` (every reason hook attached). None on replay.
+    pub fn ended_sums(&mut self) -> Option<Result<(EndedSums, bool), FollowError>> {
+        match &mut self.input {
+            Input::Live(live) => Some(
+                live.tracer
+                    .take_ended_sums()
+                    .map(|sums| (sums, live.tracer.reasons.ends_complete))
+                    .map_err(FollowError::from),
+            ),
+            Input::Replay(_) => None,
         }
     }
 
