@@ -144,6 +144,40 @@ pub struct SockEnd {
     pub _pad: u16,
 }
 
+/// What `top` groups the connections by that were born and destroyed between two of its
+/// listings (no listing saw them): the kernel side adds each one's end to the [`EndedFlow`]
+/// under this key instead of sending its DESTROY (see `sockwatch-ebpf/src/top.rs`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EndedKey {
+    /// The window between two listings the connections ended in (an even number).
+    pub epoch: u32,
+    /// Inode of the connections' network namespace.
+    pub netns: u32,
+    /// Owner's process id (0: unknown) and command name, as a DESTROY would carry them.
+    pub pid: u32,
+    /// As [`SockEvent::rst_reason`], `errno`, `reason_flags`.
+    pub rst_reason: u32,
+    pub errno: u16,
+    pub reason_flags: u16,
+    pub family: u16,
+    /// The remote port; 0 for connections a listener accepted (the client's port tells
+    /// nothing once grouped).
+    pub dport: u16,
+    pub daddr: [u8; 16],
+    pub comm: [u8; 16],
+}
+
+/// The sums of the connections of one [`EndedKey`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndedFlow {
+    pub connections: u64,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub total_retrans: u64,
+}
+
 /// Version of the recording format (`follow --write`): raw [`SockEvent`] records. Bump it with
 /// any change to `SockEvent`'s layout or to the meaning of a field; a replay refuses a recording
 /// of another version.
@@ -335,6 +369,8 @@ mod pod {
     unsafe impl aya::Pod for super::SockEnd {}
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::KernelFilter {}
+    unsafe impl aya::Pod for super::EndedKey {}
+    unsafe impl aya::Pod for super::EndedFlow {}
 }
 
 #[cfg(test)]

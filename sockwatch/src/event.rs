@@ -176,6 +176,31 @@ pub enum DecodeError {
     Family(u16),
 }
 
+#[cfg(test)]
+impl Transition {
+    /// A `kind` event from `old` to `new` on 127.0.0.1:80 -> 127.0.0.1:5000 with nothing
+    /// optional known: what unit tests start from (struct update for the rest).
+    pub(crate) fn example(kind: TransitionKind, old: SockState, new: SockState) -> Transition {
+        Transition {
+            ts_ns: 1,
+            cookie: Cookie(7),
+            alias: None,
+            kind,
+            old,
+            new,
+            local: SocketAddr::from(([127, 0, 0, 1], 80)),
+            remote: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            netns: 1,
+            owner: None,
+            first_seen_ns: None,
+            close: None,
+            cause: None,
+            total_retrans: None,
+            dropped: None,
+        }
+    }
+}
+
 impl Transition {
     pub fn decode(raw: &SockEvent) -> Result<Transition, DecodeError> {
         let kind = match raw.kind {

@@ -4,7 +4,8 @@
 //!
 //! The full run writes BENCHMARKS.md; `--quick` runs every scenario small, checks that each
 //! produced numbers and that sockwatch printed what ss printed, and judges no timing;
-//! `--only top` and `--only first-event` run one scenario and keep BENCHMARKS.md.
+//! `--only top`, `--only first-event` and `--only churn` run one scenario and keep
+//! BENCHMARKS.md.
 
 mod follow;
 mod load;
@@ -179,6 +180,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             },
             Some(name.as_str()),
         ),
+        // The connect/close loop under the tracers: its targets are medians of 5 runs.
+        [flag, name] if flag == "--only" && name == "churn" => (
+            Plan {
+                repetitions: 5,
+                ..Plan::full()
+            },
+            Some(name.as_str()),
+        ),
         // Follow's start-up, for work on it: enough alternating runs for a median.
         [flag, name] if flag == "--only" && name == "first-event" => (
             Plan {
@@ -189,7 +198,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ),
         _ => {
             return Err(
-                "usage: cargo xtask bench [--quick | --only top | --only first-event]".into(),
+                "usage: cargo xtask bench [--quick | --only top | --only first-event \
+                        | --only churn]"
+                    .into(),
             )
         }
     };
@@ -236,8 +247,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         peers: &peers,
         launcher: &bins.launcher,
     };
-    if only == Some("first-event") {
-        bench.scenario("first", |s| follow::first_event(s, &programs))?;
+    if let Some(name) = only {
+        match name {
+            "churn" => bench.scenario("churn", |s| follow::churn_under_tracers(s, &programs))?,
+            _ => bench.scenario("first", |s| follow::first_event(s, &programs))?,
+        }
         println!("\n{}", report::targets_markdown(&bench.targets, false));
         return bench.verdict();
     }

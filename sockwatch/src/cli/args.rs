@@ -342,7 +342,8 @@ pub struct FollowArgs {
 
 /// top's options. Rates come from tcp_info counters of successive sock_diag listings; with
 /// the privileges follow needs (root, or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN), its eBPF
-/// events add the connections that opened and closed between two refreshes. Without them
+/// programs add the connections that opened and closed between two refreshes (summed in the
+/// kernel per process, remote end and end reason). Without them
 /// top shows what sock_diag alone can, and its header says so.
 #[derive(Debug, Args)]
 #[command(after_help = "\

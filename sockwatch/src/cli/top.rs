@@ -18,6 +18,7 @@ use sockwatch::{
     follow::{clock::WallClock, Delivery, Output},
     render::top::{json, text, tui},
     top::{
+        count_sums,
         frame::Frame,
         state::{AppState, Key, Outcome},
         Engine, EventTap, Listing, Sampler, Top, TopConfig,
@@ -46,6 +47,8 @@ struct Refresher {
     /// None only while a listing runs (it is then on the listing's thread).
     sampler: Option<Sampler>,
     degraded: Option<String>,
+    /// For the kernel's sums (see [`count_sums`]).
+    ends_complete: bool,
 }
 
 impl Refresher {
@@ -54,17 +57,23 @@ impl Refresher {
     /// scan, takes long enough under churn for the ring to fill if the drain waited for it.
     async fn list(&mut self, now_ns: u64) -> Result<Listing, String> {
         let mut sampler = self.sampler.take().unwrap_or_default();
-        let time_wait_rows = self.engine.borrow().filter().is_some();
+        let filtered = self.engine.borrow().filter().is_some();
         let listing = tokio::task::spawn_blocking(move || {
-            yield_to_the_drain();
-            let listed = sampler.list(now_ns, time_wait_rows);
+            set_priority(0);
+            let listed = sampler.list(now_ns, filtered, || set_priority(YIELD_TO_THE_DRAIN));
             (sampler, listed)
         });
         let (sampler, listed) = listing
             .await
             .map_err(|e| format!("listing the sockets: {e}"))?;
         self.sampler = Some(sampler);
-        listed.map_err(|e| e.to_string())
+        let listing = listed.map_err(|e| e.to_string())?;
+        count_sums(
+            &mut self.engine.borrow_mut(),
+            &listing.ended,
+            self.ends_complete,
+        );
+        Ok(listing)
     }
 
     async fn prime(&mut self) -> Result<(), String> {
@@ -88,16 +97,21 @@ impl Refresher {
     }
 }
 
-/// Lowers the calling (listing) thread's priority to nice 10. A listing of tens of thousands
-/// of sockets, and above all a /proc scan, can take a core for a second; on a machine the
-/// churn keeps busy, the drain would then get too little CPU to keep up. Lowering a priority
-/// needs no privilege; if it fails the listing just runs at the usual priority.
-fn yield_to_the_drain() {
+/// The listing thread's nice value after the kernel's dump. Handling tens of thousands of
+/// listed sockets, and above all a /proc scan, can take a core for a second; on a machine the
+/// churn keeps busy, the drain would then get too little CPU to keep up.
+const YIELD_TO_THE_DRAIN: i32 = 10;
+
+/// Sets the calling (listing) thread's nice value. The dump itself runs at the usual
+/// priority (0): while it runs, every connection's end comes as an event rather than in the
+/// kernel's sums, so it must be short. Raising the priority back needs CAP_SYS_NICE; without
+/// it the dump runs at nice 10, and more ends come as events. Lowering it needs no privilege.
+fn set_priority(nice: i32) {
     // SAFETY: gettid and setpriority take no pointers; on Linux PRIO_PROCESS with a thread id
     // sets that thread's nice value alone.
     unsafe {
         let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
     }
 }
 
@@ -128,6 +142,7 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
         degraded,
         engine,
         sampler,
+        ends_complete,
     } = top;
     let clock = WallClock::now();
     let tap = EventTap {
@@ -150,6 +165,7 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
         engine,
         sampler: Some(sampler),
         degraded,
+        ends_complete,
     };
     let state = AppState::new(plan.grouping, plan.filter_text);
     let shown = async {

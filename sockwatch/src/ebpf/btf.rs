@@ -62,10 +62,14 @@ pub struct Btf {
     strings_at: std::ops::Range<usize>,
     /// Byte offset of each type record in the type section; index = type id - 1.
     offsets: Vec<u32>,
-    /// Struct ids looked up so far: each lookup is a scan of every type, and follow asks for
-    /// the same few structs ~20 times.
-    struct_ids: std::cell::RefCell<Vec<(String, Option<u32>)>>,
+    /// Ids looked up so far, by kind and name (None: absent). A lookup is a scan of every
+    /// type: [`Btf::find_all`] answers many names in one scan, and follow asks for the same
+    /// few structs ~20 times.
+    ids: std::cell::RefCell<Vec<(KindName, Option<u32>)>>,
 }
+
+/// A type's kind and name.
+type KindName = (u32, String);
 
 /// One type record's fixed part.
 struct Record {
@@ -117,7 +121,7 @@ impl Btf {
             types_at,
             strings_at,
             offsets: Vec::new(),
-            struct_ids: Default::default(),
+            ids: Default::default(),
         };
         let mut at = 0;
         while at < btf.types().len() {
@@ -166,25 +170,61 @@ impl Btf {
 
     /// The first type of `kind` named `name`: vmlinux's own definition.
     fn type_id(&self, kind: u32, name: &str) -> Result<Option<u32>, BtfError> {
+        self.find_all(&[(kind, name)])?;
+        Ok(self.cached(kind, name).flatten())
+    }
+
+    fn cached(&self, kind: u32, name: &str) -> Option<Option<u32>> {
+        self.ids
+            .borrow()
+            .iter()
+            .find(|((k, n), _)| *k == kind && n == name)
+            .map(|(_, id)| *id)
+    }
+
+    /// Looks up every (kind, name) of `wanted` not looked up before, in one scan of the types.
+    fn find_all(&self, wanted: &[(u32, &str)]) -> Result<(), BtfError> {
+        let mut missing: Vec<(u32, &str)> = wanted
+            .iter()
+            .filter(|(kind, name)| self.cached(*kind, name).is_none())
+            .copied()
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let mut found = vec![None; missing.len()];
+        let mut left = missing.len();
         for (index, &at) in self.offsets.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
             let record = self.record_at(at as usize)?;
-            if record.kind == kind
-                && record.name_off != 0
-                && string_at(self.strings(), record.name_off)? == name
-            {
-                return Ok(Some(index as u32 + 1));
+            if record.name_off == 0 || !missing.iter().any(|(kind, _)| *kind == record.kind) {
+                continue;
+            }
+            let name = name_bytes_at(self.strings(), record.name_off)?;
+            for (slot, (kind, wanted)) in found.iter_mut().zip(&missing) {
+                if slot.is_none() && *kind == record.kind && wanted.as_bytes() == name {
+                    *slot = Some(index as u32 + 1);
+                    left -= 1;
+                }
             }
         }
-        Ok(None)
+        let mut ids = self.ids.borrow_mut();
+        for ((kind, name), id) in missing.into_iter().zip(found) {
+            ids.push(((kind, name.to_string()), id));
+        }
+        Ok(())
+    }
+
+    /// Looks up the structs `names` in one scan (the lookups of [`Btf::field_offset`] then
+    /// cost nothing).
+    pub fn find_structs(&self, names: &[&str]) -> Result<(), BtfError> {
+        let wanted: Vec<(u32, &str)> = names.iter().map(|name| (KIND_STRUCT, *name)).collect();
+        self.find_all(&wanted)
     }
 
     fn struct_id(&self, name: &str) -> Result<Option<u32>, BtfError> {
-        if let Some((_, id)) = self.struct_ids.borrow().iter().find(|(n, _)| n == name) {
-            return Ok(*id);
-        }
-        let id = self.type_id(KIND_STRUCT, name)?;
-        self.struct_ids.borrow_mut().push((name.to_string(), id));
-        Ok(id)
+        self.type_id(KIND_STRUCT, name)
     }
 
     /// Whether the kernel has the tracepoint `name` for tp_btf programs.
@@ -199,9 +239,17 @@ impl Btf {
     /// attach tp_btf programs, at a fraction of a full parse. Tracepoints the kernel lacks are
     /// left out (attaching them then fails with their name).
     pub fn trace_types(&self, tracepoints: &[&str]) -> Result<Vec<u8>, BtfError> {
+        let typedefs: Vec<String> = tracepoints
+            .iter()
+            .map(|name| format!("btf_trace_{name}"))
+            .collect();
+        let wanted: Vec<(u32, &str)> = typedefs
+            .iter()
+            .map(|t| (KIND_TYPEDEF, t.as_str()))
+            .collect();
+        self.find_all(&wanted)?;
         let mut found = Vec::new();
-        for name in tracepoints {
-            let typedef = format!("btf_trace_{name}");
+        for typedef in typedefs {
             if let Some(id) = self.type_id(KIND_TYPEDEF, &typedef)? {
                 found.push((id, typedef));
             }
@@ -374,11 +422,17 @@ fn push_record(types: &mut Vec<u8>, name_off: u32, kind: u32, size_or_type: u32)
 }
 
 fn string_at(strings: &[u8], offset: u32) -> Result<&str, BtfError> {
+    std::str::from_utf8(name_bytes_at(strings, offset)?)
+        .map_err(|_| BtfError::Malformed("string not UTF-8"))
+}
+
+/// The NUL-terminated name at `offset`, unchecked for UTF-8 (for comparing).
+fn name_bytes_at(strings: &[u8], offset: u32) -> Result<&[u8], BtfError> {
     let rest = strings
         .get(offset as usize..)
         .ok_or(BtfError::Malformed("string offset"))?;
     let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    std::str::from_utf8(&rest[..end]).map_err(|_| BtfError::Malformed("string not UTF-8"))
+    Ok(&rest[..end])
 }
 
 #[cfg(test)]

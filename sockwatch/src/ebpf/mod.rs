@@ -7,14 +7,16 @@
 
 pub mod btf;
 mod caps;
+mod ended;
 pub mod hooks;
+mod ring;
 mod tracefs;
 mod verifier;
 
 use std::{collections::HashMap, path::PathBuf};
 
 use aya::{
-    maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap as BpfHashMap, Map, MapData, PerCpuArray},
     programs::{BtfTracePoint, Program, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness, VerifierLogLevel,
 };
@@ -26,6 +28,7 @@ use thiserror::Error;
 use tokio::io::{unix::AsyncFd, Interest};
 
 pub use caps::missing_capabilities;
+pub use ended::EndedSums;
 
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sockwatch"));
 
@@ -60,6 +63,8 @@ pub struct TracerConfig {
     pub filter: KernelFilter,
     /// Ports of interest when `filter.filter_ports` is set.
     pub ports: Vec<u16>,
+    /// Entries of the kernel's owner map (OWNERS) when not the programs' own 262,144.
+    pub owners_capacity: Option<u32>,
     /// Print the verifier's log of every program the kernel refused (else it goes to a file
     /// when follow cannot run).
     pub verbose: bool,
@@ -87,7 +92,7 @@ impl std::fmt::Display for Degraded {
 pub struct Tracer {
     /// Owns the programs and their links: dropping it detaches everything.
     ebpf: Ebpf,
-    events: AsyncFd<RingBuf<MapData>>,
+    events: AsyncFd<ring::EventRing>,
     counters: PerCpuArray<MapData, u64>,
     /// Features this kernel cannot serve.
     pub degraded: Vec<Degraded>,
@@ -106,6 +111,14 @@ pub struct Tracer {
     /// reasons.
     pub reasons: ReasonHooks,
 }
+
+/// OWNERS entries enough for a view that sees every event. The map only puts owners into
+/// events that run outside the owner's context, and such a view's table already holds every
+/// owner it was sent (connect, listen and accept carry theirs): recent sockets are what it
+/// needs. An LRU map is preallocated in full, and 262,144 entries cost ~10 ms of CPU and
+/// ~27 MB of kernel memory at each start. A view that sees only ends keeps the full size:
+/// there the DESTROY is the only event to carry the owner.
+pub const OWNERS_FOR_EVERY_EVENT: u32 = 65_536;
 
 /// What follow needs to name why connections end.
 #[derive(Clone, Debug, Default)]
@@ -150,6 +163,18 @@ fn skipped(hook: &Hook) -> bool {
 
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
 pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
+    // Every struct below in one scan of the kernel's ~100,000 types.
+    btf.find_structs(&[
+        "sock",
+        "inet_sock",
+        "net",
+        "tcp_sock",
+        "task_struct",
+        "files_struct",
+        "fdtable",
+        "file",
+        "socket",
+    ])?;
     let sock = |field: &str| btf.field_offset("sock", field);
     let common = |field: &str| btf.field_offset("sock", &format!("__sk_common.{field}"));
     Ok(KernelOffsets {
@@ -224,8 +249,13 @@ impl Tracer {
             let resets = kernel.enum_values("sk_rst_reason")?.unwrap_or_default();
             (offsets, blob, ResetReasons::new(resets))
         };
-        let trace_btf = AyaBtf::parse(&trace_btf, Endianness::default())
-            .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))?;
+        // aya's parse of the tracepoint ids (one record per kernel type up to the last
+        // tracepoint's) is needed only to load the tp_btf programs: it runs while aya creates
+        // the maps.
+        let trace_btf = std::thread::spawn(move || {
+            AyaBtf::parse(&trace_btf, Endianness::default())
+                .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))
+        });
         let salt = alias_salt();
 
         let mut loader = loader_without_kernel_btf();
@@ -248,6 +278,14 @@ impl Tracer {
         if config.ring_bytes != 0 {
             loader.map_max_entries("EVENTS", config.ring_bytes);
         }
+        if let Some(capacity) = config.owners_capacity {
+            loader.map_max_entries("OWNERS", capacity);
+        }
+        if config.filter.ends_only == 0 {
+            // Only top (ends only) sums short connections in the kernel.
+            loader.map_max_entries("BIRTHS", 1);
+            loader.map_max_entries("ENDED", 1);
+        }
         if !config.filter.needs_admission() {
             // Every socket is sent: the admitted set stays empty.
             loader.map_max_entries("ADMITTED", 1);
@@ -255,6 +293,9 @@ impl Tracer {
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
+        let trace_btf = trace_btf
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
 
         if config.filter.filter_ports != 0 {
             let mut ports: BpfHashMap<_, u16, u8> = BpfHashMap::try_from(
@@ -317,23 +358,34 @@ impl Tracer {
             .iter()
             .any(|d| hooks::ENDS_FEATURES.contains(&d.feature));
 
-        let events = RingBuf::try_from(
-            ebpf.take_map("EVENTS")
-                .ok_or(LoadError::MissingMap("EVENTS"))?,
-        )
-        .map_err(|e| map_error("EVENTS", e))?;
-        // SAFETY: the RingBuf owns its map fd, which stays open until the AsyncFd drops it.
+        let events = match ebpf.take_map("EVENTS") {
+            Some(Map::RingBuf(map)) => map,
+            Some(_) => {
+                return Err(LoadError::Map {
+                    map: "EVENTS",
+                    reason: "not a ring buffer".into(),
+                })
+            }
+            None => return Err(LoadError::MissingMap("EVENTS")),
+        };
+        let ring_failed = |e: &dyn std::fmt::Display| LoadError::Map {
+            map: "EVENTS",
+            reason: e.to_string(),
+        };
+        let events = ring::EventRing::new(events).map_err(|e| ring_failed(&e))?;
+        // SAFETY: the ring owns its map fd, which stays open until the AsyncFd drops it.
         let events = unsafe { AsyncFd::register_with_interest(events, Interest::READABLE) }
-            .map_err(|e| LoadError::Map {
-                map: "EVENTS",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ring_failed(&e))?;
         let counters = PerCpuArray::try_from(
             ebpf.take_map("COUNTERS")
                 .ok_or(LoadError::MissingMap("COUNTERS"))?,
         )
         .map_err(|e| map_error("COUNTERS", e))?;
         let admission = Admission::take(&mut ebpf)?;
+        if config.filter.ends_only != 0 {
+            // top: the kernel sums short connections from the start (see EndedSums).
+            ended::start_sums(&mut ebpf)?;
+        }
         // Programs the kernel did not take have no descriptor.
         let program_fds = ebpf
             .programs()
@@ -361,6 +413,12 @@ impl Tracer {
         })
     }
 
+    /// The kernel's sums of the connections no listing saw, for top (see [`EndedSums`]);
+    /// an error once taken.
+    pub fn take_ended_sums(&mut self) -> Result<EndedSums, LoadError> {
+        EndedSums::take(&mut self.ebpf)
+    }
+
     /// Why `feature` is unavailable, when it is.
     pub fn degraded(&self, feature: &str) -> Option<&Degraded> {
         self.degraded.iter().find(|d| d.feature == feature)
@@ -369,27 +427,18 @@ impl Tracer {
     /// Waits until events are ready, then appends every queued event to `out`.
     pub async fn read_batch(&mut self, out: &mut Vec<SockEvent>) -> std::io::Result<()> {
         let mut guard = self.events.readable_mut().await?;
-        let ring = guard.get_inner_mut();
-        while let Some(item) = ring.next() {
-            if item.len() >= std::mem::size_of::<SockEvent>() {
-                // SAFETY: the kernel wrote a SockEvent (repr(C), any bit pattern valid); the
-                // ring gives no alignment guarantee, hence the unaligned read.
-                out.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<SockEvent>()) });
-            }
-        }
+        guard
+            .get_inner_mut()
+            .drain(|record| push_event(out, record))?;
         guard.clear_ready();
         Ok(())
     }
 
     /// Appends whatever is queued now, without waiting.
-    pub fn drain(&mut self, out: &mut Vec<SockEvent>) {
-        let ring = self.events.get_mut();
-        while let Some(item) = ring.next() {
-            if item.len() >= std::mem::size_of::<SockEvent>() {
-                // SAFETY: as in read_batch.
-                out.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<SockEvent>()) });
-            }
-        }
+    pub fn drain(&mut self, out: &mut Vec<SockEvent>) -> std::io::Result<()> {
+        self.events
+            .get_mut()
+            .drain(|record| push_event(out, record))
     }
 
     /// Kernel counters summed over CPUs.
@@ -541,6 +590,15 @@ impl SkippedRunCounts {
     }
 }
 
+/// Appends the event in `record`, one the kernel wrote (shorter records are not events).
+fn push_event(out: &mut Vec<SockEvent>, record: &[u8]) {
+    if record.len() >= std::mem::size_of::<SockEvent>() {
+        // SAFETY: the kernel wrote a SockEvent (repr(C), any bit pattern valid); the ring
+        // gives no alignment guarantee, hence the unaligned read.
+        out.push(unsafe { std::ptr::read_unaligned(record.as_ptr().cast::<SockEvent>()) });
+    }
+}
+
 /// Which candidate of a hook serves it (None: none), and the kernel's refusals of those tried
 /// before it.
 type HookOutcome = (Option<&'static Candidate>, Vec<verifier::Refusal>);
@@ -641,7 +699,8 @@ enum Step {
 }
 
 /// `mounted`: whether tracefs is mounted, else why not (a classic tracepoint's program is then
-/// refused before it is loaded).
+/// refused before it is loaded). A candidate's programs (a hook's main program and its nested
+/// twin) are verified side by side, each on a thread of its own: they take about as long each.
 fn try_candidate(
     programs: &mut HashMap<&str, &mut Program>,
     candidate: &Candidate,
@@ -649,47 +708,98 @@ fn try_candidate(
     mounted: &Result<(), String>,
     step: Step,
 ) -> Result<(), verifier::Refusal> {
-    for program in candidate.programs {
-        let refusal = |cause: String, log: Option<String>| verifier::Refusal {
-            program: program.name,
-            hook: program.attach.name(),
-            cause,
-            log,
-        };
-        let found = programs
-            .get_mut(program.name)
-            .ok_or_else(|| refusal("not in sockwatch's eBPF object".into(), None))?;
-        let load = step != Step::Attach;
-        let attach = step != Step::Load;
-        let done = match program.attach {
-            Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(&mut **found).and_then(|p| {
+    if let Some(missing) = candidate
+        .programs
+        .iter()
+        .find(|p| !programs.contains_key(p.name))
+    {
+        return Err(refusal(
+            missing,
+            "not in sockwatch's eBPF object".into(),
+            None,
+        ));
+    }
+    let mut found: Vec<(&hooks::Program, &mut Program)> = programs
+        .iter_mut()
+        .filter_map(|(name, program)| {
+            let described = candidate.programs.iter().find(|p| p.name == *name)?;
+            Some((described, &mut **program))
+        })
+        .collect();
+    // In the table's order: programs on one tracepoint run in the order they were attached.
+    found.sort_by_key(|(described, _)| {
+        candidate
+            .programs
+            .iter()
+            .position(|p| p.name == described.name)
+    });
+    if step == Step::Load && found.len() > 1 {
+        return std::thread::scope(|scope| {
+            let threads: Vec<_> = found
+                .into_iter()
+                .map(|(described, program)| {
+                    scope.spawn(move || step_program(described, program, btf, mounted, step))
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect()
+        });
+    }
+    found
+        .into_iter()
+        .try_for_each(|(described, program)| step_program(described, program, btf, mounted, step))
+}
+
+fn refusal(program: &hooks::Program, cause: String, log: Option<String>) -> verifier::Refusal {
+    verifier::Refusal {
+        program: program.name,
+        hook: program.attach.name(),
+        cause,
+        log,
+    }
+}
+
+/// Loads and/or attaches one program, as `step` says.
+fn step_program(
+    described: &hooks::Program,
+    found: &mut Program,
+    btf: &AyaBtf,
+    mounted: &Result<(), String>,
+    step: Step,
+) -> Result<(), verifier::Refusal> {
+    let load = step != Step::Attach;
+    let attach = step != Step::Load;
+    let done = match described.attach {
+        Attach::TpBtf(function) => <&mut BtfTracePoint>::try_from(found).and_then(|p| {
+            if load {
+                p.load(function, btf)?;
+            }
+            if attach {
+                p.attach()?;
+            }
+            Ok(())
+        }),
+        Attach::TracePoint(category, name) => {
+            mounted.clone().map_err(|e| refusal(described, e, None))?;
+            <&mut TracePoint>::try_from(found).and_then(|p| {
                 if load {
-                    p.load(function, btf)?;
+                    p.load()?;
                 }
                 if attach {
-                    p.attach()?;
+                    p.attach(category, name)?;
                 }
                 Ok(())
-            }),
-            Attach::TracePoint(category, name) => {
-                mounted.clone().map_err(|e| refusal(e, None))?;
-                <&mut TracePoint>::try_from(&mut **found).and_then(|p| {
-                    if load {
-                        p.load()?;
-                    }
-                    if attach {
-                        p.attach(category, name)?;
-                    }
-                    Ok(())
-                })
-            }
-        };
-        done.map_err(|e| {
-            let (cause, log) = verifier::explain(&e, program.attach);
-            refusal(cause, log)
-        })?;
-    }
-    Ok(())
+            })
+        }
+    };
+    done.map_err(|e| {
+        let (cause, log) = verifier::explain(&e, described.attach);
+        refusal(described, cause, log)
+    })
 }
 
 /// One line for a required hook no candidate could serve.

@@ -24,7 +24,7 @@ use thiserror::Error;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::{
-    ebpf::{LoadError, Tracer, TracerConfig},
+    ebpf::{EndedSums, LoadError, Tracer, TracerConfig},
     filter::{Filter, SS_ALL},
     model::{IpVersion, SockState},
     source::SourceError,
@@ -388,6 +388,7 @@ impl Follower {
             ring_bytes: config.ring_bytes,
             filter,
             ports: ports.clone(),
+            owners_capacity: (!config.ends_only).then_some(crate::ebpf::OWNERS_FOR_EVERY_EVENT),
             verbose: config.verbose,
         })?;
         let mut live = Live {
@@ -421,6 +422,20 @@ impl Follower {
                 .chain(live.tracer.compromises.iter().map(|c| c.to_string()))
                 .collect(),
             Input::Replay(_) => Vec::new(),
+        }
+    }
+
+    /// For top: the kernel's sums of the connections no listing saw, and whether a quiet end
+    /// reads `normal` (every reason hook attached). None on replay.
+    pub fn ended_sums(&mut self) -> Option<Result<(EndedSums, bool), FollowError>> {
+        match &mut self.input {
+            Input::Live(live) => Some(
+                live.tracer
+                    .take_ended_sums()
+                    .map(|sums| (sums, live.tracer.reasons.ends_complete))
+                    .map_err(FollowError::from),
+            ),
+            Input::Replay(_) => None,
         }
     }
 
@@ -575,10 +590,7 @@ impl Follower {
                             }
                             Ok(Ok(()))
                         }
-                        _ = drain.tick() => {
-                            tracer.drain(&mut batch);
-                            Ok(Ok(()))
-                        }
+                        _ = drain.tick() => tracer.drain(&mut batch).map_err(FollowError::Ring).map(|_| Ok(())),
                         // Without state changes (top) the table does not follow sockets into
                         // CLOSE, where sock_diag no longer lists them: no audit then.
                         _ = audit_tick.tick(), if !config.ends_only => {
@@ -678,7 +690,9 @@ impl Follower {
             // watched: show them.
             if matches!(stop, Stop::Signal | Stop::Deadline) {
                 batch.clear();
-                live.tracer.drain(&mut batch);
+                if let Err(e) = live.tracer.drain(&mut batch) {
+                    error = error.or(Some(FollowError::Ring(e)));
+                }
                 let _ = session.show(&batch);
             }
             match live.tracer.counters() {

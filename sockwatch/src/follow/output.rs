@@ -2,11 +2,16 @@
 //! once a batch of events is shown; only the writer thread ever blocks in write(2). So a
 //! signal ends the run whatever the reader of the output is doing (`| sleep 20`), and what
 //! the thread could not write by then is counted rather than lost silently.
+//!
+//! The count stays exact without writing a pipe a page at a time: each write takes whatever
+//! the pipe has room for without waiting (RWF_NOWAIT), and only when it has none does the
+//! thread wait, for one PIPE_BUF write, which goes in whole or not at all. Large writes matter
+//! at follow's rates: every write wakes the reader, and `--json` writes ~100 MB/s under churn.
 
 use std::{
     fs::File,
     io::{self, Write},
-    os::fd::AsFd,
+    os::fd::{AsFd, AsRawFd},
     sync::{
         atomic::{AtomicU64, Ordering},
         mpsc as std_mpsc, Arc,
@@ -23,6 +28,57 @@ const BUFFER: usize = 64 * 1024;
 /// Writes of at most PIPE_BUF bytes to a pipe are all or nothing, so the count of bytes a
 /// stalled reader never took is exact.
 const ATOMIC_WRITE: usize = libc::PIPE_BUF;
+
+/// The writer thread's end of the output.
+struct Sink {
+    file: File,
+    /// Whether writes that never wait (RWF_NOWAIT) are worth trying: pipes on kernels that
+    /// have them. Regular files never stall on a reader, so they are written whole.
+    nowait: bool,
+    regular: bool,
+}
+
+impl Sink {
+    fn new(file: File) -> Sink {
+        let regular = file.metadata().is_ok_and(|m| m.file_type().is_file());
+        Sink {
+            file,
+            nowait: !regular,
+            regular,
+        }
+    }
+
+    /// Writes a first part of `bytes` and says how long it was; a write that waits for the
+    /// reader is never more than PIPE_BUF bytes, so none is left half done when the run stops
+    /// waiting for it.
+    fn write_some(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.regular {
+            return self.file.write(bytes);
+        }
+        if self.nowait {
+            let part = libc::iovec {
+                iov_base: bytes.as_ptr().cast_mut().cast(),
+                iov_len: bytes.len(),
+            };
+            // SAFETY: one iovec over `bytes`, which outlives the call; offset -1 writes at
+            // the current position, as write(2) does.
+            let n =
+                unsafe { libc::pwritev2(self.file.as_raw_fd(), &part, 1, -1, libc::RWF_NOWAIT) };
+            if let Ok(n) = usize::try_from(n) {
+                return Ok(n);
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                // Full: wait below for room for one atomic write.
+                Some(libc::EAGAIN) => {}
+                // The kernel or this kind of file has no such writes.
+                Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => self.nowait = false,
+                _ => return Err(e),
+            }
+        }
+        self.file.write(&bytes[..bytes.len().min(ATOMIC_WRITE)])
+    }
+}
 
 /// How the output ended.
 #[derive(Debug)]
@@ -58,7 +114,8 @@ impl Output {
         Output::new(File::from(fd))
     }
 
-    pub fn new(mut file: File) -> io::Result<Output> {
+    pub fn new(file: File) -> io::Result<Output> {
+        let mut sink = Sink::new(file);
         let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(IN_FLIGHT);
         let (give_back, spare) = std_mpsc::sync_channel(IN_FLIGHT);
         let (report, done) = oneshot::channel();
@@ -71,8 +128,7 @@ impl Output {
                     while let Some(mut buffer) = receiver.blocking_recv() {
                         let mut rest = &buffer[..];
                         while !rest.is_empty() {
-                            let chunk = rest.len().min(ATOMIC_WRITE);
-                            match file.write(&rest[..chunk]) {
+                            match sink.write_some(rest) {
                                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                                 Ok(n) => {
                                     rest = &rest[n..];
@@ -254,8 +310,12 @@ mod tests {
                 out.write_all(b"\n").expect("buffered");
             }
             let started = std::time::Instant::now();
+            // SAFETY: F_GETPIPE_SZ takes no argument.
+            let room = unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_GETPIPE_SZ) };
+            let room = u64::try_from(room).expect("a pipe's size");
             match out.finish(Some(Duration::from_millis(200))).await {
-                Delivery::Unwritten(n) => assert!(n > 0 && n < 1 << 20, "{n}"),
+                // Exact: what the pipe holds went in, nothing of the write that waits.
+                Delivery::Unwritten(n) => assert_eq!(n, (1 << 20) - room),
                 other => panic!("{other:?}"),
             }
             assert!(started.elapsed() < Duration::from_secs(2));

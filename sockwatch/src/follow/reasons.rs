@@ -318,23 +318,7 @@ mod tests {
     }
 
     fn transition(old: SockState, new: SockState, kind: TransitionKind) -> Transition {
-        Transition {
-            ts_ns: 1,
-            cookie: Cookie(7),
-            kind,
-            old,
-            new,
-            local: "127.0.0.1:80".parse().expect("addr"),
-            remote: "127.0.0.1:5000".parse().expect("addr"),
-            netns: 1,
-            owner: None,
-            first_seen_ns: None,
-            close: None,
-            cause: None,
-            total_retrans: None,
-            dropped: None,
-            alias: None,
-        }
+        Transition::example(kind, old, new)
     }
 
     fn applied(owner: Option<Owner>) -> Applied {

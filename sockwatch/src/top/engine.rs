@@ -216,11 +216,11 @@ impl Engine {
         }
     }
 
-    /// Counts one opened connection for `process` and `remote`.
-    fn opened(&mut self, process: &Option<Process>, remote: SocketAddr) {
-        self.churn.opened += 1;
+    /// Counts `count` opened connections for `process` and `remote`.
+    fn opened(&mut self, process: &Option<Process>, remote: SocketAddr, count: u64) {
+        self.churn.opened += count;
         for flow in self.churn.flows(process, remote) {
-            flow.opened += 1;
+            flow.opened += count;
         }
     }
 
@@ -233,6 +233,18 @@ impl Engine {
         owner: Option<Process>,
         failure: Option<&'static str>,
     ) {
+        self.transitions(t, owner, failure, 1);
+    }
+
+    /// Counts `count` connections alike that no listing saw, whose ends the kernel summed
+    /// into one DESTROY (`t.close` holds their counters added up, `t.cookie` none).
+    pub fn transitions(
+        &mut self,
+        t: &Transition,
+        owner: Option<Process>,
+        failure: Option<&'static str>,
+        count: u64,
+    ) {
         let local = inet_endpoint(t.local);
         let remote = inet_endpoint(t.remote);
         let record = SocketRecord::new(Netid::Tcp, t.new, local.clone(), remote.clone());
@@ -240,9 +252,9 @@ impl Engine {
         let flags = t.cause.map_or(0, |cause| cause.flags);
         let remote_key = Engine::remote_key(flags & reason_flag::ACCEPTED != 0, t.remote);
         if let (Some(reason), true) = (failure, admitted) {
-            *self.churn.failures.entry(reason).or_default() += 1;
+            *self.churn.failures.entry(reason).or_default() += count;
             for flow in self.churn.flows(&owner, remote_key) {
-                *flow.failures.entry(reason).or_default() += 1;
+                *flow.failures.entry(reason).or_default() += count;
             }
         }
         if t.kind != TransitionKind::Destroy {
@@ -251,7 +263,7 @@ impl Engine {
         let listed_open = self.open.remove(&t.cookie) | self.open_vanished.remove(&t.cookie);
         let established = flags & reason_flag::ESTABLISHED != 0;
         if established && !listed_open && self.admits_open(local, remote) {
-            self.opened(&owner, remote_key);
+            self.opened(&owner, remote_key, count);
         }
         // The part of its final counters the last listing had not seen yet.
         let before = self
@@ -271,12 +283,12 @@ impl Engine {
             retrans: close.total_retrans,
         }
         .since(before);
-        self.churn.closed += 1;
+        self.churn.closed += count;
         self.churn.ended.rx += ended.rx;
         self.churn.ended.tx += ended.tx;
         self.churn.ended.retrans += ended.retrans;
         for flow in self.churn.flows(&owner, remote_key) {
-            flow.closed += 1;
+            flow.closed += count;
             flow.add(ended);
         }
     }
@@ -329,7 +341,7 @@ impl Engine {
             if self.admits_open(record.local.clone(), record.peer.clone()) {
                 let accepted = self.listening.contains(&local_port(record));
                 let remote = Engine::remote_key(accepted, remote);
-                self.opened(&owner_of(record), remote);
+                self.opened(&owner_of(record), remote, 1);
             }
         }
         self.open_vanished = std::mem::replace(&mut self.open, open);

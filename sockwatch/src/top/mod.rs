@@ -1,7 +1,8 @@
 //! `sockwatch top`: a live view of TCP connections and the processes behind them. Rates come
 //! from the tcp_info counters of successive sock_diag listings; follow's eBPF events add the
 //! connections that came and went between two listings (opened, failed, closed, with their
-//! final counters), summarised per process and per remote end. Without the privileges the
+//! final counters), summarised per process and per remote end; those that began and ended
+//! between two listings are summed in the kernel. Without the privileges the
 //! programs need, top shows what sock_diag alone can and says so.
 
 pub mod engine;
@@ -17,8 +18,8 @@ use crate::{
     follow::{FollowConfig, FollowError, Follower, Format, View},
 };
 pub use engine::Engine;
-pub use sample::{Listing, Sampler};
-pub use tap::EventTap;
+pub use sample::{ListError, Listing, Sampler};
+pub use tap::{count_sums, EventTap};
 
 /// What top runs with, apart from how it shows frames.
 pub struct TopConfig {
@@ -34,6 +35,9 @@ pub struct Top {
     pub degraded: Option<String>,
     pub engine: Rc<RefCell<Engine>>,
     pub sampler: Sampler,
+    /// Whether every hook that tells why connections end is attached (a quiet end is then
+    /// `normal`), for the kernel's sums.
+    pub ends_complete: bool,
 }
 
 impl Top {
@@ -69,12 +73,23 @@ impl Top {
             ),
             Err(e) => return Err(e),
         };
+        let mut follower = follower;
+        // Connections that begin and end between two listings are summed in the kernel
+        // rather than sent one DESTROY each; without the sums, every end is an event.
+        let (sampler, ends_complete) = match follower.as_mut().and_then(Follower::ended_sums) {
+            Some(sums) => {
+                let (sums, ends_complete) = sums?;
+                (Sampler::with_sums(sums), ends_complete)
+            }
+            None => (Sampler::default(), false),
+        };
         let events = follower.is_some();
         Ok(Top {
             follower,
             degraded,
             engine: Rc::new(RefCell::new(Engine::new(config.filter, events))),
-            sampler: Sampler::default(),
+            sampler,
+            ends_complete,
         })
     }
 }

@@ -8,7 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sockwatch_common::{EndedFlow, EndedKey};
+
 use crate::{
+    ebpf::{EndedSums, LoadError},
     model::{Netid, SockState, SocketRecord, SocketUser},
     procs::SocketOwners,
     source::{
@@ -24,6 +27,18 @@ pub struct Listing {
     pub records: Vec<SocketRecord>,
     /// How many TIME-WAIT sockets the namespace has, when they were counted, not listed.
     pub time_wait: Option<u64>,
+    /// The kernel's sums of the connections that began and ended since the listing before
+    /// (none sent as events).
+    pub ended: Vec<(EndedKey, EndedFlow)>,
+}
+
+/// Why a listing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("the kernel's sums of short connections: {0}")]
+    Sums(#[from] LoadError),
 }
 
 pub struct Sampler {
@@ -35,6 +50,8 @@ pub struct Sampler {
     /// Inodes of the sockets of the last listing.
     listed: HashSet<u64>,
     last_scan_ns: Option<u64>,
+    /// The kernel's sums of short connections, with the events (else every end is an event).
+    sums: Option<EndedSums>,
 }
 
 fn tcp_query(states: StateMask) -> Query {
@@ -58,16 +75,33 @@ impl Default for Sampler {
             owners: HashMap::new(),
             listed: HashSet::new(),
             last_scan_ns: None,
+            sums: None,
         }
     }
 }
 
 impl Sampler {
-    /// Lists the TCP sockets now, owners attached where /proc named them. `time_wait_rows`:
-    /// whether TIME-WAIT sockets must be listed (a filter may show or count them); else they
-    /// are counted from /proc/net/sockstat, or listed when it cannot be read.
-    pub fn list(&mut self, now_ns: u64, time_wait_rows: bool) -> Result<Listing, SourceError> {
-        let time_wait = match time_wait_rows {
+    /// A sampler that also takes the kernel's sums of short connections at each listing.
+    pub fn with_sums(sums: EndedSums) -> Sampler {
+        Sampler {
+            sums: Some(sums),
+            ..Sampler::default()
+        }
+    }
+
+    /// Lists the TCP sockets now, owners attached where /proc named them. `filtered`: whether
+    /// a filter decides what is shown. Then TIME-WAIT sockets are listed (the filter may show
+    /// or count them) and the kernel sums nothing (its sums keep no local address to filter
+    /// on); else TIME-WAIT sockets are counted from /proc/net/sockstat (listed when it cannot
+    /// be read). `after_dump` runs once the kernel's dump is read, before the rest (the /proc
+    /// scan): the caller may lower its priority there.
+    pub fn list(
+        &mut self,
+        now_ns: u64,
+        filtered: bool,
+        after_dump: impl FnOnce(),
+    ) -> Result<Listing, ListError> {
+        let time_wait = match filtered {
             true => None,
             false => SockStats::read()
                 .ok()
@@ -77,8 +111,20 @@ impl Sampler {
             Some(_) => &self.query_without_time_wait,
             None => &self.query,
         };
-        let mut records = Vec::new();
-        snapshot(query, |record| records.push(record))?;
+        // About as many as last time: no regrowth copies of thousands of records.
+        let mut records = Vec::with_capacity(self.listed.len() + self.listed.len() / 8);
+        // Only the dump itself sees sockets: the kernel sums the connections that begin and
+        // end outside it, so the window stays as short as the dump.
+        if let Some(sums) = &mut self.sums {
+            sums.begin_listing(!filtered)?;
+        }
+        let listed = snapshot(query, |record| records.push(record));
+        let ended = match &mut self.sums {
+            Some(sums) => sums.end_listing()?,
+            None => Vec::new(),
+        };
+        after_dump();
+        listed?;
         let first = self.last_scan_ns.is_none();
         let unknown = records.iter().any(|r| {
             r.inode != 0
@@ -108,6 +154,10 @@ impl Sampler {
         }
         self.owners.retain(|inode, _| live.contains(inode));
         self.listed = live;
-        Ok(Listing { records, time_wait })
+        Ok(Listing {
+            records,
+            time_wait,
+            ended,
+        })
     }
 }

@@ -7,6 +7,8 @@ use std::{
     os::{fd::AsRawFd, unix::process::CommandExt},
     path::Path,
     process::Command,
+    thread,
+    time::{Duration, Instant},
 };
 
 use crate::bootstrap::{capture, run};
@@ -56,6 +58,25 @@ impl BenchNs {
         command
     }
 
+    /// Deletes the namespace, then waits (at most a few seconds) until the kernel has torn
+    /// it down: that happens in a kernel worker after the delete, and freeing the hundreds of
+    /// thousands of sockets a connect/close loop leaves (TIME-WAIT, ~200 ms here) would
+    /// otherwise take CPU from whatever runs next. Done when the system's count of TIME-WAIT
+    /// sockets stops falling.
+    pub fn delete_and_settle(self) {
+        drop(self);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = time_wait_sockets();
+        while Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(100));
+            let now = time_wait_sockets();
+            if now >= last {
+                return;
+            }
+            last = now;
+        }
+    }
+
     /// A ticket another thread uses to move itself (only) into the namespace.
     pub fn entry(&self) -> Result<Entry, String> {
         let handle = self
@@ -96,6 +117,21 @@ fn enter(fd: i32) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// TIME-WAIT sockets allocated in the whole system (every namespace): the active objects of
+/// the `tw_sock_TCP` and `tw_sock_TCPv6` slabs; 0 when /proc/slabinfo cannot be read.
+fn time_wait_sockets() -> u64 {
+    let text = std::fs::read_to_string("/proc/slabinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            name.starts_with("tw_sock_TCP")
+                .then(|| words.next()?.parse::<u64>().ok())
+                .flatten()
+        })
+        .sum()
 }
 
 /// Deletes bench namespaces whose bench process is gone.

@@ -146,7 +146,15 @@ pub fn document(
          most 9,000 connections (both ends live in the namespace: two sockets each), worker i \
          listening on 127.0.0.(i+1); the namespace's ip_local_port_range is 1024-65535.\n\
          - Churn: `tcpchurn` (tests/src/bin), 2 client threads connect, send a byte, read it back \
-         and close, for a fixed time.\n\
+         and close, for a fixed time. Each run, traced or not, gets a namespace of its own, \
+         deleted after it, and the next run waits until the system's TIME-WAIT socket count \
+         stops falling (the kernel's teardown of the old namespace): a loop leaves tens of \
+         thousands of TIME-WAIT sockets, which slow the next run's connects in a shared \
+         namespace. The rate targets are the median of the per-repetition ratios (each traced \
+         run over the untraced run of the same repetition, the row `/ untraced of the same \
+         repetition`), which a machine's drift between repetitions does not skew. The tracer \
+         CPU rows include each tracer's start-up (for sockwatch, loading its programs: about \
+         0.5 s).\n\
          - Every scenario runs each tool {} times, the tools alternating in rotated order within \
          each repetition. Cells are `min / median`; ratio columns are `ratio of minimums / ratio \
          of medians`.\n\

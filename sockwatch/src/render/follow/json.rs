@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::ser::{CompactFormatter, Formatter};
 
 use super::{in_state_ms, View};
 use crate::{
@@ -19,7 +20,10 @@ use crate::{
         Summary,
     },
     model::Cookie,
-    render::json::{ip_text, serialize_outside_text, InetJson, SCHEMA_VERSION},
+    render::{
+        json::{ip_text, serialize_outside_text, InetJson, SCHEMA_VERSION},
+        ss::fmt::push_u64,
+    },
 };
 
 /// Writes JSON lines through one reused buffer.
@@ -88,30 +92,28 @@ impl JsonLines {
         identity: Option<&OwnerIdentity>,
     ) -> io::Result<()> {
         self.stamp(t.ts_ns);
-        let time = std::str::from_utf8(&self.time).unwrap_or_default();
-        let local = ip_text(&mut self.local, t.local.ip());
+        ip_text(&mut self.local, t.local.ip());
+        let line = &mut self.line;
+        line.clear();
+        let mut object = Object::open(line);
         if t.kind == TransitionKind::Drop {
-            return Self::write_line(
-                &mut self.line,
-                out,
-                &DropJson {
-                    time,
-                    local,
-                    t,
-                    applied,
-                },
-            );
+            drop_object(&mut object, &self.time, &self.local, t, applied);
+        } else {
+            ip_text(&mut self.peer, t.remote.ip());
+            let event = EventJson {
+                time: &self.time,
+                local: &self.local,
+                peer: &self.peer,
+                t,
+                applied,
+                story,
+                identity,
+            };
+            event.write(&mut object);
         }
-        let line = EventJson {
-            time,
-            local,
-            peer: ip_text(&mut self.peer, t.remote.ip()),
-            t,
-            applied,
-            story,
-            identity,
-        };
-        Self::write_line(&mut self.line, out, &line)
+        object.close();
+        line.push(b'\n');
+        out.write_all(line)
     }
 
     pub fn lost(&mut self, out: &mut impl Write, lost: u64, ts_ns: u64) -> io::Result<()> {
@@ -219,11 +221,182 @@ impl Serialize for StartJson<'_> {
     }
 }
 
+/// A key of the vocabulary as [`Object`] writes it: quoted, with its colon.
+macro_rules! key {
+    ($key:literal) => {
+        concat!("\"", $key, "\":")
+    };
+}
+
+/// One JSON object written straight into a byte buffer, for the lines follow writes for each
+/// event: keys are literals of the vocabulary ([`key!`]) and most values numbers or ASCII
+/// names, so nothing is escaped that need not be (serde_json escaped every key and wrote
+/// each piece separately, which cost more than the rest of follow's user space together).
+/// The output is byte for byte what serde_json writes for the same keys and values.
+struct Object<'a> {
+    buf: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    fn open(buf: &'a mut Vec<u8>) -> Object<'a> {
+        buf.push(b'{');
+        Object { buf, empty: true }
+    }
+
+    fn close(self) {
+        self.buf.push(b'}');
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.buf.push(b',');
+        }
+        self.empty = false;
+        self.buf.extend_from_slice(key.as_bytes());
+    }
+
+    fn null(&mut self, key: &str) {
+        self.key(key);
+        self.buf.extend_from_slice(b"null");
+    }
+
+    fn number(&mut self, key: &str, value: Option<u64>) {
+        match value {
+            Some(v) => {
+                self.key(key);
+                push_u64(self.buf, v);
+            }
+            None => self.null(key),
+        }
+    }
+
+    /// Floats as serde_json writes them (shortest round trip, `null` when not finite).
+    fn float(&mut self, key: &str, value: Option<f64>) {
+        match value.filter(|v| v.is_finite()) {
+            Some(v) => {
+                self.key(key);
+                // Writing to a Vec cannot fail.
+                let _ = CompactFormatter.write_f64(self.buf, v);
+            }
+            None => self.null(key),
+        }
+    }
+
+    /// Text known to need no escaping: the vocabulary's names, numeric addresses, times.
+    fn name(&mut self, key: &str, value: Option<&str>) {
+        let Some(value) = value else {
+            return self.null(key);
+        };
+        debug_assert!(!value.bytes().any(needs_escape), "{value:?}");
+        self.key(key);
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(value.as_bytes());
+        self.buf.push(b'"');
+    }
+
+    /// Any text, escaped as JSON requires.
+    fn text(&mut self, key: &str, value: Option<&str>) {
+        let Some(value) = value else {
+            return self.null(key);
+        };
+        self.key(key);
+        push_json_string(self.buf, value);
+    }
+
+    /// A string from outside sockwatch under `key`, as [`serialize_outside_text`] writes it:
+    /// invalid UTF-8 replaced by U+FFFD, and then the raw bytes in hex under `hex_key`.
+    fn outside_text(&mut self, key: &str, hex_key: &str, bytes: Option<&[u8]>) {
+        let Some(bytes) = bytes else {
+            return self.null(key);
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.text(key, Some(text)),
+            Err(_) => {
+                self.text(key, Some(&String::from_utf8_lossy(bytes)));
+                self.key(hex_key);
+                self.buf.push(b'"');
+                for b in bytes {
+                    self.buf.push(HEX_DIGITS[usize::from(b >> 4)]);
+                    self.buf.push(HEX_DIGITS[usize::from(b & 0xf)]);
+                }
+                self.buf.push(b'"');
+            }
+        }
+    }
+
+    /// `pid`, `tid`, `uid`, `cgroup_id`, `comm` (and `comm_hex`), null when the owner is
+    /// unknown.
+    fn owner(&mut self, owner: Option<&Owner>) {
+        self.number(key!("pid"), owner.map(|o| o.pid.into()));
+        self.number(key!("tid"), owner.map(|o| o.tid.into()));
+        self.number(key!("uid"), owner.map(|o| o.uid.into()));
+        self.number(key!("cgroup_id"), owner.map(|o| o.cgroup));
+        self.outside_text(
+            key!("comm"),
+            key!("comm_hex"),
+            owner.map(|o| o.comm.as_bytes()),
+        );
+    }
+
+    /// An inet endpoint (`address` is [`ip_text`]'s), as [`InetJson`] writes it.
+    fn endpoint(&mut self, key: &str, address: &[u8], port: u16) {
+        self.key(key);
+        self.buf.extend_from_slice(b"{\"address\":\"");
+        self.buf.extend_from_slice(address);
+        self.buf.extend_from_slice(b"\",\"port\":");
+        push_u64(self.buf, port.into());
+        self.buf.push(b'}');
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Bytes JSON strings must escape.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it.
+fn push_json_string(buf: &mut Vec<u8>, text: &str) {
+    buf.push(b'"');
+    let bytes = text.as_bytes();
+    let mut clean = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !needs_escape(b) {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[clean..i]);
+        clean = i + 1;
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x0c => b'f',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            _ => {
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX_DIGITS[usize::from(b >> 4)]);
+                buf.push(HEX_DIGITS[usize::from(b & 0xf)]);
+                continue;
+            }
+        };
+        buf.push(b'\\');
+        buf.push(short);
+    }
+    buf.extend_from_slice(&bytes[clean..]);
+    buf.push(b'"');
+}
+
+/// A transition, retransmit, failed connect or destroy line.
 struct EventJson<'a> {
-    time: &'a str,
+    /// RFC 3339 text of the event's time.
+    time: &'a [u8],
     /// Numeric text of the local and peer addresses.
-    local: &'a str,
-    peer: &'a str,
+    local: &'a [u8],
+    peer: &'a [u8],
     t: &'a Transition,
     applied: &'a Applied,
     story: &'a Story,
@@ -231,8 +404,8 @@ struct EventJson<'a> {
     identity: Option<&'a OwnerIdentity>,
 }
 
-impl Serialize for EventJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl EventJson<'_> {
+    fn write(&self, o: &mut Object) {
         let (t, applied, story) = (self.t, self.applied, self.story);
         // The schema gives the totals on destroy lines only (a transition into CLOSE carries
         // them too, for the table to complete a destroy after a reset).
@@ -240,93 +413,70 @@ impl Serialize for EventJson<'_> {
             .close
             .as_ref()
             .filter(|_| t.kind == TransitionKind::Destroy);
-        let mut map = serializer.serialize_map(None)?;
         let kind = match t.kind {
             TransitionKind::Destroy => "destroy",
             TransitionKind::Retransmit => "retransmit",
             TransitionKind::ConnectError => "connect-failed",
             _ => "transition",
         };
-        map.serialize_entry("type", kind)?;
-        map.serialize_entry("time", self.time)?;
-        map.serialize_entry("ts_ns", &t.ts_ns)?;
-        map.serialize_entry("cookie", &t.cookie.0)?;
-        map.serialize_entry("netns", &t.netns)?;
-        serialize_owner(&mut map, applied.owner.as_ref())?;
-        let local = InetJson {
-            address: self.local,
-            port: t.local.port(),
-        };
-        map.serialize_entry("local", &local)?;
-        let peer = InetJson {
-            address: self.peer,
-            port: t.remote.port(),
-        };
-        map.serialize_entry("peer", &peer)?;
-        map.serialize_entry("old_state", t.old.kernel_name())?;
-        map.serialize_entry("new_state", t.new.kernel_name())?;
-        map.serialize_entry("in_old_state_ms", &applied.ms_in_old_state)?;
-        map.serialize_entry("lifetime_ms", &applied.lifetime_ms)?;
-        map.serialize_entry("bytes_acked", &close.map(|c| c.bytes_acked))?;
-        map.serialize_entry("bytes_received", &close.map(|c| c.bytes_received))?;
+        o.name(key!("type"), Some(kind));
+        head(o, self.time, t, applied);
+        o.endpoint(key!("local"), self.local, t.local.port());
+        o.endpoint(key!("peer"), self.peer, t.remote.port());
+        o.name(key!("old_state"), Some(t.old.kernel_name()));
+        o.name(key!("new_state"), Some(t.new.kernel_name()));
+        o.float(key!("in_old_state_ms"), applied.ms_in_old_state);
+        o.float(key!("lifetime_ms"), applied.lifetime_ms);
+        o.number(key!("bytes_acked"), close.map(|c| c.bytes_acked));
+        o.number(key!("bytes_received"), close.map(|c| c.bytes_received));
         let retrans = close.map(|c| c.total_retrans).or(t.total_retrans);
-        map.serialize_entry("total_retrans", &retrans)?;
-        map.serialize_entry("srtt_us", &close.and_then(|c| c.srtt_us))?;
-        map.serialize_entry("min_rtt_us", &close.and_then(|c| c.min_rtt_us))?;
-        map.serialize_entry("connect_us", &story.connect_us)?;
-        map.serialize_entry("reason", &story.reason.map(|r| r.name()))?;
-        map.serialize_entry("errno", &story.errno.map(errno_name))?;
-        map.serialize_entry("detail", &story.detail)?;
+        o.number(key!("total_retrans"), retrans.map(u64::from));
+        let srtt = close.and_then(|c| c.srtt_us);
+        o.number(key!("srtt_us"), srtt.map(u64::from));
+        let min_rtt = close.and_then(|c| c.min_rtt_us);
+        o.number(key!("min_rtt_us"), min_rtt.map(u64::from));
+        o.number(key!("connect_us"), story.connect_us);
+        o.name(key!("reason"), story.reason.map(|r| r.name()));
+        o.text(key!("errno"), story.errno.map(errno_name).as_deref());
+        o.text(key!("detail"), story.detail.as_deref());
         let owner_from = story.owner_from_listener.then_some("listener");
-        map.serialize_entry("owner_from", &owner_from)?;
+        o.name(key!("owner_from"), owner_from);
         if let Some(identity) = self.identity {
-            serialize_outside_text(
-                &mut map,
-                "cgroup_path",
-                "cgroup_path_hex",
+            o.outside_text(
+                key!("cgroup_path"),
+                key!("cgroup_path_hex"),
                 identity.cgroup_path.as_deref().map(str::as_bytes),
-            )?;
-            map.serialize_entry("container_id", &identity.container_id)?;
-            map.serialize_entry("pod_uid", &identity.pod_uid)?;
-            serialize_outside_text(
-                &mut map,
-                "netns_name",
-                "netns_name_hex",
+            );
+            o.text(key!("container_id"), identity.container_id.as_deref());
+            o.text(key!("pod_uid"), identity.pod_uid.as_deref());
+            o.outside_text(
+                key!("netns_name"),
+                key!("netns_name_hex"),
                 identity.netns_name.as_deref().map(str::as_bytes),
-            )?;
+            );
         }
-        map.end()
     }
+}
+
+/// The keys every event line starts with after `type`: time, socket and owner.
+fn head(o: &mut Object, time: &[u8], t: &Transition, applied: &Applied) {
+    o.key(key!("time"));
+    o.buf.push(b'"');
+    o.buf.extend_from_slice(time);
+    o.buf.push(b'"');
+    o.number(key!("ts_ns"), Some(t.ts_ns));
+    o.number(key!("cookie"), Some(t.cookie.0));
+    o.number(key!("netns"), Some(t.netns.into()));
+    o.owner(applied.owner.as_ref());
 }
 
 /// A listener's drops: the listener (cookie, owner, local address), why, how many.
-struct DropJson<'a> {
-    time: &'a str,
-    /// Numeric text of the listener's address.
-    local: &'a str,
-    t: &'a Transition,
-    applied: &'a Applied,
-}
-
-impl Serialize for DropJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let t = self.t;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("type", "drop")?;
-        map.serialize_entry("time", self.time)?;
-        map.serialize_entry("ts_ns", &t.ts_ns)?;
-        map.serialize_entry("cookie", &t.cookie.0)?;
-        map.serialize_entry("netns", &t.netns)?;
-        serialize_owner(&mut map, self.applied.owner.as_ref())?;
-        let local = InetJson {
-            address: self.local,
-            port: t.local.port(),
-        };
-        map.serialize_entry("local", &local)?;
-        map.serialize_entry("drop_reason", &t.dropped.map(|d| d.reason))?;
-        map.serialize_entry("count", &t.dropped.map(|d| d.count))?;
-        map.end()
-    }
+fn drop_object(o: &mut Object, time: &[u8], local: &[u8], t: &Transition, applied: &Applied) {
+    o.name(key!("type"), Some("drop"));
+    head(o, time, t, applied);
+    o.endpoint(key!("local"), local, t.local.port());
+    o.name(key!("drop_reason"), t.dropped.map(|d| d.reason));
+    o.number(key!("count"), t.dropped.map(|d| d.count));
 }
 
 struct LostJson<'a> {
@@ -420,5 +570,149 @@ impl Serialize for TableSocketJson<'_> {
         map.serialize_entry("in_state_ms", &in_state_ms(s, self.now_ns))?;
         serialize_owner(&mut map, s.owner.as_ref())?;
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        event::{CloseStats, Comm, Dropped},
+        follow::{clock::WallClock, reasons::Reason},
+        model::SockState,
+    };
+
+    fn transition(kind: TransitionKind, local: &str, remote: &str) -> Transition {
+        Transition {
+            ts_ns: 1_234_567_891_011,
+            cookie: Cookie(u64::MAX - 7),
+            local: local.parse().expect("addr"),
+            remote: remote.parse().expect("addr"),
+            netns: 4026531840,
+            ..Transition::example(kind, SockState::Close, SockState::SynSent)
+        }
+    }
+
+    fn owner(comm: &[u8]) -> Owner {
+        Owner {
+            pid: 4242,
+            tid: 4243,
+            uid: 0,
+            cgroup: 1 << 40,
+            comm: Comm::new(comm),
+        }
+    }
+
+    /// Every line type an event can make, with the values that need care: invalid UTF-8 and
+    /// control characters from outside, IPv6, floats, nulls, --container's keys.
+    fn lines() -> Vec<String> {
+        let mut json = JsonLines::new(WallClock::from_offset(1_765_000_000_000_000_000));
+        let mut out = Vec::new();
+        let state = transition(TransitionKind::State, "10.0.0.1:40000", "10.0.0.2:7000");
+        let applied = Applied {
+            ms_in_old_state: Some(0.0884),
+            lifetime_ms: None,
+            owner: Some(owner(b"\x1b]0;PWNED\n\x07\xff\"\\")),
+            matched: true,
+        };
+        let story = Story {
+            connect_us: Some(123),
+            owner_from_listener: true,
+            ..Story::default()
+        };
+        json.event(&mut out, &state, &applied, &story, None)
+            .expect("to a Vec");
+
+        let mut destroy = transition(TransitionKind::Destroy, "[::1]:443", "[fe80::1:2]:0");
+        destroy.old = SockState::FinWait1;
+        destroy.new = SockState::Close;
+        destroy.close = Some(CloseStats {
+            bytes_acked: 5001,
+            bytes_received: 0,
+            total_retrans: 3,
+            srtt_us: Some(17),
+            min_rtt_us: None,
+        });
+        let applied = Applied {
+            ms_in_old_state: Some(93265.3444),
+            lifetime_ms: Some(1e21),
+            owner: Some(owner("cürl".as_bytes())),
+            matched: true,
+        };
+        let story = Story {
+            reason: Some(Reason::ResetSent),
+            errno: Some(libc::ECONNRESET as u16),
+            detail: Some("tcp-\"odd\"\\\u{1}\u{8}\u{c}\r\t\u{1f}/".into()),
+            connect_us: None,
+            owner_from_listener: false,
+        };
+        let identity = OwnerIdentity {
+            cgroup_path: Some("/sys\tpath".into()),
+            container_id: Some("abc".into()),
+            pod_uid: None,
+            netns_name: Some("ns é".into()),
+        };
+        json.event(&mut out, &destroy, &applied, &story, Some(&identity))
+            .expect("to a Vec");
+
+        let mut retransmit = transition(TransitionKind::Retransmit, "127.0.0.1:1", "127.0.0.1:2");
+        retransmit.total_retrans = Some(9);
+        let nothing = Applied {
+            ms_in_old_state: None,
+            lifetime_ms: Some(0.0),
+            owner: None,
+            matched: false,
+        };
+        json.event(&mut out, &retransmit, &nothing, &Story::default(), None)
+            .expect("to a Vec");
+
+        let failed = transition(TransitionKind::ConnectError, "0.0.0.0:0", "192.0.2.1:80");
+        let story = Story {
+            reason: Some(Reason::Unreachable),
+            errno: Some(libc::ENETUNREACH as u16),
+            ..Story::default()
+        };
+        json.event(&mut out, &failed, &nothing, &story, None)
+            .expect("to a Vec");
+
+        let mut drop = transition(TransitionKind::Drop, "127.0.0.1:8080", "0.0.0.0:0");
+        drop.dropped = Some(Dropped {
+            count: 12,
+            reason: "listen-overflow",
+        });
+        let listener = Applied {
+            owner: Some(owner(b"server")),
+            ..nothing
+        };
+        json.event(&mut out, &drop, &listener, &Story::default(), None)
+            .expect("to a Vec");
+        let no_drop = transition(TransitionKind::Drop, "[::]:80", "[::]:0");
+        json.event(&mut out, &no_drop, &nothing, &Story::default(), None)
+            .expect("to a Vec");
+
+        String::from_utf8(out)
+            .expect("JSON is UTF-8")
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The lines as serde_json wrote them before follow wrote them by hand: the same bytes.
+    #[test]
+    fn event_lines_are_byte_for_byte_serde_json_lines() {
+        let expected = [
+            r#"{"type":"transition","time":"2025-12-06T06:07:14.567891Z","ts_ns":1234567891011,"cookie":18446744073709551608,"netns":4026531840,"pid":4242,"tid":4243,"uid":0,"cgroup_id":1099511627776,"comm":"\u001b]0;PWNED\n\u0007�\"\\","comm_hex":"1b5d303b50574e45440a07ff225c","local":{"address":"10.0.0.1","port":40000},"peer":{"address":"10.0.0.2","port":7000},"old_state":"CLOSE","new_state":"SYN_SENT","in_old_state_ms":0.0884,"lifetime_ms":null,"bytes_acked":null,"bytes_received":null,"total_retrans":null,"srtt_us":null,"min_rtt_us":null,"connect_us":123,"reason":null,"errno":null,"detail":null,"owner_from":"listener"}"#,
+            r#"{"type":"destroy","time":"2025-12-06T06:07:14.567891Z","ts_ns":1234567891011,"cookie":18446744073709551608,"netns":4026531840,"pid":4242,"tid":4243,"uid":0,"cgroup_id":1099511627776,"comm":"cürl","local":{"address":"::1","port":443},"peer":{"address":"fe80::1:2","port":0},"old_state":"FIN_WAIT1","new_state":"CLOSE","in_old_state_ms":93265.3444,"lifetime_ms":1e+21,"bytes_acked":5001,"bytes_received":0,"total_retrans":3,"srtt_us":17,"min_rtt_us":null,"connect_us":null,"reason":"reset-sent","errno":"ECONNRESET","detail":"tcp-\"odd\"\\\u0001\b\f\r\t\u001f/","owner_from":null,"cgroup_path":"/sys\tpath","container_id":"abc","pod_uid":null,"netns_name":"ns é"}"#,
+            r#"{"type":"retransmit","time":"2025-12-06T06:07:14.567891Z","ts_ns":1234567891011,"cookie":18446744073709551608,"netns":4026531840,"pid":null,"tid":null,"uid":null,"cgroup_id":null,"comm":null,"local":{"address":"127.0.0.1","port":1},"peer":{"address":"127.0.0.1","port":2},"old_state":"CLOSE","new_state":"SYN_SENT","in_old_state_ms":null,"lifetime_ms":0.0,"bytes_acked":null,"bytes_received":null,"total_retrans":9,"srtt_us":null,"min_rtt_us":null,"connect_us":null,"reason":null,"errno":null,"detail":null,"owner_from":null}"#,
+            r#"{"type":"connect-failed","time":"2025-12-06T06:07:14.567891Z","ts_ns":1234567891011,"cookie":18446744073709551608,"netns":4026531840,"pid":null,"tid":null,"uid":null,"cgroup_id":null,"comm":null,"local":{"address":"0.0.0.0","port":0},"peer":{"address":"192.0.2.1","port":80},"old_state":"CLOSE","new_state":"SYN_SENT","in_old_state_ms":null,"lifetime_ms":0.0,"bytes_acked":null,"bytes_received":null,"total_retrans":null,"srtt_us":null,"min_rtt_us":null,"connect_us":null,"reason":"unreachable","errno":"ENETUNREACH","detail":null,"owner_from":null}"#,
+            r#"{"type":"drop","time":"2025-12-06T06:07:14.567891Z","ts_ns":1234567891011,"cookie":18446744073709551608,"netns":4026531840,"pid":4242,"tid":4243,"uid":0,"cgroup_id":1099511627776,"comm":"server","local":{"address":"127.0.0.1","port":8080},"drop_reason":"listen-overflow","count":12}"#,
+            r#"{"type":"drop","time":"2025-12-06T06:07:14.567891Z","ts_ns":1234567891011,"cookie":18446744073709551608,"netns":4026531840,"pid":null,"tid":null,"uid":null,"cgroup_id":null,"comm":null,"local":{"address":"::","port":80},"drop_reason":null,"count":null}"#,
+        ];
+        let lines = lines();
+        assert_eq!(lines.len(), expected.len());
+        for (line, expected) in lines.iter().zip(expected) {
+            assert_eq!(line, expected);
+            let _: serde_json::Value = serde_json::from_str(line).expect("valid JSON");
+        }
     }
 }

@@ -274,19 +274,9 @@ mod tests {
         let t = Transition {
             ts_ns: 1_000,
             cookie: Cookie(1),
-            alias: None,
-            kind: TransitionKind::State,
-            old: SockState::Close,
-            new: SockState::SynSent,
             local: "10.0.0.1:40000".parse().expect("addr"),
             remote: "10.0.0.2:7000".parse().expect("addr"),
-            netns: 1,
-            owner: None,
-            first_seen_ns: None,
-            close: None,
-            cause: None,
-            total_retrans: None,
-            dropped: None,
+            ..Transition::example(TransitionKind::State, SockState::Close, SockState::SynSent)
         };
         let applied = Applied {
             ms_in_old_state: None,

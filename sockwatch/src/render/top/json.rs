@@ -13,11 +13,12 @@ use crate::{
     top::frame::{Connection, Frame, Group, Process, Rates},
 };
 
-/// Writes `frame` as one line of JSON.
+/// Writes `frame` as one line of JSON, straight into `out`: a frame of 10,000 connections is
+/// megabytes, which a line buffer of its own would only copy again. `out` should buffer
+/// (top's standard output does).
 pub fn write_frame(out: &mut impl Write, frame: &Frame, clock: &WallClock) -> io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
     serde_json::to_writer(
-        &mut line,
+        &mut *out,
         &FrameJson {
             frame,
             time: {
@@ -27,8 +28,7 @@ pub fn write_frame(out: &mut impl Write, frame: &Frame, clock: &WallClock) -> io
             },
         },
     )?;
-    line.push(b'\n');
-    out.write_all(&line)
+    out.write_all(b"\n")
 }
 
 struct FrameJson<'a> {
