@@ -10,6 +10,7 @@ pub mod clock;
 mod drops;
 pub mod failures;
 mod output;
+mod pacing;
 pub mod reasons;
 pub mod recording;
 mod session;
@@ -17,7 +18,12 @@ mod startup;
 pub mod table;
 mod views;
 
-use std::{io, io::Write, path::PathBuf, time::Duration};
+use std::{
+    io,
+    io::Write,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use sockwatch_common::{event_kind, KernelFilter, SockEvent};
 use thiserror::Error;
@@ -31,6 +37,7 @@ use crate::{
 };
 use clock::WallClock;
 pub use output::{Delivery, Output};
+use pacing::RebuildPacer;
 use reasons::Stories;
 use recording::{Recorder, RecordingError, ReplayFeed};
 use session::{EventFilter, Session, Stop};
@@ -566,9 +573,10 @@ impl Follower {
             Input::Replay(_) => None,
         };
         let mut reported_lost = 0;
-        // A rebuild whose listing failed: the table may hold sockets that are gone, so the
-        // next loss check lists again.
+        // A rebuild that waits (see `pacing`) or whose listing failed: the table may hold
+        // sockets that are gone, so a later loss check lists again.
         let mut rebuild_pending = false;
+        let mut pacer = RebuildPacer::default();
         let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
         let mut stop = session
             .show(&initial)
@@ -662,7 +670,7 @@ impl Follower {
                 match live.tracer.counters() {
                     Ok(counters) if counters.lost > reported_lost || rebuild_pending => {
                         let lost = counters.lost - reported_lost;
-                        stop = resync(&mut session, live, lost).map(|rebuilt| {
+                        stop = resync(&mut session, live, lost, &mut pacer).map(|rebuilt| {
                             rebuild_pending = !rebuilt;
                         });
                         reported_lost = counters.lost;
@@ -698,7 +706,8 @@ impl Follower {
             match live.tracer.counters() {
                 Ok(counters) => {
                     if counters.lost > reported_lost || rebuild_pending {
-                        let _ = resync(&mut session, live, counters.lost - reported_lost);
+                        let lost = counters.lost - reported_lost;
+                        let _ = resync(&mut session, live, lost, &mut RebuildPacer::default());
                     }
                     session.summary.filtered_in_kernel = counters.filtered;
                     session.summary.nested = counters.nested;
@@ -830,18 +839,25 @@ fn audit_table<W: Write>(
 }
 
 /// After a loss the table may be wrong: report the loss (when there is a new one), then
-/// rebuild the table from sock_diag (every namespace watched). Ok(false) when the listing
-/// failed and the table is left as it was.
+/// rebuild the table from sock_diag (every namespace watched) when `pacer` allows. Ok(false)
+/// when the rebuild waits or its listing failed, and the table is left as it was.
 fn resync<W: Write>(
     session: &mut Session<'_, W>,
     live: &mut Live,
     lost: u64,
+    pacer: &mut RebuildPacer,
 ) -> Result<bool, Stop> {
     let now = WallClock::monotonic_ns();
     if lost > 0 {
         session.show(&[lost_marker(now, lost, live.scope.own)])?;
     }
-    match live.list(now, None) {
+    let started = Instant::now();
+    if !pacer.due(started) {
+        return Ok(false);
+    }
+    let listed = live.list(now, None);
+    pacer.rebuilt(started, Instant::now());
+    match listed {
         Ok(events) => {
             session.show(&events)?;
             // Lost destroys leave stories behind: keep those of sockets that still exist.
@@ -849,7 +865,7 @@ fn resync<W: Write>(
             session.stories.retain(|cookie| table.get(cookie).is_some());
             Ok(true)
         }
-        // The loss is reported either way; the caller lists again at its next check.
+        // The loss is reported either way; the caller lists again at a later check.
         Err(_) => Ok(false),
     }
 }
