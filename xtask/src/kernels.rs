@@ -594,8 +594,13 @@ fn boot(vmlinuz: &Path, initrd: &Path, log: &Path) -> Result<String, String> {
         fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let mut child = Command::new("qemu-system-x86_64")
         .args([
+            // One host thread runs both virtual CPUs in turn. With a thread each, a CPU can
+            // run stale translated code while the other patches the kernel's text (attaching
+            // a tracepoint flips static keys through int3): the guests died of an `Oops: int3`
+            // in syscall_exit_to_user_mode_prepare, or hung with RCU stalls and soft lockups
+            // on both CPUs, now and then (a few runs in every few dozen).
             "-accel",
-            "tcg,thread=multi",
+            "tcg,thread=single",
             "-cpu",
             "max",
             "-smp",

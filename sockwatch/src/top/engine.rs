@@ -572,19 +572,10 @@ mod tests {
         Transition {
             ts_ns: 0,
             cookie: Cookie(cookie),
-            alias: None,
-            kind,
-            old,
-            new,
             local: addr("127.0.0.1:50000"),
             remote: addr("127.0.0.2:80"),
             netns: 0,
-            owner: None,
-            first_seen_ns: None,
-            close: None,
-            cause: None,
-            total_retrans: None,
-            dropped: None,
+            ..Transition::example(kind, old, new)
         }
     }
 
