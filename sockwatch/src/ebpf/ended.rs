@@ -4,7 +4,7 @@
 use aya::maps::{Array, MapData, PerCpuHashMap};
 use sockwatch_common::{EndedFlow, EndedKey};
 
-use super::{map_error, LoadError};
+use super::{borrow_map, map_error, take_map, LoadError};
 
 /// The connections that began and ended between two listings, summed by the kernel.
 pub struct EndedSums {
@@ -23,11 +23,7 @@ pub struct EndedSums {
 const FIRST_EPOCH: u32 = 2;
 
 pub(super) fn start_sums(ebpf: &mut aya::Ebpf) -> Result<(), LoadError> {
-    let mut epoch_map: Array<_, u32> = Array::try_from(
-        ebpf.map_mut("TOP_EPOCH")
-            .ok_or(LoadError::MissingMap("TOP_EPOCH"))?,
-    )
-    .map_err(|e| map_error("TOP_EPOCH", e))?;
+    let mut epoch_map: Array<_, u32> = borrow_map(ebpf, "TOP_EPOCH")?;
     epoch_map
         .set(0, FIRST_EPOCH, 0)
         .map_err(|e| map_error("TOP_EPOCH", e))
@@ -35,16 +31,8 @@ pub(super) fn start_sums(ebpf: &mut aya::Ebpf) -> Result<(), LoadError> {
 
 impl EndedSums {
     pub(super) fn take(ebpf: &mut aya::Ebpf) -> Result<EndedSums, LoadError> {
-        let epoch_map = Array::try_from(
-            ebpf.take_map("TOP_EPOCH")
-                .ok_or(LoadError::MissingMap("TOP_EPOCH"))?,
-        )
-        .map_err(|e| map_error("TOP_EPOCH", e))?;
-        let sums = PerCpuHashMap::try_from(
-            ebpf.take_map("ENDED")
-                .ok_or(LoadError::MissingMap("ENDED"))?,
-        )
-        .map_err(|e| map_error("ENDED", e))?;
+        let epoch_map: Array<_, u32> = take_map(ebpf, "TOP_EPOCH")?;
+        let sums = take_map(ebpf, "ENDED")?;
         let epoch = epoch_map
             .get(&0, 0)
             .map_err(|e| map_error("TOP_EPOCH", e))?;

@@ -16,7 +16,7 @@ mod verifier;
 use std::{collections::HashMap, path::PathBuf};
 
 use aya::{
-    maps::{Array, HashMap as BpfHashMap, Map, MapData, PerCpuArray},
+    maps::{Array, HashMap as BpfHashMap, Map, MapData, MapError, PerCpuArray},
     programs::{BtfTracePoint, Program, TracePoint},
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness, VerifierLogLevel,
 };
@@ -298,11 +298,7 @@ impl Tracer {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
 
         if config.filter.filter_ports != 0 {
-            let mut ports: BpfHashMap<_, u16, u8> = BpfHashMap::try_from(
-                ebpf.map_mut("PORTS")
-                    .ok_or(LoadError::MissingMap("PORTS"))?,
-            )
-            .map_err(|e| map_error("PORTS", e))?;
+            let mut ports: BpfHashMap<_, u16, u8> = borrow_map(&mut ebpf, "PORTS")?;
             for port in &config.ports {
                 ports
                     .insert(port, 1, 0)
@@ -376,11 +372,7 @@ impl Tracer {
         // SAFETY: the ring owns its map fd, which stays open until the AsyncFd drops it.
         let events = unsafe { AsyncFd::register_with_interest(events, Interest::READABLE) }
             .map_err(|e| ring_failed(&e))?;
-        let counters = PerCpuArray::try_from(
-            ebpf.take_map("COUNTERS")
-                .ok_or(LoadError::MissingMap("COUNTERS"))?,
-        )
-        .map_err(|e| map_error("COUNTERS", e))?;
+        let counters = take_map(&mut ebpf, "COUNTERS")?;
         let admission = Admission::take(&mut ebpf)?;
         if config.filter.ends_only != 0 {
             // top: the kernel sums short connections from the start (see EndedSums).
@@ -528,17 +520,10 @@ struct Admission {
 
 impl Admission {
     fn take(ebpf: &mut Ebpf) -> Result<Admission, LoadError> {
-        let admitted = BpfHashMap::try_from(
-            ebpf.take_map("ADMITTED")
-                .ok_or(LoadError::MissingMap("ADMITTED"))?,
-        )
-        .map_err(|e| map_error("ADMITTED", e))?;
-        let listing = Array::try_from(
-            ebpf.take_map("LISTING")
-                .ok_or(LoadError::MissingMap("LISTING"))?,
-        )
-        .map_err(|e| map_error("LISTING", e))?;
-        Ok(Admission { admitted, listing })
+        Ok(Admission {
+            admitted: take_map(ebpf, "ADMITTED")?,
+            listing: take_map(ebpf, "LISTING")?,
+        })
     }
 
     fn set_listing(&mut self, value: u32) -> Result<(), LoadError> {
@@ -875,6 +860,24 @@ fn loader_without_kernel_btf() -> EbpfLoader<'static> {
     std::thread::spawn(on_own_root)
         .join()
         .unwrap_or_else(|_| EbpfLoader::new())
+}
+
+/// Takes map `name` out of `ebpf` as the map type `T`.
+fn take_map<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, LoadError>
+where
+    T: TryFrom<Map, Error = MapError>,
+{
+    let map = ebpf.take_map(name).ok_or(LoadError::MissingMap(name))?;
+    T::try_from(map).map_err(|e| map_error(name, e))
+}
+
+/// Borrows map `name` of `ebpf` as the map type `T`.
+fn borrow_map<'a, T>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<T, LoadError>
+where
+    T: TryFrom<&'a mut Map, Error = MapError>,
+{
+    let map = ebpf.map_mut(name).ok_or(LoadError::MissingMap(name))?;
+    T::try_from(map).map_err(|e| map_error(name, e))
 }
 
 fn map_error(map: &'static str, err: impl std::error::Error) -> LoadError {
