@@ -57,10 +57,15 @@ impl Refresher {
     /// scan, takes long enough under churn for the ring to fill if the drain waited for it.
     async fn list(&mut self, now_ns: u64) -> Result<Listing, String> {
         let mut sampler = self.sampler.take().unwrap_or_default();
-        let filtered = self.engine.borrow().filter().is_some();
+        let (states, filtered) = {
+            let engine = self.engine.borrow();
+            (engine.listed_states(), engine.filter().is_some())
+        };
         let listing = tokio::task::spawn_blocking(move || {
             set_priority(0);
-            let listed = sampler.list(now_ns, filtered, || set_priority(YIELD_TO_THE_DRAIN));
+            let listed = sampler.list(now_ns, states, filtered, || {
+                set_priority(YIELD_TO_THE_DRAIN)
+            });
             (sampler, listed)
         });
         let (sampler, listed) = listing

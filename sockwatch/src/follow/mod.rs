@@ -573,6 +573,8 @@ impl Follower {
             Input::Replay(_) => None,
         };
         let mut reported_lost = 0;
+        // Whether the loss check's tick came: the counters are read then, or after a batch.
+        let mut loss_due = false;
         // A rebuild that waits (see `pacing`) or whose listing failed: the table may hold
         // sockets that are gone, so a later loss check lists again.
         let mut rebuild_pending = false;
@@ -592,6 +594,7 @@ impl Follower {
                         ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
                         _ = redraw.tick(), if session.views.is_table() || session.views.watches_table() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => {
+                            loss_due = true;
                             // Listener drops reach no hook: their counters are polled.
                             if let Some(watch) = &mut drop_watch {
                                 batch.extend(watch.poll(WallClock::monotonic_ns(), own_netns).unwrap_or_default());
@@ -666,7 +669,10 @@ impl Follower {
                     stop = audit_table(&mut session, live, &mut audit);
                 }
             }
-            if let (Ok(()), Input::Live(live)) = (&stop, &mut input) {
+            // An empty drain tick (a hundred a second) lost nothing a reading could see
+            // sooner than the loss check's: the counters cost a dozen syscalls.
+            let look = std::mem::take(&mut loss_due) || !batch.is_empty() || rebuild_pending;
+            if let (Ok(()), Input::Live(live), true) = (&stop, &mut input, look) {
                 match live.tracer.counters() {
                     Ok(counters) if counters.lost > reported_lost || rebuild_pending => {
                         let lost = counters.lost - reported_lost;

@@ -137,6 +137,7 @@ fn all_netids() -> Query {
         StateMask::ALL,
         Extensions {
             tcp_info: true,
+            tcp_counters: true,
             memory: true,
             tos: true,
             unix_details: true,

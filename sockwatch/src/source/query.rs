@@ -51,6 +51,9 @@ impl IpVersions {
 pub struct Extensions {
     /// TCP internals: struct tcp_info and the congestion control name (ss -i).
     pub tcp_info: bool,
+    /// struct tcp_info alone, without the congestion control's name and numbers: each TCP
+    /// socket's byte and retransmit counters and RTT, for less of the kernel's work a socket.
+    pub tcp_counters: bool,
     /// Socket memory: SK_MEMINFO counters for inet and unix sockets (ss -m).
     pub memory: bool,
     /// TOS of IPv4 and traffic class of IPv6 sockets (ss --tos).

@@ -67,6 +67,9 @@ fn inet_extensions(ext: &Extensions) -> ExtensionFlags {
         // VEGASINFO asks for the congestion module's numbers (vegas, dctcp or bbr info).
         flags |= ExtensionFlags::INFO | ExtensionFlags::CONG | ExtensionFlags::VEGASINFO;
     }
+    if ext.tcp_counters {
+        flags |= ExtensionFlags::INFO;
+    }
     if ext.memory {
         flags |= ExtensionFlags::SKMEMINFO;
     }
@@ -418,6 +421,22 @@ mod tests {
         // INFO (bit 1), VEGASINFO (bit 2), CONG (bit 3), SHUTDOWN (bit 7)
         assert_eq!(body[2], 1 << 1 | 1 << 2 | 1 << 3 | 1 << 7);
         assert_eq!(u32_at(prefix::<8>(&body, "").unwrap(), 4), 1 << 10);
+        // The counters alone: INFO and SHUTDOWN only.
+        let counters = Extensions {
+            tcp_counters: true,
+            ..Extensions::default()
+        };
+        let request = inet(
+            Netid::Tcp,
+            false,
+            StateMask(1 << 10),
+            &counters,
+            None,
+            PortMatch::default(),
+            9,
+        )
+        .unwrap();
+        assert_eq!(self::body(&request)[2], 1 << 1 | 1 << 7);
     }
 
     #[test]

@@ -65,6 +65,12 @@ impl Flow {
         self.tx += c.tx;
         self.retrans += u64::from(c.retrans);
     }
+
+    /// Counts one open connection that moved `c` over the interval.
+    fn count_open(&mut self, c: Counters) {
+        self.open += 1;
+        self.add(c);
+    }
 }
 
 /// What the events said since the last frame.
@@ -181,6 +187,15 @@ impl Engine {
             .as_ref()
             .and_then(Filter::states)
             .unwrap_or(SS_ALL)
+    }
+
+    /// The states a listing must hold (bit n: kernel state n): those a frame may show, and
+    /// those the engine follows whatever the filter (listeners, connections past the
+    /// handshake, all among ss's states). Bound-inactive sockets are left out unless the
+    /// filter asks for them: listing them costs the kernel a walk of its whole bind table,
+    /// TIME-WAIT sockets included, at every refresh.
+    pub fn listed_states(&self) -> u32 {
+        SS_ALL | self.states()
     }
 
     /// Whether sockets in `state` are connection rows: listeners never are (they are
@@ -352,8 +367,9 @@ impl Engine {
         if let Some(n) = time_wait.filter(|&n| n > 0) {
             by_state.insert(SockState::TimeWait.kernel(), n);
         }
-        let mut connections = Vec::new();
-        let mut next = CookieMap::default();
+        // Sized for the listing: no regrowth copies of thousands of rows and counters.
+        let mut connections = Vec::with_capacity(records.len());
+        let mut next = CookieMap::with_capacity_and_hasher(records.len(), Default::default());
         let mut total = churn.ended;
         let states = self.states();
         for record in records {
@@ -386,17 +402,22 @@ impl Engine {
             total.tx += delta.tx;
             total.retrans += delta.retrans;
             let process = owner_of(record);
-            for flow in [
-                by_process.entry(process.clone()).or_default(),
-                by_remote
-                    .entry(Engine::remote_key(
-                        self.listening.contains(&local.port()),
-                        peer,
-                    ))
-                    .or_default(),
-            ] {
-                flow.open += 1;
-                flow.add(delta);
+            by_remote
+                .entry(Engine::remote_key(
+                    self.listening.contains(&local.port()),
+                    peer,
+                ))
+                .or_default()
+                .count_open(delta);
+            // Looked up before inserting: most rows' process has a group already, and an
+            // entry would take a copy of its name for nothing.
+            match by_process.get_mut(&process) {
+                Some(flow) => flow.count_open(delta),
+                None => {
+                    let mut flow = Flow::default();
+                    flow.count_open(delta);
+                    by_process.insert(process.clone(), flow);
+                }
             }
             connections.push(Connection {
                 cookie: record.cookie,

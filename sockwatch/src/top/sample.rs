@@ -42,9 +42,8 @@ pub enum ListError {
 }
 
 pub struct Sampler {
+    /// The TCP dump; its states are set at each listing.
     query: Query,
-    /// The same without TIME-WAIT sockets.
-    query_without_time_wait: Query,
     /// Owners by socket inode, from the last scan.
     owners: HashMap<u64, SocketUser>,
     /// Inodes of the sockets of the last listing.
@@ -54,24 +53,20 @@ pub struct Sampler {
     sums: Option<EndedSums>,
 }
 
-fn tcp_query(states: StateMask) -> Query {
-    Query::new(
-        [Netid::Tcp],
-        IpVersions::BOTH,
-        states,
-        Extensions {
-            tcp_info: true,
-            ..Extensions::default()
-        },
-    )
-}
-
 impl Default for Sampler {
     fn default() -> Self {
-        let time_wait = 1 << SockState::TimeWait.kernel();
         Sampler {
-            query: tcp_query(StateMask::ALL),
-            query_without_time_wait: tcp_query(StateMask(StateMask::ALL.0 & !time_wait)),
+            // The counters alone: the congestion control's name and numbers would cost the
+            // kernel a lookup and the dump bytes for every socket, and top shows neither.
+            query: Query::new(
+                [Netid::Tcp],
+                IpVersions::BOTH,
+                StateMask::ALL,
+                Extensions {
+                    tcp_counters: true,
+                    ..Extensions::default()
+                },
+            ),
             owners: HashMap::new(),
             listed: HashSet::new(),
             last_scan_ns: None,
@@ -89,15 +84,17 @@ impl Sampler {
         }
     }
 
-    /// Lists the TCP sockets now, owners attached where /proc named them. `filtered`: whether
-    /// a filter decides what is shown. Then TIME-WAIT sockets are listed (the filter may show
-    /// or count them) and the kernel sums nothing (its sums keep no local address to filter
-    /// on); else TIME-WAIT sockets are counted from /proc/net/sockstat (listed when it cannot
-    /// be read). `after_dump` runs once the kernel's dump is read, before the rest (the /proc
-    /// scan): the caller may lower its priority there.
+    /// Lists the TCP sockets in `states` (bit n: kernel state n) now, owners attached where
+    /// /proc named them. `filtered`: whether a filter decides what is shown. Then TIME-WAIT
+    /// sockets are listed (the filter may show or count them) and the kernel sums nothing
+    /// (its sums keep no local address to filter on); else TIME-WAIT sockets are counted from
+    /// /proc/net/sockstat (listed when it cannot be read). `after_dump` runs once the kernel's
+    /// dump is read, before the rest (the /proc scan): the caller may lower its priority
+    /// there.
     pub fn list(
         &mut self,
         now_ns: u64,
+        states: u32,
         filtered: bool,
         after_dump: impl FnOnce(),
     ) -> Result<Listing, ListError> {
@@ -107,10 +104,12 @@ impl Sampler {
                 .ok()
                 .map(|stats| u64::try_from(stats.tcp_timewait).unwrap_or(0)),
         };
-        let query = match time_wait {
-            Some(_) => &self.query_without_time_wait,
-            None => &self.query,
+        let counted = match time_wait {
+            Some(_) => 1 << SockState::TimeWait.kernel(),
+            None => 0,
         };
+        self.query.states = StateMask(states & !counted);
+        let query = &self.query;
         // About as many as last time: no regrowth copies of thousands of records.
         let mut records = Vec::with_capacity(self.listed.len() + self.listed.len() / 8);
         // Only the dump itself sees sockets: the kernel sums the connections that begin and

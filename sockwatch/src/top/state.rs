@@ -159,20 +159,22 @@ impl AppState {
     }
 
     /// Sorts the frame's rows of every grouping by the sort column (descending unless
-    /// inverted; ties by the first column, so the order is stable between frames).
+    /// inverted; ties by the first column, so the order is stable between frames). Every
+    /// row's key is unique (a connection's ends and cookie, a group's key): an unstable sort
+    /// gives the same order, without a stable sort's buffer of thousands of rows.
     pub fn sort(&self, frame: &mut Frame) {
         let column = self.sort_column();
         let order = |o: Ordering| if self.inverted { o } else { o.reverse() };
-        frame.connections.sort_by(|a, b| {
+        frame.connections.sort_unstable_by(|a, b| {
             order(compare_connections(a, b, column))
-                .then_with(|| (a.local, a.peer).cmp(&(b.local, b.peer)))
+                .then_with(|| (a.local, a.peer, a.cookie).cmp(&(b.local, b.peer, b.cookie)))
         });
-        frame
-            .processes
-            .sort_by(|a, b| order(compare_groups(a, b, column)).then_with(|| a.key.cmp(&b.key)));
-        frame
-            .remotes
-            .sort_by(|a, b| order(compare_groups(a, b, column)).then_with(|| a.key.cmp(&b.key)))
+        frame.processes.sort_unstable_by(|a, b| {
+            order(compare_groups(a, b, column)).then_with(|| a.key.cmp(&b.key))
+        });
+        frame.remotes.sort_unstable_by(|a, b| {
+            order(compare_groups(a, b, column)).then_with(|| a.key.cmp(&b.key))
+        })
     }
 }
 

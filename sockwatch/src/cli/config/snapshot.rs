@@ -190,6 +190,7 @@ fn selinux_enabled() -> bool {
 fn extensions(args: &SnapshotArgs) -> Extensions {
     Extensions {
         tcp_info: args.info,
+        tcp_counters: false,
         memory: args.memory,
         tos: args.tos,
         unix_details: args.extended,
