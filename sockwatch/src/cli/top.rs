@@ -81,10 +81,18 @@ impl Refresher {
         Ok(listing)
     }
 
+    /// Hands a used listing's records back to the sampler, for its next listing.
+    fn give_back(&mut self, listing: Listing) {
+        if let Some(sampler) = &mut self.sampler {
+            sampler.give_back(listing.records);
+        }
+    }
+
     async fn prime(&mut self) -> Result<(), String> {
         let now = WallClock::monotonic_ns();
         let listing = self.list(now).await?;
         self.engine.borrow_mut().prime(&listing.records, now);
+        self.give_back(listing);
         Ok(())
     }
 
@@ -97,6 +105,7 @@ impl Refresher {
             now,
             self.degraded.clone(),
         );
+        self.give_back(listing);
         state.sort(&mut frame);
         Ok(frame)
     }
@@ -209,6 +218,7 @@ async fn batch(
             Show::Json => json::write_frame(&mut out, &frame, &clock),
             _ => text::write_frame(&mut out, &frame, &state),
         };
+        refresher.engine.borrow_mut().give_back(frame);
         if let Err(delivery) = out.send().await {
             return delivered(delivery);
         }
@@ -314,7 +324,10 @@ async fn screen(
         tokio::select! {
             _ = ticks.tick() => {
                 if !state.paused {
-                    shown = Some(refresher.frame(&state).await?);
+                    let frame = refresher.frame(&state).await?;
+                    if let Some(old) = shown.replace(frame) {
+                        refresher.engine.borrow_mut().give_back(old);
+                    }
                 }
             }
             received = input.recv() => match received {

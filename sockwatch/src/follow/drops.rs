@@ -61,10 +61,10 @@ fn listeners() -> Result<Vec<Listener>, SourceError> {
 
 /// TcpExt ListenOverflows and TCPReqQFullDrop of this namespace (0 when unreadable).
 fn queue_counters() -> (i128, i128) {
-    let counters = ProtocolCounters::read().unwrap_or_default();
+    // Both are TcpExt counters: /proc/net/netstat alone (this runs five times a second).
+    let netstat = ProtocolCounters::read_netstat().unwrap_or_default();
     let value = |name: &str| {
-        counters
-            .netstat
+        netstat
             .iter()
             .filter(|section| section.name == "TcpExt")
             .flat_map(|section| &section.counters)

@@ -202,7 +202,9 @@ impl Output {
         }
     }
 
-    /// Adds bytes to what the thread gets next.
+    /// Adds bytes to what the thread gets next. Inlined: serializers write a frame a few
+    /// bytes at a time.
+    #[inline]
     pub fn extend(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
     }
@@ -230,11 +232,13 @@ impl Output {
 
 /// Writing only fills the buffer: it never fails and never blocks.
 impl Write for Output {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.extend(buf);
         Ok(buf.len())
     }
 
+    #[inline]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.extend(buf);
         Ok(())

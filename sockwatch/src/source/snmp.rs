@@ -69,6 +69,16 @@ impl ProtocolCounters {
         ProtocolCounters::read_from(Path::new("/proc/net"))
     }
 
+    /// The sections of /proc/net/netstat alone (TcpExt, IpExt, MPTcpExt; none when the file
+    /// is missing): for a reader of a few TcpExt counters that polls them often, without the
+    /// kernel formatting every other counter file each time.
+    pub fn read_netstat() -> Result<Vec<Section>, SnmpError> {
+        Ok(
+            proc_file::read_if_present(Path::new("/proc/net/netstat"), parse_paired)?
+                .unwrap_or_default(),
+        )
+    }
+
     /// Reads `snmp` (required), `netstat`, `sctp/snmp` and `snmp6` (optional) from `dir`.
     pub fn read_from(dir: &Path) -> Result<ProtocolCounters, SnmpError> {
         Ok(ProtocolCounters {

@@ -16,7 +16,10 @@ use std::{
 
 use sockwatch_common::reason_flag;
 
-use super::frame::{Connection, Frame, Group, Process, Rates, Totals};
+use super::{
+    frame::{Connection, Frame, Group, Process, Rates, Totals},
+    listed::{inet_endpoint, Counters, Listed},
+};
 use crate::{
     event::{Transition, TransitionKind},
     filter::{Filter, SS_ALL},
@@ -27,25 +30,6 @@ use crate::{
 type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
 /// A set of sockets by cookie.
 type CookieSet = HashSet<Cookie, BuildHasherDefault<CookieHasher>>;
-
-/// A connection's counters at the last listing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Counters {
-    rx: u64,
-    tx: u64,
-    retrans: u32,
-}
-
-impl Counters {
-    /// What happened between `before` and `self` (counters only grow within a connection).
-    fn since(self, before: Counters) -> Counters {
-        Counters {
-            rx: self.rx.saturating_sub(before.rx),
-            tx: self.tx.saturating_sub(before.tx),
-            retrans: self.retrans.saturating_sub(before.retrans),
-        }
-    }
-}
 
 /// What a process or a remote end did over the interval, from the events and the deltas.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -119,13 +103,8 @@ pub struct Engine {
     /// CLOCK_MONOTONIC ns of the last listing; None before the first.
     last_ns: Option<u64>,
     filter: Option<Filter>,
-}
-
-fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
-    match endpoint {
-        Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
-        _ => None,
-    }
+    /// A shown frame's connection rows given back, emptied, for the next frame.
+    spare_rows: Vec<Connection>,
 }
 
 fn per_s(count: u64, secs: f64) -> f64 {
@@ -180,6 +159,12 @@ impl Engine {
 
     fn admits(&self, record: &SocketRecord) -> bool {
         self.filter.as_ref().is_none_or(|f| f.matches(record))
+    }
+
+    fn admits_listed(&self, listed: &Listed) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&listed.record()))
     }
 
     fn states(&self) -> u32 {
@@ -308,16 +293,23 @@ impl Engine {
         }
     }
 
+    /// Takes back a frame once it is shown: the next frame's rows fill the same vector.
+    pub fn give_back(&mut self, frame: Frame) {
+        let mut rows = frame.connections;
+        rows.clear();
+        self.spare_rows = rows;
+    }
+
     /// Counts events the kernel could not deliver.
     pub fn lost(&mut self, lost: u64) {
         self.lost += lost;
     }
 
     /// Takes the first listing: the counters the first frame's rates start from.
-    pub fn prime(&mut self, records: &[SocketRecord], now_ns: u64) {
+    pub fn prime(&mut self, records: &[Listed], now_ns: u64) {
         self.previous = records
             .iter()
-            .filter_map(|r| counters(r).map(|c| (r.cookie, c)))
+            .filter_map(|r| r.counters.map(|c| (r.cookie, c)))
             .collect();
         self.listening = listening_ports(records);
         // Opened before top started: not this interval's.
@@ -335,7 +327,7 @@ impl Engine {
     /// sockets there are when the listing left them out (only without a filter).
     pub fn frame(
         &mut self,
-        records: &[SocketRecord],
+        records: &[Listed],
         time_wait: Option<u64>,
         now_ns: u64,
         degraded: Option<String>,
@@ -350,13 +342,13 @@ impl Engine {
             open.insert(record.cookie);
             let counted =
                 self.open.remove(&record.cookie) | self.open_vanished.remove(&record.cookie);
-            let (Some(remote), false, false) = (inet(&record.peer), counted, first) else {
+            if counted || first {
                 continue;
-            };
-            if self.admits_open(record.local.clone(), record.peer.clone()) {
-                let accepted = self.listening.contains(&local_port(record));
-                let remote = Engine::remote_key(accepted, remote);
-                self.opened(&owner_of(record), remote, 1);
+            }
+            if self.admits_open(inet_endpoint(record.local), inet_endpoint(record.peer)) {
+                let accepted = self.listening.contains(&record.local.port());
+                let remote = Engine::remote_key(accepted, record.peer);
+                self.opened(&record.owner, remote, 1);
             }
         }
         self.open_vanished = std::mem::replace(&mut self.open, open);
@@ -367,16 +359,16 @@ impl Engine {
         if let Some(n) = time_wait.filter(|&n| n > 0) {
             by_state.insert(SockState::TimeWait.kernel(), n);
         }
-        // Sized for the listing: no regrowth copies of thousands of rows and counters.
-        let mut connections = Vec::with_capacity(records.len());
+        // Sized for the listing: no regrowth copies of thousands of rows and counters; in
+        // the last frame's vector when it came back (no fresh pages for megabytes of rows).
+        let mut connections = std::mem::take(&mut self.spare_rows);
+        connections.reserve(records.len());
         let mut next = CookieMap::with_capacity_and_hasher(records.len(), Default::default());
         let mut total = churn.ended;
         let states = self.states();
         for record in records {
-            let (Some(local), Some(peer)) = (inet(&record.local), inet(&record.peer)) else {
-                continue;
-            };
-            let now = counters(record);
+            let (local, peer) = (record.local, record.peer);
+            let now = record.counters;
             let before = self.previous.get(&record.cookie).copied();
             if let Some(now) = now {
                 next.insert(record.cookie, now);
@@ -384,7 +376,7 @@ impl Engine {
             if !first && before.is_none() {
                 self.born.entry(record.cookie).or_insert(now_ns);
             }
-            if !self.admits(record) || states & (1 << record.state.kernel()) == 0 {
+            if !self.admits_listed(record) || states & (1 << record.state.kernel()) == 0 {
                 continue;
             }
             *by_state.entry(record.state.kernel()).or_default() += 1;
@@ -401,7 +393,7 @@ impl Engine {
             total.rx += delta.rx;
             total.tx += delta.tx;
             total.retrans += delta.retrans;
-            let process = owner_of(record);
+            let process = record.owner.clone();
             by_remote
                 .entry(Engine::remote_key(
                     self.listening.contains(&local.port()),
@@ -426,11 +418,7 @@ impl Engine {
                 peer,
                 process,
                 rates: rates(delta, secs),
-                srtt_ms: record
-                    .tcp
-                    .as_ref()
-                    .and_then(|tcp| tcp.info.as_ref())
-                    .map(|info| f64::from(info.rtt) / 1000.0),
+                srtt_ms: record.rtt_us.map(|rtt| f64::from(rtt) / 1000.0),
                 age_ms: self
                     .born
                     .get(&record.cookie)
@@ -501,43 +489,12 @@ fn past_handshake(state: SockState) -> bool {
 }
 
 /// The local ports of the listeners in `records`.
-fn listening_ports(records: &[SocketRecord]) -> HashSet<u16> {
+fn listening_ports(records: &[Listed]) -> HashSet<u16> {
     records
         .iter()
         .filter(|r| r.state == SockState::Listen)
-        .map(local_port)
+        .map(|r| r.local.port())
         .collect()
-}
-
-fn local_port(record: &SocketRecord) -> u16 {
-    inet(&record.local).map_or(0, |local| local.port())
-}
-
-/// The process /proc named for a listed socket.
-fn owner_of(record: &SocketRecord) -> Option<Process> {
-    record.users.first().map(|user| Process {
-        pid: user.pid,
-        comm: user.comm.clone(),
-    })
-}
-
-fn inet_endpoint(addr: SocketAddr) -> Endpoint {
-    Endpoint::Inet {
-        addr: addr.ip(),
-        port: addr.port(),
-        scope: 0,
-    }
-}
-
-/// A socket's tcp_info counters, when the kernel sent tcp_info (not for TIME-WAIT or
-/// request sockets).
-fn counters(record: &SocketRecord) -> Option<Counters> {
-    let info = record.tcp.as_ref()?.info.as_ref()?;
-    Some(Counters {
-        rx: info.bytes_received,
-        tx: info.bytes_acked,
-        retrans: info.total_retrans,
-    })
 }
 
 #[cfg(test)]
@@ -562,7 +519,12 @@ mod tests {
         }
     }
 
-    fn record(cookie: u64, state: SockState, rx: u64, tx: u64, pid: u32) -> SocketRecord {
+    /// A listed socket, its record kept (for the tests with filters).
+    fn listed(record: SocketRecord) -> Listed {
+        Listed::from_record(record, true).unwrap()
+    }
+
+    fn record(cookie: u64, state: SockState, rx: u64, tx: u64, pid: u32) -> Listed {
         let mut r = SocketRecord::new(
             Netid::Tcp,
             state,
@@ -586,7 +548,7 @@ mod tests {
             tid: None,
             fd: 3,
         }];
-        r
+        listed(r)
     }
 
     fn transition(cookie: u64, kind: TransitionKind, old: SockState, new: SockState) -> Transition {
@@ -772,7 +734,7 @@ mod tests {
                 endpoint(addr(peer)),
             );
             r.cookie = Cookie(cookie);
-            r
+            listed(r)
         };
         let listener = at(SockState::Listen, "127.0.0.1:80", "0.0.0.0:0", 1);
         let mut engine = Engine::new(None, true);

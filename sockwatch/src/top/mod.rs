@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod frame;
+pub mod listed;
 mod sample;
 pub mod state;
 mod tap;

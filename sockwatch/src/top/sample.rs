@@ -6,25 +6,34 @@
 //! TIME-WAIT sockets, churn's bulk (tens of thousands), are only counted unless the filter
 //! may show them: the namespace's count in /proc/net/sockstat replaces their listing.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    hash::BuildHasherDefault,
+};
 
 use sockwatch_common::{EndedFlow, EndedKey};
 
+use super::{frame::Process, listed::Listed};
 use crate::{
     ebpf::{EndedSums, LoadError},
-    model::{Netid, SockState, SocketRecord, SocketUser},
+    follow::table::CookieHasher,
+    model::{Netid, SockState},
     procs::SocketOwners,
     source::{
         snapshot, sockstat::SockStats, Extensions, IpVersions, Query, SourceError, StateMask,
     },
 };
 
+/// Maps and sets by socket inode (numbers the kernel hands out, not chosen by anyone a
+/// collision could help): tens of thousands of lookups a listing, hashed cheaply.
+type InodeHasher = BuildHasherDefault<CookieHasher>;
+
 /// The shortest time between two /proc scans (ns): one costs a readlink per open fd.
 const RESCAN_NS: u64 = 5_000_000_000;
 
 /// One listing of the TCP sockets.
 pub struct Listing {
-    pub records: Vec<SocketRecord>,
+    pub records: Vec<Listed>,
     /// How many TIME-WAIT sockets the namespace has, when they were counted, not listed.
     pub time_wait: Option<u64>,
     /// The kernel's sums of the connections that began and ended since the listing before
@@ -45,12 +54,14 @@ pub struct Sampler {
     /// The TCP dump; its states are set at each listing.
     query: Query,
     /// Owners by socket inode, from the last scan.
-    owners: HashMap<u64, SocketUser>,
+    owners: HashMap<u64, Process, InodeHasher>,
     /// Inodes of the sockets of the last listing.
-    listed: HashSet<u64>,
+    listed: HashSet<u64, InodeHasher>,
     last_scan_ns: Option<u64>,
     /// The kernel's sums of short connections, with the events (else every end is an event).
     sums: Option<EndedSums>,
+    /// A listing's vector given back, emptied, for the next listing.
+    spare: Vec<Listed>,
 }
 
 impl Default for Sampler {
@@ -67,10 +78,11 @@ impl Default for Sampler {
                     ..Extensions::default()
                 },
             ),
-            owners: HashMap::new(),
-            listed: HashSet::new(),
+            owners: HashMap::default(),
+            listed: HashSet::default(),
             last_scan_ns: None,
             sums: None,
+            spare: Vec::new(),
         }
     }
 }
@@ -82,6 +94,13 @@ impl Sampler {
             sums: Some(sums),
             ..Sampler::default()
         }
+    }
+
+    /// Takes back a listing's records once they are used: the next listing fills the same
+    /// vector.
+    pub fn give_back(&mut self, mut records: Vec<Listed>) {
+        records.clear();
+        self.spare = records;
     }
 
     /// Lists the TCP sockets in `states` (bit n: kernel state n) now, owners attached where
@@ -110,14 +129,20 @@ impl Sampler {
         };
         self.query.states = StateMask(states & !counted);
         let query = &self.query;
-        // About as many as last time: no regrowth copies of thousands of records.
-        let mut records = Vec::with_capacity(self.listed.len() + self.listed.len() / 8);
+        // The last listing's vector when it came back (see [`Sampler::give_back`]): a
+        // listing of 10,000 sockets is megabytes, which a new vector would take fresh pages
+        // for at every refresh. Else about as many as last time: no regrowth copies.
+        let mut records = std::mem::take(&mut self.spare);
+        records.reserve(self.listed.len() + self.listed.len() / 8);
         // Only the dump itself sees sockets: the kernel sums the connections that begin and
         // end outside it, so the window stays as short as the dump.
         if let Some(sums) = &mut self.sums {
             sums.begin_listing(!filtered)?;
         }
-        let listed = snapshot(query, |record| records.push(record));
+        // A filter may test any field of a record: the records are kept whole then.
+        let listed = snapshot(query, |record| {
+            records.extend(Listed::from_record(record, filtered));
+        });
         let ended = match &mut self.sums {
             Some(sums) => sums.end_listing()?,
             None => Vec::new(),
@@ -140,15 +165,22 @@ impl Sampler {
             if let Ok(owners) = SocketOwners::scan(Some(&wanted)) {
                 self.owners = wanted
                     .iter()
-                    .filter_map(|&inode| Some((inode, owners.users_of(inode).pop()?)))
+                    .filter_map(|&inode| {
+                        let user = owners.users_of(inode).pop()?;
+                        let process = Process {
+                            pid: user.pid,
+                            comm: user.comm,
+                        };
+                        Some((inode, process))
+                    })
                     .collect();
             }
         }
-        let mut live = HashSet::with_capacity(records.len());
+        let mut live = HashSet::with_capacity_and_hasher(records.len(), InodeHasher::default());
         for record in &mut records {
             live.insert(record.inode);
-            if let Some(user) = self.owners.get(&record.inode) {
-                record.users = vec![user.clone()];
+            if let Some(process) = self.owners.get(&record.inode) {
+                record.owner = Some(process.clone());
             }
         }
         self.owners.retain(|inode, _| live.contains(inode));
