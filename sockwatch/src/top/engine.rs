@@ -355,9 +355,10 @@ impl Engine {
         let churn = std::mem::take(&mut self.churn);
         let mut by_process = churn.by_process;
         let mut by_remote = churn.by_remote;
-        let mut by_state: BTreeMap<u8, u64> = BTreeMap::new();
-        if let Some(n) = time_wait.filter(|&n| n > 0) {
-            by_state.insert(SockState::TimeWait.kernel(), n);
+        // Sockets by kernel state number (a state mask's bit: below 32).
+        let mut by_state = [0u64; 32];
+        if let Some(n) = time_wait {
+            by_state[usize::from(SockState::TimeWait.kernel())] = n;
         }
         // Sized for the listing: no regrowth copies of thousands of rows and counters; in
         // the last frame's vector when it came back (no fresh pages for megabytes of rows).
@@ -379,7 +380,9 @@ impl Engine {
             if !self.admits_listed(record) || states & (1 << record.state.kernel()) == 0 {
                 continue;
             }
-            *by_state.entry(record.state.kernel()).or_default() += 1;
+            if let Some(n) = by_state.get_mut(usize::from(record.state.kernel())) {
+                *n += 1;
+            }
             if !self.is_row(record.state) {
                 continue;
             }
@@ -439,8 +442,9 @@ impl Engine {
             interval_ms: secs * 1e3,
             degraded,
             totals: Totals {
-                by_state: by_state
-                    .into_iter()
+                by_state: (0u8..)
+                    .zip(by_state)
+                    .filter(|&(_, n)| n > 0)
                     .map(|(state, n)| (SockState::from_kernel(state), n))
                     .collect(),
                 opened_per_s: events.then(|| per_s(churn.opened, secs)),
@@ -591,7 +595,7 @@ mod tests {
     fn curl() -> Option<Process> {
         Some(Process {
             pid: 7,
-            comm: b"curl".to_vec(),
+            comm: b"curl"[..].into(),
         })
     }
 

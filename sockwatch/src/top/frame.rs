@@ -1,16 +1,17 @@
 //! What one refresh of `sockwatch top` found: plain data, drawn by `render::top` as text, JSON
 //! or the terminal UI.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use crate::model::{Cookie, SockState};
 
 /// The process behind a socket: its pid and its name as the kernel or /proc gave it (bytes
-/// from outside sockwatch: escaped for terminals, carried losslessly in JSON).
+/// from outside sockwatch: escaped for terminals, carried losslessly in JSON). The name is
+/// shared: each refresh hands it to thousands of rows and groups.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Process {
     pub pid: u32,
-    pub comm: Vec<u8>,
+    pub comm: Arc<[u8]>,
 }
 
 /// Counts per second over the last interval.

@@ -72,7 +72,7 @@ impl Listed {
             rtt_us: info.map(|info| info.rtt),
             owner: record.users.first().map(|user| Process {
                 pid: user.pid,
-                comm: user.comm.clone(),
+                comm: user.comm[..].into(),
             }),
             record: keep.then(|| Box::new(record)),
         })

@@ -169,7 +169,7 @@ impl Sampler {
                         let user = owners.users_of(inode).pop()?;
                         let process = Process {
                             pid: user.pid,
-                            comm: user.comm,
+                            comm: user.comm.into(),
                         };
                         Some((inode, process))
                     })

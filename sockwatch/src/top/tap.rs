@@ -30,7 +30,7 @@ impl Views for EventTap {
     ) -> io::Result<bool> {
         let owner = applied.owner.or(t.owner).map(|owner| Process {
             pid: owner.pid,
-            comm: owner.comm.as_bytes().to_vec(),
+            comm: owner.comm.as_bytes().into(),
         });
         // A connection that ended any other way than the FIN exchange failed.
         let failure = story
@@ -76,7 +76,7 @@ pub fn count_sums(engine: &mut Engine, sums: &[(EndedKey, EndedFlow)], ends_comp
         };
         let owner = t.owner.map(|owner| Process {
             pid: owner.pid,
-            comm: owner.comm.as_bytes().to_vec(),
+            comm: owner.comm.as_bytes().into(),
         });
         let failure = t
             .cause

@@ -230,7 +230,7 @@ mod tests {
                 peer: "127.0.0.1:2".parse().unwrap(),
                 process: Some(Process {
                     pid: 9,
-                    comm: b"\x1b]0;x\x07".to_vec(),
+                    comm: b"\x1b]0;x\x07"[..].into(),
                 }),
                 rates: Rates::default(),
                 srtt_ms: None,
