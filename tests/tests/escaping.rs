@@ -15,9 +15,7 @@ use std::{
     time::Duration,
 };
 
-use sockwatch_tests::{
-    follow_run::FollowRun, privilege::can_run_namespace_tests, sockwatch_bin, NetNs, Run,
-};
+use sockwatch_tests::{follow_run::FollowRun, sockwatch_bin, NetNs, Run};
 
 /// `\e]0;PWNED\n\a\xff`: sets the terminal title, breaks the line, rings, and is not UTF-8.
 const HOSTILE_COMM_HEX: &str = "1b5d303b50574e45440a07ff";
@@ -40,10 +38,9 @@ fn raw_bytes_in(text: &[u8]) -> Vec<String> {
 
 #[test]
 fn a_hostile_process_name_stays_one_escaped_line_in_every_text_view() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let recording = std::env::temp_dir().join(format!("{}-escape.events", ns.name()));
     let recording_arg = recording.to_str().expect("UTF-8 temp path");
     let views = [
@@ -118,10 +115,9 @@ fn wait_for_listener(ns: &NetNs, port: u16) {
 
 #[test]
 fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     // Only listens (no connections), so ss and sockwatch see the same sockets.
     let mut holder = ns
         .command(env!("CARGO_BIN_EXE_tcpchurn"))
@@ -205,10 +201,9 @@ fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
 
 #[test]
 fn netstat_escapes_hostile_interface_names_on_a_terminal_only() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     // A device name may hold any byte but NUL, '/', ':' and white space.
     let name = OsStr::from_bytes(b"e\x1b[31m\x07");
     let added = ns.run(
@@ -264,10 +259,9 @@ fn bind_in(ns: &NetNs, path: PathBuf) -> UnixListener {
 
 #[test]
 fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = std::env::temp_dir().join(format!("{}-escape", ns.name()));
     std::fs::create_dir_all(&dir).expect("socket dir");
     let path = dir.join(OsStr::from_bytes(b"s\n\x1b[31mred"));

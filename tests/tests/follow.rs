@@ -117,10 +117,9 @@ fn every_short_connection_shows_all_its_transitions_with_owners() {
 
 #[test]
 fn sockets_open_before_start_come_from_the_snapshot() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = std::env::temp_dir().join(format!("{}-follow", ns.name()));
     std::fs::create_dir_all(&dir).expect("socket dir");
     let fixture = Fixture::start(
@@ -201,10 +200,9 @@ fn sockets_open_before_start_come_from_the_snapshot() {
 
 #[test]
 fn a_filter_keeps_other_traffic_in_the_kernel() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--json", "sport = :7101 or dport = :7101"]);
     churn(&ns, 50, 7101);
     churn(&ns, 50, 7102);
@@ -236,10 +234,9 @@ fn a_filter_keeps_other_traffic_in_the_kernel() {
 
 #[test]
 fn json_lines_parse_and_a_recording_replays_the_same_output() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let recording = std::env::temp_dir().join(format!("{}.events", ns.name()));
     let recording_arg = recording.to_str().expect("UTF-8 temp path");
     for view in [&[][..], &["--lifetime"][..]] {
@@ -276,10 +273,9 @@ fn json_lines_parse_and_a_recording_replays_the_same_output() {
 /// table is rebuilt: the table follow shows when it stops lists what a fresh snapshot lists.
 #[test]
 fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = std::env::temp_dir().join(format!("{}-overload", ns.name()));
     std::fs::create_dir_all(&dir).expect("socket dir");
     let _fixture = Fixture::start(
@@ -421,10 +417,9 @@ fn a_port_filter_keeps_the_end_of_connections_closed_by_reset() {
 /// real ends and the byte it sent and the byte it got back.
 #[test]
 fn lifetimes_of_connections_closed_by_reset_show_their_addresses_and_bytes() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--lifetime", "--json"]);
     churn_with_resets(&ns, 100, 7602, 2);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -453,10 +448,9 @@ fn lifetimes_of_connections_closed_by_reset_show_their_addresses_and_bytes() {
 /// at its end (both ends of each connection pass through ESTABLISHED, the listener never).
 #[test]
 fn lifetime_with_a_state_filter_shows_connections_that_reached_the_state() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--lifetime", "--json", "state", "established"]);
     churn_with_resets(&ns, 100, 7603, 2);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -535,19 +529,21 @@ fn all_netns_lists_and_resyncs_every_namespace() {
 /// sockets listed at start on other ports are left out, for their ends would never come.
 #[test]
 fn a_filtered_table_starts_only_with_sockets_it_can_keep_current() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let mut held = hold(&ns, 10);
     let at_start = |filter: &[&str]| {
-        let run = ns
-            .command(sockwatch_bin())
-            .args(["follow", "--table", "--json", "--count", "1"])
-            .args(["--interval", "0.1"])
-            .args(filter)
-            .output()
-            .expect("run follow --table");
+        let args = [
+            "follow",
+            "--table",
+            "--json",
+            "--count",
+            "1",
+            "--interval",
+            "0.1",
+        ];
+        let run = ns.run(sockwatch_bin(), args.iter().chain(filter));
         assert!(run.status.success(), "{run:?}");
         let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
         stderr
