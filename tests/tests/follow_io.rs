@@ -16,6 +16,7 @@ use std::{
 };
 
 use sockwatch_common::{event_kind, SockEvent, RECORDING_FORMAT_VERSION};
+use sockwatch_tests::process;
 use sockwatch_tests::{
     follow_run::summary_line, privilege::can_run_namespace_tests, process::with_default_signals,
     sockwatch_bin, NetNs,
@@ -447,13 +448,7 @@ fn a_recording_is_owner_only_even_over_an_existing_file() {
 }
 
 fn churn(ns: &NetNs, connections: u32) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "60"])
-        .args(["--port", "7300"])
-        .output()
-        .expect("run tcpchurn");
-    assert!(output.status.success(), "tcpchurn: {output:?}");
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, 7300, &[]);
 }
 
 /// Waits until `pipe` has something to read (at most RUN_LIMIT).

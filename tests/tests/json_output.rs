@@ -3,6 +3,7 @@
 //! namespace, and replayed).
 
 use serde_json::Value;
+use sockwatch_tests::process;
 use sockwatch_tests::{
     assert_all_passed,
     follow_run::FollowRun,
@@ -277,13 +278,13 @@ fn netstat_statistics_document_is_versioned_sections_of_numbers() {
 
 /// Runs tcpchurn in the namespace: `connections` connections, every thread named `comm`.
 fn churn(ns: &NetNs, connections: u32, port: u16, comm_hex: &str) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "30"])
-        .args(["--port", &port.to_string(), "--comm-hex", comm_hex])
-        .output()
-        .expect("run tcpchurn");
-    assert!(output.status.success(), "tcpchurn: {output:?}");
+    process::churn(
+        ns,
+        env!("CARGO_BIN_EXE_tcpchurn"),
+        connections,
+        port,
+        &["--comm-hex", comm_hex],
+    );
 }
 
 /// Every line's keys and types, and the stream's shape: one `start` line first, of `view`.

@@ -16,10 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sockwatch_tests::process;
 use sockwatch_tests::{
     follow_run::{full_tcp_socket_keys, summary_line, FollowRun},
     json::table_socket_keys,
     privilege::can_run_namespace_tests,
+    process::Held,
     sockwatch_bin, NetNs,
 };
 
@@ -346,16 +348,7 @@ fn assert_unloaded(programs: &BTreeSet<u32>) -> Duration {
 
 /// `connections` short loopback connections in the namespace.
 fn churn(ns: &NetNs, connections: u32) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "10"])
-        .output()
-        .expect("run tcpchurn");
-    assert!(
-        output.status.success(),
-        "tcpchurn failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, 0, &[]);
 }
 
 /// The summary line's event count, if `line` is a summary.
@@ -658,23 +651,7 @@ fn follow_survives_a_soak() {
         .unwrap_or(60);
     let ns = NetNs::create();
     // Long-lived connections beside the churn, so the final table has something to match.
-    let mut held = ns
-        .command(env!("CARGO_BIN_EXE_tcphold"))
-        .args([
-            "--connections",
-            "200",
-            "--seconds",
-            &(seconds + 120).to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcphold");
-    let mut ready = String::new();
-    BufReader::new(held.stdout.take().expect("tcphold stdout"))
-        .read_line(&mut ready)
-        .expect("tcphold ready line");
-    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    let held = Held::start(&ns, env!("CARGO_BIN_EXE_tcphold"), 200, seconds + 120);
     let runs = [
         ("json", Follow::start(&ns, &[], &["--json"], false)),
         ("lifetime", Follow::start(&ns, &[], &["--lifetime"], false)),
@@ -772,8 +749,7 @@ fn follow_survives_a_soak() {
     if over_loss_budget(&table_summary) {
         losses.push(format!("table: {table_summary}"));
     }
-    drop(held.stdin.take());
-    let _ = held.wait();
+    drop(held);
     assert_table_is_snapshot(&in_table, &in_snapshot);
     eprintln!(
         "soak: live table matches a fresh snapshot ({} sockets)",
