@@ -1,6 +1,7 @@
 //! top's `-b --json`: one JSON document a frame, on one line (docs/json-schema.md, "top").
 
 use std::{
+    cell::RefCell,
     io::{self, Write},
     net::SocketAddr,
 };
@@ -38,14 +39,21 @@ struct FrameJson<'a> {
 
 struct Endpoint(SocketAddr);
 
+thread_local! {
+    /// The text of the address being written: one buffer for the thousands of endpoints of
+    /// a frame, rather than one allocated for each.
+    static ADDRESS: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(48));
+}
+
 impl Serialize for Endpoint {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buf = Vec::with_capacity(48);
-        InetJson {
-            address: ip_text(&mut buf, self.0.ip()),
-            port: self.0.port(),
-        }
-        .serialize(serializer)
+        ADDRESS.with_borrow_mut(|buf| {
+            InetJson {
+                address: ip_text(buf, self.0.ip()),
+                port: self.0.port(),
+            }
+            .serialize(serializer)
+        })
     }
 }
 
