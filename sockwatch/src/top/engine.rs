@@ -176,9 +176,9 @@ impl Engine {
 
     /// The states a listing must hold (bit n: kernel state n): those a frame may show, and
     /// those the engine follows whatever the filter (listeners, connections past the
-    /// handshake, all among ss's states). Bound-inactive sockets are left out unless the
-    /// filter asks for them: listing them costs the kernel a walk of its whole bind table,
-    /// TIME-WAIT sockets included, at every refresh.
+    /// handshake, all among ss's states). Not bound-inactive sockets, which no frame shows:
+    /// listing them costs the kernel a walk of its whole bind table, TIME-WAIT sockets
+    /// included, at every refresh.
     pub fn listed_states(&self) -> u32 {
         SS_ALL | self.states()
     }
