@@ -401,42 +401,33 @@ mod tests {
 
     #[test]
     fn tcp_request_layout() {
-        let ext = Extensions {
+        let tcp_v6 = |ext: Extensions| {
+            let request = inet(
+                Netid::Tcp,
+                true,
+                StateMask(1 << 10),
+                &ext,
+                None,
+                PortMatch::default(),
+                9,
+            );
+            body(&request.unwrap())
+        };
+        let body = tcp_v6(Extensions {
             tcp_info: true,
             ..Extensions::default()
-        };
-        let request = inet(
-            Netid::Tcp,
-            true,
-            StateMask(1 << 10),
-            &ext,
-            None,
-            PortMatch::default(),
-            9,
-        )
-        .unwrap();
-        let body = body(&request);
+        });
         assert_eq!(body.len(), 56); // struct inet_diag_req_v2
         assert_eq!(&body[..2], &[AF_INET6, IPPROTO_TCP]);
         // INFO (bit 1), VEGASINFO (bit 2), CONG (bit 3), SHUTDOWN (bit 7)
         assert_eq!(body[2], 1 << 1 | 1 << 2 | 1 << 3 | 1 << 7);
         assert_eq!(u32_at(prefix::<8>(&body, "").unwrap(), 4), 1 << 10);
         // The counters alone: INFO and SHUTDOWN only.
-        let counters = Extensions {
+        let counters = tcp_v6(Extensions {
             tcp_counters: true,
             ..Extensions::default()
-        };
-        let request = inet(
-            Netid::Tcp,
-            false,
-            StateMask(1 << 10),
-            &counters,
-            None,
-            PortMatch::default(),
-            9,
-        )
-        .unwrap();
-        assert_eq!(self::body(&request)[2], 1 << 1 | 1 << 7);
+        });
+        assert_eq!(counters[2], 1 << 1 | 1 << 7);
     }
 
     #[test]
