@@ -394,7 +394,7 @@ fn push_whole_ns_as_ms(buf: &mut Vec<u8>, ms: f64) -> bool {
         return true;
     }
     let mut digits = 6;
-    while fraction % 10 == 0 {
+    while fraction.is_multiple_of(10) {
         fraction /= 10;
         digits -= 1;
     }
