@@ -24,7 +24,7 @@ use crate::{
     event::{Transition, TransitionKind},
     filter::{Filter, SS_ALL},
     follow::table::CookieHasher,
-    model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
+    model::{Cookie, Netid, SockState, SocketRecord},
 };
 
 type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
@@ -157,8 +157,13 @@ impl Engine {
         self.events
     }
 
-    fn admits(&self, record: &SocketRecord) -> bool {
-        self.filter.as_ref().is_none_or(|f| f.matches(record))
+    /// Whether the filter admits a TCP socket in `state` between `local` and `remote` (the
+    /// record a filter tests is built only when there is a filter).
+    fn admits_ends(&self, state: SockState, local: SocketAddr, remote: SocketAddr) -> bool {
+        self.filter.as_ref().is_none_or(|f| {
+            let (local, remote) = (inet_endpoint(local), inet_endpoint(remote));
+            f.matches(&SocketRecord::new(Netid::Tcp, state, local, remote))
+        })
     }
 
     fn admits_listed(&self, listed: &Listed) -> bool {
@@ -200,10 +205,10 @@ impl Engine {
 
     /// Whether the filter admits a connection between `local` and `remote` once it is
     /// established (what "opened" counts).
-    fn admits_open(&self, local: Endpoint, remote: Endpoint) -> bool {
+    fn admits_open(&self, local: SocketAddr, remote: SocketAddr) -> bool {
         let established = SockState::Established;
         self.states() & (1 << established.kernel()) != 0
-            && self.admits(&SocketRecord::new(Netid::Tcp, established, local, remote))
+            && self.admits_ends(established, local, remote)
     }
 
     /// The remote end a connection is grouped under: an accepted connection's remote port is
@@ -245,10 +250,7 @@ impl Engine {
         failure: Option<&'static str>,
         count: u64,
     ) {
-        let local = inet_endpoint(t.local);
-        let remote = inet_endpoint(t.remote);
-        let record = SocketRecord::new(Netid::Tcp, t.new, local.clone(), remote.clone());
-        let admitted = self.admits(&record);
+        let admitted = self.admits_ends(t.new, t.local, t.remote);
         let flags = t.cause.map_or(0, |cause| cause.flags);
         let remote_key = Engine::remote_key(flags & reason_flag::ACCEPTED != 0, t.remote);
         if let (Some(reason), true) = (failure, admitted) {
@@ -262,7 +264,7 @@ impl Engine {
         }
         let listed_open = self.open.remove(&t.cookie) | self.open_vanished.remove(&t.cookie);
         let established = flags & reason_flag::ESTABLISHED != 0;
-        if established && !listed_open && self.admits_open(local, remote) {
+        if established && !listed_open && self.admits_open(t.local, t.remote) {
             self.opened(&owner, remote_key, count);
         }
         // The part of its final counters the last listing had not seen yet.
@@ -345,7 +347,7 @@ impl Engine {
             if counted || first {
                 continue;
             }
-            if self.admits_open(inet_endpoint(record.local), inet_endpoint(record.peer)) {
+            if self.admits_open(record.local, record.peer) {
                 let accepted = self.listening.contains(&record.local.port());
                 let remote = Engine::remote_key(accepted, record.peer);
                 self.opened(&record.owner, remote, 1);
@@ -515,14 +517,6 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn endpoint(a: SocketAddr) -> Endpoint {
-        Endpoint::Inet {
-            addr: a.ip(),
-            port: a.port(),
-            scope: 0,
-        }
-    }
-
     /// A listed socket, its record kept (for the tests with filters).
     fn listed(record: SocketRecord) -> Listed {
         Listed::from_record(record, true).unwrap()
@@ -532,8 +526,8 @@ mod tests {
         let mut r = SocketRecord::new(
             Netid::Tcp,
             state,
-            endpoint(addr(&format!("127.0.0.1:{}", 40000 + cookie))),
-            endpoint(addr("127.0.0.2:80")),
+            inet_endpoint(addr(&format!("127.0.0.1:{}", 40000 + cookie))),
+            inet_endpoint(addr("127.0.0.2:80")),
         );
         r.cookie = Cookie(cookie);
         r.inode = cookie;
@@ -734,8 +728,8 @@ mod tests {
             let mut r = SocketRecord::new(
                 Netid::Tcp,
                 state,
-                endpoint(addr(local)),
-                endpoint(addr(peer)),
+                inet_endpoint(addr(local)),
+                inet_endpoint(addr(peer)),
             );
             r.cookie = Cookie(cookie);
             listed(r)
