@@ -133,11 +133,14 @@ pub struct ReasonHooks {
 /// The running kernel's reset reasons (for a replay: the recording's kernel is likely this
 /// one); empty when its BTF is unreadable.
 pub fn running_kernel_reset_reasons() -> ResetReasons {
-    let names = btf::Btf::from_sys_fs()
+    let names = btf::Btf::from_sys_fs(&[(btf::Kind::Enum, RESET_REASONS)])
         .ok()
-        .and_then(|btf| btf.enum_values("sk_rst_reason").ok().flatten());
+        .and_then(|btf| btf.enum_values(RESET_REASONS).ok().flatten());
     ResetReasons::new(names.unwrap_or_default())
 }
+
+/// The kernel's enum of reset reasons (Linux 6.10 and later).
+const RESET_REASONS: &str = "sk_rst_reason";
 
 /// Environment variable naming reason hooks not to attach (comma separated program names, or
 /// `reasons` for all). For the end-to-end tests and the bench only: each reason's test proves
@@ -161,20 +164,24 @@ fn skipped(hook: &Hook) -> bool {
     })
 }
 
+/// The structs whose fields the programs read (see [`kernel_offsets`]).
+const OFFSET_STRUCTS: [&str; 9] = [
+    "sock",
+    "inet_sock",
+    "net",
+    "tcp_sock",
+    "task_struct",
+    "files_struct",
+    "fdtable",
+    "file",
+    "socket",
+];
+
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
 pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
-    // Every struct below in one scan of the kernel's ~100,000 types.
-    btf.find_structs(&[
-        "sock",
-        "inet_sock",
-        "net",
-        "tcp_sock",
-        "task_struct",
-        "files_struct",
-        "fdtable",
-        "file",
-        "socket",
-    ])?;
+    // Every struct below in one scan of the kernel's ~100,000 types (none when they were
+    // looked up as the BTF was indexed).
+    btf.find_all(&OFFSET_STRUCTS.map(|name| (btf::Kind::Struct, name)))?;
     let sock = |field: &str| btf.field_offset("sock", field);
     let common = |field: &str| btf.field_offset("sock", &format!("__sk_common.{field}"));
     Ok(KernelOffsets {
@@ -240,13 +247,28 @@ impl Tracer {
             return Err(LoadError::Privileges(missing.join(", ")));
         }
         raise_memlock_limit();
-        // The one read of the kernel's BTF: offsets for the programs, and the tracepoint ids
-        // aya needs in a small blob of their own; the file's bytes are freed before loading.
+        // What needs no BTF runs beside its parse: aya's probes of the kernel's features
+        // (a few dozen small bpf() calls, made once per process) and the loader.
+        let features = std::thread::spawn(|| {
+            aya::features();
+        });
+        let loader = loader_without_kernel_btf();
+        // The one read of the kernel's BTF, and one walk of its types: offsets for the
+        // programs, and the tracepoint ids aya needs in a small blob of their own; the file
+        // is unmapped (or freed) before loading.
         let (offsets, trace_btf, reset_reasons) = {
-            let kernel = btf::Btf::from_sys_fs()?;
+            let tracepoints = hooks::tp_btf_tracepoints();
+            let typedefs: Vec<String> = tracepoints.iter().map(|t| btf::trace_type(t)).collect();
+            let wanted: Vec<(btf::Kind, &str)> = OFFSET_STRUCTS
+                .iter()
+                .map(|name| (btf::Kind::Struct, *name))
+                .chain(typedefs.iter().map(|t| (btf::Kind::Typedef, t.as_str())))
+                .chain([(btf::Kind::Enum, RESET_REASONS)])
+                .collect();
+            let kernel = btf::Btf::from_sys_fs(&wanted)?;
             let offsets = kernel_offsets(&kernel)?;
-            let blob = kernel.trace_types(&hooks::tp_btf_tracepoints())?;
-            let resets = kernel.enum_values("sk_rst_reason")?.unwrap_or_default();
+            let blob = kernel.trace_types(&tracepoints)?;
+            let resets = kernel.enum_values(RESET_REASONS)?.unwrap_or_default();
             (offsets, blob, ResetReasons::new(resets))
         };
         // aya's parse of the tracepoint ids (one record per kernel type up to the last
@@ -258,7 +280,7 @@ impl Tracer {
         });
         let salt = alias_salt();
 
-        let mut loader = loader_without_kernel_btf();
+        let mut loader = join_loader(loader);
         // No CO-RE relocations in the object: aya needs no kernel BTF to load it.
         // A refused candidate is loaded again with a log, up to five times as the buffer
         // grows: a per-instruction log makes each of those a slow verification (minutes for
@@ -290,6 +312,9 @@ impl Tracer {
             // Every socket is sent: the admitted set stays empty.
             loader.map_max_entries("ADMITTED", 1);
         }
+        features
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
@@ -843,8 +868,9 @@ fn alias_salt() -> u64 {
 /// start), though sockwatch hands it what it needs. So build it on a short-lived thread with
 /// its own filesystem view (unshare(CLONE_FS)) rooted at /sys/kernel/btf, where that path does
 /// not resolve: the parse fails at once and nothing else in the process sees the change.
-/// Without CAP_SYS_CHROOT this is the plain loader.
-fn loader_without_kernel_btf() -> EbpfLoader<'static> {
+/// Without CAP_SYS_CHROOT this is the plain loader. The thread is returned, to be joined with
+/// [`join_loader`] when the loader is needed.
+fn loader_without_kernel_btf() -> std::thread::JoinHandle<EbpfLoader<'static>> {
     let on_own_root = || {
         let root = c"/sys/kernel/btf";
         // SAFETY: unshare and chroot with a valid NUL-terminated path; chroot is tried only
@@ -858,8 +884,10 @@ fn loader_without_kernel_btf() -> EbpfLoader<'static> {
         EbpfLoader::new()
     };
     std::thread::spawn(on_own_root)
-        .join()
-        .unwrap_or_else(|_| EbpfLoader::new())
+}
+
+fn join_loader(thread: std::thread::JoinHandle<EbpfLoader<'static>>) -> EbpfLoader<'static> {
+    thread.join().unwrap_or_else(|_| EbpfLoader::new())
 }
 
 /// Takes map `name` out of `ebpf` as the map type `T`.
