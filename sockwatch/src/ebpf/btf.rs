@@ -27,6 +27,7 @@ const KIND_TYPEDEF: u32 = 8;
 const KIND_VOLATILE: u32 = 9;
 const KIND_CONST: u32 = 10;
 const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC: u32 = 12;
 const KIND_FUNC_PROTO: u32 = 13;
 const KIND_VAR: u32 = 14;
 const KIND_DATASEC: u32 = 15;
@@ -309,35 +310,45 @@ impl Btf {
             .is_some())
     }
 
-    /// A BTF blob in which the typedefs `btf_trace_<name>` of the given tracepoints sit at
-    /// their ids in this BTF, every other id holding a nameless placeholder: all aya needs to
-    /// attach tp_btf programs, at a fraction of a full parse. Tracepoints the kernel lacks are
-    /// left out (attaching them then fails with their name).
-    pub fn trace_types(&self, tracepoints: &[&str]) -> Result<Vec<u8>, BtfError> {
-        let typedefs: Vec<String> = tracepoints.iter().map(|name| trace_type(name)).collect();
-        let wanted: Vec<(Kind, &str)> = typedefs
+    /// A BTF blob in which the typedefs `btf_trace_<name>` of the given tracepoints, and the
+    /// functions `bpf_iter_<name>` of the given iterators, sit at their ids in this BTF, every
+    /// other id holding a nameless placeholder: all aya needs to load tp_btf and iterator
+    /// programs, at a fraction of a full parse. Those the kernel lacks are left out (loading
+    /// their programs then fails with their name).
+    pub fn attach_types(
+        &self,
+        tracepoints: &[&str],
+        iterators: &[&str],
+    ) -> Result<Vec<u8>, BtfError> {
+        let names: Vec<(Kind, String)> = tracepoints
             .iter()
-            .map(|t| (Kind::Typedef, t.as_str()))
+            .map(|name| (Kind::Typedef, trace_type(name)))
+            .chain(iterators.iter().map(|name| (Kind::Func, iter_func(name))))
             .collect();
+        let wanted: Vec<(Kind, &str)> = names.iter().map(|(k, n)| (*k, n.as_str())).collect();
         self.find_all(&wanted)?;
         let mut found = Vec::new();
-        for typedef in typedefs {
-            if let Some(id) = self.type_id(Kind::Typedef, &typedef)? {
-                found.push((id, typedef));
+        for (kind, name) in names {
+            if let Some(id) = self.type_id(kind, &name)? {
+                found.push((id, kind, name));
             }
         }
         found.sort();
         let mut strings = vec![0u8];
         let mut types = Vec::new();
         let mut next_id = 1;
-        for (id, typedef) in found {
+        for (id, kind, name) in found {
             // Placeholders: pointers to void, the smallest record aya accepts.
             while next_id < id {
                 push_record(&mut types, 0, KIND_PTR, 0);
                 next_id += 1;
             }
-            push_record(&mut types, strings.len() as u32, KIND_TYPEDEF, 0);
-            strings.extend_from_slice(typedef.as_bytes());
+            let kind = match kind {
+                Kind::Func => KIND_FUNC,
+                _ => KIND_TYPEDEF,
+            };
+            push_record(&mut types, strings.len() as u32, kind, 0);
+            strings.extend_from_slice(name.as_bytes());
             strings.push(0);
             next_id += 1;
         }
@@ -468,6 +479,7 @@ impl Btf {
 pub enum Kind {
     Struct,
     Typedef,
+    Func,
     /// ENUM or ENUM64.
     Enum,
 }
@@ -478,6 +490,7 @@ impl Kind {
         match self {
             Kind::Struct => 1 << KIND_STRUCT,
             Kind::Typedef => 1 << KIND_TYPEDEF,
+            Kind::Func => 1 << KIND_FUNC,
             Kind::Enum => 1 << KIND_ENUM | 1 << KIND_ENUM64,
         }
     }
@@ -490,6 +503,11 @@ impl Kind {
 /// The typedef through which tp_btf programs attach to tracepoint `name`.
 pub fn trace_type(name: &str) -> String {
     format!("btf_trace_{name}")
+}
+
+/// The function that names iterator `name` (e.g. `task_file`) for the programs that run it.
+pub fn iter_func(name: &str) -> String {
+    format!("bpf_iter_{name}")
 }
 
 /// Lookups by kind and name in one walk of the types: the first match of each wins.
@@ -640,7 +658,7 @@ mod tests {
         let btf = Btf::parse(sample()).expect("valid sample");
         assert_eq!(btf.has_trace_type("x"), Ok(true));
         assert_eq!(btf.has_trace_type("missing"), Ok(false));
-        let blob = btf.trace_types(&["x", "missing"]).expect("blob");
+        let blob = btf.attach_types(&["x", "missing"], &[]).expect("blob");
         let slim = Btf::parse(blob.clone()).expect("the blob is BTF");
         assert_eq!(slim.type_id(Kind::Typedef, "btf_trace_x"), Ok(Some(4)));
         assert_eq!(slim.offsets.len(), 4);

@@ -8,6 +8,7 @@
 pub mod btf;
 mod caps;
 mod ended;
+mod files;
 pub mod hooks;
 mod ring;
 mod tracefs;
@@ -29,6 +30,7 @@ use tokio::io::{unix::AsyncFd, Interest};
 
 pub use caps::missing_capabilities;
 pub use ended::EndedSums;
+pub use files::socket_owners;
 
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sockwatch"));
 
@@ -68,6 +70,9 @@ pub struct TracerConfig {
     /// Print the verifier's log of every program the kernel refused (else it goes to a file
     /// when follow cannot run).
     pub verbose: bool,
+    /// Open two runs of the kernel's iterator over open socket files (see
+    /// [`Tracer::take_socket_files`]).
+    pub socket_files: bool,
 }
 
 /// A feature this kernel cannot serve: follow runs without it.
@@ -110,6 +115,9 @@ pub struct Tracer {
     /// Whether every hook that tells how connections end is attached, and the kernel's reset
     /// reasons.
     pub reasons: ReasonHooks,
+    /// Runs of the iterator over open socket files, each to read once (empty when not asked
+    /// for or this kernel has no such iterator).
+    socket_files: Vec<std::fs::File>,
 }
 
 /// OWNERS entries enough for a view that sees every event. The map only puts owners into
@@ -256,20 +264,26 @@ impl Tracer {
         // The one read of the kernel's BTF, and one walk of its types: offsets for the
         // programs, and the tracepoint ids aya needs in a small blob of their own; the file
         // is unmapped (or freed) before loading.
-        let (offsets, trace_btf, reset_reasons) = {
+        let (offsets, file_offsets, trace_btf, reset_reasons) = {
             let tracepoints = hooks::tp_btf_tracepoints();
             let typedefs: Vec<String> = tracepoints.iter().map(|t| btf::trace_type(t)).collect();
+            let iterator = btf::iter_func(files::ITERATOR);
             let wanted: Vec<(btf::Kind, &str)> = OFFSET_STRUCTS
                 .iter()
                 .map(|name| (btf::Kind::Struct, *name))
+                .chain(files::STRUCTS.map(|name| (btf::Kind::Struct, name)))
                 .chain(typedefs.iter().map(|t| (btf::Kind::Typedef, t.as_str())))
-                .chain([(btf::Kind::Enum, RESET_REASONS)])
+                .chain([
+                    (btf::Kind::Func, iterator.as_str()),
+                    (btf::Kind::Enum, RESET_REASONS),
+                ])
                 .collect();
             let kernel = btf::Btf::from_sys_fs(&wanted)?;
             let offsets = kernel_offsets(&kernel)?;
-            let blob = kernel.trace_types(&tracepoints)?;
+            let file_offsets = files::offsets(&kernel);
+            let blob = kernel.attach_types(&tracepoints, &[files::ITERATOR])?;
             let resets = kernel.enum_values(RESET_REASONS)?.unwrap_or_default();
-            (offsets, blob, ResetReasons::new(resets))
+            (offsets, file_offsets, blob, ResetReasons::new(resets))
         };
         // aya's parse of the tracepoint ids (one record per kernel type up to the last
         // tracepoint's) is needed only to load the tp_btf programs: it runs while aya creates
@@ -295,6 +309,7 @@ impl Tracer {
             .btf(None)
             .verifier_log_level(log_level)
             .override_global("OFFSETS", &offsets, true)
+            .override_global("FILE_OFFSETS", &file_offsets, true)
             .override_global("FILTER", &config.filter, true)
             .override_global("ALIAS_SALT", &salt, true);
         if config.ring_bytes != 0 {
@@ -375,6 +390,18 @@ impl Tracer {
             }
         }
 
+        // Two runs: one read at once, one kept for a socket that opens before the listing.
+        // Without them the owners come from /proc.
+        let socket_files = match config.socket_files {
+            true => files::open(&mut ebpf, &trace_btf, 2).unwrap_or_else(|reason| {
+                if config.verbose {
+                    eprintln!("sockwatch: socket owners come from /proc: {reason}");
+                }
+                Vec::new()
+            }),
+            false => Vec::new(),
+        };
+
         let ends_complete = !degraded
             .iter()
             .any(|d| hooks::ENDS_FEATURES.contains(&d.feature));
@@ -427,7 +454,13 @@ impl Tracer {
                 ends_complete,
                 reset_reasons,
             },
+            socket_files,
         })
+    }
+
+    /// The runs of the iterator over open socket files (see [`socket_owners`]), once.
+    pub fn take_socket_files(&mut self) -> Vec<std::fs::File> {
+        std::mem::take(&mut self.socket_files)
     }
 
     /// The kernel's sums of the connections no listing saw, for top (see [`EndedSums`]);
