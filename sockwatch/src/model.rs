@@ -461,6 +461,24 @@ pub struct SockFilter {
     pub k: u32,
 }
 
+/// For tests: "load the EtherType, is it IPv4?" (`ldh [12]; jeq #0x800`), a packet socket's
+/// usual first two instructions.
+#[cfg(test)]
+pub const IPV4_CHECK: [SockFilter; 2] = [
+    SockFilter {
+        code: 0x28,
+        jt: 0,
+        jf: 0,
+        k: 12,
+    },
+    SockFilter {
+        code: 0x15,
+        jt: 0,
+        jf: 1,
+        k: 0x800,
+    },
+];
+
 /// What tipc_diag reports of a TIPC socket beyond its ends (ss --tipcinfo).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TipcInfo {

@@ -26,9 +26,10 @@
 //! The veth sockets (swa, 10.200.0.x) exist only with `--veth`.
 
 use std::{
+    fs,
     io::{BufRead, BufReader, Read},
     net::Ipv4Addr,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Stdio},
 };
 
@@ -90,6 +91,9 @@ impl SocketGroup {
 /// fixture sees its stdin close and exits by itself.
 pub struct Fixture {
     child: Child,
+    /// The directory of its unix socket files, when the fixture made it (removed after the
+    /// fixture is gone).
+    own_dir: Option<SocketDir>,
 }
 
 impl Fixture {
@@ -136,7 +140,41 @@ impl Fixture {
                 ns.name()
             );
         }
-        Fixture { child }
+        Fixture {
+            child,
+            own_dir: None,
+        }
+    }
+
+    /// Starts `exe` inside `ns` (no veth sockets), its unix socket files in a directory of
+    /// its own under the system temp dir.
+    pub fn start_with_own_dir(ns: &NetNs, exe: &Path, groups: &[SocketGroup]) -> Fixture {
+        let dir = SocketDir::create(&format!("{}-fixture", ns.name()));
+        let mut fixture = Fixture::start(ns, exe, groups, &dir.path, false);
+        fixture.own_dir = Some(dir);
+        fixture
+    }
+}
+
+/// A directory under the system temp dir, removed with its contents on drop.
+pub struct SocketDir {
+    pub path: PathBuf,
+}
+
+impl SocketDir {
+    pub fn create(name: &str) -> SocketDir {
+        let path = std::env::temp_dir().join(name);
+        // A leftover from a killed run with the same name would only hold stale sockets.
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        SocketDir { path }
+    }
+}
+
+impl Drop for SocketDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
     }
 }
 

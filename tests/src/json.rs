@@ -165,6 +165,16 @@ fn state_problems(what: &str, line: &Value, keys: &[&str]) -> Vec<String> {
 }
 
 const FOLLOW_INET: &[(&str, Kinds)] = &[("address", STRING), ("port", NUMBER)];
+/// The keys every socket event (transition, destroy, drop, ...) starts with.
+const EVENT_HEAD: &[(&str, Kinds)] = &[
+    ("type", STRING),
+    ("time", STRING),
+    ("ts_ns", NUMBER),
+    ("cookie", NUMBER),
+    ("netns", NUMBER),
+    ("local", OBJECT),
+];
+
 const OWNER: &[(&str, Kinds)] = &[
     ("pid", NUMBER_OR_NULL),
     ("tid", NUMBER_OR_NULL),
@@ -194,13 +204,8 @@ pub fn follow_line_problems(line: &Value) -> Vec<String> {
             &[],
         ),
         "transition" | "destroy" | "retransmit" | "connect-failed" => {
-            let mut keys = vec![
-                ("type", STRING),
-                ("time", STRING),
-                ("ts_ns", NUMBER),
-                ("cookie", NUMBER),
-                ("netns", NUMBER),
-                ("local", OBJECT),
+            let mut keys = EVENT_HEAD.to_vec();
+            keys.extend_from_slice(&[
                 ("peer", OBJECT),
                 ("old_state", STRING),
                 ("new_state", STRING),
@@ -216,7 +221,7 @@ pub fn follow_line_problems(line: &Value) -> Vec<String> {
                 ("errno", STRING_OR_NULL),
                 ("detail", STRING_OR_NULL),
                 ("owner_from", STRING_OR_NULL),
-            ];
+            ]);
             keys.extend_from_slice(OWNER);
             let mut problems = object_problems(what, line, &keys, COMM_HEX);
             for end in ["local", "peer"] {
@@ -226,16 +231,8 @@ pub fn follow_line_problems(line: &Value) -> Vec<String> {
             problems
         }
         "drop" => {
-            let mut keys = vec![
-                ("type", STRING),
-                ("time", STRING),
-                ("ts_ns", NUMBER),
-                ("cookie", NUMBER),
-                ("netns", NUMBER),
-                ("local", OBJECT),
-                ("drop_reason", STRING),
-                ("count", NUMBER),
-            ];
+            let mut keys = EVENT_HEAD.to_vec();
+            keys.extend_from_slice(&[("drop_reason", STRING), ("count", NUMBER)]);
             keys.extend_from_slice(OWNER);
             let mut problems = object_problems(what, line, &keys, COMM_HEX);
             problems.extend(object_problems("local", &line["local"], FOLLOW_INET, &[]));

@@ -9,7 +9,10 @@ use std::{
     },
 };
 
-use crate::fixture::{VETH_FAR, VETH_FAR_ADDR, VETH_NEAR, VETH_NEAR_ADDR, VETH_PREFIX_LEN};
+use crate::{
+    fixture::{VETH_FAR, VETH_FAR_ADDR, VETH_NEAR, VETH_NEAR_ADDR, VETH_PREFIX_LEN},
+    privilege::can_run_namespace_tests,
+};
 
 /// Every namespace the harness makes is called `sw-<pid>-<n>`.
 const NAME_PREFIX: &str = "sw-";
@@ -24,6 +27,13 @@ pub struct NetNs {
 }
 
 impl NetNs {
+    /// A namespace with only lo, up, for a test that can run here; None (after the test is
+    /// reported skipped, or failed under CI=true) when it cannot: see
+    /// [`can_run_namespace_tests`].
+    pub fn for_test() -> Option<NetNs> {
+        can_run_namespace_tests().then(NetNs::create)
+    }
+
     /// A namespace with only lo, up.
     pub fn create() -> NetNs {
         REAP_STALE.call_once(reap_stale_namespaces);

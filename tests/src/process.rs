@@ -1,5 +1,7 @@
 //! Helper programs started by a test.
 
+use crate::netns::NetNs;
+
 use std::{
     io::{BufRead, BufReader},
     os::unix::process::CommandExt,
@@ -45,4 +47,50 @@ pub fn with_default_signals(command: &mut Command) -> &mut Command {
             Ok(())
         })
     }
+}
+
+/// A running tcphold: its connections (and their listener) are established; dropping it
+/// closes tcphold's standard input, which ends it, and reaps it.
+pub struct Held(Child);
+
+impl Held {
+    /// Starts tcphold (`exe`, `env!("CARGO_BIN_EXE_tcphold")` from a test) in `ns`, holding
+    /// `connections` loopback connections for at most `seconds`; returns once they are all
+    /// established.
+    pub fn start(ns: &NetNs, exe: &str, connections: u32, seconds: u64) -> Held {
+        let mut command = ns.command(exe);
+        command
+            .args(["--connections", &connections.to_string()])
+            .args(["--seconds", &seconds.to_string()])
+            .stdin(Stdio::piped());
+        let ready = spawn_ready(&mut command);
+        let held = Held(ready.child);
+        assert!(
+            ready.first_line.starts_with("ready"),
+            "tcphold: {}",
+            ready.first_line
+        );
+        held
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs tcpchurn (`exe`: `env!("CARGO_BIN_EXE_tcpchurn")` from a test) in `ns` to its end:
+/// `connections` short connections to 127.0.0.1:`port` (0: an ephemeral port), for at most
+/// a minute, with `args` added (`--reset-every`, ...); panics with its output if it fails.
+pub fn churn(ns: &NetNs, exe: &str, connections: u32, port: u16, args: &[&str]) {
+    let output = ns
+        .command(exe)
+        .args(["--connections", &connections.to_string(), "--seconds", "60"])
+        .args(["--port", &port.to_string()])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tcpchurn: {e}"));
+    assert!(output.status.success(), "tcpchurn failed: {output:?}");
 }

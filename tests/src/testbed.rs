@@ -1,13 +1,10 @@
 //! A test's whole setup: the privilege gate, a fresh namespace with the veth pair, a directory
 //! for unix socket files, and the socket fixture running inside the namespace.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-};
+use std::path::Path;
 
 use crate::{
-    fixture::{Fixture, SocketGroup},
+    fixture::{Fixture, SocketDir, SocketGroup},
     netns::NetNs,
     privilege::can_run_namespace_tests,
 };
@@ -46,27 +43,5 @@ impl Testbed {
     /// The directory holding the fixture's unix socket files (for filters like `src DIR/*`).
     pub fn socket_dir(&self) -> &Path {
         &self.socket_dir.path
-    }
-}
-
-/// A directory under the system temp dir, removed with its contents on drop.
-struct SocketDir {
-    path: PathBuf,
-}
-
-impl SocketDir {
-    fn create(name: &str) -> SocketDir {
-        let path = std::env::temp_dir().join(name);
-        // A leftover from a killed run with the same name would only hold stale sockets.
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-        SocketDir { path }
-    }
-}
-
-impl Drop for SocketDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
     }
 }

@@ -15,13 +15,48 @@ use std::{
     time::Duration,
 };
 
-use sockwatch_tests::{
-    follow_run::FollowRun, privilege::can_run_namespace_tests, sockwatch_bin, NetNs, Run,
-};
+use sockwatch_tests::{follow_run::FollowRun, sockwatch_bin, NetNs, Run};
 
 /// `\e]0;PWNED\n\a\xff`: sets the terminal title, breaks the line, rings, and is not UTF-8.
 const HOSTILE_COMM_HEX: &str = "1b5d303b50574e45440a07ff";
 const HOSTILE_COMM_ESCAPED: &str = r"\x1b]0;PWNED\n\x07\xff";
+
+/// What `sockwatch ARGS` prints on a terminal (script(1) gives it a pty) in `ns`, checked to
+/// hold no raw control byte and no invalid UTF-8.
+fn on_a_terminal(ns: &NetNs, args: &str) -> String {
+    let command = format!("{} {args}", sockwatch_bin().display());
+    let tty = ns
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert!(tty.status.success(), "{args}: {tty:?}");
+    let text = String::from_utf8_lossy(&tty.stdout).into_owned();
+    let problems = raw_bytes_in(&tty.stdout);
+    assert!(problems.is_empty(), "{args}: {problems:?}: {text:?}");
+    text
+}
+
+/// `sockwatch snapshot ARGS` through a pipe prints ss's bytes exactly, `raw` among them.
+fn same_as_ss_in_a_pipe(ns: &NetNs, args: &[&str], raw: &[u8]) {
+    let ss = Run::ss(ns, args);
+    let ours = Run::sockwatch(ns, args);
+    assert!(
+        ss.success() && ours.success(),
+        "{:?} {:?}",
+        ss.output,
+        ours.output
+    );
+    assert!(
+        ours.output.stdout.windows(raw.len()).any(|w| w == raw),
+        "{args:?}: no {raw:?} in {:?}",
+        ours.stdout()
+    );
+    assert_eq!(
+        ours.output.stdout, ss.output.stdout,
+        "{args:?}: pipe output differs from ss"
+    );
+}
 
 /// The problems of text meant for a terminal: raw control bytes or invalid UTF-8.
 fn raw_bytes_in(text: &[u8]) -> Vec<String> {
@@ -40,10 +75,9 @@ fn raw_bytes_in(text: &[u8]) -> Vec<String> {
 
 #[test]
 fn a_hostile_process_name_stays_one_escaped_line_in_every_text_view() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let recording = std::env::temp_dir().join(format!("{}-escape.events", ns.name()));
     let recording_arg = recording.to_str().expect("UTF-8 temp path");
     let views = [
@@ -118,10 +152,9 @@ fn wait_for_listener(ns: &NetNs, port: u16) {
 
 #[test]
 fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     // Only listens (no connections), so ss and sockwatch see the same sockets.
     let mut holder = ns
         .command(env!("CARGO_BIN_EXE_tcpchurn"))
@@ -134,26 +167,7 @@ fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
     let hostile_raw = b"\x1b]0;PWNED\n\x07\xff";
 
     // Through a pipe: ss's bytes exactly (ss prints the name raw).
-    let ss = Run::ss(&ns, &["-tanp"]);
-    let ours = Run::sockwatch(&ns, &["-tanp"]);
-    assert!(
-        ss.success() && ours.success(),
-        "{:?} {:?}",
-        ss.output,
-        ours.output
-    );
-    assert!(
-        ours.output
-            .stdout
-            .windows(hostile_raw.len())
-            .any(|w| w == hostile_raw),
-        "{:?}",
-        ours.stdout()
-    );
-    assert_eq!(
-        ours.output.stdout, ss.output.stdout,
-        "pipe output differs from ss"
-    );
+    same_as_ss_in_a_pipe(&ns, &["-tanp"], hostile_raw);
 
     // JSON: the text, and the raw bytes in comm_hex.
     let json = Run::sockwatch(&ns, &["--json", "-tanp"]);
@@ -174,15 +188,7 @@ fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
     );
 
     // On a terminal: escaped, on one line.
-    let command = format!("{} snapshot -tanp", sockwatch_bin().display());
-    let tty = ns
-        .command("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("run script");
-    assert!(tty.status.success(), "{tty:?}");
-    let text = String::from_utf8_lossy(&tty.stdout);
-    assert!(raw_bytes_in(&tty.stdout).is_empty(), "{text:?}");
+    let text = on_a_terminal(&ns, "snapshot -tanp");
     assert!(
         text.lines()
             .any(|l| l.contains(":7402") && l.contains(HOSTILE_COMM_ESCAPED)),
@@ -205,10 +211,9 @@ fn a_hostile_process_name_from_proc_is_raw_in_a_pipe_escaped_on_a_terminal() {
 
 #[test]
 fn netstat_escapes_hostile_interface_names_on_a_terminal_only() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     // A device name may hold any byte but NUL, '/', ':' and white space.
     let name = OsStr::from_bytes(b"e\x1b[31m\x07");
     let added = ns.run(
@@ -235,15 +240,7 @@ fn netstat_escapes_hostile_interface_names_on_a_terminal_only() {
         assert!(ours.stdout.windows(7).any(|w| w == b"e\x1b[31m\x07"));
         assert_eq!(ours.stdout, netstat.stdout, "{args:?}: pipe output differs");
 
-        let command = format!("{} netstat {}", sockwatch_bin().display(), args[0]);
-        let tty = ns
-            .command("script")
-            .args(["-qec", &command, "/dev/null"])
-            .output()
-            .expect("run script");
-        assert!(tty.status.success(), "{tty:?}");
-        let text = String::from_utf8_lossy(&tty.stdout);
-        assert!(raw_bytes_in(&tty.stdout).is_empty(), "{args:?}: {text:?}");
+        let text = on_a_terminal(&ns, &format!("netstat {}", args[0]));
         assert!(text.contains(r"e\x1b[31m\x07"), "{args:?}: {text}");
     }
 }
@@ -264,10 +261,9 @@ fn bind_in(ns: &NetNs, path: PathBuf) -> UnixListener {
 
 #[test]
 fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = std::env::temp_dir().join(format!("{}-escape", ns.name()));
     std::fs::create_dir_all(&dir).expect("socket dir");
     let path = dir.join(OsStr::from_bytes(b"s\n\x1b[31mred"));
@@ -278,24 +274,8 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
     let _third = bind_in(&ns, dir.join(OsStr::from_bytes(b"x\xffy")));
 
     // Through a pipe: the path byte for byte, exactly as ss prints it.
-    let ss = Run::ss(&ns, &["-xa"]);
-    let ours = Run::sockwatch(&ns, &["-xa"]);
-    assert!(
-        ss.success() && ours.success(),
-        "{:?} {:?}",
-        ss.output,
-        ours.output
-    );
-    assert!(
-        ours.output.stdout.windows(9).any(|w| w == b"s\n\x1b[31mre"),
-        "{}",
-        ours.stdout()
-    );
-    assert_eq!(
-        ours.output.stdout, ss.output.stdout,
-        "pipe output differs from ss"
-    );
-    assert!(ours.output.stdout.windows(3).any(|w| w == b"x\xffy"));
+    same_as_ss_in_a_pipe(&ns, &["-xa"], b"s\n\x1b[31mred");
+    same_as_ss_in_a_pipe(&ns, &["-xa"], b"x\xffy");
 
     // JSON: the text, and the bytes in path_hex.
     let json = Run::sockwatch(&ns, &["--json", "-xa"]);
@@ -320,20 +300,7 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
     );
 
     // On a terminal (script(1) gives it a pty): escaped, one line.
-    let command = format!("{} snapshot -xa", sockwatch_bin().display());
-    let tty = ns
-        .command("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("run script");
-    assert!(tty.status.success(), "{tty:?}");
-    let problems = raw_bytes_in(&tty.stdout);
-    assert!(
-        problems.is_empty(),
-        "{problems:?}: {:?}",
-        String::from_utf8_lossy(&tty.stdout)
-    );
-    let text = String::from_utf8_lossy(&tty.stdout);
+    let text = on_a_terminal(&ns, "snapshot -xa");
     assert!(
         text.lines().any(|l| l.contains(r"s\n\x1b[31mred")),
         "escaped path on one line:\n{text}"
@@ -356,15 +323,7 @@ fn snapshot_and_netstat_escape_hostile_unix_paths_on_a_terminal_only() {
         ours.stdout, netstat.stdout,
         "pipe output differs from netstat"
     );
-    let command = format!("{} netstat -xa", sockwatch_bin().display());
-    let tty = ns
-        .command("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("run script");
-    assert!(tty.status.success(), "{tty:?}");
-    let text = String::from_utf8_lossy(&tty.stdout);
-    assert!(raw_bytes_in(&tty.stdout).is_empty(), "{text:?}");
+    let text = on_a_terminal(&ns, "netstat -xa");
     assert!(text.contains(r"e\x1b[32mgreen"), "{text}");
     assert!(text.contains(r"x\xffy"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);

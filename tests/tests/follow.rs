@@ -3,33 +3,35 @@
 
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader},
     path::Path,
     process::{Child, Stdio},
 };
 
 use serde_json::Value;
+use sockwatch_tests::process;
 use sockwatch_tests::{
     fixture::Fixture,
     follow_run::{full_tcp_socket_keys, json_lines, lost, FollowRun},
     json::{follow_line_problems, table_socket_keys},
     privilege::can_run_namespace_tests,
+    process::Held,
     sockwatch_bin, NetNs, SocketGroup,
 };
 
+/// One table, in JSON, at once.
+const ONE_TABLE: [&str; 7] = [
+    "follow",
+    "--table",
+    "--json",
+    "--count",
+    "1",
+    "--interval",
+    "0.1",
+];
+
 /// Runs tcpchurn in the namespace: `connections` short connections to 127.0.0.1:`port`.
 fn churn(ns: &NetNs, connections: u32, port: u16) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "60"])
-        .args(["--port", &port.to_string()])
-        .output()
-        .expect("run tcpchurn");
-    assert!(
-        output.status.success(),
-        "tcpchurn failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, port, &[]);
 }
 
 fn states(events: &[&Value]) -> Vec<(String, String)> {
@@ -47,11 +49,10 @@ fn states(events: &[&Value]) -> Vec<(String, String)> {
 
 #[test]
 fn every_short_connection_shows_all_its_transitions_with_owners() {
-    if !can_run_namespace_tests() {
-        return;
-    }
     const CONNECTIONS: u32 = 1000;
-    let ns = NetNs::create();
+    let Some(ns) = NetNs::for_test() else {
+        return;
+    };
     let follow = FollowRun::start(&ns, &["--json"]);
     churn(&ns, CONNECTIONS, 7001);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -115,36 +116,24 @@ fn every_short_connection_shows_all_its_transitions_with_owners() {
     assert_eq!(accepted, CONNECTIONS, "accepted sockets seen");
 }
 
-#[test]
-fn sockets_open_before_start_come_from_the_snapshot() {
-    if !can_run_namespace_tests() {
-        return;
-    }
-    let ns = NetNs::create();
-    let dir = std::env::temp_dir().join(format!("{}-follow", ns.name()));
-    std::fs::create_dir_all(&dir).expect("socket dir");
-    let fixture = Fixture::start(
-        &ns,
+/// The socket fixture's TCP sockets (listeners, connections, orphans), in `ns`.
+fn tcp_fixture(ns: &NetNs) -> Fixture {
+    Fixture::start_with_own_dir(
+        ns,
         Path::new(env!("CARGO_BIN_EXE_sockfixture")),
         &[SocketGroup::Tcp],
-        &dir,
-        false,
-    );
+    )
+}
+
+#[test]
+fn sockets_open_before_start_come_from_the_snapshot() {
+    let Some(ns) = NetNs::for_test() else {
+        return;
+    };
+    let fixture = tcp_fixture(&ns);
 
     // The table view lists them with their owner before any event happened.
-    let table = ns
-        .command(sockwatch_bin())
-        .args([
-            "follow",
-            "--table",
-            "--json",
-            "--count",
-            "1",
-            "--interval",
-            "0.1",
-        ])
-        .output()
-        .expect("run follow --table");
+    let table = ns.run(sockwatch_bin(), ONE_TABLE);
     assert!(table.status.success(), "{table:?}");
     let first = json_lines(&String::from_utf8_lossy(&table.stdout))
         .into_iter()
@@ -196,15 +185,13 @@ fn sockets_open_before_start_come_from_the_snapshot() {
         passive["in_old_state_ms"].is_null(),
         "time in state unknown for a socket older than follow: {passive}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_filter_keeps_other_traffic_in_the_kernel() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--json", "sport = :7101 or dport = :7101"]);
     churn(&ns, 50, 7101);
     churn(&ns, 50, 7102);
@@ -236,10 +223,9 @@ fn a_filter_keeps_other_traffic_in_the_kernel() {
 
 #[test]
 fn json_lines_parse_and_a_recording_replays_the_same_output() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let recording = std::env::temp_dir().join(format!("{}.events", ns.name()));
     let recording_arg = recording.to_str().expect("UTF-8 temp path");
     for view in [&[][..], &["--lifetime"][..]] {
@@ -276,19 +262,10 @@ fn json_lines_parse_and_a_recording_replays_the_same_output() {
 /// table is rebuilt: the table follow shows when it stops lists what a fresh snapshot lists.
 #[test]
 fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
-    let dir = std::env::temp_dir().join(format!("{}-overload", ns.name()));
-    std::fs::create_dir_all(&dir).expect("socket dir");
-    let _fixture = Fixture::start(
-        &ns,
-        Path::new(env!("CARGO_BIN_EXE_sockfixture")),
-        &[SocketGroup::Tcp],
-        &dir,
-        false,
-    );
+    };
+    let _fixture = tcp_fixture(&ns);
     let start_churn = || {
         ns.command(env!("CARGO_BIN_EXE_tcpchurn"))
             .args(["--connections", "4000", "--threads", "2", "--seconds", "30"])
@@ -323,12 +300,11 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
     // the last periodic table then predated the end of the churn (the flake of this test).
     let table_args = ["--table", "--json", "-n", "--ring-kib", "4"];
     for round in 1..=3 {
-        let mut held = hold(&ns, 10);
+        let held = hold(&ns, 10);
         let table = FollowRun::start(&ns, &[&table_args[..], &["--interval", "60"]].concat());
         let churn = start_churn();
         std::thread::sleep(std::time::Duration::from_millis(100));
-        drop(held.stdin.take());
-        let _ = held.wait();
+        drop(held);
         finish(churn);
         std::thread::sleep(std::time::Duration::from_millis(500));
         let (stdout, stderr) = table.interrupt();
@@ -339,44 +315,19 @@ fn a_full_ring_buffer_is_counted_reported_and_the_table_resynced() {
             "round {round}: table at stop vs snapshot"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs tcpchurn in the namespace with every `reset_every`-th connection closed by RST
 /// (SO_LINGER 0): the kernel clears the remote port, the local address and the byte
 /// counters before it destroys such a socket.
 fn churn_with_resets(ns: &NetNs, connections: u32, port: u16, reset_every: u32) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "60"])
-        .args(["--port", &port.to_string()])
-        .args(["--reset-every", &reset_every.to_string()])
-        .output()
-        .expect("run tcpchurn");
-    assert!(output.status.success(), "tcpchurn failed: {output:?}");
+    let args = ["--reset-every", &reset_every.to_string()];
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, port, &args);
 }
 
-/// Starts tcphold in the namespace, holding `connections` loopback connections (and their
-/// listener) until its standard input closes; returns once they are all established.
-fn hold(ns: &NetNs, connections: u32) -> Child {
-    let mut held = ns
-        .command(env!("CARGO_BIN_EXE_tcphold"))
-        .args([
-            "--connections",
-            &connections.to_string(),
-            "--seconds",
-            "120",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcphold");
-    let mut ready = String::new();
-    BufReader::new(held.stdout.take().expect("tcphold stdout"))
-        .read_line(&mut ready)
-        .expect("tcphold ready line");
-    assert!(ready.starts_with("ready"), "tcphold: {ready}");
-    held
+/// tcphold in `ns`: `connections` loopback connections held for the test.
+fn hold(ns: &NetNs, connections: u32) -> Held {
+    Held::start(ns, env!("CARGO_BIN_EXE_tcphold"), connections, 120)
 }
 
 /// A kernel-side port filter admits a socket at its first matching event; its end is then
@@ -384,11 +335,10 @@ fn hold(ns: &NetNs, connections: u32) -> Child {
 /// socket and --lifetime shows every connection once.
 #[test]
 fn a_port_filter_keeps_the_end_of_connections_closed_by_reset() {
-    if !can_run_namespace_tests() {
-        return;
-    }
     const CONNECTIONS: u32 = 1000;
-    let ns = NetNs::create();
+    let Some(ns) = NetNs::for_test() else {
+        return;
+    };
     let table = FollowRun::start(
         &ns,
         &[
@@ -421,10 +371,9 @@ fn a_port_filter_keeps_the_end_of_connections_closed_by_reset() {
 /// real ends and the byte it sent and the byte it got back.
 #[test]
 fn lifetimes_of_connections_closed_by_reset_show_their_addresses_and_bytes() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--lifetime", "--json"]);
     churn_with_resets(&ns, 100, 7602, 2);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -453,10 +402,9 @@ fn lifetimes_of_connections_closed_by_reset_show_their_addresses_and_bytes() {
 /// at its end (both ends of each connection pass through ESTABLISHED, the listener never).
 #[test]
 fn lifetime_with_a_state_filter_shows_connections_that_reached_the_state() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--lifetime", "--json", "state", "established"]);
     churn_with_resets(&ns, 100, 7603, 2);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -473,7 +421,7 @@ fn all_netns_lists_and_resyncs_every_namespace() {
     }
     let watcher = NetNs::create();
     let other = NetNs::create();
-    let mut held = hold(&other, 10);
+    let held = hold(&other, 10);
     let listed = other.run(sockwatch_bin(), ["snapshot", "-tane", "--json"]);
     let cookies: Vec<Value> = serde_json::from_slice::<Value>(&listed.stdout)
         .expect("snapshot JSON")["sockets"]
@@ -512,8 +460,7 @@ fn all_netns_lists_and_resyncs_every_namespace() {
     std::thread::sleep(std::time::Duration::from_millis(800));
     let (stdout, stderr) = follow.interrupt();
     let _ = std::fs::remove_file(&half_made);
-    drop(held.stdin.take());
-    let _ = held.wait();
+    drop(held);
     assert!(lost(&stderr) > 0, "a 4 KiB ring must overflow: {stderr}");
     let tables = json_lines(&stdout);
     for (which, table) in [("first", tables.first()), ("last", tables.last())] {
@@ -535,19 +482,12 @@ fn all_netns_lists_and_resyncs_every_namespace() {
 /// sockets listed at start on other ports are left out, for their ends would never come.
 #[test]
 fn a_filtered_table_starts_only_with_sockets_it_can_keep_current() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
-    let mut held = hold(&ns, 10);
+    };
+    let held = hold(&ns, 10);
     let at_start = |filter: &[&str]| {
-        let run = ns
-            .command(sockwatch_bin())
-            .args(["follow", "--table", "--json", "--count", "1"])
-            .args(["--interval", "0.1"])
-            .args(filter)
-            .output()
-            .expect("run follow --table");
+        let run = ns.run(sockwatch_bin(), ONE_TABLE.iter().chain(filter));
         assert!(run.status.success(), "{run:?}");
         let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
         stderr
@@ -559,6 +499,5 @@ fn a_filtered_table_starts_only_with_sockets_it_can_keep_current() {
     };
     assert_eq!(at_start(&[]), 21, "10 pairs and a listener");
     assert_eq!(at_start(&["dport = :7700"]), 0);
-    drop(held.stdin.take());
-    let _ = held.wait();
+    drop(held);
 }

@@ -16,6 +16,7 @@ use std::{
 };
 
 use sockwatch_common::{event_kind, SockEvent, RECORDING_FORMAT_VERSION};
+use sockwatch_tests::process;
 use sockwatch_tests::{
     follow_run::summary_line, privilege::can_run_namespace_tests, process::with_default_signals,
     sockwatch_bin, NetNs,
@@ -359,10 +360,9 @@ fn on_small_tmpfs(ns: &NetNs, dir: &Path, shell: &str) -> Command {
 /// its replay gives every whole record and then the damage's offset.
 #[test]
 fn a_full_disk_under_live_follow_is_an_error() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let scratch = Scratch::new("disk");
     let mount = scratch.path("mnt");
     fs::create_dir_all(&mount).expect("mount point");
@@ -429,10 +429,9 @@ fn a_full_disk_under_live_follow_is_an_error() {
 /// `--write` over an existing world-readable file leaves it readable by its owner only.
 #[test]
 fn a_recording_is_owner_only_even_over_an_existing_file() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let scratch = Scratch::new("mode");
     let path = scratch.path("run.events");
     fs::write(&path, b"an older file").expect("existing file");
@@ -449,13 +448,7 @@ fn a_recording_is_owner_only_even_over_an_existing_file() {
 }
 
 fn churn(ns: &NetNs, connections: u32) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "60"])
-        .args(["--port", "7300"])
-        .output()
-        .expect("run tcpchurn");
-    assert!(output.status.success(), "tcpchurn: {output:?}");
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, 7300, &[]);
 }
 
 /// Waits until `pipe` has something to read (at most RUN_LIMIT).
@@ -613,10 +606,9 @@ fn a_signal_ends_follow_writing_to_a_stalled_reader() {
             &|| {},
         );
     }
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     for (name, signal) in SIGNALS {
         let mut command = ns.command(sockwatch_bin());
         command.args(["follow", "--json"]);
@@ -678,10 +670,9 @@ fn a_signal_ends_follow_recording_into_a_stalled_pipe() {
 /// second (the default action of these signals: neither catches them).
 #[test]
 fn a_signal_ends_snapshot_and_netstat_on_a_stalled_reader() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     // Enough listening sockets that a listing overflows a pipe (64 KiB).
     let mut holder = ns
         .command("python3")

@@ -102,10 +102,9 @@ fn a_fin_exchange_ends_normal_on_both_sides() {
 
 #[test]
 fn without_the_reset_hook_a_quiet_end_is_unknown_and_said_once() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let (events, startup, output) = follow_json(&ns, "tcp_send_reset", || {
         tcpend(&ns, &["normal", "127.0.0.1"])
     });
@@ -507,10 +506,9 @@ fn fail_some(ns: &NetNs) -> (u64, u64) {
 
 #[test]
 fn the_failed_table_shows_the_recent_failures_with_their_reasons() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let follow = FollowRun::start(&ns, &["--table", "--failed", "--json", "--interval", "0.2"]);
     let (client_port, server_port) = fail_some(&ns);
     std::thread::sleep(Duration::from_millis(500));

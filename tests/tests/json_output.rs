@@ -3,6 +3,7 @@
 //! namespace, and replayed).
 
 use serde_json::Value;
+use sockwatch_tests::process;
 use sockwatch_tests::{
     assert_all_passed,
     follow_run::FollowRun,
@@ -11,7 +12,6 @@ use sockwatch_tests::{
         BOOLEAN_OR_NULL, KERNEL_STATES, NUMBER, NUMBER_OR_NULL, OBJECT, OBJECT_OR_NULL, STRING,
         STRING_OR_NULL,
     },
-    privilege::can_run_namespace_tests,
     sockwatch_bin, NetNs, Run, SocketGroup, Testbed,
 };
 
@@ -252,10 +252,9 @@ fn snapshot_keys_and_types_are_the_documented_ones_for_every_option() {
 
 #[test]
 fn netstat_statistics_document_is_versioned_sections_of_numbers() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let output = ns.run(sockwatch_bin(), ["netstat", "-s", "--json"]);
     assert!(output.status.success(), "{output:?}");
     assert!(
@@ -279,13 +278,13 @@ fn netstat_statistics_document_is_versioned_sections_of_numbers() {
 
 /// Runs tcpchurn in the namespace: `connections` connections, every thread named `comm`.
 fn churn(ns: &NetNs, connections: u32, port: u16, comm_hex: &str) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "30"])
-        .args(["--port", &port.to_string(), "--comm-hex", comm_hex])
-        .output()
-        .expect("run tcpchurn");
-    assert!(output.status.success(), "tcpchurn: {output:?}");
+    process::churn(
+        ns,
+        env!("CARGO_BIN_EXE_tcpchurn"),
+        connections,
+        port,
+        &["--comm-hex", comm_hex],
+    );
 }
 
 /// Every line's keys and types, and the stream's shape: one `start` line first, of `view`.
@@ -311,10 +310,9 @@ const HOSTILE_COMM_HEX: &str = "1b5d303b50574e45440a07ff";
 
 #[test]
 fn follow_lines_are_the_documented_ones_in_every_view_and_replay() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let recording = std::env::temp_dir().join(format!("{}-json.events", ns.name()));
     let recording_arg = recording.to_str().expect("UTF-8 temp path");
     let log = FollowRun::start(&ns, &["--json", "--write", recording_arg]);

@@ -16,10 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sockwatch_tests::process;
 use sockwatch_tests::{
     follow_run::{full_tcp_socket_keys, summary_line, FollowRun},
     json::table_socket_keys,
     privilege::can_run_namespace_tests,
+    process::Held,
     sockwatch_bin, NetNs,
 };
 
@@ -346,16 +348,7 @@ fn assert_unloaded(programs: &BTreeSet<u32>) -> Duration {
 
 /// `connections` short loopback connections in the namespace.
 fn churn(ns: &NetNs, connections: u32) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_tcpchurn"))
-        .args(["--connections", &connections.to_string(), "--seconds", "10"])
-        .output()
-        .expect("run tcpchurn");
-    assert!(
-        output.status.success(),
-        "tcpchurn failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, 0, &[]);
 }
 
 /// The summary line's event count, if `line` is a summary.
@@ -371,10 +364,9 @@ fn summary_events(line: &str) -> Option<u64> {
 /// last stderr line, and no program left loaded.
 #[test]
 fn every_view_stops_cleanly_on_each_signal() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     for (view, args) in VIEWS {
         for (signal_name, signal) in SIGNALS {
             let case = format!("{view} view, {signal_name}");
@@ -425,10 +417,9 @@ fn every_view_stops_cleanly_on_each_signal() {
 /// (its reader is gone too, as with `| head`), no program left loaded.
 #[test]
 fn every_view_stops_quietly_when_its_output_closes() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     for (view, args) in VIEWS {
         let follow = Follow::start(&ns, &[], args, true);
         let programs = follow.programs.clone();
@@ -461,10 +452,9 @@ fn every_view_stops_quietly_when_its_output_closes() {
 /// follow still runs and its summary says in one line why accept owners are unknown.
 #[test]
 fn an_unmounted_tracefs_is_mounted_or_explained() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     // `ip netns exec` mounts a fresh /sys, without tracefs; unmount anything there anyway.
     let unmounted = [
         "unshare",
@@ -521,10 +511,9 @@ fn an_unmounted_tracefs_is_mounted_or_explained() {
 /// Without privileges, follow refuses in one line naming the capabilities, with status 1.
 #[test]
 fn an_unprivileged_user_is_refused_in_one_line() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let output = ns
         .command("setpriv")
         .args([
@@ -553,10 +542,9 @@ fn an_unprivileged_user_is_refused_in_one_line() {
 /// start after that.)
 #[test]
 fn a_signal_while_loading_stops_cleanly() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let binary = fs::canonicalize(sockwatch_bin()).expect("sockwatch binary path");
     for delay in [20, 100, 250] {
         let mut child = ns
@@ -590,19 +578,26 @@ fn a_signal_while_loading_stops_cleanly() {
 /// 0.4 KiB each, when the destroys were filtered out and the table kept every socket).
 #[test]
 fn a_kernel_filter_keeps_memory_flat_under_churn() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     for filter in [&["state", "established"][..], &["dport", "=", ":7700"][..]] {
         let run = Follow::start(&ns, &[], filter, false);
         let churn = |connections: u32| {
-            let output = ns
-                .command(env!("CARGO_BIN_EXE_tcpchurn"))
-                .args(["--connections", &connections.to_string(), "--threads", "2"])
-                .args(["--port", "7700", "--reset-every", "2", "--seconds", "60"])
-                .output()
-                .expect("run tcpchurn");
+            let connections = connections.to_string();
+            let output = ns.run(
+                env!("CARGO_BIN_EXE_tcpchurn"),
+                [
+                    "--connections",
+                    &connections,
+                    "--threads",
+                    "2",
+                    "--port",
+                    "7700",
+                ]
+                .into_iter()
+                .chain(["--reset-every", "2", "--seconds", "60"]),
+            );
             assert!(output.status.success(), "{output:?}");
         };
         churn(10_000);
@@ -656,39 +651,14 @@ fn follow_survives_a_soak() {
         .unwrap_or(60);
     let ns = NetNs::create();
     // Long-lived connections beside the churn, so the final table has something to match.
-    let mut held = ns
-        .command(env!("CARGO_BIN_EXE_tcphold"))
-        .args([
-            "--connections",
-            "200",
-            "--seconds",
-            &(seconds + 120).to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start tcphold");
-    let mut ready = String::new();
-    BufReader::new(held.stdout.take().expect("tcphold stdout"))
-        .read_line(&mut ready)
-        .expect("tcphold ready line");
-    assert!(ready.starts_with("ready"), "tcphold: {ready}");
+    let held = Held::start(&ns, env!("CARGO_BIN_EXE_tcphold"), 200, seconds + 120);
     let runs = [
         ("json", Follow::start(&ns, &[], &["--json"], false)),
         ("lifetime", Follow::start(&ns, &[], &["--lifetime"], false)),
     ];
-    // A third follow keeps the live table, written to a file: at the end it must list what a
-    // fresh snapshot lists.
-    let table_file = std::env::temp_dir().join(format!("{}-soak-table", ns.name()));
-    let table = ns
-        .command(sockwatch_bin())
-        .args(["follow", "--table", "--json", "-n", "--interval", "0.5"])
-        .stdout(Stdio::from(
-            fs::File::create(&table_file).expect("create the table file"),
-        ))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start follow --table");
+    // A third follow keeps the live table: at the end it must list what a fresh snapshot
+    // lists.
+    let table = TableInFile::start(&ns, "soak");
     let mut churn = ns
         .command(env!("CARGO_BIN_EXE_tcpchurn"))
         .args(["--connections", "1000000000", "--threads", "2"])
@@ -773,31 +743,14 @@ fn follow_survives_a_soak() {
     // The live table after the churn, against a fresh snapshot of full sockets.
     thread::sleep(Duration::from_millis(1500));
     let in_snapshot = full_tcp_socket_keys(&ns);
-    // SAFETY: kill(2) on our own unreaped child.
-    unsafe { libc::kill(table.id() as libc::pid_t, libc::SIGINT) };
-    let table_summary = table.wait_with_output().expect("wait for follow --table");
-    assert!(
-        table_summary.status.success(),
-        "follow --table: {table_summary:?}"
-    );
-    let table_stderr: Vec<String> = String::from_utf8_lossy(&table_summary.stderr)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let (in_table, table_stderr) = table.stop();
     let table_summary = summary_line(&table_stderr);
     eprintln!("soak: table: {table_summary}");
     if over_loss_budget(&table_summary) {
         losses.push(format!("table: {table_summary}"));
     }
-    let text = fs::read_to_string(&table_file).expect("read the table file");
-    let _ = fs::remove_file(&table_file);
-    let in_table = table_socket_keys(&text);
-    drop(held.stdin.take());
-    let _ = held.wait();
-    assert_eq!(
-        in_table, in_snapshot,
-        "live table at the end vs a fresh snapshot"
-    );
+    drop(held);
+    assert_table_is_snapshot(&in_table, &in_snapshot);
     eprintln!(
         "soak: live table matches a fresh snapshot ({} sockets)",
         in_table.len()
@@ -881,10 +834,9 @@ sys.stdin.read()
 /// must not take it in, or it stays there after it is gone.
 #[test]
 fn a_table_started_beside_orphans_in_fin_wait_2_ends_as_the_snapshot() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let mut orphans = ns
         .command("python3")
         .args(["-c", ORPHANS_IN_FIN_WAIT_2])
@@ -917,11 +869,7 @@ fn a_table_started_beside_orphans_in_fin_wait_2_ends_as_the_snapshot() {
     let (stdout, _) = table.interrupt();
     drop(stdin);
     let _ = orphans.wait();
-    let in_table = table_socket_keys(&stdout);
-    assert_eq!(
-        in_table, in_snapshot,
-        "live table at the end vs a fresh snapshot"
-    );
+    assert_table_is_snapshot(&table_socket_keys(&stdout), &in_snapshot);
 }
 
 /// Clients that connect and close at once, to servers that close a random 0-20 ms later from
@@ -958,10 +906,9 @@ for client in clients:
 /// fresh snapshot, once the audit (two rounds, 10 s apart) has run.
 #[test]
 fn a_table_under_stalled_servers_ends_as_the_snapshot() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let workload = ns
         .command("python3")
         .args(["-c", STALLED_SERVERS, "8"])
@@ -970,31 +917,58 @@ fn a_table_under_stalled_servers_ends_as_the_snapshot() {
         .spawn()
         .expect("start python3");
     thread::sleep(Duration::from_secs(2));
-    // The table goes to a file: a pipe nobody reads would hold follow back, and the losses
-    // that follow (each rebuilding the table) would hide what this test looks for.
-    let table_file = std::env::temp_dir().join(format!("{}-stalled-table", ns.name()));
-    let table = ns
-        .command(sockwatch_bin())
-        .args(["follow", "--table", "--json", "-n", "--interval", "0.5"])
-        .stdout(Stdio::from(
-            fs::File::create(&table_file).expect("create the table file"),
-        ))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start follow --table");
+    let table = TableInFile::start(&ns, "stalled");
     let finished = workload.wait_with_output().expect("wait for python3");
     assert!(finished.status.success(), "the workload: {finished:?}");
     // Two audit rounds after the last socket ended.
     thread::sleep(Duration::from_secs(22));
     let in_snapshot = full_tcp_socket_keys(&ns);
-    // SAFETY: kill(2) on our own unreaped child.
-    unsafe { libc::kill(table.id() as libc::pid_t, libc::SIGINT) };
-    let stopped = table.wait_with_output().expect("wait for follow --table");
-    assert!(stopped.status.success(), "follow --table: {stopped:?}");
-    eprintln!("{}", String::from_utf8_lossy(&stopped.stderr).trim());
-    let stdout = fs::read_to_string(&table_file).expect("read the table file");
-    let _ = fs::remove_file(&table_file);
-    let in_table = table_socket_keys(&stdout);
+    let (in_table, stderr) = table.stop();
+    eprintln!("{}", stderr.join("\n"));
+    assert_table_is_snapshot(&in_table, &in_snapshot);
+}
+
+/// `follow --table --json` writing its table to a file: a pipe nobody reads would hold follow
+/// back, and the losses that follow (each rebuilding the table) would hide what the tests look
+/// for.
+struct TableInFile {
+    child: Child,
+    path: std::path::PathBuf,
+}
+
+impl TableInFile {
+    fn start(ns: &NetNs, name: &str) -> TableInFile {
+        let path = std::env::temp_dir().join(format!("{}-{name}-table", ns.name()));
+        let child = ns
+            .command(sockwatch_bin())
+            .args(["follow", "--table", "--json", "-n", "--interval", "0.5"])
+            .stdout(Stdio::from(
+                fs::File::create(&path).expect("create the table file"),
+            ))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start follow --table");
+        TableInFile { child, path }
+    }
+
+    /// Stops follow with SIGINT: the sockets of the last table it wrote, and its stderr lines.
+    fn stop(self) -> (Vec<String>, Vec<String>) {
+        let TableInFile { child, path } = self;
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let stopped = child.wait_with_output().expect("wait for follow --table");
+        assert!(stopped.status.success(), "follow --table: {stopped:?}");
+        let text = fs::read_to_string(&path).expect("read the table file");
+        let _ = fs::remove_file(&path);
+        let stderr = String::from_utf8_lossy(&stopped.stderr)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        (table_socket_keys(&text), stderr)
+    }
+}
+
+fn assert_table_is_snapshot(in_table: &[String], in_snapshot: &[String]) {
     assert_eq!(
         in_table, in_snapshot,
         "live table at the end vs a fresh snapshot"

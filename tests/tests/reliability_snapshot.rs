@@ -13,8 +13,7 @@ use std::{
 };
 
 use sockwatch_tests::{
-    assert_all_passed, check_same, privilege::can_run_namespace_tests, sockwatch_bin, Masks, NetNs,
-    Run, SocketGroup, Testbed,
+    assert_all_passed, check_same, sockwatch_bin, Masks, NetNs, Run, SocketGroup, Testbed,
 };
 
 /// The unprivileged user the tests switch to: nobody, with no groups and no capabilities.
@@ -139,10 +138,9 @@ fn raise_open_file_limit(wanted: usize) {
 /// buffer: sockwatch meets the closed pipe mid-listing and exits 0 without a word.
 #[test]
 fn head_of_a_large_listing_exits_zero() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     raise_open_file_limit(SOCKETS + 100);
     let _sockets = udp_sockets_in(&ns, SOCKETS);
     let full = ns.run(sockwatch_bin(), ["snapshot", "-aem"]);
@@ -321,10 +319,9 @@ fn dump_files_are_private_and_read_back() {
 /// file and the problem; the same through TCPDIAG_FILE.
 #[test]
 fn bad_dump_files_are_refused_in_one_line() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = TempDir::new("bad-dumps");
     let seed = fs::read(SEED_DUMP).expect("the seed dump");
     let files: Vec<(&str, PathBuf)> = vec![
@@ -404,10 +401,9 @@ impl FakeProc {
 /// file and line; a valid fake line shows up as that socket.
 #[test]
 fn odd_proc_net_raw_is_reported_or_shown() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n";
     let garbled = FakeProc::new(
         "proc-garbled",
@@ -450,10 +446,9 @@ fn odd_proc_net_raw_is_reported_or_shown() {
 /// needs from snmp it prints a summary (as ss) or fails in one line.
 #[test]
 fn odd_sockstat_content_is_read_as_ss_reads_it() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let snmp = b"Tcp: RtoAlgorithm CurrEstab\nTcp: 1 4\n".as_slice();
     let sockstat = b"sockets: used 7\nTCP: inuse 1 orphan x tw 3\nUDP: inuse 2 mem 1\n\xff\xfe\nRAW: inuse\nBOGUS: 1 2\nFRAG: inuse 3 memory 4096\n".as_slice();
     let odd = FakeProc::new(
@@ -515,10 +510,9 @@ fn split_rusage(stderr: &[u8]) -> (Option<u64>, Vec<String>) {
 /// with memory bounded by a constant whatever the input holds.
 #[test]
 fn endless_and_absurd_inputs_end_in_one_line_in_bounded_memory() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = TempDir::new("endless");
     let huge_header = dir.0.join("huge-header");
     // nlmsghdr: length 0x40000010, type SOCK_DIAG_BY_FAMILY, then nothing.

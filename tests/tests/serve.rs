@@ -13,6 +13,7 @@ use std::{
 };
 
 use serde_json::Value;
+use sockwatch_tests::process;
 use sockwatch_tests::{
     follow_run::FollowRun, privilege::can_run_namespace_tests, process::spawn_ready, sockwatch_bin,
     NetNs, VethLink,
@@ -366,11 +367,7 @@ fn settled_counters(
 }
 
 fn churn(ns: &NetNs, connections: u32, port: u16) {
-    run_ok(
-        ns.command(env!("CARGO_BIN_EXE_tcpchurn"))
-            .args(["--connections", &connections.to_string(), "--seconds", "60"])
-            .args(["--port", &port.to_string()]),
-    );
+    process::churn(ns, env!("CARGO_BIN_EXE_tcpchurn"), connections, port, &[]);
 }
 
 #[test]

@@ -86,10 +86,9 @@ fn events_print_what_ss_prints_and_end_on_signals() {
 
 #[test]
 fn events_end_quietly_when_the_reader_goes() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let mut child = ns
         .command(sockwatch_bin())
         .args(["snapshot", "-E"])

@@ -12,8 +12,7 @@ use std::{
 };
 
 use sockwatch_tests::{
-    assert_all_passed, check_same_with_stderr, privilege::can_run_namespace_tests, sockwatch_bin,
-    Masks, NetNs, Run,
+    assert_all_passed, check_same_with_stderr, sockwatch_bin, Masks, NetNs, Run,
 };
 
 /// Three connections to each of two listeners, held until stdin closes.
@@ -118,10 +117,9 @@ impl Holder {
 
 #[test]
 fn kill_closes_exactly_what_the_filter_selects_like_ss() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let _holder = Holder::start(&ns, HOLDER);
 
     let before = ss(&ns, &["-tan"]);
@@ -167,10 +165,9 @@ fn kill_closes_exactly_what_the_filter_selects_like_ss() {
 /// and exits 0. Same stdout, stderr and status as ss, and nothing closed.
 #[test]
 fn kill_refused_without_cap_net_admin_like_ss() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let _holder = Holder::start(&ns, MIXED_HOLDER);
     let before = ss(&ns, &["-tuan"]);
     assert_eq!(rows(&before).len(), 7, "{before}");
@@ -207,10 +204,9 @@ fn kill_refused_without_cap_net_admin_like_ss() {
 /// no such TCP socket, and ss lists none and closes none; sockwatch the same.
 #[test]
 fn kill_leaves_mptcp_like_ss() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let _holder = Holder::start(&ns, MPTCP_HOLDER);
     let before = ss(&ns, &["-Man"]);
     assert_eq!(rows(&before).len(), 3, "{before}");

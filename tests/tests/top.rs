@@ -11,7 +11,7 @@ use std::{
 };
 
 use serde_json::Value;
-use sockwatch_tests::{privilege::can_run_namespace_tests, sockwatch_bin, NetNs};
+use sockwatch_tests::{sockwatch_bin, NetNs};
 
 const LOAD_NAME: &str = "swtopload";
 const BURST_NAME: &str = "swtopburst";
@@ -105,10 +105,9 @@ fn batch_frames(ns: &NetNs, frames: usize, between: impl FnOnce()) -> Vec<Value>
 
 #[test]
 fn batch_frames_show_named_connections_rates_and_a_short_burst() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let mut load = stream(&ns);
     let frames = batch_frames(&ns, 6, || burst(&ns));
     assert_eq!(frames.len(), 6);
@@ -218,10 +217,9 @@ fn failures(row: &Value, reason: &str) -> u64 {
 /// shorter than a refresh, are counted under their processes with their reasons.
 #[test]
 fn short_refused_and_reset_connections_count_per_process_with_their_reason() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let frames = batch_frames(&ns, 5, || {
         // Every connection closed by the client with SO_LINGER 0: the client sends the
         // RST, the server (in the same process) receives it.
@@ -419,10 +417,9 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn terminal_ui_sorts_filters_groups_and_restores_the_terminal_on_q() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let mut load = stream(&ns);
     let dir = temp_dir("q");
     let tmux = ui_pane(&ns, &dir);
@@ -465,10 +462,9 @@ fn terminal_ui_sorts_filters_groups_and_restores_the_terminal_on_q() {
 
 #[test]
 fn terminal_ui_restores_the_terminal_on_sigterm() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let dir = temp_dir("term");
     let tmux = ui_pane(&ns, &dir);
     tmux.wait_for("TCP sockets:", 20);
@@ -522,10 +518,9 @@ fn follow_into_nothing(ns: &NetNs) -> (Child, BufReader<std::process::ChildStder
 /// top from draining its ring buffer: it loses no more events than follow.
 #[test]
 fn top_loses_no_events_under_a_churn_follow_keeps_up_with() {
-    if !can_run_namespace_tests() {
+    let Some(ns) = NetNs::for_test() else {
         return;
-    }
-    let ns = NetNs::create();
+    };
     let mut held = hold(&ns);
     let (mut follow, mut follow_err) = follow_into_nothing(&ns);
     let mut top = ns

@@ -11,7 +11,7 @@ use prometheus_client::{
         gauge::{ConstGauge, Gauge},
         histogram::{exponential_buckets, Histogram},
     },
-    registry::Registry,
+    registry::{Metric, Registry},
 };
 
 use crate::model::SockState;
@@ -99,72 +99,81 @@ pub struct Metrics {
     pub connect_latency: HistogramFamily,
 }
 
+/// Each metric's name and help text.
+const OPENED: (&str, &str) = (
+    "sockwatch_connections_opened",
+    "TCP connections that reached ESTABLISHED, by direction, process and container",
+);
+const CLOSED: (&str, &str) = (
+    "sockwatch_connections_closed",
+    "Connections counted as opened that the kernel has since destroyed, by why they ended",
+);
+const FAILED: (&str, &str) = (
+    "sockwatch_connections_failed",
+    "Connects that failed before ESTABLISHED (after SYN_SENT, or before any SYN), by why",
+);
+const RETRANSMITS: (&str, &str) = (
+    "sockwatch_retransmits",
+    "TCP segments retransmitted (data, SYN, SYN-ACK), as they happen and from each socket's total at its end",
+);
+const LISTEN_DROPS: (&str, &str) = (
+    "sockwatch_listen_drops",
+    "SYNs and handshake ACKs listeners dropped (full accept or SYN queue), by listener owner",
+);
+const SOCKETS: (&str, &str) = (
+    "sockwatch_sockets",
+    "TCP sockets now, by kernel state (of those the filter admits)",
+);
+const EVENTS_LOST: (&str, &str) = (
+    "sockwatch_events_lost",
+    "Events lost: the kernel's ring buffer was full, or an /events reader fell behind",
+);
+const EVENTS: (&str, &str) = ("sockwatch_events", "Socket events received from the kernel");
+const DURATION: (&str, &str) = (
+    "sockwatch_connection_duration_seconds",
+    "Lifetime of connections counted as opened, from first sight to destruction",
+);
+const CONNECT_LATENCY: (&str, &str) = (
+    "sockwatch_connect_latency_seconds",
+    "Time from SYN_SENT to ESTABLISHED of outgoing connections",
+);
+
+/// `metric`, registered as `name` with `help`: the registry encodes the values the returned
+/// handle updates (prometheus-client's metrics are shared handles).
+fn registered<M: Metric + Clone>(
+    registry: &mut Registry,
+    (name, help): (&str, &str),
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Metrics {
         let mut registry = Registry::default();
-        let opened = Family::default();
-        registry.register(
-            "sockwatch_connections_opened",
-            "TCP connections that reached ESTABLISHED, by direction, process and container",
-            Family::clone(&opened),
-        );
-        let closed = Family::default();
-        registry.register(
-            "sockwatch_connections_closed",
-            "Connections counted as opened that the kernel has since destroyed, by why they ended",
-            Family::clone(&closed),
-        );
-        let failed = Family::default();
-        registry.register(
-            "sockwatch_connections_failed",
-            "Connects that failed before ESTABLISHED (after SYN_SENT, or before any SYN), by why",
-            Family::clone(&failed),
-        );
-        let retransmits = Family::default();
-        registry.register(
-            "sockwatch_retransmits",
-            "TCP segments retransmitted (data, SYN, SYN-ACK), as they happen and from each socket's total at its end",
-            Family::clone(&retransmits),
-        );
-        let listen_drops = Family::default();
-        registry.register(
-            "sockwatch_listen_drops",
-            "SYNs and handshake ACKs listeners dropped (full accept or SYN queue), by listener owner",
-            Family::clone(&listen_drops),
-        );
-        let sockets = Family::default();
-        registry.register(
-            "sockwatch_sockets",
-            "TCP sockets now, by kernel state (of those the filter admits)",
-            Family::clone(&sockets),
-        );
         let events_lost: Family<LostLabels, Counter> = Family::default();
         // Present at zero from the start, so that a loss shows as a change, not a new series.
         for stage in ["kernel", "events_client"] {
             events_lost.get_or_create(&LostLabels { stage }).inc_by(0);
         }
-        registry.register(
-            "sockwatch_events_lost",
-            "Events lost: the kernel's ring buffer was full, or an /events reader fell behind",
-            Family::clone(&events_lost),
+        let opened = registered(&mut registry, OPENED, Family::default());
+        let closed = registered(&mut registry, CLOSED, Family::default());
+        let failed = registered(&mut registry, FAILED, Family::default());
+        let retransmits = registered(&mut registry, RETRANSMITS, Family::default());
+        let listen_drops = registered(&mut registry, LISTEN_DROPS, Family::default());
+        let sockets = registered(&mut registry, SOCKETS, Family::default());
+        let events_lost = registered(&mut registry, EVENTS_LOST, events_lost);
+        let events = registered(&mut registry, EVENTS, Counter::default());
+        let duration: HistogramFamily = registered(
+            &mut registry,
+            DURATION,
+            Family::new_with_constructor(duration_histogram),
         );
-        let events = Counter::default();
-        registry.register(
-            "sockwatch_events",
-            "Socket events received from the kernel",
-            events.clone(),
-        );
-        let duration: HistogramFamily = Family::new_with_constructor(duration_histogram);
-        registry.register(
-            "sockwatch_connection_duration_seconds",
-            "Lifetime of connections counted as opened, from first sight to destruction",
-            duration.clone(),
-        );
-        let connect_latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
-        registry.register(
-            "sockwatch_connect_latency_seconds",
-            "Time from SYN_SENT to ESTABLISHED of outgoing connections",
-            connect_latency.clone(),
+        let connect_latency: HistogramFamily = registered(
+            &mut registry,
+            CONNECT_LATENCY,
+            Family::new_with_constructor(latency_histogram),
         );
         registry.register_collector(Box::new(SystemCollector));
         Metrics {

@@ -14,29 +14,36 @@ use sockwatch::{
 
 use crate::common::{assert_clear_error, config, within};
 
-/// Fixed answers, so that no case waits for DNS or depends on the machine.
+/// Fixed answers, so that no case waits for DNS or depends on the machine: services by name
+/// (for TCP and UDP alike unless a transport is given), hosts by name.
 struct FixedLookup;
+
+const SERVICES: &[(&str, Option<Transport>, u16)] = &[
+    ("ssh", None, 22),
+    ("http", Some(Transport::Tcp), 80),
+    ("split", Some(Transport::Tcp), 1000),
+    ("split", Some(Transport::Udp), 2000),
+];
+
+const HOSTS: &[(&str, &[&str])] = &[
+    ("localhost", &["127.0.0.1", "::1"]),
+    ("web.test", &["10.1.1.1"]),
+];
 
 impl Lookup for FixedLookup {
     fn service_port(&self, name: &str, transport: Transport) -> Option<u16> {
-        match (name, transport) {
-            ("ssh", _) => Some(22),
-            ("http", Transport::Tcp) => Some(80),
-            ("split", Transport::Tcp) => Some(1000),
-            ("split", Transport::Udp) => Some(2000),
-            _ => None,
-        }
+        SERVICES
+            .iter()
+            .find(|&&(n, t, _)| n == name && t.is_none_or(|t| t == transport))
+            .map(|&(_, _, port)| port)
     }
 
     fn host_addresses(&self, host: &str) -> Vec<IpAddr> {
-        match host {
-            "localhost" => vec![
-                [127, 0, 0, 1].into(),
-                IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
-            ],
-            "web.test" => vec![[10, 1, 1, 1].into()],
-            _ => Vec::new(),
-        }
+        HOSTS
+            .iter()
+            .filter(|(name, _)| *name == host)
+            .flat_map(|(_, addresses)| addresses.iter().map(|a| a.parse().expect("an address")))
+            .collect()
     }
 
     fn interface_index(&self, name: &str) -> Option<u32> {

@@ -68,14 +68,8 @@ fn main() {
     };
     match scenario.as_str() {
         "normal" => {
-            let (mut client, mut server) = pair(addr);
-            exchange(&mut client, &mut server, 100);
-            exchange(&mut server, &mut client, 100);
-            client.shutdown(Shutdown::Write).ok();
-            let mut rest = Vec::new();
-            server.read_to_end(&mut rest).ok();
-            drop(server);
-            client.read_to_end(&mut rest).ok();
+            let (client, server) = pair(addr);
+            normal_close(client, server);
         }
         "abort" => {
             let (mut client, mut server) = pair(addr);
@@ -342,7 +336,7 @@ fn uring_pair(addr: IpAddr) {
         fail(format!("io_uring accept {server_fd}, connect {connected}"));
     }
     // SAFETY: both fds are open sockets this function owns from here on.
-    let (mut client, mut server) = unsafe {
+    let (client, server) = unsafe {
         (
             TcpStream::from_raw_fd(client_fd),
             TcpStream::from_raw_fd(server_fd),
@@ -350,6 +344,14 @@ fn uring_pair(addr: IpAddr) {
     };
     let local = |s: &TcpStream| s.local_addr().map_or("?".into(), |a| a.to_string());
     println!("client={} server={}", local(&client), local(&server));
+    normal_close(client, server);
+    // SAFETY: the ring's fd, closed once.
+    unsafe { libc::close(ring.fd) };
+}
+
+/// 100 bytes each way, then the FIN exchange: the client shuts down first, the server
+/// closes once it has read all, the client reads to the end.
+fn normal_close(mut client: TcpStream, mut server: TcpStream) {
     exchange(&mut client, &mut server, 100);
     exchange(&mut server, &mut client, 100);
     client.shutdown(Shutdown::Write).ok();
@@ -357,8 +359,6 @@ fn uring_pair(addr: IpAddr) {
     server.read_to_end(&mut rest).ok();
     drop(server);
     client.read_to_end(&mut rest).ok();
-    // SAFETY: the ring's fd, closed once.
-    unsafe { libc::close(ring.fd) };
 }
 
 /// `addr` as a sockaddr_in or sockaddr_in6 in a sockaddr_storage, with its family and length.

@@ -19,8 +19,8 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::model::{
-    Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockFilter, SockState, SocketUser,
-    UnixName, UnixVfs,
+    Cookie, Endpoint, Netid, NetlinkInfo, PacketInfo, SkMemInfo, SockState, SocketUser, UnixName,
+    UnixVfs,
 };
 use crate::system::services::{Services, Transport};
 
@@ -356,20 +356,7 @@ fn inet_sockopt_and_bpf_filter_texts() {
     let mut tcp = inet(Netid::Tcp, SockState::Listen, "127.0.0.1:80", "0.0.0.0:0");
     tcp.inet_sockopt = Some(0b1_0000_0110);
     let mut raw = packet(Netid::PacketRaw, 3, 0);
-    raw.packet_filter = Some(vec![
-        SockFilter {
-            code: 0x28,
-            jt: 0,
-            jf: 0,
-            k: 12,
-        },
-        SockFilter {
-            code: 0x15,
-            jt: 0,
-            jf: 1,
-            k: 0x800,
-        },
-    ]);
+    raw.packet_filter = Some(crate::model::IPV4_CHECK.to_vec());
     let mut unprivileged = packet(Netid::PacketDgram, 3, 0);
     unprivileged.packet_filter = Some(Vec::new());
     for (flags, sep) in [("an", "\n\t"), ("anO", " ")] {
