@@ -574,6 +574,39 @@ mod tests {
         assert!(program_name(std::process::id()).is_some());
     }
 
+    /// The kernel iterator's holders make the same owners a /proc scan finds: a shared
+    /// socket's in ss's order, names cut as ss cuts them.
+    #[test]
+    fn holders_from_the_kernel_make_owners_as_the_scan_does() {
+        let holder = |inode, pid, fd, comm: &[u8]| SocketHolder {
+            inode,
+            pid,
+            fd,
+            comm: comm.to_vec(),
+        };
+        let owners = SocketOwners::from_holders(
+            vec![
+                holder(7, 10, 3, b"server"),
+                holder(7, 12, 4, b"worker"),
+                holder(8, 10, 5, b"server"),
+                holder(9, 13, 0, b"odd)name"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(owners.len(), 3);
+        let shared: Vec<(u32, u32, Vec<u8>)> = owners
+            .users_of(7)
+            .into_iter()
+            .map(|u| (u.pid, u.fd, u.comm))
+            .collect();
+        assert_eq!(
+            shared,
+            vec![(12, 4, b"worker".to_vec()), (10, 3, b"server".to_vec())]
+        );
+        assert_eq!(owners.users_of(9)[0].comm, b"odd");
+        assert!(owners.holds(8) && !owners.holds(1));
+    }
+
     #[test]
     fn shared_socket_lists_owners_as_ss_does() {
         let root = ScratchDir::new("order");
