@@ -56,6 +56,16 @@ pub(super) fn open(ebpf: &mut Ebpf, btf: &AyaBtf, runs: usize) -> Result<Vec<Fil
         .collect()
 }
 
+/// Unloads the program (the runs already read hold it no longer): it serves only the start.
+pub(super) fn unload(ebpf: &mut Ebpf) {
+    if let Some(program) = ebpf.program_mut(PROGRAM) {
+        if let Ok(program) = <&mut Iter>::try_from(program) {
+            // Not loaded (the kernel refused it) is the only failure, and harmless.
+            let _ = program.unload();
+        }
+    }
+}
+
 /// Reads one run of the iterator: who holds each socket open now.
 pub fn socket_owners(mut run: File) -> std::io::Result<SocketOwners> {
     let mut bytes = Vec::new();

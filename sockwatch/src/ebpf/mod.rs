@@ -463,6 +463,12 @@ impl Tracer {
         std::mem::take(&mut self.socket_files)
     }
 
+    /// Unloads the iterator's program once its runs are read: only the start needs it.
+    pub fn unload_socket_files(&mut self) {
+        self.socket_files.clear();
+        files::unload(&mut self.ebpf);
+    }
+
     /// The kernel's sums of the connections no listing saw, for top (see [`EndedSums`]);
     /// an error once taken.
     pub fn take_ended_sums(&mut self) -> Result<EndedSums, LoadError> {

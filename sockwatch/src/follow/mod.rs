@@ -409,6 +409,7 @@ impl Follower {
             listing_ended_ns: 0,
         };
         let initial = live.list(WallClock::monotonic_ns(), Some(early_owners))?;
+        live.tracer.unload_socket_files();
         Ok(Follower {
             config,
             signals,
