@@ -3,7 +3,10 @@
 //! `table`, `failures`. Keys follow sockwatch's one
 //! vocabulary; every key of a line type is always present, `null` when unknown.
 
-use std::io::{self, Write};
+use std::{
+    io::{self, Write},
+    net::SocketAddr,
+};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::ser::{CompactFormatter, Formatter};
@@ -32,7 +35,7 @@ pub struct JsonLines {
     line: Vec<u8>,
     time: Vec<u8>,
     local: Vec<u8>,
-    peer: Vec<u8>,
+    sockets: SocketParts,
 }
 
 impl JsonLines {
@@ -42,7 +45,7 @@ impl JsonLines {
             line: Vec::with_capacity(512),
             time: Vec::with_capacity(32),
             local: Vec::with_capacity(48),
-            peer: Vec::with_capacity(48),
+            sockets: SocketParts::default(),
         }
     }
 
@@ -92,18 +95,18 @@ impl JsonLines {
         identity: Option<&OwnerIdentity>,
     ) -> io::Result<()> {
         self.stamp(t.ts_ns);
-        ip_text(&mut self.local, t.local.ip());
         let line = &mut self.line;
         line.clear();
         let mut object = Object::open(line);
         if t.kind == TransitionKind::Drop {
+            ip_text(&mut self.local, t.local.ip());
             drop_object(&mut object, &self.time, &self.local, t, applied);
         } else {
-            ip_text(&mut self.peer, t.remote.ip());
             let event = EventJson {
                 time: &self.time,
-                local: &self.local,
-                peer: &self.peer,
+                socket: self
+                    .sockets
+                    .part(t, applied.owner.as_ref(), &mut self.local),
                 t,
                 applied,
                 story,
@@ -244,8 +247,22 @@ impl<'a> Object<'a> {
         Object { buf, empty: true }
     }
 
+    /// Keys added to an object begun elsewhere (the first gets no comma).
+    fn continuing(buf: &'a mut Vec<u8>) -> Object<'a> {
+        Object { buf, empty: true }
+    }
+
     fn close(self) {
         self.buf.push(b'}');
+    }
+
+    /// Keys and values written beforehand (`"a":1,"b":null`).
+    fn fragment(&mut self, keys: &[u8]) {
+        if !self.empty {
+            self.buf.push(b',');
+        }
+        self.empty = false;
+        self.buf.extend_from_slice(keys);
     }
 
     fn key(&mut self, key: &str) {
@@ -276,8 +293,10 @@ impl<'a> Object<'a> {
         match value.filter(|v| v.is_finite()) {
             Some(v) => {
                 self.key(key);
-                // Writing to a Vec cannot fail.
-                let _ = CompactFormatter.write_f64(self.buf, v);
+                if !push_whole_ns_as_ms(self.buf, v) {
+                    // Writing to a Vec cannot fail.
+                    let _ = CompactFormatter.write_f64(self.buf, v);
+                }
             }
             None => self.null(key),
         }
@@ -352,6 +371,96 @@ impl<'a> Object<'a> {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Writes `ms` as serde_json would when it is a whole number of nanoseconds in milliseconds
+/// (`ns as f64 / 1e6`, as follow's table computes durations) from 10 ns up to 10^9 ms, and
+/// says whether it did: the digits of the nanoseconds with the point moved six places.
+/// Those are the shortest digits that read back as `ms` (any two decimals of at most 15
+/// significant digits are different doubles), and serde_json writes values from 1e-5 to
+/// 1e16 without an exponent, a whole number as `N.0`. The general float writer was about a
+/// fifth of the cost of an event line.
+fn push_whole_ns_as_ms(buf: &mut Vec<u8>, ms: f64) -> bool {
+    if !(1e-5..1e9).contains(&ms) {
+        return false;
+    }
+    let ns = (ms * 1e6).round() as u64;
+    if ns as f64 / 1e6 != ms {
+        return false;
+    }
+    push_u64(buf, ns / 1_000_000);
+    buf.push(b'.');
+    let mut fraction = ns % 1_000_000;
+    if fraction == 0 {
+        buf.push(b'0');
+        return true;
+    }
+    let mut digits = 6;
+    while fraction.is_multiple_of(10) {
+        fraction /= 10;
+        digits -= 1;
+    }
+    let mut text = [b'0'; 6];
+    for at in (0..digits).rev() {
+        text[at] = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
+    buf.extend_from_slice(&text[..digits]);
+    true
+}
+
+/// Event lines of one socket share their `cookie` to `peer` keys (a connection's owner and
+/// addresses seldom change between its dozen events): each is written once and kept in a
+/// small table indexed by cookie, each slot checked against what it was written from.
+#[derive(Default)]
+struct SocketParts {
+    slots: Vec<SocketPart>,
+}
+
+#[derive(Default)]
+struct SocketPart {
+    written_from: Option<(Cookie, u32, Option<Owner>, SocketAddr, SocketAddr)>,
+    keys: Vec<u8>,
+}
+
+/// Slots of [`SocketParts`] (a power of two): more than the sockets a churn has events of
+/// at once.
+const SOCKET_PARTS: usize = 256;
+
+/// The slot of a cookie. Cookies come in per-CPU runs: a multiplicative hash keeps the runs
+/// apart.
+fn slot_of(cookie: Cookie) -> usize {
+    let hash = cookie.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (hash >> (64 - SOCKET_PARTS.trailing_zeros())) as usize
+}
+
+impl SocketParts {
+    /// `"cookie":..,"netns":..,` the owner's keys, `"local":{..},"peer":{..}` of `t`'s
+    /// socket. `text`: a buffer for the addresses' text.
+    fn part(&mut self, t: &Transition, owner: Option<&Owner>, text: &mut Vec<u8>) -> &[u8] {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SOCKET_PARTS, SocketPart::default);
+        }
+        let slot = &mut self.slots[slot_of(t.cookie)];
+        let from = Some((t.cookie, t.netns, owner.copied(), t.local, t.remote));
+        if slot.written_from != from {
+            slot.keys.clear();
+            let mut o = Object::continuing(&mut slot.keys);
+            socket_keys(&mut o, t, owner);
+            o.endpoint(
+                key!("local"),
+                ip_text(text, t.local.ip()).as_bytes(),
+                t.local.port(),
+            );
+            o.endpoint(
+                key!("peer"),
+                ip_text(text, t.remote.ip()).as_bytes(),
+                t.remote.port(),
+            );
+            slot.written_from = from;
+        }
+        &slot.keys
+    }
+}
+
 /// Bytes JSON strings must escape.
 fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
@@ -394,9 +503,8 @@ fn push_json_string(buf: &mut Vec<u8>, text: &str) {
 struct EventJson<'a> {
     /// RFC 3339 text of the event's time.
     time: &'a [u8],
-    /// Numeric text of the local and peer addresses.
-    local: &'a [u8],
-    peer: &'a [u8],
+    /// The socket's keys, `cookie` to `peer` ([`SocketParts`]).
+    socket: &'a [u8],
     t: &'a Transition,
     applied: &'a Applied,
     story: &'a Story,
@@ -420,27 +528,66 @@ impl EventJson<'_> {
             _ => "transition",
         };
         o.name(key!("type"), Some(kind));
-        head(o, self.time, t, applied);
-        o.endpoint(key!("local"), self.local, t.local.port());
-        o.endpoint(key!("peer"), self.peer, t.remote.port());
+        stamp(o, self.time, t);
+        o.fragment(self.socket);
         o.name(key!("old_state"), Some(t.old.kernel_name()));
         o.name(key!("new_state"), Some(t.new.kernel_name()));
         o.float(key!("in_old_state_ms"), applied.ms_in_old_state);
         o.float(key!("lifetime_ms"), applied.lifetime_ms);
-        o.number(key!("bytes_acked"), close.map(|c| c.bytes_acked));
-        o.number(key!("bytes_received"), close.map(|c| c.bytes_received));
         let retrans = close.map(|c| c.total_retrans).or(t.total_retrans);
-        o.number(key!("total_retrans"), retrans.map(u64::from));
-        let srtt = close.and_then(|c| c.srtt_us);
-        o.number(key!("srtt_us"), srtt.map(u64::from));
-        let min_rtt = close.and_then(|c| c.min_rtt_us);
-        o.number(key!("min_rtt_us"), min_rtt.map(u64::from));
+        if close.is_none() && retrans.is_none() {
+            // Most lines: every counter null, written at once.
+            o.fragment(
+                concat!(
+                    key!("bytes_acked"),
+                    "null,",
+                    key!("bytes_received"),
+                    "null,",
+                    key!("total_retrans"),
+                    "null,",
+                    key!("srtt_us"),
+                    "null,",
+                    key!("min_rtt_us"),
+                    "null"
+                )
+                .as_bytes(),
+            );
+        } else {
+            o.number(key!("bytes_acked"), close.map(|c| c.bytes_acked));
+            o.number(key!("bytes_received"), close.map(|c| c.bytes_received));
+            o.number(key!("total_retrans"), retrans.map(u64::from));
+            let srtt = close.and_then(|c| c.srtt_us);
+            o.number(key!("srtt_us"), srtt.map(u64::from));
+            let min_rtt = close.and_then(|c| c.min_rtt_us);
+            o.number(key!("min_rtt_us"), min_rtt.map(u64::from));
+        }
         o.number(key!("connect_us"), story.connect_us);
-        o.name(key!("reason"), story.reason.map(|r| r.name()));
-        o.text(key!("errno"), story.errno.map(errno_name).as_deref());
-        o.text(key!("detail"), story.detail.as_deref());
-        let owner_from = story.owner_from_listener.then_some("listener");
-        o.name(key!("owner_from"), owner_from);
+        if story.reason.is_none()
+            && story.errno.is_none()
+            && story.detail.is_none()
+            && !story.owner_from_listener
+        {
+            // Every line but a connection's end and its accepted socket's first ones.
+            o.fragment(
+                concat!(
+                    key!("reason"),
+                    "null,",
+                    key!("errno"),
+                    "null,",
+                    key!("detail"),
+                    "null,",
+                    key!("owner_from"),
+                    "null"
+                )
+                .as_bytes(),
+            );
+        } else {
+            o.name(key!("reason"), story.reason.map(|r| r.name()));
+            o.text(key!("errno"), story.errno.map(errno_name).as_deref());
+            o.text(key!("detail"), story.detail.as_deref());
+            let owner_from = story.owner_from_listener.then_some("listener");
+            o.name(key!("owner_from"), owner_from);
+        }
         if let Some(identity) = self.identity {
             o.outside_text(
                 key!("cgroup_path"),
@@ -458,22 +605,27 @@ impl EventJson<'_> {
     }
 }
 
-/// The keys every event line starts with after `type`: time, socket and owner.
-fn head(o: &mut Object, time: &[u8], t: &Transition, applied: &Applied) {
+/// `time` and `ts_ns`: what every event line has after `type`.
+fn stamp(o: &mut Object, time: &[u8], t: &Transition) {
     o.key(key!("time"));
     o.buf.push(b'"');
     o.buf.extend_from_slice(time);
     o.buf.push(b'"');
     o.number(key!("ts_ns"), Some(t.ts_ns));
+}
+
+/// The socket and its owner: what every event line has after its time.
+fn socket_keys(o: &mut Object, t: &Transition, owner: Option<&Owner>) {
     o.number(key!("cookie"), Some(t.cookie.0));
     o.number(key!("netns"), Some(t.netns.into()));
-    o.owner(applied.owner.as_ref());
+    o.owner(owner);
 }
 
 /// A listener's drops: the listener (cookie, owner, local address), why, how many.
 fn drop_object(o: &mut Object, time: &[u8], local: &[u8], t: &Transition, applied: &Applied) {
     o.name(key!("type"), Some("drop"));
-    head(o, time, t, applied);
+    stamp(o, time, t);
+    socket_keys(o, t, applied.owner.as_ref());
     o.endpoint(key!("local"), local, t.local.port());
     o.name(key!("drop_reason"), t.dropped.map(|d| d.reason));
     o.number(key!("count"), t.dropped.map(|d| d.count));
@@ -695,6 +847,107 @@ mod tests {
             .lines()
             .map(String::from)
             .collect()
+    }
+
+    /// Durations as the table computes them (`ns as f64 / 1e6`) and others: the digits
+    /// serde_json writes for each.
+    #[test]
+    fn milliseconds_are_written_as_serde_json_writes_them() {
+        let serde_text = |v: f64| {
+            let mut buf = Vec::new();
+            CompactFormatter.write_f64(&mut buf, v).expect("to a Vec");
+            String::from_utf8(buf).expect("ASCII")
+        };
+        let mut ns: Vec<u64> = (0..100_000).collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..200_000 {
+            // xorshift: nanoseconds of every magnitude up to past the fast path's end.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ns.push(x % 10u64.pow((x % 17) as u32 + 1));
+        }
+        for power in 0..19 {
+            let p = 10u64.pow(power);
+            ns.extend([p - 1, p, p + 1, 999_999_999_999_999, 1_000_000_000_000_000]);
+        }
+        for n in ns {
+            let ms = n as f64 / 1e6;
+            let mut buf = Vec::new();
+            if push_whole_ns_as_ms(&mut buf, ms) {
+                assert_eq!(
+                    String::from_utf8(buf).expect("ASCII"),
+                    serde_text(ms),
+                    "{n} ns"
+                );
+            } else {
+                assert!(
+                    !(10..1_000_000_000_000_000).contains(&n),
+                    "{n} ns not written"
+                );
+            }
+        }
+        // Not whole nanoseconds, out of range: left to serde_json.
+        for v in [0.1234567, 1e-7, 1e21, -1.0, 0.000_009_9, 2.5e-3 / 7.0] {
+            assert!(
+                !push_whole_ns_as_ms(&mut Vec::new(), v) || {
+                    let mut buf = Vec::new();
+                    push_whole_ns_as_ms(&mut buf, v);
+                    String::from_utf8(buf).expect("ASCII") == serde_text(v)
+                }
+            );
+        }
+    }
+
+    /// A socket's kept keys are rewritten when its owner or addresses change, and when another
+    /// socket takes its slot: each line is the one a fresh writer makes.
+    #[test]
+    fn kept_socket_keys_follow_every_change() {
+        let clock = WallClock::from_offset(1_765_000_000_000_000_000);
+        let mut kept = JsonLines::new(clock);
+        let first = transition(TransitionKind::State, "10.0.0.1:40000", "10.0.0.2:7000");
+        let neighbour = (1..)
+            .map(|n| Cookie(first.cookie.0.wrapping_add(n)))
+            .find(|&c| slot_of(c) == slot_of(first.cookie))
+            .expect("a cookie in the same slot");
+        let mut events = Vec::new();
+        for (i, owner) in [
+            None,
+            Some(owner(b"one")),
+            Some(owner(b"one")),
+            Some(owner(b"two")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut t = first.clone();
+            t.ts_ns += i as u64;
+            events.push((t, owner));
+        }
+        let mut moved = first.clone();
+        moved.remote = "[::1]:9".parse().expect("addr");
+        events.push((moved.clone(), Some(owner(b"two"))));
+        let mut other = moved.clone();
+        other.cookie = neighbour;
+        events.push((other, Some(owner(b"two"))));
+        events.push((moved, Some(owner(b"two"))));
+        for (t, owner) in events {
+            let applied = Applied {
+                ms_in_old_state: Some(1.5),
+                lifetime_ms: None,
+                owner,
+                matched: true,
+            };
+            let story = Story::default();
+            let mut from_kept = Vec::new();
+            kept.event(&mut from_kept, &t, &applied, &story, None)
+                .expect("to a Vec");
+            let mut fresh = Vec::new();
+            JsonLines::new(clock)
+                .event(&mut fresh, &t, &applied, &story, None)
+                .expect("to a Vec");
+            assert_eq!(String::from_utf8(from_kept), String::from_utf8(fresh));
+        }
     }
 
     /// The lines as serde_json wrote them before follow wrote them by hand: the same bytes.

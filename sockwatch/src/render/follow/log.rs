@@ -291,10 +291,20 @@ mod tests {
             matched: true,
         };
         let mut text = LogText::new(WallClock::from_offset(0), true);
-        let mut out = Vec::new();
-        text.event(&mut out, View::Log, &t, &applied, &Story::default(), None)
+        let mut line_with = |identity: Option<&OwnerIdentity>| {
+            let mut out = Vec::new();
+            text.event(
+                &mut out,
+                View::Log,
+                &t,
+                &applied,
+                &Story::default(),
+                identity,
+            )
             .expect("to a Vec");
-        let line = String::from_utf8(out).expect("escaped text is UTF-8");
+            String::from_utf8(out).expect("escaped text is UTF-8")
+        };
+        let line = line_with(None);
         assert_eq!(line.matches('\n').count(), 1, "{line:?}");
         assert!(!line.contains('\x1b') && !line.contains('\x07'), "{line:?}");
         assert!(line.contains(r"\x1b]0;PWNED\n\x07\xff"), "{line:?}");
@@ -305,30 +315,9 @@ mod tests {
             container_id: Some("5e1b0c7d9a2f4e3b8c6d".into()),
             ..OwnerIdentity::default()
         };
-        let mut out = Vec::new();
-        text.event(
-            &mut out,
-            View::Log,
-            &t,
-            &applied,
-            &Story::default(),
-            Some(&identity),
-        )
-        .expect("to a Vec");
-        let line = String::from_utf8(out).expect("UTF-8");
+        let line = line_with(Some(&identity));
         assert!(line.contains(" 5e1b0c7d9a2f 10.0.0.1:40000"), "{line:?}");
-        let mut out = Vec::new();
-        let none = OwnerIdentity::default();
-        text.event(
-            &mut out,
-            View::Log,
-            &t,
-            &applied,
-            &Story::default(),
-            Some(&none),
-        )
-        .expect("to a Vec");
-        let line = String::from_utf8(out).expect("UTF-8");
+        let line = line_with(Some(&OwnerIdentity::default()));
         assert!(
             line.contains(&format!(" -{} 10.0.0.1:40000", " ".repeat(11))),
             "{line:?}"
