@@ -832,14 +832,16 @@ fn step_program(
             }
             Ok(())
         }),
-        Attach::TracePoint(category, name) => {
+        Attach::TracePoint(category, names) => {
             mounted.clone().map_err(|e| refusal(described, e, None))?;
             <&mut TracePoint>::try_from(found).and_then(|p| {
                 if load {
                     p.load()?;
                 }
                 if attach {
-                    p.attach(category, name)?;
+                    for name in names {
+                        p.attach(category, name)?;
+                    }
                 }
                 Ok(())
             })
