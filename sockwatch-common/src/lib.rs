@@ -283,6 +283,33 @@ pub struct KernelOffsets {
     pub valid: u32,
 }
 
+/// Byte offsets the socket-files iterator reads (see [`SocketFile`]), from the running kernel's
+/// BTF like [`KernelOffsets`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileOffsets {
+    /// `struct file` -> `f_inode`; `struct inode` -> `i_mode`, `i_ino`.
+    pub file_inode: u32,
+    pub inode_mode: u32,
+    pub inode_ino: u32,
+    /// `struct task_struct` -> `tgid`, `comm`.
+    pub task_tgid: u32,
+    pub task_comm: u32,
+    /// Set to 1 by user space once the other fields are filled.
+    pub valid: u32,
+}
+
+/// One open socket file the iterator over every task's files found: the socket's inode (the
+/// key sock_diag gives) and the process holding it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SocketFile {
+    pub inode: u64,
+    pub pid: u32,
+    pub fd: u32,
+    pub comm: [u8; 16],
+}
+
 /// How many sockets the kernel side can hold admitted at once (see [`KernelFilter::admits`]).
 /// Past it a socket's admission fails: counted in [`counter::ADMIT_FULL`] and as lost, which
 /// makes user space rebuild its table.
@@ -371,6 +398,8 @@ mod pod {
     unsafe impl aya::Pod for super::KernelFilter {}
     unsafe impl aya::Pod for super::EndedKey {}
     unsafe impl aya::Pod for super::EndedFlow {}
+    unsafe impl aya::Pod for super::FileOffsets {}
+    unsafe impl aya::Pod for super::SocketFile {}
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 #![no_std]
 #![no_main]
 
+mod files;
 mod reasons;
 mod top;
 
@@ -577,13 +578,7 @@ fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) {
 
 /// accept() and accept4() return the new socket's fd in the caller's context: the one
 /// reliable moment to learn who owns an accepted connection. The fd leads to the socket through
-/// the task's file table.
-#[tracepoint]
-pub fn sys_exit_accept4(ctx: TracePointContext) -> u32 {
-    on_accept_exit(&ctx);
-    0
-}
-
+/// the task's file table. One program serves both exits (their records match), verified once.
 #[tracepoint]
 pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
     on_accept_exit(&ctx);

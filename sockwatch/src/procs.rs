@@ -163,6 +163,33 @@ impl SocketOwners {
     }
 
     fn from_hits(root: &Path, hits: Vec<SocketLink>) -> SocketOwners {
+        SocketOwners::collect(hits, |hit| read_comm(&task_dir(root, hit.pid, hit.tid)))
+    }
+
+    /// The owners of the sockets `holders` hold open (processes, not threads), as the kernel
+    /// listed them (see `ebpf::socket_owners`).
+    pub fn from_holders(holders: impl ExactSizeIterator<Item = SocketHolder>) -> SocketOwners {
+        let mut comms = HashMap::new();
+        let hits: Vec<SocketLink> = holders
+            .map(|holder| {
+                comms
+                    .entry(holder.pid)
+                    .or_insert_with(|| ss_comm(&holder.comm).to_vec());
+                SocketLink {
+                    inode: holder.inode,
+                    pid: holder.pid,
+                    tid: None,
+                    fd: holder.fd,
+                }
+            })
+            .collect();
+        SocketOwners::collect(hits, |hit| comms.get(&hit.pid).cloned().unwrap_or_default())
+    }
+
+    fn collect(
+        hits: Vec<SocketLink>,
+        mut comm: impl FnMut(&SocketLink) -> Vec<u8>,
+    ) -> SocketOwners {
         let mut owners = SocketOwners {
             single: HashMap::with_capacity(hits.len()),
             ..SocketOwners::default()
@@ -176,7 +203,7 @@ impl SocketOwners {
             owners
                 .comms
                 .entry((hit.pid, hit.tid))
-                .or_insert_with(|| read_comm(&task_dir(root, hit.pid, hit.tid)));
+                .or_insert_with(|| comm(&hit));
             if let Some(shared) = owners.shared.get_mut(&hit.inode) {
                 shared.push(owner);
             } else if let Some(first) = owners.single.remove(&hit.inode) {
@@ -296,6 +323,14 @@ struct FdChunk<'a> {
     pid: u32,
     tid: Option<u32>,
     fds: &'a [u32],
+}
+
+/// A process holding a socket open, as the kernel's iterator over open files tells it.
+pub struct SocketHolder {
+    pub inode: u64,
+    pub pid: u32,
+    pub fd: u32,
+    pub comm: Vec<u8>,
 }
 
 /// One fd naming a socket.
@@ -420,9 +455,12 @@ fn read_comm(dir: &Path) -> Vec<u8> {
     let Ok(raw) = crate::bounded::read_bytes(dir.join("comm")) else {
         return Vec::new();
     };
-    let name = raw.strip_suffix(b"\n").unwrap_or(&raw);
-    let name = name.split(|&b| b == b')').next().unwrap_or_default();
-    name.to_vec()
+    ss_comm(raw.strip_suffix(b"\n").unwrap_or(&raw)).to_vec()
+}
+
+/// A process name as ss shows it: up to the first `)` (ss reads it from /proc/PID/stat).
+fn ss_comm(name: &[u8]) -> &[u8] {
+    name.split(|&b| b == b')').next().unwrap_or_default()
 }
 
 /// `/proc/PID`, or with a thread `/proc/PID/task/TID`.
@@ -534,6 +572,39 @@ mod tests {
         let long = [b'a'; 600];
         assert_eq!(program_name_from_cmdline(&long).len(), 511);
         assert!(program_name(std::process::id()).is_some());
+    }
+
+    /// The kernel iterator's holders make the same owners a /proc scan finds: a shared
+    /// socket's in ss's order, names cut as ss cuts them.
+    #[test]
+    fn holders_from_the_kernel_make_owners_as_the_scan_does() {
+        let holder = |inode, pid, fd, comm: &[u8]| SocketHolder {
+            inode,
+            pid,
+            fd,
+            comm: comm.to_vec(),
+        };
+        let owners = SocketOwners::from_holders(
+            vec![
+                holder(7, 10, 3, b"server"),
+                holder(7, 12, 4, b"worker"),
+                holder(8, 10, 5, b"server"),
+                holder(9, 13, 0, b"odd)name"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(owners.len(), 3);
+        let shared: Vec<(u32, u32, Vec<u8>)> = owners
+            .users_of(7)
+            .into_iter()
+            .map(|u| (u.pid, u.fd, u.comm))
+            .collect();
+        assert_eq!(
+            shared,
+            vec![(12, 4, b"worker".to_vec()), (10, 3, b"server".to_vec())]
+        );
+        assert_eq!(owners.users_of(9)[0].comm, b"odd");
+        assert!(owners.holds(8) && !owners.holds(1));
     }
 
     #[test]

@@ -42,7 +42,7 @@ const SIGNALS: [(&str, i32); 3] = [
 /// Program names as the kernel keeps them (BPF_OBJ_NAME_LEN: 15 characters and a NUL).
 /// The tp_btf programs come first (each hook has a main and a nested program), then the
 /// accept hooks.
-const PROGRAM_NAMES: [&str; 13] = [
+const PROGRAM_NAMES: [&str; 12] = [
     "inet_sock_set_state",
     "state_nested",
     "tcp_destroy_sock",
@@ -52,7 +52,7 @@ const PROGRAM_NAMES: [&str; 13] = [
     "tcp_receive_reset",
     "inet_sk_error_report",
     "tcp_retransmit_skb",
-    "sys_exit_accept4",
+    // One program for the exits of accept and accept4.
     "sys_exit_accept",
     "sys_enter_connect",
     "sys_exit_connect",

@@ -4,9 +4,12 @@
 //! space looks up here and hands over as globals. Only what that needs is parsed: struct and
 //! union members, and the typedef/qualifier chains leading to them.
 //!
-//! The file is read once, here. aya needs the kernel's BTF only to name the tracepoints its
-//! tp_btf programs attach to (the type id of `btf_trace_<name>`); its full parse costs ~13 MB
-//! and ~12 ms, so it gets [`Btf::trace_types`], a blob holding just those typedefs at their ids.
+//! The file is read once, here: mapped where the kernel allows it (Linux 6.16 and later map
+//! /sys/kernel/btf/vmlinux read-only, which saves copying ~5 MB in 4 KiB reads and keeps the
+//! bytes out of the process's own memory), else read. aya needs the kernel's BTF only to name
+//! the tracepoints its tp_btf programs attach to (the type id of `btf_trace_<name>`); its full
+//! parse costs ~13 MB and ~12 ms, so it gets [`Btf::trace_types`], a blob holding just those
+//! typedefs at their ids.
 
 use thiserror::Error;
 
@@ -24,6 +27,7 @@ const KIND_TYPEDEF: u32 = 8;
 const KIND_VOLATILE: u32 = 9;
 const KIND_CONST: u32 = 10;
 const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC: u32 = 12;
 const KIND_FUNC_PROTO: u32 = 13;
 const KIND_VAR: u32 = 14;
 const KIND_DATASEC: u32 = 15;
@@ -56,7 +60,7 @@ struct Member {
 /// A BTF blob, indexed but not decoded: the few lookups follow needs decode on demand, so
 /// the kernel's ~100,000 types cost an offset each rather than a parsed tree.
 pub struct Btf {
-    data: Vec<u8>,
+    data: Bytes,
     /// Where the type and string sections sit in `data`.
     types_at: std::ops::Range<usize>,
     strings_at: std::ops::Range<usize>,
@@ -69,7 +73,7 @@ pub struct Btf {
 }
 
 /// A type's kind and name.
-type KindName = (u32, String);
+type KindName = (Kind, String);
 
 /// One type record's fixed part.
 struct Record {
@@ -82,6 +86,76 @@ struct Record {
     extra_at: usize,
 }
 
+/// The blob's bytes: the kernel's file mapped read-only, or read into memory.
+enum Bytes {
+    Mapped(Mapping),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(mapping) => mapping.bytes(),
+            Bytes::Owned(data) => data,
+        }
+    }
+}
+
+/// A private read-only mapping of a whole file, unmapped on drop.
+struct Mapping {
+    at: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only and owned by this value alone.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// Maps `file` whole; None when its filesystem does not map it (kernels before 6.16 for
+    /// /sys/kernel/btf/vmlinux) or it is empty.
+    fn of(file: &std::fs::File) -> Option<Mapping> {
+        use std::os::fd::AsRawFd;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: a new private read-only mapping of a descriptor we hold; the kernel checks
+        // the length against the file, and nothing else refers to the pages.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if at == libc::MAP_FAILED {
+            return None;
+        }
+        Some(Mapping {
+            at: std::ptr::NonNull::new(at.cast())?,
+            len,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes are mapped at `at` for as long as self lives, and a
+        // read-only private mapping of the kernel's BTF never changes under us.
+        unsafe { std::slice::from_raw_parts(self.at.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping this value made.
+        unsafe { libc::munmap(self.at.as_ptr().cast(), self.len) };
+    }
+}
+
 fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
     data.get(at..at + 4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -89,16 +163,32 @@ fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
 }
 
 impl Btf {
-    pub fn from_sys_fs() -> Result<Btf, BtfError> {
+    /// The running kernel's BTF, with the types `wanted` (kind, name) looked up in the same
+    /// walk that indexes it (see [`Btf::find_all`]).
+    pub fn from_sys_fs(wanted: &[(Kind, &str)]) -> Result<Btf, BtfError> {
+        use std::io::Read;
         let path = "/sys/kernel/btf/vmlinux";
-        let data = std::fs::read(path).map_err(|e| BtfError::Unreadable {
+        let unreadable = |e: std::io::Error| BtfError::Unreadable {
             path: path.into(),
             reason: e.to_string(),
-        })?;
-        Btf::parse(data)
+        };
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let data = match Mapping::of(&file) {
+            Some(mapping) => Bytes::Mapped(mapping),
+            None => {
+                let mut data = Vec::new();
+                file.read_to_end(&mut data).map_err(unreadable)?;
+                Bytes::Owned(data)
+            }
+        };
+        Btf::index(data, wanted)
     }
 
     pub fn parse(data: Vec<u8>) -> Result<Btf, BtfError> {
+        Btf::index(Bytes::Owned(data), &[])
+    }
+
+    fn index(data: Bytes, wanted: &[(Kind, &str)]) -> Result<Btf, BtfError> {
         if data.len() < HEADER_LEN || u16::from_le_bytes([data[0], data[1]]) != MAGIC {
             return Err(BtfError::Malformed(
                 "bad magic (only little-endian BTF is read)",
@@ -117,16 +207,19 @@ impl Btf {
         let types_at = section(type_off, type_len).ok_or(BtfError::Malformed("type section"))?;
         let strings_at = section(str_off, str_len).ok_or(BtfError::Malformed("string section"))?;
         let mut btf = Btf {
+            // A type record is 12 bytes and most carry a few more.
+            offsets: Vec::with_capacity(types_at.len() / 24),
             data,
             types_at,
             strings_at,
-            offsets: Vec::new(),
             ids: Default::default(),
         };
+        let mut wanted = Wanted::new(&btf, wanted);
         let mut at = 0;
         while at < btf.types().len() {
             btf.offsets.push(at as u32);
             let record = btf.record_at(at)?;
+            wanted.check(&btf, &record, btf.offsets.len() as u32)?;
             let extra = match record.kind {
                 KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => record.vlen * 12,
                 KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
@@ -136,6 +229,7 @@ impl Btf {
             };
             at = record.extra_at + extra;
         }
+        wanted.store(&btf);
         Ok(btf)
     }
 
@@ -148,14 +242,20 @@ impl Btf {
     }
 
     fn record_at(&self, at: usize) -> Result<Record, BtfError> {
-        let types = self.types();
-        let info = u32_at(types, at + 4)?;
+        let fixed: &[u8; TYPE_LEN] = self
+            .types()
+            .get(at..at + TYPE_LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(BtfError::Malformed("truncated"))?;
+        let word =
+            |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+        let info = word(4);
         Ok(Record {
-            name_off: u32_at(types, at)?,
+            name_off: word(0),
             kind: (info >> 24) & 0x1f,
             kind_flag: info >> 31 == 1,
             vlen: (info & 0xffff) as usize,
-            size_or_type: u32_at(types, at + 8)?,
+            size_or_type: word(8),
             extra_at: at + TYPE_LEN,
         })
     }
@@ -169,12 +269,12 @@ impl Btf {
     }
 
     /// The first type of `kind` named `name`: vmlinux's own definition.
-    fn type_id(&self, kind: u32, name: &str) -> Result<Option<u32>, BtfError> {
+    fn type_id(&self, kind: Kind, name: &str) -> Result<Option<u32>, BtfError> {
         self.find_all(&[(kind, name)])?;
         Ok(self.cached(kind, name).flatten())
     }
 
-    fn cached(&self, kind: u32, name: &str) -> Option<Option<u32>> {
+    fn cached(&self, kind: Kind, name: &str) -> Option<Option<u32>> {
         self.ids
             .borrow()
             .iter()
@@ -182,90 +282,73 @@ impl Btf {
             .map(|(_, id)| *id)
     }
 
-    /// Looks up every (kind, name) of `wanted` not looked up before, in one scan of the types.
-    fn find_all(&self, wanted: &[(u32, &str)]) -> Result<(), BtfError> {
-        let mut missing: Vec<(u32, &str)> = wanted
-            .iter()
-            .filter(|(kind, name)| self.cached(*kind, name).is_none())
-            .copied()
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        let mut found = vec![None; missing.len()];
-        let mut left = missing.len();
+    /// Looks up every (kind, name) of `wanted` not looked up before, in one scan of the types
+    /// (the lookups of [`Btf::field_offset`] and the others then cost nothing).
+    pub fn find_all(&self, wanted: &[(Kind, &str)]) -> Result<(), BtfError> {
+        let mut search = Wanted::new(self, wanted);
+        if search.left == 0 {
+            return Ok(());
+        }
         for (index, &at) in self.offsets.iter().enumerate() {
-            if left == 0 {
+            if search.left == 0 {
                 break;
             }
-            let record = self.record_at(at as usize)?;
-            if record.name_off == 0 || !missing.iter().any(|(kind, _)| *kind == record.kind) {
-                continue;
-            }
-            let name = name_bytes_at(self.strings(), record.name_off)?;
-            for (slot, (kind, wanted)) in found.iter_mut().zip(&missing) {
-                if slot.is_none() && *kind == record.kind && wanted.as_bytes() == name {
-                    *slot = Some(index as u32 + 1);
-                    left -= 1;
-                }
-            }
+            search.check(self, &self.record_at(at as usize)?, index as u32 + 1)?;
         }
-        let mut ids = self.ids.borrow_mut();
-        for ((kind, name), id) in missing.into_iter().zip(found) {
-            ids.push(((kind, name.to_string()), id));
-        }
+        search.store(self);
         Ok(())
     }
 
-    /// Looks up the structs `names` in one scan (the lookups of [`Btf::field_offset`] then
-    /// cost nothing).
-    pub fn find_structs(&self, names: &[&str]) -> Result<(), BtfError> {
-        let wanted: Vec<(u32, &str)> = names.iter().map(|name| (KIND_STRUCT, *name)).collect();
-        self.find_all(&wanted)
-    }
-
     fn struct_id(&self, name: &str) -> Result<Option<u32>, BtfError> {
-        self.type_id(KIND_STRUCT, name)
+        self.type_id(Kind::Struct, name)
     }
 
     /// Whether the kernel has the tracepoint `name` for tp_btf programs.
     pub fn has_trace_type(&self, name: &str) -> Result<bool, BtfError> {
         Ok(self
-            .type_id(KIND_TYPEDEF, &format!("btf_trace_{name}"))?
+            .type_id(Kind::Typedef, &format!("btf_trace_{name}"))?
             .is_some())
     }
 
-    /// A BTF blob in which the typedefs `btf_trace_<name>` of the given tracepoints sit at
-    /// their ids in this BTF, every other id holding a nameless placeholder: all aya needs to
-    /// attach tp_btf programs, at a fraction of a full parse. Tracepoints the kernel lacks are
-    /// left out (attaching them then fails with their name).
-    pub fn trace_types(&self, tracepoints: &[&str]) -> Result<Vec<u8>, BtfError> {
-        let typedefs: Vec<String> = tracepoints
+    /// A BTF blob in which the typedefs `btf_trace_<name>` of the given tracepoints, and the
+    /// functions `bpf_iter_<name>` of the given iterators, sit at their ids in this BTF, every
+    /// other id holding a nameless placeholder: all aya needs to load tp_btf and iterator
+    /// programs, at a fraction of a full parse. Those the kernel lacks are left out (loading
+    /// their programs then fails with their name).
+    pub fn attach_types(
+        &self,
+        tracepoints: &[&str],
+        iterators: &[&str],
+    ) -> Result<Vec<u8>, BtfError> {
+        let names: Vec<(Kind, String)> = tracepoints
             .iter()
-            .map(|name| format!("btf_trace_{name}"))
+            .map(|name| (Kind::Typedef, trace_type(name)))
+            .chain(iterators.iter().map(|name| (Kind::Func, iter_func(name))))
             .collect();
-        let wanted: Vec<(u32, &str)> = typedefs
-            .iter()
-            .map(|t| (KIND_TYPEDEF, t.as_str()))
-            .collect();
+        let wanted: Vec<(Kind, &str)> = names.iter().map(|(k, n)| (*k, n.as_str())).collect();
         self.find_all(&wanted)?;
         let mut found = Vec::new();
-        for typedef in typedefs {
-            if let Some(id) = self.type_id(KIND_TYPEDEF, &typedef)? {
-                found.push((id, typedef));
+        for (kind, name) in names {
+            if let Some(id) = self.type_id(kind, &name)? {
+                found.push((id, kind, name));
             }
         }
         found.sort();
         let mut strings = vec![0u8];
         let mut types = Vec::new();
         let mut next_id = 1;
-        for (id, typedef) in found {
+        for (id, kind, name) in found {
             // Placeholders: pointers to void, the smallest record aya accepts.
             while next_id < id {
                 push_record(&mut types, 0, KIND_PTR, 0);
                 next_id += 1;
             }
-            push_record(&mut types, strings.len() as u32, KIND_TYPEDEF, 0);
-            strings.extend_from_slice(typedef.as_bytes());
+            let kind = match kind {
+                Kind::Func => KIND_FUNC,
+                _ => KIND_TYPEDEF,
+            };
+            push_record(&mut types, strings.len() as u32, kind, 0);
+            strings.extend_from_slice(name.as_bytes());
             strings.push(0);
             next_id += 1;
         }
@@ -275,25 +358,21 @@ impl Btf {
     /// The values and names of enum `name` (ENUM or ENUM64 with values that fit a u32),
     /// or None when the kernel has no such enum.
     pub fn enum_values(&self, name: &str) -> Result<Option<Vec<(u32, String)>>, BtfError> {
-        for &at in &self.offsets {
-            let record = self.record_at(at as usize)?;
-            if !matches!(record.kind, KIND_ENUM | KIND_ENUM64)
-                || record.name_off == 0
-                || string_at(self.strings(), record.name_off)? != name
-            {
-                continue;
-            }
-            let stride = if record.kind == KIND_ENUM { 8 } else { 12 };
-            let values = (0..record.vlen)
-                .map(|i| {
-                    let at = record.extra_at + i * stride;
-                    let name = string_at(self.strings(), u32_at(self.types(), at)?)?;
-                    Ok((u32_at(self.types(), at + 4)?, name.to_string()))
-                })
-                .collect::<Result<Vec<_>, BtfError>>()?;
-            return Ok(Some(values));
-        }
-        Ok(None)
+        let Some(record) = self.type_id(Kind::Enum, name)?.map(|id| self.record(id)) else {
+            return Ok(None);
+        };
+        let Some(record) = record? else {
+            return Ok(None);
+        };
+        let stride = if record.kind == KIND_ENUM { 8 } else { 12 };
+        let values = (0..record.vlen)
+            .map(|i| {
+                let at = record.extra_at + i * stride;
+                let name = string_at(self.strings(), u32_at(self.types(), at)?)?;
+                Ok((u32_at(self.types(), at + 4)?, name.to_string()))
+            })
+            .collect::<Result<Vec<_>, BtfError>>()?;
+        Ok(Some(values))
     }
 
     fn members(&self, record: &Record) -> Result<Vec<Member>, BtfError> {
@@ -395,6 +474,92 @@ impl Btf {
     }
 }
 
+/// The kinds of type looked up by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Struct,
+    Typedef,
+    Func,
+    /// ENUM or ENUM64.
+    Enum,
+}
+
+impl Kind {
+    /// The BTF kinds this is, one bit each.
+    fn bits(self) -> u32 {
+        match self {
+            Kind::Struct => 1 << KIND_STRUCT,
+            Kind::Typedef => 1 << KIND_TYPEDEF,
+            Kind::Func => 1 << KIND_FUNC,
+            Kind::Enum => 1 << KIND_ENUM | 1 << KIND_ENUM64,
+        }
+    }
+
+    fn matches(self, kind: u32) -> bool {
+        self.bits() & 1 << kind != 0
+    }
+}
+
+/// The typedef through which tp_btf programs attach to tracepoint `name`.
+pub fn trace_type(name: &str) -> String {
+    format!("btf_trace_{name}")
+}
+
+/// The function that names iterator `name` (e.g. `task_file`) for the programs that run it.
+pub fn iter_func(name: &str) -> String {
+    format!("bpf_iter_{name}")
+}
+
+/// Lookups by kind and name in one walk of the types: the first match of each wins.
+struct Wanted<'a> {
+    names: Vec<(Kind, &'a str)>,
+    /// The BTF kinds of `names`, one bit each: most types are of none of them.
+    kinds: u32,
+    found: Vec<Option<u32>>,
+    left: usize,
+}
+
+impl<'a> Wanted<'a> {
+    /// Those of `wanted` that `btf` has not looked up yet.
+    fn new(btf: &Btf, wanted: &[(Kind, &'a str)]) -> Wanted<'a> {
+        let mut names: Vec<(Kind, &str)> = wanted
+            .iter()
+            .filter(|(kind, name)| btf.cached(*kind, name).is_none())
+            .copied()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Wanted {
+            kinds: names.iter().fold(0, |bits, (kind, _)| bits | kind.bits()),
+            found: vec![None; names.len()],
+            left: names.len(),
+            names,
+        }
+    }
+
+    /// Notes type `id` (`record`) if it is one of those wanted.
+    fn check(&mut self, btf: &Btf, record: &Record, id: u32) -> Result<(), BtfError> {
+        if self.left == 0 || record.name_off == 0 || self.kinds & 1 << record.kind == 0 {
+            return Ok(());
+        }
+        let name = name_bytes_at(btf.strings(), record.name_off)?;
+        for (slot, (kind, wanted)) in self.found.iter_mut().zip(&self.names) {
+            if slot.is_none() && kind.matches(record.kind) && wanted.as_bytes() == name {
+                *slot = Some(id);
+                self.left -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn store(self, btf: &Btf) {
+        let mut ids = btf.ids.borrow_mut();
+        for ((kind, name), id) in self.names.into_iter().zip(self.found) {
+            ids.push(((kind, name.to_string()), id));
+        }
+    }
+}
+
 /// A BTF blob: header, then the type and string sections.
 fn blob(types: &[u8], strings: &[u8]) -> Vec<u8> {
     let mut blob = Vec::with_capacity(HEADER_LEN + types.len() + strings.len());
@@ -493,9 +658,9 @@ mod tests {
         let btf = Btf::parse(sample()).expect("valid sample");
         assert_eq!(btf.has_trace_type("x"), Ok(true));
         assert_eq!(btf.has_trace_type("missing"), Ok(false));
-        let blob = btf.trace_types(&["x", "missing"]).expect("blob");
+        let blob = btf.attach_types(&["x", "missing"], &[]).expect("blob");
         let slim = Btf::parse(blob.clone()).expect("the blob is BTF");
-        assert_eq!(slim.type_id(KIND_TYPEDEF, "btf_trace_x"), Ok(Some(4)));
+        assert_eq!(slim.type_id(Kind::Typedef, "btf_trace_x"), Ok(Some(4)));
         assert_eq!(slim.offsets.len(), 4);
         assert!(aya::Btf::parse(&blob, aya::Endianness::default()).is_ok());
     }
@@ -515,7 +680,7 @@ mod tests {
     /// The reset reasons follow names come from the running kernel's BTF, where it has them.
     #[test]
     fn running_kernel_reset_reason_names_are_readable() {
-        let btf = match Btf::from_sys_fs() {
+        let btf = match Btf::from_sys_fs(&[]) {
             Ok(btf) => btf,
             Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
             Err(e) => return eprintln!("SKIPPED: {e}"),
@@ -533,7 +698,7 @@ mod tests {
     #[test]
     fn running_kernel_offsets_match_bpftool() {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        let btf = match Btf::from_sys_fs() {
+        let btf = match Btf::from_sys_fs(&[]) {
             Ok(btf) => btf,
             Err(e) if ci => panic!("{e}"),
             Err(e) => return eprintln!("SKIPPED: {e}"),

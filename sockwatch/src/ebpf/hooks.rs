@@ -12,8 +12,9 @@ use sockwatch_common::counter;
 pub enum Attach {
     /// A BTF-typed tracepoint (tp_btf/NAME): typed arguments, needs kernel BTF.
     TpBtf(&'static str),
-    /// A classic tracepoint (CATEGORY/NAME): needs tracefs.
-    TracePoint(&'static str, &'static str),
+    /// Classic tracepoints (CATEGORY/NAME, one program on each NAME): needs tracefs. Records
+    /// of one layout (accept's and accept4's exits) share a program, verified once.
+    TracePoint(&'static str, &'static [&'static str]),
 }
 
 impl Attach {
@@ -21,7 +22,7 @@ impl Attach {
     pub fn name(&self) -> String {
         match self {
             Attach::TpBtf(name) => format!("tp_btf/{name}"),
-            Attach::TracePoint(category, name) => format!("{category}/{name}"),
+            Attach::TracePoint(category, names) => format!("{category}/{}", names.join(",")),
         }
     }
 }
@@ -116,16 +117,10 @@ pub const HOOKS: &[Hook] = &[
         feature: "owners of accepted sockets",
         required: false,
         candidates: &[Candidate {
-            programs: &[
-                Program {
-                    name: "sys_exit_accept4",
-                    attach: Attach::TracePoint("syscalls", "sys_exit_accept4"),
-                },
-                Program {
-                    name: "sys_exit_accept",
-                    attach: Attach::TracePoint("syscalls", "sys_exit_accept"),
-                },
-            ],
+            programs: &[Program {
+                name: "sys_exit_accept",
+                attach: Attach::TracePoint("syscalls", &["sys_exit_accept4", "sys_exit_accept"]),
+            }],
             compromise: None,
         }],
     },
@@ -211,11 +206,11 @@ pub const HOOKS: &[Hook] = &[
             programs: &[
                 Program {
                     name: "sys_enter_connect",
-                    attach: Attach::TracePoint("syscalls", "sys_enter_connect"),
+                    attach: Attach::TracePoint("syscalls", &["sys_enter_connect"]),
                 },
                 Program {
                     name: "sys_exit_connect",
-                    attach: Attach::TracePoint("syscalls", "sys_exit_connect"),
+                    attach: Attach::TracePoint("syscalls", &["sys_exit_connect"]),
                 },
             ],
             compromise: None,

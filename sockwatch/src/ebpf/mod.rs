@@ -8,6 +8,7 @@
 pub mod btf;
 mod caps;
 mod ended;
+mod files;
 pub mod hooks;
 mod ring;
 mod tracefs;
@@ -29,6 +30,7 @@ use tokio::io::{unix::AsyncFd, Interest};
 
 pub use caps::missing_capabilities;
 pub use ended::EndedSums;
+pub use files::socket_owners;
 
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sockwatch"));
 
@@ -68,6 +70,9 @@ pub struct TracerConfig {
     /// Print the verifier's log of every program the kernel refused (else it goes to a file
     /// when follow cannot run).
     pub verbose: bool,
+    /// Open two runs of the kernel's iterator over open socket files (see
+    /// [`Tracer::take_socket_files`]).
+    pub socket_files: bool,
 }
 
 /// A feature this kernel cannot serve: follow runs without it.
@@ -110,6 +115,9 @@ pub struct Tracer {
     /// Whether every hook that tells how connections end is attached, and the kernel's reset
     /// reasons.
     pub reasons: ReasonHooks,
+    /// Runs of the iterator over open socket files, each to read once (empty when not asked
+    /// for or this kernel has no such iterator).
+    socket_files: Vec<std::fs::File>,
 }
 
 /// OWNERS entries enough for a view that sees every event. The map only puts owners into
@@ -133,11 +141,14 @@ pub struct ReasonHooks {
 /// The running kernel's reset reasons (for a replay: the recording's kernel is likely this
 /// one); empty when its BTF is unreadable.
 pub fn running_kernel_reset_reasons() -> ResetReasons {
-    let names = btf::Btf::from_sys_fs()
+    let names = btf::Btf::from_sys_fs(&[(btf::Kind::Enum, RESET_REASONS)])
         .ok()
-        .and_then(|btf| btf.enum_values("sk_rst_reason").ok().flatten());
+        .and_then(|btf| btf.enum_values(RESET_REASONS).ok().flatten());
     ResetReasons::new(names.unwrap_or_default())
 }
+
+/// The kernel's enum of reset reasons (Linux 6.10 and later).
+const RESET_REASONS: &str = "sk_rst_reason";
 
 /// Environment variable naming reason hooks not to attach (comma separated program names, or
 /// `reasons` for all). For the end-to-end tests and the bench only: each reason's test proves
@@ -161,20 +172,24 @@ fn skipped(hook: &Hook) -> bool {
     })
 }
 
+/// The structs whose fields the programs read (see [`kernel_offsets`]).
+const OFFSET_STRUCTS: [&str; 9] = [
+    "sock",
+    "inet_sock",
+    "net",
+    "tcp_sock",
+    "task_struct",
+    "files_struct",
+    "fdtable",
+    "file",
+    "socket",
+];
+
 /// Byte offsets of the kernel fields the programs read, from the running kernel's BTF.
 pub fn kernel_offsets(btf: &btf::Btf) -> Result<KernelOffsets, btf::BtfError> {
-    // Every struct below in one scan of the kernel's ~100,000 types.
-    btf.find_structs(&[
-        "sock",
-        "inet_sock",
-        "net",
-        "tcp_sock",
-        "task_struct",
-        "files_struct",
-        "fdtable",
-        "file",
-        "socket",
-    ])?;
+    // Every struct below in one scan of the kernel's ~100,000 types (none when they were
+    // looked up as the BTF was indexed).
+    btf.find_all(&OFFSET_STRUCTS.map(|name| (btf::Kind::Struct, name)))?;
     let sock = |field: &str| btf.field_offset("sock", field);
     let common = |field: &str| btf.field_offset("sock", &format!("__sk_common.{field}"));
     Ok(KernelOffsets {
@@ -240,14 +255,35 @@ impl Tracer {
             return Err(LoadError::Privileges(missing.join(", ")));
         }
         raise_memlock_limit();
-        // The one read of the kernel's BTF: offsets for the programs, and the tracepoint ids
-        // aya needs in a small blob of their own; the file's bytes are freed before loading.
-        let (offsets, trace_btf, reset_reasons) = {
-            let kernel = btf::Btf::from_sys_fs()?;
+        // What needs no BTF runs beside its parse: aya's probes of the kernel's features
+        // (a few dozen small bpf() calls, made once per process) and the loader.
+        let features = std::thread::spawn(|| {
+            aya::features();
+        });
+        let loader = loader_without_kernel_btf();
+        // The one read of the kernel's BTF, and one walk of its types: offsets for the
+        // programs, and the tracepoint ids aya needs in a small blob of their own; the file
+        // is unmapped (or freed) before loading.
+        let (offsets, file_offsets, trace_btf, reset_reasons) = {
+            let tracepoints = hooks::tp_btf_tracepoints();
+            let typedefs: Vec<String> = tracepoints.iter().map(|t| btf::trace_type(t)).collect();
+            let iterator = btf::iter_func(files::ITERATOR);
+            let wanted: Vec<(btf::Kind, &str)> = OFFSET_STRUCTS
+                .iter()
+                .map(|name| (btf::Kind::Struct, *name))
+                .chain(files::STRUCTS.map(|name| (btf::Kind::Struct, name)))
+                .chain(typedefs.iter().map(|t| (btf::Kind::Typedef, t.as_str())))
+                .chain([
+                    (btf::Kind::Func, iterator.as_str()),
+                    (btf::Kind::Enum, RESET_REASONS),
+                ])
+                .collect();
+            let kernel = btf::Btf::from_sys_fs(&wanted)?;
             let offsets = kernel_offsets(&kernel)?;
-            let blob = kernel.trace_types(&hooks::tp_btf_tracepoints())?;
-            let resets = kernel.enum_values("sk_rst_reason")?.unwrap_or_default();
-            (offsets, blob, ResetReasons::new(resets))
+            let file_offsets = files::offsets(&kernel);
+            let blob = kernel.attach_types(&tracepoints, &[files::ITERATOR])?;
+            let resets = kernel.enum_values(RESET_REASONS)?.unwrap_or_default();
+            (offsets, file_offsets, blob, ResetReasons::new(resets))
         };
         // aya's parse of the tracepoint ids (one record per kernel type up to the last
         // tracepoint's) is needed only to load the tp_btf programs: it runs while aya creates
@@ -258,7 +294,7 @@ impl Tracer {
         });
         let salt = alias_salt();
 
-        let mut loader = loader_without_kernel_btf();
+        let mut loader = join_loader(loader);
         // No CO-RE relocations in the object: aya needs no kernel BTF to load it.
         // A refused candidate is loaded again with a log, up to five times as the buffer
         // grows: a per-instruction log makes each of those a slow verification (minutes for
@@ -273,6 +309,7 @@ impl Tracer {
             .btf(None)
             .verifier_log_level(log_level)
             .override_global("OFFSETS", &offsets, true)
+            .override_global("FILE_OFFSETS", &file_offsets, true)
             .override_global("FILTER", &config.filter, true)
             .override_global("ALIAS_SALT", &salt, true);
         if config.ring_bytes != 0 {
@@ -290,6 +327,9 @@ impl Tracer {
             // Every socket is sent: the admitted set stays empty.
             loader.map_max_entries("ADMITTED", 1);
         }
+        features
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
@@ -350,6 +390,18 @@ impl Tracer {
             }
         }
 
+        // Two runs: one read at once, one kept for a socket that opens before the listing.
+        // Without them the owners come from /proc.
+        let socket_files = match config.socket_files {
+            true => files::open(&mut ebpf, &trace_btf, 2).unwrap_or_else(|reason| {
+                if config.verbose {
+                    eprintln!("sockwatch: socket owners come from /proc: {reason}");
+                }
+                Vec::new()
+            }),
+            false => Vec::new(),
+        };
+
         let ends_complete = !degraded
             .iter()
             .any(|d| hooks::ENDS_FEATURES.contains(&d.feature));
@@ -402,7 +454,19 @@ impl Tracer {
                 ends_complete,
                 reset_reasons,
             },
+            socket_files,
         })
+    }
+
+    /// The runs of the iterator over open socket files (see [`socket_owners`]), once.
+    pub fn take_socket_files(&mut self) -> Vec<std::fs::File> {
+        std::mem::take(&mut self.socket_files)
+    }
+
+    /// Unloads the iterator's program once its runs are read: only the start needs it.
+    pub fn unload_socket_files(&mut self) {
+        self.socket_files.clear();
+        files::unload(&mut self.ebpf);
     }
 
     /// The kernel's sums of the connections no listing saw, for top (see [`EndedSums`]);
@@ -768,14 +832,16 @@ fn step_program(
             }
             Ok(())
         }),
-        Attach::TracePoint(category, name) => {
+        Attach::TracePoint(category, names) => {
             mounted.clone().map_err(|e| refusal(described, e, None))?;
             <&mut TracePoint>::try_from(found).and_then(|p| {
                 if load {
                     p.load()?;
                 }
                 if attach {
-                    p.attach(category, name)?;
+                    for name in names {
+                        p.attach(category, name)?;
+                    }
                 }
                 Ok(())
             })
@@ -843,8 +909,9 @@ fn alias_salt() -> u64 {
 /// start), though sockwatch hands it what it needs. So build it on a short-lived thread with
 /// its own filesystem view (unshare(CLONE_FS)) rooted at /sys/kernel/btf, where that path does
 /// not resolve: the parse fails at once and nothing else in the process sees the change.
-/// Without CAP_SYS_CHROOT this is the plain loader.
-fn loader_without_kernel_btf() -> EbpfLoader<'static> {
+/// Without CAP_SYS_CHROOT this is the plain loader. The thread is returned, to be joined with
+/// [`join_loader`] when the loader is needed.
+fn loader_without_kernel_btf() -> std::thread::JoinHandle<EbpfLoader<'static>> {
     let on_own_root = || {
         let root = c"/sys/kernel/btf";
         // SAFETY: unshare and chroot with a valid NUL-terminated path; chroot is tried only
@@ -858,8 +925,10 @@ fn loader_without_kernel_btf() -> EbpfLoader<'static> {
         EbpfLoader::new()
     };
     std::thread::spawn(on_own_root)
-        .join()
-        .unwrap_or_else(|_| EbpfLoader::new())
+}
+
+fn join_loader(thread: std::thread::JoinHandle<EbpfLoader<'static>>) -> EbpfLoader<'static> {
+    thread.join().unwrap_or_else(|_| EbpfLoader::new())
 }
 
 /// Takes map `name` out of `ebpf` as the map type `T`.

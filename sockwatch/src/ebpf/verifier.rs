@@ -48,7 +48,8 @@ pub fn explain(err: &ProgramError, attach: Attach) -> (String, Option<String>) {
         }
         ProgramError::Btf(aya::BtfError::UnknownBtfTypeName { .. }) => {
             let name = match attach {
-                Attach::TpBtf(name) | Attach::TracePoint(_, name) => name,
+                Attach::TpBtf(name) => name.to_string(),
+                Attach::TracePoint(_, names) => names.join(", "),
             };
             (format!("this kernel has no tracepoint {name}"), None)
         }

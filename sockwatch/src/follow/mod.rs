@@ -384,20 +384,21 @@ pub struct Follower {
 
 impl Follower {
     /// Attaches the programs, then lists the sockets that already exist; events queue in the
-    /// ring buffer from the attach on, so none is missed. Their owners are looked for in /proc
-    /// while the programs load.
+    /// ring buffer from the attach on, so none is missed. Their owners are read from the
+    /// kernel's iterator over open files (else from /proc) while the sockets are listed.
     pub fn start(config: FollowConfig) -> Result<Follower, FollowError> {
         let signals = StopSignals::install()?;
         let netns = current_netns().map_err(FollowError::Netns)?;
         let (filter, ports) = kernel_filter(&config, if config.all_netns { 0 } else { netns });
-        let early_owners = startup::EarlyOwners::begin();
-        let tracer = Tracer::load(&TracerConfig {
+        let mut tracer = Tracer::load(&TracerConfig {
             ring_bytes: config.ring_bytes,
             filter,
             ports: ports.clone(),
             owners_capacity: (!config.ends_only).then_some(crate::ebpf::OWNERS_FOR_EVERY_EVENT),
             verbose: config.verbose,
+            socket_files: true,
         })?;
+        let early_owners = startup::EarlyOwners::begin(tracer.take_socket_files());
         let mut live = Live {
             tracer,
             kernel: KernelSide { filter, ports },
@@ -408,6 +409,7 @@ impl Follower {
             listing_ended_ns: 0,
         };
         let initial = live.list(WallClock::monotonic_ns(), Some(early_owners))?;
+        live.tracer.unload_socket_files();
         Ok(Follower {
             config,
             signals,

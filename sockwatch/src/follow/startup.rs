@@ -20,6 +20,7 @@ use sockwatch_common::{event_kind, SockEvent};
 
 use super::FollowError;
 use crate::{
+    ebpf,
     model::{Cookie, Endpoint, Netid, SockState, SocketRecord, TimerKind},
     procs::SocketOwners,
     source::{self, Extensions, IpVersions, Query, StateMask},
@@ -37,22 +38,33 @@ pub struct Scope {
     pub all: bool,
 }
 
-/// A scan of /proc for every socket's owners, begun before the programs load: the owners of
-/// the sockets that exist do not depend on the programs, and the scan (a readlink for every
-/// descriptor of every process) takes tens of milliseconds. The listing itself still comes
-/// after the attach.
-pub struct EarlyOwners(std::thread::JoinHandle<Option<SocketOwners>>);
+/// Every socket's owners, looked for while the sockets are listed: from a run of the kernel's
+/// iterator over open files (see `ebpf::socket_owners`), else from a scan of /proc (a readlink
+/// for every descriptor of every process, tens of milliseconds with many sockets open).
+pub struct EarlyOwners {
+    found: std::thread::JoinHandle<Option<SocketOwners>>,
+    /// A second run of the iterator, for a socket opened after the first read.
+    again: Option<File>,
+}
 
 impl EarlyOwners {
-    pub fn begin() -> EarlyOwners {
-        EarlyOwners(std::thread::spawn(|| SocketOwners::scan(None).ok()))
+    /// Begins reading the first of the iterator's `runs`, or a scan of /proc when there are
+    /// none.
+    pub fn begin(runs: Vec<File>) -> EarlyOwners {
+        let mut runs = runs.into_iter();
+        let (first, again) = (runs.next(), runs.next());
+        let found = std::thread::spawn(move || match first {
+            Some(run) => ebpf::socket_owners(run).ok(),
+            None => SocketOwners::scan(None).ok(),
+        });
+        EarlyOwners { found, again }
     }
 }
 
 /// Every full TCP socket of the namespaces in `scope`, as SNAPSHOT events after a REBUILD
-/// marker, stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from /proc when it can be
-/// read (from `early` when it found them all); a socket whose owner cannot be found is still
-/// listed.
+/// marker, stamped with `now_ns` (CLOCK_MONOTONIC). Owners come from `early` when it found
+/// them all, else from a second look (see [`owners_of`]); a socket whose owner cannot be
+/// found is still listed.
 pub fn table_events(
     now_ns: u64,
     scope: Scope,
@@ -143,20 +155,27 @@ fn for_each_listed(
 /// The owners of the sockets `inodes`. Attribution is best effort: a socket without a known
 /// owner is still in the table.
 fn owners_of(inodes: &[u64], early: Option<EarlyOwners>) -> SocketOwners {
-    let early = early.and_then(|scan| scan.0.join().ok().flatten());
-    // A socket opened after the early scan read its process is not in it: then /proc is read
-    // again for the listed sockets. Orphans (inode 0) have no owner to find.
+    let (found, again) = match early {
+        Some(early) => (early.found.join().ok().flatten(), early.again),
+        None => (None, None),
+    };
+    // A socket opened after the early read of its process is not in it: then the owners are
+    // read again, from the iterator's second run or /proc. Orphans (inode 0) have no owner
+    // to find.
     let complete = |owners: &SocketOwners| {
         inodes
             .iter()
             .all(|&inode| inode == 0 || owners.holds(inode))
     };
-    match early {
+    match found {
         Some(owners) if complete(&owners) => owners,
-        _ => {
-            let wanted: HashSet<u64> = inodes.iter().copied().collect();
-            SocketOwners::scan(Some(&wanted)).unwrap_or_default()
-        }
+        _ => match again.map(ebpf::socket_owners) {
+            Some(Ok(owners)) => owners,
+            _ => {
+                let wanted: HashSet<u64> = inodes.iter().copied().collect();
+                SocketOwners::scan(Some(&wanted)).unwrap_or_default()
+            }
+        },
     }
 }
 

@@ -1,4 +1,4 @@
-//! A trickle of loopback connections inside a bench namespace, one every few milliseconds to
+//! A trickle of loopback connections inside a bench namespace, one a millisecond or so to
 //! a listener of its own, for timing a tracer's first event: whatever the tracer sees first
 //! after it attached is a probe connection, recognisable by the listener's port.
 
@@ -14,7 +14,9 @@ use std::{
 
 use super::netns::BenchNs;
 
-const INTERVAL: Duration = Duration::from_millis(5);
+/// Between connections: short, since the first event a tracer shows comes on average half an
+/// interval after it attached, which every tracer's time then includes.
+const INTERVAL: Duration = Duration::from_millis(1);
 /// The probe stops by itself after this long, should nobody stop it.
 const LIFETIME: Duration = Duration::from_secs(60);
 

@@ -100,48 +100,50 @@ impl LogText {
 
     /// The column titles of the log and lifetime views (the table prints its own).
     pub fn header(&mut self, out: &mut impl Write, view: View, container: bool) -> io::Result<()> {
+        if view == View::Table {
+            return Ok(());
+        }
+        const LEFT: bool = false;
+        const RIGHT: bool = true;
+        // (title, width, right-aligned, what follows it)
+        let mut columns: Vec<(&[u8], usize, bool, &[u8])> = vec![
+            (b"TIME", TIME_WIDTH, LEFT, b" "),
+            (b"PID", PID_WIDTH, RIGHT, b" "),
+            (b"COMM", COMM_WIDTH, LEFT, b" "),
+        ];
+        if container {
+            columns.push((b"CONTAINER", CONTAINER_WIDTH, LEFT, b" "));
+        }
+        columns.push((b"LOCAL", ADDRESS_WIDTH, LEFT, b" "));
+        columns.push((b"REMOTE", ADDRESS_WIDTH, LEFT, b" "));
+        if view == View::Log {
+            columns.extend_from_slice(&[
+                (b"OLD", STATE_WIDTH, LEFT, b" -> "),
+                (b"NEW", STATE_WIDTH, LEFT, b" "),
+                (b"MS", 9, RIGHT, b" "),
+            ]);
+        } else {
+            columns.extend_from_slice(&[
+                (b"TX_BYTES", 10, RIGHT, b" "),
+                (b"RX_BYTES", 10, RIGHT, b" "),
+                (b"RETRANS", 7, RIGHT, b" "),
+                (b"RTT", 8, RIGHT, b" "),
+                (b"CONNECT", 8, RIGHT, b" "),
+                (b"MS", 10, RIGHT, b" "),
+            ]);
+        }
         let line = &mut self.line;
         line.clear();
-        push_left(line, TIME_WIDTH, |b| push_title(b, b"TIME"));
-        line.push(b' ');
-        push_right(line, PID_WIDTH, |b| push_title(b, b"PID"));
-        line.push(b' ');
-        push_left(line, COMM_WIDTH, |b| push_title(b, b"COMM"));
-        line.push(b' ');
-        if container {
-            push_left(line, CONTAINER_WIDTH, |b| push_title(b, b"CONTAINER"));
-            line.push(b' ');
-        }
-        push_left(line, ADDRESS_WIDTH, |b| push_title(b, b"LOCAL"));
-        line.push(b' ');
-        push_left(line, ADDRESS_WIDTH, |b| push_title(b, b"REMOTE"));
-        line.push(b' ');
-        match view {
-            View::Table => return Ok(()),
-            View::Log => {
-                push_left(line, STATE_WIDTH, |b| push_title(b, b"OLD"));
-                line.extend_from_slice(b" -> ");
-                push_left(line, STATE_WIDTH, |b| push_title(b, b"NEW"));
-                line.push(b' ');
-                push_right(line, 9, |b| push_title(b, b"MS"));
-                line.extend_from_slice(b" REASON");
+        for (title, width, right, after) in columns {
+            let title = |b: &mut Vec<u8>| b.extend_from_slice(title);
+            if right {
+                push_right(line, width, title);
+            } else {
+                push_left(line, width, title);
             }
-            View::Lifetime => {
-                for (title, width) in [
-                    (&b"TX_BYTES"[..], 10),
-                    (b"RX_BYTES", 10),
-                    (b"RETRANS", 7),
-                    (b"RTT", 8),
-                    (b"CONNECT", 8),
-                ] {
-                    push_right(line, width, |b| push_title(b, title));
-                    line.push(b' ');
-                }
-                push_right(line, 10, |b| push_title(b, b"MS"));
-                line.extend_from_slice(b" REASON");
-            }
+            line.extend_from_slice(after);
         }
-        line.push(b'\n');
+        line.extend_from_slice(b"REASON\n");
         out.write_all(line)
     }
 
