@@ -57,6 +57,10 @@ pub struct Sampler {
     owners: HashMap<u64, Process, InodeHasher>,
     /// Inodes of the sockets of the last listing.
     listed: HashSet<u64, InodeHasher>,
+    /// Inodes a scan looked for and found in no process's files (a process /proc does not
+    /// show, or none): not looked for again while they last, as each scan would miss them
+    /// again (a scan reads every open file of every process).
+    unowned: HashSet<u64, InodeHasher>,
     last_scan_ns: Option<u64>,
     /// The kernel's sums of short connections, with the events (else every end is an event).
     sums: Option<EndedSums>,
@@ -80,6 +84,7 @@ impl Default for Sampler {
             ),
             owners: HashMap::default(),
             listed: HashSet::default(),
+            unowned: HashSet::default(),
             last_scan_ns: None,
             sums: None,
             spare: Vec::new(),
@@ -153,6 +158,7 @@ impl Sampler {
         let unknown = records.iter().any(|r| {
             r.inode != 0
                 && !self.owners.contains_key(&r.inode)
+                && !self.unowned.contains(&r.inode)
                 && (first || self.listed.contains(&r.inode))
         });
         let due = self
@@ -174,6 +180,11 @@ impl Sampler {
                         Some((inode, process))
                     })
                     .collect();
+                self.unowned = wanted
+                    .iter()
+                    .copied()
+                    .filter(|&inode| inode != 0 && !self.owners.contains_key(&inode))
+                    .collect();
             }
         }
         let mut live = HashSet::with_capacity_and_hasher(records.len(), InodeHasher::default());
@@ -184,6 +195,7 @@ impl Sampler {
             }
         }
         self.owners.retain(|inode, _| live.contains(inode));
+        self.unowned.retain(|inode| live.contains(inode));
         self.listed = live;
         Ok(Listing {
             records,
