@@ -2,6 +2,12 @@
 //! data: the kernel side writes it into maps and the ring buffer, user space reads it back.
 #![no_std]
 
+/// The address families a `family` field holds (`AF_INET`, `AF_INET6` of <sys/socket.h>).
+pub mod family {
+    pub const AF_INET: u16 = 2;
+    pub const AF_INET6: u16 = 10;
+}
+
 /// What an [`SockEvent`] reports.
 pub mod event_kind {
     /// A TCP state change (`sock:inet_sock_set_state`).

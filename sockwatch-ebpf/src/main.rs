@@ -19,12 +19,11 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, TracePointContext},
 };
 use sockwatch_common::{
-    counter, event_kind, KernelFilter, KernelOffsets, SockEvent, SockOwner, ADMITTED_CAPACITY,
-    ALIAS_BIT,
+    counter, event_kind,
+    family::{AF_INET, AF_INET6},
+    KernelFilter, KernelOffsets, SockEvent, SockOwner, ADMITTED_CAPACITY, ALIAS_BIT,
 };
 
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: u8 = 1;
 const TCP_SYN_SENT: u8 = 2;

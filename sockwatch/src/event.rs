@@ -3,12 +3,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
-use sockwatch_common::{drop_reason, event_kind, reason_flag, SockEvent};
+use sockwatch_common::{
+    drop_reason, event_kind,
+    family::{AF_INET, AF_INET6},
+    reason_flag, SockEvent,
+};
 
 use crate::model::{Cookie, SockState};
-
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 
 /// A kernel task name (at most 15 bytes), kept inline: events arrive by the hundred thousand
 /// a second and must not allocate. The bytes are the kernel's, unchanged: a process may name

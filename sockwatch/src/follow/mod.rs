@@ -25,7 +25,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sockwatch_common::{event_kind, KernelFilter, SockEvent};
+use sockwatch_common::{
+    event_kind,
+    family::{AF_INET, AF_INET6},
+    KernelFilter, SockEvent,
+};
 use thiserror::Error;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -213,8 +217,6 @@ pub fn current_netns() -> io::Result<u32> {
     Ok(std::fs::metadata("/proc/self/ns/net")?.ino() as u32)
 }
 
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 /// Events shown between two hand-overs to the output's writer thread.
 const SHOWN_AT_ONCE: usize = 1024;
 /// How often queued events are read when the kernel has not woken the reader.

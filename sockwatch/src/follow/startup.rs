@@ -16,7 +16,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use sockwatch_common::{event_kind, SockEvent};
+use sockwatch_common::{
+    event_kind,
+    family::{AF_INET, AF_INET6},
+    SockEvent,
+};
 
 use super::FollowError;
 use crate::{
@@ -25,9 +29,6 @@ use crate::{
     procs::SocketOwners,
     source::{self, Extensions, IpVersions, Query, StateMask},
 };
-
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 
 /// Which network namespaces a listing covers.
 #[derive(Clone, Copy, Debug)]

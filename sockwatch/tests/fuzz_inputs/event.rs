@@ -8,12 +8,13 @@ use sockwatch::{
     event::{Transition, TransitionKind},
     model::SockState,
 };
-use sockwatch_common::{event_kind, SockEvent};
+use sockwatch_common::{
+    event_kind,
+    family::{AF_INET, AF_INET6},
+    SockEvent,
+};
 
 use crate::common::{assert_clear_error, config, within};
-
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 
 /// A SockEvent from raw bytes, exactly as the tracer takes records off the ring buffer.
 fn event_from_bytes(bytes: &[u8]) -> SockEvent {
