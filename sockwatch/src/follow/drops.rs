@@ -8,15 +8,16 @@
 
 use std::{collections::HashMap, net::SocketAddr};
 
-use sockwatch_common::{drop_reason, event_kind, SockEvent};
+use sockwatch_common::{
+    drop_reason, event_kind,
+    family::{AF_INET, AF_INET6},
+    SockEvent,
+};
 
 use crate::{
     model::{Endpoint, Netid, SockState},
     source::{self, snmp::ProtocolCounters, Extensions, IpVersions, Query, SourceError, StateMask},
 };
-
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 
 /// The last drop counts seen, by listener cookie, and the namespace's queue counters.
 #[derive(Debug, Default)]

@@ -89,11 +89,9 @@ pub fn count_sums(engine: &mut Engine, sums: &[(EndedKey, EndedFlow)], ends_comp
 
 #[cfg(test)]
 mod tests {
-    use sockwatch_common::reason_flag;
+    use sockwatch_common::{family::AF_INET, reason_flag};
 
     use super::*;
-
-    const AF_INET: u16 = 2;
 
     fn key(dport: u16, flags: u16, errno: u16) -> EndedKey {
         let mut comm = [0; 16];
