@@ -1,7 +1,7 @@
 //! The domain types every stage shares: what a socket is, independent of where it was read
 //! (sock_diag, /proc, a dump file, the eBPF event stream) and of how it is shown.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The socket cookie: the kernel's 64-bit socket id, reported by sock_diag and by
 /// `bpf_get_socket_cookie()`; the key that joins snapshots with events.
@@ -231,6 +231,25 @@ pub enum Endpoint {
     /// An AF_XDP socket's interface index (0: not bound) and queue; its peer is always
     /// `Xdp { ifindex: 0, queue: 0 }`.
     Xdp { ifindex: u32, queue: u32 },
+}
+
+impl Endpoint {
+    /// The inet endpoint of `addr`, bound to no interface.
+    pub fn inet(addr: SocketAddr) -> Endpoint {
+        Endpoint::Inet {
+            addr: addr.ip(),
+            port: addr.port(),
+            scope: 0,
+        }
+    }
+
+    /// The address and port of an inet endpoint; None for other families.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
+            _ => None,
+        }
+    }
 }
 
 /// A TIPC socket id: `node:ref`.

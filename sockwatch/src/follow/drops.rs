@@ -15,7 +15,7 @@ use sockwatch_common::{
 };
 
 use crate::{
-    model::{Endpoint, Netid, SockState},
+    model::{Netid, SockState},
     source::{self, snmp::ProtocolCounters, Extensions, IpVersions, Query, SourceError, StateMask},
 };
 
@@ -48,11 +48,10 @@ fn listeners() -> Result<Vec<Listener>, SourceError> {
     );
     let mut found = Vec::new();
     source::snapshot(&query, |record| {
-        if let (Endpoint::Inet { addr, port, .. }, Some(meminfo)) = (&record.local, record.meminfo)
-        {
+        if let (Some(local), Some(meminfo)) = (record.local.socket_addr(), record.meminfo) {
             found.push(Listener {
                 cookie: record.cookie.0,
-                local: SocketAddr::new(*addr, *port),
+                local,
                 drops: meminfo.drops,
             });
         }

@@ -94,12 +94,12 @@ impl EventFilter {
         let Some(filter) = &self.filter else {
             return true;
         };
-        let endpoint = |addr: SocketAddr| Endpoint::Inet {
-            addr: addr.ip(),
-            port: addr.port(),
-            scope: 0,
-        };
-        let record = SocketRecord::new(Netid::Tcp, new, endpoint(local), endpoint(remote));
+        let record = SocketRecord::new(
+            Netid::Tcp,
+            new,
+            Endpoint::inet(local),
+            Endpoint::inet(remote),
+        );
         filter.matches(&record)
     }
 }

@@ -11,7 +11,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fs::File,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     os::{fd::AsRawFd, unix::fs::MetadataExt},
     path::{Path, PathBuf},
 };
@@ -25,7 +25,7 @@ use sockwatch_common::{
 use super::FollowError;
 use crate::{
     ebpf,
-    model::{Cookie, Endpoint, Netid, SockState, SocketRecord, TimerKind},
+    model::{Cookie, Netid, SockState, SocketRecord, TimerKind},
     procs::SocketOwners,
     source::{self, Extensions, IpVersions, Query, StateMask},
 };
@@ -256,13 +256,6 @@ fn in_namespace(
     })
 }
 
-fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
-    match endpoint {
-        Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
-        _ => None,
-    }
-}
-
 /// Whether `record` is a full socket, one whose later changes and end the programs see.
 /// TIME-WAIT and request mini-sockets change state without events (they expire or become a
 /// full socket with its own cookie): a table of them would only go stale. A TIME-WAIT
@@ -281,7 +274,7 @@ fn is_full_socket(record: &SocketRecord) -> bool {
 }
 
 fn snapshot_event(record: &SocketRecord, now_ns: u64, netns: u32) -> Option<SockEvent> {
-    let (local, peer) = (inet(&record.local)?, inet(&record.peer)?);
+    let (local, peer) = (record.local.socket_addr()?, record.peer.socket_addr()?);
     let mut event = SockEvent {
         ts_ns: now_ns,
         cookie: record.cookie.0,

@@ -18,13 +18,13 @@ use sockwatch_common::reason_flag;
 
 use super::{
     frame::{Connection, Frame, Group, Process, Rates, Totals},
-    listed::{inet_endpoint, Counters, Listed},
+    listed::{Counters, Listed},
 };
 use crate::{
     event::{Transition, TransitionKind},
     filter::{Filter, SS_ALL},
     follow::table::CookieHasher,
-    model::{Cookie, Netid, SockState, SocketRecord},
+    model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
 };
 
 type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
@@ -161,7 +161,7 @@ impl Engine {
     /// record a filter tests is built only when there is a filter).
     fn admits_ends(&self, state: SockState, local: SocketAddr, remote: SocketAddr) -> bool {
         self.filter.as_ref().is_none_or(|f| {
-            let (local, remote) = (inet_endpoint(local), inet_endpoint(remote));
+            let (local, remote) = (Endpoint::inet(local), Endpoint::inet(remote));
             f.matches(&SocketRecord::new(Netid::Tcp, state, local, remote))
         })
     }
@@ -526,8 +526,8 @@ mod tests {
         let mut r = SocketRecord::new(
             Netid::Tcp,
             state,
-            inet_endpoint(addr(&format!("127.0.0.1:{}", 40000 + cookie))),
-            inet_endpoint(addr("127.0.0.2:80")),
+            Endpoint::inet(addr(&format!("127.0.0.1:{}", 40000 + cookie))),
+            Endpoint::inet(addr("127.0.0.2:80")),
         );
         r.cookie = Cookie(cookie);
         r.inode = cookie;
@@ -728,8 +728,8 @@ mod tests {
             let mut r = SocketRecord::new(
                 Netid::Tcp,
                 state,
-                inet_endpoint(addr(local)),
-                inet_endpoint(addr(peer)),
+                Endpoint::inet(addr(local)),
+                Endpoint::inet(addr(peer)),
             );
             r.cookie = Cookie(cookie);
             listed(r)

@@ -46,13 +46,6 @@ pub struct Listed {
     pub record: Option<Box<SocketRecord>>,
 }
 
-fn inet(endpoint: &Endpoint) -> Option<SocketAddr> {
-    match endpoint {
-        Endpoint::Inet { addr, port, .. } => Some(SocketAddr::new(*addr, *port)),
-        _ => None,
-    }
-}
-
 impl Listed {
     /// The socket of `record` (None unless both ends are inet ones, as TCP's are); `keep`:
     /// whether to keep the whole record, for a filter.
@@ -61,8 +54,8 @@ impl Listed {
         Some(Listed {
             cookie: record.cookie,
             state: record.state,
-            local: inet(&record.local)?,
-            peer: inet(&record.peer)?,
+            local: record.local.socket_addr()?,
+            peer: record.peer.socket_addr()?,
             inode: record.inode,
             counters: info.map(|info| Counters {
                 rx: info.bytes_received,
@@ -87,22 +80,13 @@ impl Listed {
                 let mut record = SocketRecord::new(
                     Netid::Tcp,
                     self.state,
-                    inet_endpoint(self.local),
-                    inet_endpoint(self.peer),
+                    Endpoint::inet(self.local),
+                    Endpoint::inet(self.peer),
                 );
                 record.cookie = self.cookie;
                 record.inode = self.inode;
                 std::borrow::Cow::Owned(record)
             }
         }
-    }
-}
-
-/// An inet endpoint as sock_diag records hold it.
-pub fn inet_endpoint(addr: SocketAddr) -> Endpoint {
-    Endpoint::Inet {
-        addr: addr.ip(),
-        port: addr.port(),
-        scope: 0,
     }
 }
