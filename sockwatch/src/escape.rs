@@ -62,12 +62,18 @@ pub fn push_escaped(buf: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 fn push_hex_byte(buf: &mut Vec<u8>, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.extend_from_slice(b"\\x");
+    push_hex_pair(buf, b);
+}
+
+/// Lower-case hex digits, for the byte escapes and hex twins of every output.
+pub const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `b` as two lower-case hex digits.
+pub fn push_hex_pair(buf: &mut Vec<u8>, b: u8) {
     buf.extend_from_slice(&[
-        b'\\',
-        b'x',
-        HEX[usize::from(b >> 4)],
-        HEX[usize::from(b & 0xf)],
+        HEX_DIGITS[usize::from(b >> 4)],
+        HEX_DIGITS[usize::from(b & 0xf)],
     ]);
 }
 

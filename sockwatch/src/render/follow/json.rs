@@ -14,6 +14,7 @@ use serde_json::ser::{CompactFormatter, Formatter};
 use super::{in_state_ms, View};
 use crate::{
     container::OwnerIdentity,
+    escape::push_hex_pair,
     event::{Owner, Transition, TransitionKind},
     follow::{
         clock::{UtcText, WallClock},
@@ -335,9 +336,8 @@ impl<'a> Object<'a> {
                 self.text(key, Some(&String::from_utf8_lossy(bytes)));
                 self.key(hex_key);
                 self.buf.push(b'"');
-                for b in bytes {
-                    self.buf.push(HEX_DIGITS[usize::from(b >> 4)]);
-                    self.buf.push(HEX_DIGITS[usize::from(b & 0xf)]);
+                for &b in bytes {
+                    push_hex_pair(self.buf, b);
                 }
                 self.buf.push(b'"');
             }
@@ -368,8 +368,6 @@ impl<'a> Object<'a> {
         self.buf.push(b'}');
     }
 }
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `ms` as serde_json would when it is a whole number of nanoseconds in milliseconds
 /// (`ns as f64 / 1e6`, as follow's table computes durations) from 10 ns up to 10^9 ms, and
@@ -487,8 +485,7 @@ fn push_json_string(buf: &mut Vec<u8>, text: &str) {
             b'\t' => b't',
             _ => {
                 buf.extend_from_slice(b"\\u00");
-                buf.push(HEX_DIGITS[usize::from(b >> 4)]);
-                buf.push(HEX_DIGITS[usize::from(b & 0xf)]);
+                push_hex_pair(buf, b);
                 continue;
             }
         };

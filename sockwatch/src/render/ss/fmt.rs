@@ -5,6 +5,8 @@
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::escape::HEX_DIGITS;
+
 /// Appends `v` in decimal.
 pub fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
     // Two digits per division.
@@ -42,12 +44,11 @@ pub fn push_i64(buf: &mut Vec<u8>, v: i64) {
 
 /// Appends `v` in lower-case hex without prefix (`%x`, `%llx`).
 pub fn push_hex(buf: &mut Vec<u8>, mut v: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut digits = [0u8; 16];
     let mut at = digits.len();
     loop {
         at -= 1;
-        digits[at] = HEX[(v & 0xf) as usize];
+        digits[at] = HEX_DIGITS[(v & 0xf) as usize];
         v >>= 4;
         if v == 0 {
             break;
