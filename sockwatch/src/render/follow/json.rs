@@ -267,11 +267,7 @@ impl<'a> Object<'a> {
     }
 
     fn key(&mut self, key: &str) {
-        if !self.empty {
-            self.buf.push(b',');
-        }
-        self.empty = false;
-        self.buf.extend_from_slice(key.as_bytes());
+        self.fragment(key.as_bytes());
     }
 
     fn null(&mut self, key: &str) {
