@@ -172,9 +172,10 @@ impl SocketOwners {
         let mut comms = HashMap::new();
         let hits: Vec<SocketLink> = holders
             .map(|holder| {
-                comms
-                    .entry(holder.pid)
-                    .or_insert_with(|| ss_comm(&holder.comm).to_vec());
+                comms.entry(holder.pid).or_insert_with(|| {
+                    let name = holder.comm.split(|&b| b == 0).next().unwrap_or_default();
+                    ss_comm(name).to_vec()
+                });
                 SocketLink {
                     inode: holder.inode,
                     pid: holder.pid,
@@ -330,7 +331,8 @@ pub struct SocketHolder {
     pub inode: u64,
     pub pid: u32,
     pub fd: u32,
-    pub comm: Vec<u8>,
+    /// The task's name as the kernel keeps it, NUL-padded.
+    pub comm: [u8; 16],
 }
 
 /// One fd naming a socket.
@@ -578,11 +580,15 @@ mod tests {
     /// socket's in ss's order, names cut as ss cuts them.
     #[test]
     fn holders_from_the_kernel_make_owners_as_the_scan_does() {
-        let holder = |inode, pid, fd, comm: &[u8]| SocketHolder {
-            inode,
-            pid,
-            fd,
-            comm: comm.to_vec(),
+        let holder = |inode, pid, fd, name: &[u8]| {
+            let mut comm = [0; 16];
+            comm[..name.len()].copy_from_slice(name);
+            SocketHolder {
+                inode,
+                pid,
+                fd,
+                comm,
+            }
         };
         let owners = SocketOwners::from_holders(
             vec![

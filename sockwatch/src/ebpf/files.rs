@@ -75,12 +75,11 @@ pub fn socket_owners(mut run: File) -> std::io::Result<SocketOwners> {
         // SAFETY: the program wrote whole SocketFile records (repr(C), any bit pattern
         // valid); the buffer gives no alignment guarantee, hence the unaligned read.
         let file = unsafe { std::ptr::read_unaligned(record.as_ptr().cast::<SocketFile>()) };
-        let comm = file.comm.split(|&b| b == 0).next().unwrap_or_default();
         SocketHolder {
             inode: file.inode,
             pid: file.pid,
             fd: file.fd,
-            comm: comm.to_vec(),
+            comm: file.comm,
         }
     });
     Ok(SocketOwners::from_holders(holders))
