@@ -572,10 +572,9 @@ impl Follower {
         drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
         let mut batch: Vec<SockEvent> = Vec::with_capacity(4096);
-        let mut drop_watch = match &input {
-            Input::Live(_) => drops::DropWatch::start().ok(),
-            Input::Replay(_) => None,
-        };
+        // The drop watch's first listing runs beside the filling of the initial table.
+        let drop_watch =
+            matches!(input, Input::Live(_)).then(|| std::thread::spawn(drops::DropWatch::start));
         let mut reported_lost = 0;
         // Whether the loss check's tick came: the counters are read then, or after a batch.
         let mut loss_due = false;
@@ -587,6 +586,9 @@ impl Follower {
         let mut stop = session
             .show(&initial)
             .and_then(|_| Session::<Output>::write(session.views.header(session.out, started_ns)));
+        let mut drop_watch = drop_watch
+            .and_then(|watch| watch.join().ok())
+            .and_then(Result::ok);
         let mut error = None;
         while stop.is_ok() {
             batch.clear();

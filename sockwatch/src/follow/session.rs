@@ -134,11 +134,16 @@ impl<W: Write> Session<'_, W> {
         if let Some(recorder) = &mut self.recorder {
             recorder.write(batch);
         }
-        for raw in batch {
+        for (index, raw) in batch.iter().enumerate() {
             match raw.kind {
                 event_kind::REBUILD => {
                     self.rebuilds += 1;
-                    self.table.begin_rebuild(raw.ts_ns);
+                    // The listing's sockets follow their marker.
+                    let listed = batch[index + 1..]
+                        .iter()
+                        .take_while(|e| e.kind == event_kind::SNAPSHOT)
+                        .count();
+                    self.table.begin_rebuild(raw.ts_ns, listed);
                     continue;
                 }
                 event_kind::LOST => {

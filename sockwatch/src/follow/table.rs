@@ -149,8 +149,10 @@ impl LiveTable {
 
     /// Starts rebuilding the table from sock_diag: SNAPSHOT transitions that follow replace
     /// its contents.
-    pub fn begin_rebuild(&mut self, listing_began_ns: u64) {
+    /// `listed`: how many sockets the listing holds (room is made for them at once).
+    pub fn begin_rebuild(&mut self, listing_began_ns: u64, listed: usize) {
         self.previous = std::mem::take(&mut self.sockets);
+        self.sockets.reserve(listed);
         self.rebuilt_at_ns = listing_began_ns;
     }
 
@@ -405,7 +407,7 @@ pub(super) mod tests {
     #[test]
     fn events_older_than_a_rebuild_do_not_bring_back_dead_sockets() {
         let mut table = LiveTable::default();
-        table.begin_rebuild(10_000_000);
+        table.begin_rebuild(10_000_000, 0);
         // Queued before the listing began: its socket's destroy was lost, and the listing
         // (which no longer has it) is newer.
         table.apply(&mut transition(
