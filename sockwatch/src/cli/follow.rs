@@ -22,14 +22,16 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
             Some(path) => Follower::replay(config, path)?,
             None => {
                 let follower = Follower::start(config)?;
-                for notice in follower.notices() {
-                    eprintln!("sockwatch follow: {notice}");
-                }
-                eprintln!("sockwatch follow: attached; Ctrl-C to stop");
+                say(follower.notices());
                 follower
             }
         };
-        Ok::<_, FollowError>(follower.run(&mut out, FollowViews::new).await)
+        // Once every hook is attached: a quick start shows its first events before.
+        let attached = |notices| {
+            say(notices);
+            eprintln!("sockwatch follow: attached; Ctrl-C to stop");
+        };
+        Ok::<_, FollowError>(follower.run(&mut out, FollowViews::new, attached).await)
     });
     let finished = finished.map_err(|e| e.to_string())?;
     if let Some(error) = finished.error {
@@ -43,4 +45,11 @@ pub fn run(plan: FollowPlan) -> Result<ExitCode, String> {
     }
     // A writer thread still blocked on a stalled reader ends with the process.
     Ok(ExitCode::SUCCESS)
+}
+
+/// Notices of the hooks attached (what the kernel cannot serve, the compromises made).
+fn say(notices: Vec<String>) {
+    for notice in notices {
+        eprintln!("sockwatch follow: {notice}");
+    }
 }

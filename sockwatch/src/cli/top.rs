@@ -172,7 +172,7 @@ async fn run_async(plan: TopPlan) -> Result<(), String> {
             .open("/dev/null")
             .and_then(Output::new)
             .map_err(|e| format!("cannot open /dev/null: {e}"))?;
-        let finished = follower.run(&mut nowhere, |_, _| tap).await;
+        let finished = follower.run(&mut nowhere, |_, _| tap, |_| {}).await;
         finished.error.map_or(Ok(()), |e| Err(e.to_string()))
     };
     let refresher = Refresher {

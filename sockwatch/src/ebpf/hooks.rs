@@ -218,6 +218,20 @@ pub const HOOKS: &[Hook] = &[
     },
 ];
 
+/// What the nested twins of the state-change and destroy hooks serve, named when the kernel
+/// takes a main program but not its twin.
+pub const NESTED_RUNS: &str = "events of runs the kernel skips for recursion (nested twins)";
+
+/// Whether `program` is a nested twin (see [`SkippedRuns::Covered`]).
+pub fn is_twin(program: &Program) -> bool {
+    skipped_runs(program.name) == SkippedRuns::Covered
+}
+
+/// Whether `hook` tells why connections end (see [`REASON_FEATURES`]).
+pub fn tells_reasons(hook: &Hook) -> bool {
+    REASON_FEATURES.contains(&hook.feature)
+}
+
 /// The features of the hooks that tell why connections end: without any of these a quiet end
 /// reads `unknown`, not `normal` (see docs/follow-reasons.md).
 pub const ENDS_FEATURES: [&str; 4] = [RESETS_SENT, RESETS_RECEIVED, SOCKET_ERRORS, CONNECT_ERRORS];

@@ -73,6 +73,10 @@ pub struct TracerConfig {
     /// Open two runs of the kernel's iterator over open socket files (see
     /// [`Tracer::take_socket_files`]).
     pub socket_files: bool,
+    /// Attach at once only what keeps the table right (state changes, destruction, owners of
+    /// accepted sockets): the nested twins and the reason hooks wait for
+    /// [`Tracer::attach_rest`], and their verification no longer delays the first events.
+    pub quick_start: bool,
 }
 
 /// A feature this kernel cannot serve: follow runs without it.
@@ -118,6 +122,16 @@ pub struct Tracer {
     /// Runs of the iterator over open socket files, each to read once (empty when not asked
     /// for or this kernel has no such iterator).
     socket_files: Vec<std::fs::File>,
+    /// What [`Tracer::attach_rest`] attaches, until it has.
+    rest: Option<Rest>,
+}
+
+/// The hooks a quick start leaves for later (see [`TracerConfig::quick_start`]).
+struct Rest {
+    /// The twins of the hooks attached (as hooks of their own), then the reason hooks.
+    hooks: Vec<Hook>,
+    btf: AyaBtf,
+    verbose: bool,
 }
 
 /// OWNERS entries enough for a view that sees every event. The map only puts owners into
@@ -347,48 +361,39 @@ impl Tracer {
         }
 
         let mut degraded = Vec::new();
-        let mut compromises = Vec::new();
-        let mut wanted = Vec::new();
+        let mut now = Vec::new();
+        let mut later = Vec::new();
         for hook in HOOKS {
             if skipped(hook) {
                 degraded.push(Degraded {
                     feature: hook.feature,
                     reason: format!("skipped by {SKIP_HOOKS_ENV}"),
                 });
+            } else if config.quick_start && hooks::tells_reasons(hook) {
+                later.push(*hook);
             } else {
-                wanted.push(hook);
+                now.push(*hook);
             }
         }
-        for (hook, outcome) in wanted
+        let wave = if config.quick_start {
+            Wave::First
+        } else {
+            Wave::All
+        };
+        let attached = attach_wave(&mut ebpf, &now, &trace_btf, wave, config.verbose)?;
+        degraded.extend(attached.degraded);
+        let compromises = attached.compromises;
+        // Each twin waits as a hook of its own, with its main program's candidate.
+        let twins = attached
+            .serving
             .iter()
-            .zip(attach_hooks(&mut ebpf, &wanted, &trace_btf))
-        {
-            let (outcome, refusals) = outcome;
-            if config.verbose {
-                verifier::print(&refusals);
-                if let Some(candidate) = outcome {
-                    verifier::print_accepted(&ebpf, candidate);
-                }
-            }
-            match outcome {
-                Some(candidate) => compromises.extend(candidate.compromise),
-                None if hook.required => {
-                    let log = verifier::save(&refusals);
-                    return Err(LoadError::RequiredHook {
-                        feature: hook.feature,
-                        refusals,
-                        log,
-                    });
-                }
-                None => degraded.push(Degraded {
-                    feature: hook.feature,
-                    reason: refusals
-                        .last()
-                        .map(|r| r.cause.clone())
-                        .unwrap_or_else(|| "no program for it".into()),
-                }),
-            }
-        }
+            .filter(|(_, candidate)| candidate.programs.iter().any(hooks::is_twin))
+            .map(|(_, candidate)| Hook {
+                feature: hooks::NESTED_RUNS,
+                required: false,
+                candidates: std::slice::from_ref(*candidate),
+            });
+        let later: Vec<Hook> = twins.chain(later).collect();
 
         // Two runs: one read at once, one kept for a socket that opens before the listing.
         // Without them the owners come from /proc.
@@ -402,9 +407,8 @@ impl Tracer {
             false => Vec::new(),
         };
 
-        let ends_complete = !degraded
-            .iter()
-            .any(|d| hooks::ENDS_FEATURES.contains(&d.feature));
+        // A quick start tells why connections end once the rest is attached.
+        let ends_complete = !config.quick_start && ends_complete(&degraded);
 
         let events = match ebpf.take_map("EVENTS") {
             Some(Map::RingBuf(map)) => map,
@@ -431,15 +435,12 @@ impl Tracer {
             ended::start_sums(&mut ebpf)?;
         }
         // Programs the kernel did not take have no descriptor.
-        let program_fds = ebpf
-            .programs()
-            .filter_map(|(name, program)| {
-                let skipped = hooks::skipped_runs(name);
-                let fd = program.fd().ok()?;
-                let fd = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd));
-                (skipped != hooks::SkippedRuns::Covered).then_some((fd, skipped))
-            })
-            .collect();
+        let program_fds = program_fds(&ebpf);
+        let rest = config.quick_start.then_some(Rest {
+            hooks: later,
+            btf: trace_btf,
+            verbose: config.verbose,
+        });
         Ok(Tracer {
             ebpf,
             events,
@@ -455,7 +456,54 @@ impl Tracer {
                 reset_reasons,
             },
             socket_files,
+            rest,
         })
+    }
+
+    /// Loads and attaches what a quick start left (see [`TracerConfig::quick_start`]): the
+    /// nested twins, then the reason hooks; what the kernel refuses joins
+    /// [`Tracer::degraded`]. Returns the notices (see [`Tracer::notices`]) they add. Does
+    /// nothing once done, or when everything was attached at load.
+    pub fn attach_rest(&mut self) -> Vec<String> {
+        let Some(rest) = self.rest.take() else {
+            return Vec::new();
+        };
+        let wave = attach_wave(
+            &mut self.ebpf,
+            &rest.hooks,
+            &rest.btf,
+            Wave::Rest,
+            rest.verbose,
+        );
+        let (degraded, compromises) = match wave {
+            Ok(attached) => (attached.degraded, attached.compromises),
+            // Only a required hook fails a wave, and none of these is: said all the same.
+            Err(error) => {
+                let failed = Degraded {
+                    feature: "the hooks attached after the start",
+                    reason: error.to_string(),
+                };
+                (vec![failed], Vec::new())
+            }
+        };
+        let notices = notices(&degraded, &compromises);
+        self.degraded.extend(degraded);
+        self.compromises.extend(compromises);
+        self.reasons.ends_complete = ends_complete(&self.degraded);
+        self.program_fds = program_fds(&self.ebpf);
+        self.skipped.set(None);
+        notices
+    }
+
+    /// One line for each feature this kernel cannot serve and each compromise the loader
+    /// made.
+    pub fn notices(&self) -> Vec<String> {
+        notices(&self.degraded, &self.compromises)
+    }
+
+    /// Whether [`Tracer::attach_rest`] has hooks left to attach.
+    pub fn attaching_later(&self) -> bool {
+        self.rest.is_some()
     }
 
     /// The runs of the iterator over open socket files (see [`socket_owners`]), once.
@@ -648,6 +696,108 @@ fn push_event(out: &mut Vec<SockEvent>, record: &[u8]) {
     }
 }
 
+/// Descriptors of the loaded programs whose skipped runs may lose events, and how those runs
+/// are accounted for (twins' own skipped runs lose nothing).
+fn program_fds(ebpf: &Ebpf) -> Vec<(std::os::fd::RawFd, hooks::SkippedRuns)> {
+    ebpf.programs()
+        .filter_map(|(name, program)| {
+            let skipped = hooks::skipped_runs(name);
+            let fd = program.fd().ok()?;
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(fd));
+            (skipped != hooks::SkippedRuns::Covered).then_some((fd, skipped))
+        })
+        .collect()
+}
+
+fn notices(degraded: &[Degraded], compromises: &[&'static str]) -> Vec<String> {
+    degraded
+        .iter()
+        .map(ToString::to_string)
+        .chain(compromises.iter().map(|c| c.to_string()))
+        .collect()
+}
+
+/// Whether every hook a connection's end needs is attached, given what was not.
+fn ends_complete(degraded: &[Degraded]) -> bool {
+    !degraded
+        .iter()
+        .any(|d| hooks::ENDS_FEATURES.contains(&d.feature))
+}
+
+/// Which programs of the hooks' candidates a round of loading takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wave {
+    /// Every program.
+    All,
+    /// All but the nested twins (a quick start).
+    First,
+    /// The twins of the hooks the first wave attached, and the reason hooks.
+    Rest,
+}
+
+impl Wave {
+    fn includes(self, hook: &Hook, program: &hooks::Program) -> bool {
+        match self {
+            Wave::All => true,
+            Wave::First => !hooks::is_twin(program),
+            Wave::Rest => hooks::is_twin(program) || hooks::tells_reasons(hook),
+        }
+    }
+}
+
+/// What a wave of hooks came to.
+#[derive(Default)]
+struct Attached {
+    /// The features of the hooks no candidate could serve.
+    degraded: Vec<Degraded>,
+    /// What the candidates taken cost (one line each).
+    compromises: Vec<&'static str>,
+    /// Each hook attached, with the candidate that serves it.
+    serving: Vec<(Hook, &'static Candidate)>,
+}
+
+/// Attaches `hooks` (the programs of `wave`); a required hook no candidate serves is an error.
+fn attach_wave(
+    ebpf: &mut Ebpf,
+    hooks: &[Hook],
+    btf: &AyaBtf,
+    wave: Wave,
+    verbose: bool,
+) -> Result<Attached, LoadError> {
+    let mut attached = Attached::default();
+    for (hook, (outcome, refusals)) in hooks.iter().zip(attach_hooks(ebpf, hooks, btf, wave)) {
+        if verbose {
+            verifier::print(&refusals);
+            if let Some(candidate) = outcome {
+                let loaded = candidate.programs.iter().filter(|p| wave.includes(hook, p));
+                verifier::print_accepted(ebpf, loaded);
+            }
+        }
+        match outcome {
+            Some(candidate) => {
+                attached.compromises.extend(candidate.compromise);
+                attached.serving.push((*hook, candidate));
+            }
+            None if hook.required => {
+                let log = verifier::save(&refusals);
+                return Err(LoadError::RequiredHook {
+                    feature: hook.feature,
+                    refusals,
+                    log,
+                });
+            }
+            None => attached.degraded.push(Degraded {
+                feature: hook.feature,
+                reason: refusals
+                    .last()
+                    .map(|r| r.cause.clone())
+                    .unwrap_or_else(|| "no program for it".into()),
+            }),
+        }
+    }
+    Ok(attached)
+}
+
 /// Which candidate of a hook serves it (None: none), and the kernel's refusals of those tried
 /// before it.
 type HookOutcome = (Option<&'static Candidate>, Vec<verifier::Refusal>);
@@ -660,7 +810,7 @@ type HookOutcome = (Option<&'static Candidate>, Vec<verifier::Refusal>);
 /// each hook trying its candidates in order until one loads. They are attached afterwards one
 /// hook after another in the table's order (programs on one tracepoint run in the order they
 /// were attached); a candidate whose attach fails gives way to the next as before.
-fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<HookOutcome> {
+fn attach_hooks(ebpf: &mut Ebpf, hooks: &[Hook], btf: &AyaBtf, wave: Wave) -> Vec<HookOutcome> {
     // Classic tracepoints attach through tracefs: mounted once, before any of their programs
     // is loaded, so that a kernel that cannot give it holds none of them.
     let tracepoints = hooks
@@ -691,7 +841,7 @@ fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<H
             .iter()
             .zip(per_hook.iter_mut())
             .map(|(hook, programs)| {
-                scope.spawn(move || first_loading(hook, programs, btf, mounted))
+                scope.spawn(move || first_loading(hook, programs, btf, mounted, wave))
             })
             .collect();
         threads
@@ -711,7 +861,8 @@ fn attach_hooks(ebpf: &mut Ebpf, hooks: &[&'static Hook], btf: &AyaBtf) -> Vec<H
                 } else {
                     Step::LoadAndAttach
                 };
-                match try_candidate(programs, candidate, btf, mounted, step) {
+                let taken = Taken { hook, wave };
+                match try_candidate(programs, candidate, taken, btf, mounted, step) {
                     Ok(()) => return (Some(candidate), refusals),
                     Err(refusal) => refusals.push(refusal),
                 }
@@ -728,10 +879,12 @@ fn first_loading(
     programs: &mut HashMap<&str, &mut Program>,
     btf: &AyaBtf,
     mounted: &Result<(), String>,
+    wave: Wave,
 ) -> (usize, Vec<verifier::Refusal>) {
     let mut refusals = Vec::new();
+    let taken = Taken { hook, wave };
     for (index, candidate) in hook.candidates.iter().enumerate() {
-        match try_candidate(programs, candidate, btf, mounted, Step::Load) {
+        match try_candidate(programs, candidate, taken, btf, mounted, Step::Load) {
             Ok(()) => return (index, refusals),
             Err(refusal) => refusals.push(refusal),
         }
@@ -747,12 +900,26 @@ enum Step {
     LoadAndAttach,
 }
 
+/// Which programs of a hook's candidates this round takes.
+#[derive(Clone, Copy)]
+struct Taken<'a> {
+    hook: &'a Hook,
+    wave: Wave,
+}
+
+impl Taken<'_> {
+    fn includes(&self, program: &hooks::Program) -> bool {
+        self.wave.includes(self.hook, program)
+    }
+}
+
 /// `mounted`: whether tracefs is mounted, else why not (a classic tracepoint's program is then
 /// refused before it is loaded). A candidate's programs (a hook's main program and its nested
 /// twin) are verified side by side, each on a thread of its own: they take about as long each.
 fn try_candidate(
     programs: &mut HashMap<&str, &mut Program>,
     candidate: &Candidate,
+    taken: Taken,
     btf: &AyaBtf,
     mounted: &Result<(), String>,
     step: Step,
@@ -760,6 +927,7 @@ fn try_candidate(
     if let Some(missing) = candidate
         .programs
         .iter()
+        .filter(|p| taken.includes(p))
         .find(|p| !programs.contains_key(p.name))
     {
         return Err(refusal(
@@ -771,7 +939,10 @@ fn try_candidate(
     let mut found: Vec<(&hooks::Program, &mut Program)> = programs
         .iter_mut()
         .filter_map(|(name, program)| {
-            let described = candidate.programs.iter().find(|p| p.name == *name)?;
+            let described = candidate
+                .programs
+                .iter()
+                .find(|p| p.name == *name && taken.includes(p))?;
             Some((described, &mut **program))
         })
         .collect();

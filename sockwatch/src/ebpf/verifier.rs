@@ -8,7 +8,7 @@ use aya::programs::ProgramError;
 
 use super::{
     error_chain,
-    hooks::{Attach, Candidate},
+    hooks::{Attach, Program},
 };
 
 /// The kernel's answer to one candidate program.
@@ -124,10 +124,10 @@ pub fn print(refusals: &[Refusal]) {
     }
 }
 
-/// Prints what the verifier spent on each program of an accepted candidate (--verbose): how
+/// Prints what the verifier spent on each of `programs`, just loaded (--verbose): how
 /// close a program is to the limit of old verifiers (a million processed instructions).
-pub fn print_accepted(ebpf: &aya::Ebpf, candidate: &Candidate) {
-    for program in candidate.programs {
+pub fn print_accepted<'a>(ebpf: &aya::Ebpf, programs: impl Iterator<Item = &'a Program>) {
+    for program in programs {
         let count = ebpf
             .program(program.name)
             .and_then(|p| p.info().ok())

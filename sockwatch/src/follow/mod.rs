@@ -108,6 +108,9 @@ pub struct FollowConfig {
     /// Have the kernel send connections' ends only, no state changes (see
     /// `KernelFilter::ends_only`): for `top`, which lists the live sockets itself.
     pub ends_only: bool,
+    /// Show the first events before the nested twins and the reason hooks are attached (see
+    /// `TracerConfig::quick_start`); [`Follower::run`] attaches them right after.
+    pub quick_start: bool,
 }
 
 /// The hook feature whose absence the summary line repeats.
@@ -399,6 +402,7 @@ impl Follower {
             owners_capacity: (!config.ends_only).then_some(crate::ebpf::OWNERS_FOR_EVERY_EVENT),
             verbose: config.verbose,
             socket_files: true,
+            quick_start: config.quick_start,
         })?;
         let early_owners = startup::EarlyOwners::begin(tracer.take_socket_files());
         let mut live = Live {
@@ -425,13 +429,7 @@ impl Follower {
     /// made, to say at start.
     pub fn notices(&self) -> Vec<String> {
         match &self.input {
-            Input::Live(live) => live
-                .tracer
-                .degraded
-                .iter()
-                .map(ToString::to_string)
-                .chain(live.tracer.compromises.iter().map(|c| c.to_string()))
-                .collect(),
+            Input::Live(live) => live.tracer.notices(),
             Input::Replay(_) => Vec::new(),
         }
     }
@@ -468,11 +466,15 @@ impl Follower {
     /// Reads events until a signal, the deadline, the count or the recording's end, shows
     /// them through the views `make_views` builds (given the clock that turns event times
     /// into wall-clock times: a recording's, on replay), then waits for `out` to be written
-    /// (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]).
+    /// (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]). `attached` is called once every
+    /// hook is attached, with the notices of those attached since [`Follower::notices`] was
+    /// read: at once, or after the first events of a quick start (never on replay, or when
+    /// the run ends first).
     pub async fn run<V: Views>(
         self,
         out: &mut Output,
         make_views: impl FnOnce(&FollowConfig, WallClock) -> V,
+        attached: impl FnOnce(Vec<String>),
     ) -> Finished {
         let Follower {
             config,
@@ -589,15 +591,28 @@ impl Follower {
         let mut drop_watch = drop_watch
             .and_then(|watch| watch.join().ok())
             .and_then(Result::ok);
+        let mut announce = match &input {
+            Input::Live(live) if live.tracer.attaching_later() => Some(attached),
+            Input::Live(_) => {
+                attached(Vec::new());
+                None
+            }
+            Input::Replay(_) => None,
+        };
         let mut error = None;
         while stop.is_ok() {
             batch.clear();
+            // Whether the ring buffer was read empty this round.
+            let mut drained = false;
             let step = match &mut input {
                 Input::Live(live) => {
                     let own_netns = live.scope.own;
                     let tracer = &mut live.tracer;
                     tokio::select! {
-                        ready = tracer.read_batch(&mut batch) => ready.map_err(FollowError::Ring).map(|_| Ok(())),
+                        ready = tracer.read_batch(&mut batch) => {
+                            drained = true;
+                            ready.map_err(FollowError::Ring).map(|_| Ok(()))
+                        }
                         _ = redraw.tick(), if session.views.is_table() || session.views.watches_table() => Ok(session.refresh(WallClock::monotonic_ns())),
                         _ = loss_check.tick() => {
                             loss_due = true;
@@ -607,7 +622,10 @@ impl Follower {
                             }
                             Ok(Ok(()))
                         }
-                        _ = drain.tick() => tracer.drain(&mut batch).map_err(FollowError::Ring).map(|_| Ok(())),
+                        _ = drain.tick() => {
+                            drained = true;
+                            tracer.drain(&mut batch).map_err(FollowError::Ring).map(|_| Ok(()))
+                        }
                         // Without state changes (top) the table does not follow sockets into
                         // CLOSE, where sock_diag no longer lists them: no audit then.
                         _ = audit_tick.tick(), if !config.ends_only => {
@@ -702,6 +720,20 @@ impl Follower {
                     _ = signals.recv() => Err(Stop::Signal),
                     _ = &mut deadline => Err(Stop::Deadline),
                 };
+            }
+            // A quick start's first events are out: the rest of the hooks now (the events
+            // meanwhile wait in the ring buffer).
+            if let (Ok(()), Input::Live(live), true) = (&stop, &mut input, drained) {
+                if live.tracer.attaching_later() {
+                    let notices = live.tracer.attach_rest();
+                    let complete = live.tracer.reasons.ends_complete;
+                    session
+                        .stories
+                        .reasons_attached(WallClock::monotonic_ns(), complete);
+                    if let Some(attached) = announce.take() {
+                        attached(notices);
+                    }
+                }
             }
         }
         let stop = stop.err().unwrap_or(Stop::End);

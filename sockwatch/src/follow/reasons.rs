@@ -156,6 +156,8 @@ pub struct Story {
 pub struct Stories {
     /// Whether every hook that tells how connections end is attached.
     pub ends_complete: bool,
+    /// Since when (CLOCK_MONOTONIC ns) they are: an end before then reads `unknown`.
+    complete_from_ns: u64,
     pub reset_reasons: ResetReasons,
     connect_us: CookieMap<u64>,
     /// Children of a listener (LISTEN -> SYN_RECV seen) not yet destroyed, with the
@@ -176,6 +178,13 @@ impl Stories {
             reset_reasons,
             ..Stories::default()
         }
+    }
+
+    /// The hooks that tell how connections end were attached at `now_ns`, after the first
+    /// events (a quick start): `complete` says whether all of them were.
+    pub fn reasons_attached(&mut self, now_ns: u64, complete: bool) {
+        self.ends_complete = complete;
+        self.complete_from_ns = now_ns;
     }
 
     /// Learns from one applied transition: may fill the owner (`applied.owner`) from the
@@ -237,7 +246,10 @@ impl Stories {
         let Some(cause) = t.cause else {
             return;
         };
-        let reason = classify(&cause, self.ends_complete);
+        let reason = classify(
+            &cause,
+            self.ends_complete && t.ts_ns >= self.complete_from_ns,
+        );
         // A failed connect's socket is counted at its destroy, which names the attempt again.
         if t.kind == TransitionKind::Destroy {
             self.by_reason[reason.index()] += 1;
@@ -410,5 +422,33 @@ mod tests {
         let story = stories.observe(&end, &mut applied(None));
         assert_eq!(story.reason, Some(Reason::ResetSent));
         assert_eq!(story.detail, None);
+    }
+
+    #[test]
+    fn a_quiet_end_before_the_reason_hooks_attached_is_unknown() {
+        let quiet_end = |ts_ns| {
+            let mut end = transition(SockState::Close, SockState::Close, TransitionKind::Destroy);
+            end.ts_ns = ts_ns;
+            end.cause = Some(EndCause {
+                flags: 0,
+                errno: 0,
+                rst_reason: None,
+            });
+            end
+        };
+        // A quick start: nothing tells reasons yet.
+        let mut stories = Stories::new(false, ResetReasons::default());
+        let story = stories.observe(&quiet_end(1_000), &mut applied(None));
+        assert_eq!(story.reason, Some(Reason::Unknown));
+        stories.reasons_attached(2_000, true);
+        // Queued before the hooks were attached, read after: still unknown.
+        let story = stories.observe(&quiet_end(1_500), &mut applied(None));
+        assert_eq!(story.reason, Some(Reason::Unknown));
+        let story = stories.observe(&quiet_end(2_500), &mut applied(None));
+        assert_eq!(story.reason, Some(Reason::Normal));
+        // A kernel that lacks one of them: unknown still.
+        stories.reasons_attached(2_000, false);
+        let story = stories.observe(&quiet_end(3_000), &mut applied(None));
+        assert_eq!(story.reason, Some(Reason::Unknown));
     }
 }

@@ -420,10 +420,15 @@ pub async fn run(
         .map_err(ServeError::Output)?;
     ready(bound, &follower.notices());
     let finished = follower
-        .run(&mut out, |config, clock| {
-            let json = FollowViews::new(config, clock);
-            ServeViews::new(metrics, hub, json, serve.max_label_values)
-        })
+        .run(
+            &mut out,
+            |config, clock| {
+                let json = FollowViews::new(config, clock);
+                ServeViews::new(metrics, hub, json, serve.max_label_values)
+            },
+            // serve starts with every hook attached (no quick start).
+            |_| {},
+        )
         .await;
     match finished.error {
         Some(error) => Err(error.into()),

@@ -63,6 +63,8 @@ impl Top {
             failed: false,
             retransmits: false,
             ends_only: true,
+            // top's first frame needs the kernel's sums and whether ends are complete.
+            quick_start: false,
         };
         let (follower, degraded) = match Follower::start(follow) {
             Ok(follower) => (Some(follower), None),

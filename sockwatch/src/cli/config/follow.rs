@@ -84,6 +84,7 @@ impl FollowPlan {
             failed: args.failed,
             retransmits: args.retransmits,
             ends_only: false,
+            quick_start: true,
         };
         Ok(FollowPlan {
             config,

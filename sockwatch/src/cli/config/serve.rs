@@ -54,6 +54,8 @@ impl ServePlan {
             // Retransmit events reach the metrics; /events leaves them out, as follow --json.
             retransmits: true,
             ends_only: false,
+            // An agent's metrics count every end's reason from its first scrape on.
+            quick_start: false,
         };
         let serve = ServeConfig {
             listen: args.listen,
