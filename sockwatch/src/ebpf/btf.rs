@@ -64,8 +64,12 @@ pub struct Btf {
     /// Where the type and string sections sit in `data`.
     types_at: std::ops::Range<usize>,
     strings_at: std::ops::Range<usize>,
-    /// Byte offset of each type record in the type section; index = type id - 1.
-    offsets: Vec<u32>,
+    /// Byte offset in the type section of each type record indexed so far, by type id less
+    /// one. The walk stops once what was asked for is found, and goes on when more is asked
+    /// (see [`Btf::walk`]): follow's types are all in the first half of the kernel's.
+    offsets: std::cell::RefCell<Vec<u32>>,
+    /// Where the walk stopped: the byte offset of the next record to index.
+    walked: std::cell::Cell<usize>,
     /// Ids looked up so far, by kind and name (None: absent). A lookup is a scan of every
     /// type: [`Btf::find_all`] answers many names in one scan, and follow asks for the same
     /// few structs ~20 times.
@@ -184,8 +188,11 @@ impl Btf {
         Btf::index(data, wanted)
     }
 
+    /// Every type of `data`, indexed (and checked) at once.
     pub fn parse(data: Vec<u8>) -> Result<Btf, BtfError> {
-        Btf::index(Bytes::Owned(data), &[])
+        let btf = Btf::index(Bytes::Owned(data), &[])?;
+        btf.walk(|_, _| Ok(false))?;
+        Ok(btf)
     }
 
     fn index(data: Bytes, wanted: &[(Kind, &str)]) -> Result<Btf, BtfError> {
@@ -206,20 +213,33 @@ impl Btf {
         };
         let types_at = section(type_off, type_len).ok_or(BtfError::Malformed("type section"))?;
         let strings_at = section(str_off, str_len).ok_or(BtfError::Malformed("string section"))?;
-        let mut btf = Btf {
+        let btf = Btf {
             // A type record is 12 bytes and most carry a few more.
-            offsets: Vec::with_capacity(types_at.len() / 24),
+            offsets: std::cell::RefCell::new(Vec::with_capacity(types_at.len() / 24)),
+            walked: std::cell::Cell::new(0),
             data,
             types_at,
             strings_at,
             ids: Default::default(),
         };
-        let mut wanted = Wanted::new(&btf, wanted);
-        let mut at = 0;
-        while at < btf.types().len() {
-            btf.offsets.push(at as u32);
-            let record = btf.record_at(at)?;
-            wanted.check(&btf, &record, btf.offsets.len() as u32)?;
+        btf.find_all(wanted)?;
+        Ok(btf)
+    }
+
+    /// Indexes the records after the last one indexed until `stop` (given each new record
+    /// and its id) says so, or the types end.
+    fn walk(
+        &self,
+        mut stop: impl FnMut(&Record, u32) -> Result<bool, BtfError>,
+    ) -> Result<(), BtfError> {
+        let mut at = self.walked.get();
+        while at < self.types().len() {
+            let record = self.record_at(at)?;
+            let id = {
+                let mut offsets = self.offsets.borrow_mut();
+                offsets.push(at as u32);
+                offsets.len() as u32
+            };
             let extra = match record.kind {
                 KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => record.vlen * 12,
                 KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
@@ -228,9 +248,12 @@ impl Btf {
                 _ => 0,
             };
             at = record.extra_at + extra;
+            self.walked.set(at);
+            if stop(&record, id)? {
+                break;
+            }
         }
-        wanted.store(&btf);
-        Ok(btf)
+        Ok(())
     }
 
     fn types(&self) -> &[u8] {
@@ -262,8 +285,14 @@ impl Btf {
 
     /// The record of type `id` (ids start at 1; 0 is void, None).
     fn record(&self, id: u32) -> Result<Option<Record>, BtfError> {
-        match id.checked_sub(1).and_then(|i| self.offsets.get(i as usize)) {
-            Some(&at) => self.record_at(at as usize).map(Some),
+        if id as usize > self.offsets.borrow().len() {
+            self.walk(|_, indexed| Ok(indexed >= id))?;
+        }
+        let at = id
+            .checked_sub(1)
+            .and_then(|i| self.offsets.borrow().get(i as usize).copied());
+        match at {
+            Some(at) => self.record_at(at as usize).map(Some),
             None => Ok(None),
         }
     }
@@ -283,17 +312,26 @@ impl Btf {
     }
 
     /// Looks up every (kind, name) of `wanted` not looked up before, in one scan of the types
-    /// (the lookups of [`Btf::field_offset`] and the others then cost nothing).
+    /// indexed so far and, for what it has not found, of those after them (the lookups of
+    /// [`Btf::field_offset`] and the others then cost nothing).
     pub fn find_all(&self, wanted: &[(Kind, &str)]) -> Result<(), BtfError> {
         let mut search = Wanted::new(self, wanted);
         if search.left == 0 {
             return Ok(());
         }
-        for (index, &at) in self.offsets.iter().enumerate() {
+        let indexed = self.offsets.borrow().len();
+        for index in 0..indexed {
             if search.left == 0 {
                 break;
             }
+            let at = self.offsets.borrow()[index];
             search.check(self, &self.record_at(at as usize)?, index as u32 + 1)?;
+        }
+        if search.left > 0 {
+            self.walk(|record, id| {
+                search.check(self, record, id)?;
+                Ok(search.left == 0)
+            })?;
         }
         search.store(self);
         Ok(())
@@ -335,13 +373,17 @@ impl Btf {
         }
         found.sort();
         let mut strings = vec![0u8];
-        let mut types = Vec::new();
+        let last = found.last().map_or(0, |(id, _, _)| *id as usize);
+        let mut types = Vec::with_capacity(last * TYPE_LEN);
         let mut next_id = 1;
         for (id, kind, name) in found {
-            // Placeholders: pointers to void, the smallest record aya accepts.
-            while next_id < id {
-                push_record(&mut types, 0, KIND_PTR, 0);
-                next_id += 1;
+            // Placeholders: pointers to void, the smallest record aya accepts (tens of
+            // thousands of them: written whole, not field by field).
+            let placeholders = (id - next_id) as usize;
+            let mut placeholder = Vec::with_capacity(TYPE_LEN);
+            push_record(&mut placeholder, 0, KIND_PTR, 0);
+            for _ in 0..placeholders {
+                types.extend_from_slice(&placeholder);
             }
             let kind = match kind {
                 Kind::Func => KIND_FUNC,
@@ -350,7 +392,7 @@ impl Btf {
             push_record(&mut types, strings.len() as u32, kind, 0);
             strings.extend_from_slice(name.as_bytes());
             strings.push(0);
-            next_id += 1;
+            next_id = id + 1;
         }
         Ok(blob(&types, &strings))
     }
@@ -661,7 +703,7 @@ mod tests {
         let blob = btf.attach_types(&["x", "missing"], &[]).expect("blob");
         let slim = Btf::parse(blob.clone()).expect("the blob is BTF");
         assert_eq!(slim.type_id(Kind::Typedef, "btf_trace_x"), Ok(Some(4)));
-        assert_eq!(slim.offsets.len(), 4);
+        assert_eq!(slim.offsets.borrow().len(), 4);
         assert!(aya::Btf::parse(&blob, aya::Endianness::default()).is_ok());
     }
 
