@@ -264,8 +264,10 @@ decides what is shown: a log line for each matching event; with --lifetime (and 
 established, at its end). At most 65,536 sockets are admitted at once; beyond that the
 events are counted as lost and the table is rebuilt.
 Sockets that exist at start are listed from sock_diag first and joined to later events by
-socket cookie. `LOST n events` lines report events the kernel could not queue; the table is
-then rebuilt from sock_diag.
+socket cookie. The hooks that tell why connections end attach right after the first events
+are shown; standard error says `attached` once they are, and an end before then reads
+`unknown`. `LOST n events` lines report events the kernel could not queue; the table is then
+rebuilt from sock_diag.
 
 SIGINT, SIGTERM and SIGHUP end every view within a second, even when blocked on a FIFO or a
 reader that stopped reading; output not written by then is counted in the summary. A recording
