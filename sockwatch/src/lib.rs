@@ -11,6 +11,7 @@ pub mod escape;
 pub mod event;
 pub mod filter;
 pub mod follow;
+pub mod int_hash;
 pub mod model;
 pub mod owner_only;
 pub mod procs;

@@ -20,7 +20,10 @@ use std::{
     thread,
 };
 
-use crate::model::{SocketRecord, SocketUser};
+use crate::{
+    int_hash::IntHash,
+    model::{SocketRecord, SocketUser},
+};
 
 /// Why process attribution could not run at all.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +46,10 @@ const CHUNK_FDS: usize = 1024;
 #[derive(Debug, Default)]
 pub struct SocketOwners {
     /// Sockets one (process, fd) pair holds, the common case.
-    single: HashMap<u64, Owner>,
+    single: HashMap<u64, Owner, IntHash>,
     /// Sockets several pairs hold: all of them, in ss's order.
-    shared: HashMap<u64, Vec<Owner>>,
-    comms: HashMap<(u32, Option<u32>), Vec<u8>>,
+    shared: HashMap<u64, Vec<Owner>, IntHash>,
+    comms: HashMap<(u32, Option<u32>), Vec<u8>, IntHash>,
     /// Some process's fd table could not be read (another user's, without root).
     unreadable_processes: bool,
 }
@@ -140,6 +143,17 @@ impl SocketOwners {
             .collect()
     }
 
+    /// The oldest holder of the socket (the lowest pid, which ss lists last): its pid and
+    /// command name, not copied.
+    pub fn oldest_user(&self, inode: u64) -> Option<(u32, &[u8])> {
+        let owner = match self.single.get(&inode) {
+            Some(owner) => owner,
+            None => self.shared.get(&inode)?.last()?,
+        };
+        let comm = self.comms.get(&(owner.pid, owner.tid));
+        Some((owner.pid, comm.map_or(&[][..], Vec::as_slice)))
+    }
+
     /// Whether every socket found is held by process `pid` alone (true when none was found).
     fn held_only_by(&self, pid: u32) -> bool {
         self.single
@@ -169,7 +183,7 @@ impl SocketOwners {
     /// The owners of the sockets `holders` hold open (processes, not threads), as the kernel
     /// listed them (see `ebpf::socket_owners`).
     pub fn from_holders(holders: impl ExactSizeIterator<Item = SocketHolder>) -> SocketOwners {
-        let mut comms = HashMap::new();
+        let mut comms: HashMap<u32, Vec<u8>, IntHash> = HashMap::default();
         let hits: Vec<SocketLink> = holders
             .map(|holder| {
                 comms.entry(holder.pid).or_insert_with(|| {
@@ -192,7 +206,7 @@ impl SocketOwners {
         mut comm: impl FnMut(&SocketLink) -> Vec<u8>,
     ) -> SocketOwners {
         let mut owners = SocketOwners {
-            single: HashMap::with_capacity(hits.len()),
+            single: HashMap::with_capacity_and_hasher(hits.len(), IntHash::default()),
             ..SocketOwners::default()
         };
         for hit in hits {

@@ -88,11 +88,10 @@ pub fn table_events(
     })?;
     let owners = owners_of(&inodes, early);
     for (event, inode) in events[1..].iter_mut().zip(inodes) {
-        // ss lists a shared socket's users newest pid first; the oldest is the likely owner.
-        if let Some(user) = owners.users_of(inode).iter().min_by_key(|u| u.pid) {
-            event.pid = user.pid;
-            event.tid = user.pid;
-            let name = user.comm.as_slice();
+        // Of a shared socket's users, the oldest is the likely owner.
+        if let Some((pid, name)) = owners.oldest_user(inode) {
+            event.pid = pid;
+            event.tid = pid;
             let len = name.len().min(event.comm.len() - 1);
             event.comm[..len].copy_from_slice(&name[..len]);
         }

@@ -1,14 +1,11 @@
 //! The live socket table: every TCP socket follow knows of, keyed by cookie, kept current by
 //! the event stream.
 
-use std::{
-    collections::HashMap,
-    hash::{BuildHasherDefault, Hasher},
-    net::SocketAddr,
-};
+use std::{collections::HashMap, net::SocketAddr};
 
 use crate::{
     event::{CloseStats, Owner, Transition, TransitionKind},
+    int_hash::IntHash,
     model::{Cookie, SockState},
 };
 
@@ -46,28 +43,7 @@ pub struct Applied {
     pub matched: bool,
 }
 
-/// Cookies are kernel-unique 64-bit counters: one multiplication spreads them well enough,
-/// far cheaper than the default SipHash on a path taken for every event.
-#[derive(Default)]
-pub struct CookieHasher(u64);
-
-impl Hasher for CookieHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-pub(crate) type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+pub(crate) type CookieMap<V> = HashMap<Cookie, V, IntHash>;
 
 #[derive(Debug, Default)]
 pub struct LiveTable {

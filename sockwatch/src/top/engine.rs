@@ -10,7 +10,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    hash::BuildHasherDefault,
     net::SocketAddr,
 };
 
@@ -23,13 +22,13 @@ use super::{
 use crate::{
     event::{Transition, TransitionKind},
     filter::{Filter, SS_ALL},
-    follow::table::CookieHasher,
+    int_hash::IntHash,
     model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
 };
 
-type CookieMap<V> = HashMap<Cookie, V, BuildHasherDefault<CookieHasher>>;
+type CookieMap<V> = HashMap<Cookie, V, IntHash>;
 /// A set of sockets by cookie.
-type CookieSet = HashSet<Cookie, BuildHasherDefault<CookieHasher>>;
+type CookieSet = HashSet<Cookie, IntHash>;
 
 /// What a process or a remote end did over the interval, from the events and the deltas.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

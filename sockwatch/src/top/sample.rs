@@ -6,17 +6,14 @@
 //! TIME-WAIT sockets, churn's bulk (tens of thousands), are only counted unless the filter
 //! may show them: the namespace's count in /proc/net/sockstat replaces their listing.
 
-use std::{
-    collections::{HashMap, HashSet},
-    hash::BuildHasherDefault,
-};
+use std::collections::{HashMap, HashSet};
 
 use sockwatch_common::{EndedFlow, EndedKey};
 
 use super::{frame::Process, listed::Listed};
 use crate::{
     ebpf::{EndedSums, LoadError},
-    follow::table::CookieHasher,
+    int_hash::IntHash,
     model::{Netid, SockState},
     procs::SocketOwners,
     source::{
@@ -26,7 +23,7 @@ use crate::{
 
 /// Maps and sets by socket inode (numbers the kernel hands out, not chosen by anyone a
 /// collision could help): tens of thousands of lookups a listing, hashed cheaply.
-type InodeHasher = BuildHasherDefault<CookieHasher>;
+type InodeHasher = IntHash;
 
 /// The shortest time between two /proc scans (ns): one costs a readlink per open fd.
 const RESCAN_NS: u64 = 5_000_000_000;
