@@ -393,7 +393,10 @@ impl Tracer {
                 required: false,
                 candidates: std::slice::from_ref(*candidate),
             });
-        let later: Vec<Hook> = twins.chain(later).collect();
+        let later: Vec<Hook> = match wave {
+            Wave::First => twins.chain(later).collect(),
+            _ => Vec::new(),
+        };
 
         // Two runs: one read at once, one kept for a socket that opens before the listing.
         // Without them the owners come from /proc.

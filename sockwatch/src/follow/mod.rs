@@ -602,7 +602,7 @@ impl Follower {
         let mut error = None;
         while stop.is_ok() {
             batch.clear();
-            // Whether the ring buffer was read empty this round.
+            // Whether this round read the ring buffer (up to what was queued).
             let mut drained = false;
             let step = match &mut input {
                 Input::Live(live) => {
