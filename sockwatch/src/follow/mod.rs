@@ -335,6 +335,23 @@ impl Live {
     }
 }
 
+/// Attaches what a quick start left for later (nothing otherwise), has `stories` tell ends
+/// from then on, and calls `announce` with the notices.
+fn attach_rest(
+    live: &mut Live,
+    stories: &mut Stories,
+    announce: &mut Option<impl FnOnce(Vec<String>)>,
+) {
+    if !live.tracer.attaching_later() {
+        return;
+    }
+    let notices = live.tracer.attach_rest();
+    stories.reasons_attached(WallClock::monotonic_ns(), live.tracer.reasons.ends_complete);
+    if let Some(attached) = announce.take() {
+        attached(notices);
+    }
+}
+
 fn lost_marker(now_ns: u64, lost: u64, netns: u32) -> SockEvent {
     SockEvent {
         ts_ns: now_ns,
@@ -468,8 +485,8 @@ impl Follower {
     /// into wall-clock times: a recording's, on replay), then waits for `out` to be written
     /// (after a signal, at most [`PATIENCE_AFTER_SIGNAL`]). `attached` is called once every
     /// hook is attached, with the notices of those attached since [`Follower::notices`] was
-    /// read: at once, or after the first events of a quick start (never on replay, or when
-    /// the run ends first).
+    /// read: at once, or after the first events of a quick start (never on replay, nor when a
+    /// signal or the deadline ends the run before then).
     pub async fn run<V: Views>(
         self,
         out: &mut Output,
@@ -724,19 +741,15 @@ impl Follower {
             // A quick start's first events are out: the rest of the hooks now (the events
             // meanwhile wait in the ring buffer).
             if let (Ok(()), Input::Live(live), true) = (&stop, &mut input, drained) {
-                if live.tracer.attaching_later() {
-                    let notices = live.tracer.attach_rest();
-                    let complete = live.tracer.reasons.ends_complete;
-                    session
-                        .stories
-                        .reasons_attached(WallClock::monotonic_ns(), complete);
-                    if let Some(attached) = announce.take() {
-                        attached(notices);
-                    }
-                }
+                attach_rest(live, &mut session.stories, &mut announce);
             }
         }
         let stop = stop.err().unwrap_or(Stop::End);
+        // A run that ends before its first events are out (its output closed, --count met)
+        // still attaches the rest and says so; a signal or the deadline ends it at once.
+        if let (Input::Live(live), Stop::OutputClosed | Stop::Count) = (&mut input, &stop) {
+            attach_rest(live, &mut session.stories, &mut announce);
+        }
         if let Input::Live(live) = &mut input {
             // Events already queued when a signal or the deadline arrives happened while we
             // watched: show them.
