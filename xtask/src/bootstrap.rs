@@ -37,8 +37,10 @@ impl Toolchain {
     }
 }
 
+/// Progress goes to standard error: `cargo xtask run -- ...`'s standard output is the
+/// program's own.
 pub fn say(line: &str) {
-    println!("xtask: {line}");
+    eprintln!("xtask: {line}");
 }
 
 /// Checks every piece and installs what is missing.
