@@ -656,6 +656,10 @@ mod tests {
         );
         assert_eq!(owners.users_of(7), [SocketUser::process("nginx", 100, 5)]);
         assert_eq!(owners.users_of(1), []);
+        // The oldest holder is the one ss lists last, its name not copied.
+        assert_eq!(owners.oldest_user(42), Some((100, &b"nginx"[..])));
+        assert_eq!(owners.oldest_user(7), Some((100, &b"nginx"[..])));
+        assert_eq!(owners.oldest_user(1), None);
 
         let wanted = HashSet::from([7]);
         let owners = SocketOwners::scan_at(&root.0, Some(&wanted), false).expect("scan");

@@ -169,10 +169,10 @@ impl Sampler {
                 self.owners = wanted
                     .iter()
                     .filter_map(|&inode| {
-                        let user = owners.users_of(inode).pop()?;
+                        let (pid, comm) = owners.oldest_user(inode)?;
                         let process = Process {
-                            pid: user.pid,
-                            comm: user.comm.into(),
+                            pid,
+                            comm: comm.into(),
                         };
                         Some((inode, process))
                     })
