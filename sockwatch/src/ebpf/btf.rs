@@ -8,8 +8,8 @@
 //! /sys/kernel/btf/vmlinux read-only, which saves copying ~5 MB in 4 KiB reads and keeps the
 //! bytes out of the process's own memory), else read. aya needs the kernel's BTF only to name
 //! the tracepoints its tp_btf programs attach to (the type id of `btf_trace_<name>`); its full
-//! parse costs ~13 MB and ~12 ms, so it gets [`Btf::trace_types`], a blob holding just those
-//! typedefs at their ids.
+//! parse costs ~13 MB and ~12 ms, so it gets [`Btf::attach_types`], a blob holding just those
+//! typedefs (and the iterator's function) at their ids.
 
 use thiserror::Error;
 
