@@ -3,7 +3,7 @@
 //! replaces a readlink of every descriptor under /proc, the bulk of follow's start when many
 //! sockets are open.
 
-use aya_ebpf::{cty::c_void, helpers::generated};
+use aya_ebpf::{cty::c_void, helpers::generated, macros::map, maps::Array};
 use sockwatch_common::{FileOffsets, SocketFile};
 
 use crate::{read, read_into};
@@ -11,29 +11,25 @@ use crate::{read, read_into};
 const S_IFMT: u16 = 0o170000;
 const S_IFSOCK: u16 = 0o140000;
 
-/// Field offsets of the running kernel, written by user space before load.
-#[no_mangle]
-static FILE_OFFSETS: FileOffsets = FileOffsets {
-    file_inode: 0,
-    inode_mode: 0,
-    inode_ino: 0,
-    task_tgid: 0,
-    task_comm: 0,
-    valid: 0,
-};
+/// Field offsets of the running kernel (index 0), written by user space before the program
+/// loads (see the main program's KERNEL_OFFSETS).
+#[map]
+static FILE_OFFSETS: Array<FileOffsets> = Array::with_max_entries(1, 0);
 
 /// Runs for each open file of each task (threads sharing their process's files are skipped by
 /// the kernel), then once more with no task at the end.
 #[no_mangle]
 #[link_section = "iter/task_file"]
 pub fn socket_files(ctx: *mut c_void) -> i32 {
-    let offsets = unsafe { core::ptr::read_volatile(&FILE_OFFSETS) };
+    let Some(offsets) = FILE_OFFSETS.get(0).filter(|o| o.valid != 0) else {
+        return 0;
+    };
     // The context: meta, task, fd, file, 8 bytes each. The task and the file are copied out as
     // numbers (the verifier forbids arithmetic on typed pointers that may be null).
     let context = ctx as *const u8;
     let task: u64 = unsafe { read(context, 8) };
     let file: u64 = unsafe { read(context, 24) };
-    if task == 0 || file == 0 || offsets.valid == 0 {
+    if task == 0 || file == 0 {
         return 0;
     }
     let inode: u64 = unsafe { read(file as *const u8, offsets.file_inode) };

@@ -37,35 +37,11 @@ const BPF_RB_AVAIL_DATA: u64 = 0;
 /// Queued bytes that make the reader be woken (about 500 events).
 const WAKEUP_BYTES: u64 = 64 * 1024;
 
-/// Field offsets of the running kernel, written by user space before load.
-#[no_mangle]
-static OFFSETS: KernelOffsets = KernelOffsets {
-    skc_family: 0,
-    skc_state: 0,
-    inet_sport: 0,
-    skc_dport: 0,
-    skc_rcv_saddr: 0,
-    skc_daddr: 0,
-    skc_v6_rcv_saddr: 0,
-    skc_v6_daddr: 0,
-    skc_net: 0,
-    sk_protocol: 0,
-    net_ns_inum: 0,
-    tcp_bytes_acked: 0,
-    tcp_bytes_received: 0,
-    tcp_total_retrans: 0,
-    sk_cookie: 0,
-    task_files: 0,
-    files_fdt: 0,
-    fdtable_fd: 0,
-    fdtable_max_fds: 0,
-    file_private_data: 0,
-    socket_sk: 0,
-    sk_err: 0,
-    tcp_srtt_us: 0,
-    tcp_rtt_min: 0,
-    valid: 0,
-};
+/// Field offsets of the running kernel (index 0), written by user space before the programs
+/// load. A map rather than a patched constant: aya creates the maps while user space is still
+/// reading the kernel's BTF for them.
+#[map]
+static KERNEL_OFFSETS: Array<KernelOffsets> = Array::with_max_entries(1, 0);
 
 /// Kernel-side part of the user's filter, written by user space before load.
 #[no_mangle]
@@ -154,10 +130,10 @@ pub(crate) fn with_scratch(build: impl FnOnce(&mut Scratch)) {
     }
 }
 
+/// The running kernel's field offsets; None until user space has written them.
 #[inline(always)]
-pub(crate) fn offsets() -> KernelOffsets {
-    // Volatile: the value is patched into .rodata at load time; stop the compiler from folding it.
-    unsafe { core::ptr::read_volatile(&OFFSETS) }
+pub(crate) fn offsets() -> Option<&'static KernelOffsets> {
+    KERNEL_OFFSETS.get(0).filter(|off| off.valid != 0)
 }
 
 #[inline(always)]
@@ -503,29 +479,28 @@ fn destroy_nested_run(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
 
 #[inline(always)]
 fn on_set_state(ctx: &BtfTracePointContext, source: CookieSource) {
-    let off = offsets();
-    if off.valid == 0 {
+    let Some(off) = offsets() else {
         return;
-    }
+    };
     let sk: *const u8 = ctx.arg(0);
     let old_state: u64 = ctx.arg(1);
     let new_state: u64 = ctx.arg(2);
     // Here, not in the closure: the closure is one subprogram shared by the program variants,
     // and a cookie source known only at run time would leave the helper call in the variant
     // whose kernel refuses it.
-    let ident = unsafe { sock_ident(sk, &off, source) };
+    let ident = unsafe { sock_ident(sk, off, source) };
     with_scratch(|Scratch { event, owner }| {
         let now = unsafe { bpf_ktime_get_ns() };
         event.ts_ns = now;
         event.kind = event_kind::STATE;
         event.old_state = old_state as u8;
         event.new_state = new_state as u8;
-        if !unsafe { fill_addresses(event, sk, &off) } {
+        if !unsafe { fill_addresses(event, sk, off) } {
             return;
         }
         ident.stamp(event);
         if event.new_state == TCP_CLOSE {
-            unsafe { read_counters(event, sk, &off) };
+            unsafe { read_counters(event, sk, off) };
         }
 
         // connect() and listen() make these two transitions in the caller's own context.
@@ -546,23 +521,22 @@ fn on_set_state(ctx: &BtfTracePointContext, source: CookieSource) {
 
 #[inline(always)]
 fn on_destroy(ctx: &BtfTracePointContext, source: CookieSource) {
-    let off = offsets();
-    if off.valid == 0 {
+    let Some(off) = offsets() else {
         return;
-    }
+    };
     let sk: *const u8 = ctx.arg(0);
     // Outside the closure, as in on_set_state.
-    let ident = unsafe { sock_ident(sk, &off, source) };
+    let ident = unsafe { sock_ident(sk, off, source) };
     with_scratch(|Scratch { event, .. }| {
         event.ts_ns = unsafe { bpf_ktime_get_ns() };
         event.kind = event_kind::DESTROY;
         event.old_state = TCP_CLOSE;
         event.new_state = TCP_CLOSE;
-        if !unsafe { fill_addresses(event, sk, &off) } {
+        if !unsafe { fill_addresses(event, sk, off) } {
             return;
         }
         ident.stamp(event);
-        unsafe { reasons::fill_end(event, sk, &off, ident.key()) };
+        unsafe { reasons::fill_end(event, sk, off, ident.key()) };
         if let Some(owner) = unsafe { OWNERS.get(ident.key()) } {
             apply_owner(event, owner);
             // The address may be reused by a new socket: its owner must not be inherited.
@@ -590,15 +564,14 @@ pub(crate) const SYS_EXIT_RET: usize = 16;
 #[inline(always)]
 #[allow(clippy::needless_borrows_for_generic_args)] // owners stay in the scratch slot
 fn on_accept_exit(ctx: &TracePointContext) {
-    let off = offsets();
-    if off.valid == 0 {
+    let Some(off) = offsets() else {
         return;
-    }
+    };
     let fd: i64 = unsafe { ctx.read_at(SYS_EXIT_RET) }.unwrap_or(-1);
     if fd < 0 {
         return;
     }
-    let sk = unsafe { socket_of_fd(fd as u64, &off) };
+    let sk = unsafe { socket_of_fd(fd as u64, off) };
     if sk.is_null() {
         return;
     }
@@ -607,11 +580,11 @@ fn on_accept_exit(ctx: &TracePointContext) {
         current_owner(now, owner);
         event.ts_ns = now;
         event.kind = event_kind::OWNER;
-        if !unsafe { fill_addresses(event, sk, &off) } {
+        if !unsafe { fill_addresses(event, sk, off) } {
             return;
         }
         // Classic tracepoints may not call bpf_get_socket_cookie on any kernel: read the field.
-        let ident = unsafe { sock_ident(sk, &off, CookieSource::Field) };
+        let ident = unsafe { sock_ident(sk, off, CookieSource::Field) };
         ident.stamp(event);
         // The state-change programs key owners by cookie where they may call the helper, by
         // alias where they read the field: file the owner under both (the unused one ages out).

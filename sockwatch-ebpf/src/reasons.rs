@@ -128,14 +128,13 @@ pub fn keep_counters_at_close_field(ctx: BtfTracePointContext) -> i32 {
 #[inline(always)]
 fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let new_state: u64 = ctx.arg(2);
-    let off = offsets();
+    let Some(off) = offsets() else {
+        return 0;
+    };
     let sk: *const u8 = ctx.arg(0);
     // Without STATE events (ends only), the DESTROY tells whether the connection was opened.
     let established = new_state == u64::from(TCP_ESTABLISHED) && filter().ends_only != 0;
-    if !(established || new_state == u64::from(TCP_CLOSE))
-        || off.valid == 0
-        || !unsafe { full_socket(sk, &off) }
-    {
+    if !(established || new_state == u64::from(TCP_CLOSE)) || !unsafe { full_socket(sk, off) } {
         return 0;
     }
     if established {
@@ -152,7 +151,7 @@ fn keep_counters(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     }
     let now = SockEnd {
         dport: unsafe { read(sk, off.skc_dport) },
-        ..unsafe { counters(sk, &off) }
+        ..unsafe { counters(sk, off) }
     };
     note(socket_key(sk, source), |end| {
         *end = SockEnd {
@@ -222,8 +221,10 @@ pub(crate) unsafe fn fill_end(event: &mut SockEvent, sk: *const u8, off: &Kernel
 #[btf_tracepoint(function = "tcp_send_reset")]
 pub fn tcp_send_reset(ctx: BtfTracePointContext) -> i32 {
     let sk: *const u8 = ctx.arg(0);
-    let off = offsets();
-    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+    let Some(off) = offsets() else {
+        return 0;
+    };
+    if !unsafe { full_socket(sk, off) } {
         return 0;
     }
     let cookie = unsafe { bpf_get_socket_cookie(sk as *mut _) };
@@ -246,8 +247,10 @@ pub fn tcp_send_reset_field(ctx: BtfTracePointContext) -> i32 {
 #[inline(always)]
 fn reset_sent_without_reason(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
     let sk: *const u8 = ctx.arg(0);
-    let off = offsets();
-    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+    let Some(off) = offsets() else {
+        return 0;
+    };
+    if !unsafe { full_socket(sk, off) } {
         return 0;
     }
     note_reset_sent(socket_key(sk, source), 0);
@@ -277,9 +280,11 @@ pub fn tcp_receive_reset_field(ctx: BtfTracePointContext) -> i32 {
 
 #[inline(always)]
 fn reset_received(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
-    let off = offsets();
+    let Some(off) = offsets() else {
+        return 0;
+    };
     let sk: *const u8 = ctx.arg(0);
-    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+    if !unsafe { full_socket(sk, off) } {
         return 0;
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
@@ -294,9 +299,11 @@ fn reset_received(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
 
 #[btf_tracepoint(function = "inet_sk_error_report")]
 pub fn inet_sk_error_report(ctx: BtfTracePointContext) -> i32 {
-    let off = offsets();
+    let Some(off) = offsets() else {
+        return 0;
+    };
     let sk: *const u8 = ctx.arg(0);
-    if off.valid == 0 || !unsafe { full_socket(sk, &off) } {
+    if !unsafe { full_socket(sk, off) } {
         return 0;
     }
     let errno: i32 = unsafe { read(sk, off.sk_err) };
@@ -320,20 +327,22 @@ pub fn tcp_retransmit_skb_field(ctx: BtfTracePointContext) -> i32 {
 
 #[inline(always)]
 fn on_retransmit(ctx: &BtfTracePointContext, source: CookieSource) -> i32 {
-    let off = offsets();
+    let Some(off) = offsets() else {
+        return 0;
+    };
     let sk: *const u8 = ctx.arg(0);
-    if off.valid == 0 || sk.is_null() {
+    if sk.is_null() {
         return 0;
     }
     let state: u8 = unsafe { read(sk, off.skc_state) };
     // Outside the closure, which the variants share (see on_set_state).
-    let ident = unsafe { sock_ident(sk, &off, source) };
+    let ident = unsafe { sock_ident(sk, off, source) };
     with_scratch(|Scratch { event, .. }| {
         event.ts_ns = unsafe { bpf_ktime_get_ns() };
         event.kind = event_kind::RETRANSMIT;
         event.old_state = state;
         event.new_state = state;
-        if !unsafe { fill_addresses(event, sk, &off) } {
+        if !unsafe { fill_addresses(event, sk, off) } {
             return;
         }
         ident.stamp(event);
@@ -395,11 +404,10 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     if ret >= 0 || ret == -EINPROGRESS || ret == -EALREADY || ret == -EISCONN {
         return 0;
     }
-    let off = offsets();
-    if off.valid == 0 {
+    let Some(off) = offsets() else {
         return 0;
-    }
-    let sk = unsafe { socket_of_fd(call.fd, &off) };
+    };
+    let sk = unsafe { socket_of_fd(call.fd, off) };
     if sk.is_null() {
         return 0;
     }
@@ -422,7 +430,7 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
         event.new_state = TCP_CLOSE;
         event.errno = (-ret) as u16;
         event.reason_flags = reason_flag::CONNECT_FAILED;
-        if !unsafe { fill_addresses(event, sk, &off) } {
+        if !unsafe { fill_addresses(event, sk, off) } {
             return;
         }
         current_owner(now, owner);

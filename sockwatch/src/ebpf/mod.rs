@@ -22,7 +22,7 @@ use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness, VerifierLogLevel,
 };
 use hooks::{Attach, Candidate, Hook, HOOKS};
-use sockwatch_common::{counter, KernelFilter, KernelOffsets, SockEvent};
+use sockwatch_common::{counter, FileOffsets, KernelFilter, KernelOffsets, SockEvent};
 
 use crate::event::ResetReasons;
 use thiserror::Error;
@@ -259,6 +259,53 @@ fn detach(program: &mut Program) {
     };
 }
 
+/// What follow's programs need of the running kernel's types, from one read of its BTF and
+/// one walk of its types; the file is unmapped (or freed) once they are found.
+struct KernelTypes {
+    offsets: KernelOffsets,
+    file_offsets: FileOffsets,
+    /// The tracepoint and iterator ids aya needs, in a blob of their own (see
+    /// `btf::Btf::attach_types`), parsed by aya: one record per kernel type up to the last
+    /// id wanted.
+    trace_btf: AyaBtf,
+    reset_reasons: ResetReasons,
+}
+
+impl KernelTypes {
+    fn read() -> Result<KernelTypes, LoadError> {
+        let tracepoints = hooks::tp_btf_tracepoints();
+        let typedefs: Vec<String> = tracepoints.iter().map(|t| btf::trace_type(t)).collect();
+        let iterator = btf::iter_func(files::ITERATOR);
+        let wanted: Vec<(btf::Kind, &str)> = OFFSET_STRUCTS
+            .iter()
+            .map(|name| (btf::Kind::Struct, *name))
+            .chain(files::STRUCTS.map(|name| (btf::Kind::Struct, name)))
+            .chain(typedefs.iter().map(|t| (btf::Kind::Typedef, t.as_str())))
+            .chain([
+                (btf::Kind::Func, iterator.as_str()),
+                (btf::Kind::Enum, RESET_REASONS),
+            ])
+            .collect();
+        let (offsets, file_offsets, blob, resets) = {
+            let kernel = btf::Btf::from_sys_fs(&wanted)?;
+            (
+                kernel_offsets(&kernel)?,
+                files::offsets(&kernel),
+                kernel.attach_types(&tracepoints, &[files::ITERATOR])?,
+                kernel.enum_values(RESET_REASONS)?.unwrap_or_default(),
+            )
+        };
+        let trace_btf = AyaBtf::parse(&blob, Endianness::default())
+            .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))?;
+        Ok(KernelTypes {
+            offsets,
+            file_offsets,
+            trace_btf,
+            reset_reasons: ResetReasons::new(resets),
+        })
+    }
+}
+
 impl Tracer {
     pub fn load(config: &TracerConfig) -> Result<Tracer, LoadError> {
         if PROGRAMS.is_empty() {
@@ -269,43 +316,15 @@ impl Tracer {
             return Err(LoadError::Privileges(missing.join(", ")));
         }
         raise_memlock_limit();
-        // What needs no BTF runs beside its parse: aya's probes of the kernel's features
-        // (a few dozen small bpf() calls, made once per process) and the loader.
+        // aya creates the maps (the bulk of its load) while the kernel's BTF is read on a
+        // thread of its own: the programs take their offsets from maps, written before any
+        // program loads. Beside both, aya's probes of the kernel's features (a few dozen small
+        // bpf() calls, made once per process) and the building of its loader.
+        let kernel = std::thread::spawn(KernelTypes::read);
         let features = std::thread::spawn(|| {
             aya::features();
         });
         let loader = loader_without_kernel_btf();
-        // The one read of the kernel's BTF, and one walk of its types: offsets for the
-        // programs, and the tracepoint ids aya needs in a small blob of their own; the file
-        // is unmapped (or freed) before loading.
-        let (offsets, file_offsets, trace_btf, reset_reasons) = {
-            let tracepoints = hooks::tp_btf_tracepoints();
-            let typedefs: Vec<String> = tracepoints.iter().map(|t| btf::trace_type(t)).collect();
-            let iterator = btf::iter_func(files::ITERATOR);
-            let wanted: Vec<(btf::Kind, &str)> = OFFSET_STRUCTS
-                .iter()
-                .map(|name| (btf::Kind::Struct, *name))
-                .chain(files::STRUCTS.map(|name| (btf::Kind::Struct, name)))
-                .chain(typedefs.iter().map(|t| (btf::Kind::Typedef, t.as_str())))
-                .chain([
-                    (btf::Kind::Func, iterator.as_str()),
-                    (btf::Kind::Enum, RESET_REASONS),
-                ])
-                .collect();
-            let kernel = btf::Btf::from_sys_fs(&wanted)?;
-            let offsets = kernel_offsets(&kernel)?;
-            let file_offsets = files::offsets(&kernel);
-            let blob = kernel.attach_types(&tracepoints, &[files::ITERATOR])?;
-            let resets = kernel.enum_values(RESET_REASONS)?.unwrap_or_default();
-            (offsets, file_offsets, blob, ResetReasons::new(resets))
-        };
-        // aya's parse of the tracepoint ids (one record per kernel type up to the last
-        // tracepoint's) is needed only to load the tp_btf programs: it runs while aya creates
-        // the maps.
-        let trace_btf = std::thread::spawn(move || {
-            AyaBtf::parse(&trace_btf, Endianness::default())
-                .map_err(|e| LoadError::Load(format!("tracepoint ids: {}", error_chain(&e))))
-        });
         let salt = alias_salt();
 
         let mut loader = join_loader(loader);
@@ -322,8 +341,6 @@ impl Tracer {
         loader
             .btf(None)
             .verifier_log_level(log_level)
-            .override_global("OFFSETS", &offsets, true)
-            .override_global("FILE_OFFSETS", &file_offsets, true)
             .override_global("FILTER", &config.filter, true)
             .override_global("ALIAS_SALT", &salt, true);
         if config.ring_bytes != 0 {
@@ -347,9 +364,16 @@ impl Tracer {
         let mut ebpf = loader
             .load(PROGRAMS)
             .map_err(|e| LoadError::Load(error_chain(&e)))?;
-        let trace_btf = trace_btf
+        let KernelTypes {
+            offsets,
+            file_offsets,
+            trace_btf,
+            reset_reasons,
+        } = kernel
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        set_only(&mut ebpf, "KERNEL_OFFSETS", offsets)?;
+        set_only(&mut ebpf, "FILE_OFFSETS", file_offsets)?;
 
         if config.filter.filter_ports != 0 {
             let mut ports: BpfHashMap<_, u16, u8> = borrow_map(&mut ebpf, "PORTS")?;
@@ -1121,6 +1145,12 @@ where
 {
     let map = ebpf.map_mut(name).ok_or(LoadError::MissingMap(name))?;
     T::try_from(map).map_err(|e| map_error(name, e))
+}
+
+/// Writes `value` as the one entry of the array map `name`.
+fn set_only<T: aya::Pod>(ebpf: &mut Ebpf, name: &'static str, value: T) -> Result<(), LoadError> {
+    let mut map: Array<_, T> = borrow_map(ebpf, name)?;
+    map.set(0, value, 0).map_err(|e| map_error(name, e))
 }
 
 fn map_error(map: &'static str, err: impl std::error::Error) -> LoadError {
