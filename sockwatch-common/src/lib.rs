@@ -35,6 +35,11 @@ pub mod event_kind {
     /// User space only: a listener's drop counter rose (see `follow/drops.rs`). The listener
     /// is the socket; `bytes_acked` holds how many, `reason_flags` a [`super::drop_reason`].
     pub const DROP: u8 = 9;
+    /// User space only: from `ts_ns` on, ends are told completely (`reason_flags` 1: every hook
+    /// that tells how connections end is attached, and a quiet end reads `normal`) or not (0:
+    /// it reads `unknown`). A recording holds one at its start (`ts_ns` 0: since the load)
+    /// and one where a quick start attached the rest.
+    pub const REASONS: u8 = 10;
 }
 
 /// Why a listener dropped SYNs or handshake ACKs (in a DROP event's `reason_flags`).

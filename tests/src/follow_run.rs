@@ -2,7 +2,8 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    process::{Child, ChildStderr, Stdio},
+    path::PathBuf,
+    process::{Child, ChildStderr, Command, Stdio},
 };
 
 use serde_json::Value;
@@ -11,6 +12,40 @@ use crate::{
     json::{parse_lines, snapshot_socket_keys},
     sockwatch_bin, NetNs,
 };
+
+/// A file for a run in a namespace to record into (`follow --write`), in the temp directory,
+/// named after the namespace and `tag`; removed when dropped, whatever the test's outcome.
+pub struct Recording(PathBuf);
+
+impl Recording {
+    pub fn new(ns: &NetNs, tag: &str) -> Recording {
+        Recording(std::env::temp_dir().join(format!("{}-{tag}.events", ns.name())))
+    }
+
+    /// The path, as an argument.
+    pub fn arg(&self) -> &str {
+        self.0.to_str().expect("UTF-8 temp path")
+    }
+
+    /// `sockwatch follow VIEW --read` of the recording, which must succeed: its standard
+    /// output.
+    pub fn replay(&self, view: &[&str]) -> String {
+        let replay = Command::new(sockwatch_bin())
+            .arg("follow")
+            .args(view)
+            .args(["--read", self.arg()])
+            .output()
+            .expect("replay");
+        assert!(replay.status.success(), "{replay:?}");
+        String::from_utf8_lossy(&replay.stdout).into_owned()
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
 
 /// A running `sockwatch follow`; killed and reaped if the test ends early.
 pub struct FollowRun {
@@ -35,7 +70,7 @@ impl FollowRun {
 
     /// As [`FollowRun::start`], with `sockwatch` run by `command` (e.g. under nsenter,
     /// which, unlike `ip netns exec`, keeps the host's /sys and its cgroup mounts).
-    pub fn start_with(mut command: std::process::Command, args: &[&str]) -> FollowRun {
+    pub fn start_with(mut command: Command, args: &[&str]) -> FollowRun {
         let mut child = command
             .arg("follow")
             .args(args)

@@ -15,7 +15,10 @@ use std::{
     time::Duration,
 };
 
-use sockwatch_tests::{follow_run::FollowRun, sockwatch_bin, NetNs, Run};
+use sockwatch_tests::{
+    follow_run::{FollowRun, Recording},
+    sockwatch_bin, NetNs, Run,
+};
 
 /// `\e]0;PWNED\n\a\xff`: sets the terminal title, breaks the line, rings, and is not UTF-8.
 const HOSTILE_COMM_HEX: &str = "1b5d303b50574e45440a07ff";
@@ -78,12 +81,11 @@ fn a_hostile_process_name_stays_one_escaped_line_in_every_text_view() {
     let Some(ns) = NetNs::for_test() else {
         return;
     };
-    let recording = std::env::temp_dir().join(format!("{}-escape.events", ns.name()));
-    let recording_arg = recording.to_str().expect("UTF-8 temp path");
+    let recording = Recording::new(&ns, "escape");
     let views = [
         (
             "log",
-            FollowRun::start(&ns, &["-n", "--write", recording_arg]),
+            FollowRun::start(&ns, &["-n", "--write", recording.arg()]),
         ),
         ("lifetime", FollowRun::start(&ns, &["-n", "--lifetime"])),
         (
@@ -111,16 +113,7 @@ fn a_hostile_process_name_stays_one_escaped_line_in_every_text_view() {
         .into_iter()
         .map(|(view, run)| (view, run.interrupt().0))
         .collect();
-    let replay = Command::new(sockwatch_bin())
-        .args(["follow", "-n", "--read", recording_arg])
-        .output()
-        .expect("replay");
-    let _ = std::fs::remove_file(&recording);
-    assert!(replay.status.success(), "{replay:?}");
-    outputs.push((
-        "replay",
-        String::from_utf8_lossy(&replay.stdout).into_owned(),
-    ));
+    outputs.push(("replay", recording.replay(&["-n"])));
 
     for (view, text) in &outputs {
         let problems = raw_bytes_in(text.as_bytes());

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sockwatch_tests::process;
 use sockwatch_tests::{
     fixture::Fixture,
-    follow_run::{full_tcp_socket_keys, json_lines, lost, FollowRun},
+    follow_run::{full_tcp_socket_keys, json_lines, lost, FollowRun, Recording},
     json::{follow_line_problems, table_socket_keys},
     privilege::can_run_namespace_tests,
     process::Held,
@@ -226,10 +226,9 @@ fn json_lines_parse_and_a_recording_replays_the_same_output() {
     let Some(ns) = NetNs::for_test() else {
         return;
     };
-    let recording = std::env::temp_dir().join(format!("{}.events", ns.name()));
-    let recording_arg = recording.to_str().expect("UTF-8 temp path");
+    let recording = Recording::new(&ns, "replay");
     for view in [&[][..], &["--lifetime"][..]] {
-        let mut args = vec!["--json", "--write", recording_arg];
+        let mut args = vec!["--json", "--write", recording.arg()];
         args.extend_from_slice(view);
         let follow = FollowRun::start(&ns, &args);
         churn(&ns, 20, 7201);
@@ -238,14 +237,10 @@ fn json_lines_parse_and_a_recording_replays_the_same_output() {
         let lines = json_lines(&live);
         assert!(!lines.is_empty(), "events for {view:?}");
 
-        let replay = std::process::Command::new(sockwatch_bin())
-            .args(["follow", "--json", "--read", recording_arg])
-            .args(view)
-            .output()
-            .expect("replay");
-        assert!(replay.status.success(), "{replay:?}");
+        let mut replay_view = vec!["--json"];
+        replay_view.extend_from_slice(view);
         // The same lines after the start line, which names the source.
-        let replayed = String::from_utf8_lossy(&replay.stdout);
+        let replayed = recording.replay(&replay_view);
         let (live_start, live_rest) = live.split_once('\n').expect("a start line");
         let (replay_start, replay_rest) = replayed.split_once('\n').expect("a start line");
         assert!(live_start.contains(r#""source":"live""#), "{live_start}");
@@ -255,7 +250,6 @@ fn json_lines_parse_and_a_recording_replays_the_same_output() {
         );
         assert_eq!(replay_rest, live_rest, "replay of {view:?}");
     }
-    let _ = std::fs::remove_file(&recording);
 }
 
 /// `{"lost": n}` of the summary equals the sum of the inline reports, and after the loss the

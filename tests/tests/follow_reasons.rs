@@ -12,7 +12,7 @@ use std::{
 
 use serde_json::Value;
 use sockwatch_tests::{
-    follow_run::{json_lines, lost, FollowRun},
+    follow_run::{json_lines, lost, FollowRun, Recording},
     json::follow_line_problems,
     privilege::can_run_namespace_tests,
     NetNs,
@@ -100,14 +100,24 @@ fn a_fin_exchange_ends_normal_on_both_sides() {
     }
 }
 
+/// ... and a recording of that run replays it so: the recording says which hooks were
+/// attached (a replay cannot tell `normal` where the live run could not).
 #[test]
 fn without_the_reset_hook_a_quiet_end_is_unknown_and_said_once() {
     let Some(ns) = NetNs::for_test() else {
         return;
     };
-    let (events, startup, output) = follow_json(&ns, "tcp_send_reset", || {
-        tcpend(&ns, &["normal", "127.0.0.1"])
-    });
+    let recording = Recording::new(&ns, "reasons");
+    let follow = FollowRun::start_with_env(
+        &ns,
+        &["--json", "--write", recording.arg()],
+        &[(SKIP, "tcp_send_reset")],
+    );
+    let startup = follow.startup.clone();
+    let output = tcpend(&ns, &["normal", "127.0.0.1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let (live, stderr) = follow.interrupt();
+    assert_eq!(lost(&stderr), 0, "{stderr}");
     assert_eq!(
         startup
             .lines()
@@ -116,8 +126,12 @@ fn without_the_reset_hook_a_quiet_end_is_unknown_and_said_once() {
         1,
         "{startup}"
     );
-    let end = destroy_of(&events, port_of(&output, "client"));
+    let client = port_of(&output, "client");
+    let end = destroy_of(&json_lines(&live), client).clone();
     assert_eq!(end["reason"], "unknown", "{end}");
+
+    let replayed = json_lines(&recording.replay(&["--json"]));
+    assert_eq!(destroy_of(&replayed, client), &end);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sockwatch_tests::process;
 use sockwatch_tests::{
     assert_all_passed,
-    follow_run::FollowRun,
+    follow_run::{FollowRun, Recording},
     json::{
         follow_line_problems, object_problems, parse_lines, Keys, Kinds, ARRAY, BOOLEAN,
         BOOLEAN_OR_NULL, KERNEL_STATES, NUMBER, NUMBER_OR_NULL, OBJECT, OBJECT_OR_NULL, STRING,
@@ -313,9 +313,8 @@ fn follow_lines_are_the_documented_ones_in_every_view_and_replay() {
     let Some(ns) = NetNs::for_test() else {
         return;
     };
-    let recording = std::env::temp_dir().join(format!("{}-json.events", ns.name()));
-    let recording_arg = recording.to_str().expect("UTF-8 temp path");
-    let log = FollowRun::start(&ns, &["--json", "--write", recording_arg]);
+    let recording = Recording::new(&ns, "json");
+    let log = FollowRun::start(&ns, &["--json", "--write", recording.arg()]);
     let lifetime = FollowRun::start(&ns, &["--json", "--lifetime"]);
     churn(&ns, 5, 7301, HOSTILE_COMM_HEX);
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -345,13 +344,7 @@ fn follow_lines_are_the_documented_ones_in_every_view_and_replay() {
         "{lifetime_out}"
     );
 
-    let replay = std::process::Command::new(sockwatch_bin())
-        .args(["follow", "--json", "--read", recording_arg])
-        .output()
-        .expect("replay");
-    let _ = std::fs::remove_file(&recording);
-    assert!(replay.status.success(), "{replay:?}");
-    check_stream(&String::from_utf8_lossy(&replay.stdout), "log", "recording");
+    check_stream(&recording.replay(&["--json"]), "log", "recording");
 }
 
 #[test]

@@ -335,20 +335,37 @@ impl Live {
     }
 }
 
-/// Attaches what a quick start left for later (nothing otherwise), has `stories` tell ends
-/// from then on, and calls `announce` with the notices.
-fn attach_rest(
+/// Attaches what a quick start left for later (nothing otherwise), has the session tell ends
+/// from then on (a REASONS marker, recorded too), and calls `announce` with the notices.
+fn attach_rest<W: Write>(
     live: &mut Live,
-    stories: &mut Stories,
+    session: &mut Session<'_, W>,
     announce: &mut Option<impl FnOnce(Vec<String>)>,
 ) {
     if !live.tracer.attaching_later() {
         return;
     }
     let notices = live.tracer.attach_rest();
-    stories.reasons_attached(WallClock::monotonic_ns(), live.tracer.reasons.ends_complete);
+    let marker = reasons_marker(
+        WallClock::monotonic_ns(),
+        live.tracer.reasons.ends_complete,
+        live.scope.own,
+    );
+    // A marker shows nothing: it cannot fail.
+    let _ = session.show(&[marker]);
     if let Some(attached) = announce.take() {
         attached(notices);
+    }
+}
+
+/// A REASONS marker: from `now_ns` on, ends are told completely or not.
+fn reasons_marker(now_ns: u64, complete: bool, netns: u32) -> SockEvent {
+    SockEvent {
+        ts_ns: now_ns,
+        kind: event_kind::REASONS,
+        reason_flags: u16::from(complete),
+        netns,
+        ..SockEvent::default()
     }
 }
 
@@ -541,7 +558,8 @@ impl Follower {
                     tracer.tracer.reasons.ends_complete,
                     tracer.tracer.reasons.reset_reasons.clone(),
                 ),
-                // A recording does not say which hooks were attached: assume they all were.
+                // Its REASONS markers say which hooks were attached; one made before they
+                // existed does not: assume they all were.
                 Input::Replay(_) => Stories::new(true, crate::ebpf::running_kernel_reset_reasons()),
             },
             filter: EventFilter {
@@ -602,8 +620,18 @@ impl Follower {
         let mut rebuild_pending = false;
         let mut pacer = RebuildPacer::default();
         let started_ns = matches!(input, Input::Live(_)).then(WallClock::monotonic_ns);
+        // A recording says from its start which ends its run could tell.
+        let since_load = match &input {
+            Input::Live(live) => Some(reasons_marker(
+                0,
+                live.tracer.reasons.ends_complete,
+                live.scope.own,
+            )),
+            Input::Replay(_) => None,
+        };
         let mut stop = session
-            .show(&initial)
+            .show(since_load.as_slice())
+            .and_then(|_| session.show(&initial))
             .and_then(|_| Session::<Output>::write(session.views.header(session.out, started_ns)));
         let mut drop_watch = drop_watch
             .and_then(|watch| watch.join().ok())
@@ -741,14 +769,14 @@ impl Follower {
             // A quick start's first events are out: the rest of the hooks now (the events
             // meanwhile wait in the ring buffer).
             if let (Ok(()), Input::Live(live), true) = (&stop, &mut input, drained) {
-                attach_rest(live, &mut session.stories, &mut announce);
+                attach_rest(live, &mut session, &mut announce);
             }
         }
         let stop = stop.err().unwrap_or(Stop::End);
         // A run that ends before its first events are out (its output closed, --count met)
         // still attaches the rest and says so; a signal or the deadline ends it at once.
         if let (Input::Live(live), Stop::OutputClosed | Stop::Count) = (&mut input, &stop) {
-            attach_rest(live, &mut session.stories, &mut announce);
+            attach_rest(live, &mut session, &mut announce);
         }
         if let Input::Live(live) = &mut input {
             // Events already queued when a signal or the deadline arrives happened while we

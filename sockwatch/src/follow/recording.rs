@@ -4,7 +4,8 @@
 //! size (u32, little endian) and 4 zero bytes, the CLOCK_REALTIME - CLOCK_MONOTONIC offset (i64
 //! ns, little endian) so a replay prints the same times, then raw [`SockEvent`] records (native
 //! layout) exactly as follow processed them: kernel events, the table's SNAPSHOT and REBUILD
-//! records and LOST markers. A replay through any view gives the live run's output.
+//! records, LOST markers and REASONS markers (which ends the run could tell, and from when).
+//! A replay through any view gives the live run's output.
 //! (Version 1 had no record size: its header was the magic and the offset.)
 
 use std::{

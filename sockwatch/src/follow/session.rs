@@ -150,6 +150,11 @@ impl<W: Write> Session<'_, W> {
                     self.lost(raw.bytes_acked, raw.ts_ns)?;
                     continue;
                 }
+                event_kind::REASONS => {
+                    self.stories
+                        .reasons_attached(raw.ts_ns, raw.reason_flags != 0);
+                    continue;
+                }
                 _ => {}
             }
             let mut transition = match Transition::decode(raw) {
