@@ -375,14 +375,13 @@ impl Btf {
         let mut strings = vec![0u8];
         let last = found.last().map_or(0, |(id, _, _)| *id as usize);
         let mut types = Vec::with_capacity(last * TYPE_LEN);
+        // Placeholders: pointers to void, the smallest record aya accepts (tens of thousands
+        // of them: written whole, not field by field).
+        let mut placeholder = Vec::with_capacity(TYPE_LEN);
+        push_record(&mut placeholder, 0, KIND_PTR, 0);
         let mut next_id = 1;
         for (id, kind, name) in found {
-            // Placeholders: pointers to void, the smallest record aya accepts (tens of
-            // thousands of them: written whole, not field by field).
-            let placeholders = (id - next_id) as usize;
-            let mut placeholder = Vec::with_capacity(TYPE_LEN);
-            push_record(&mut placeholder, 0, KIND_PTR, 0);
-            for _ in 0..placeholders {
+            for _ in next_id..id {
                 types.extend_from_slice(&placeholder);
             }
             let kind = match kind {

@@ -22,11 +22,11 @@ use super::{
 use crate::{
     event::{Transition, TransitionKind},
     filter::{Filter, SS_ALL},
+    follow::table::CookieMap,
     int_hash::IntHash,
     model::{Cookie, Endpoint, Netid, SockState, SocketRecord},
 };
 
-type CookieMap<V> = HashMap<Cookie, V, IntHash>;
 /// A set of sockets by cookie.
 type CookieSet = HashSet<Cookie, IntHash>;
 

@@ -21,10 +21,6 @@ use crate::{
     },
 };
 
-/// Maps and sets by socket inode (numbers the kernel hands out, not chosen by anyone a
-/// collision could help): tens of thousands of lookups a listing, hashed cheaply.
-type InodeHasher = IntHash;
-
 /// The shortest time between two /proc scans (ns): one costs a readlink per open fd.
 const RESCAN_NS: u64 = 5_000_000_000;
 
@@ -51,13 +47,13 @@ pub struct Sampler {
     /// The TCP dump; its states are set at each listing.
     query: Query,
     /// Owners by socket inode, from the last scan.
-    owners: HashMap<u64, Process, InodeHasher>,
+    owners: HashMap<u64, Process, IntHash>,
     /// Inodes of the sockets of the last listing.
-    listed: HashSet<u64, InodeHasher>,
+    listed: HashSet<u64, IntHash>,
     /// Inodes a scan looked for and found in no process's files (a process /proc does not
     /// show, or none): not looked for again while they last, as each scan would miss them
     /// again (a scan reads every open file of every process).
-    unowned: HashSet<u64, InodeHasher>,
+    unowned: HashSet<u64, IntHash>,
     last_scan_ns: Option<u64>,
     /// The kernel's sums of short connections, with the events (else every end is an event).
     sums: Option<EndedSums>,
@@ -184,7 +180,7 @@ impl Sampler {
                     .collect();
             }
         }
-        let mut live = HashSet::with_capacity_and_hasher(records.len(), InodeHasher::default());
+        let mut live = HashSet::with_capacity_and_hasher(records.len(), IntHash::default());
         for record in &mut records {
             live.insert(record.inode);
             if let Some(process) = self.owners.get(&record.inode) {
